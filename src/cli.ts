@@ -1,0 +1,70 @@
+import { readFileSync } from "node:fs";
+import { Command, CommanderError } from "commander";
+import pc from "picocolors";
+import { PartyShardError, formatLocation, type ExitCode } from "./errors.js";
+import { initCommand } from "./commands/init.js";
+import type { CommandContext } from "./commands/settle-plan.js";
+import { parseSharedOptions, type CommandAction } from "./commands/shared.js";
+import { createLogger } from "./ui/logger.js";
+import { createPrompts } from "./ui/prompts.js";
+
+const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+
+/** Runs the CLI and returns its exit code: 0 done, 1 work left or failed, 2 bad input. */
+export async function main(argv: string[]): Promise<number> {
+  let exitCode: number = 0;
+  const run = (action: CommandAction<CommandContext>) => async (raw: Record<string, unknown>) => {
+    exitCode = await runAction(action, raw);
+  };
+  const program = new Command("party-shard")
+    .description("Shard a PartyKit room across many rooms, and prove it works.")
+    .version(version, "-v, --version")
+    .exitOverride()
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .addHelpText("after", "\nExamples:\n  $ npx party-shard init --shards 8\n  $ npx party-shard init --dry-run --json\n")
+    .addCommand(initCommand(run));
+  for (const command of program.commands) command.exitOverride();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version arrive here with exit code 0; usage errors are bad input.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    throw error;
+  }
+  return exitCode;
+}
+
+async function runAction(action: CommandAction<CommandContext>, raw: Record<string, unknown>): Promise<ExitCode> {
+  const json = raw.json === true;
+  const logger = createLogger({ silent: json });
+  try {
+    const options = parseSharedOptions(raw);
+    const context: CommandContext = {
+      options,
+      logger,
+      prompts: createPrompts({ yes: options.yes, json: options.json }),
+      stdout: (text) => process.stdout.write(`${text}\n`),
+    };
+    return await action(context, raw);
+  } catch (error) {
+    return reportError(error, json);
+  }
+}
+
+function reportError(error: unknown, json: boolean): ExitCode {
+  const known = error instanceof PartyShardError;
+  const exitCode: ExitCode = known ? error.exitCode : 1;
+  const message = error instanceof Error ? error.message : String(error);
+  if (json) {
+    const location = known ? error.location : undefined;
+    process.stdout.write(`${JSON.stringify({ error: { message, hint: known ? error.hint : undefined, location, exitCode } }, null, 2)}\n`);
+  }
+  const where = known && error.location && !message.startsWith(error.location.file) ? `${formatLocation(error.location)}: ` : "";
+  process.stderr.write(`${pc.red("error")} ${where}${message}\n`);
+  if (known && error.hint) process.stderr.write(`${pc.dim("hint")}  ${error.hint}\n`);
+  if (process.env.DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
+  else if (!known) process.stderr.write(pc.dim("Set DEBUG=1 for the stack trace.\n"));
+  return exitCode;
+}

@@ -1,0 +1,65 @@
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import { Command } from "commander";
+import type { ExitCode } from "../errors.js";
+import type { LoadedConfig } from "../core/config/load-config.js";
+import type { InitOptions } from "../core/init/plan-init.js";
+import type { CommandContext } from "./settle-plan.js";
+import { parseIntegerOption, withSharedOptions, type ActionRunner } from "./shared.js";
+
+export const MAX_SHARDS = 256;
+const DEFAULT_SHARDS = 4;
+
+export function initCommand(run: ActionRunner<CommandContext>): Command {
+  return withSharedOptions(
+    new Command("init")
+      .description("add a router party to the PartyKit config and generate the router file")
+      .option("--party <name>", "party to shard", "main")
+      .option("--shards <n>", `number of shards (1-${MAX_SHARDS})`)
+      .option("--name <name>", "router party name (default: router, or <party>-router)")
+      .option("--out <path>", "router file (default: next to main)"),
+  )
+    .addHelpText("after", "\nExamples:\n  $ party-shard init --shards 8 --dry-run\n  $ party-shard init --party chat --yes --json\n")
+    .action(run(init));
+}
+
+export async function init(context: CommandContext, raw: Record<string, unknown>): Promise<ExitCode> {
+  const { options, prompts } = context;
+  // ts-morph is loaded only when a command needs it, so --help and flag errors stay fast.
+  const { loadConfig } = await import("../core/config/load-config.js");
+  const { planInit } = await import("../core/init/plan-init.js");
+  const { settlePlan } = await import("./settle-plan.js");
+  // Flags are checked before anything is read, so a typo fails fast.
+  const flagShards = raw.shards === undefined ? undefined : parseIntegerOption("--shards", raw.shards, 1, MAX_SHARDS);
+  const loaded = await loadConfig(options.cwd, options.config);
+  const party =
+    raw.party === "main" && prompts.interactive && Object.keys(loaded.config.parties).length > 0
+      ? await prompts.select("Which party should be sharded?", ["main", ...Object.keys(loaded.config.parties)], "main")
+      : String(raw.party);
+  const shards =
+    flagShards ??
+    (await prompts.number("How many shards?", DEFAULT_SHARDS, (n) =>
+      n >= 1 && n <= MAX_SHARDS ? undefined : `Between 1 and ${MAX_SHARDS}`,
+    ));
+  const initOptions: InitOptions = {
+    party,
+    shards,
+    name: typeof raw.name === "string" ? raw.name : undefined,
+    out: typeof raw.out === "string" ? path.resolve(options.cwd, raw.out) : undefined,
+    force: options.force,
+  };
+  const plan = await planInit(loaded, initOptions, projectReader(loaded));
+  return settlePlan("init", plan, context);
+}
+
+/** Reads files of the project, refusing paths that lead outside it. */
+export function projectReader(loaded: LoadedConfig) {
+  return async (relative: string): Promise<string | null> => {
+    const { resolveInsideRoot } = await import("../infra/apply-plan.js");
+    const file = await resolveInsideRoot(await fs.realpath(loaded.root), relative);
+    return fs.readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "ENOENT") return null;
+      throw error;
+    });
+  };
+}

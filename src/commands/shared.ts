@@ -1,0 +1,55 @@
+import { existsSync, statSync } from "node:fs";
+import path from "node:path";
+import type { Command } from "commander";
+import { PartyShardError } from "../errors.js";
+
+/** Flags every writing command takes, parsed once here. */
+export interface SharedOptions {
+  cwd: string;
+  config?: string;
+  dryRun: boolean;
+  yes: boolean;
+  json: boolean;
+  force: boolean;
+}
+
+export function withSharedOptions(command: Command): Command {
+  return command
+    .option("--cwd <dir>", "run as if started in this folder")
+    .option("--config <file>", "PartyKit config to use (default: found like partykit does)")
+    .option("--dry-run", "print the diff and write nothing")
+    .option("-y, --yes", "never prompt; take the defaults")
+    .option("--json", "print the plan and findings as JSON on stdout")
+    .option("--force", "replace files that differ from what party-shard would write");
+}
+
+export function parseSharedOptions(raw: Record<string, unknown>): SharedOptions {
+  const cwd = path.resolve(String(raw.cwd ?? process.cwd()));
+  if (!existsSync(cwd) || !statSync(cwd).isDirectory()) {
+    throw new PartyShardError(`--cwd ${cwd} is not a folder.`);
+  }
+  return {
+    cwd,
+    config: typeof raw.config === "string" ? raw.config : undefined,
+    dryRun: raw.dryRun === true,
+    yes: raw.yes === true,
+    json: raw.json === true,
+    force: raw.force === true,
+  };
+}
+
+/** Parses a whole number flag within [min, max], or throws a bad-input error naming the flag. */
+export function parseIntegerOption(flag: string, value: unknown, min: number, max: number): number {
+  const text = String(value);
+  const number = Number(text);
+  if (!/^\d+$/.test(text) || number < min || number > max) {
+    throw new PartyShardError(`${flag} must be a whole number from ${min} to ${max}; got "${text}".`);
+  }
+  return number;
+}
+
+/** A command's work: gets the parsed shared context and its own raw flags, returns the exit code. */
+export type CommandAction<Context> = (context: Context, raw: Record<string, unknown>) => Promise<0 | 1 | 2>;
+
+/** Supplied by `cli.ts`: wraps an action with context creation and error-to-exit-code mapping. */
+export type ActionRunner<Context> = (action: CommandAction<Context>) => (raw: Record<string, unknown>) => Promise<void>;

@@ -1,0 +1,106 @@
+import { promises as fs } from "node:fs";
+import path from "node:path";
+import JSON5 from "json5";
+import { PartyShardError, formatLocation } from "../../errors.js";
+import { parseConfigDocument, type ConfigDocument } from "./config-document.js";
+
+/** The parts of a PartyKit config party-shard reads. */
+export interface PartyKitConfig {
+  name?: string;
+  main: string;
+  parties: Record<string, string>;
+}
+
+export interface LoadedConfig {
+  /** The project root: the folder the config file is in. */
+  root: string;
+  /** The config file, relative to `root`. */
+  file: string;
+  inPackageJson: boolean;
+  document: ConfigDocument;
+  config: PartyKitConfig;
+}
+
+// The order `partykit` itself looks for its config in.
+const CONFIG_NAMES = ["partykit.json", "partykit.json5", "partykit.jsonc"];
+
+/** Finds and reads the PartyKit config the way `partykit` does, or from `--config`. */
+export async function loadConfig(cwd: string, explicit?: string): Promise<LoadedConfig> {
+  const file = explicit ? path.resolve(cwd, explicit) : await findConfigFile(cwd);
+  if (!file) {
+    throw new PartyShardError(`No PartyKit config found in ${cwd} or any folder above it.`, {
+      hint: `Run party-shard in a PartyKit project (one with ${CONFIG_NAMES.join(", ")} or a "partykit" key in package.json), or pass --cwd/--config.`,
+    });
+  }
+  const text = await fs.readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
+    throw new PartyShardError(`Cannot read the PartyKit config ${file}: ${error.code ?? error.message}.`);
+  });
+  return parseConfig(path.dirname(file), path.basename(file), text);
+}
+
+/** The pure half of `loadConfig`: validates `text` as the config file `file` in `root`. */
+export function parseConfig(root: string, file: string, text: string): LoadedConfig {
+  const inPackageJson = file === "package.json";
+  const data = parseJson5(file, text);
+  const raw = inPackageJson ? (data as { partykit?: unknown } | null)?.partykit : data;
+  if (inPackageJson && raw === undefined) {
+    throw new PartyShardError(`${file} has no "partykit" key, so it is not a PartyKit config.`, {
+      location: { file },
+      hint: "Add the PartyKit config under \"partykit\", or point --config at partykit.json.",
+    });
+  }
+  const document = parseConfigDocument(text, inPackageJson);
+  if (!isRecord(raw) || !document) {
+    throw new PartyShardError(`${inPackageJson ? `${file}#partykit` : file} must be an object.`, { location: { file } });
+  }
+  if (typeof raw.main !== "string" || raw.main.trim() === "") {
+    throw new PartyShardError(`${file} has no "main" entry: party-shard needs the party it will shard.`, {
+      location: { file, line: 1, col: 1 },
+      hint: 'Add "main": "src/server.ts" (your main party) to the config.',
+    });
+  }
+  const parties = raw.parties ?? {};
+  if (!isRecord(parties) || !Object.values(parties).every((value) => typeof value === "string")) {
+    throw new PartyShardError(`"parties" in ${file} must map party names to files.`, { location: { file } });
+  }
+  const config: PartyKitConfig = {
+    name: typeof raw.name === "string" ? raw.name : undefined,
+    main: raw.main,
+    parties: parties as Record<string, string>,
+  };
+  return { root, file, inPackageJson, document, config };
+}
+
+function parseJson5(file: string, text: string): unknown {
+  try {
+    return JSON5.parse(text);
+  } catch (error) {
+    const { lineNumber, columnNumber, message } = error as SyntaxError & { lineNumber?: number; columnNumber?: number };
+    const location = { file, line: lineNumber, col: columnNumber };
+    const reason = message.replace(/^JSON5: /, "").replace(/ at \d+:\d+$/, "");
+    throw new PartyShardError(`${formatLocation(location)}: the config does not parse: ${reason}.`, { location });
+  }
+}
+
+async function findConfigFile(cwd: string): Promise<string | undefined> {
+  for (const name of CONFIG_NAMES) {
+    const found = await findUp(cwd, name);
+    if (found) return found;
+  }
+  const packageJson = await findUp(cwd, "package.json");
+  if (!packageJson) return undefined;
+  const text = await fs.readFile(packageJson, "utf8");
+  return /"partykit"\s*:/.test(text) ? packageJson : undefined;
+}
+
+async function findUp(from: string, name: string): Promise<string | undefined> {
+  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, name);
+    if (await fs.stat(candidate).then((stat) => stat.isFile(), () => false)) return candidate;
+    if (path.dirname(dir) === dir) return undefined;
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
