@@ -131,9 +131,11 @@ function quote(value: string, mark: string): string {
   return `${mark}${escaped}${mark}`;
 }
 
+/** Applies edits from the end backwards; edits at the same offset land in the order given. */
 function applyEdits(text: string, edits: Edit[]): string {
   let result = text;
-  for (const edit of [...edits].sort((a, b) => b.at - a.at)) {
+  const ordered = edits.map((edit, index) => ({ ...edit, index }));
+  for (const edit of ordered.sort((a, b) => b.at - a.at || b.index - a.index)) {
     result = result.slice(0, edit.at) + edit.insert + result.slice(edit.at);
   }
   return result;

@@ -1,0 +1,122 @@
+import { existsSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { execa, type ResultPromise } from "execa";
+import { PartyShardError } from "../errors.js";
+
+export interface PartykitDevOptions {
+  /** The PartyKit project to run. */
+  cwd: string;
+  /** `partykit` executable; defaults to the project's own `node_modules/.bin/partykit`. */
+  bin?: string;
+  port?: number;
+  /** Passed as `--var KEY=VALUE`. */
+  vars?: Record<string, string>;
+  readyTimeoutMs?: number;
+}
+
+export interface PartykitDev {
+  host: string;
+  port: number;
+  /** The server's recent output, for error messages. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+const running = new Set<PartykitDev>();
+// A crash or Ctrl-C of party-shard must not leave workerd processes behind.
+process.once("exit", () => {
+  for (const server of running) void server.stop();
+});
+
+/** Starts `partykit dev` on a free loopback port and resolves once it answers HTTP. */
+export async function startPartykitDev(options: PartykitDevOptions): Promise<PartykitDev> {
+  const bin = options.bin ?? path.join(options.cwd, "node_modules", ".bin", "partykit");
+  if (!existsSync(bin)) {
+    throw new PartyShardError(`partykit is not installed in ${options.cwd}.`, { hint: "Run `npm install -D partykit` there." });
+  }
+  const port = options.port ?? (await freePort());
+  const vars = Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}=${value}`]);
+  const child = execa(bin, ["dev", "--port", String(port), "--no-hotkeys", "--disable-request-cf-fetch", ...vars], {
+    cwd: options.cwd,
+    env: { FORCE_COLOR: "0", NO_COLOR: "1" },
+    stdin: "ignore",
+    all: true,
+    buffer: false,
+    reject: false,
+    // Its own process group, so stop() reaches workerd too.
+    detached: true,
+  });
+  let log = "";
+  child.all?.on("data", (chunk: Buffer) => {
+    log = (log + chunk.toString()).slice(-20_000);
+  });
+  const server: PartykitDev = {
+    host: `127.0.0.1:${port}`,
+    port,
+    output: () => log,
+    stop: () => stopGroup(child, server),
+  };
+  running.add(server);
+  try {
+    await waitUntilReady(server, child, options.readyTimeoutMs ?? 60_000);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return server;
+}
+
+async function waitUntilReady(server: PartykitDev, child: ResultPromise, timeoutMs: number): Promise<void> {
+  let exited = false;
+  void child.then(() => {
+    exited = true;
+  });
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (exited) break;
+    const answered = await fetch(`http://${server.host}/__party_shard_ready`).then(
+      () => /Ready on/.test(server.output()),
+      () => false,
+    );
+    if (answered) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const tail = server.output().trim().split("\n").slice(-15).join("\n");
+  throw new PartyShardError(`partykit dev ${exited ? "exited" : "did not become ready"} before serving requests.`, {
+    exitCode: 1,
+    hint: `Its last output:\n${tail}`,
+  });
+}
+
+async function stopGroup(child: ResultPromise, server: PartykitDev): Promise<void> {
+  running.delete(server);
+  if (child.pid === undefined || child.exitCode !== null) return;
+  const done = child.then(() => undefined);
+  try {
+    process.kill(-child.pid, "SIGTERM");
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-child.pid!, "SIGKILL");
+    } catch {
+      // Already gone.
+    }
+  }, 3_000);
+  await done;
+  clearTimeout(timer);
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.unref();
+    probe.once("error", reject);
+    probe.listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as net.AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}

@@ -1,0 +1,40 @@
+import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+
+export const REPO = path.resolve(import.meta.dirname, "..", "..");
+export const CLI = path.join(REPO, "bin", "party-shard.js");
+export const PARTYKIT_BIN = path.join(REPO, "node_modules", ".bin", "partykit");
+export const FIXTURES = path.join(REPO, "test", "fixtures");
+
+/** Runs the built CLI as a user would, without a terminal. */
+export function runCli(args: string[], cwd: string, env: Record<string, string> = {}) {
+  return execa(process.execPath, [CLI, ...args], {
+    cwd,
+    env: { CI: "true", FORCE_COLOR: "0", NO_COLOR: "1", ...env },
+    stdin: "ignore",
+    reject: false,
+  });
+}
+
+/** A fresh temp copy of `test/fixtures/projects/<name>`. */
+export function copyProject(name: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), `party-shard-${name}-`));
+  cpSync(path.join(FIXTURES, "projects", name), dir, { recursive: true });
+  return dir;
+}
+
+/** Every file under `dir` with its contents, to prove a command wrote nothing. */
+export function snapshotTree(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const walk = (current: string) => {
+    for (const entry of readdirSync(current)) {
+      const full = path.join(current, entry);
+      if (statSync(full).isDirectory()) walk(full);
+      else files[path.relative(dir, full)] = readFileSync(full, "utf8");
+    }
+  };
+  walk(dir);
+  return files;
+}
