@@ -61,7 +61,7 @@ function reportError(error: unknown, json: boolean): ExitCode {
     const location = known ? error.location : undefined;
     process.stdout.write(`${JSON.stringify({ error: { message, hint: known ? error.hint : undefined, location, exitCode } }, null, 2)}\n`);
   }
-  const where = known && error.location && !message.startsWith(error.location.file) ? `${formatLocation(error.location)}: ` : "";
+  const where = known && error.location ? `${formatLocation(error.location)}: ` : "";
   process.stderr.write(`${pc.red("error")} ${where}${message}\n`);
   if (known && error.hint) process.stderr.write(`${pc.dim("hint")}  ${error.hint}\n`);
   if (process.env.DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);

@@ -58,7 +58,7 @@ export function projectReader(loaded: LoadedConfig) {
     const { resolveInsideRoot } = await import("../infra/apply-plan.js");
     const file = await resolveInsideRoot(await fs.realpath(loaded.root), relative);
     return fs.readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
-      if (error.code === "ENOENT") return null;
+      if (error.code === "ENOENT" || error.code === "ENOTDIR") return null;
       throw error;
     });
   };

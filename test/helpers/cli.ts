@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -37,4 +37,14 @@ export function snapshotTree(dir: string): Record<string, string> {
   };
   walk(dir);
   return files;
+}
+
+/** A temp project made of the given files (paths relative to its root). */
+export function makeProject(files: Record<string, string>): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "party-shard-project-"));
+  for (const [file, contents] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+    writeFileSync(path.join(dir, file), contents);
+  }
+  return dir;
 }

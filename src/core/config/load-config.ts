@@ -1,8 +1,8 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
 import JSON5 from "json5";
-import { PartyShardError, formatLocation } from "../../errors.js";
-import { parseConfigDocument, type ConfigDocument } from "./config-document.js";
+import { PartyShardError } from "../../errors.js";
+import { findProperty, locate, parseConfigDocument, type ConfigDocument } from "./config-document.js";
 
 /** The parts of a PartyKit config party-shard reads. */
 export interface PartyKitConfig {
@@ -55,13 +55,16 @@ export function parseConfig(root: string, file: string, text: string): LoadedCon
   }
   if (typeof raw.main !== "string" || raw.main.trim() === "") {
     throw new PartyShardError(`${file} has no "main" entry: party-shard needs the party it will shard.`, {
-      location: { file, line: 1, col: 1 },
+      location: { file, ...locate(document, findProperty(document.config, "main") ?? document.config) },
       hint: 'Add "main": "src/server.ts" (your main party) to the config.',
     });
   }
   const parties = raw.parties ?? {};
   if (!isRecord(parties) || !Object.values(parties).every((value) => typeof value === "string")) {
-    throw new PartyShardError(`"parties" in ${file} must map party names to files.`, { location: { file } });
+    const property = findProperty(document.config, "parties");
+    throw new PartyShardError(`"parties" in ${file} must map party names to files.`, {
+      location: { file, ...(property ? locate(document, property) : {}) },
+    });
   }
   const config: PartyKitConfig = {
     name: typeof raw.name === "string" ? raw.name : undefined,
@@ -78,7 +81,7 @@ function parseJson5(file: string, text: string): unknown {
     const { lineNumber, columnNumber, message } = error as SyntaxError & { lineNumber?: number; columnNumber?: number };
     const location = { file, line: lineNumber, col: columnNumber };
     const reason = message.replace(/^JSON5: /, "").replace(/ at \d+:\d+$/, "");
-    throw new PartyShardError(`${formatLocation(location)}: the config does not parse: ${reason}.`, { location });
+    throw new PartyShardError(`The config does not parse: ${reason}.`, { location });
   }
 }
 

@@ -4,7 +4,7 @@ import { addPartyEntry } from "../config/add-party-entry.js";
 import { findProperty, locate } from "../config/config-document.js";
 import type { LoadedConfig } from "../config/load-config.js";
 import type { FileChange, Finding, Plan } from "../plan.js";
-import { renderRouter } from "./render-router.js";
+import { isGeneratedRouter, renderRouter } from "./render-router.js";
 
 export interface InitOptions {
   /** The party to shard; `main` is the config's `main` entry. */
@@ -44,7 +44,12 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, read:
 
   const existingEntry = config.parties[name];
   const out = normalizeOut(loaded, options.out ?? existingEntry ?? defaultOut(config.main, name));
-  if (existingEntry !== undefined && normalizeOut(loaded, existingEntry) !== out) {
+  const current = await read(out);
+  // An entry of that name is ours only if it points at `out` and that file is a party-shard router.
+  const takenByOther =
+    existingEntry !== undefined &&
+    (normalizeOut(loaded, existingEntry) !== out || current === null || !isGeneratedRouter(current));
+  if (takenByOther) {
     throw new PartyShardError(`The party name "${name}" is already used by ${existingEntry} in ${file}.`, {
       location: location("parties"),
       hint: "Pick another router name with --name.",
@@ -57,7 +62,6 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, read:
     changes.push({ path: file, before: loaded.document.text, after });
   }
   const router = renderRouter({ shardedParty: options.party, routerParty: name, shardCount: options.shards });
-  const current = await read(out);
   if (current !== router) {
     if (current !== null && !options.force) {
       throw new PartyShardError(`${out} already exists and differs from the router party-shard would write.`, {

@@ -1,0 +1,43 @@
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { parseConfig } from "../src/core/config/load-config.js";
+import { planInit, type InitOptions } from "../src/core/init/plan-init.js";
+import { FIXTURES } from "./helpers/cli.js";
+
+// Each case is test/fixtures/config-edit/<case>/{input,output}/<config file> and an optional
+// args.json of init options; adding a case is adding files.
+const CASES = path.join(FIXTURES, "config-edit");
+const ROOT = "/project";
+
+/** Plans init over an in-memory project holding `files`. */
+async function planOver(files: Map<string, string>, file: string, args: Partial<InitOptions>) {
+  const loaded = parseConfig(ROOT, file, files.get(file)!);
+  const options: InitOptions = { party: "main", shards: 4, force: false, ...args };
+  return planInit(loaded, options, async (relative) => files.get(relative) ?? null);
+}
+
+describe("init: config edit fixtures", () => {
+  for (const name of readdirSync(CASES).sort()) {
+    const dir = path.join(CASES, name);
+    const [file] = readdirSync(path.join(dir, "input"));
+    assert.ok(file, `${name} has no input file`);
+    const input = readFileSync(path.join(dir, "input", file), "utf8");
+    const expected = readFileSync(path.join(dir, "output", file), "utf8");
+    const argsFile = path.join(dir, "args.json");
+    const args = existsSync(argsFile) ? (JSON.parse(readFileSync(argsFile, "utf8")) as Partial<InitOptions>) : {};
+    if (args.out) args.out = path.join(ROOT, args.out);
+
+    it(`${name}: adds the router entry and nothing else`, async () => {
+      const plan = await planOver(new Map([[file, input]]), file, args);
+      assert.equal(plan.changes.find((change) => change.path === file)?.after, expected);
+    });
+
+    it(`${name}: applying twice is applying once`, async () => {
+      const files = new Map([[file, input]]);
+      for (const change of (await planOver(files, file, args)).changes) files.set(change.path, change.after);
+      assert.deepEqual((await planOver(files, file, args)).changes, []);
+    });
+  }
+});

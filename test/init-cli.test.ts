@@ -1,0 +1,141 @@
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { renderRouter } from "../src/core/init/render-router.js";
+import { makeProject, runCli, snapshotTree } from "./helpers/cli.js";
+
+const CONFIG = `{\n  "name": "app",\n  "main": "src/server.ts"\n}\n`;
+const SERVER = "export default class Server {}\n";
+const app = (extra: Record<string, string> = {}) => makeProject({ "partykit.json": CONFIG, "src/server.ts": SERVER, ...extra });
+
+describe("party-shard init (built CLI, no TTY)", () => {
+  it("--dry-run prints a unified diff and writes nothing", async () => {
+    const dir = app();
+    const before = snapshotTree(dir);
+    const result = await runCli(["init", "--dry-run"], dir);
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.match(result.stdout, /--- a\/partykit\.json\n\+\+\+ b\/partykit\.json/);
+    assert.match(result.stdout, /\+  "parties": \{\n\+    "router": "src\/router\.ts"\n\+  \}/);
+    assert.match(result.stdout, /--- \/dev\/null\n\+\+\+ b\/src\/router\.ts/);
+    assert.match(result.stdout, /would create src\/router\.ts/);
+    assert.deepEqual(snapshotTree(dir), before);
+  });
+
+  it("writes the config entry and the router, then a re-run is a no-op that says so", async () => {
+    const dir = app();
+    const first = await runCli(["init", "--shards", "6"], dir);
+    assert.equal(first.exitCode, 0, first.stderr);
+    assert.match(readFileSync(path.join(dir, "partykit.json"), "utf8"), /"router": "src\/router\.ts"/);
+    const router = readFileSync(path.join(dir, "src/router.ts"), "utf8");
+    assert.equal(router, renderRouter({ shardedParty: "main", routerParty: "router", shardCount: 6 }));
+    const snapshot = snapshotTree(dir);
+    const second = await runCli(["init", "--shards", "6"], dir);
+    assert.equal(second.exitCode, 0, second.stderr);
+    assert.match(second.stdout, /already set up/);
+    assert.deepEqual(snapshotTree(dir), snapshot);
+  });
+
+  it("--json prints the plan as data and nothing else on stdout", async () => {
+    const dir = app();
+    const result = await runCli(["init", "--json", "--dry-run"], dir);
+    assert.equal(result.exitCode, 0, result.stderr);
+    const report = JSON.parse(result.stdout);
+    assert.equal(report.command, "init");
+    assert.equal(report.applied, false);
+    assert.deepEqual(
+      report.changes.map((change: { path: string; action: string }) => [change.path, change.action]),
+      [["partykit.json", "update"], ["src/router.ts", "create"]],
+    );
+    assert.match(report.changes[0].diff, /\+    "router": "src\/router\.ts"/);
+  });
+
+  it("finds the config from a subfolder, like partykit does", async () => {
+    const dir = app();
+    const result = await runCli(["init", "--cwd", path.join(dir, "src")], dir);
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.match(readFileSync(path.join(dir, "partykit.json"), "utf8"), /"parties"/);
+  });
+
+  it("--force replaces a router file that differs; without it, nothing is written", async () => {
+    const dir = app({ "src/router.ts": "// my own router\n" });
+    const before = snapshotTree(dir);
+    const refused = await runCli(["init"], dir);
+    assert.equal(refused.exitCode, 2);
+    assert.match(refused.stderr, /src\/router\.ts already exists/);
+    assert.deepEqual(snapshotTree(dir), before);
+    const forced = await runCli(["init", "--force"], dir);
+    assert.equal(forced.exitCode, 0, forced.stderr);
+    assert.match(readFileSync(path.join(dir, "src/router.ts"), "utf8"), /Router for the sharded "main" party/);
+  });
+
+  it("help and version exit 0; an unknown flag is a usage error", async () => {
+    const dir = app();
+    assert.equal((await runCli(["--help"], dir)).exitCode, 0);
+    assert.match((await runCli(["--version"], dir)).stdout, /^\d+\.\d+\.\d+/);
+    const unknown = await runCli(["init", "--shardz", "3"], dir);
+    assert.equal(unknown.exitCode, 2);
+    assert.match(unknown.stderr, /unknown option '--shardz'/);
+  });
+});
+
+describe("party-shard init: bad input exits 2, says where and why, and writes nothing", () => {
+  const cases: { name: string; files: Record<string, string>; args: string[]; message: RegExp }[] = [
+    { name: "no config", files: { "README.md": "hi\n" }, args: [], message: /No PartyKit config found/ },
+    {
+      name: "config that does not parse",
+      files: { "partykit.json": `{\n  "main": "src/server.ts",,\n}\n` },
+      args: [],
+      message: /partykit\.json:2:\d+: The config does not parse/,
+    },
+    { name: "main missing", files: { "partykit.json": `{ "name": "x" }\n` }, args: [], message: /partykit\.json:1:1: partykit\.json has no "main" entry/ },
+    { name: "unknown --party", files: { "partykit.json": CONFIG }, args: ["--party", "chat"], message: /--party chat is not a party in partykit\.json \(it has: main\)/ },
+    {
+      name: "router name used by another party",
+      files: { "partykit.json": `{\n  "main": "src/server.ts",\n  "parties": { "router": "src/other.ts" }\n}\n` },
+      args: [],
+      message: /partykit\.json:3:3: The party name "router" is already used by src\/other\.ts/,
+    },
+    { name: "--shards 0", files: { "partykit.json": CONFIG }, args: ["--shards", "0"], message: /--shards must be a whole number from 1 to 256; got "0"/ },
+    { name: "--shards 257", files: { "partykit.json": CONFIG }, args: ["--shards", "257"], message: /--shards must be a whole number from 1 to 256/ },
+    { name: "--shards abc", files: { "partykit.json": CONFIG }, args: ["--shards", "abc"], message: /got "abc"/ },
+    { name: "--out outside the project", files: { "partykit.json": CONFIG }, args: ["--out", "../router.ts"], message: /outside the project root/ },
+    { name: "--name main", files: { "partykit.json": CONFIG }, args: ["--name", "main"], message: /--name main cannot be the router's party name/ },
+    { name: "--config missing", files: { "partykit.json": CONFIG }, args: ["--config", "nope.json"], message: /Cannot read the PartyKit config .*nope\.json: ENOENT/ },
+    {
+      name: "package.json without partykit",
+      files: { "package.json": `{ "name": "x" }\n` },
+      args: ["--config", "package.json"],
+      message: /package\.json has no "partykit" key/,
+    },
+  ];
+  for (const { name, files, args, message } of cases) {
+    it(name, async () => {
+      const dir = makeProject(files);
+      const before = snapshotTree(dir);
+      const result = await runCli(["init", ...args], dir);
+      assert.equal(result.exitCode, 2, result.stderr);
+      assert.match(result.stderr, message);
+      assert.deepEqual(snapshotTree(dir), before);
+    });
+  }
+
+  it("--json reports the error as data too", async () => {
+    const dir = makeProject({ "partykit.json": `{ "name": "x" }\n` });
+    const result = await runCli(["init", "--json"], dir);
+    assert.equal(result.exitCode, 2);
+    const report = JSON.parse(result.stdout);
+    assert.deepEqual(report.error.location, { file: "partykit.json", line: 1, col: 1 });
+  });
+
+  it("a write that fails halfway leaves the project as it was", async () => {
+    const dir = app();
+    // A folder where the router file should go makes the second write fail after the first is staged.
+    writeFileSync(path.join(dir, "blocker"), "");
+    const before = snapshotTree(dir);
+    const result = await runCli(["init", "--out", "blocker/router.ts"], dir);
+    assert.equal(result.exitCode, 1);
+    assert.match(result.stderr, /Nothing was changed|Could not write/);
+    assert.deepEqual(snapshotTree(dir), before);
+  });
+});

@@ -1,0 +1,46 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { execa } from "execa";
+import { renderRouter, type RouterOptions } from "../src/core/init/render-router.js";
+import { REPO } from "./helpers/cli.js";
+
+const OPTION_SETS: RouterOptions[] = [
+  { shardedParty: "main", routerParty: "router", shardCount: 4 },
+  { shardedParty: "chat", routerParty: "chat-router", shardCount: 1 },
+  { shardedParty: "main", routerParty: "fanout", shardCount: 256 },
+];
+
+// Two ways PartyKit projects set up TypeScript: workers types only, and DOM types with every strict extra.
+const COMPILER_OPTIONS = {
+  "workers types": { types: ["@cloudflare/workers-types"], lib: ["ES2022"] },
+  "dom lib, strictest": {
+    types: [],
+    lib: ["ES2022", "DOM", "DOM.Iterable"],
+    noUncheckedIndexedAccess: true,
+    exactOptionalPropertyTypes: true,
+    noImplicitReturns: true,
+    noUnusedLocals: true,
+    noUnusedParameters: true,
+  },
+};
+
+describe("generated router type-checks against the installed partykit types", () => {
+  for (const [label, extra] of Object.entries(COMPILER_OPTIONS)) {
+    it(`tsc --noEmit --strict (${label}) for ${OPTION_SETS.length} option sets`, async () => {
+      const dir = mkdtempSync(path.join(os.tmpdir(), "party-shard-tsc-"));
+      symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
+      const files = OPTION_SETS.map((options, i) => {
+        const file = `router-${i}.ts`;
+        writeFileSync(path.join(dir, file), renderRouter(options));
+        return file;
+      });
+      const compilerOptions = { strict: true, noEmit: true, target: "ES2022", module: "ESNext", moduleResolution: "Bundler", skipLibCheck: true, ...extra };
+      writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files }));
+      const tsc = await execa(path.join(REPO, "node_modules", ".bin", "tsc"), ["-p", dir], { reject: false });
+      assert.equal(tsc.exitCode, 0, tsc.stdout + tsc.stderr);
+    });
+  }
+});
