@@ -5,8 +5,10 @@
  * One logical room is served by SHARD_COUNT rooms of the "{{shardedParty}}" party, named
  * `<room>-1` … `<room>-{{shardCount}}`. Clients talk to this party instead:
  *   - a WebSocket to /parties/{{routerParty}}/<room> is placed on one shard and stays there;
- *   - an HTTP POST to /parties/{{routerParty}}/<room> is delivered to every shard's onRequest.
- *     It answers 200 once every shard acknowledged, or 502 with a report per shard.
+ *   - an HTTP POST to /parties/{{routerParty}}/<room> is delivered, from the edge, to every
+ *     shard's onRequest. It answers 200 once every shard acknowledged, or 502 with a report
+ *     per shard. Publishes never pass through one room, so they scale with the edge.
+ * The router's own room (one per logical room) only keeps placement state; GET shows it.
  *
  * When the PARTY_SHARD_SECRET variable is set, a publish must carry
  * `Authorization: Bearer <secret>`, and every delivery carries an HMAC of itself in
@@ -26,6 +28,8 @@ const MAX_CONNECTIONS_PER_SHARD = 10_000;
 const BALANCE_SLACK = 0;
 /** Client ids remembered so a reconnecting client returns to its shard. */
 const STICKY_MEMORY = 50_000;
+/** Share of publishes that pass the shards' reported loads on to the placement state. */
+const LOAD_REPORT_RATE = 0.1;
 
 /** Delivery of a publish to one shard: attempts, time per attempt, and backoff between them. */
 const MAX_ATTEMPTS = 3;
@@ -50,8 +54,10 @@ const HEADER = {
   sender: "x-party-shard-sender",
   /** A shard's current connection count, read from its answers. */
   load: "x-party-shard-load",
-  /** Internal: a placement asked for by onBeforeConnect. Stripped from public requests. */
+  /** Internal, stripped from public requests: a placement asked for by onBeforeConnect… */
   place: "x-party-shard-place",
+  /** …and shard loads reported after a publish, comma-separated, empty where unknown. */
+  loads: "x-party-shard-loads",
 } as const;
 
 const CORS_HEADERS = {
@@ -65,7 +71,17 @@ interface ShardReport {
   ok: boolean;
   status: number | null;
   attempts: number;
+  load?: number;
   error?: string;
+}
+
+interface Delivery {
+  room: string;
+  body: ArrayBuffer;
+  key: string;
+  path: string;
+  headers: Headers;
+  secret: string | undefined;
 }
 
 export default class Router implements Party.Server {
@@ -78,7 +94,7 @@ export default class Router implements Party.Server {
 
   /** Runs at the edge: asks this room's router for a shard, then hands the socket to it. */
   static async onBeforeConnect(req: Party.Request, lobby: Party.Lobby) {
-    if (!ROOM_ID_PATTERN.test(lobby.id)) return new Response("Invalid room id", { status: 400 });
+    if (!ROOM_ID_PATTERN.test(lobby.id)) return json(400, { error: "Invalid room id" });
     const url = new URL(req.url);
     // The shard must see the same client id the placement was made for.
     const clientId = url.searchParams.get("_pk") ?? crypto.randomUUID();
@@ -92,25 +108,35 @@ export default class Router implements Party.Server {
     return lobby.parties[SHARDED_PARTY]!.get(shardRoomId(lobby.id, shard)).fetch(`/${url.search}`, req);
   }
 
-  static async onBeforeRequest(req: Party.Request, lobby: Party.Lobby) {
-    if (!ROOM_ID_PATTERN.test(lobby.id)) return new Response("Invalid room id", { status: 400 });
-    req.headers.delete(HEADER.place);
-    return req;
-  }
-
-  async onRequest(req: Party.Request): Promise<Response> {
-    const placeFor = req.headers.get(HEADER.place);
-    if (placeFor !== null) return this.place(placeFor);
+  /** Runs at the edge: publishes are fanned out here; only GET reaches the router room. */
+  static async onBeforeRequest(req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext) {
+    if (!ROOM_ID_PATTERN.test(lobby.id)) return json(400, { error: "Invalid room id" });
     switch (req.method) {
       case "POST":
-        return this.publish(req);
-      case "GET":
-        return json(200, { room: this.room.id, party: SHARDED_PARTY, shards: SHARD_COUNT, load: this.load });
+        return publish(req, lobby, ctx);
       case "OPTIONS":
         return new Response(null, { status: 204, headers: CORS_HEADERS });
+      case "GET":
+        req.headers.delete(HEADER.place);
+        req.headers.delete(HEADER.loads);
+        return req;
       default:
         return json(405, { error: "Publish with POST" }, { allow: "GET, POST, OPTIONS" });
     }
+  }
+
+  /** The router room: placement requests and load reports from the edge, and GET for status. */
+  async onRequest(req: Party.Request): Promise<Response> {
+    const placeFor = req.headers.get(HEADER.place);
+    if (placeFor !== null) return this.place(placeFor);
+    const loads = req.headers.get(HEADER.loads);
+    if (loads !== null) {
+      loads.split(",").forEach((load, i) => {
+        if (load !== "" && i < SHARD_COUNT) this.load[i] = Number(load);
+      });
+      return new Response(null, { status: 204 });
+    }
+    return json(200, { room: this.room.id, party: SHARDED_PARTY, shards: SHARD_COUNT, load: this.load });
   }
 
   /** Sticky while the client's shard has room; otherwise the less loaded of the client's two shards. */
@@ -141,60 +167,53 @@ export default class Router implements Party.Server {
   private hasRoom(shard: number): boolean {
     return this.load[shard - 1]! < MAX_CONNECTIONS_PER_SHARD;
   }
-
-  private async publish(req: Party.Request): Promise<Response> {
-    const secret = this.room.env.PARTY_SHARD_SECRET;
-    if (typeof secret === "string" && secret !== "" && !bearerMatches(req, secret)) {
-      return json(401, { error: "Missing or wrong Authorization: Bearer <PARTY_SHARD_SECRET>" });
-    }
-    const body = await readBody(req, MAX_BODY_BYTES);
-    if (body === undefined) return json(413, { error: `Body larger than ${MAX_BODY_BYTES} bytes` });
-    const key = req.headers.get(HEADER.idempotencyKey) ?? crypto.randomUUID();
-    const delivery = { body, key, path: pathAfterRoom(req.url), headers: forwardedHeaders(req, key) };
-    const secretKey = typeof secret === "string" && secret !== "" ? secret : undefined;
-    const shards = Array.from({ length: SHARD_COUNT }, (_, i) => i + 1);
-    const reports = await Promise.all(shards.map((shard) => this.deliver(shard, delivery, secretKey)));
-    const ok = reports.every((report) => report.ok);
-    return json(ok ? 200 : 502, { ok, key, shards: reports });
-  }
-
-  /** At-least-once delivery to one shard; the shard deduplicates by idempotency key. */
-  private async deliver(shard: number, delivery: Delivery, secret: string | undefined): Promise<ShardReport> {
-    const roomId = shardRoomId(this.room.id, shard);
-    const headers = new Headers(delivery.headers);
-    if (secret) headers.set(HEADER.signature, await sign(secret, roomId, delivery.key, delivery.body));
-    let report: ShardReport = { shard, ok: false, status: null, attempts: 0 };
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      if (attempt > 1) await sleep(backoffMs(attempt));
-      headers.set(HEADER.attempt, String(attempt));
-      report = { shard, ok: false, status: null, attempts: attempt };
-      try {
-        // A fresh stub per attempt: a broken stub stays broken.
-        const stub = this.room.context.parties[SHARDED_PARTY]!.get(roomId);
-        const init = { method: "POST", headers, body: delivery.body };
-        const res = await withTimeout(delivery.path ? stub.fetch(delivery.path, init) : stub.fetch(init), ATTEMPT_TIMEOUT_MS);
-        this.noteLoad(shard, res);
-        if (res.ok) return { ...report, ok: true, status: res.status };
-        report = { ...report, status: res.status, error: (await res.text()).slice(0, 200) };
-        if (!isRetryable(res.status)) return report;
-      } catch (error) {
-        report = { ...report, error: error instanceof Error ? error.message : String(error) };
-      }
-    }
-    return report;
-  }
-
-  private noteLoad(shard: number, res: Response): void {
-    const load = Number.parseInt(res.headers.get(HEADER.load) ?? "", 10);
-    if (Number.isFinite(load) && load >= 0) this.load[shard - 1] = load;
-  }
 }
 
-interface Delivery {
-  body: ArrayBuffer;
-  key: string;
-  path: string;
-  headers: Headers;
+async function publish(req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext): Promise<Response> {
+  const configured = lobby.env.PARTY_SHARD_SECRET;
+  const secret = typeof configured === "string" && configured !== "" ? configured : undefined;
+  if (secret && !bearerMatches(req, secret)) {
+    return json(401, { error: "Missing or wrong Authorization: Bearer <PARTY_SHARD_SECRET>" });
+  }
+  const body = await readBody(req, MAX_BODY_BYTES);
+  if (body === undefined) return json(413, { error: `Body larger than ${MAX_BODY_BYTES} bytes` });
+  const key = req.headers.get(HEADER.idempotencyKey) ?? crypto.randomUUID();
+  const delivery: Delivery = { room: lobby.id, body, key, path: pathAfterRoom(req.url), headers: forwardedHeaders(req, key), secret };
+  const shards = Array.from({ length: SHARD_COUNT }, (_, i) => i + 1);
+  const reports = await Promise.all(shards.map((shard) => deliver(lobby, shard, delivery)));
+  if (Math.random() < LOAD_REPORT_RATE && reports.some((report) => report.load !== undefined)) {
+    const loads = reports.map((report) => report.load ?? "").join(",");
+    ctx.waitUntil(lobby.parties[ROUTER_PARTY]!.get(lobby.id).fetch({ method: "POST", headers: { [HEADER.loads]: loads } }));
+  }
+  const ok = reports.every((report) => report.ok);
+  return json(ok ? 200 : 502, { ok, key, shards: reports });
+}
+
+/** At-least-once delivery to one shard; the shard deduplicates by idempotency key. */
+async function deliver(lobby: Party.Lobby, shard: number, delivery: Delivery): Promise<ShardReport> {
+  const roomId = shardRoomId(delivery.room, shard);
+  const headers = new Headers(delivery.headers);
+  if (delivery.secret) headers.set(HEADER.signature, await sign(delivery.secret, roomId, delivery.key, delivery.body));
+  let report: ShardReport = { shard, ok: false, status: null, attempts: 0 };
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    if (attempt > 1) await sleep(backoffMs(attempt));
+    headers.set(HEADER.attempt, String(attempt));
+    report = { shard, ok: false, status: null, attempts: attempt };
+    try {
+      // A fresh stub per attempt: a broken stub stays broken.
+      const stub = lobby.parties[SHARDED_PARTY]!.get(roomId);
+      const init = { method: "POST", headers, body: delivery.body };
+      const res = await withTimeout(delivery.path ? stub.fetch(delivery.path, init) : stub.fetch(init), ATTEMPT_TIMEOUT_MS);
+      const load = Number.parseInt(res.headers.get(HEADER.load) ?? "", 10);
+      if (load >= 0) report.load = load;
+      if (res.ok) return { ...report, ok: true, status: res.status };
+      report = { ...report, status: res.status, error: (await res.text()).slice(0, 200) };
+      if (!isRetryable(res.status)) return report;
+    } catch (error) {
+      report = { ...report, error: error instanceof Error ? error.message : String(error) };
+    }
+  }
+  return report;
 }
 
 function shardRoomId(room: string, shard: number): string {
@@ -238,7 +257,9 @@ function forwardedHeaders(req: Party.Request, key: string): Headers {
 
 /** Reads at most `limit` bytes; undefined when the body is larger. */
 async function readBody(req: Party.Request, limit: number): Promise<ArrayBuffer | undefined> {
-  if (Number(req.headers.get("content-length") ?? 0) > limit) return undefined;
+  const declared = req.headers.get("content-length");
+  // With a declared length the whole body is read at once: much faster than streaming it.
+  if (declared !== null) return Number(declared) > limit ? undefined : req.arrayBuffer();
   if (!req.body) return new ArrayBuffer(0);
   const chunks: Uint8Array[] = [];
   let size = 0;
