@@ -1,0 +1,8 @@
+import type { Node, SourceFile } from "ts-morph";
+import type { Finding, FindingLevel } from "../plan.js";
+
+/** A finding located at `node` (or the file's start), with the file's path filled in later by the planner. */
+export function findingAt(file: SourceFile, node: Node | undefined, level: FindingLevel, code: string, message: string): Finding {
+  const position = node ? file.getLineAndColumnAtPos(node.getStart()) : { line: 1, column: 1 };
+  return { level, code, message, location: { file: file.getFilePath(), line: position.line, col: position.column } };
+}

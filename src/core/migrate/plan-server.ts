@@ -1,0 +1,58 @@
+import path from "node:path";
+import { Project } from "ts-morph";
+import { PartyShardError } from "../../errors.js";
+import { useCodeStyle } from "../code-style.js";
+import type { ReadFile } from "../init/plan-init.js";
+import type { FileChange, Finding } from "../plan.js";
+import type { RouterSetup } from "./find-router.js";
+import { GLUE_FILE_NAME, renderGlue } from "./server/render-glue.js";
+import { patchParty } from "./server/patch-party.js";
+import { shardWarnings } from "./server/shard-warnings.js";
+
+const VIRTUAL_ROOT = "/project";
+
+/** The server half of migrate: the glue module, the party's onRequest, and shard-aware warnings. */
+export async function planServer(setup: RouterSetup, read: ReadFile, force: boolean): Promise<{ changes: FileChange[]; findings: Finding[] }> {
+  const changes: FileChange[] = [];
+  const glueFile = path.posix.join(path.posix.dirname(setup.routerFile), GLUE_FILE_NAME);
+  const glue = renderGlue(setup);
+  const currentGlue = await read(glueFile);
+  if (currentGlue !== glue) {
+    if (currentGlue !== null && !force) {
+      throw new PartyShardError(`${glueFile} already exists and differs from what party-shard would write.`, {
+        location: { file: glueFile },
+        hint: "Pass --force to replace it.",
+      });
+    }
+    changes.push({ path: glueFile, before: currentGlue, after: glue });
+  }
+
+  const before = await read(setup.partyFile);
+  if (before === null) {
+    throw new PartyShardError(`The sharded party's file ${setup.partyFile} does not exist.`, { location: { file: setup.partyFile } });
+  }
+  const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } });
+  const file = project.createSourceFile(path.posix.join(VIRTUAL_ROOT, setup.partyFile), before);
+  const style = useCodeStyle(project, file);
+  const findings = patchParty(file, { glueSpecifier: importSpecifier(setup.partyFile, glueFile, before), typed: /\.[mc]?tsx?$/.test(setup.partyFile), style });
+  // After patching, so each line:col points into the file as migrate leaves it.
+  findings.push(...shardWarnings(file, glueFile));
+  const after = file.getFullText();
+  if (after !== before) changes.push({ path: setup.partyFile, before, after });
+  for (const finding of findings) {
+    if (finding.location) finding.location.file = path.posix.relative(VIRTUAL_ROOT, finding.location.file);
+  }
+  return { changes, findings: findings.sort(byLocation) };
+}
+
+/** `./party-shard-server`, with `.js` when the file already writes extensions on relative imports. */
+function importSpecifier(from: string, to: string, text: string): string {
+  let specifier = path.posix.relative(path.posix.dirname(from), to).replace(/\.ts$/, "");
+  if (!specifier.startsWith(".")) specifier = `./${specifier}`;
+  const usesJsExtensions = /from\s+["']\.{1,2}\/[^"']+\.js["']/.test(text);
+  return usesJsExtensions ? `${specifier}.js` : specifier;
+}
+
+function byLocation(a: Finding, b: Finding): number {
+  return (a.location?.line ?? 0) - (b.location?.line ?? 0) || (a.location?.col ?? 0) - (b.location?.col ?? 0);
+}
