@@ -1,4 +1,4 @@
-import { Node, Project, SyntaxKind, type ObjectLiteralExpression, type PropertyAssignment } from "ts-morph";
+import { Node, Project, type ObjectLiteralExpression, type PropertyAssignment } from "ts-morph";
 import { lineColAt } from "../../errors.js";
 
 /**
@@ -51,10 +51,4 @@ export function nodeEnd(node: Node): number {
 
 export function locate(document: ConfigDocument, node: Node): { line: number; col: number } {
   return lineColAt(document.text, textOffset(node));
-}
-
-/** The comma token right after the object's last property, if the file uses trailing commas there. */
-export function trailingComma(object: ObjectLiteralExpression): Node | undefined {
-  const last = object.getFirstChildByKind(SyntaxKind.SyntaxList)?.getLastChild();
-  return last?.getKind() === SyntaxKind.CommaToken ? last : undefined;
 }

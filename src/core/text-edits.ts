@@ -1,0 +1,103 @@
+import { SyntaxKind, type Node, type ObjectLiteralExpression } from "ts-morph";
+
+/** Replace `text[at, end)` with `insert` (a pure insertion when `end` is absent). */
+export interface Edit {
+  at: number;
+  end?: number;
+  insert: string;
+}
+
+/** How an object literal's file lays out properties, so an added one looks native. */
+export interface ObjectLayout {
+  newline: string;
+  unit: string;
+  trailingCommas: boolean;
+}
+
+/** Where nodes sit in `text`: ts-morph positions, shifted when the parsed text was wrapped. */
+export interface Offsets {
+  start(node: Node): number;
+  end(node: Node): number;
+}
+
+export const IDENTITY_OFFSETS: Offsets = { start: (node) => node.getStart(), end: (node) => node.getEnd() };
+
+/** Applies edits from the end backwards; edits at the same offset land in the order given. */
+export function applyEdits(text: string, edits: Edit[]): string {
+  let result = text;
+  const ordered = edits.map((edit, index) => ({ ...edit, index }));
+  for (const edit of ordered.sort((a, b) => b.at - a.at || b.index - a.index)) {
+    result = result.slice(0, edit.at) + edit.insert + result.slice(edit.end ?? edit.at);
+  }
+  return result;
+}
+
+/**
+ * Edits that add one property at the end of `object`, on its own line when the object spans
+ * lines and inline otherwise. `render(indent)` gets the property's indentation ("" inline).
+ */
+export function insertPropertyEdits(
+  text: string,
+  object: ObjectLiteralExpression,
+  render: (indent: string) => string,
+  layout: ObjectLayout,
+  offsets: Offsets = IDENTITY_OFFSETS,
+): Edit[] {
+  const open = offsets.start(object);
+  const close = offsets.end(object) - 1;
+  const multiline = text.slice(open, close).includes("\n");
+  const last = object.getProperties().at(-1);
+  const comma = trailingComma(object);
+
+  if (!multiline) {
+    if (!last) return [{ at: open + 1, insert: ` ${render("")} ` }];
+    return comma
+      ? [{ at: offsets.end(comma), insert: ` ${render("")},` }]
+      : [{ at: offsets.end(last), insert: `, ${render("")}` }];
+  }
+
+  const indent = last ? lineIndent(text, offsets.start(last)) : lineIndent(text, open) + layout.unit;
+  const property = `${indent}${render(indent)}${layout.trailingCommas ? "," : ""}`;
+  if (!last) return [{ at: open + 1, insert: `${layout.newline}${property}` }];
+
+  const afterLast = comma ? offsets.end(comma) : offsets.end(last);
+  const edits: Edit[] = comma ? [] : [{ at: offsets.end(last), insert: "," }];
+  edits.push({ at: endOfLineAfter(text, afterLast), insert: `${layout.newline}${property}` });
+  return edits;
+}
+
+/** The comma token right after the object's last property, if the file uses trailing commas there. */
+export function trailingComma(object: ObjectLiteralExpression): Node | undefined {
+  const last = object.getFirstChildByKind(SyntaxKind.SyntaxList)?.getLastChild();
+  return last?.getKind() === SyntaxKind.CommaToken ? last : undefined;
+}
+
+/** Past any comment that ends the line, so `"main": "x" // entry` keeps its comment. */
+function endOfLineAfter(text: string, offset: number): number {
+  const lineEnd = text.indexOf("\n", offset);
+  const end = lineEnd === -1 ? text.length : lineEnd;
+  const rest = text.slice(offset, end).replace(/\r$/, "");
+  const onlyComment = /^\s*(\/\/.*|\/\*.*?\*\/\s*)?$/.test(rest);
+  return onlyComment ? offset + rest.length : offset;
+}
+
+export function lineIndent(text: string, offset: number): string {
+  const lineStart = text.lastIndexOf("\n", offset - 1) + 1;
+  return /^[ \t]*/.exec(text.slice(lineStart))?.[0] ?? "";
+}
+
+/** The smallest step by which one line is indented deeper than the line before it. */
+export function detectIndentUnit(text: string): string {
+  let previous = "";
+  let unit: string | undefined;
+  for (const line of text.split(/\r?\n/)) {
+    if (line.trim() === "") continue;
+    const indent = /^[ \t]*/.exec(line)![0];
+    if (indent.length > previous.length && indent.startsWith(previous)) {
+      const step = indent.slice(previous.length);
+      if (unit === undefined || step.length < unit.length) unit = step;
+    }
+    previous = indent;
+  }
+  return unit ?? "  ";
+}
