@@ -42,7 +42,8 @@ export async function settlePlan(command: string, plan: Plan, context: CommandCo
     const verb = change.before === null ? "create" : "update";
     logger.step(`${options.dryRun ? `would ${verb}` : `${verb}d`} ${change.path}`);
   }
-  for (const finding of plan.findings) logFinding(logger, finding);
+  for (const line of summarizeSites(plan.findings)) logger.info(line);
+  for (const finding of plan.findings) if (!SITE_CODES.has(finding.code)) logFinding(logger, finding);
   if (options.dryRun && plan.changes.length > 0) logger.info(`Dry run: ${describeCount(plan)} not written.`);
   return 0;
 }
@@ -60,6 +61,28 @@ export function planToJson(command: string, plan: Plan, dryRun: boolean, applied
     })),
     findings: plan.findings,
   };
+}
+
+// Findings that record an edited site: shown as a count per file, listed in full only by --json.
+const SITE_CODES = new Map([
+  ["send-rewritten", "send rewritten"],
+  ["socket-routed", "socket routed"],
+  ["party-patched", "party patched"],
+]);
+
+function summarizeSites(findings: Finding[]): string[] {
+  const perFile = new Map<string, Map<string, number>>();
+  for (const finding of findings) {
+    const label = SITE_CODES.get(finding.code);
+    if (!label || !finding.location) continue;
+    const counts = perFile.get(finding.location.file) ?? new Map<string, number>();
+    counts.set(label, (counts.get(label) ?? 0) + 1);
+    perFile.set(finding.location.file, counts);
+  }
+  return [...perFile].map(([file, counts]) => {
+    const parts = [...counts].map(([label, count]) => (count === 1 ? `1 ${label}` : `${count} ${label.replace(/^(\w+)/, "$1s")}`));
+    return `${file}: ${parts.join(", ")}`;
+  });
 }
 
 function logFinding(logger: Logger, finding: Finding): void {

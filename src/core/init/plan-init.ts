@@ -1,6 +1,7 @@
 import path from "node:path";
 import { PartyShardError } from "../../errors.js";
 import { addPartyEntry } from "../config/add-party-entry.js";
+import { generatedFileChange } from "../generated-file.js";
 import { findProperty, locate } from "../config/config-document.js";
 import type { LoadedConfig } from "../config/load-config.js";
 import type { FileChange, Finding, Plan } from "../plan.js";
@@ -62,15 +63,8 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, read:
     changes.push({ path: file, before: loaded.document.text, after });
   }
   const router = renderRouter({ shardedParty: options.party, routerParty: name, shardCount: options.shards });
-  if (current !== router) {
-    if (current !== null && !options.force) {
-      throw new PartyShardError(`${out} already exists and differs from the router party-shard would write.`, {
-        location: { file: out },
-        hint: "Pass --force to replace it, or --out to write the router elsewhere.",
-      });
-    }
-    changes.push({ path: out, before: current, after: router });
-  }
+  const routerChange = await generatedFileChange(out, router, async () => current, options.force);
+  if (routerChange) changes.push(routerChange);
   const findings: Finding[] =
     changes.length === 0
       ? [{ level: "info", code: "up-to-date", message: `The "${name}" router for party "${options.party}" is already set up.` }]

@@ -2,6 +2,7 @@ import path from "node:path";
 import { Project } from "ts-morph";
 import { PartyShardError } from "../../errors.js";
 import { useCodeStyle } from "../code-style.js";
+import { generatedFileChange } from "../generated-file.js";
 import type { ReadFile } from "../init/plan-init.js";
 import type { FileChange, Finding } from "../plan.js";
 import type { RouterSetup } from "./find-router.js";
@@ -13,25 +14,16 @@ const VIRTUAL_ROOT = "/project";
 
 /** The server half of migrate: the glue module, the party's onRequest, and shard-aware warnings. */
 export async function planServer(setup: RouterSetup, read: ReadFile, force: boolean): Promise<{ changes: FileChange[]; findings: Finding[] }> {
-  const changes: FileChange[] = [];
   const glueFile = path.posix.join(path.posix.dirname(setup.routerFile), GLUE_FILE_NAME);
-  const glue = renderGlue(setup);
-  const currentGlue = await read(glueFile);
-  if (currentGlue !== glue) {
-    if (currentGlue !== null && !force) {
-      throw new PartyShardError(`${glueFile} already exists and differs from what party-shard would write.`, {
-        location: { file: glueFile },
-        hint: "Pass --force to replace it.",
-      });
-    }
-    changes.push({ path: glueFile, before: currentGlue, after: glue });
-  }
+  const glueChange = await generatedFileChange(glueFile, renderGlue(setup), read, force);
+  const changes: FileChange[] = glueChange ? [glueChange] : [];
 
   const before = await read(setup.partyFile);
   if (before === null) {
     throw new PartyShardError(`The sharded party's file ${setup.partyFile} does not exist.`, { location: { file: setup.partyFile } });
   }
-  const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } });
+  // noLib: finding the party needs the binder, not the standard library (which costs ~0.5 s to load).
+  const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true, noLib: true } });
   const file = project.createSourceFile(path.posix.join(VIRTUAL_ROOT, setup.partyFile), before);
   const style = useCodeStyle(project, file);
   const findings = patchParty(file, { glueSpecifier: importSpecifier(setup.partyFile, glueFile, before), typed: /\.[mc]?tsx?$/.test(setup.partyFile), style });

@@ -63,7 +63,10 @@ export class SocketOrigins {
       if (Node.isClassDeclaration(callee) && this.extendsSocket(callee)) return this.ofSubclass(callee, node);
       return undefined;
     }
-    if (chain.some((declaration) => isImportFrom(declaration, REACT_MODULE, "usePartySocket") || isLibraryFunction(declaration, "partysocket", "usePartySocket"))) {
+    // partysocket/react exports usePartySocket both by name and as its default.
+    const isHook = (declaration: Node) =>
+      isImportFrom(declaration, REACT_MODULE, "usePartySocket") || isImportFrom(declaration, REACT_MODULE, "default") || isLibraryFunction(declaration, "partysocket", "usePartySocket");
+    if (chain.some(isHook)) {
       return { kind: "construction", construction: { call: node, options: objectArgument(node, 0) } };
     }
     if (chain.some((declaration) => isImportFrom(declaration, /^react$/, "useContext") || isLibraryFunction(declaration, "@types/react", "useContext"))) {

@@ -1,0 +1,208 @@
+import path from "node:path";
+import { Node, SyntaxKind, type CallExpression, type NewExpression, type SourceFile } from "ts-morph";
+import { detectCodeStyle, statement } from "../../code-style.js";
+import type { Finding } from "../../plan.js";
+import { applyEdits, detectIndentUnit, insertPropertyEdits, trailingComma, type Edit } from "../../text-edits.js";
+import { findingAt } from "../findings.js";
+import { HELPER_FILE_NAME, type ClientProject } from "./load-client-project.js";
+import { SocketOrigins, unwrap, type Construction, type Origin } from "./socket-origins.js";
+
+export const HELPER_CALL = "sendViaRouter";
+
+export interface ClientTarget {
+  shardedParty: string;
+  routerParty: string;
+}
+
+export interface ClientFileChange {
+  /** Absolute path. */
+  file: string;
+  before: string;
+  after: string;
+}
+
+export interface ClientPlan {
+  changes: ClientFileChange[];
+  /** Where the helper module is (or goes), when any file needs it. */
+  helperFile: string | undefined;
+  findings: Finding[];
+}
+
+
+type PartyOf = { kind: "literal"; name: string } | { kind: "dynamic"; reason: string };
+
+/**
+ * Finds every PartySocket connection and send in the client files and plans the edits:
+ * sockets to the sharded party connect through the router, and their sends become
+ * `sendViaRouter(socket, payload)`. Everything else is left alone; what cannot be told is reported.
+ */
+export function planClient(client: ClientProject, target: ClientTarget): ClientPlan {
+  const origins = new SocketOrigins(client.typesAvailable);
+  const files = client.candidates.map((file) => client.project.getSourceFileOrThrow(file));
+  const plan = { edits: new Map<SourceFile, Edit[]>(), needsHelper: new Set<SourceFile>(), findings: [] as Finding[] };
+  const edit = (file: SourceFile, change: Edit) => plan.edits.set(file, [...(plan.edits.get(file) ?? []), change]);
+
+  // Every query first, every edit after: edits are text, computed against the unchanged files.
+  const constructions = findConstructions(files, origins);
+  const partyOf = new Map(constructions.map((construction) => [construction, readParty(construction)]));
+  const routed = (party: PartyOf) => party.kind === "literal" && (party.name === target.shardedParty || party.name === target.routerParty);
+  const everySocketSharded = [...partyOf.values()].every(routed);
+
+  for (const [construction, party] of partyOf) {
+    const file = construction.call.getSourceFile();
+    if (party.kind === "dynamic") {
+      plan.findings.push(findingAt(file, construction.call, "manual", "party-unknown", `This socket's party is ${party.reason}; migrate cannot tell whether it is "${target.shardedParty}". If it is, connect it to party "${target.routerParty}" and send with ${HELPER_CALL}.`));
+    } else if (party.name === target.shardedParty) {
+      for (const change of routeConnection(construction, target.routerParty)) edit(file, change);
+      plan.findings.push(findingAt(file, construction.call, "info", "socket-routed", `Connects through the "${target.routerParty}" router.`));
+    }
+  }
+
+  for (const file of files) {
+    for (const access of file.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)) {
+      if (access.getName() !== "send") continue;
+      const origin = origins.of(access.getExpression());
+      if (!origin) continue;
+      const verdict = classify(origin, partyOf, routed, everySocketSharded, target);
+      const call = access.getParent();
+      const isCall = Node.isCallExpression(call) && call.getExpression() === access;
+      if (verdict.kind === "skip") continue;
+      if (verdict.kind === "manual") {
+        plan.findings.push(findingAt(file, access, "manual", "send-unclassified", `${verdict.reason} Left as it is.`));
+      } else if (!isCall) {
+        plan.findings.push(findingAt(file, access, "manual", "send-not-called", `\`${access.getText()}\` is used without being called here; route its writes with ${HELPER_CALL}(socket, payload).`));
+      } else {
+        edit(file, rewriteSend(call as CallExpression, access.getExpression()));
+        plan.needsHelper.add(file);
+        plan.findings.push(findingAt(file, access, "info", "send-rewritten", `${access.getExpression().getText()}.send → ${HELPER_CALL}`));
+      }
+    }
+    for (const access of file.getDescendantsOfKind(SyntaxKind.ElementAccessExpression)) {
+      const key = access.getArgumentExpression();
+      const dynamicSend = Node.isStringLiteral(key) ? key.getLiteralValue() === "send" : !Node.isNumericLiteral(key);
+      if (dynamicSend && origins.of(access.getExpression())) {
+        plan.findings.push(findingAt(file, access, "manual", "send-dynamic", `\`${access.getText()}\` reaches a socket method by a computed name; if it is send, route it with ${HELPER_CALL}.`));
+      }
+    }
+    for (const declaration of file.getDescendantsOfKind(SyntaxKind.VariableDeclaration)) {
+      if (declaration.getTypeNode()?.getKind() === SyntaxKind.AnyKeyword && file.getText().includes(`${declaration.getName()}.send(`)) {
+        plan.findings.push(findingAt(file, declaration, "manual", "send-any", `\`${declaration.getName()}\` is typed any, so migrate cannot tell whether its sends are PartySocket sends. Give it a type.`));
+      }
+    }
+  }
+
+  const needing = [...plan.needsHelper].map((file) => file.getFilePath());
+  const helperFile = client.existingHelper ?? (needing.length > 0 ? path.join(commonDirectory(needing), HELPER_FILE_NAME) : undefined);
+  const changes: ClientFileChange[] = [];
+  for (const [file, edits] of plan.edits) {
+    const before = file.getFullText();
+    const importEdit = plan.needsHelper.has(file) && helperFile ? [importHelperEdit(file, helperFile)] : [];
+    changes.push({ file: file.getFilePath(), before, after: applyEdits(before, [...importEdit, ...edits]) });
+  }
+  return { changes, helperFile, findings: plan.findings };
+}
+
+type Verdict = { kind: "rewrite" } | { kind: "skip" } | { kind: "manual"; reason: string };
+
+function classify(origin: Origin, partyOf: Map<Construction, PartyOf>, routed: (party: PartyOf) => boolean, everySocketSharded: boolean, target: ClientTarget): Verdict {
+  if (origin.kind === "typed") {
+    return everySocketSharded
+      ? { kind: "rewrite" }
+      : { kind: "manual", reason: `This is a PartySocket, but the project also has sockets to parties other than "${target.shardedParty}" and migrate cannot tell which this is.` };
+  }
+  const party = [...partyOf.entries()].find(([construction]) => construction.call === origin.construction.call)?.[1] ?? readParty(origin.construction);
+  if (party.kind === "dynamic") return { kind: "manual", reason: `This socket's party is ${party.reason}.` };
+  return routed(party) ? { kind: "rewrite" } : { kind: "skip" };
+}
+
+/** Every `new PartySocket`, `usePartySocket` and subclass `super(...)`, once each. */
+function findConstructions(files: SourceFile[], origins: SocketOrigins): Construction[] {
+  const found = new Map<Node, Construction>();
+  for (const file of files) {
+    const calls = [...file.getDescendantsOfKind(SyntaxKind.NewExpression), ...file.getDescendantsOfKind(SyntaxKind.CallExpression)];
+    for (const call of calls) {
+      const origin = origins.of(call);
+      if (origin?.kind === "construction" && (origin.construction.call === call || isSuperCallIn(origin.construction.call, call))) {
+        found.set(origin.construction.call, origin.construction);
+      }
+    }
+  }
+  return [...found.values()];
+}
+
+function isSuperCallIn(made: NewExpression | CallExpression, call: Node): boolean {
+  return made.getExpression().getKind() === SyntaxKind.SuperKeyword && Node.isNewExpression(call);
+}
+
+function readParty(construction: Construction): PartyOf {
+  const { options } = construction;
+  if (!options) return { kind: "dynamic", reason: "set by options migrate cannot read (not an object literal)" };
+  const property = options.getProperty("party");
+  if (!property) {
+    const spread = options.getProperties().some((p) => Node.isSpreadAssignment(p));
+    return spread ? { kind: "dynamic", reason: "possibly set by a spread" } : { kind: "literal", name: "main" };
+  }
+  const value = Node.isPropertyAssignment(property) ? unwrap(property.getInitializerOrThrow()) : undefined;
+  if (Node.isStringLiteral(value) || Node.isNoSubstitutionTemplateLiteral(value)) return { kind: "literal", name: value.getLiteralValue() };
+  return { kind: "dynamic", reason: `the runtime value \`${property.getText()}\`` };
+}
+
+function routeConnection(construction: Construction, routerParty: string): Edit[] {
+  const options = construction.options!;
+  const file = options.getSourceFile();
+  const text = file.getFullText();
+  const style = detectCodeStyle(text);
+  const value = `${style.quote}${routerParty}${style.quote}`;
+  const property = options.getProperty("party");
+  if (Node.isPropertyAssignment(property)) {
+    const initializer = property.getInitializerOrThrow();
+    return [{ at: initializer.getStart(), end: initializer.getEnd(), insert: value }];
+  }
+  const layout = { newline: style.newline, unit: detectIndentUnit(text), trailingCommas: trailingComma(options) !== undefined };
+  return insertPropertyEdits(text, options, () => `party: ${value}`, layout);
+}
+
+/**
+ * `socket.send(x)` / `socket?.send(x)` → `sendViaRouter(socket, x)`. Only the part up to the
+ * opening parenthesis changes, so the arguments keep their layout and comments. The helper
+ * ignores a nullish socket, as `?.` did.
+ */
+function rewriteSend(call: CallExpression, receiver: Node): Edit {
+  const open = call.getFirstChildByKindOrThrow(SyntaxKind.OpenParenToken);
+  const target = Node.isParenthesizedExpression(receiver) ? receiver.getExpression() : receiver;
+  const first = call.getArguments()[0];
+  const firstOnNextLine = first !== undefined && call.getSourceFile().getFullText().slice(open.getEnd(), first.getStart()).includes("\n");
+  const separator = first === undefined ? "" : firstOnNextLine ? "," : ", ";
+  return { at: call.getStart(), end: open.getEnd(), insert: `${HELPER_CALL}(${target.getText()}${separator}` };
+}
+
+/** `import { sendViaRouter } from "<helper>"` in the file's own style, after its last import (or its directives). */
+function importHelperEdit(file: SourceFile, helperFile: string): Edit {
+  const text = file.getFullText();
+  const style = detectCodeStyle(text);
+  let specifier = path.relative(path.dirname(file.getFilePath()), helperFile).split(path.sep).join("/").replace(/\.ts$/, "");
+  if (!specifier.startsWith(".")) specifier = `./${specifier}`;
+  if (/from\s+["']\.{1,2}\/[^"']+\.js["']/.test(text)) specifier += ".js";
+  const line = statement(style, `import { ${HELPER_CALL} } from ${style.quote}${specifier}${style.quote}`);
+  const anchor = file.getImportDeclarations().at(-1) ?? directives(file).at(-1);
+  if (anchor) return { at: anchor.getEnd(), insert: `${style.newline}${line}` };
+  return { at: 0, insert: `${line}${style.newline}${style.newline}` };
+}
+
+/** Leading "use client"-style statements, which must stay first. */
+function directives(file: SourceFile): Node[] {
+  const found: Node[] = [];
+  for (const statement of file.getStatements()) {
+    if (!Node.isExpressionStatement(statement) || !Node.isStringLiteral(statement.getExpression())) break;
+    found.push(statement);
+  }
+  return found;
+}
+
+function commonDirectory(files: string[]): string {
+  let common = path.dirname(files[0]!);
+  for (const file of files) {
+    while (!`${path.dirname(file)}${path.sep}`.startsWith(`${common}${path.sep}`)) common = path.dirname(common);
+  }
+  return common;
+}
