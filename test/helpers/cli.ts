@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
@@ -46,5 +46,13 @@ export function makeProject(files: Record<string, string>): string {
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     writeFileSync(path.join(dir, file), contents);
   }
+  return dir;
+}
+
+/** A temp copy of the bundled demo app, able to resolve partykit and partysocket from this repo. */
+export function copyDemoApp(): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "party-shard-demo-"));
+  cpSync(path.join(REPO, "templates", "demo-chat"), dir, { recursive: true });
+  symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
   return dir;
 }
