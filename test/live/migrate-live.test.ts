@@ -12,7 +12,8 @@ const SHARDS = 4;
 
 // Makes the first delivery of ~FAIL_PERCENT% of messages fail on every shard, before onMessage
 // does anything, so the router has to retry them.
-const FLAKY_ON_MESSAGE = `onMessage(message: string, sender: Party.Connection) {
+const FLAKY_ON_MESSAGE = `onMessage(message: string | ArrayBuffer, sender: Party.Connection) {
+    if (typeof message !== "string") throw new Error("the live test sends text");
     const failed = ((this as unknown as { failed?: Set<string> }).failed ??= new Set<string>());
     const bucket = [...message].reduce((h, c) => (h * 31 + c.charCodeAt(0)) >>> 0, 7) % 100;
     if (bucket < Number(this.room.env.FAIL_PERCENT ?? 0) && !failed.has(message)) {
@@ -31,7 +32,7 @@ for (const failPercent of [0, 20]) {
     before(async () => {
       project = copyDemoApp();
       const party = path.join(project, "party", "chat.ts");
-      writeFileSync(party, readFileSync(party, "utf8").replace("onMessage(message: string, sender: Party.Connection) {", FLAKY_ON_MESSAGE));
+      writeFileSync(party, readFileSync(party, "utf8").replace("onMessage(message: string | ArrayBuffer, sender: Party.Connection) {", FLAKY_ON_MESSAGE));
       for (const args of [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes"]]) {
         const result = await runCli(args, project);
         assert.equal(result.exitCode, 0, result.stderr);
@@ -78,6 +79,54 @@ for (const failPercent of [0, 20]) {
       assert.equal(await response.text(), "topic set to sharding");
     });
   });
+}
+
+describe("the generated client helper with the oldest supported partysocket (0.0.10)", () => {
+  let server: PartykitDev | undefined;
+  let project = "";
+
+  before(async () => {
+    project = copyDemoApp();
+    for (const args of [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes"]]) {
+      const result = await runCli(args, project);
+      assert.equal(result.exitCode, 0, result.stderr);
+    }
+    server = await startPartykitDev({ cwd: project, bin: PARTYKIT_BIN });
+  });
+  after(() => server?.stop());
+
+  it("routes text and binary writes from a 0.0.10 socket to clients on every shard", async () => {
+    const { default: OldPartySocket } = (await import("partysocket-oldest")) as { default: new (options: object) => OldSocket };
+    const { sendViaRouter } = (await import(path.join(project, "app", "party-shard-client.ts"))) as {
+      sendViaRouter: (socket: OldSocket, payload: string | Uint8Array) => void;
+    };
+    const { joinChat } = (await import(path.join(project, "app", "chat-client.ts"))) as { joinChat: JoinChat };
+    // Old partysocket loses message data under Node's EventTarget, so the readers are current ones;
+    // the writer, whose URL and id the helper reads, is the old one.
+    const sender = new OldPartySocket({ host: server!.host, party: "router", room: "oldest", id: "old-sender", WebSocket });
+    const inboxes = Array.from({ length: 8 }, () => [] as string[]);
+    const readers = inboxes.map((inbox) =>
+      joinChat({ host: server!.host, room: "oldest", WebSocket, onSay: ({ from, text }) => inbox.push(`${from}>${text}`) }),
+    );
+    try {
+      await Promise.all([opened({ socket: sender } as unknown as Client), ...readers.map((reader) => opened(reader))]);
+      sendViaRouter(sender, "hello from 0.0.10");
+      sendViaRouter(sender, new Uint8Array([1, 2, 3]));
+      await until(() => inboxes.every((inbox) => inbox.length === 2), 10_000);
+      for (const inbox of inboxes) assert.deepEqual(inbox, ["old-sender>hello from 0.0.10", "old-sender><3 bytes>"]);
+      const shards = (await (await fetch(`http://${server!.host}/parties/router/oldest`)).json()) as { load: number[] };
+      assert.equal(shards.load.filter((load) => load > 0).length, SHARDS, "the clients should sit on every shard");
+    } finally {
+      sender.close();
+      for (const reader of readers) reader.leave();
+    }
+  });
+});
+
+interface OldSocket {
+  readyState: number;
+  addEventListener(type: string, listener: () => void): void;
+  close(): void;
 }
 
 function opened(client: Client): Promise<void> {

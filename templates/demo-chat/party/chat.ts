@@ -10,8 +10,9 @@ export default class Chat implements Party.Server {
     connection.send(JSON.stringify({ type: "welcome", room: this.room.id, topic: this.topic }));
   }
 
-  onMessage(message: string, sender: Party.Connection) {
-    this.room.broadcast(JSON.stringify({ type: "say", from: sender.id, text: message }), [sender.id]);
+  onMessage(message: string | ArrayBuffer, sender: Party.Connection) {
+    const text = typeof message === "string" ? message : `<${message.byteLength} bytes>`;
+    this.room.broadcast(JSON.stringify({ type: "say", from: sender.id, text }), [sender.id]);
   }
 
   async onRequest(req: Party.Request) {
