@@ -38,8 +38,20 @@ type PartyOf = { kind: "literal"; name: string } | { kind: "dynamic"; reason: st
  */
 export function planClient(client: ClientProject, target: ClientTarget): ClientPlan {
   const origins = new SocketOrigins(client.typesAvailable);
-  const files = client.candidates.map((file) => client.project.getSourceFileOrThrow(file));
   const plan = { edits: new Map<SourceFile, Edit[]>(), needsHelper: new Set<SourceFile>(), findings: [] as Finding[] };
+  // A file that does not parse is reported and skipped; the rest of the run goes on.
+  const program = client.project.getProgram();
+  const files = client.candidates
+    .map((file) => client.project.getSourceFileOrThrow(file))
+    .filter((file) => {
+      const [error] = program.getSyntacticDiagnostics(file);
+      if (!error) return true;
+      const { line, column } = file.getLineAndColumnAtPos(error.getStart() ?? 0);
+      const message = error.getMessageText();
+      const reason = typeof message === "string" ? message : message.getMessageText();
+      plan.findings.push({ level: "manual", code: "parse-error", message: `Does not parse (${reason}); skipped.`, location: { file: file.getFilePath(), line, col: column } });
+      return false;
+    });
   const edit = (file: SourceFile, change: Edit) => plan.edits.set(file, [...(plan.edits.get(file) ?? []), change]);
 
   // Every query first, every edit after: edits are text, computed against the unchanged files.

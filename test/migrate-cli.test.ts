@@ -1,0 +1,87 @@
+import assert from "node:assert/strict";
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { copyDemoApp, makeProject, runCli, snapshotTree } from "./helpers/cli.js";
+
+async function initialized() {
+  const dir = copyDemoApp();
+  const init = await runCli(["init", "--yes"], dir);
+  assert.equal(init.exitCode, 0, init.stderr);
+  return dir;
+}
+
+describe("party-shard migrate (built CLI, no TTY)", () => {
+  it("--dry-run prints the diff of every file and writes nothing", async () => {
+    const dir = await initialized();
+    const before = snapshotTree(dir);
+    const result = await runCli(["migrate", "--dry-run"], dir);
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.match(result.stdout, /\+    const routed = await routedWrite\(this\.room, req, this\);/);
+    assert.match(result.stdout, /-      socket\.send\(text\);\n\+      sendViaRouter\(socket, text\);/);
+    assert.match(result.stdout, /app\/chat-client\.ts: 1 socket routed, 1 send rewritten/);
+    assert.match(result.stdout, /party\/chat\.ts:\d+:\d+ +`this\.room\.id` is "<room>-<n>" on a shard/);
+    assert.deepEqual(snapshotTree(dir), before);
+  });
+
+  it("writes, then a re-run changes nothing", async () => {
+    const dir = await initialized();
+    assert.equal((await runCli(["migrate"], dir)).exitCode, 0);
+    assert.match(readFileSync(path.join(dir, "app/chat-client.ts"), "utf8"), /sendViaRouter\(socket, text\)/);
+    const after = snapshotTree(dir);
+    const again = await runCli(["migrate", "--json"], dir);
+    assert.equal(again.exitCode, 0, again.stderr);
+    assert.deepEqual(JSON.parse(again.stdout).changes, []);
+    assert.deepEqual(snapshotTree(dir), after);
+  });
+
+  it("--json lists changes and findings with file:line:col", async () => {
+    const dir = await initialized();
+    const result = await runCli(["migrate", "--json", "--dry-run"], dir);
+    const report = JSON.parse(result.stdout);
+    assert.deepEqual(report.changes.map((change: { path: string }) => change.path).sort(), [
+      "app/chat-client.ts",
+      "app/party-shard-client.ts",
+      "party/chat.ts",
+      "party/party-shard-server.ts",
+    ]);
+    const rewritten = report.findings.find((finding: { code: string }) => finding.code === "send-rewritten");
+    // Client sites are located in the file as it is now, before migrate writes it.
+    assert.deepEqual(rewritten.location, { file: "app/chat-client.ts", line: 26, col: 7 });
+  });
+
+  it("a file that does not parse is reported and skipped; the rest is migrated", async () => {
+    const dir = await initialized();
+    writeFileSync(path.join(dir, "app", "broken.ts"), "import PartySocket from 'partysocket';\nconst s = new PartySocket({ host: 'h', room: 'r' ;\ns.send('x');\n");
+    const result = await runCli(["migrate", "--json"], dir);
+    assert.equal(result.exitCode, 0, result.stderr);
+    const report = JSON.parse(result.stdout);
+    const broken = report.findings.find((finding: { code: string }) => finding.code === "parse-error");
+    assert.equal(broken.location.file, "app/broken.ts");
+    assert.equal(broken.location.line, 2);
+    assert.ok(report.changes.some((change: { path: string }) => change.path === "app/chat-client.ts"));
+    assert.ok(!report.changes.some((change: { path: string }) => change.path === "app/broken.ts"));
+  });
+
+  it("without init first: exit 2, says so, writes nothing", async () => {
+    const dir = makeProject({ "partykit.json": `{ "main": "src/server.ts" }\n`, "src/server.ts": "export default class S {}\n" });
+    const before = snapshotTree(dir);
+    const result = await runCli(["migrate"], dir);
+    assert.equal(result.exitCode, 2);
+    assert.match(result.stderr, /partykit\.json: No party-shard router in partykit\.json: run `npx party-shard init` first/);
+    assert.deepEqual(snapshotTree(dir), before);
+  });
+
+  it("a generated helper the user edited is kept unless --force", async () => {
+    const dir = await initialized();
+    assert.equal((await runCli(["migrate"], dir)).exitCode, 0);
+    writeFileSync(path.join(dir, "party", "party-shard-server.ts"), "// edited\n");
+    const before = snapshotTree(dir);
+    const refused = await runCli(["migrate"], dir);
+    assert.equal(refused.exitCode, 2);
+    assert.match(refused.stderr, /party\/party-shard-server\.ts already exists and differs/);
+    assert.deepEqual(snapshotTree(dir), before);
+    assert.equal((await runCli(["migrate", "--force"], dir)).exitCode, 0);
+    assert.match(readFileSync(path.join(dir, "party", "party-shard-server.ts"), "utf8"), /export async function routedWrite/);
+  });
+});
