@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import pc from "picocolors";
 import { PartyShardError, formatLocation, type ExitCode } from "./errors.js";
 import { initCommand } from "./commands/init.js";
+import { checkCommand } from "./commands/check.js";
 import { migrateCommand } from "./commands/migrate.js";
 import type { CommandContext } from "./commands/settle-plan.js";
 import { parseSharedOptions, type CommandAction } from "./commands/shared.js";
@@ -24,7 +25,8 @@ export async function main(argv: string[]): Promise<number> {
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
     .addHelpText("after", "\nExamples:\n  $ npx party-shard init --shards 8\n  $ npx party-shard migrate --dry-run\n")
     .addCommand(initCommand(run))
-    .addCommand(migrateCommand(run));
+    .addCommand(migrateCommand(run))
+    .addCommand(checkCommand(run));
   for (const command of program.commands) command.exitOverride();
   try {
     await program.parseAsync(argv);

@@ -1,0 +1,55 @@
+import { Command, Option } from "commander";
+import type { ExitCode } from "../errors.js";
+import { formatLocation } from "../errors.js";
+import type { CheckItem, CheckResult } from "../core/check/plan-check.js";
+import type { CommandContext } from "./settle-plan.js";
+import type { ActionRunner } from "./shared.js";
+
+export function checkCommand(run: ActionRunner<CommandContext>): Command {
+  return new Command("check")
+    .description("exit 1, listing file:line:col for each, if anything is left to shard (for CI; never writes)")
+    .option("--cwd <dir>", "run as if started in this folder")
+    .option("--config <file>", "PartyKit config to use (default: found like partykit does)")
+    .option("--json", "print the result as JSON")
+    .addOption(new Option("--format <format>", "output format").choices(["text", "github"]).default("text"))
+    .option("--strict", "also fail when the router differs from what this version generates")
+    .addHelpText("after", "\nExamples:\n  $ party-shard check\n  $ party-shard check --strict --format github\n")
+    .action(run(check));
+}
+
+export async function check(context: CommandContext, raw: Record<string, unknown>): Promise<ExitCode> {
+  const { options } = context;
+  const { loadConfig } = await import("../core/config/load-config.js");
+  const { planCheck } = await import("../core/check/plan-check.js");
+  const { projectReader } = await import("./init.js");
+  const loaded = await loadConfig(options.cwd, options.config);
+  const result = await planCheck(loaded, projectReader(loaded), raw.strict === true);
+  const ok = result.items.length === 0;
+  if (options.json) context.stdout(JSON.stringify({ ok, ...result }, null, 2));
+  else if (raw.format === "github") context.stdout(githubAnnotations(result));
+  else context.stdout(textReport(result));
+  return ok ? 0 : 1;
+}
+
+function textReport({ items, warnings }: CheckResult): string {
+  const lines = items.map((item) => `${formatLocation(item.location)}  ${item.reason}`);
+  for (const warning of warnings) if (warning.location) lines.push(`${formatLocation(warning.location)}  warning: ${warning.message}`);
+  lines.push(items.length === 0 ? "party-shard check: fully sharded." : `party-shard check: ${items.length} item${items.length === 1 ? "" : "s"} left.`);
+  return lines.join("\n");
+}
+
+/** GitHub Actions workflow commands: each item becomes an error annotation on its line. */
+function githubAnnotations({ items, warnings }: CheckResult): string {
+  const annotation = (kind: string, item: CheckItem) => {
+    const { file, line, col } = item.location;
+    const where = [`file=${file}`, line !== undefined ? `line=${line}` : "", col !== undefined ? `col=${col}` : ""].filter(Boolean).join(",");
+    return `::${kind} ${where}::${escapeData(item.reason)}`;
+  };
+  const lines = items.map((item) => annotation("error", item));
+  for (const warning of warnings) if (warning.location) lines.push(annotation("warning", { location: warning.location, reason: warning.message }));
+  return lines.join("\n") || "party-shard check: fully sharded.";
+}
+
+function escapeData(text: string): string {
+  return text.replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A");
+}

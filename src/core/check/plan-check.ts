@@ -1,0 +1,59 @@
+import { PartyShardError, type SourceLocation } from "../../errors.js";
+import type { LoadedConfig } from "../config/load-config.js";
+import type { ReadFile } from "../init/plan-init.js";
+import { renderRouter } from "../init/render-router.js";
+import { findRouter } from "../migrate/find-router.js";
+import { planMigrate } from "../migrate/plan-migrate.js";
+import type { Finding } from "../plan.js";
+
+/** One thing left to do before the project is fully sharded. */
+export interface CheckItem {
+  location: SourceLocation;
+  reason: string;
+}
+
+export interface CheckResult {
+  items: CheckItem[];
+  /** Shard-aware warnings: worth reading, but not work left. */
+  warnings: Finding[];
+}
+
+const SITE_REASONS: Record<string, string> = {
+  "send-rewritten": "socket.send reaches one shard only; route it with sendViaRouter (party-shard migrate)",
+  "socket-routed": "socket connects to the sharded party directly, not through the router (party-shard migrate)",
+  "party-patched": "the party does not run onMessage for routed writes yet (party-shard migrate)",
+};
+
+/**
+ * What `init` + `migrate` would still do, as items with file:line:col, computed by the same
+ * planners without writing. With `strict`, a router that differs from today's template counts too.
+ */
+export async function planCheck(loaded: LoadedConfig, read: ReadFile, strict: boolean): Promise<CheckResult> {
+  let setup;
+  try {
+    setup = await findRouter(loaded, read);
+  } catch (error) {
+    if (!(error instanceof PartyShardError)) throw error;
+    return { items: [{ location: { file: loaded.file }, reason: "no party-shard router party: run `npx party-shard init`" }], warnings: [] };
+  }
+  const items: CheckItem[] = [];
+  if (strict) {
+    const router = (await read(setup.routerFile))!;
+    const shardCount = Number(/const SHARD_COUNT = (\d+);/.exec(router)?.[1]);
+    if (router !== renderRouter({ shardedParty: setup.shardedParty, routerParty: setup.routerParty, shardCount })) {
+      items.push({ location: { file: setup.routerFile }, reason: "the router differs from what this party-shard version generates: run `npx party-shard init --force`" });
+    }
+  }
+  // force: a generated file the user edited shows up as a change instead of stopping the check.
+  const plan = await planMigrate(loaded, read, { force: true });
+  const sites = new Set(plan.findings.filter((finding) => finding.code in SITE_REASONS).map((finding) => finding.location?.file));
+  for (const change of plan.changes) {
+    if (change.before === null) items.push({ location: { file: change.path }, reason: "missing: party-shard migrate creates it" });
+    else if (!sites.has(change.path)) items.push({ location: { file: change.path }, reason: "differs from what party-shard generates: run `npx party-shard migrate --force`" });
+  }
+  for (const finding of plan.findings) {
+    const reason = SITE_REASONS[finding.code] ?? (finding.level === "manual" ? finding.message : undefined);
+    if (reason && finding.location) items.push({ location: finding.location, reason });
+  }
+  return { items, warnings: plan.findings.filter((finding) => finding.level === "warning") };
+}

@@ -1,0 +1,70 @@
+import assert from "node:assert/strict";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { copyDemoApp, makeProject, runCli, snapshotTree } from "./helpers/cli.js";
+
+describe("party-shard check (built CLI, no TTY)", () => {
+  it("exit 1 before init, listing the config", async () => {
+    const dir = copyDemoApp();
+    const result = await runCli(["check"], dir);
+    assert.equal(result.exitCode, 1);
+    assert.match(result.stdout, /^partykit\.json {2}no party-shard router party/m);
+  });
+
+  it("exit 1 after init alone, with file:line:col for each site, and writes nothing", async () => {
+    const dir = copyDemoApp();
+    await runCli(["init", "--yes"], dir);
+    const before = snapshotTree(dir);
+    const result = await runCli(["check"], dir);
+    assert.equal(result.exitCode, 1);
+    assert.match(result.stdout, /^app\/chat-client\.ts:26:7 {2}socket\.send reaches one shard only/m);
+    assert.match(result.stdout, /party-shard check: 5 items left\./);
+    assert.deepEqual(snapshotTree(dir), before);
+  });
+
+  it("--json and --format github carry the same items", async () => {
+    const dir = copyDemoApp();
+    await runCli(["init", "--yes"], dir);
+    const json = JSON.parse((await runCli(["check", "--json"], dir)).stdout);
+    assert.equal(json.ok, false);
+    assert.equal(json.items.length, 5);
+    const github = (await runCli(["check", "--format", "github"], dir)).stdout;
+    assert.equal(github.match(/^::error /gm)?.length, 5);
+    assert.match(github, /^::error file=app\/chat-client\.ts,line=26,col=7::socket\.send reaches one shard only/m);
+    assert.match(github, /^::warning file=party\/chat\.ts,line=\d+,col=\d+::`this\.room\.id`/m);
+  });
+
+  it("exit 0 once init and migrate ran; --strict catches an outdated router", async () => {
+    const dir = copyDemoApp();
+    await runCli(["init", "--yes"], dir);
+    await runCli(["migrate", "--yes"], dir);
+    const clean = await runCli(["check", "--strict"], dir);
+    assert.equal(clean.exitCode, 0, clean.stdout);
+    assert.match(clean.stdout, /fully sharded/);
+    writeFileSync(path.join(dir, "app", "late.ts"), 'import { PartySocket } from "partysocket";\nnew PartySocket({ host: "h", room: "r", party: "router" }).send("x");\n');
+    const late = await runCli(["check"], dir);
+    assert.equal(late.exitCode, 1);
+    assert.match(late.stdout, /^app\/late\.ts:2:1 {2}socket\.send reaches one shard only/m);
+  });
+
+  it("--strict flags a router edited since init", async () => {
+    const dir = copyDemoApp();
+    await runCli(["init", "--yes"], dir);
+    await runCli(["migrate", "--yes"], dir);
+    const router = path.join(dir, "party", "router.ts");
+    writeFileSync(router, `${(await import("node:fs")).readFileSync(router, "utf8")}\n// local tweak\n`);
+    assert.equal((await runCli(["check"], dir)).exitCode, 0);
+    const strict = await runCli(["check", "--strict"], dir);
+    assert.equal(strict.exitCode, 1);
+    assert.match(strict.stdout, /party\/router\.ts {2}the router differs/);
+  });
+
+  it("exit 2 on bad input", async () => {
+    const noConfig = await runCli(["check"], makeProject({ "a.txt": "" }));
+    assert.equal(noConfig.exitCode, 2);
+    const badFormat = await runCli(["check", "--format", "xml"], copyDemoApp());
+    assert.equal(badFormat.exitCode, 2);
+    assert.match(badFormat.stderr, /argument 'xml' is invalid/);
+  });
+});
