@@ -5,6 +5,7 @@ import { PartyShardError, formatLocation, type ExitCode } from "./errors.js";
 import { initCommand } from "./commands/init.js";
 import { checkCommand } from "./commands/check.js";
 import { migrateCommand } from "./commands/migrate.js";
+import { verifyCommand } from "./commands/verify.js";
 import type { CommandContext } from "./commands/settle-plan.js";
 import { parseSharedOptions, type CommandAction } from "./commands/shared.js";
 import { createLogger } from "./ui/logger.js";
@@ -26,7 +27,8 @@ export async function main(argv: string[]): Promise<number> {
     .addHelpText("after", "\nExamples:\n  $ npx party-shard init --shards 8\n  $ npx party-shard migrate --dry-run\n")
     .addCommand(initCommand(run))
     .addCommand(migrateCommand(run))
-    .addCommand(checkCommand(run));
+    .addCommand(checkCommand(run))
+    .addCommand(verifyCommand(run));
   for (const command of program.commands) command.exitOverride();
   try {
     await program.parseAsync(argv);

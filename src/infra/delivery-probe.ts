@@ -34,10 +34,8 @@ export interface ProbeResult {
   clientsPerRoom: Record<string, number>;
 }
 
-interface ProbeMessage {
-  probe: string;
-  seq: number;
-}
+/** A probe message is a plain token, so it survives a party that wraps or re-encodes what it broadcasts. */
+const probeToken = (probe: string, seq: number) => `party-shard-probe:${probe}:${seq}`;
 
 /**
  * Connects real partysocket clients, publishes one message at a time over HTTP and counts
@@ -50,6 +48,7 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
   let duplicates = 0;
   let waiting: { seq: number; wake: () => void } | undefined;
   const roomOf = new Map<number, string>();
+  const tokenPattern = new RegExp(`party-shard-probe:${probe}:(\\d+)`);
 
   const sockets = Array.from({ length: options.clients }, (_, client) => {
     const socket = new PartySocket({
@@ -60,14 +59,15 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
       WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
     });
     socket.addEventListener("message", (event: MessageEvent) => {
-      const message = parse(event.data);
-      if (message?.type === "welcome" && typeof message.room === "string") roomOf.set(client, message.room);
-      if (message?.probe !== probe || typeof message.seq !== "number") return;
-      const got = receipts[message.seq];
+      const data = typeof event.data === "string" ? event.data : "";
+      const welcome = parse(data);
+      if (welcome?.type === "welcome" && typeof welcome.room === "string") roomOf.set(client, welcome.room);
+      const seq = Number(tokenPattern.exec(data)?.[1] ?? Number.NaN);
+      const got = receipts[seq];
       if (!got) return;
       if (got.has(client)) duplicates++;
       else got.set(client, performance.now());
-      if (waiting?.seq === message.seq && got.size === options.clients) waiting.wake();
+      if (waiting?.seq === seq && got.size === options.clients) waiting.wake();
     });
     return socket;
   });
@@ -78,12 +78,12 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
     const latencies: number[] = [];
     const publishUrl = `http://${options.host}/parties/${options.publishParty ?? options.party}/${options.room}`;
     for (let seq = 0; seq < options.messages; seq++) {
-      const body: ProbeMessage = { probe, seq };
+
       const allArrived = new Promise<void>((wake) => {
         waiting = { seq, wake };
       });
       const sentAt = performance.now();
-      const response = await fetch(publishUrl, { method: "POST", body: JSON.stringify(body) }).catch(() => undefined);
+      const response = await fetch(publishUrl, { method: "POST", body: probeToken(probe, seq) }).catch(() => undefined);
       const answer = (await response?.text()) ?? "";
       if (!response?.ok) publishFailures++;
       options.onPublished?.(seq, response?.status ?? 0, answer);
@@ -121,8 +121,8 @@ function opened(socket: PartySocket, timeoutMs: number): Promise<void> {
   });
 }
 
-function parse(data: unknown): Record<string, unknown> | undefined {
-  if (typeof data !== "string") return undefined;
+function parse(data: string): Record<string, unknown> | undefined {
+  if (!data.startsWith("{")) return undefined;
   try {
     const value: unknown = JSON.parse(data);
     return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;

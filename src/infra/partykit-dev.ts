@@ -28,11 +28,15 @@ const running = new Set<PartykitDev>();
 process.once("exit", () => {
   for (const server of running) void server.stop();
 });
+process.once("SIGINT", async () => {
+  await Promise.all([...running].map((server) => server.stop()));
+  process.kill(process.pid, "SIGINT");
+});
 
 /** Starts `partykit dev` on a free loopback port and resolves once it answers HTTP. */
 export async function startPartykitDev(options: PartykitDevOptions): Promise<PartykitDev> {
-  const bin = options.bin ?? path.join(options.cwd, "node_modules", ".bin", "partykit");
-  if (!existsSync(bin)) {
+  const bin = options.bin ?? findBin(options.cwd, "partykit");
+  if (!bin || !existsSync(bin)) {
     throw new PartyShardError(`partykit is not installed in ${options.cwd}.`, { hint: "Run `npm install -D partykit` there." });
   }
   const port = options.port ?? (await freePort());
@@ -119,4 +123,13 @@ export function freePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
+}
+
+/** `node_modules/.bin/<name>` in `dir` or a folder above it (a workspace root), as npm would run it. */
+function findBin(dir: string, name: string): string | undefined {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    const candidate = path.join(current, "node_modules", ".bin", name);
+    if (existsSync(candidate)) return candidate;
+    if (path.dirname(current) === current) return undefined;
+  }
 }

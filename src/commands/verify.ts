@@ -1,0 +1,81 @@
+import { spinner } from "@clack/prompts";
+import { Command } from "commander";
+import pc from "picocolors";
+import type { ExitCode } from "../errors.js";
+import type { ProbeResult } from "../infra/delivery-probe.js";
+import type { CommandContext } from "./settle-plan.js";
+import { parseIntegerOption, type ActionRunner } from "./shared.js";
+
+export function verifyCommand(run: ActionRunner<CommandContext>): Command {
+  return new Command("verify")
+    .description("boot the project's partykit dev, connect clients through the router, and measure delivery")
+    .option("--cwd <dir>", "run as if started in this folder")
+    .option("--config <file>", "PartyKit config to use (default: found like partykit does)")
+    .option("--clients <n>", "clients to connect through the router", "20")
+    .option("--messages <n>", "messages to publish through the router", "100")
+    .option("--router <name>", "router party to verify (default: the one party-shard init generated)")
+    .option("--json", "print the measurements as JSON")
+    .addHelpText("after", "\nExamples:\n  $ party-shard verify\n  $ party-shard verify --clients 50 --messages 500 --json\n")
+    .action(run(verify));
+}
+
+export async function verify(context: CommandContext, raw: Record<string, unknown>): Promise<ExitCode> {
+  const { options, logger } = context;
+  const clients = parseIntegerOption("--clients", raw.clients, 1, 1_000);
+  const messages = parseIntegerOption("--messages", raw.messages, 1, 100_000);
+  const { loadConfig } = await import("../core/config/load-config.js");
+  const { findRouter } = await import("../core/migrate/find-router.js");
+  const { projectReader } = await import("./init.js");
+  const { startPartykitDev } = await import("../infra/partykit-dev.js");
+  const { runDeliveryProbe } = await import("../infra/delivery-probe.js");
+  const loaded = await loadConfig(options.cwd, options.config);
+  const router = typeof raw.router === "string" ? raw.router : (await findRouter(loaded, projectReader(loaded))).routerParty;
+
+  // A spinner on a terminal; plain progress lines in CI logs.
+  const progress = process.stdout.isTTY && !options.json ? spinner() : undefined;
+  const say = (text: string) => (progress ? progress.message(text) : logger.step(text));
+  progress?.start(`Starting partykit dev in ${loaded.root}`);
+  if (!progress) say(`Starting partykit dev in ${loaded.root}`);
+  const server = await startPartykitDev({ cwd: loaded.root }).catch((error: unknown) => {
+    progress?.error("partykit dev did not start");
+    throw error;
+  });
+  try {
+    say(`Connecting ${clients} clients through "${router}" and publishing ${messages} messages`);
+    const result = await runDeliveryProbe({
+      host: server.host,
+      party: router,
+      room: `party-shard-verify-${Date.now().toString(36)}`,
+      clients,
+      messages,
+      onProgress: (sent) => {
+        if (progress || sent % Math.max(1, Math.floor(messages / 4)) === 0) say(`${sent}/${messages} published`);
+      },
+    });
+    progress?.stop("Measured");
+    const ok = result.lost === 0 && result.duplicates === 0;
+    if (options.json) context.stdout(JSON.stringify({ ok, router, ...result }, null, 2));
+    else logger.raw(report(result, ok));
+    return ok ? 0 : 1;
+  } catch (error) {
+    progress?.error("Measuring failed");
+    throw error;
+  } finally {
+    await server.stop();
+  }
+}
+
+function report(result: ProbeResult, ok: boolean): string {
+  const rooms = Object.entries(result.clientsPerRoom).sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }));
+  const rows: [string, string][] = [
+    ["delivery", `${result.deliveryRatio.toFixed(3)} (${result.lost} lost of ${result.clients * result.messages})`],
+    ["duplicates", String(result.duplicates)],
+    ["failed publishes", String(result.publishFailures)],
+    ["fan-out latency p50", `${result.latencyMs.p50.toFixed(1)} ms`],
+    ["fan-out latency p99", `${result.latencyMs.p99.toFixed(1)} ms`],
+    ["clients per shard", rooms.length ? rooms.map(([room, count]) => `${/-(\d+)$/.exec(room)?.[1] ?? room}: ${count}`).join(", ") : "(the party sends no welcome with its room id)"],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const verdict = ok ? pc.green("verify: every message reached every client exactly once") : pc.red("verify: messages were lost or duplicated");
+  return [...rows.map(([label, value]) => `${label.padEnd(width)}  ${value}`), verdict].join("\n");
+}
