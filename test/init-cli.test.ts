@@ -139,3 +139,25 @@ describe("party-shard init: bad input exits 2, says where and why, and writes no
     assert.deepEqual(snapshotTree(dir), before);
   });
 });
+
+describe("writing commands and git", () => {
+  it("refuse a dirty git tree unless --force; a clean one is fine", async () => {
+    const { execa } = await import("execa");
+    const dir = app();
+    const git = (...args: string[]) => execa("git", args, { cwd: dir, env: { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" } });
+    await git("init", "-q");
+    await git("add", "-A");
+    await git("commit", "-qm", "app");
+    writeFileSync(path.join(dir, "src/server.ts"), `${SERVER}// unsaved work\n`);
+    const before = snapshotTree(dir);
+    const refused = await runCli(["init"], dir);
+    assert.equal(refused.exitCode, 2);
+    assert.match(refused.stderr, /uncommitted changes \(src\/server\.ts\); nothing was written/);
+    assert.deepEqual(snapshotTree(dir), before);
+    assert.equal((await runCli(["init", "--dry-run"], dir)).exitCode, 0, "a dry run writes nothing, so it may run");
+    assert.equal((await runCli(["init", "--force"], dir)).exitCode, 0);
+    await git("add", "-A");
+    await git("commit", "-qm", "init");
+    assert.equal((await runCli(["init", "--shards", "4"], dir)).exitCode, 0);
+  });
+});

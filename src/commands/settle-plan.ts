@@ -1,5 +1,6 @@
 import pc from "picocolors";
-import { formatLocation, type ExitCode } from "../errors.js";
+import { PartyShardError, formatLocation, type ExitCode } from "../errors.js";
+import { uncommittedFiles } from "../infra/git.js";
 import type { Finding, Plan } from "../core/plan.js";
 import { applyPlan } from "../infra/apply-plan.js";
 import type { Logger } from "../ui/logger.js";
@@ -26,6 +27,7 @@ export async function settlePlan(command: string, plan: Plan, context: CommandCo
 
   let applied = false;
   if (!options.dryRun && plan.changes.length > 0) {
+    await refuseDirtyTree(plan.root, options.force);
     if (prompts.interactive && !(await prompts.confirm(`Write ${describeCount(plan)}?`))) {
       logger.warn("Nothing was written.");
       return 1;
@@ -46,6 +48,17 @@ export async function settlePlan(command: string, plan: Plan, context: CommandCo
   for (const finding of plan.findings) if (!SITE_CODES.has(finding.code)) logFinding(logger, finding);
   if (options.dryRun && plan.changes.length > 0) logger.info(`Dry run: ${describeCount(plan)} not written.`);
   return 0;
+}
+
+/** Writing over uncommitted work makes it hard to review or undo what party-shard did. */
+async function refuseDirtyTree(root: string, force: boolean): Promise<void> {
+  if (force) return;
+  const dirty = await uncommittedFiles(root);
+  if (dirty.length === 0) return;
+  const shown = dirty.slice(0, 5).join(", ") + (dirty.length > 5 ? `, and ${dirty.length - 5} more` : "");
+  throw new PartyShardError(`The git working tree has uncommitted changes (${shown}); nothing was written.`, {
+    hint: "Commit or stash them first so party-shard's changes can be reviewed on their own, or pass --force.",
+  });
 }
 
 export function planToJson(command: string, plan: Plan, dryRun: boolean, applied: boolean) {

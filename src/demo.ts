@@ -1,0 +1,58 @@
+/**
+ * `npm run demo`: the whole job on the bundled chat app, offline. Copies templates/demo-chat
+ * to a temp folder, runs init and migrate (showing what they change), then verify on a real
+ * `partykit dev`. Exits with verify's code.
+ */
+import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import pc from "picocolors";
+import { colorDiff } from "./ui/render-diff.js";
+
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+const CLI = path.join(REPO, "bin", "party-shard.js");
+
+interface JsonPlan {
+  changes: { path: string; action: "create" | "update"; diff: string }[];
+}
+
+async function party(args: string[], cwd: string) {
+  return execa(process.execPath, [CLI, ...args], { cwd, reject: false, env: { FORCE_COLOR: process.stdout.isTTY ? "1" : "0" } });
+}
+
+/** Shows what a writing command would change (diffs of the user's files, names of generated ones), then runs it. */
+async function step(title: string, command: string, cwd: string): Promise<void> {
+  console.log(pc.bold(pc.cyan(`\n$ npx party-shard ${command}`)) + pc.dim(`  # ${title}`));
+  const preview = await party([command, "--dry-run", "--json"], cwd);
+  if (preview.exitCode !== 0) throw new Error(`${command} --dry-run failed:\n${preview.stderr}`);
+  for (const change of (JSON.parse(preview.stdout) as JsonPlan).changes) {
+    if (change.action === "create") console.log(pc.green(`+ ${change.path} (new, generated)`));
+    else console.log(colorDiff(change.diff));
+  }
+  const applied = await party([command, "--yes"], cwd);
+  if (applied.exitCode !== 0) throw new Error(`${command} failed:\n${applied.stderr}`);
+}
+
+async function main(): Promise<number> {
+  const app = mkdtempSync(path.join(os.tmpdir(), "party-shard-demo-"));
+  cpSync(path.join(REPO, "templates", "demo-chat"), app, { recursive: true });
+  // The demo app uses this checkout's partykit and partysocket: nothing to download.
+  symlinkSync(path.join(REPO, "node_modules"), path.join(app, "node_modules"), "dir");
+  console.log(pc.bold(`party-shard demo: a chat app (class party whose onMessage broadcasts, a client using socket.send)\ncopied to ${app}`));
+  try {
+    await step("add the router party and generate the router", "init", app);
+    await step("route sockets and sends through the router; run onMessage on every shard", "migrate", app);
+    console.log(pc.bold(pc.cyan("\n$ npx party-shard check")) + pc.dim("  # what CI would run"));
+    const check = await party(["check"], app);
+    console.log(check.stdout);
+    console.log(pc.bold(pc.cyan("\n$ npx party-shard verify")) + pc.dim("  # real partykit dev, real partysocket clients"));
+    const verify = await execa(process.execPath, [CLI, "verify"], { cwd: app, reject: false, stdio: "inherit" });
+    return verify.exitCode ?? 1;
+  } finally {
+    rmSync(app, { recursive: true, force: true });
+  }
+}
+
+process.exitCode = await main();
