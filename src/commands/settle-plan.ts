@@ -78,22 +78,24 @@ export function planToJson(command: string, plan: Plan, dryRun: boolean, applied
 
 // Findings that record an edited site: shown as a count per file, listed in full only by --json.
 const SITE_CODES = new Map([
-  ["send-rewritten", "send rewritten"],
-  ["socket-routed", "socket routed"],
-  ["party-patched", "party patched"],
+  ["send-rewritten", ["send rewritten", "sends rewritten"]],
+  ["socket-routed", ["socket routed", "sockets routed"]],
+  ["party-patched", ["party patched", "parties patched"]],
 ]);
 
 function summarizeSites(findings: Finding[]): string[] {
   const perFile = new Map<string, Map<string, number>>();
   for (const finding of findings) {
-    const label = SITE_CODES.get(finding.code);
-    if (!label || !finding.location) continue;
+    if (!SITE_CODES.has(finding.code) || !finding.location) continue;
     const counts = perFile.get(finding.location.file) ?? new Map<string, number>();
-    counts.set(label, (counts.get(label) ?? 0) + 1);
+    counts.set(finding.code, (counts.get(finding.code) ?? 0) + 1);
     perFile.set(finding.location.file, counts);
   }
   return [...perFile].map(([file, counts]) => {
-    const parts = [...counts].map(([label, count]) => (count === 1 ? `1 ${label}` : `${count} ${label.replace(/^(\w+)/, "$1s")}`));
+    const parts = [...counts].map(([code, count]) => {
+      const [one, many] = SITE_CODES.get(code)!;
+      return count === 1 ? `1 ${one}` : `${count} ${many}`;
+    });
     return `${file}: ${parts.join(", ")}`;
   });
 }

@@ -66,6 +66,7 @@ function balance(result: ProbeResult, shards: number): { max: number; mean: numb
 }
 
 const fmt = (n: number, digits = 1) => (Number.isNaN(n) ? "—" : n.toFixed(digits));
+const ratioCell = (n: number) => (Number.isNaN(n) ? "—" : `${n.toFixed(2)}x`);
 
 async function main() {
   const rows: Row[] = [];
@@ -99,7 +100,7 @@ async function main() {
       String(result.duplicates),
       fmt(result.latencyMs.p50),
       fmt(result.latencyMs.p99),
-      `${fmt(result.latencyMs.p50 / direct!.latencyMs.p50, 2)}x`,
+      ratioCell(result.latencyMs.p50 / direct!.latencyMs.p50),
       `${max}/${fmt(mean)} = ${fmt(max / mean, 2)}`,
     ];
   });
