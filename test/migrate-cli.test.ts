@@ -85,3 +85,23 @@ describe("party-shard migrate (built CLI, no TTY)", () => {
     assert.match(readFileSync(path.join(dir, "party", "party-shard-server.ts"), "utf8"), /export async function routedWrite/);
   });
 });
+
+describe("party-shard migrate: partysocket missing from package.json", () => {
+  for (const [lockfile, command] of [["pnpm-lock.yaml", "pnpm add partysocket"], ["package-lock.json", "npm install partysocket"]]) {
+    it(`says to run \`${command}\` when the project has ${lockfile}`, async () => {
+      const dir = await initialized();
+      writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "app", devDependencies: { partykit: "*" } }));
+      writeFileSync(path.join(dir, lockfile), "");
+      const result = await runCli(["migrate", "--dry-run"], dir);
+      assert.equal(result.exitCode, 0, result.stderr);
+      assert.match(result.stdout, new RegExp(`package\\.json +The client code uses partysocket, but package\\.json does not list it\\. Run: ${command}`));
+    });
+  }
+
+  it("says nothing when package.json lists it", async () => {
+    const dir = await initialized();
+    writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "app", dependencies: { partysocket: "^1.3.0" } }));
+    const result = await runCli(["migrate", "--dry-run"], dir);
+    assert.doesNotMatch(result.stdout, /does not list it/);
+  });
+});

@@ -7,6 +7,7 @@ import { loadClientProject } from "./client/load-client-project.js";
 import { planClient } from "./client/plan-client.js";
 import { renderHelper } from "./client/render-helper.js";
 import { findRouter } from "./find-router.js";
+import { missingPartysocket } from "./missing-dependency.js";
 import { GLUE_FILE_NAME } from "./server/render-glue.js";
 import { planServer } from "./plan-server.js";
 
@@ -37,5 +38,7 @@ export async function planMigrate(loaded: LoadedConfig, read: ReadFile, options:
   const clientFindings: Finding[] = clientPlan.findings.map((finding) =>
     finding.location ? { ...finding, location: { ...finding.location, file: relative(finding.location.file) } } : finding,
   );
-  return { root, changes, findings: [...server.findings, ...clientFindings] };
+  const usesPartysocket = client.candidates.some((file) => /from\s+["']partysocket/.test(client.project.getSourceFileOrThrow(file).getFullText()));
+  const missing = await missingPartysocket(root, read, usesPartysocket);
+  return { root, changes, findings: [...server.findings, ...clientFindings, ...(missing ? [missing] : [])] };
 }
