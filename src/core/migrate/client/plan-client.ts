@@ -5,7 +5,7 @@ import type { Finding } from "../../plan.js";
 import { applyEdits, detectIndentUnit, insertPropertyEdits, trailingComma, type Edit } from "../../text-edits.js";
 import { findingAt } from "../findings.js";
 import { HELPER_FILE_NAME, type ClientProject } from "./load-client-project.js";
-import { SocketOrigins, unwrap, type Construction, type Origin } from "./socket-origins.js";
+import { SocketOrigins, mayConstruct, unwrap, type Construction, type Origin } from "./socket-origins.js";
 
 export const HELPER_CALL = "sendViaRouter";
 
@@ -131,7 +131,7 @@ function classify(origin: Origin, partyOf: Map<Construction, PartyOf>, routed: (
 function findConstructions(files: SourceFile[], origins: SocketOrigins): Construction[] {
   const found = new Map<Node, Construction>();
   for (const file of files) {
-    const calls = [...file.getDescendantsOfKind(SyntaxKind.NewExpression), ...file.getDescendantsOfKind(SyntaxKind.CallExpression)];
+    const calls = [...file.getDescendantsOfKind(SyntaxKind.NewExpression), ...file.getDescendantsOfKind(SyntaxKind.CallExpression).filter(mayConstruct)];
     for (const call of calls) {
       const origin = origins.of(call);
       if (origin?.kind === "construction" && (origin.construction.call === call || isSuperCallIn(origin.construction.call, call))) {

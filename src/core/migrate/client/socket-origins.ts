@@ -45,13 +45,17 @@ export class SocketOrigins {
       if (made) return made;
     }
     if (Node.isIdentifier(node) || Node.isPropertyAccessExpression(node)) {
-      const symbol = resolveAlias(node.getSymbol());
-      for (const declaration of symbol?.getDeclarations() ?? []) {
+      const declarations = resolveAlias(node.getSymbol())?.getDeclarations() ?? [];
+      for (const declaration of declarations) {
         const origin = this.ofDeclaration(declaration, depth);
         if (origin) return origin;
       }
+      // A value made right here as something else (`const mailer = { send() {} }`) needs no type check.
+      if (declarations.some(isPlainlyNotASocket)) return undefined;
     }
-    return this.fromType(node);
+    // Only names can hold a socket made elsewhere; literals and other expressions are never asked about.
+    const named = Node.isIdentifier(node) || Node.isPropertyAccessExpression(node) || Node.isCallExpression(node) || Node.isElementAccessExpression(node);
+    return named ? this.fromType(node) : undefined;
   }
 
   /** `new PartySocket(...)`, `new Subclass(...)`, `usePartySocket(...)`, `useContext(SocketContext)`, `makeSocket()`. */
@@ -63,9 +67,6 @@ export class SocketOrigins {
       if (Node.isClassDeclaration(callee) && this.extendsSocket(callee)) return this.ofSubclass(callee, node);
       return undefined;
     }
-    // partysocket/react exports usePartySocket both by name and as its default.
-    const isHook = (declaration: Node) =>
-      isImportFrom(declaration, REACT_MODULE, "usePartySocket") || isImportFrom(declaration, REACT_MODULE, "default") || isLibraryFunction(declaration, "partysocket", "usePartySocket");
     if (chain.some(isHook)) {
       return { kind: "construction", construction: { call: node, options: objectArgument(node, 0) } };
     }
@@ -105,6 +106,8 @@ export class SocketOrigins {
   /** `let socket: PartySocket | null = null; … socket = new PartySocket(…)`. */
   private ofAssignments(declaration: Node, depth: number): Origin | undefined {
     if (!Node.isVariableDeclaration(declaration) && !Node.isPropertyDeclaration(declaration)) return undefined;
+    // A const is never assigned again; finding references is the costliest query there is.
+    if (Node.isVariableDeclaration(declaration) && declaration.getVariableStatement()?.getDeclarationKind() === "const") return undefined;
     for (const reference of declaration.findReferencesAsNodes()) {
       const target = Node.isPropertyAccessExpression(reference.getParent()) ? reference.getParent()! : reference;
       const assignment = target.getParent();
@@ -170,6 +173,33 @@ export class SocketOrigins {
     }
     return undefined;
   }
+}
+
+/** partysocket/react exports usePartySocket both by name and as its default. */
+function isHook(declaration: Node): boolean {
+  return isImportFrom(declaration, REACT_MODULE, "usePartySocket") || isImportFrom(declaration, REACT_MODULE, "default") || isLibraryFunction(declaration, "partysocket", "usePartySocket");
+}
+
+/** Whether `call` can make a socket itself: `usePartySocket(...)` under any name, or a `super(...)`. */
+export function mayConstruct(call: CallExpression): boolean {
+  const callee = call.getExpression();
+  if (callee.getKind() === SyntaxKind.SuperKeyword) return true;
+  return Node.isIdentifier(callee) && declarationChain(callee.getSymbol()).some(isHook);
+}
+
+/** A const whose initializer is a literal, a function or a class: whatever it is, it is no PartySocket. */
+function isPlainlyNotASocket(declaration: Node): boolean {
+  if (!Node.isVariableDeclaration(declaration) || declaration.getVariableStatement()?.getDeclarationKind() !== "const") return false;
+  const initializer = declaration.getInitializer();
+  return (
+    Node.isObjectLiteralExpression(initializer) ||
+    Node.isArrayLiteralExpression(initializer) ||
+    Node.isStringLiteral(initializer) ||
+    Node.isNumericLiteral(initializer) ||
+    Node.isArrowFunction(initializer) ||
+    Node.isFunctionExpression(initializer) ||
+    Node.isClassExpression(initializer)
+  );
 }
 
 /** `x!`, `(x)`, `x as T`, `x satisfies T` → `x`. */
