@@ -70,38 +70,8 @@ export function planClient(client: ClientProject, target: ClientTarget): ClientP
     }
   }
 
-  for (const file of files) {
-    for (const access of file.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)) {
-      if (access.getName() !== "send") continue;
-      const origin = origins.of(access.getExpression());
-      if (!origin) continue;
-      const verdict = classify(origin, partyOf, routed, everySocketSharded, target);
-      const call = access.getParent();
-      const isCall = Node.isCallExpression(call) && call.getExpression() === access;
-      if (verdict.kind === "skip") continue;
-      if (verdict.kind === "manual") {
-        plan.findings.push(findingAt(file, access, "manual", "send-unclassified", `${verdict.reason} Left as it is.`));
-      } else if (!isCall) {
-        plan.findings.push(findingAt(file, access, "manual", "send-not-called", `\`${access.getText()}\` is used without being called here; route its writes with ${HELPER_CALL}(socket, payload).`));
-      } else {
-        edit(file, rewriteSend(call as CallExpression, access.getExpression()));
-        plan.needsHelper.add(file);
-        plan.findings.push(findingAt(file, access, "info", "send-rewritten", `${access.getExpression().getText()}.send → ${HELPER_CALL}`));
-      }
-    }
-    for (const access of file.getDescendantsOfKind(SyntaxKind.ElementAccessExpression)) {
-      const key = access.getArgumentExpression();
-      const dynamicSend = Node.isStringLiteral(key) ? key.getLiteralValue() === "send" : !Node.isNumericLiteral(key);
-      if (dynamicSend && origins.of(access.getExpression())) {
-        plan.findings.push(findingAt(file, access, "manual", "send-dynamic", `\`${access.getText()}\` reaches a socket method by a computed name; if it is send, route it with ${HELPER_CALL}.`));
-      }
-    }
-    for (const declaration of file.getDescendantsOfKind(SyntaxKind.VariableDeclaration)) {
-      if (declaration.getTypeNode()?.getKind() === SyntaxKind.AnyKeyword && file.getText().includes(`${declaration.getName()}.send(`)) {
-        plan.findings.push(findingAt(file, declaration, "manual", "send-any", `\`${declaration.getName()}\` is typed any, so migrate cannot tell whether its sends are PartySocket sends. Give it a type.`));
-      }
-    }
-  }
+  const sends: SendContext = { origins, partyOf, routed, everySocketSharded, target };
+  for (const file of files) planSends(file, sends, plan, edit);
 
   const needing = [...plan.needsHelper].map((file) => file.getFilePath());
   const helperFile = client.existingHelper ?? (needing.length > 0 ? path.join(commonDirectory(needing), HELPER_FILE_NAME) : undefined);
@@ -114,9 +84,54 @@ export function planClient(client: ClientProject, target: ClientTarget): ClientP
   return { changes, helperFile, findings: plan.findings };
 }
 
+interface SendContext {
+  origins: SocketOrigins;
+  partyOf: Map<Construction, PartyOf>;
+  routed: (party: PartyOf) => boolean;
+  everySocketSharded: boolean;
+  target: ClientTarget;
+}
+
+type PlanState = { needsHelper: Set<SourceFile>; findings: Finding[] };
+
+/** Every `.send` in `file` on a socket: rewritten, reported, or (not a routed socket) left alone. */
+function planSends(file: SourceFile, context: SendContext, plan: PlanState, edit: (file: SourceFile, change: Edit) => void): void {
+  const { target } = context;
+  for (const access of file.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)) {
+    if (access.getName() !== "send") continue;
+    const origin = context.origins.of(access.getExpression());
+    if (!origin) continue;
+    const verdict = classify(origin, context);
+    const call = access.getParent();
+    const isCall = Node.isCallExpression(call) && call.getExpression() === access;
+    if (verdict.kind === "skip") continue;
+    if (verdict.kind === "manual") {
+      plan.findings.push(findingAt(file, access, "manual", "send-unclassified", `${verdict.reason} Left as it is.`));
+    } else if (!isCall) {
+      plan.findings.push(findingAt(file, access, "manual", "send-not-called", `\`${access.getText()}\` is used without being called here; route its writes with ${HELPER_CALL}(socket, payload).`));
+    } else {
+      edit(file, rewriteSend(call as CallExpression, access.getExpression()));
+      plan.needsHelper.add(file);
+      plan.findings.push(findingAt(file, access, "info", "send-rewritten", `${access.getExpression().getText()}.send → ${HELPER_CALL}`));
+    }
+  }
+  for (const access of file.getDescendantsOfKind(SyntaxKind.ElementAccessExpression)) {
+    const key = access.getArgumentExpression();
+    const dynamicSend = Node.isStringLiteral(key) ? key.getLiteralValue() === "send" : !Node.isNumericLiteral(key);
+    if (dynamicSend && context.origins.of(access.getExpression())) {
+      plan.findings.push(findingAt(file, access, "manual", "send-dynamic", `\`${access.getText()}\` reaches a socket method by a computed name; if it is send, route it with ${HELPER_CALL}.`));
+    }
+  }
+  for (const declaration of file.getDescendantsOfKind(SyntaxKind.VariableDeclaration)) {
+    if (declaration.getTypeNode()?.getKind() === SyntaxKind.AnyKeyword && file.getText().includes(`${declaration.getName()}.send(`)) {
+      plan.findings.push(findingAt(file, declaration, "manual", "send-any", `\`${declaration.getName()}\` is typed any, so migrate cannot tell whether its sends are PartySocket sends. Give it a type.`));
+    }
+  }
+}
+
 type Verdict = { kind: "rewrite" } | { kind: "skip" } | { kind: "manual"; reason: string };
 
-function classify(origin: Origin, partyOf: Map<Construction, PartyOf>, routed: (party: PartyOf) => boolean, everySocketSharded: boolean, target: ClientTarget): Verdict {
+function classify(origin: Origin, { partyOf, routed, everySocketSharded, target }: SendContext): Verdict {
   if (origin.kind === "typed") {
     return everySocketSharded
       ? { kind: "rewrite" }
