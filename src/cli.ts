@@ -8,8 +8,6 @@ import { migrateCommand } from "./commands/migrate.js";
 import { verifyCommand } from "./commands/verify.js";
 import type { CommandContext } from "./commands/settle-plan.js";
 import { parseSharedOptions, type CommandAction } from "./commands/shared.js";
-import { createLogger } from "./ui/logger.js";
-import { createPrompts } from "./ui/prompts.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
 
@@ -44,6 +42,9 @@ export async function main(argv: string[]): Promise<number> {
 
 async function runAction(action: CommandAction<CommandContext>, raw: Record<string, unknown>): Promise<ExitCode> {
   const json = raw.json === true;
+  // Loaded here rather than at the top, so `--help` and `--version` do not pay for @clack/prompts.
+  const { createLogger } = await import("./ui/logger.js");
+  const { createPrompts } = await import("./ui/prompts.js");
   const logger = createLogger({ silent: json });
   try {
     const options = parseSharedOptions(raw);

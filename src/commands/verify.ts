@@ -1,4 +1,3 @@
-import { spinner } from "@clack/prompts";
 import { Command } from "commander";
 import pc from "picocolors";
 import type { ExitCode } from "../errors.js";
@@ -28,6 +27,7 @@ export async function verify(context: CommandContext, raw: Record<string, unknow
   const { projectReader } = await import("./init.js");
   const { startPartykitDev } = await import("../infra/partykit-dev.js");
   const { runDeliveryProbe } = await import("../infra/delivery-probe.js");
+  const { spinner } = await import("@clack/prompts");
   const loaded = await loadConfig(options.cwd, options.config);
   const router = typeof raw.router === "string" ? raw.router : (await findRouter(loaded, projectReader(loaded))).routerParty;
 
