@@ -21,7 +21,7 @@ export async function check(context: CommandContext, raw: Record<string, unknown
   const { options } = context;
   const { loadConfig } = await import("../core/config/load-config.js");
   const { planCheck } = await import("../core/check/plan-check.js");
-  const { projectReader } = await import("./init.js");
+  const { projectReader } = await import("../infra/project-reader.js");
   const loaded = await loadConfig(options.cwd, options.config);
   const result = await planCheck(loaded, projectReader(loaded), raw.strict === true);
   const ok = result.items.length === 0;

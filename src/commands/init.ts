@@ -1,8 +1,6 @@
-import { promises as fs } from "node:fs";
 import path from "node:path";
 import { Command } from "commander";
 import type { ExitCode } from "../errors.js";
-import type { LoadedConfig } from "../core/config/load-config.js";
 import type { InitOptions } from "../core/init/plan-init.js";
 import type { CommandContext } from "./settle-plan.js";
 import { parseIntegerOption, withSharedOptions, type ActionRunner } from "./shared.js";
@@ -48,18 +46,7 @@ export async function init(context: CommandContext, raw: Record<string, unknown>
     out: typeof raw.out === "string" ? path.resolve(options.cwd, raw.out) : undefined,
     force: options.force,
   };
+  const { projectReader } = await import("../infra/project-reader.js");
   const plan = await planInit(loaded, initOptions, projectReader(loaded));
   return settlePlan("init", plan, context);
-}
-
-/** Reads files of the project, refusing paths that lead outside it. */
-export function projectReader(loaded: LoadedConfig) {
-  return async (relative: string): Promise<string | null> => {
-    const { resolveInsideRoot } = await import("../infra/apply-plan.js");
-    const file = await resolveInsideRoot(await fs.realpath(loaded.root), relative);
-    return fs.readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
-      if (error.code === "ENOENT" || error.code === "ENOTDIR") return null;
-      throw error;
-    });
-  };
 }

@@ -17,7 +17,7 @@ export async function migrate(context: CommandContext): Promise<ExitCode> {
   const { loadConfig } = await import("../core/config/load-config.js");
   const { planMigrate } = await import("../core/migrate/plan-migrate.js");
   const { settlePlan } = await import("./settle-plan.js");
-  const { projectReader } = await import("./init.js");
+  const { projectReader } = await import("../infra/project-reader.js");
   const loaded = await loadConfig(options.cwd, options.config);
   const plan = await planMigrate(loaded, projectReader(loaded), { force: options.force });
   return settlePlan("migrate", plan, context);

@@ -24,7 +24,7 @@ export async function verify(context: CommandContext, raw: Record<string, unknow
   const messages = parseIntegerOption("--messages", raw.messages, 1, 100_000);
   const { loadConfig } = await import("../core/config/load-config.js");
   const { findRouter } = await import("../core/migrate/find-router.js");
-  const { projectReader } = await import("./init.js");
+  const { projectReader } = await import("../infra/project-reader.js");
   const { startPartykitDev } = await import("../infra/partykit-dev.js");
   const { runDeliveryProbe } = await import("../infra/delivery-probe.js");
   const { spinner } = await import("@clack/prompts");

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { IndentationText, NewLineKind, QuoteKind, type Project, type SourceFile } from "ts-morph";
 
 /** How a file is written, so inserted code looks like the code around it. */
@@ -39,4 +40,18 @@ export function useCodeStyle(project: Project, file: SourceFile): CodeStyle {
 /** A statement in the file's style: with or without its semicolon. */
 export function statement(style: CodeStyle, code: string): string {
   return style.semicolons ? `${code};` : code;
+}
+
+/**
+ * How `fromFile` should import `toFile` (a .ts module): relative, without the extension, or
+ * with `.js` when the file already writes extensions on its relative imports (NodeNext style).
+ */
+export function relativeImport(fromFile: string, toFile: string, text: string): string {
+  let specifier = path.posix.relative(path.posix.dirname(toPosix(fromFile)), toPosix(toFile)).replace(/\.ts$/, "");
+  if (!specifier.startsWith(".")) specifier = `./${specifier}`;
+  return /from\s+["']\.{1,2}\/[^"']+\.js["']/.test(text) ? `${specifier}.js` : specifier;
+}
+
+function toPosix(file: string): string {
+  return file.split(path.sep).join("/");
 }

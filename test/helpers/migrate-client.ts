@@ -4,7 +4,7 @@ import path from "node:path";
 import { loadConfig } from "../../src/core/config/load-config.js";
 import { renderRouter } from "../../src/core/init/render-router.js";
 import { planMigrate } from "../../src/core/migrate/plan-migrate.js";
-import { projectReader } from "../../src/commands/init.js";
+import { projectReader } from "../../src/infra/project-reader.js";
 import { REPO } from "./cli.js";
 
 const PARTY = `import type * as Party from "partykit/server";

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { Project } from "ts-morph";
 import { PartyShardError } from "../../errors.js";
-import { useCodeStyle } from "../code-style.js";
+import { relativeImport, useCodeStyle } from "../code-style.js";
 import { generatedFileChange } from "../generated-file.js";
 import type { ReadFile } from "../init/plan-init.js";
 import type { FileChange, Finding } from "../plan.js";
@@ -26,7 +26,7 @@ export async function planServer(setup: RouterSetup, read: ReadFile, force: bool
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true, noLib: true } });
   const file = project.createSourceFile(path.posix.join(VIRTUAL_ROOT, setup.partyFile), before);
   const style = useCodeStyle(project, file);
-  const findings = patchParty(file, { glueSpecifier: importSpecifier(setup.partyFile, glueFile, before), typed: /\.[mc]?tsx?$/.test(setup.partyFile), style });
+  const findings = patchParty(file, { glueSpecifier: relativeImport(setup.partyFile, glueFile, before), typed: /\.[mc]?tsx?$/.test(setup.partyFile), style });
   // After patching, so each line:col points into the file as migrate leaves it.
   findings.push(...shardWarnings(file, glueFile));
   const after = file.getFullText();
@@ -35,14 +35,6 @@ export async function planServer(setup: RouterSetup, read: ReadFile, force: bool
     if (finding.location) finding.location.file = path.posix.relative(VIRTUAL_ROOT, finding.location.file);
   }
   return { changes, findings: findings.sort(byLocation) };
-}
-
-/** `./party-shard-server`, with `.js` when the file already writes extensions on relative imports. */
-function importSpecifier(from: string, to: string, text: string): string {
-  let specifier = path.posix.relative(path.posix.dirname(from), to).replace(/\.ts$/, "");
-  if (!specifier.startsWith(".")) specifier = `./${specifier}`;
-  const usesJsExtensions = /from\s+["']\.{1,2}\/[^"']+\.js["']/.test(text);
-  return usesJsExtensions ? `${specifier}.js` : specifier;
 }
 
 function byLocation(a: Finding, b: Finding): number {

@@ -1,6 +1,6 @@
 import path from "node:path";
 import { Node, SyntaxKind, type CallExpression, type NewExpression, type SourceFile } from "ts-morph";
-import { detectCodeStyle, statement } from "../../code-style.js";
+import { detectCodeStyle, relativeImport, statement } from "../../code-style.js";
 import type { Finding } from "../../plan.js";
 import { applyEdits, detectIndentUnit, insertPropertyEdits, trailingComma, type Edit } from "../../text-edits.js";
 import { findingAt } from "../findings.js";
@@ -207,9 +207,7 @@ function rewriteSend(call: CallExpression, receiver: Node): Edit {
 function importHelperEdit(file: SourceFile, helperFile: string): Edit {
   const text = file.getFullText();
   const style = detectCodeStyle(text);
-  let specifier = path.relative(path.dirname(file.getFilePath()), helperFile).split(path.sep).join("/").replace(/\.ts$/, "");
-  if (!specifier.startsWith(".")) specifier = `./${specifier}`;
-  if (/from\s+["']\.{1,2}\/[^"']+\.js["']/.test(text)) specifier += ".js";
+  const specifier = relativeImport(file.getFilePath(), helperFile, text);
   const line = statement(style, `import { ${HELPER_CALL} } from ${style.quote}${specifier}${style.quote}`);
   const anchor = file.getImportDeclarations().at(-1) ?? directives(file).at(-1);
   if (anchor) return { at: anchor.getEnd(), insert: `${style.newline}${line}` };
