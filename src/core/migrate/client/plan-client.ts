@@ -96,7 +96,6 @@ type PlanState = { needsHelper: Set<SourceFile>; findings: Finding[] };
 
 /** Every `.send` in `file` on a socket: rewritten, reported, or (not a routed socket) left alone. */
 function planSends(file: SourceFile, context: SendContext, plan: PlanState, edit: (file: SourceFile, change: Edit) => void): void {
-  const { target } = context;
   for (const access of file.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)) {
     if (access.getName() !== "send") continue;
     const origin = context.origins.of(access.getExpression());

@@ -86,3 +86,11 @@ export function hasHandler(party: PartyShape, name: string): boolean {
   if (party.kind === "class") return party.node.getInstanceMember(name) !== undefined;
   return party.node.getProperty(name) !== undefined;
 }
+
+/** A handler's function, whether written as a method, an arrow or a function expression. */
+export function handlerFunction(party: PartyShape, name: string) {
+  const member = party.kind === "class" ? party.node.getInstanceMember(name) : party.node.getProperty(name);
+  if (Node.isMethodDeclaration(member)) return member;
+  const initializer = Node.isPropertyAssignment(member) || Node.isPropertyDeclaration(member) ? member.getInitializer() : undefined;
+  return Node.isArrowFunction(initializer) || Node.isFunctionExpression(initializer) ? initializer : undefined;
+}

@@ -1,7 +1,7 @@
-import { Node, SyntaxKind, type MethodDeclaration, type SourceFile } from "ts-morph";
+import { SyntaxKind, type MethodDeclaration, type SourceFile } from "ts-morph";
 import { statement, type CodeStyle } from "../../code-style.js";
 import type { Finding } from "../../plan.js";
-import { findParty, handlerMethod, hasHandler, type PartyShape } from "./find-party.js";
+import { findParty, handlerFunction, handlerMethod, hasHandler, type PartyShape } from "./find-party.js";
 import { findingAt } from "../findings.js";
 
 export interface PatchPartyOptions {
@@ -99,10 +99,7 @@ function addOnRequest(party: PartyShape, room: string, types: PartyTypes | undef
 }
 
 function writesParameterTypes(party: PartyShape): boolean {
-  const member = party.kind === "class" ? party.node.getInstanceMember("onMessage") : party.node.getProperty("onMessage");
-  const fn = Node.isPropertyAssignment(member) || Node.isPropertyDeclaration(member) ? member.getInitializer() : member;
-  if (!Node.isMethodDeclaration(fn) && !Node.isArrowFunction(fn) && !Node.isFunctionExpression(fn)) return false;
-  return fn.getParameters().some((parameter) => parameter.getTypeNode() !== undefined);
+  return handlerFunction(party, "onMessage")?.getParameters().some((parameter) => parameter.getTypeNode() !== undefined) ?? false;
 }
 
 function typed(name: string, type: string | undefined) {

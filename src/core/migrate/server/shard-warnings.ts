@@ -1,7 +1,7 @@
 import { Node, SyntaxKind, type SourceFile } from "ts-morph";
 import type { Finding } from "../../plan.js";
 import { findingAt } from "../findings.js";
-import { findParty, type PartyShape } from "./find-party.js";
+import { findParty, handlerFunction, type PartyShape } from "./find-party.js";
 
 // Where each handler receives the room and the connection, in object-style parties.
 const ROOM_PARAMETER: Record<string, number> = { onConnect: 1, onMessage: 2, onClose: 1, onError: 2, onRequest: 1, onAlarm: 0 };
@@ -66,12 +66,4 @@ function onMessageWarnings(file: SourceFile, party: PartyShape): Finding[] {
 function isAssignedTo(access: Node): boolean {
   const parent = access.getParent();
   return Node.isBinaryExpression(parent) && parent.getLeft() === access && parent.getOperatorToken().getKind() === SyntaxKind.EqualsToken;
-}
-
-/** A handler's function, whether written as a method, an arrow or a function expression. */
-function handlerFunction(party: PartyShape, name: string) {
-  const member = party.kind === "class" ? party.node.getInstanceMember(name) : party.node.getProperty(name);
-  if (Node.isMethodDeclaration(member)) return member;
-  const initializer = Node.isPropertyAssignment(member) || Node.isPropertyDeclaration(member) ? member.getInitializer() : undefined;
-  return Node.isArrowFunction(initializer) || Node.isFunctionExpression(initializer) ? initializer : undefined;
 }
