@@ -4,50 +4,16 @@
  * timing `migrate --dry-run`, `check`, `migrate` and `tsc --noEmit` on the same tree, and
  * `party-shard --help`. Prints a table and writes test/bench/results/migrate.json.
  */
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { execa } from "execa";
-import { CLI, REPO, runCli } from "../helpers/cli.js";
+import { CLI, REPO } from "../helpers/cli.js";
+import { SOCKET_FILES, generateApp } from "./synthetic-app.js";
 
 const SIZES = (process.env.BENCH_SIZES ?? "2000,20000").split(",").map(Number);
-const SOCKET_FILES = 200;
-
-const SOCKET_PATTERNS = [
-  (i: number) => `import PartySocket from "partysocket";\n\nconst socket = new PartySocket({ host: "localhost:1999", room: "r${i}" });\nexport function say${i}(text: string) {\n  socket.send(text);\n}\n`,
-  (i: number) => `import { PartySocket } from "partysocket";\n\nexport class Client${i} {\n  private socket = new PartySocket({ host: "localhost:1999", room: "r${i}" });\n  say(text: string) {\n    this.socket?.send(text);\n  }\n}\n`,
-  (i: number) => `import type PartySocket from "partysocket";\n\nexport function relay${i}(target: PartySocket | null, payload: Uint8Array) {\n  target?.send(payload);\n}\n`,
-  (i: number) => `import PartySocket from "partysocket";\n\nlet socket: PartySocket | null = null;\nexport function open${i}() {\n  socket = new PartySocket({ host: "localhost:1999", room: "r${i}" });\n}\nexport function ping${i}() {\n  socket?.send("ping");\n}\n`,
-];
-
-function ordinary(i: number): string {
-  return `import { helper${Math.max(0, i - 1)} } from "./helper";\n\nexport interface Record${i} {\n  id: number;\n  name: string;\n}\n\nconst mailer = { send(to: string) { return to.length; } };\n\nexport function work${i}(items: Record${i}[]): number {\n  let total = 0;\n  for (const item of items) total += item.id * ${i % 7};\n  mailer.send("ops@example.com");\n  return total + helper${Math.max(0, i - 1)}();\n}\n`;
-}
-
-async function generate(total: number): Promise<string> {
-  const root = mkdtempSync(path.join(os.tmpdir(), `party-shard-bench-${total}-`));
-  mkdirSync(path.join(root, "party"));
-  writeFileSync(path.join(root, "partykit.json"), JSON.stringify({ name: "bench", main: "party/server.ts" }));
-  writeFileSync(path.join(root, "party", "server.ts"), `import type * as Party from "partykit/server";\n\nexport default class Server implements Party.Server {\n  constructor(readonly room: Party.Room) {}\n  onMessage(message: string) {\n    this.room.broadcast(message);\n  }\n}\n`);
-  const compilerOptions = { strict: true, noEmit: true, target: "ES2022", module: "ESNext", moduleResolution: "Bundler", lib: ["ES2022", "DOM"], types: [], skipLibCheck: true };
-  writeFileSync(path.join(root, "tsconfig.json"), JSON.stringify({ compilerOptions, include: ["src"] }));
-  for (let i = 0; i < total; i++) {
-    const dir = path.join(root, "src", `area${Math.floor(i / 200)}`, `part${Math.floor(i / 20) % 10}`);
-    if (!existsSync(dir)) {
-      mkdirSync(dir, { recursive: true });
-      // One helper per folder, imported by its ordinary files.
-      const first = Math.floor(i / 20) * 20;
-      const names = new Set(Array.from({ length: 20 }, (_, k) => Math.max(0, first + k - 1)));
-      writeFileSync(path.join(dir, "helper.ts"), [...names].map((k) => `export const helper${k} = () => ${k};`).join("\n") + "\n");
-    }
-    const isSocketFile = i % Math.floor(total / SOCKET_FILES) === 0 && i / Math.floor(total / SOCKET_FILES) < SOCKET_FILES;
-    writeFileSync(path.join(dir, `file${i}.ts`), isSocketFile ? SOCKET_PATTERNS[i % SOCKET_PATTERNS.length]!(i) : ordinary(i));
-  }
-  symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"), "dir");
-  const init = await runCli(["init", "--yes"], root);
-  if (init.exitCode !== 0) throw new Error(init.stderr);
-  return root;
-}
+const STARTS = 21;
 
 /** Wall seconds and peak RSS (MB) of one command, through GNU time when it is installed. */
 async function measure(command: string, args: string[], cwd: string) {
@@ -61,26 +27,43 @@ async function measure(command: string, args: string[], cwd: string) {
   return { wall, rssMb: rssKb / 1024, exitCode: result.exitCode };
 }
 
+/** Median wall milliseconds of `args` over STARTS runs: one start is too noisy to compare. */
+function medianStart(args: string[]): number {
+  const times: number[] = [];
+  for (let i = 0; i < STARTS; i++) {
+    const started = performance.now();
+    spawnSync(process.execPath, args, { stdio: "ignore" });
+    times.push(performance.now() - started);
+  }
+  return times.sort((a, b) => a - b)[Math.floor(STARTS / 2)]!;
+}
+
 async function main() {
   const node = process.execPath;
   const tsc = path.join(REPO, "node_modules", ".bin", "tsc");
   const rows: { files: number; command: string; wall: number; rssMb: number; vsTsc: number }[] = [];
-  const help = await measure(node, [CLI, "--help"], REPO);
+  const helpMs = medianStart([CLI, "--help"]);
+  const bareNodeMs = medianStart(["-e", "0"]);
   for (const total of SIZES) {
     process.stderr.write(`generating ${total} files…\n`);
-    const root = await generate(total);
-    const runs = [
-      ["tsc --noEmit", tsc, ["--noEmit", "-p", root]],
-      ["migrate --dry-run", node, [CLI, "migrate", "--dry-run", "--json"]],
-      ["check", node, [CLI, "check", "--json"]],
-      ["migrate", node, [CLI, "migrate", "--yes", "--json"]],
-    ] as const;
-    let tscWall = Number.NaN;
-    for (const [label, command, args] of runs) {
-      process.stderr.write(`  ${label}…\n`);
-      const { wall, rssMb } = await measure(command, [...args], root);
-      if (label === "tsc --noEmit") tscWall = wall;
-      rows.push({ files: total, command: label, wall, rssMb, vsTsc: wall / tscWall });
+    const root = await generateApp(total);
+    try {
+      const runs = [
+        ["tsc --noEmit", tsc, ["--noEmit", "-p", root]],
+        ["migrate --dry-run", node, [CLI, "migrate", "--dry-run", "--json"]],
+        ["check", node, [CLI, "check", "--json"]],
+        ["migrate", node, [CLI, "migrate", "--yes", "--json"]],
+      ] as const;
+      let tscWall = Number.NaN;
+      for (const [label, command, args] of runs) {
+        process.stderr.write(`  ${label}…\n`);
+        const { wall, rssMb } = await measure(command, [...args], root);
+        if (label === "tsc --noEmit") tscWall = wall;
+        rows.push({ files: total, command: label, wall, rssMb, vsTsc: wall / tscWall });
+      }
+      await expectEverySocketMigrated(root);
+    } finally {
+      if (!process.env.BENCH_KEEP) rmSync(root, { recursive: true, force: true });
     }
   }
   const lines = rows.map((r) => `| ${String(r.files).padStart(6)} | ${r.command.padEnd(17)} | ${r.wall.toFixed(2).padStart(7)} s | ${r.rssMb.toFixed(0).padStart(5)} MB | ${r.vsTsc.toFixed(2).padStart(5)}x |`);
@@ -88,10 +71,17 @@ async function main() {
   console.log("|  files | command           |    wall   | peak RSS | vs tsc |");
   console.log("|--------|-------------------|-----------|----------|--------|");
   console.log(lines.join("\n"));
-  console.log(`\nparty-shard --help: ${(help.wall * 1000).toFixed(0)} ms wall`);
+  console.log(`\nparty-shard --help: ${helpMs.toFixed(0)} ms wall (median of ${STARTS}; node -e 0 alone: ${bareNodeMs.toFixed(0)} ms)`);
   const outDir = path.join(REPO, "test", "bench", "results");
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(path.join(outDir, "migrate.json"), JSON.stringify({ rows, helpMs: help.wall * 1000 }, null, 2));
+  writeFileSync(path.join(outDir, "migrate.json"), JSON.stringify({ rows, helpMs, bareNodeMs }, null, 2));
+}
+
+/** A fast wrong answer is no result: after the writing migrate, check must find nothing left. */
+async function expectEverySocketMigrated(root: string) {
+  const check = await execa(process.execPath, [CLI, "check", "--json"], { cwd: root, reject: false, env: { CI: "true" } });
+  const result = JSON.parse(check.stdout) as { ok: boolean; items: unknown[] };
+  if (!result.ok) throw new Error(`check after migrate found ${result.items.length} items left in ${root}`);
 }
 
 await main();
