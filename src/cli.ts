@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import pc from "picocolors";
 import { PartyShardError, formatLocation, type ExitCode } from "./errors.js";
 import { initCommand } from "./commands/init.js";
 import { checkCommand } from "./commands/check.js";
@@ -45,6 +44,7 @@ async function runAction(action: CommandAction<CommandContext>, raw: Record<stri
   // Loaded here rather than at the top, so `--help` and `--version` do not pay for @clack/prompts.
   const { createLogger } = await import("./ui/logger.js");
   const { createPrompts } = await import("./ui/prompts.js");
+  const { createProgressLine } = await import("./ui/progress-line.js");
   const logger = createLogger({ silent: json });
   try {
     const options = parseSharedOptions(raw);
@@ -53,14 +53,16 @@ async function runAction(action: CommandAction<CommandContext>, raw: Record<stri
       logger,
       prompts: createPrompts({ yes: options.yes, json: options.json }),
       stdout: (text) => process.stdout.write(`${text}\n`),
+      progress: process.stderr.isTTY && !json ? createProgressLine(process.stderr) : undefined,
     };
     return await action(context, raw);
   } catch (error) {
-    return reportError(error, json);
+    return await reportError(error, json);
   }
 }
 
-function reportError(error: unknown, json: boolean): ExitCode {
+async function reportError(error: unknown, json: boolean): Promise<ExitCode> {
+  const { default: pc } = await import("picocolors");
   const known = error instanceof PartyShardError;
   const exitCode: ExitCode = known ? error.exitCode : 1;
   const message = error instanceof Error ? error.message : String(error);

@@ -3,7 +3,7 @@ import type { ExitCode } from "../errors.js";
 import { formatLocation } from "../errors.js";
 import type { CheckItem, CheckResult } from "../core/check/plan-check.js";
 import type { CommandContext } from "./settle-plan.js";
-import type { ActionRunner } from "./shared.js";
+import { withProgress, type ActionRunner } from "./shared.js";
 
 export function checkCommand(run: ActionRunner<CommandContext>): Command {
   return new Command("check")
@@ -23,7 +23,7 @@ export async function check(context: CommandContext, raw: Record<string, unknown
   const { planCheck } = await import("../core/check/plan-check.js");
   const { projectReader } = await import("../infra/project-reader.js");
   const loaded = await loadConfig(options.cwd, options.config);
-  const result = await planCheck(loaded, projectReader(loaded), raw.strict === true);
+  const result = await withProgress(context.progress, (onProgress) => planCheck(loaded, projectReader(loaded), { strict: raw.strict === true, onProgress }));
   const ok = result.items.length === 0;
   if (options.json) context.stdout(JSON.stringify({ ok, ...result }, null, 2));
   else if (raw.format === "github") context.stdout(githubAnnotations(result));

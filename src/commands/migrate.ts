@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import type { ExitCode } from "../errors.js";
 import type { CommandContext } from "./settle-plan.js";
-import { withSharedOptions, type ActionRunner } from "./shared.js";
+import { withProgress, withSharedOptions, type ActionRunner } from "./shared.js";
 
 export function migrateCommand(run: ActionRunner<CommandContext>): Command {
   return withSharedOptions(
@@ -19,6 +19,6 @@ export async function migrate(context: CommandContext): Promise<ExitCode> {
   const { settlePlan } = await import("./settle-plan.js");
   const { projectReader } = await import("../infra/project-reader.js");
   const loaded = await loadConfig(options.cwd, options.config);
-  const plan = await planMigrate(loaded, projectReader(loaded), { force: options.force });
+  const plan = await withProgress(context.progress, (onProgress) => planMigrate(loaded, projectReader(loaded), { force: options.force, onProgress }));
   return settlePlan("migrate", plan, context);
 }

@@ -4,6 +4,7 @@ import { uncommittedFiles } from "../infra/git.js";
 import type { Finding, Plan } from "../core/plan.js";
 import { applyPlan } from "../infra/apply-plan.js";
 import type { Logger } from "../ui/logger.js";
+import type { ProgressLine } from "../ui/progress-line.js";
 import type { Prompts } from "../ui/prompts.js";
 import { colorDiff, unifiedDiff } from "../ui/render-diff.js";
 import type { SharedOptions } from "./shared.js";
@@ -14,6 +15,8 @@ export interface CommandContext {
   prompts: Prompts;
   /** Where `--json` output goes. */
   stdout: (text: string) => void;
+  /** A progress line on stderr, only when it is a terminal and the output is not JSON. */
+  progress: ProgressLine | undefined;
 }
 
 /**

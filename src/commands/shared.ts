@@ -2,6 +2,8 @@ import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Command } from "commander";
 import { PartyShardError } from "../errors.js";
+import type { OnProgress } from "../core/plan.js";
+import type { ProgressLine } from "../ui/progress-line.js";
 
 /** Flags every writing command takes, parsed once here. */
 export interface SharedOptions {
@@ -53,3 +55,12 @@ export type CommandAction<Context> = (context: Context, raw: Record<string, unkn
 
 /** Supplied by `cli.ts`: wraps an action with context creation and error-to-exit-code mapping. */
 export type ActionRunner<Context> = (action: CommandAction<Context>) => (raw: Record<string, unknown>) => Promise<void>;
+
+/** Runs a planner with the progress line, which is erased before anything else is printed. */
+export async function withProgress<T>(progress: ProgressLine | undefined, run: (onProgress: OnProgress | undefined) => Promise<T>): Promise<T> {
+  try {
+    return await run(progress?.update);
+  } finally {
+    progress?.clear();
+  }
+}

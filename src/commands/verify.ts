@@ -1,7 +1,7 @@
 import { Command } from "commander";
-import pc from "picocolors";
 import type { ExitCode } from "../errors.js";
 import type { ProbeResult } from "../infra/delivery-probe.js";
+import type picocolors from "picocolors";
 import type { CommandContext } from "./settle-plan.js";
 import { parseIntegerOption, type ActionRunner } from "./shared.js";
 
@@ -28,6 +28,7 @@ export async function verify(context: CommandContext, raw: Record<string, unknow
   const { startPartykitDev } = await import("../infra/partykit-dev.js");
   const { runDeliveryProbe } = await import("../infra/delivery-probe.js");
   const { spinner } = await import("@clack/prompts");
+  const { default: pc } = await import("picocolors");
   const loaded = await loadConfig(options.cwd, options.config);
   const router = typeof raw.router === "string" ? raw.router : (await findRouter(loaded, projectReader(loaded))).routerParty;
 
@@ -55,7 +56,7 @@ export async function verify(context: CommandContext, raw: Record<string, unknow
     progress?.stop("Measured");
     const ok = result.lost === 0 && result.duplicates === 0;
     if (options.json) context.stdout(JSON.stringify({ ok, router, ...result }, null, 2));
-    else logger.raw(report(result, ok));
+    else logger.raw(report(result, ok, pc));
     return ok ? 0 : 1;
   } catch (error) {
     progress?.error("Measuring failed");
@@ -65,7 +66,7 @@ export async function verify(context: CommandContext, raw: Record<string, unknow
   }
 }
 
-function report(result: ProbeResult, ok: boolean): string {
+function report(result: ProbeResult, ok: boolean, pc: typeof picocolors): string {
   const rooms = Object.entries(result.clientsPerRoom).sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }));
   const rows: [string, string][] = [
     ["delivery", `${result.deliveryRatio.toFixed(3)} (${result.lost} lost of ${result.clients * result.messages})`],

@@ -30,3 +30,11 @@ export interface Plan {
 export function isEmptyPlan(plan: Plan): boolean {
   return plan.changes.length === 0;
 }
+
+/** How far a long planning run has got, for a progress line on a terminal. */
+export type Progress =
+  | { phase: "scan"; files: number }
+  | { phase: "parse"; done: number; total: number; files: number }
+  | { phase: "analyse"; done: number; total: number; sites: number };
+
+export type OnProgress = (progress: Progress) => void;

@@ -4,7 +4,7 @@ import type { ReadFile } from "../init/plan-init.js";
 import { renderRouter } from "../init/render-router.js";
 import { findRouter } from "../migrate/find-router.js";
 import { planMigrate } from "../migrate/plan-migrate.js";
-import type { Finding } from "../plan.js";
+import type { Finding, OnProgress } from "../plan.js";
 
 /** One thing left to do before the project is fully sharded. */
 export interface CheckItem {
@@ -28,7 +28,7 @@ const SITE_REASONS: Record<string, string> = {
  * What `init` + `migrate` would still do, as items with file:line:col, computed by the same
  * planners without writing. With `strict`, a router that differs from today's template counts too.
  */
-export async function planCheck(loaded: LoadedConfig, read: ReadFile, strict: boolean): Promise<CheckResult> {
+export async function planCheck(loaded: LoadedConfig, read: ReadFile, options: { strict: boolean; onProgress?: OnProgress }): Promise<CheckResult> {
   let setup;
   try {
     setup = await findRouter(loaded, read);
@@ -37,7 +37,7 @@ export async function planCheck(loaded: LoadedConfig, read: ReadFile, strict: bo
     return { items: [{ location: { file: loaded.file }, reason: "no party-shard router party: run `npx party-shard init`" }], warnings: [] };
   }
   const items: CheckItem[] = [];
-  if (strict) {
+  if (options.strict) {
     const router = (await read(setup.routerFile))!;
     const shardCount = Number(/const SHARD_COUNT = (\d+);/.exec(router)?.[1]);
     if (router !== renderRouter({ shardedParty: setup.shardedParty, routerParty: setup.routerParty, shardCount })) {
@@ -45,7 +45,7 @@ export async function planCheck(loaded: LoadedConfig, read: ReadFile, strict: bo
     }
   }
   // force: a generated file the user edited shows up as a change instead of stopping the check.
-  const plan = await planMigrate(loaded, read, { force: true });
+  const plan = await planMigrate(loaded, read, { force: true, onProgress: options.onProgress });
   const sites = new Set(plan.findings.filter((finding) => finding.code in SITE_REASONS).map((finding) => finding.location?.file));
   for (const change of plan.changes) {
     if (change.before === null) items.push({ location: { file: change.path }, reason: "missing: party-shard migrate creates it" });

@@ -2,7 +2,7 @@ import path from "node:path";
 import type { LoadedConfig } from "../config/load-config.js";
 import { generatedFileChange } from "../generated-file.js";
 import type { ReadFile } from "../init/plan-init.js";
-import type { FileChange, Finding, Plan } from "../plan.js";
+import type { FileChange, Finding, OnProgress, Plan } from "../plan.js";
 import { loadClientProject } from "./client/load-client-project.js";
 import { planClient } from "./client/plan-client.js";
 import { renderHelper } from "./client/render-helper.js";
@@ -13,6 +13,8 @@ import { planServer } from "./plan-server.js";
 
 export interface MigrateOptions {
   force: boolean;
+  /** Called as client files are read, parsed and analysed. */
+  onProgress?: OnProgress;
 }
 
 /**
@@ -26,8 +28,8 @@ export async function planMigrate(loaded: LoadedConfig, read: ReadFile, options:
 
   // Party files are server code: their `connection.send` is never a client write.
   const serverFiles = [loaded.config.main, ...Object.values(loaded.config.parties), path.posix.join(path.posix.dirname(setup.routerFile), GLUE_FILE_NAME)];
-  const client = await loadClientProject(root, new Set(serverFiles.map((file) => path.resolve(root, file))));
-  const clientPlan = planClient(client, setup);
+  const client = await loadClientProject(root, new Set(serverFiles.map((file) => path.resolve(root, file))), options.onProgress);
+  const clientPlan = planClient(client, setup, options.onProgress);
 
   const relative = (file: string) => path.relative(root, file).split(path.sep).join("/");
   const changes: FileChange[] = [...server.changes, ...clientPlan.changes.map(({ file, before, after }) => ({ path: relative(file), before, after }))];

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { ModuleKind, ModuleResolutionKind, Project, ScriptTarget, ts } from "ts-morph";
+import type { OnProgress } from "../../plan.js";
 import { socketCandidates, type SourceText } from "./candidate-files.js";
 
 export const HELPER_FILE_NAME = "party-shard-client.ts";
@@ -24,7 +25,7 @@ export interface ClientProject {
  * those that can hold a socket (decided from their text) are parsed. `exclude` lists files
  * that are not client code.
  */
-export async function loadClientProject(root: string, exclude: Set<string>): Promise<ClientProject> {
+export async function loadClientProject(root: string, exclude: Set<string>, onProgress?: OnProgress): Promise<ClientProject> {
   const tsconfig = path.join(root, "tsconfig.json");
   // Sockets are found through symbols and partysocket's own types; the standard library
   // (lib.dom alone is megabytes) never decides anything, so it is not loaded.
@@ -48,10 +49,14 @@ export async function loadClientProject(root: string, exclude: Set<string>): Pro
     const text = readFileSync(file, "utf8");
     if (path.basename(file) === HELPER_FILE_NAME && text.includes(GENERATED_MARKER)) existingHelper ??= file;
     else sources.push({ file, text });
+    onProgress?.({ phase: "scan", files: sources.length });
   }
   const texts = new Map(sources.map(({ file, text }) => [file, text]));
   const candidates = socketCandidates(sources, (name) => dependsOnPartysocket(root, name));
-  for (const file of candidates) project.createSourceFile(file, texts.get(file)!, { overwrite: true });
+  candidates.forEach((file, index) => {
+    project.createSourceFile(file, texts.get(file)!, { overwrite: true });
+    onProgress?.({ phase: "parse", done: index + 1, total: candidates.length, files: sources.length });
+  });
   return { project, candidates, existingHelper, typesAvailable: hasPartysocket(root) };
 }
 

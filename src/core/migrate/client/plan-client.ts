@@ -1,7 +1,7 @@
 import path from "node:path";
 import { Node, SyntaxKind, type CallExpression, type NewExpression, type SourceFile } from "ts-morph";
 import { detectCodeStyle, relativeImport, statement } from "../../code-style.js";
-import type { Finding } from "../../plan.js";
+import type { Finding, OnProgress } from "../../plan.js";
 import { applyEdits, detectIndentUnit, insertPropertyEdits, trailingComma, type Edit } from "../../text-edits.js";
 import { findingAt } from "../findings.js";
 import { HELPER_FILE_NAME, type ClientProject } from "./load-client-project.js";
@@ -36,7 +36,7 @@ type PartyOf = { kind: "literal"; name: string } | { kind: "dynamic"; reason: st
  * sockets to the sharded party connect through the router, and their sends become
  * `sendViaRouter(socket, payload)`. Everything else is left alone; what cannot be told is reported.
  */
-export function planClient(client: ClientProject, target: ClientTarget): ClientPlan {
+export function planClient(client: ClientProject, target: ClientTarget, onProgress?: OnProgress): ClientPlan {
   const origins = new SocketOrigins(client.typesAvailable);
   const plan = { edits: new Map<SourceFile, Edit[]>(), needsHelper: new Set<SourceFile>(), findings: [] as Finding[] };
   // A file that does not parse is reported and skipped; the rest of the run goes on.
@@ -71,7 +71,10 @@ export function planClient(client: ClientProject, target: ClientTarget): ClientP
   }
 
   const sends: SendContext = { origins, partyOf, routed, everySocketSharded, target };
-  for (const file of files) planSends(file, sends, plan, edit);
+  files.forEach((file, index) => {
+    planSends(file, sends, plan, edit);
+    onProgress?.({ phase: "analyse", done: index + 1, total: files.length, sites: plan.findings.length });
+  });
 
   const needing = [...plan.needsHelper].map((file) => file.getFilePath());
   const helperFile = client.existingHelper ?? (needing.length > 0 ? path.join(commonDirectory(needing), HELPER_FILE_NAME) : undefined);
