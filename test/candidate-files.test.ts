@@ -90,7 +90,7 @@ describe("socketCandidates: which files can hold a socket, from text alone", () 
 });
 
 describe("loadClientProject: parses only the candidates", () => {
-  it("reads package manifests from node_modules to find workspace packages built on partysocket", async () => {
+  it("reads package manifests from node_modules to find workspace packages built on partysocket", () => {
     const root = mkdtempSync(path.join(os.tmpdir(), "party-shard-candidates-"));
     const pkg = path.join(root, "node_modules", "@acme", "realtime");
     mkdirSync(pkg, { recursive: true });
@@ -98,7 +98,7 @@ describe("loadClientProject: parses only the candidates", () => {
     mkdirSync(path.join(root, "src"));
     writeFileSync(path.join(root, "src", "ticker.ts"), `import { feed } from "@acme/realtime";\nfeed.send("x");\n`);
     writeFileSync(path.join(root, "src", "mailer.ts"), `const mailer = { send() {} };\nmailer.send();\n`);
-    const client = await loadClientProject(root, new Set());
+    const client = loadClientProject(root, new Set());
     assert.deepEqual(client.candidates, [path.join(root, "src", "ticker.ts")]);
     assert.deepEqual(
       client.project.getSourceFiles().map((file) => path.basename(file.getFilePath())),

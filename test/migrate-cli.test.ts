@@ -72,6 +72,16 @@ describe("party-shard migrate (built CLI, no TTY)", () => {
     assert.deepEqual(snapshotTree(dir), before);
   });
 
+  it("a tsconfig it cannot read: exit 2 with where and why, nothing written", async () => {
+    const dir = await initialized();
+    writeFileSync(path.join(dir, "tsconfig.json"), `{\n  "compilerOptions": { "strict": true, },\n  oops\n}\n`);
+    const before = snapshotTree(dir);
+    const result = await runCli(["migrate"], dir);
+    assert.equal(result.exitCode, 2);
+    assert.match(result.stderr, /tsconfig\.json:3:3: Not a usable tsconfig: Property assignment expected\./);
+    assert.deepEqual(snapshotTree(dir), before);
+  });
+
   it("a generated helper the user edited is kept unless --force", async () => {
     const dir = await initialized();
     assert.equal((await runCli(["migrate"], dir)).exitCode, 0);

@@ -28,7 +28,7 @@ export async function planMigrate(loaded: LoadedConfig, read: ReadFile, options:
 
   // Party files are server code: their `connection.send` is never a client write.
   const serverFiles = [loaded.config.main, ...Object.values(loaded.config.parties), path.posix.join(path.posix.dirname(setup.routerFile), GLUE_FILE_NAME)];
-  const client = await loadClientProject(root, new Set(serverFiles.map((file) => path.resolve(root, file))), options.onProgress);
+  const client = loadClientProject(root, new Set(serverFiles.map((file) => path.resolve(root, file))), options.onProgress);
   const clientPlan = planClient(client, setup, options.onProgress);
 
   const relative = (file: string) => path.relative(root, file).split(path.sep).join("/");

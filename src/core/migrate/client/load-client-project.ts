@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { ModuleKind, ModuleResolutionKind, Project, ScriptTarget, ts } from "ts-morph";
+import { PartyShardError } from "../../../errors.js";
 import type { OnProgress } from "../../plan.js";
 import { socketCandidates, type SourceText } from "./candidate-files.js";
 
@@ -25,12 +26,12 @@ export interface ClientProject {
  * those that can hold a socket (decided from their text) are parsed. `exclude` lists files
  * that are not client code.
  */
-export async function loadClientProject(root: string, exclude: Set<string>, onProgress?: OnProgress): Promise<ClientProject> {
+export function loadClientProject(root: string, exclude: Set<string>, onProgress?: OnProgress): ClientProject {
   const tsconfig = path.join(root, "tsconfig.json");
   // Sockets are found through symbols and partysocket's own types; the standard library
   // (lib.dom alone is megabytes) never decides anything, so it is not loaded.
   const project = existsSync(tsconfig)
-    ? new Project({ tsConfigFilePath: tsconfig, skipAddingFilesFromTsConfig: true, compilerOptions: { allowJs: true, noLib: true } })
+    ? new Project({ compilerOptions: { ...tsconfigOptions(tsconfig, root), allowJs: true, noLib: true } })
     : new Project({
         compilerOptions: {
           allowJs: true,
@@ -51,14 +52,36 @@ export async function loadClientProject(root: string, exclude: Set<string>, onPr
     else sources.push({ file, text });
     onProgress?.({ phase: "scan", files: sources.length });
   }
-  const texts = new Map(sources.map(({ file, text }) => [file, text]));
   const candidates = socketCandidates(sources, (name) => dependsOnPartysocket(root, name));
   candidates.forEach((file, index) => {
-    project.createSourceFile(file, texts.get(file)!, { overwrite: true });
+    // Added by path, parsed once: creating it from our text would parse the file on disk first.
+    project.addSourceFileAtPath(file);
     onProgress?.({ phase: "parse", done: index + 1, total: candidates.length, files: sources.length });
   });
   return { project, candidates, existingHelper, typesAvailable: hasPartysocket(root) };
 }
+
+/**
+ * The tsconfig's compiler options, `extends` followed, without listing the files its `include`
+ * matches (on a large repository that walk costs more than the whole analysis): only candidates
+ * are added, by path.
+ */
+function tsconfigOptions(file: string, root: string): ts.CompilerOptions {
+  const { config, error } = ts.readConfigFile(file, ts.sys.readFile);
+  const parsed = error ? undefined : ts.parseJsonConfigFileContent(config, { ...ts.sys, readDirectory: () => [] }, path.dirname(file), undefined, file);
+  // "No inputs were found" is expected: the host lists no files on purpose.
+  const problem = error ?? parsed?.errors.find((diagnostic) => diagnostic.code !== NO_INPUTS_FOUND);
+  if (problem) {
+    const where = problem.file && problem.start !== undefined ? problem.file.getLineAndCharacterOfPosition(problem.start) : undefined;
+    throw new PartyShardError(`Not a usable tsconfig: ${ts.flattenDiagnosticMessageText(problem.messageText, " ")}`, {
+      location: { file: path.relative(root, file), line: where && where.line + 1, col: where && where.character + 1 },
+      hint: "migrate reads its compilerOptions (paths, jsx, module resolution) to follow imports. Fix it, or run tsc -p . to see every problem.",
+    });
+  }
+  return parsed!.options;
+}
+
+const NO_INPUTS_FOUND = 18003;
 
 function walk(dir: string, found: string[] = []): string[] {
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
