@@ -34,8 +34,18 @@ function ordinary(i: number): string {
   return `import { ${helper} } from "./helper";\n\nexport interface Record${i} {\n  id: number;\n  name: string;\n}\n\nconst mailer = { send(to: string) { return to.length; } };\n\nexport function work${i}(items: Record${i}[]): number {\n  let total = 0;\n  for (const item of items) total += item.id * ${i % 7};\n  mailer.send("ops@example.com");\n  return total + ${helper}();\n}\n`;
 }
 
-/** Writes an app of `total` files to a new temp folder, runs `party-shard init` in it, and returns its path. */
-export async function generateApp(total: number): Promise<string> {
+/** What a correct migrate does to the app, counted from the text written. */
+export interface Expected {
+  /** Socket `.send(` calls, each to become `sendViaRouter(`. */
+  sends: number;
+  /** `new PartySocket(` connections, each to get `party: "router"`. */
+  connections: number;
+  /** Non-socket `mailer.send(` calls, which must stay. */
+  ownSends: number;
+}
+
+/** Writes an app of `total` files to a new temp folder and runs `party-shard init` in it. */
+export async function generateApp(total: number): Promise<{ root: string; expected: Expected }> {
   const root = mkdtempSync(path.join(os.tmpdir(), `party-shard-bench-${total}-`));
   mkdirSync(path.join(root, "party"));
   writeFileSync(path.join(root, "partykit.json"), JSON.stringify({ name: "bench", main: "party/server.ts" }));
@@ -43,6 +53,8 @@ export async function generateApp(total: number): Promise<string> {
   const compilerOptions = { strict: true, noEmit: true, target: "ES2022", module: "ESNext", moduleResolution: "Bundler", lib: ["ES2022", "DOM"], types: [], skipLibCheck: true };
   writeFileSync(path.join(root, "tsconfig.json"), JSON.stringify({ compilerOptions, include: ["src"] }));
   const spacing = Math.floor(total / SOCKET_FILES);
+  const expected: Expected = { sends: 0, connections: 0, ownSends: 0 };
+  const count = (text: string, what: string) => text.split(what).length - 1;
   for (let i = 0; i < total; i++) {
     const dir = path.join(root, "src", `area${Math.floor(i / 200)}`, `part${Math.floor(i / 20) % 10}`);
     if (!existsSync(dir)) {
@@ -54,15 +66,20 @@ export async function generateApp(total: number): Promise<string> {
     }
     const isSocketFile = i % spacing === 0 && i / spacing < SOCKET_FILES;
     const files = isSocketFile ? SOCKET_PATTERNS[(i / spacing) % SOCKET_PATTERNS.length]!(i) : { [`file${i}.ts`]: ordinary(i) };
-    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
+    for (const [name, text] of Object.entries(files)) {
+      writeFileSync(path.join(dir, name), text);
+      if (isSocketFile) expected.sends += count(text, ".send(");
+      else expected.ownSends += count(text, "mailer.send(");
+      expected.connections += count(text, "new PartySocket(");
+    }
   }
   symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"), "dir");
   const init = await runCli(["init", "--yes"], root);
   if (init.exitCode !== 0) throw new Error(init.stderr);
-  return root;
+  return { root, expected };
 }
 
 // `node --import tsx test/bench/synthetic-app.ts 20000` writes one app and prints where, for profiling.
 if (import.meta.filename === process.argv[1]) {
-  console.log(await generateApp(Number(process.argv[2] ?? 2000)));
+  console.log((await generateApp(Number(process.argv[2] ?? 2000))).root);
 }
