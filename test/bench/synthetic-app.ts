@@ -44,8 +44,12 @@ export interface Expected {
   ownSends: number;
 }
 
-/** Writes an app of `total` files to a new temp folder and runs `party-shard init` in it. */
-export async function generateApp(total: number): Promise<{ root: string; expected: Expected }> {
+/**
+ * Writes an app of `total` files to a new temp folder and runs `party-shard init` in it.
+ * `dense`: every folder's helper also exports a socket type, so every ordinary file imports a
+ * module that can hold a socket and none can be skipped unparsed — the worst case for migrate.
+ */
+export async function generateApp(total: number, dense = false): Promise<{ root: string; expected: Expected }> {
   const root = mkdtempSync(path.join(os.tmpdir(), `party-shard-bench-${total}-`));
   mkdirSync(path.join(root, "party"));
   writeFileSync(path.join(root, "partykit.json"), JSON.stringify({ name: "bench", main: "party/server.ts" }));
@@ -62,7 +66,8 @@ export async function generateApp(total: number): Promise<{ root: string; expect
       // One helper per folder, imported by its ordinary files.
       const first = Math.floor(i / 20) * 20;
       const names = new Set(Array.from({ length: 20 }, (_, k) => Math.max(0, first + k - 1)));
-      writeFileSync(path.join(dir, "helper.ts"), [...names].map((k) => `export const helper${k} = () => ${k};`).join("\n") + "\n");
+      const socketType = dense ? `import type PartySocket from "partysocket";\nexport type Feed = PartySocket;\n` : "";
+      writeFileSync(path.join(dir, "helper.ts"), socketType + [...names].map((k) => `export const helper${k} = () => ${k};`).join("\n") + "\n");
     }
     const isSocketFile = i % spacing === 0 && i / spacing < SOCKET_FILES;
     const files = isSocketFile ? SOCKET_PATTERNS[(i / spacing) % SOCKET_PATTERNS.length]!(i) : { [`file${i}.ts`]: ordinary(i) };
@@ -79,7 +84,7 @@ export async function generateApp(total: number): Promise<{ root: string; expect
   return { root, expected };
 }
 
-// `node --import tsx test/bench/synthetic-app.ts 20000` writes one app and prints where, for profiling.
+// `node --import tsx test/bench/synthetic-app.ts 20000 [dense]` writes one app and prints where, for profiling.
 if (import.meta.filename === process.argv[1]) {
-  console.log((await generateApp(Number(process.argv[2] ?? 2000))).root);
+  console.log((await generateApp(Number(process.argv[2] ?? 2000), process.argv[3] === "dense")).root);
 }
