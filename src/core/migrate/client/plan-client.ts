@@ -1,9 +1,10 @@
 import path from "node:path";
-import { Node, SyntaxKind, type CallExpression, type NewExpression, type SourceFile } from "ts-morph";
+import { Node, SyntaxKind, ts, type CallExpression, type ElementAccessExpression, type NewExpression, type PropertyAccessExpression, type SourceFile, type VariableDeclaration } from "ts-morph";
 import { detectCodeStyle, relativeImport, statement } from "../../code-style.js";
 import type { Finding, OnProgress } from "../../plan.js";
 import { applyEdits, detectIndentUnit, insertPropertyEdits, trailingComma, type Edit } from "../../text-edits.js";
 import { findingAt } from "../findings.js";
+import { findNodes } from "./find-nodes.js";
 import { HELPER_FILE_NAME, type ClientProject } from "./load-client-project.js";
 import { SocketOrigins, mayConstruct, unwrap, type Construction, type Origin } from "./socket-origins.js";
 
@@ -99,8 +100,7 @@ type PlanState = { needsHelper: Set<SourceFile>; findings: Finding[] };
 
 /** Every `.send` in `file` on a socket: rewritten, reported, or (not a routed socket) left alone. */
 function planSends(file: SourceFile, context: SendContext, plan: PlanState, edit: (file: SourceFile, change: Edit) => void): void {
-  for (const access of file.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)) {
-    if (access.getName() !== "send") continue;
+  for (const access of findNodes<PropertyAccessExpression>(file, (node) => ts.isPropertyAccessExpression(node) && node.name.text === "send")) {
     const origin = context.origins.of(access.getExpression());
     if (!origin) continue;
     const verdict = classify(origin, context);
@@ -117,15 +117,19 @@ function planSends(file: SourceFile, context: SendContext, plan: PlanState, edit
       plan.findings.push(findingAt(file, access, "info", "send-rewritten", `${access.getExpression().getText()}.send → ${HELPER_CALL}`));
     }
   }
-  for (const access of file.getDescendantsOfKind(SyntaxKind.ElementAccessExpression)) {
-    const key = access.getArgumentExpression();
-    const dynamicSend = Node.isStringLiteral(key) ? key.getLiteralValue() === "send" : !Node.isNumericLiteral(key);
-    if (dynamicSend && context.origins.of(access.getExpression())) {
+  const dynamicSend = (node: ts.Node) => {
+    if (!ts.isElementAccessExpression(node)) return false;
+    const key = node.argumentExpression;
+    return ts.isStringLiteral(key) ? key.text === "send" : !ts.isNumericLiteral(key);
+  };
+  for (const access of findNodes<ElementAccessExpression>(file, dynamicSend)) {
+    if (context.origins.of(access.getExpression())) {
       plan.findings.push(findingAt(file, access, "manual", "send-dynamic", `\`${access.getText()}\` reaches a socket method by a computed name; if it is send, route it with ${HELPER_CALL}.`));
     }
   }
-  for (const declaration of file.getDescendantsOfKind(SyntaxKind.VariableDeclaration)) {
-    if (declaration.getTypeNode()?.getKind() === SyntaxKind.AnyKeyword && file.getText().includes(`${declaration.getName()}.send(`)) {
+  const typedAny = (node: ts.Node) => ts.isVariableDeclaration(node) && node.type?.kind === ts.SyntaxKind.AnyKeyword;
+  for (const declaration of findNodes<VariableDeclaration>(file, typedAny)) {
+    if (file.getText().includes(`${declaration.getName()}.send(`)) {
       plan.findings.push(findingAt(file, declaration, "manual", "send-any", `\`${declaration.getName()}\` is typed any, so migrate cannot tell whether its sends are PartySocket sends. Give it a type.`));
     }
   }
@@ -147,8 +151,10 @@ function classify(origin: Origin, { partyOf, routed, everySocketSharded, target 
 /** Every `new PartySocket`, `usePartySocket` and subclass `super(...)`, once each. */
 function findConstructions(files: SourceFile[], origins: SocketOrigins): Construction[] {
   const found = new Map<Node, Construction>();
+  // A construction is a `new`, or a call of a plain name or `super` (hooks, subclass constructors).
+  const namedCall = (node: ts.Node) => ts.isCallExpression(node) && (ts.isIdentifier(node.expression) || node.expression.kind === ts.SyntaxKind.SuperKeyword);
   for (const file of files) {
-    const calls = [...file.getDescendantsOfKind(SyntaxKind.NewExpression), ...file.getDescendantsOfKind(SyntaxKind.CallExpression).filter(mayConstruct)];
+    const calls = [...findNodes<NewExpression>(file, ts.isNewExpression), ...findNodes<CallExpression>(file, namedCall).filter(mayConstruct)];
     for (const call of calls) {
       const origin = origins.of(call);
       if (origin?.kind === "construction" && (origin.construction.call === call || isSuperCallIn(origin.construction.call, call))) {

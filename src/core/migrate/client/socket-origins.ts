@@ -1,14 +1,18 @@
 import {
   Node,
   SyntaxKind,
+  ts,
   type CallExpression,
   type ClassDeclaration,
   type ClassExpression,
   type NewExpression,
   type ObjectLiteralExpression,
+  type PropertyDeclaration,
   type Symbol as MorphSymbol,
   type TypeNode,
+  type VariableDeclaration,
 } from "ts-morph";
+import { findNodes } from "./find-nodes.js";
 
 /** Where a socket was made: the `new PartySocket(...)`/`usePartySocket(...)` call and its options. */
 export interface Construction {
@@ -108,7 +112,7 @@ export class SocketOrigins {
     if (!Node.isVariableDeclaration(declaration) && !Node.isPropertyDeclaration(declaration)) return undefined;
     // A const is never assigned again; finding references is the costliest query there is.
     if (Node.isVariableDeclaration(declaration) && declaration.getVariableStatement()?.getDeclarationKind() === "const") return undefined;
-    for (const reference of declaration.findReferencesAsNodes()) {
+    for (const reference of assignableReferences(declaration)) {
       const target = Node.isPropertyAccessExpression(reference.getParent()) ? reference.getParent()! : reference;
       const assignment = target.getParent();
       if (Node.isBinaryExpression(assignment) && assignment.getLeft() === target && assignment.getOperatorToken().getKind() === SyntaxKind.EqualsToken) {
@@ -173,6 +177,24 @@ export class SocketOrigins {
     }
     return undefined;
   }
+}
+
+/**
+ * Where `declaration` is referenced, to look for assignments. A variable in a module can be
+ * assigned only in its own file (an importer's binding is read-only), so only that file is
+ * searched; the language service's findReferences reads every file of the program, and is
+ * left for class fields and script globals.
+ */
+function assignableReferences(declaration: VariableDeclaration | PropertyDeclaration): Node[] {
+  const file = declaration.getSourceFile();
+  if (!Node.isVariableDeclaration(declaration) || !ts.isExternalModule(file.compilerNode)) return declaration.findReferencesAsNodes();
+  const name = declaration.getNameNode();
+  if (!Node.isIdentifier(name)) return declaration.findReferencesAsNodes();
+  const symbol = name.getSymbol()?.compilerSymbol;
+  if (!symbol) return declaration.findReferencesAsNodes();
+  const text = name.getText();
+  const sameName = findNodes(file, (node) => ts.isIdentifier(node) && node.text === text && node !== name.compilerNode);
+  return sameName.filter((identifier) => identifier.getSymbol()?.compilerSymbol === symbol);
 }
 
 /** partysocket/react exports usePartySocket both by name and as its default. */
