@@ -12,7 +12,7 @@ export function findNodes<T extends Node = Node>(file: SourceFile, keep: (node: 
     ts.forEachChild(node, visit);
   };
   ts.forEachChild(file.compilerNode, visit);
-  return kept.map((node) => wrap(file, node) as T);
+  return kept.map((node) => wrapCompilerNode(file, node) as T);
 }
 
 /**
@@ -20,7 +20,7 @@ export function findNodes<T extends Node = Node>(file: SourceFile, keep: (node: 
  * by walking down its ancestors, which wraps only their children; getDescendantAtStartWithWidth
  * would wrap every token on the way and throw the wrappers away after.
  */
-function wrap(file: SourceFile, node: ts.Node): Node {
+export function wrapCompilerNode(file: SourceFile, node: ts.Node): Node {
   const ancestry: ts.Node[] = [];
   for (let current: ts.Node | undefined = node; current && current !== file.compilerNode; current = current.parent) ancestry.unshift(current);
   let wrapped: Node = file;

@@ -1,12 +1,12 @@
 import path from "node:path";
-import { Node, SyntaxKind, ts, type CallExpression, type ElementAccessExpression, type NewExpression, type PropertyAccessExpression, type SourceFile, type VariableDeclaration } from "ts-morph";
+import { Node, SyntaxKind, type CallExpression, type NewExpression, type SourceFile } from "ts-morph";
 import { detectCodeStyle, relativeImport, statement } from "../../code-style.js";
 import type { Finding, OnProgress } from "../../plan.js";
 import { applyEdits, detectIndentUnit, insertPropertyEdits, trailingComma, type Edit } from "../../text-edits.js";
 import { findingAt } from "../findings.js";
-import { findNodes } from "./find-nodes.js";
 import { HELPER_FILE_NAME, type ClientProject } from "./load-client-project.js";
-import { SocketOrigins, mayConstruct, unwrap, type Construction, type Origin } from "./socket-origins.js";
+import { siteNodes, type SiteNodes } from "./site-nodes.js";
+import { SocketOrigins, mayComeFromPartysocket, mayConstruct, unwrap, type Construction, type Origin } from "./socket-origins.js";
 
 export const HELPER_CALL = "sendViaRouter";
 
@@ -56,7 +56,9 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
   const edit = (file: SourceFile, change: Edit) => plan.edits.set(file, [...(plan.edits.get(file) ?? []), change]);
 
   // Every query first, every edit after: edits are text, computed against the unchanged files.
-  const constructions = findConstructions(files, origins);
+  const checker = client.project.getTypeChecker().compilerObject;
+  const sites = new Map(files.map((file) => [file, siteNodes(file, (callee) => mayComeFromPartysocket(callee, checker))]));
+  const constructions = findConstructions(sites, origins);
   const partyOf = new Map(constructions.map((construction) => [construction, readParty(construction)]));
   const routed = (party: PartyOf) => party.kind === "literal" && (party.name === target.shardedParty || party.name === target.routerParty);
   const everySocketSharded = [...partyOf.values()].every(routed);
@@ -73,7 +75,7 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
 
   const sends: SendContext = { origins, partyOf, routed, everySocketSharded, target };
   files.forEach((file, index) => {
-    planSends(file, sends, plan, edit);
+    planSends(file, sites.get(file)!, sends, plan, edit);
     onProgress?.({ phase: "analyse", done: index + 1, total: files.length, sites: plan.findings.length });
   });
 
@@ -99,8 +101,8 @@ interface SendContext {
 type PlanState = { needsHelper: Set<SourceFile>; findings: Finding[] };
 
 /** Every `.send` in `file` on a socket: rewritten, reported, or (not a routed socket) left alone. */
-function planSends(file: SourceFile, context: SendContext, plan: PlanState, edit: (file: SourceFile, change: Edit) => void): void {
-  for (const access of findNodes<PropertyAccessExpression>(file, (node) => ts.isPropertyAccessExpression(node) && node.name.text === "send")) {
+function planSends(file: SourceFile, sites: SiteNodes, context: SendContext, plan: PlanState, edit: (file: SourceFile, change: Edit) => void): void {
+  for (const access of sites.sendAccesses) {
     const origin = context.origins.of(access.getExpression());
     if (!origin) continue;
     const verdict = classify(origin, context);
@@ -117,18 +119,12 @@ function planSends(file: SourceFile, context: SendContext, plan: PlanState, edit
       plan.findings.push(findingAt(file, access, "info", "send-rewritten", `${access.getExpression().getText()}.send → ${HELPER_CALL}`));
     }
   }
-  const dynamicSend = (node: ts.Node) => {
-    if (!ts.isElementAccessExpression(node)) return false;
-    const key = node.argumentExpression;
-    return ts.isStringLiteral(key) ? key.text === "send" : !ts.isNumericLiteral(key);
-  };
-  for (const access of findNodes<ElementAccessExpression>(file, dynamicSend)) {
+  for (const access of sites.dynamicAccesses) {
     if (context.origins.of(access.getExpression())) {
       plan.findings.push(findingAt(file, access, "manual", "send-dynamic", `\`${access.getText()}\` reaches a socket method by a computed name; if it is send, route it with ${HELPER_CALL}.`));
     }
   }
-  const typedAny = (node: ts.Node) => ts.isVariableDeclaration(node) && node.type?.kind === ts.SyntaxKind.AnyKeyword;
-  for (const declaration of findNodes<VariableDeclaration>(file, typedAny)) {
+  for (const declaration of sites.anyDeclarations) {
     if (file.getText().includes(`${declaration.getName()}.send(`)) {
       plan.findings.push(findingAt(file, declaration, "manual", "send-any", `\`${declaration.getName()}\` is typed any, so migrate cannot tell whether its sends are PartySocket sends. Give it a type.`));
     }
@@ -149,12 +145,10 @@ function classify(origin: Origin, { partyOf, routed, everySocketSharded, target 
 }
 
 /** Every `new PartySocket`, `usePartySocket` and subclass `super(...)`, once each. */
-function findConstructions(files: SourceFile[], origins: SocketOrigins): Construction[] {
+function findConstructions(sites: Map<SourceFile, SiteNodes>, origins: SocketOrigins): Construction[] {
   const found = new Map<Node, Construction>();
-  // A construction is a `new`, or a call of a plain name or `super` (hooks, subclass constructors).
-  const namedCall = (node: ts.Node) => ts.isCallExpression(node) && (ts.isIdentifier(node.expression) || node.expression.kind === ts.SyntaxKind.SuperKeyword);
-  for (const file of files) {
-    const calls = [...findNodes<NewExpression>(file, ts.isNewExpression), ...findNodes<CallExpression>(file, namedCall).filter(mayConstruct)];
+  for (const { news, constructorCalls } of sites.values()) {
+    const calls = [...news, ...constructorCalls.filter(mayConstruct)];
     for (const call of calls) {
       const origin = origins.of(call);
       if (origin?.kind === "construction" && (origin.construction.call === call || isSuperCallIn(origin.construction.call, call))) {

@@ -202,6 +202,27 @@ function isHook(declaration: Node): boolean {
   return isImportFrom(declaration, REACT_MODULE, "usePartySocket") || isImportFrom(declaration, REACT_MODULE, "default") || isLibraryFunction(declaration, "partysocket", "usePartySocket");
 }
 
+/**
+ * A quick test on the compiler's nodes, before anything is wrapped: whether the name `callee`
+ * calls comes, through its imports and re-exports, from partysocket at all. Only such calls
+ * can be usePartySocket; mayConstruct then decides exactly.
+ */
+export function mayComeFromPartysocket(callee: ts.Identifier, checker: ts.TypeChecker): boolean {
+  let symbol = checker.getSymbolAtLocation(callee);
+  for (let hops = 0; symbol && hops < MAX_DEPTH; hops++) {
+    if ((symbol.declarations ?? []).some(isPartysocketDeclaration)) return true;
+    symbol = symbol.flags & ts.SymbolFlags.Alias ? checker.getImmediateAliasedSymbol(symbol) : undefined;
+  }
+  return false;
+}
+
+function isPartysocketDeclaration(declaration: ts.Node): boolean {
+  if (declaration.getSourceFile().fileName.includes("/node_modules/partysocket/")) return true;
+  const from = ts.findAncestor(declaration, (node) => ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) as ts.ImportDeclaration | ts.ExportDeclaration | undefined;
+  const specifier = from?.moduleSpecifier;
+  return specifier !== undefined && ts.isStringLiteral(specifier) && /^partysocket(\/|$)/.test(specifier.text);
+}
+
 /** Whether `call` can make a socket itself: `usePartySocket(...)` under any name, or a `super(...)`. */
 export function mayConstruct(call: CallExpression): boolean {
   const callee = call.getExpression();
@@ -269,12 +290,17 @@ function isLibraryFunction(declaration: Node, packageName: string, name: string)
   return Node.isFunctionDeclaration(declaration) && declaration.getName() === name && declaration.getSourceFile().getFilePath().includes(`/node_modules/${packageName}/`);
 }
 
-/** Whether `declaration` is an import of `exported` from a module matching `module`. */
+/**
+ * Whether `declaration` imports `exported` from a module matching `module`, or re-exports it
+ * (`export { usePartySocket as useRoom } from "partysocket/react"`): either way the chain of
+ * declarations is seen to start at that module, installed or not.
+ */
 export function isImportFrom(declaration: Node, module: RegExp, exported: string): boolean {
-  const importDeclaration = declaration.getFirstAncestorByKind(SyntaxKind.ImportDeclaration);
-  if (!importDeclaration || !module.test(importDeclaration.getModuleSpecifierValue())) return false;
+  const from = declaration.getFirstAncestor((node) => Node.isImportDeclaration(node) || Node.isExportDeclaration(node));
+  const specifier = Node.isImportDeclaration(from) || Node.isExportDeclaration(from) ? from.getModuleSpecifierValue() : undefined;
+  if (specifier === undefined || !module.test(specifier)) return false;
   if (Node.isImportClause(declaration)) return exported === "default";
-  if (Node.isImportSpecifier(declaration)) return declaration.getName() === exported;
+  if (Node.isImportSpecifier(declaration) || Node.isExportSpecifier(declaration)) return declaration.getName() === exported;
   return false;
 }
 
