@@ -23,12 +23,12 @@ export function initCommand(run: ActionRunner<CommandContext>): Command {
 
 export async function init(context: CommandContext, raw: Record<string, unknown>): Promise<ExitCode> {
   const { options, prompts } = context;
+  // Flags are checked before anything is loaded or read, so a typo fails fast.
+  const flagShards = raw.shards === undefined ? undefined : parseIntegerOption("--shards", raw.shards, 1, MAX_SHARDS);
   // ts-morph is loaded only when a command needs it, so --help and flag errors stay fast.
   const { loadConfig } = await import("../core/config/load-config.js");
   const { planInit } = await import("../core/init/plan-init.js");
   const { settlePlan } = await import("./settle-plan.js");
-  // Flags are checked before anything is read, so a typo fails fast.
-  const flagShards = raw.shards === undefined ? undefined : parseIntegerOption("--shards", raw.shards, 1, MAX_SHARDS);
   const loaded = await loadConfig(options.cwd, options.config);
   const party =
     raw.party === "main" && prompts.interactive && Object.keys(loaded.config.parties).length > 0
