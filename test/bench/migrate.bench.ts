@@ -72,16 +72,18 @@ async function main() {
     process.stderr.write(`generating ${total} files${dense ? " (dense)" : ""}…\n`);
     const { root, expected } = await generateApp(total, dense);
     try {
+      // With the exit code each must give: a run that fails fast is no measurement. (check: 1, work left.)
       const runs = [
-        ["tsc --noEmit", tsc, ["--noEmit", "-p", root]],
-        ["migrate --dry-run", node, [CLI, "migrate", "--dry-run", "--json"]],
-        ["check", node, [CLI, "check", "--json"]],
-        ["migrate", node, [CLI, "migrate", "--yes", "--json"]],
+        ["tsc --noEmit", tsc, ["--noEmit", "-p", root], 0],
+        ["migrate --dry-run", node, [CLI, "migrate", "--dry-run", "--json"], 0],
+        ["check", node, [CLI, "check", "--json"], 1],
+        ["migrate", node, [CLI, "migrate", "--yes", "--json"], 0],
       ] as const;
       let tscWall = Number.NaN;
-      for (const [label, command, args] of runs) {
+      for (const [label, command, args, expectedExit] of runs) {
         process.stderr.write(`  ${label}…\n`);
-        const { wall, rssMb } = await measure(command, [...args], root);
+        const { wall, rssMb, exitCode } = await measure(command, [...args], root);
+        if (exitCode !== expectedExit) throw new Error(`${label} exited ${exitCode} (expected ${expectedExit}) in ${root}`);
         if (label === "tsc --noEmit") tscWall = wall;
         rows.push({ files: total, app: dense ? "dense" : "typical", command: label, wall, rssMb, vsTsc: wall / tscWall });
       }
