@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
+import { findUp } from "../core/find-up.js";
 import { PartyShardError } from "../errors.js";
 
 export interface PartykitDevOptions {
@@ -35,7 +36,8 @@ process.once("SIGINT", async () => {
 
 /** Starts `partykit dev` on a free loopback port and resolves once it answers HTTP. */
 export async function startPartykitDev(options: PartykitDevOptions): Promise<PartykitDev> {
-  const bin = options.bin ?? findBin(options.cwd, "partykit");
+  // The project's own partykit, here or in a workspace root above, as npm would run it.
+  const bin = options.bin ?? findUp(options.cwd, path.join("node_modules", ".bin", "partykit"));
   if (!bin || !existsSync(bin)) {
     throw new PartyShardError(`partykit is not installed in ${options.cwd}.`, { hint: "Run `npm install -D partykit` there." });
   }
@@ -123,13 +125,4 @@ export function freePort(): Promise<number> {
       probe.close(() => resolve(port));
     });
   });
-}
-
-/** `node_modules/.bin/<name>` in `dir` or a folder above it (a workspace root), as npm would run it. */
-function findBin(dir: string, name: string): string | undefined {
-  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
-    const candidate = path.join(current, "node_modules", ".bin", name);
-    if (existsSync(candidate)) return candidate;
-    if (path.dirname(current) === current) return undefined;
-  }
 }

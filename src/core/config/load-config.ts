@@ -2,6 +2,7 @@ import { promises as fs } from "node:fs";
 import path from "node:path";
 import JSON5 from "json5";
 import { PartyShardError } from "../../errors.js";
+import { findUp, isFile } from "../find-up.js";
 import { findProperty, locate, parseConfigDocument, type ConfigDocument } from "./config-document.js";
 
 /** The parts of a PartyKit config party-shard reads. */
@@ -87,21 +88,13 @@ function parseJson5(file: string, text: string): unknown {
 
 async function findConfigFile(cwd: string): Promise<string | undefined> {
   for (const name of CONFIG_NAMES) {
-    const found = await findUp(cwd, name);
+    const found = findUp(cwd, name, isFile);
     if (found) return found;
   }
-  const packageJson = await findUp(cwd, "package.json");
+  const packageJson = findUp(cwd, "package.json", isFile);
   if (!packageJson) return undefined;
   const text = await fs.readFile(packageJson, "utf8");
   return /"partykit"\s*:/.test(text) ? packageJson : undefined;
-}
-
-async function findUp(from: string, name: string): Promise<string | undefined> {
-  for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
-    const candidate = path.join(dir, name);
-    if (await fs.stat(candidate).then((stat) => stat.isFile(), () => false)) return candidate;
-    if (path.dirname(dir) === dir) return undefined;
-  }
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

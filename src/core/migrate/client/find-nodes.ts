@@ -20,7 +20,7 @@ export function findNodes<T extends Node = Node>(file: SourceFile, keep: (node: 
  * by walking down its ancestors, which wraps only their children; getDescendantAtStartWithWidth
  * would wrap every token on the way and throw the wrappers away after.
  */
-export function wrapCompilerNode(file: SourceFile, node: ts.Node): Node {
+function wrapCompilerNode(file: SourceFile, node: ts.Node): Node {
   const ancestry: ts.Node[] = [];
   for (let current: ts.Node | undefined = node; current && current !== file.compilerNode; current = current.parent) ancestry.unshift(current);
   let wrapped: Node = file;

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { ModuleKind, ModuleResolutionKind, Project, ScriptTarget, ts } from "ts-morph";
 import { PartyShardError } from "../../../errors.js";
+import { findUp } from "../../find-up.js";
 import type { OnProgress } from "../../plan.js";
 import { socketCandidates, type SourceText } from "./candidate-files.js";
 
@@ -102,13 +103,6 @@ function dependsOnPartysocket(root: string, name: string): boolean {
     return "partysocket" in dependencies || "partysocket" in peerDependencies;
   } catch {
     return false;
-  }
-}
-
-function findUp(from: string, relative: string): string | undefined {
-  for (let dir = from; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, relative))) return path.join(dir, relative);
-    if (path.dirname(dir) === dir) return undefined;
   }
 }
 

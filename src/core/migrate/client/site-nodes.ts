@@ -1,6 +1,5 @@
-import type { CallExpression, ElementAccessExpression, NewExpression, PropertyAccessExpression, SourceFile, VariableDeclaration } from "ts-morph";
-import { ts } from "ts-morph";
-import { wrapCompilerNode } from "./find-nodes.js";
+import { Node, ts, type CallExpression, type ElementAccessExpression, type NewExpression, type PropertyAccessExpression, type SourceFile, type VariableDeclaration } from "ts-morph";
+import { findNodes } from "./find-nodes.js";
 
 /** The nodes of one client file that migrate examines, in source order within each kind. */
 export interface SiteNodes {
@@ -24,29 +23,27 @@ export interface SiteNodes {
  * usePartySocket reaches a file only through an import, under any name.
  */
 export function siteNodes(file: SourceFile, mayBeHook: (callee: ts.Identifier) => boolean): SiteNodes {
-  const compilerFile = file.compilerNode;
-  const imported = importedNames(compilerFile);
+  const imported = importedNames(file.compilerNode);
   const isConstructorCall = (call: ts.CallExpression) => {
     const callee = call.expression;
     return callee.kind === ts.SyntaxKind.SuperKeyword || (ts.isIdentifier(callee) && imported.has(callee.text) && mayBeHook(callee));
   };
-  const raw = { news: [] as ts.Node[], constructorCalls: [] as ts.Node[], sendAccesses: [] as ts.Node[], dynamicAccesses: [] as ts.Node[], anyDeclarations: [] as ts.Node[] };
-  const visit = (node: ts.Node) => {
-    if (ts.isNewExpression(node)) raw.news.push(node);
-    else if (ts.isCallExpression(node) && isConstructorCall(node)) raw.constructorCalls.push(node);
-    else if (ts.isPropertyAccessExpression(node) && node.name.text === "send") raw.sendAccesses.push(node);
-    else if (ts.isElementAccessExpression(node) && mayNameSend(node.argumentExpression)) raw.dynamicAccesses.push(node);
-    else if (ts.isVariableDeclaration(node) && node.type?.kind === ts.SyntaxKind.AnyKeyword) raw.anyDeclarations.push(node);
-    ts.forEachChild(node, visit);
-  };
-  ts.forEachChild(compilerFile, visit);
-  const wrapAll = <T>(nodes: ts.Node[]) => nodes.map((node) => wrapCompilerNode(file, node) as T);
+  const kept = findNodes(
+    file,
+    (node) =>
+      ts.isNewExpression(node) ||
+      (ts.isCallExpression(node) && isConstructorCall(node)) ||
+      (ts.isPropertyAccessExpression(node) && node.name.text === "send") ||
+      (ts.isElementAccessExpression(node) && mayNameSend(node.argumentExpression)) ||
+      (ts.isVariableDeclaration(node) && node.type?.kind === ts.SyntaxKind.AnyKeyword),
+  );
+  // Each test above keeps one kind of node, so filtering by kind recovers what each test kept.
   return {
-    news: wrapAll(raw.news),
-    constructorCalls: wrapAll(raw.constructorCalls),
-    sendAccesses: wrapAll(raw.sendAccesses),
-    dynamicAccesses: wrapAll(raw.dynamicAccesses),
-    anyDeclarations: wrapAll(raw.anyDeclarations),
+    news: kept.filter(Node.isNewExpression),
+    constructorCalls: kept.filter(Node.isCallExpression),
+    sendAccesses: kept.filter(Node.isPropertyAccessExpression),
+    dynamicAccesses: kept.filter(Node.isElementAccessExpression),
+    anyDeclarations: kept.filter(Node.isVariableDeclaration),
   };
 }
 
