@@ -1,0 +1,365 @@
+import assert from "node:assert/strict";
+import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import { isDeepStrictEqual } from "node:util";
+import WebSocket from "ws";
+import { startPartykitDev, type PartykitDev } from "../../src/infra/partykit-dev.js";
+import { FIXTURES, PARTYKIT_BIN, REPO, runCli } from "./cli.js";
+
+/** Clients per run; in sharded runs one of them is an old bundle that connects straight to the party. */
+export const CLIENTS = 17;
+export const OLD_BUNDLE = 8;
+export const SHARDS = 4;
+const WAIT_MS = 15_000;
+/** After the script, how long late messages (duplicates, echoes) have to show up. */
+const SETTLE_MS = 500;
+const FAULT_LINE = /party-shard: injected fault/g;
+
+export type Mode = "unsharded" | "sharded" | "sharded with faults";
+export type Message = Record<string, unknown>;
+export interface HttpAnswer {
+  status: number;
+  body: unknown;
+}
+
+/** What an app's `app/client.ts` exports; the sharded copy is the same module after migrate. */
+export interface ClientModule<C> {
+  join(options: { host: string; room: string; id: string; WebSocket: unknown; onMessage: (data: unknown) => void }): C;
+  request(host: string, room: string, body?: unknown): Promise<HttpAnswer>;
+}
+export interface AppClient {
+  socket: { readyState: number };
+  leave(): void;
+}
+
+/** Everything a run saw: each client's messages in order, the HTTP answers and the sink's calls. */
+export interface Observations {
+  clients: Record<string, Message[]>;
+  http: Array<{ label: string } & HttpAnswer>;
+  sink: unknown[];
+}
+
+export interface DifferentialApp<C extends AppClient> {
+  /** Folder under test/fixtures/differential. */
+  fixture: string;
+  room: string;
+  /** Run on the unsharded project before anything else; the state it leaves is what every run starts from. */
+  seed?(run: Run<C>): Promise<void>;
+  script(run: Run<C>): Promise<void>;
+  /** Checks on the (normalized) observations of every run, beyond their equality. */
+  check?(observations: Observations): void;
+}
+
+export const clientId = (i: number) => `c${String(i).padStart(2, "0")}`;
+
+/**
+ * The differential suite for one app: its script runs unsharded, then after init + migrate, then
+ * again with faults injected between the runtime's pieces; every run must observe the same.
+ */
+export function describeDifferential<C extends AppClient>(title: string, app: DifferentialApp<C>): void {
+  describe(title, () => {
+    const lab = new DifferentialLab(app);
+    let reference: Observations | undefined;
+    before(() => lab.prepare());
+    after(() => lab.cleanup());
+
+    it("unsharded: the reference observations", async () => {
+      const { observations, faults } = await lab.observe("unsharded");
+      assert.equal(faults, 0, "the unsharded app has no runtime to inject faults");
+      reference = observations;
+    });
+
+    for (const mode of ["sharded", "sharded with faults"] as const) {
+      it(`${mode}: every client observes exactly what it did unsharded`, async () => {
+        assert.ok(reference, "the unsharded run failed: nothing to compare with");
+        const { observations, faults } = await lab.observe(mode);
+        assert.deepEqual(observations, reference);
+        if (mode === "sharded") assert.equal(faults, 0, "faults injected without PARTY_SHARD_FAULT_PERCENT");
+        else assert.ok(faults > 0, "PARTY_SHARD_FAULT_PERCENT=20 injected no fault");
+      });
+    }
+  });
+}
+
+/** One app's projects: the unsharded reference, the sharded one and the one with faults. */
+export class DifferentialLab<C extends AppClient> {
+  private readonly dirs: string[] = [];
+  private projects?: Record<Mode, string>;
+
+  constructor(readonly app: DifferentialApp<C>) {}
+
+  /** Copies the fixture; with a seed, seeds one project and copies it after the server stopped. */
+  async prepare(): Promise<void> {
+    const first = this.copy(path.join(FIXTURES, "differential", this.app.fixture));
+    if (this.app.seed) await this.run(first, "unsharded", this.app.seed);
+    // The sharded run migrates the very folder the unsharded app ran in, with its .partykit/state.
+    this.projects = { sharded: first, unsharded: this.copy(first), "sharded with faults": this.copy(first) };
+  }
+
+  /** Runs the app's script in the project for `mode` (migrating it first when sharded). */
+  async observe(mode: Mode): Promise<{ observations: Observations; faults: number; load?: number[] }> {
+    const dir = this.projects![mode];
+    if (mode !== "unsharded") await migrate(dir);
+    const result = await this.run(dir, mode, this.app.script);
+    const observations = normalize(result.observations);
+    // For reading a difference side by side: DIFFERENTIAL_DUMP=<dir> keeps every run's observations.
+    const dump = process.env.DIFFERENTIAL_DUMP;
+    if (dump) writeFileSync(path.join(dump, `${this.app.fixture}-${mode.replaceAll(" ", "-")}.json`), JSON.stringify(observations, null, 1));
+    this.app.check?.(observations);
+    return { ...result, observations };
+  }
+
+  cleanup(): void {
+    for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true });
+  }
+
+  private copy(from: string): string {
+    const dir = mkdtempSync(path.join(os.tmpdir(), `party-shard-differential-${this.app.fixture}-`));
+    cpSync(from, dir, { recursive: true, filter: (source) => path.basename(source) !== "node_modules" });
+    symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
+    this.dirs.push(dir);
+    return dir;
+  }
+
+  private async run(dir: string, mode: Mode, script: (run: Run<C>) => Promise<void>) {
+    const sink = await startSink();
+    const vars: Record<string, string> = { SINK: sink.url };
+    if (mode === "sharded with faults") vars.PARTY_SHARD_FAULT_PERCENT = "20";
+    let server: PartykitDev | undefined;
+    let tap: ReturnType<typeof tapOutput> | undefined;
+    let run: Run<C> | undefined;
+    try {
+      server = await startPartykitDev({ cwd: dir, bin: PARTYKIT_BIN, vars });
+      tap = tapOutput(server);
+      const original = (await import(path.join(FIXTURES, "differential", this.app.fixture, "app", "client.ts"))) as ClientModule<C>;
+      const own = mode === "unsharded" ? original : ((await import(path.join(dir, "app", "client.ts"))) as ClientModule<C>);
+      run = new Run<C>({ host: server.host, room: this.app.room, mode, own, original, sink: sink.calls });
+      await script(run);
+      await sleep(SETTLE_MS);
+      const observations = run.snapshot();
+      const faults = tap.stop().match(FAULT_LINE)?.length ?? 0;
+      return { observations, faults, load: run.load };
+    } catch (error) {
+      // What the server said is most of the story when a run goes wrong.
+      const tail = tap?.stop().trim().split("\n").slice(-25).join("\n") ?? "";
+      if (error instanceof Error) error.message += `\n--- partykit dev output, last lines ---\n${tail}`;
+      throw error;
+    } finally {
+      tap?.stop();
+      run?.leaveAll();
+      await server?.stop();
+      await sink.close();
+    }
+  }
+}
+
+/** `init` then `migrate`, as a user would run them in the project. */
+export async function migrate(dir: string): Promise<void> {
+  for (const args of [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes"]]) {
+    const result = await runCli(args, dir);
+    assert.equal(result.exitCode, 0, `party-shard ${args.join(" ")} failed:\n${result.stderr}\n${result.stdout}`);
+  }
+}
+
+interface RunOptions<C> {
+  host: string;
+  room: string;
+  mode: Mode;
+  /** The project's own client module (migrated in sharded runs) and the fixture's, untouched. */
+  own: ClientModule<C>;
+  original: ClientModule<C>;
+  sink: unknown[];
+}
+
+/** What a script drives: clients joined one at a time, HTTP calls, and waits on what was seen. */
+export class Run<C extends AppClient> {
+  readonly clients: (C | undefined)[] = [];
+  readonly inboxes: Message[][] = Array.from({ length: CLIENTS }, () => []);
+  readonly http: Observations["http"] = [];
+  load?: number[];
+
+  constructor(private readonly options: RunOptions<C>) {}
+
+  get sharded(): boolean {
+    return this.options.mode !== "unsharded";
+  }
+
+  get sink(): unknown[] {
+    return this.options.sink;
+  }
+
+  /** Connects client `i` (the old bundle's module for OLD_BUNDLE in sharded runs) and waits until it is open. */
+  async join(i: number): Promise<C> {
+    const module = i === OLD_BUNDLE ? this.options.original : this.options.own;
+    const { host, room } = this.options;
+    const client = module.join({ host, room, id: clientId(i), WebSocket, onMessage: (data) => this.inboxes[i]!.push(data as Message) });
+    this.clients[i] = client;
+    await this.waitFor(`${clientId(i)} to connect`, () => client.socket.readyState === 1);
+    return client;
+  }
+
+  client(i: number): C {
+    return this.clients[i] ?? assert.fail(`${clientId(i)} has not joined`);
+  }
+
+  leave(i: number): void {
+    this.client(i).leave();
+    this.clients[i] = undefined;
+  }
+
+  leaveAll(): void {
+    for (const client of this.clients) client?.leave();
+  }
+
+  /** Indices of the clients that are connected now. */
+  present(): number[] {
+    return this.clients.flatMap((client, i) => (client ? [i] : []));
+  }
+
+  /** HTTP through the app's client module (direct to the party's room); the answer is observed. */
+  async request(label: string, body?: unknown): Promise<HttpAnswer> {
+    return this.record(label, await this.options.own.request(this.options.host, this.options.room, body));
+  }
+
+  /** A POST to /parties/router/<room> when sharded, to /parties/main/<room> when not. */
+  async postViaRouter(label: string, body: unknown): Promise<HttpAnswer> {
+    const party = this.sharded ? "router" : "main";
+    const response = await fetch(`http://${this.options.host}/parties/${party}/${this.options.room}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    });
+    const text = await response.text();
+    return this.record(label, { status: response.status, body: parseJson(text) });
+  }
+
+  /** Waits until the last message of every client in `who` (default: all present) matches `pattern`. */
+  async everyoneLast(what: string, pattern: Message, who = this.present()): Promise<void> {
+    await this.waitFor(what, () => who.every((i) => matches(this.inboxes[i]!.at(-1), pattern)));
+  }
+
+  /** In sharded runs, the router's load view must place the 16 routed clients on every shard. */
+  async checkShardLoad(): Promise<void> {
+    if (!this.sharded) return;
+    const view = await readRouterLoad(this.options.host, this.options.room);
+    this.load = view.load;
+    const routed = this.present().filter((i) => i !== OLD_BUNDLE).length;
+    assert.equal(view.load.reduce((sum, n) => sum + n, 0), routed, `router load ${JSON.stringify(view.load)}`);
+    assert.ok(view.load.length === SHARDS && view.load.every((n) => n >= 1), `a shard is empty: ${JSON.stringify(view.load)}`);
+  }
+
+  async waitFor(what: string, done: () => boolean): Promise<void> {
+    const deadline = Date.now() + WAIT_MS;
+    while (!done()) {
+      if (Date.now() > deadline) assert.fail(`[${this.options.mode}] timed out waiting for ${what}.\n${this.describe()}`);
+      await sleep(10);
+    }
+  }
+
+  snapshot(): Observations {
+    const clients = Object.fromEntries(this.inboxes.map((inbox, i) => [clientId(i), structuredClone(inbox)]));
+    return { clients, http: structuredClone(this.http), sink: structuredClone(this.sink) };
+  }
+
+  private record(label: string, answer: HttpAnswer): HttpAnswer {
+    this.http.push({ label, ...answer });
+    return answer;
+  }
+
+  /** Every client's last few messages, for a timeout's message. */
+  private describe(): string {
+    const lines = this.inboxes.map((inbox, i) => {
+      const state = this.clients[i] ? `open=${this.clients[i]!.socket.readyState === 1}` : "not joined/left";
+      return `  ${clientId(i)} (${state}, ${inbox.length} msgs): ${inbox.slice(-3).map((m) => JSON.stringify(m)).join("  ")}`;
+    });
+    return [...lines, `  http: ${JSON.stringify(this.http.slice(-3))}`, `  sink (${this.sink.length}): ${JSON.stringify(this.sink.slice(-3))}`].join("\n");
+  }
+}
+
+/** The router's view of one room: `GET /parties/router/<room>`. */
+export async function readRouterLoad(host: string, room: string): Promise<{ load: number[] }> {
+  const response = await fetch(`http://${host}/parties/router/${room}`);
+  const text = await response.text();
+  assert.equal(response.status, 200, `GET /parties/router/${room} answered ${response.status}: ${text}`);
+  return JSON.parse(text) as { load: number[] };
+}
+
+/** Each distinct random UUID becomes `<round-N>`, numbered by first appearance. */
+export function normalize(observations: Observations): Observations {
+  const names = new Map<string, string>();
+  const text = JSON.stringify(observations).replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, (uuid) => {
+    if (!names.has(uuid)) names.set(uuid, `<round-${names.size + 1}>`);
+    return names.get(uuid)!;
+  });
+  return JSON.parse(text) as Observations;
+}
+
+export function matches(message: unknown, pattern: Message): boolean {
+  if (typeof message !== "object" || message === null) return false;
+  return Object.entries(pattern).every(([key, value]) => isDeepStrictEqual((message as Message)[key], value));
+}
+
+/** An HTTP endpoint on 127.0.0.1 that records every request body it gets, in order. */
+async function startSink(): Promise<{ url: string; calls: unknown[]; close(): Promise<void> }> {
+  const calls: unknown[] = [];
+  const server: Server = createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    req.on("end", () => {
+      calls.push(parseJson(body));
+      res.end("ok");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    calls,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The server's whole output: `output()` keeps only a tail, so new text is gathered as it comes. */
+function tapOutput(server: PartykitDev): { stop(): string } {
+  let gathered = "";
+  let last = "";
+  const read = () => {
+    const now = server.output();
+    gathered += now.slice(overlapOf(last, now));
+    last = now;
+  };
+  const timer = setInterval(read, 100);
+  return {
+    stop() {
+      clearInterval(timer);
+      read();
+      return gathered;
+    },
+  };
+}
+
+/** How much of `now` was already in `last` (a tail window that grew and may have dropped its start). */
+function overlapOf(last: string, now: string): number {
+  if (now.startsWith(last)) return last.length;
+  const probe = last.slice(-200);
+  let best = 0;
+  for (let at = now.indexOf(probe); probe !== "" && at >= 0; at = now.indexOf(probe, at + 1)) {
+    if (last.endsWith(now.slice(0, at + probe.length))) best = at + probe.length;
+  }
+  return best;
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
