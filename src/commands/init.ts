@@ -2,11 +2,11 @@ import path from "node:path";
 import { Command } from "commander";
 import type { ExitCode } from "../errors.js";
 import type { InitOptions } from "../core/init/plan-init.js";
+import { DEFAULT_SHARDS } from "../core/init/render-router.js";
 import type { CommandContext } from "./settle-plan.js";
 import { parseIntegerOption, withSharedOptions, type ActionRunner } from "./shared.js";
 
 export const MAX_SHARDS = 256;
-const DEFAULT_SHARDS = 4;
 
 export function initCommand(run: ActionRunner<CommandContext>): Command {
   return withSharedOptions(
@@ -34,11 +34,12 @@ export async function init(context: CommandContext, raw: Record<string, unknown>
     raw.party === "main" && prompts.interactive && Object.keys(loaded.config.parties).length > 0
       ? await prompts.select("Which party should be sharded?", ["main", ...Object.keys(loaded.config.parties)], "main")
       : String(raw.party);
+  // Without --shards a non-interactive run keeps an existing router's count (or the default).
   const shards =
     flagShards ??
-    (await prompts.number("How many shards?", DEFAULT_SHARDS, (n) =>
+    (prompts.interactive ? await prompts.number("How many shards?", DEFAULT_SHARDS, (n) =>
       n >= 1 && n <= MAX_SHARDS ? undefined : `Between 1 and ${MAX_SHARDS}`,
-    ));
+    ) : undefined);
   const initOptions: InitOptions = {
     party,
     shards,

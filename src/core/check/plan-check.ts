@@ -1,7 +1,6 @@
 import { PartyShardError, type SourceLocation } from "../../errors.js";
 import type { LoadedConfig } from "../config/load-config.js";
-import type { ReadFile } from "../init/plan-init.js";
-import { renderRouter } from "../init/render-router.js";
+import { planInit, type ReadFile } from "../init/plan-init.js";
 import { findRouter } from "../migrate/find-router.js";
 import { planMigrate } from "../migrate/plan-migrate.js";
 import type { Finding, OnProgress } from "../plan.js";
@@ -21,7 +20,7 @@ export interface CheckResult {
 const SITE_REASONS: Record<string, string> = {
   "send-rewritten": "socket.send reaches one shard only; route it with sendViaRouter (party-shard migrate)",
   "socket-routed": "socket connects to the sharded party directly, not through the router (party-shard migrate)",
-  "party-patched": "the party does not run onMessage for routed writes yet (party-shard migrate)",
+  "party-patched": "the party does not lead its shards yet: its export needs sharded() (party-shard migrate)",
 };
 
 /**
@@ -38,9 +37,9 @@ export async function planCheck(loaded: LoadedConfig, read: ReadFile, options: {
   }
   const items: CheckItem[] = [];
   if (options.strict) {
-    const router = (await read(setup.routerFile))!;
-    const shardCount = Number(/const SHARD_COUNT = (\d+);/.exec(router)?.[1]);
-    if (router !== renderRouter({ shardedParty: setup.shardedParty, routerParty: setup.routerParty, shardCount })) {
+    // The same planner init runs, with the router's own settings: any change is drift.
+    const init = await planInit(loaded, { party: setup.shardedParty, name: setup.routerParty, out: setup.routerFile, force: true }, read);
+    if (init.changes.some((change) => change.path === setup.routerFile)) {
       items.push({ location: { file: setup.routerFile }, reason: "the router differs from what this party-shard version generates: run `npx party-shard init --force`" });
     }
   }

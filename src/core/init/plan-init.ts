@@ -5,12 +5,15 @@ import { generatedFileChange } from "../generated-file.js";
 import { findProperty, locate } from "../config/config-document.js";
 import type { LoadedConfig } from "../config/load-config.js";
 import type { FileChange, Finding, Plan } from "../plan.js";
-import { isGeneratedRouter, renderRouter } from "./render-router.js";
+import { relativeImport } from "../code-style.js";
+import { GLUE_FILE_NAME, renderGlue } from "../migrate/server/render-glue.js";
+import { DEFAULT_SHARDS, isGeneratedRouter, renderRouter, routerShardCount } from "./render-router.js";
 
 export interface InitOptions {
   /** The party to shard; `main` is the config's `main` entry. */
   party: string;
-  shards: number;
+  /** Shard count; by default the existing router's, or DEFAULT_SHARDS for a new one. */
+  shards?: number;
   /** Router party name; defaults to `router`, or `<party>-router` for a party other than main. */
   name?: string;
   /** Router file relative to the project root; defaults to next to `main`. */
@@ -62,9 +65,24 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, read:
     const after = addPartyEntry(loaded.document, name, configPath(config.main, out));
     changes.push({ path: file, before: loaded.document.text, after });
   }
-  const router = renderRouter({ shardedParty: options.party, routerParty: name, shardCount: options.shards });
-  const routerChange = await generatedFileChange(out, router, async () => current, options.force);
-  if (routerChange) changes.push(routerChange);
+  // The router imports the party (for its own static hooks) and the runtime beside it.
+  const partyFile = (options.party === "main" ? config.main : config.parties[options.party]!).replace(/^\.\//, "");
+  const glueFile = path.posix.join(path.posix.dirname(out), GLUE_FILE_NAME);
+  const partyText = (await read(partyFile)) ?? "";
+  const router = renderRouter({
+    shardedParty: options.party,
+    routerParty: name,
+    shardCount: options.shards ?? (current !== null ? routerShardCount(current) : undefined) ?? DEFAULT_SHARDS,
+    partyImport: relativeImport(out, partyFile, partyText).replace(/\.tsx?$/, ""),
+    glueImport: relativeImport(out, glueFile, partyText),
+  });
+  for (const [file, contents, existing] of [
+    [out, router, async () => current],
+    [glueFile, renderGlue({ shardedParty: options.party, routerParty: name }), read],
+  ] as const) {
+    const change = await generatedFileChange(file, contents, existing, options.force);
+    if (change) changes.push(change);
+  }
   const findings: Finding[] =
     changes.length === 0
       ? [{ level: "info", code: "up-to-date", message: `The "${name}" router for party "${options.party}" is already set up.` }]
