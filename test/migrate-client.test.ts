@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { execa } from "execa";
+import PartySocket from "partysocket";
+import WebSocket from "ws";
 import { renderHelper } from "../src/core/migrate/client/render-helper.js";
 import { FIXTURES, REPO } from "./helpers/cli.js";
-import { clientProject, migrateClient } from "./helpers/migrate-client.js";
+import { clientProject, migrateClient, routerStub } from "./helpers/migrate-client.js";
 
 // test/fixtures/migrate-client/<case>/input/<files>, output/<changed files> (none: nothing may
 // change) and findings.txt (`level code file:line:col`).
@@ -50,8 +53,9 @@ describe("migrate, client half: fixtures", () => {
         changes.delete(HELPER);
         assert.deepEqual(changes, fixture.expected);
         assert.deepEqual(findings, fixture.findings);
-        const rewrites = fixture.findings.some((finding) => finding.includes("send-rewritten"));
-        assert.equal(helper, rewrites ? renderHelper({ routerParty: "router" }) : undefined);
+        // The helper is written when some file now calls it: to send, or to key a socket.
+        const callsHelper = [...fixture.expected.values()].some((text) => /\b(sendViaRouter|shardKey)\(/.test(text));
+        assert.equal(helper, callsHelper ? renderHelper({ routerParty: "router" }) : undefined);
       });
     }
 
@@ -87,6 +91,94 @@ describe("migrate, client half: migrated code type-checks with the generated hel
       writeFileSync(path.join(root, "tsconfig.json"), JSON.stringify({ compilerOptions: { ...own.compilerOptions, ...compilerOptions }, include: ["app/**/*.ts"] }));
       const tsc = await execa(path.join(REPO, "node_modules", ".bin", "tsc"), ["-p", root], { reject: false });
       assert.equal(tsc.exitCode, 0, `${root}\n${tsc.stdout}${tsc.stderr}`);
+    }
+  });
+});
+
+describe("migrate, client half: the generated helper at work", () => {
+  type Query = Record<string, string>;
+  type Helper = {
+    shardKey(query?: Query | (() => Promise<Query>)): Query & (() => Promise<Query>);
+    sendViaRouter(socket: PartySocket, payload: string): void;
+  };
+  let helper: Helper;
+  before(async () => {
+    const file = path.join(mkdtempSync(path.join(os.tmpdir(), "party-shard-helper-")), "party-shard-client.ts");
+    writeFileSync(file, renderHelper({ routerParty: "router" }));
+    helper = (await import(file)) as Helper;
+  });
+
+  const until = async (condition: () => boolean) => {
+    for (const started = Date.now(); !condition(); await new Promise((resolve) => setTimeout(resolve, 10))) {
+      if (Date.now() - started > 5_000) throw new Error("timed out");
+    }
+  };
+
+  it("shardKey keeps an object query an object and a function query a function, with one key each", async () => {
+    const keyed = helper.shardKey({ token: "t" });
+    assert.equal(keyed.token, "t");
+    assert.match(keyed._psk!, /^[0-9a-f]{32}$/);
+    assert.notEqual(helper.shardKey()._psk, keyed._psk);
+    // usePartySocket compares JSON.stringify(query) between renders: the key must not show.
+    assert.equal(JSON.stringify(keyed), '{"token":"t"}');
+    const query = helper.shardKey(async () => ({ token: "t" }));
+    const [first, second] = [await query(), await query()];
+    assert.equal(first.token, "t");
+    assert.equal(first._psk, second._psk);
+  });
+
+  it("POSTs each write to the router with the socket's key and id, in order, retrying a 409", async () => {
+    const stub = await routerStub([409]);
+    const socket = new PartySocket({ host: stub.host, room: "lobby", party: "router", query: helper.shardKey({ token: "t" }), WebSocket });
+    try {
+      helper.sendViaRouter(socket, "one");
+      helper.sendViaRouter(socket, "two");
+      await until(() => stub.seen.posts.length === 3);
+      const connect = new URL(stub.seen.connects[0]!, "http://stub").searchParams;
+      assert.equal(connect.get("token"), "t");
+      assert.deepEqual(stub.seen.posts.map((post) => post.body), ["one", "one", "two"]);
+      for (const { path, headers } of stub.seen.posts) {
+        assert.equal(path, "/parties/router/lobby");
+        assert.equal(headers["x-party-shard-key"], connect.get("_psk"));
+        assert.equal(headers["x-party-shard-connection"], socket.id);
+        assert.equal(headers["content-type"], "text/plain;charset=UTF-8");
+      }
+      const [retried, again, next] = stub.seen.posts.map((post) => post.headers["idempotency-key"]);
+      assert.equal(retried, again);
+      assert.notEqual(again, next);
+    } finally {
+      socket.close();
+      await stub.close();
+    }
+  });
+
+  it("gives a refused write up at once and goes on with the next", async (t) => {
+    const error = t.mock.method(console, "error", () => {});
+    const stub = await routerStub([403]);
+    const socket = new PartySocket({ host: stub.host, room: "lobby", party: "router", query: helper.shardKey(), WebSocket });
+    try {
+      helper.sendViaRouter(socket, "refused");
+      helper.sendViaRouter(socket, "next");
+      await until(() => stub.seen.posts.length === 2);
+      assert.deepEqual(stub.seen.posts.map((post) => post.body), ["refused", "next"]);
+      assert.equal(error.mock.callCount(), 1);
+    } finally {
+      socket.close();
+      await stub.close();
+    }
+  });
+
+  it("sends on the socket itself when it has no key", async () => {
+    const stub = await routerStub();
+    const socket = new PartySocket({ host: stub.host, room: "lobby", party: "router", WebSocket });
+    try {
+      helper.sendViaRouter(socket, "hi");
+      await until(() => stub.seen.messages.length === 1);
+      assert.deepEqual(stub.seen.messages, ["hi"]);
+      assert.equal(stub.seen.posts.length, 0);
+    } finally {
+      socket.close();
+      await stub.close();
     }
   });
 });

@@ -1,6 +1,9 @@
 import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import http from "node:http";
+import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { WebSocketServer } from "ws";
 import { loadConfig } from "../../src/core/config/load-config.js";
 import { renderRouter } from "../../src/core/init/render-router.js";
 import { planMigrate } from "../../src/core/migrate/plan-migrate.js";
@@ -40,4 +43,41 @@ export async function migrateClient(root: string) {
     .filter((finding) => !isServer(finding.location?.file ?? ""))
     .map((finding) => `${finding.level} ${finding.code} ${finding.location?.file}:${finding.location?.line}:${finding.location?.col}`);
   return { changes, findings };
+}
+
+/** What the router stub saw: POSTed writes with their headers, and messages sent on sockets. */
+export interface StubRequest {
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/**
+ * A stand-in for partykit: accepts PartySockets (recording their connect URLs and messages)
+ * and answers POSTs with the statuses `answer` gives, in turn, then 200.
+ */
+export async function routerStub(answers: number[] = []) {
+  const seen = { connects: [] as string[], posts: [] as StubRequest[], messages: [] as string[] };
+  const server = http.createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    request.on("end", () => {
+      seen.posts.push({ path: request.url ?? "", headers: request.headers, body });
+      response.writeHead(answers.shift() ?? 200).end();
+    });
+  });
+  const sockets = new WebSocketServer({ server });
+  sockets.on("connection", (socket, request) => {
+    seen.connects.push(request.url ?? "");
+    socket.on("message", (data: Buffer) => seen.messages.push(data.toString()));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  const close = () => {
+    for (const client of sockets.clients) client.terminate();
+    sockets.close();
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  };
+  return { host: `127.0.0.1:${port}`, seen, close };
 }

@@ -1,10 +1,11 @@
 import path from "node:path";
-import { Node, SyntaxKind, type CallExpression, type NewExpression, type SourceFile } from "ts-morph";
+import { Node, SyntaxKind, type CallExpression, type ImportDeclaration, type NewExpression, type ObjectLiteralExpression, type SourceFile } from "ts-morph";
 import { detectCodeStyle, relativeImport, statement } from "../../code-style.js";
 import type { Finding, OnProgress } from "../../plan.js";
-import { applyEdits, detectIndentUnit, insertPropertyEdits, trailingComma, type Edit } from "../../text-edits.js";
+import { applyEdits, type Edit } from "../../text-edits.js";
 import { findingAt } from "../findings.js";
 import { HELPER_FILE_NAME, type ClientProject } from "./load-client-project.js";
+import { KEY_CALL, routeConnection } from "./route-connection.js";
 import { siteNodes, type SiteNodes } from "./site-nodes.js";
 import { SocketOrigins, mayComeFromPartysocket, mayConstruct, unwrap, type Construction, type Origin } from "./socket-origins.js";
 
@@ -34,12 +35,13 @@ type PartyOf = { kind: "literal"; name: string } | { kind: "dynamic"; reason: st
 
 /**
  * Finds every PartySocket connection and send in the client files and plans the edits:
- * sockets to the sharded party connect through the router, and their sends become
- * `sendViaRouter(socket, payload)`. Everything else is left alone; what cannot be told is reported.
+ * sockets to the sharded party connect through the router with a write key (`shardKey`), and
+ * their sends become `sendViaRouter(socket, payload)`. Everything else is left alone; what
+ * cannot be told is reported.
  */
 export function planClient(client: ClientProject, target: ClientTarget, onProgress?: OnProgress): ClientPlan {
   const origins = new SocketOrigins(client.typesAvailable);
-  const plan = { edits: new Map<SourceFile, Edit[]>(), needsHelper: new Set<SourceFile>(), findings: [] as Finding[] };
+  const plan: PlanState & { edits: Map<SourceFile, Edit[]> } = { edits: new Map(), helperNames: new Map(), findings: [] };
   // A file that does not parse is reported and skipped; the rest of the run goes on.
   const program = client.project.getProgram();
   const files = client.candidates
@@ -63,12 +65,20 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
   const routed = (party: PartyOf) => party.kind === "literal" && (party.name === target.shardedParty || party.name === target.routerParty);
   const everySocketSharded = [...partyOf.values()].every(routed);
 
+  // Options shared by several sockets (one variable passed to each) are edited once.
+  const routedOptions = new Set<ObjectLiteralExpression>();
   for (const [construction, party] of partyOf) {
     const file = construction.call.getSourceFile();
     if (party.kind === "dynamic") {
       plan.findings.push(findingAt(file, construction.call, "manual", "party-unknown", `This socket's party is ${party.reason}; migrate cannot tell whether it is "${target.shardedParty}". If it is, connect it to party "${target.routerParty}" and send with ${HELPER_CALL}.`));
     } else if (party.name === target.shardedParty) {
-      for (const change of routeConnection(construction, target.routerParty)) edit(file, change);
+      const options = construction.options!;
+      if (!routedOptions.has(options)) {
+        routedOptions.add(options);
+        const route = routeConnection(options, target.routerParty);
+        for (const change of route.edits) edit(options.getSourceFile(), change);
+        if (route.keyed) useHelper(plan, options.getSourceFile(), KEY_CALL);
+      }
       plan.findings.push(findingAt(file, construction.call, "info", "socket-routed", `Connects through the "${target.routerParty}" router.`));
     }
   }
@@ -79,12 +89,13 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
     onProgress?.({ phase: "analyse", done: index + 1, total: files.length, sites: plan.findings.length });
   });
 
-  const needing = [...plan.needsHelper].map((file) => file.getFilePath());
+  const needing = [...plan.helperNames.keys()].map((file) => file.getFilePath());
   const helperFile = client.existingHelper ?? (needing.length > 0 ? path.join(commonDirectory(needing), HELPER_FILE_NAME) : undefined);
   const changes: ClientFileChange[] = [];
   for (const [file, edits] of plan.edits) {
     const before = file.getFullText();
-    const importEdit = plan.needsHelper.has(file) && helperFile ? [importHelperEdit(file, helperFile)] : [];
+    const names = plan.helperNames.get(file);
+    const importEdit = names && helperFile ? importHelperEdits(file, helperFile, names) : [];
     changes.push({ file: file.getFilePath(), before, after: applyEdits(before, [...importEdit, ...edits]) });
   }
   return { changes, helperFile, findings: plan.findings };
@@ -98,7 +109,13 @@ interface SendContext {
   target: ClientTarget;
 }
 
-type PlanState = { needsHelper: Set<SourceFile>; findings: Finding[] };
+/** The helper's exports each file calls, to import; and the findings so far. */
+type PlanState = { helperNames: Map<SourceFile, Set<string>>; findings: Finding[] };
+
+function useHelper(plan: PlanState, file: SourceFile, name: string): void {
+  const names = plan.helperNames.get(file) ?? new Set<string>();
+  plan.helperNames.set(file, names.add(name));
+}
 
 /** Every `.send` in `file` on a socket: rewritten, reported, or (not a routed socket) left alone. */
 function planSends(file: SourceFile, sites: SiteNodes, context: SendContext, plan: PlanState, edit: (file: SourceFile, change: Edit) => void): void {
@@ -115,7 +132,7 @@ function planSends(file: SourceFile, sites: SiteNodes, context: SendContext, pla
       plan.findings.push(findingAt(file, access, "manual", "send-not-called", `\`${access.getText()}\` is used without being called here; route its writes with ${HELPER_CALL}(socket, payload).`));
     } else {
       edit(file, rewriteSend(call as CallExpression, access.getExpression()));
-      plan.needsHelper.add(file);
+      useHelper(plan, file, HELPER_CALL);
       plan.findings.push(findingAt(file, access, "info", "send-rewritten", `${access.getExpression().getText()}.send → ${HELPER_CALL}`));
     }
   }
@@ -176,21 +193,6 @@ function readParty(construction: Construction): PartyOf {
   return { kind: "dynamic", reason: `the runtime value \`${property.getText()}\`` };
 }
 
-function routeConnection(construction: Construction, routerParty: string): Edit[] {
-  const options = construction.options!;
-  const file = options.getSourceFile();
-  const text = file.getFullText();
-  const style = detectCodeStyle(text);
-  const value = `${style.quote}${routerParty}${style.quote}`;
-  const property = options.getProperty("party");
-  if (Node.isPropertyAssignment(property)) {
-    const initializer = property.getInitializerOrThrow();
-    return [{ at: initializer.getStart(), end: initializer.getEnd(), insert: value }];
-  }
-  const layout = { newline: style.newline, unit: detectIndentUnit(text), trailingCommas: trailingComma(options) !== undefined };
-  return insertPropertyEdits(text, options, () => `party: ${value}`, layout);
-}
-
 /**
  * `socket.send(x)` / `socket?.send(x)` → `sendViaRouter(socket, x)`. Only the part up to the
  * opening parenthesis changes, so the arguments keep their layout and comments. The helper
@@ -205,15 +207,34 @@ function rewriteSend(call: CallExpression, receiver: Node): Edit {
   return { at: call.getStart(), end: open.getEnd(), insert: `${HELPER_CALL}(${target.getText()}${separator}` };
 }
 
-/** `import { sendViaRouter } from "<helper>"` in the file's own style, after its last import (or its directives). */
-function importHelperEdit(file: SourceFile, helperFile: string): Edit {
+/**
+ * `import { sendViaRouter, shardKey } from "<helper>"` (only the names the file calls) in the
+ * file's own style, after its last import (or its directives). A file that already imports
+ * from the helper gets the missing names added to that import instead.
+ */
+function importHelperEdits(file: SourceFile, helperFile: string, names: Set<string>): Edit[] {
+  const existing = file.getImportDeclarations().find((declaration) => importsFile(declaration, helperFile));
+  const named = existing && !existing.isTypeOnly() ? existing.getNamedImports() : [];
+  const bound = new Set(named.map((specifier) => specifier.getAliasNode()?.getText() ?? specifier.getName()));
+  const missing = [...names].filter((name) => !bound.has(name)).sort();
+  if (missing.length === 0) return [];
+  if (named.length > 0) return [{ at: named.at(-1)!.getEnd(), insert: missing.map((name) => `, ${name}`).join("") }];
+
   const text = file.getFullText();
   const style = detectCodeStyle(text);
   const specifier = relativeImport(file.getFilePath(), helperFile, text);
-  const line = statement(style, `import { ${HELPER_CALL} } from ${style.quote}${specifier}${style.quote}`);
+  const line = statement(style, `import { ${missing.join(", ")} } from ${style.quote}${specifier}${style.quote}`);
   const anchor = file.getImportDeclarations().at(-1) ?? directives(file).at(-1);
-  if (anchor) return { at: anchor.getEnd(), insert: `${style.newline}${line}` };
-  return { at: 0, insert: `${line}${style.newline}${style.newline}` };
+  if (anchor) return [{ at: anchor.getEnd(), insert: `${style.newline}${line}` }];
+  return [{ at: 0, insert: `${line}${style.newline}${style.newline}` }];
+}
+
+/** Whether `declaration` imports `target` by a relative path, with or without an extension. */
+function importsFile(declaration: ImportDeclaration, target: string): boolean {
+  const specifier = declaration.getModuleSpecifierValue();
+  if (!specifier.startsWith(".")) return false;
+  const imported = path.resolve(path.dirname(declaration.getSourceFile().getFilePath()), specifier);
+  return imported.replace(/\.[cm]?[jt]s$/, "") === target.replace(/\.ts$/, "");
 }
 
 /** Leading "use client"-style statements, which must stay first. */
