@@ -79,7 +79,7 @@ export default class Router implements Party.Server {
     const placement = await lobby.parties[ROUTER_PARTY]!.get(lobby.id).fetch({ method: "POST", headers: { [HEADER.place]: clientId } });
     if (!placement.ok) return placement;
     const { shard } = (await placement.json()) as { shard: number };
-    const headers = new Headers(allowed.headers);
+    const headers = new Headers([...allowed.headers]);
     headers.set(HEADER.uri, url.toString());
     return lobby.parties[ROUTER_PARTY]!.get(shardRoomId(lobby.id, shard)).fetch(`/${url.search}`, { headers });
   }
@@ -129,6 +129,8 @@ class Placement {
   private load: number[] = new Array<number>(SHARD_COUNT).fill(0);
   /** Shard each client id was placed on, oldest first. */
   private readonly placements = new Map<string, number>();
+  /** When this room last started: operators can tell an eviction from the view. */
+  private readonly since = Date.now();
 
   constructor(private readonly room: Party.Room) {}
 
@@ -150,9 +152,13 @@ class Placement {
       this.load[Number(report[1]) - 1] = Number(report[2]);
       return new Response(null, { status: 204 });
     }
-    const leader = await this.room.context.parties[SHARDED_PARTY]!.get(this.room.id).fetch({ headers: { [HEADER.stats]: "1" } });
-    const stats = leader.ok ? await leader.json() : null;
-    return json(200, { room: this.room.id, party: SHARDED_PARTY, shards: SHARD_COUNT, load: this.load, leader: stats });
+    return json(200, { room: this.room.id, party: SHARDED_PARTY, shards: SHARD_COUNT, load: this.load, since: this.since, leader: await this.leaderStats() });
+  }
+
+  /** What the leader sent its shards; null before the party is wrapped by migrate. */
+  private async leaderStats(): Promise<unknown> {
+    const res = await this.room.context.parties[SHARDED_PARTY]!.get(this.room.id).fetch({ headers: { [HEADER.stats]: "1" } });
+    return res.ok && res.headers.get("content-type")?.includes("json") ? res.json().catch(() => null) : null;
   }
 
   /** Sticky while the client's shard has room; otherwise the less loaded of the client's two shards. */
@@ -203,7 +209,7 @@ async function roomRequest(req: Party.Request, lobby: Party.Lobby, ctx: Party.Ex
   if (allowed instanceof Response) return allowed;
   const body = await readBody(allowed, MAX_BODY_BYTES);
   if (body === undefined) return json(413, { error: `Body larger than ${MAX_BODY_BYTES} bytes` });
-  const headers = new Headers(allowed.headers);
+  const headers = new Headers([...allowed.headers]);
   if (!headers.has(HEADER.idempotencyKey)) headers.set(HEADER.idempotencyKey, crypto.randomUUID());
   headers.set(HEADER.forwarded, ROUTER_PARTY);
   return toLeader(lobby, pathAfterRoom(allowed.url), { method: allowed.method, headers, body });
@@ -262,7 +268,7 @@ function pathAfterRoom(url: string): string {
 }
 
 /** Reads at most `limit` bytes, counting what arrives: a declared length can lie. */
-async function readBody(req: Request, limit: number): Promise<ArrayBuffer | undefined> {
+async function readBody(req: Party.Request, limit: number): Promise<ArrayBuffer | undefined> {
   if (!req.body) return new ArrayBuffer(0);
   const chunks: Uint8Array[] = [];
   let size = 0;

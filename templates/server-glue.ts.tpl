@@ -69,7 +69,7 @@ export function parseShardRoom(id: string): { room: string; shard: number } | un
 }
 
 /** Drops our headers from a request that came from the internet, where anyone can set them. */
-export function stripInternalHeaders(req: Request): void {
+export function stripInternalHeaders(req: { headers: { keys(): Iterable<string>; delete(name: string): void } }): void {
   for (const name of [...req.headers.keys()]) if (name.startsWith(HEADER_PREFIX)) req.headers.delete(name);
 }
 
@@ -100,10 +100,15 @@ type LeaderFrame =
   | { t: "resync" }
   | { t: "send"; to: string; data: Data }
   | { t: "broadcast"; data: Data; without: string[]; upTo: number }
-  | { t: "close"; to: string; code?: number; reason?: string }
+  | { t: "close"; to: string; code?: number | undefined; reason?: string | undefined }
   | { t: "keep"; to: string; kept: Kept };
 
 type Message = string | ArrayBuffer | ArrayBufferView;
+/** A frame before the shard numbers it. */
+type Unnumbered<F> = F extends unknown ? Omit<F, "seq"> : never;
+type RelayFrame = Exclude<ShardFrame, { t: "hello" }>;
+/** The socket a shard holds to its leader (a Workers WebSocket, whatever the project's lib). */
+type LinkSocket = Awaited<ReturnType<Party.Stub["socket"]>>;
 
 function encode(message: Message): Data {
   if (typeof message === "string") return { text: message };
@@ -296,15 +301,17 @@ class LeaderCore {
     return this.party.onMessage?.(message as never, conn as never);
   }
 
-  close(conn: Party.Connection) {
+  close(conn: Party.Connection): unknown {
     if (!isLink(conn.id)) return this.party.onClose?.(conn as never);
     const state = this.shards.get(linkShard(conn.id));
     if (state?.linkId === conn.id) state.linkId = undefined;
     if (state && state.outbox.length > 0) this.wakeShard(linkShard(conn.id));
+    return undefined;
   }
 
-  error(conn: Party.Connection, error: Error) {
-    if (!isLink(conn.id)) return this.party.onError?.(conn as never, error as never);
+  error(conn: Party.Connection, error: Error): unknown {
+    // A link's error is followed by its close, where the shard's state is kept.
+    return isLink(conn.id) ? undefined : this.party.onError?.(conn as never, error as never);
   }
 
   async request(req: Party.Request): Promise<Response> {
@@ -354,7 +361,7 @@ class LeaderCore {
     this.waitingHello.delete(shard);
   }
 
-  private apply(shard: number, frame: Exclude<ShardFrame, { t: "hello" }>) {
+  private apply(shard: number, frame: RelayFrame) {
     if (frame.t === "open") {
       const url = new URL(frame.uri);
       const remote = this.addRemote(shard, frame.id, frame.uri, url.searchParams.get(KEY_PARAM), { state: null, attachment: null, tags: [] });
@@ -604,10 +611,10 @@ export class ShardRelay {
   private readonly incarnation = crypto.randomUUID();
   private seq = 0;
   private acked = 0;
-  private readonly unacked: Exclude<ShardFrame, { t: "hello" }>[] = [];
+  private readonly unacked: RelayFrame[] = [];
   /** The frame number of each client's open; before it the leader did not know the client. */
   private readonly openSeq = new Map<string, number>();
-  private link: WebSocket | undefined;
+  private link: LinkSocket | undefined;
   private linking = false;
   private relinkAttempt = 0;
 
@@ -648,8 +655,8 @@ export class ShardRelay {
     return Response.json({ connections: this.clientCount() });
   }
 
-  private emit(frame: Omit<Exclude<ShardFrame, { t: "hello" }>, "seq">): number {
-    const numbered = { ...frame, seq: ++this.seq } as Exclude<ShardFrame, { t: "hello" }>;
+  private emit(frame: Unnumbered<RelayFrame>): number {
+    const numbered = { ...frame, seq: ++this.seq } as RelayFrame;
     this.unacked.push(numbered);
     if (this.link) this.link.send(JSON.stringify(numbered));
     else this.ensureLink();
@@ -684,7 +691,7 @@ export class ShardRelay {
   }
 
   /** Who is here as far as the leader has acknowledged, then everything it has not. */
-  private async hello(socket: WebSocket) {
+  private async hello(socket: LinkSocket) {
     const records = await this.room.storage.list<Omit<ClientRecord, "kept">>({ prefix: "client:" });
     const kept = await this.room.storage.list<Kept>({ prefix: "kept:" });
     const clients = [...records.values()]
@@ -694,7 +701,7 @@ export class ShardRelay {
     for (const frame of this.unacked) socket.send(JSON.stringify({ ...frame, retry: true }));
   }
 
-  private onLeaderFrame(socket: WebSocket, frame: LeaderFrame) {
+  private onLeaderFrame(socket: LinkSocket, frame: LeaderFrame) {
     switch (frame.t) {
       case "ack":
         this.acked = Math.max(this.acked, frame.seq);
@@ -720,7 +727,7 @@ export class ShardRelay {
     }
   }
 
-  private onLinkClosed(socket: WebSocket) {
+  private onLinkClosed(socket: LinkSocket) {
     if (this.link !== socket) return;
     this.link = undefined;
     if (this.unacked.length > 0 || this.clientCount() > 0) this.relinkLater();

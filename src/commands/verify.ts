@@ -46,7 +46,10 @@ export async function verify(context: CommandContext, raw: Record<string, unknow
     const result = await runDeliveryProbe({
       host: server.host,
       party: router,
+      router,
       room: `party-shard-verify-${Date.now().toString(36)}`,
+      // As migrated clients write: a client's own message, through the router.
+      publish: { kind: "write" },
       clients,
       messages,
       onProgress: (sent) => {
@@ -67,14 +70,15 @@ export async function verify(context: CommandContext, raw: Record<string, unknow
 }
 
 function report(result: ProbeResult, ok: boolean, pc: typeof picocolors): string {
-  const rooms = Object.entries(result.clientsPerRoom).sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }));
+  const ms = (value: number | null) => (value === null ? "— (no message reached every client)" : `${value.toFixed(1)} ms`);
   const rows: [string, string][] = [
-    ["delivery", `${result.deliveryRatio.toFixed(3)} (${result.lost} lost of ${result.clients * result.messages})`],
+    ["delivery", `${result.deliveryRatio.toFixed(3)} (${result.lost} lost of ${result.listeners * result.messages})`],
     ["duplicates", String(result.duplicates)],
     ["failed publishes", String(result.publishFailures)],
-    ["fan-out latency p50", `${result.latencyMs.p50.toFixed(1)} ms`],
-    ["fan-out latency p99", `${result.latencyMs.p99.toFixed(1)} ms`],
-    ["clients per shard", rooms.length ? rooms.map(([room, count]) => `${/-(\d+)$/.exec(room)?.[1] ?? room}: ${count}`).join(", ") : "(the party sends no welcome with its room id)"],
+    ...result.failureReasons.map((reason): [string, string] => ["  answered", reason]),
+    ["fan-out latency p50", ms(result.latencyMs.p50)],
+    ["fan-out latency p99", ms(result.latencyMs.p99)],
+    ["clients per shard", result.shardLoad ? result.shardLoad.map((count, i) => `${i + 1}: ${count}`).join(", ") : "(the router did not answer its load view)"],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
   const verdict = ok ? pc.green("verify: every message reached every client exactly once") : pc.red("verify: messages were lost or duplicated");

@@ -2,52 +2,67 @@ import { randomUUID } from "node:crypto";
 import { PartySocket } from "partysocket";
 import WebSocket from "ws";
 
+/**
+ * How probe messages are sent:
+ *  - `write`: as a client's own message, the way migrated clients write: POST to the router
+ *    with the writer's connection id and key, so the party's onMessage runs with it as sender;
+ *  - `request`: a plain HTTP POST to `/parties/<party>/<room>`, which the party's onRequest answers.
+ */
+export type PublishMode = { kind: "write" } | { kind: "request"; party: string };
+
 export interface ProbeOptions {
   /** `host:port` of the PartyKit server. */
   host: string;
   /** Where clients connect: `/parties/<party>/<room>`. */
   party: string;
   room: string;
-  /** Where messages are POSTed; defaults to the same party and room. */
-  publishParty?: string;
+  publish: PublishMode;
   clients: number;
   messages: number;
   /** How long to wait for a message after its POST answered, before counting it lost. */
   graceMs?: number;
   connectTimeoutMs?: number;
   onProgress?: (sent: number) => void;
-  /** Sees each publish's answer, e.g. the router's per-shard report. */
+  /** Sees each publish's answer. */
   onPublished?: (seq: number, status: number, body: string) => void;
+  /** Router party whose load view to read once every client is connected. */
+  router?: string;
 }
 
 export interface ProbeResult {
-  clients: number;
+  /** Clients that counted receipts: every client but the writer in `write` mode. */
+  listeners: number;
   messages: number;
-  /** Receipts that arrived, over clients × messages. */
+  /** Receipts that arrived, over listeners × messages. */
   deliveryRatio: number;
   lost: number;
   duplicates: number;
   publishFailures: number;
-  /** POST sent → the last client received it, for messages every client got. */
-  latencyMs: { p50: number; p99: number };
-  /** Clients per shard room, from the `{ type: "welcome", room }` message a probe party sends; empty if none does. */
-  clientsPerRoom: Record<string, number>;
+  /** Up to five distinct answers of failed publishes, as `status: body`. */
+  failureReasons: string[];
+  /** POST sent → the last listener received it, for messages every listener got; null when none did. */
+  latencyMs: { p50: number | null; p99: number | null };
+  /** Connections per shard as the router saw them with every client connected. */
+  shardLoad?: number[];
 }
 
-/** A probe message is a plain token, so it survives a party that wraps or re-encodes what it broadcasts. */
-const probeToken = (probe: string, seq: number) => `party-shard-probe:${probe}:${seq}`;
+const WRITER = 0;
+const KEY_PARAM = "_psk";
 
 /**
- * Connects real partysocket clients, publishes one message at a time over HTTP and counts
- * what each client receives. Latency is measured per message, without queueing behind others.
+ * Connects real partysocket clients, publishes one message at a time and counts what each
+ * client receives. Latency is measured per message, without queueing behind others.
  */
 export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResult> {
   const probe = randomUUID().slice(0, 8);
+  const key = randomUUID();
   const graceMs = options.graceMs ?? 1_000;
+  const listeners = options.publish.kind === "write" ? options.clients - 1 : options.clients;
+  const counts = (client: number) => options.publish.kind !== "write" || client !== WRITER;
   const receipts = Array.from({ length: options.messages }, () => new Map<number, number>());
   let duplicates = 0;
   let waiting: { seq: number; wake: () => void } | undefined;
-  const roomOf = new Map<number, string>();
+  // A token, not JSON of ours: it survives a party that wraps or re-encodes what it broadcasts.
   const tokenPattern = new RegExp(`party-shard-probe:${probe}:(\\d+)`);
 
   const sockets = Array.from({ length: options.clients }, (_, client) => {
@@ -56,57 +71,81 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
       party: options.party,
       room: options.room,
       id: `${probe}-${client}`,
+      query: client === WRITER ? { [KEY_PARAM]: key } : {},
       WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
     });
     socket.addEventListener("message", (event: MessageEvent) => {
-      const data = typeof event.data === "string" ? event.data : "";
-      const welcome = parse(data);
-      if (welcome?.type === "welcome" && typeof welcome.room === "string") roomOf.set(client, welcome.room);
-      const seq = Number(tokenPattern.exec(data)?.[1] ?? Number.NaN);
+      const seq = Number(tokenPattern.exec(typeof event.data === "string" ? event.data : "")?.[1] ?? Number.NaN);
       const got = receipts[seq];
-      if (!got) return;
+      if (!got || !counts(client)) return;
       if (got.has(client)) duplicates++;
       else got.set(client, performance.now());
-      if (waiting?.seq === seq && got.size === options.clients) waiting.wake();
+      if (waiting?.seq === seq && got.size === listeners) waiting.wake();
     });
     return socket;
   });
 
   try {
     await Promise.all(sockets.map((socket) => opened(socket, options.connectTimeoutMs ?? 15_000)));
+    const shardLoad = options.router ? await readShardLoad(options.host, options.router, options.room) : undefined;
+    const failures: string[] = [];
     let publishFailures = 0;
     const latencies: number[] = [];
-    const publishUrl = `http://${options.host}/parties/${options.publishParty ?? options.party}/${options.room}`;
     for (let seq = 0; seq < options.messages; seq++) {
-
       const allArrived = new Promise<void>((wake) => {
         waiting = { seq, wake };
       });
       const sentAt = performance.now();
-      const response = await fetch(publishUrl, { method: "POST", body: probeToken(probe, seq) }).catch(() => undefined);
-      const answer = (await response?.text()) ?? "";
-      if (!response?.ok) publishFailures++;
-      options.onPublished?.(seq, response?.status ?? 0, answer);
+      const { status, body } = await publish(options, `party-shard-probe:${probe}:${seq}`, sockets[WRITER]!.id, key);
+      if (status < 200 || status >= 300) {
+        publishFailures++;
+        const reason = `${status || "no answer"}: ${body.slice(0, 200)}`;
+        if (failures.length < 5 && !failures.includes(reason)) failures.push(reason);
+      }
+      options.onPublished?.(seq, status, body);
       await Promise.race([allArrived, delay(graceMs)]);
       const got = receipts[seq]!;
-      if (got.size === options.clients) latencies.push(Math.max(...got.values()) - sentAt);
+      if (got.size === listeners) latencies.push(Math.max(...got.values()) - sentAt);
       options.onProgress?.(seq + 1);
     }
     await delay(200); // late duplicates still count
     const delivered = receipts.reduce((sum, got) => sum + got.size, 0);
-    const expected = options.clients * options.messages;
+    const expected = listeners * options.messages;
     return {
-      clients: options.clients,
+      listeners,
       messages: options.messages,
       deliveryRatio: delivered / expected,
       lost: expected - delivered,
       duplicates,
       publishFailures,
+      failureReasons: failures,
       latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
-      clientsPerRoom: countRooms(roomOf),
+      shardLoad,
     };
   } finally {
     for (const socket of sockets) socket.close();
+  }
+}
+
+async function publish(options: ProbeOptions, text: string, writerId: string, key: string): Promise<{ status: number; body: string }> {
+  const party = options.publish.kind === "write" ? options.party : options.publish.party;
+  const headers: Record<string, string> = { "content-type": "text/plain;charset=UTF-8", "idempotency-key": randomUUID() };
+  if (options.publish.kind === "write") Object.assign(headers, { "x-party-shard-connection": writerId, "x-party-shard-key": key });
+  try {
+    const response = await fetch(`http://${options.host}/parties/${party}/${options.room}`, { method: "POST", headers, body: text });
+    return { status: response.status, body: await response.text() };
+  } catch (error) {
+    return { status: 0, body: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** The router's view of a room: connections per shard. */
+export async function readShardLoad(host: string, router: string, room: string): Promise<number[] | undefined> {
+  try {
+    const view = (await (await fetch(`http://${host}/parties/${router}/${room}`)).json()) as { load?: unknown };
+    return Array.isArray(view.load) && view.load.every((n) => typeof n === "number") ? (view.load as number[]) : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -121,24 +160,8 @@ function opened(socket: PartySocket, timeoutMs: number): Promise<void> {
   });
 }
 
-function parse(data: string): Record<string, unknown> | undefined {
-  if (!data.startsWith("{")) return undefined;
-  try {
-    const value: unknown = JSON.parse(data);
-    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function countRooms(roomOf: Map<number, string>): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const room of roomOf.values()) counts[room] = (counts[room] ?? 0) + 1;
-  return counts;
-}
-
-export function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
+export function percentile(values: number[], p: number): number | null {
+  if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
   return sorted[Math.max(0, index)]!;
