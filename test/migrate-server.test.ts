@@ -46,7 +46,8 @@ describe("migrate, server half: patched parties type-check with the generated gl
     const files: string[] = [];
     for (const name of readdirSync(CASES)) {
       const fixture = readCase(name);
-      if (fixture.ext !== ".ts" || !fixture.changes) continue;
+      // A file with a manual step left is not expected to compile until the step is done.
+      if (fixture.ext !== ".ts" || !fixture.changes || fixture.findings.some((finding) => finding.startsWith("manual"))) continue;
       const caseDir = path.join(dir, name);
       mkdirSync(caseDir);
       const result = await migrateParty("server.ts", fixture.text);

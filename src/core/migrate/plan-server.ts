@@ -8,11 +8,10 @@ import type { FileChange, Finding } from "../plan.js";
 import type { RouterSetup } from "./find-router.js";
 import { GLUE_FILE_NAME, renderGlue } from "./server/render-glue.js";
 import { patchParty } from "./server/patch-party.js";
-import { shardWarnings } from "./server/shard-warnings.js";
 
 const VIRTUAL_ROOT = "/project";
 
-/** The server half of migrate: the glue module, the party's onRequest, and shard-aware warnings. */
+/** The server half of migrate: the glue module, and the party wrapped so its room leads the shards. */
 export async function planServer(setup: RouterSetup, read: ReadFile, force: boolean): Promise<{ changes: FileChange[]; findings: Finding[] }> {
   const glueFile = path.posix.join(path.posix.dirname(setup.routerFile), GLUE_FILE_NAME);
   const glueChange = await generatedFileChange(glueFile, renderGlue(setup), read, force);
@@ -26,9 +25,7 @@ export async function planServer(setup: RouterSetup, read: ReadFile, force: bool
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true, noLib: true } });
   const file = project.createSourceFile(path.posix.join(VIRTUAL_ROOT, setup.partyFile), before);
   const style = useCodeStyle(project, file);
-  const findings = patchParty(file, { glueSpecifier: relativeImport(setup.partyFile, glueFile, before), typed: /\.[mc]?tsx?$/.test(setup.partyFile), style });
-  // After patching, so each line:col points into the file as migrate leaves it.
-  findings.push(...shardWarnings(file, glueFile));
+  const findings = patchParty(file, { glueSpecifier: relativeImport(setup.partyFile, glueFile, before), style });
   const after = file.getFullText();
   if (after !== before) changes.push({ path: setup.partyFile, before, after });
   for (const finding of findings) {

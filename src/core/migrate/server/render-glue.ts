@@ -7,6 +7,7 @@ export function renderGlue(options: { shardedParty: string; routerParty: string 
   return renderTemplate("server-glue.ts", {
     shardedParty: options.shardedParty,
     routerParty: options.routerParty,
+    shardedPartyLiteral: JSON.stringify(options.shardedParty),
     routerPartyLiteral: JSON.stringify(options.routerParty),
   });
 }
