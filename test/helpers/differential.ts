@@ -14,6 +14,11 @@ export const CLIENTS = 17;
 export const OLD_BUNDLE = 8;
 export const SHARDS = 4;
 const WAIT_MS = 15_000;
+/**
+ * DIFFERENTIAL_KEEP_GOING=1: a wait that times out (after 3 s) is noted in the observations and
+ * the script goes on, so one comparison shows every difference rather than the first.
+ */
+const KEEP_GOING = process.env.DIFFERENTIAL_KEEP_GOING === "1";
 /** After the script, how long late messages (duplicates, echoes) have to show up. */
 const SETTLE_MS = 500;
 const FAULT_LINE = /party-shard: injected fault/g;
@@ -28,7 +33,7 @@ export interface HttpAnswer {
 /** What an app's `app/client.ts` exports; the sharded copy is the same module after migrate. */
 export interface ClientModule<C> {
   join(options: { host: string; room: string; id: string; WebSocket: unknown; onMessage: (data: unknown) => void }): C;
-  request(host: string, room: string, body?: unknown): Promise<HttpAnswer>;
+  request(host: string, room: string, body?: unknown): Promise<{ status: number; text: string }>;
 }
 export interface AppClient {
   socket: { readyState: number };
@@ -40,6 +45,8 @@ export interface Observations {
   clients: Record<string, Message[]>;
   http: Array<{ label: string } & HttpAnswer>;
   sink: unknown[];
+  /** Waits that timed out, with DIFFERENTIAL_KEEP_GOING only. */
+  timedOut: string[];
 }
 
 export interface DifferentialApp<C extends AppClient> {
@@ -60,7 +67,8 @@ export const clientId = (i: number) => `c${String(i).padStart(2, "0")}`;
  * again with faults injected between the runtime's pieces; every run must observe the same.
  */
 export function describeDifferential<C extends AppClient>(title: string, app: DifferentialApp<C>): void {
-  describe(title, () => {
+  // Each run needs the one before it; only separate apps may run side by side.
+  describe(title, { concurrency: 1 }, () => {
     const lab = new DifferentialLab(app);
     let reference: Observations | undefined;
     before(() => lab.prepare());
@@ -88,31 +96,46 @@ export function describeDifferential<C extends AppClient>(title: string, app: Di
 export class DifferentialLab<C extends AppClient> {
   private readonly dirs: string[] = [];
   private projects?: Record<Mode, string>;
+  private readonly migrations = new Map<Mode, Promise<void>>();
 
   constructor(readonly app: DifferentialApp<C>) {}
 
-  /** Copies the fixture; with a seed, seeds one project and copies it after the server stopped. */
+  /**
+   * Copies the fixture; with a seed, seeds one project and copies it after the server stopped.
+   * Both sharded projects are migrated in the background while the unsharded run goes on.
+   */
   async prepare(): Promise<void> {
     const first = this.copy(path.join(FIXTURES, "differential", this.app.fixture));
     if (this.app.seed) await this.run(first, "unsharded", this.app.seed);
     // The sharded run migrates the very folder the unsharded app ran in, with its .partykit/state.
     this.projects = { sharded: first, unsharded: this.copy(first), "sharded with faults": this.copy(first) };
+    for (const mode of ["sharded", "sharded with faults"] as const) {
+      const migrated = migrate(this.projects[mode]);
+      migrated.catch(() => {}); // reported by the run that awaits it
+      this.migrations.set(mode, migrated);
+    }
   }
 
-  /** Runs the app's script in the project for `mode` (migrating it first when sharded). */
-  async observe(mode: Mode): Promise<{ observations: Observations; faults: number; load?: number[] }> {
+  /** Runs the app's script in the project for `mode` (once migrated, when sharded). */
+  async observe(mode: Mode): Promise<{ observations: Observations; faults: number; load?: number[]; log: string }> {
     const dir = this.projects![mode];
-    if (mode !== "unsharded") await migrate(dir);
+    await this.migrations.get(mode);
     const result = await this.run(dir, mode, this.app.script);
     const observations = normalize(result.observations);
     // For reading a difference side by side: DIFFERENTIAL_DUMP=<dir> keeps every run's observations.
     const dump = process.env.DIFFERENTIAL_DUMP;
-    if (dump) writeFileSync(path.join(dump, `${this.app.fixture}-${mode.replaceAll(" ", "-")}.json`), JSON.stringify(observations, null, 1));
+    if (dump) {
+      const name = path.join(dump, `${this.app.fixture}-${mode.replaceAll(" ", "-")}`);
+      writeFileSync(`${name}.json`, JSON.stringify(observations, null, 1));
+      writeFileSync(`${name}.log`, result.log);
+    }
     this.app.check?.(observations);
     return { ...result, observations };
   }
 
-  cleanup(): void {
+  async cleanup(): Promise<void> {
+    // A migration still running would write into a removed folder.
+    await Promise.allSettled(this.migrations.values());
     for (const dir of this.dirs) rmSync(dir, { recursive: true, force: true });
   }
 
@@ -140,11 +163,12 @@ export class DifferentialLab<C extends AppClient> {
       await script(run);
       await sleep(SETTLE_MS);
       const observations = run.snapshot();
-      const faults = tap.stop().match(FAULT_LINE)?.length ?? 0;
-      return { observations, faults, load: run.load };
+      const log = tap.stop().replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
+      return { observations, faults: log.match(FAULT_LINE)?.length ?? 0, load: run.load, log };
     } catch (error) {
       // What the server said is most of the story when a run goes wrong.
-      const tail = tap?.stop().trim().split("\n").slice(-25).join("\n") ?? "";
+      const lines = (tap?.stop() ?? "").replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").split("\n").filter((line) => line.trim() !== "");
+      const tail = lines.slice(-25).join("\n");
       if (error instanceof Error) error.message += `\n--- partykit dev output, last lines ---\n${tail}`;
       throw error;
     } finally {
@@ -179,6 +203,7 @@ export class Run<C extends AppClient> {
   readonly clients: (C | undefined)[] = [];
   readonly inboxes: Message[][] = Array.from({ length: CLIENTS }, () => []);
   readonly http: Observations["http"] = [];
+  readonly timedOut: string[] = [];
   load?: number[];
 
   constructor(private readonly options: RunOptions<C>) {}
@@ -221,7 +246,8 @@ export class Run<C extends AppClient> {
 
   /** HTTP through the app's client module (direct to the party's room); the answer is observed. */
   async request(label: string, body?: unknown): Promise<HttpAnswer> {
-    return this.record(label, await this.options.own.request(this.options.host, this.options.room, body));
+    const { status, text } = await this.options.own.request(this.options.host, this.options.room, body);
+    return this.record(label, { status, body: parseJson(text) });
   }
 
   /** A POST to /parties/router/<room> when sharded, to /parties/main/<room> when not. */
@@ -252,16 +278,19 @@ export class Run<C extends AppClient> {
   }
 
   async waitFor(what: string, done: () => boolean): Promise<void> {
-    const deadline = Date.now() + WAIT_MS;
+    const started = Date.now();
+    const deadline = started + (KEEP_GOING ? 3_000 : WAIT_MS);
     while (!done()) {
+      if (Date.now() > deadline && KEEP_GOING) return void this.timedOut.push(what);
       if (Date.now() > deadline) assert.fail(`[${this.options.mode}] timed out waiting for ${what}.\n${this.describe()}`);
       await sleep(10);
     }
+    if (process.env.DIFFERENTIAL_TRACE) console.error(`[${this.options.mode}] ${what}: ${Date.now() - started} ms`);
   }
 
   snapshot(): Observations {
     const clients = Object.fromEntries(this.inboxes.map((inbox, i) => [clientId(i), structuredClone(inbox)]));
-    return { clients, http: structuredClone(this.http), sink: structuredClone(this.sink) };
+    return { clients, http: structuredClone(this.http), sink: structuredClone(this.sink), timedOut: [...this.timedOut] };
   }
 
   private record(label: string, answer: HttpAnswer): HttpAnswer {
