@@ -83,6 +83,7 @@ export function planToJson(command: string, plan: Plan, dryRun: boolean, applied
 const SITE_CODES = new Map([
   ["send-rewritten", ["send rewritten", "sends rewritten"]],
   ["socket-routed", ["socket routed", "sockets routed"]],
+  ["socket-keyed", ["socket keyed", "sockets keyed"]],
   ["party-patched", ["party patched", "parties patched"]],
 ]);
 

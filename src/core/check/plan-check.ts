@@ -20,6 +20,7 @@ export interface CheckResult {
 const SITE_REASONS: Record<string, string> = {
   "send-rewritten": "socket.send reaches one shard only; route it with sendViaRouter (party-shard migrate)",
   "socket-routed": "socket connects to the sharded party directly, not through the router (party-shard migrate)",
+  "socket-keyed": "socket connects through the router without a write key (party-shard migrate)",
   "party-patched": "the party does not lead its shards yet: its export needs sharded() (party-shard migrate)",
 };
 

@@ -5,7 +5,7 @@ import type { Finding, OnProgress } from "../../plan.js";
 import { applyEdits, type Edit } from "../../text-edits.js";
 import { findingAt } from "../findings.js";
 import { HELPER_FILE_NAME, type ClientProject } from "./load-client-project.js";
-import { KEY_CALL, routeConnection } from "./route-connection.js";
+import { KEY_CALL, keyConnection, routeConnection } from "./route-connection.js";
 import { siteNodes, type SiteNodes } from "./site-nodes.js";
 import { SocketOrigins, mayComeFromPartysocket, mayConstruct, unwrap, type Construction, type Origin } from "./socket-origins.js";
 
@@ -36,7 +36,8 @@ type PartyOf = { kind: "literal"; name: string } | { kind: "dynamic"; reason: st
 /**
  * Finds every PartySocket connection and send in the client files and plans the edits:
  * sockets to the sharded party connect through the router with a write key (`shardKey`), and
- * their sends become `sendViaRouter(socket, payload)`. Everything else is left alone; what
+ * their sends become `sendViaRouter(socket, payload)`. Sockets already on the router without a
+ * key (routed by an earlier party-shard) get their key. Everything else is left alone; what
  * cannot be told is reported.
  */
 export function planClient(client: ClientProject, target: ClientTarget, onProgress?: OnProgress): ClientPlan {
@@ -66,20 +67,23 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
   const everySocketSharded = [...partyOf.values()].every(routed);
 
   // Options shared by several sockets (one variable passed to each) are edited once.
-  const routedOptions = new Set<ObjectLiteralExpression>();
+  const routedOptions = new Map<ObjectLiteralExpression, { keyed: boolean }>();
   for (const [construction, party] of partyOf) {
     const file = construction.call.getSourceFile();
     if (party.kind === "dynamic") {
       plan.findings.push(findingAt(file, construction.call, "manual", "party-unknown", `This socket's party is ${party.reason}; migrate cannot tell whether it is "${target.shardedParty}". If it is, connect it to party "${target.routerParty}" and send with ${HELPER_CALL}.`));
-    } else if (party.name === target.shardedParty) {
+    } else if (party.name === target.shardedParty || party.name === target.routerParty) {
+      // A socket an earlier party-shard routed may lack a write key: it gets one, and keeps its party.
+      const upgrade = party.name === target.routerParty;
       const options = construction.options!;
       if (!routedOptions.has(options)) {
-        routedOptions.add(options);
-        const route = routeConnection(options, target.routerParty);
+        const route = upgrade ? keyConnection(options) : routeConnection(options, target.routerParty);
+        routedOptions.set(options, { keyed: route.keyed });
         for (const change of route.edits) edit(options.getSourceFile(), change);
         if (route.keyed) useHelper(plan, options.getSourceFile(), KEY_CALL);
       }
-      plan.findings.push(findingAt(file, construction.call, "info", "socket-routed", `Connects through the "${target.routerParty}" router.`));
+      if (!upgrade) plan.findings.push(findingAt(file, construction.call, "info", "socket-routed", `Connects through the "${target.routerParty}" router.`));
+      else if (routedOptions.get(options)!.keyed) plan.findings.push(findingAt(file, construction.call, "info", "socket-keyed", "Gets a write key (upgrade from an earlier party-shard)."));
     }
   }
 

@@ -38,6 +38,19 @@ export function routeConnection(options: ObjectLiteralExpression, routerParty: s
   return { edits: [...key.edits, ...insertPropertyEdits(text, options, render, layout)], keyed: key.keyed };
 }
 
+/**
+ * Gives a socket an earlier party-shard already pointed at the router its write key, exactly as
+ * routeConnection would; the `party` property stays as written.
+ */
+export function keyConnection(options: ObjectLiteralExpression): RoutedOptions {
+  const text = options.getSourceFile().getFullText();
+  const key = keyQuery(options);
+  const party = options.getProperty("party");
+  if (!key.add || !party) return { edits: key.edits, keyed: key.keyed };
+  const added = insertAfter(text, options, party, `query: ${KEY_CALL}()`, detectCodeStyle(text).newline);
+  return { edits: [...key.edits, ...added], keyed: true };
+}
+
 /** What the `query` property needs: edits in place, a new property (`add`), or nothing. */
 function keyQuery(options: ObjectLiteralExpression): { edits: Edit[]; add: boolean; keyed: boolean } {
   const query = options.getProperty("query");
