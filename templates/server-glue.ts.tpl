@@ -334,11 +334,17 @@ class LeaderCore {
     const state = this.shards.get(shard);
     if (!state || frame.seq <= state.processed) return;
     const fault = injectedFault(this.room.env, frame.retry, `a ${frame.t} frame`);
-    if (fault === "before") return link.close(1011, "injected fault");
+    if (fault === "before") return this.dropLink(state, link);
     state.processed = frame.seq;
     this.apply(shard, frame);
-    if (fault === "after") return link.close(1011, "injected fault");
+    if (fault === "after") return this.dropLink(state, link);
     link.send(JSON.stringify({ t: "ack", seq: frame.seq } satisfies LeaderFrame));
+  }
+
+  /** An injected fault: the link breaks; what the party sends meanwhile waits for the next one. */
+  private dropLink(state: ShardState, link: Party.Connection) {
+    state.linkId = undefined;
+    link.close(1011, "injected fault");
   }
 
   private onHello(shard: number, link: Party.Connection, hello: Extract<ShardFrame, { t: "hello" }>) {
@@ -475,7 +481,8 @@ class LeaderCore {
     if (!state) return;
     if (frame.t === "broadcast") this.stats.shardFrames++;
     const link = state.linkId ? this.room.getConnection(state.linkId) : undefined;
-    if (link) return link.send(JSON.stringify(frame));
+    // A link closing but not yet closed: its close event clears linkId, and the frame waits.
+    if (link && link.readyState === 1) return link.send(JSON.stringify(frame));
     if (state.outbox.push(frame) > OUTBOX_MAX_FRAMES) state.outbox.shift();
     if (state.outbox.length === 1) this.wakeShard(shard);
   }

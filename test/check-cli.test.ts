@@ -18,8 +18,8 @@ describe("party-shard check (built CLI, no TTY)", () => {
     const before = snapshotTree(dir);
     const result = await runCli(["check"], dir);
     assert.equal(result.exitCode, 1);
-    assert.match(result.stdout, /^app\/chat-client\.ts:26:7 {2}socket\.send reaches one shard only/m);
-    assert.match(result.stdout, /party-shard check: 5 items left\./);
+    assert.match(result.stdout, /^app\/chat-client\.ts:26:7 {2}socket\.send is not routed yet/m);
+    assert.match(result.stdout, /party-shard check: 4 items left\./);
     assert.deepEqual(snapshotTree(dir), before);
   });
 
@@ -28,11 +28,11 @@ describe("party-shard check (built CLI, no TTY)", () => {
     await runCli(["init", "--yes"], dir);
     const json = JSON.parse((await runCli(["check", "--json"], dir)).stdout);
     assert.equal(json.ok, false);
-    assert.equal(json.items.length, 5);
+    assert.equal(json.items.length, 4);
     const github = (await runCli(["check", "--format", "github"], dir)).stdout;
-    assert.equal(github.match(/^::error /gm)?.length, 5);
-    assert.match(github, /^::error file=app\/chat-client\.ts,line=26,col=7::socket\.send reaches one shard only/m);
-    assert.match(github, /^::warning file=party\/chat\.ts,line=\d+,col=\d+::`this\.room\.id`/m);
+    assert.equal(github.match(/^::error /gm)?.length, 4);
+    assert.match(github, /^::error file=app\/chat-client\.ts,line=26,col=7::socket\.send is not routed yet/m);
+    assert.match(github, /^::error file=party\/chat\.ts,line=29,col=1::the party does not lead its shards yet/m);
   });
 
   it("exit 0 once init and migrate ran; --strict catches an outdated router", async () => {
@@ -45,7 +45,7 @@ describe("party-shard check (built CLI, no TTY)", () => {
     writeFileSync(path.join(dir, "app", "late.ts"), 'import { PartySocket } from "partysocket";\nnew PartySocket({ host: "h", room: "r", party: "router" }).send("x");\n');
     const late = await runCli(["check"], dir);
     assert.equal(late.exitCode, 1);
-    assert.match(late.stdout, /^app\/late\.ts:2:1 {2}socket\.send reaches one shard only/m);
+    assert.match(late.stdout, /^app\/late\.ts:2:1 {2}socket\.send is not routed yet/m);
   });
 
   it("--strict flags a router edited since init", async () => {

@@ -28,7 +28,7 @@ describe("party-shard init (built CLI, no TTY)", () => {
     assert.equal(first.exitCode, 0, first.stderr);
     assert.match(readFileSync(path.join(dir, "partykit.json"), "utf8"), /"router": "src\/router\.ts"/);
     const router = readFileSync(path.join(dir, "src/router.ts"), "utf8");
-    assert.equal(router, renderRouter({ shardedParty: "main", routerParty: "router", shardCount: 6 }));
+    assert.equal(router, renderRouter({ shardedParty: "main", routerParty: "router", shardCount: 6, partyImport: "./server", glueImport: "./party-shard-server" }));
     const snapshot = snapshotTree(dir);
     const second = await runCli(["init", "--shards", "6"], dir);
     assert.equal(second.exitCode, 0, second.stderr);
@@ -45,7 +45,7 @@ describe("party-shard init (built CLI, no TTY)", () => {
     assert.equal(report.applied, false);
     assert.deepEqual(
       report.changes.map((change: { path: string; action: string }) => [change.path, change.action]),
-      [["partykit.json", "update"], ["src/router.ts", "create"]],
+      [["partykit.json", "update"], ["src/router.ts", "create"], ["src/party-shard-server.ts", "create"]],
     );
     assert.match(report.changes[0].diff, /\+    "router": "src\/router\.ts"/);
   });

@@ -59,6 +59,6 @@ describe("progress on the command line", () => {
     assert.match(output, /scanning files: \d+ read/);
     assert.match(output, /analysing: \d+\/\d+ files, \d+ socket sites found/);
     // The report starts on an erased line, not after the progress text.
-    assert.match(output, /\r\x1b\[2K(\r\x1b\[2K)?party\/party-shard-server\.ts +missing/);
+    assert.match(output, /\r\x1b\[2K(\r\x1b\[2K)?app\/party-shard-client\.ts +missing/);
   });
 });

@@ -1,10 +1,13 @@
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 
 const TEMPLATES_DIR = new URL("../../templates/", import.meta.url);
+const CHECKSUM_LINE = /\r?\n\/\/ party-shard checksum: ([0-9a-f]{16})\r?\n$/;
 
 /**
- * Renders `templates/<name>.tpl`, replacing each `{{key}}` with `values[key]`. A placeholder
- * without a value, or a value without a placeholder, is a bug in party-shard and throws.
+ * Renders `templates/<name>.tpl`, replacing each `{{key}}` with `values[key]`, and ends the file
+ * with a checksum of itself, so a later run can tell an untouched file from an edited one. A
+ * placeholder without a value, or a value without a placeholder, is a bug in party-shard and throws.
  */
 export function renderTemplate(name: string, values: Record<string, string | number>): string {
   const template = readFileSync(new URL(`${name}.tpl`, TEMPLATES_DIR), "utf8");
@@ -16,5 +19,20 @@ export function renderTemplate(name: string, values: Record<string, string | num
     return String(value);
   });
   if (unused.size > 0) throw new Error(`Template ${name} has no {{${[...unused].join("}}, {{")}}}`);
-  return rendered;
+  return `${rendered}\n// party-shard checksum: ${checksum(rendered)}\n`;
+}
+
+/**
+ * Whether a generated file was edited since party-shard wrote it. Files written before the
+ * checksum existed (party-shard 0.1) have none and count as untouched: they said not to edit them.
+ */
+export function editedSinceGenerated(text: string): boolean {
+  const match = CHECKSUM_LINE.exec(text);
+  if (!match) return /\/\/ party-shard checksum:/.test(text);
+  return checksum(text.slice(0, match.index)) !== match[1];
+}
+
+function checksum(text: string): string {
+  // Line endings may be rewritten by git (autocrlf); that is not an edit.
+  return createHash("sha256").update(text.replaceAll("\r\n", "\n")).digest("hex").slice(0, 16);
 }

@@ -27,7 +27,7 @@ export function clientProject(inputDir: string, withNodeModules: boolean): strin
   mkdirSync(path.join(root, "party"));
   writeFileSync(path.join(root, "partykit.json"), JSON.stringify({ name: "app", main: "party/server.ts", parties: { router: "party/router.ts" } }, null, 2));
   writeFileSync(path.join(root, "party", "server.ts"), PARTY);
-  writeFileSync(path.join(root, "party", "router.ts"), renderRouter({ shardedParty: "main", routerParty: "router", shardCount: 4 }));
+  writeFileSync(path.join(root, "party", "router.ts"), renderRouter({ shardedParty: "main", routerParty: "router", shardCount: 4, partyImport: "./server", glueImport: "./party-shard-server" }));
   cpSync(inputDir, root, { recursive: true });
   if (withNodeModules) symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"), "dir");
   return root;

@@ -13,12 +13,12 @@ export interface CheckItem {
 
 export interface CheckResult {
   items: CheckItem[];
-  /** Shard-aware warnings: worth reading, but not work left. */
+  /** Findings worth reading that are not work left. */
   warnings: Finding[];
 }
 
 const SITE_REASONS: Record<string, string> = {
-  "send-rewritten": "socket.send reaches one shard only; route it with sendViaRouter (party-shard migrate)",
+  "send-rewritten": "socket.send is not routed yet: it reaches the room through its shard, not as a retried write (party-shard migrate)",
   "socket-routed": "socket connects to the sharded party directly, not through the router (party-shard migrate)",
   "socket-keyed": "socket connects through the router without a write key (party-shard migrate)",
   "party-patched": "the party does not lead its shards yet: its export needs sharded() (party-shard migrate)",
