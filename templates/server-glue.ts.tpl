@@ -332,7 +332,8 @@ class LeaderCore {
     if (frame.t === "hello") return this.onHello(shard, link, frame);
     await this.started;
     const state = this.shards.get(shard);
-    if (!state || frame.seq <= state.processed) return;
+    // Frames still arriving on a link this leader dropped are sent again on the next one.
+    if (!state || state.linkId !== link.id || frame.seq <= state.processed) return;
     const fault = injectedFault(this.room.env, frame.retry, `a ${frame.t} frame`);
     if (fault === "before") return this.dropLink(state, link);
     state.processed = frame.seq;

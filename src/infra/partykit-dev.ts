@@ -113,6 +113,12 @@ async function stopGroup(child: ResultPromise, server: PartykitDev): Promise<voi
   }, 3_000);
   await done;
   clearTimeout(timer);
+  // partykit has exited; a workerd that ignored SIGTERM would outlive it in the same group.
+  try {
+    process.kill(-child.pid, "SIGKILL");
+  } catch {
+    // The whole group is gone.
+  }
 }
 
 export function freePort(): Promise<number> {
