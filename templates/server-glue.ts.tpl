@@ -465,15 +465,21 @@ class LeaderCore {
 
   /** Direct clients one by one; each shard gets one frame, whatever its number of clients. */
   private broadcast(message: Message, without: string[]) {
-    for (const conn of this.room.getConnections()) if (!isLink(conn.id) && !without.includes(conn.id)) conn.send(message);
-    let data: Data | undefined;
+    const excluded = new Set(without);
+    for (const conn of this.room.getConnections()) if (!isLink(conn.id) && !excluded.has(conn.id)) conn.send(message);
+    const perShard = new Map<number, { clients: number; skipped: string[] }>();
+    for (const remote of this.remotes.values()) {
+      const entry = perShard.get(remote.shard) ?? { clients: 0, skipped: [] };
+      entry.clients++;
+      if (excluded.has(remote.id)) entry.skipped.push(remote.id);
+      perShard.set(remote.shard, entry);
+    }
     this.stats.broadcasts++;
-    for (const [shard, state] of this.shards) {
-      const here = [...this.remotes.values()].filter((remote) => remote.shard === shard);
-      const skipped = here.filter((remote) => without.includes(remote.id)).map((remote) => remote.id);
-      if (here.length === skipped.length) continue;
+    let data: Data | undefined;
+    for (const [shard, { clients, skipped }] of perShard) {
+      if (clients === skipped.length) continue;
       data ??= encode(message);
-      this.toShard(shard, { t: "broadcast", data, without: skipped, upTo: state.processed });
+      this.toShard(shard, { t: "broadcast", data, without: skipped, upTo: this.shards.get(shard)?.processed ?? 0 });
     }
   }
 

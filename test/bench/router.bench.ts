@@ -57,6 +57,8 @@ async function measure(project: string, failPercent: number, probes: Probe[]) {
     const results: Record<string, { result: ProbeResult; framesPerBroadcast?: number }> = {};
     for (const probe of probes) {
       process.stderr.write(`  ${probe.label}, ${failPercent}% failures…\n`);
+      // A short unmeasured round first: the first requests to a fresh workerd pay for compiling.
+      await runDeliveryProbe({ host: server.host, party: probe.party, room: `warm-up-${probe.party}`, publish: { kind: "request", party: probe.party }, clients: 4, messages: 20, graceMs: 200 });
       const room = `bench-${probe.label.replace(/\W+/g, "-")}-${failPercent}`;
       const result = await runDeliveryProbe({
         host: server.host,
