@@ -672,6 +672,8 @@ export class ShardRelay {
   private emit(frame: Unnumbered<RelayFrame>): number {
     const numbered = { ...frame, seq: ++this.seq } as RelayFrame;
     this.unacked.push(numbered);
+    // A link that is closing is as good as gone; its close event may come many seconds later.
+    if (this.link && this.link.readyState !== 1) this.link = undefined;
     if (this.link) this.link.send(JSON.stringify(numbered));
     else this.ensureLink();
     return numbered.seq;
@@ -721,7 +723,10 @@ export class ShardRelay {
         this.acked = Math.max(this.acked, frame.seq);
         while (this.unacked[0] && this.unacked[0].seq <= this.acked) this.unacked.shift();
         // Nobody left and nothing owed: let the leader (and this shard) go idle.
-        if (this.unacked.length === 0 && this.clientCount() === 0) socket.close(1000, "no clients");
+        if (this.unacked.length === 0 && this.clientCount() === 0) {
+          if (this.link === socket) this.link = undefined;
+          socket.close(1000, "no clients");
+        }
         return;
       case "resync":
         return void this.hello(socket);

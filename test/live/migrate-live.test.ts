@@ -69,7 +69,7 @@ for (const failPercent of [0, 20]) {
   });
 }
 
-describe("the generated client helper with the oldest supported partysocket (0.0.10)", () => {
+describe("the migrated demo with the oldest supported partysocket (0.0.10), and with a plain send", () => {
   let server: PartykitDev | undefined;
   let project = "";
 
@@ -108,6 +108,29 @@ describe("the generated client helper with the oldest supported partysocket (0.0
     } finally {
       sender.close();
       for (const reader of readers) reader.leave();
+    }
+  });
+
+  it("a routed socket's plain send (one migrate could not rewrite) reaches the party through its shard, with that socket as sender", async () => {
+    const { PartySocket } = await import("partysocket");
+    const writer = new PartySocket({ host: server!.host, party: "router", room: "plain", id: "plain-writer", WebSocket: WebSocket as never });
+    const inboxes = Array.from({ length: 8 }, () => [] as string[]);
+    const readers = inboxes.map((inbox, i) => {
+      const reader = new PartySocket({ host: server!.host, party: "router", room: "plain", id: `plain-reader-${i}`, WebSocket: WebSocket as never });
+      reader.addEventListener("message", (event) => {
+        const data = JSON.parse(String(event.data)) as { type: string; from?: string; text?: string };
+        if (data.type === "say") inbox.push(`${data.from}>${data.text}`);
+      });
+      return reader;
+    });
+    try {
+      await Promise.all([writer, ...readers].map((socket) => opened({ socket } as unknown as Client)));
+      for (const text of ["one", "two", "three"]) writer.send(text);
+      await until(() => inboxes.every((inbox) => inbox.length === 3), 10_000);
+      for (const inbox of inboxes) assert.deepEqual(inbox, ["plain-writer>one", "plain-writer>two", "plain-writer>three"]);
+    } finally {
+      writer.close();
+      for (const reader of readers) reader.close();
     }
   });
 });

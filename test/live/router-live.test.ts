@@ -52,6 +52,32 @@ for (const failPercent of [0, 20]) {
     });
 
     if (failPercent === 0) {
+      it("a shard whose last client left takes new clients at once", async () => {
+        const room = "emptied";
+        const join = () => {
+          const inbox: string[] = [];
+          const socket = new PartySocket({ host: server!.host, party: "router", room, id: "again", WebSocket: WebSocket as never });
+          socket.addEventListener("message", (event) => inbox.push(String(event.data)));
+          return { socket, inbox, opened: new Promise((resolve) => socket.addEventListener("open", resolve, { once: true })) };
+        };
+        const first = join();
+        await first.opened;
+        await until(async () => first.inbox.length > 0, 5_000); // its welcome: the leader knows it
+        first.socket.close();
+        await until(async () => (await readShardLoad(server!.host, "router", room))?.reduce((a, b) => a + b) === 0, 5_000);
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const second = join(); // the same id: sticky placement puts it on the emptied shard
+        try {
+          await second.opened;
+          const response = await fetch(`http://${server!.host}/parties/router/${room}`, { method: "POST", body: "after-empty" });
+          assert.equal(response.status, 200, await response.text());
+          await until(async () => second.inbox.includes("after-empty"), 5_000);
+          assert.ok(second.inbox.includes("after-empty"), `the rejoined client got ${JSON.stringify(second.inbox)}`);
+        } finally {
+          second.socket.close();
+        }
+      });
+
       it("answers its load view after its room was evicted for being idle, and closes go down", async () => {
         const room = "evicted";
         const sockets = Array.from({ length: 8 }, (_, i) => new PartySocket({ host: server!.host, party: "router", room, id: `idle-${i}`, WebSocket: WebSocket as never }));
