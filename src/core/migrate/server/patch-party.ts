@@ -4,7 +4,7 @@ import type { Finding, FindingLevel } from "../../plan.js";
 import { findingAt, type ServerFindingCode } from "../findings.js";
 import { findParty, WRAPPER, type PartyExport } from "./find-party.js";
 import { oldCalls, removeOldPatch } from "./remove-old-patch.js";
-import { applyTextEdits, type TextEdit } from "./text-edits.js";
+import { applyEdits, type Edit } from "../../text-edits.js";
 
 export interface PatchPartyOptions {
   /** Module specifier of the generated server glue, as the party file should import it. */
@@ -26,7 +26,10 @@ export function patchParty(file: SourceFile, options: PatchPartyOptions): Findin
     return [finding(found.node, "party-not-patchable", `Cannot patch the party: ${found.problem}. By hand, ${step}.`)];
   }
   const before = file.getFullText();
-  applyTextEdits(file, [...wrapExport(file, found.party, options.style), ...importWrapper(file, options), ...removeOldPatch(file)]);
+  // Every edit measured on the file as it is, then applied at once: ts-morph forgets nodes on each
+  // edit. The import goes first: in a file without imports it lands at 0, before the export.
+  const edits = [...importWrapper(file, options), ...wrapExport(file, found.party, options.style), ...removeOldPatch(file)];
+  if (edits.length > 0) file.replaceWithText(applyEdits(before, edits));
 
   const findings = oldCalls(file).map((call) =>
     finding(call, "old-patch-left", `\`${call.getExpression().getText()}\` is gone from the glue: the party now runs once, in its own room, where \`room.id\` is the real id. Remove this call.`),
@@ -39,14 +42,14 @@ export function patchParty(file: SourceFile, options: PatchPartyOptions): Findin
 }
 
 /** `export default class Chat {…}` → `class Chat {…}` + `export default sharded(Chat);`; `export default x` → `export default sharded(x)`. */
-function wrapExport(file: SourceFile, party: PartyExport, style: CodeStyle): TextEdit[] {
+function wrapExport(file: SourceFile, party: PartyExport, style: CodeStyle): Edit[] {
   if (party.kind === "expression") {
     if (party.wrapped) return [];
     // Two insertions, not one replacement, so edits inside the expression (the old onRequest) still apply.
     const expression = party.node.getExpression();
     return [
-      { start: expression.getStart(), end: expression.getStart(), text: `${WRAPPER}(` },
-      { start: expression.getEnd(), end: expression.getEnd(), text: ")" },
+      { at: expression.getStart(), end: expression.getStart(), insert: `${WRAPPER}(` },
+      { at: expression.getEnd(), end: expression.getEnd(), insert: ")" },
     ];
   }
   const { node } = party;
@@ -57,22 +60,22 @@ function wrapExport(file: SourceFile, party: PartyExport, style: CodeStyle): Tex
   const wrapped = statement(style, `export default ${WRAPPER}(${name})`);
   return [
     // Only `export default ` goes: decorators and comments stay where they are.
-    { start: exportStart, end: defaultEnd + /^\s*/.exec(file.getFullText().slice(defaultEnd))![0].length, text: "" },
-    ...(node.getName() ? [] : [{ start: classKeywordEnd, end: classKeywordEnd, text: ` ${name}` }]),
-    { start: node.getEnd(), end: node.getEnd(), text: `${style.newline}${style.newline}${wrapped}` },
+    { at: exportStart, end: defaultEnd + /^\s*/.exec(file.getFullText().slice(defaultEnd))![0].length, insert: "" },
+    ...(node.getName() ? [] : [{ at: classKeywordEnd, end: classKeywordEnd, insert: ` ${name}` }]),
+    { at: node.getEnd(), end: node.getEnd(), insert: `${style.newline}${style.newline}${wrapped}` },
   ];
 }
 
 /** `import { sharded } from "./party-shard-server"`, in place of any earlier import of the glue. */
-function importWrapper(file: SourceFile, { glueSpecifier, style }: PatchPartyOptions): TextEdit[] {
+function importWrapper(file: SourceFile, { glueSpecifier, style }: PatchPartyOptions): Edit[] {
   const text = statement(style, `import { ${WRAPPER} } from ${style.quote}${glueSpecifier}${style.quote}`);
   const sameModule = (specifier: string) => specifier.replace(/\.js$/, "") === glueSpecifier.replace(/\.js$/, "");
   const existing = file.getImportDeclaration((declaration) => sameModule(declaration.getModuleSpecifierValue()));
   if (existing?.getNamedImports().some((specifier) => specifier.getName() === WRAPPER)) return [];
-  if (existing) return [{ start: existing.getStart(), end: existing.getEnd(), text }];
+  if (existing) return [{ at: existing.getStart(), end: existing.getEnd(), insert: text }];
   const last = file.getImportDeclarations().at(-1);
-  if (last) return [{ start: last.getEnd(), end: last.getEnd(), text: `${style.newline}${text}` }];
-  return [{ start: 0, end: 0, text: `${text}${style.newline}${style.newline}` }];
+  if (last) return [{ at: last.getEnd(), end: last.getEnd(), insert: `${style.newline}${text}` }];
+  return [{ at: 0, end: 0, insert: `${text}${style.newline}${style.newline}` }];
 }
 
 /** `base`, or `base2`, … whichever no identifier in the file already uses. */

@@ -1,5 +1,5 @@
 import { Node, SyntaxKind, type CallExpression, type SourceFile } from "ts-morph";
-import { startOfSpaceBefore, type TextEdit } from "./text-edits.js";
+import type { Edit } from "../../text-edits.js";
 
 /** What earlier party-shard versions called from the glue, when every shard ran the party. */
 const OLD_CALLS = new Set(["routedWrite", "baseRoomId"]);
@@ -10,15 +10,15 @@ const OLD_CALLS = new Set(["routedWrite", "baseRoomId"]);
  * in the room itself. The `async` and `Promise<…>` it gave onRequest stay: they are harmless.
  * Returns the edits; calls it does not recognise are left for `oldCalls` to report.
  */
-export function removeOldPatch(file: SourceFile): TextEdit[] {
-  const edits: TextEdit[] = [];
+export function removeOldPatch(file: SourceFile): Edit[] {
+  const edits: Edit[] = [];
   for (const call of oldCalls(file)) {
     const room = call.getArguments()[0];
     if (call.getExpression().getText() === "baseRoomId") {
-      if (room) edits.push({ start: call.getStart(), end: call.getEnd(), text: `${Node.isLeftHandSideExpression(room) ? room.getText() : `(${room.getText()})`}.id` });
+      if (room) edits.push({ at: call.getStart(), end: call.getEnd(), insert: `${Node.isLeftHandSideExpression(room) ? room.getText() : `(${room.getText()})`}.id` });
     } else {
       const added = addedAround(call);
-      if (added) edits.push({ ...added, text: "" });
+      if (added) edits.push({ at: added.start, end: added.end, insert: "" });
     }
   }
   return edits;
@@ -58,4 +58,11 @@ function addedAround(call: CallExpression): { start: number; end: number } | und
   const comma = method.getNextSiblingIfKind(SyntaxKind.CommaToken);
   if (comma) return { start, end: comma.getEnd() };
   return { start: text[start - 1] === "," ? start - 1 : start, end: method.getEnd() };
+}
+
+/** Where the whitespace before `position` starts, so removing from there leaves no blank line behind. */
+function startOfSpaceBefore(text: string, position: number): number {
+  let start = position;
+  while (start > 0 && /\s/.test(text[start - 1]!)) start--;
+  return start;
 }
