@@ -93,7 +93,8 @@ async function deliver(socket: RoutableSocket, payload: Payload, idempotencyKey:
     "x-party-shard-key": key,
   };
   const connection = socket.id ?? socket._pk;
-  if (connection) headers["x-party-shard-connection"] = connection;
+  // Percent-encoded: a header carries Latin-1 only, and an id may be any text.
+  if (connection) headers["x-party-shard-connection"] = encodeURIComponent(connection);
   await post(routerUrl(socket), payload, headers);
 }
 
@@ -114,12 +115,12 @@ async function post(url: string, payload: Payload, headers: Record<string, strin
 }
 
 /**
- * 409: the room has not seen this socket's connect yet (it is still on its way), so a moment
+ * 425: the room has not seen this socket's connect yet (it is still on its way), so a moment
  * later the same write succeeds. 408, 429 and 5xx are passing too. Any other refusal (a wrong
- * key, a write too large) is final.
+ * key, a write too large, an idempotency key reused for another write) is final.
  */
 function worthRetrying(status: number): boolean {
-  return status === 409 || status === 408 || status === 429 || status >= 500;
+  return status === 425 || status === 408 || status === 429 || status >= 500;
 }
 
 /** The socket's room URL over HTTP: `ws://host/parties/router/room?…` → `http://host/parties/router/room`. */

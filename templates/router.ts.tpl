@@ -17,7 +17,7 @@
  */
 import type * as Party from "partykit/server";
 import Sharded from "{{partyImport}}";
-import { HEADER, ShardRelay, parseShardRoom, shardRoomId, stripInternalHeaders } from "{{glueImport}}";
+import { HEADER, KEY_PARAM, ShardRelay, parseShardRoom, shardRoomId, stripInternalHeaders } from "{{glueImport}}";
 
 const SHARDED_PARTY = {{shardedPartyLiteral}};
 const SHARD_COUNT = {{shardCount}};
@@ -30,6 +30,8 @@ const MAX_CONNECTIONS_PER_SHARD = 10_000;
 const BALANCE_SLACK = 0;
 /** Client ids remembered so a reconnecting client returns to its shard. */
 const STICKY_MEMORY = 50_000;
+/** A placement counts toward its shard's load until the shard reports the client, or this long. */
+const PENDING_MS = 10_000;
 
 /** Delivery of a POST to the leader: attempts, time per attempt, and backoff between them. */
 const MAX_ATTEMPTS = 4;
@@ -39,7 +41,7 @@ const BACKOFF_MAX_MS = 1_000;
 
 /** Largest POST body accepted, in bytes actually read. */
 const MAX_BODY_BYTES = 1_048_576;
-/** Longest connection id, write key or Idempotency-Key a write may carry. */
+/** Longest connection id, write key or Idempotency-Key a socket or a write may carry. */
 const MAX_ID_LENGTH = 128;
 /** Room ids this router accepts. `!` is not among them: shard rooms stay unreachable. */
 const ROOM_ID_PATTERN = /^[\w.~:@%+-]{1,128}$/;
@@ -71,6 +73,12 @@ export default class Router implements Party.Server {
   /** Runs at the edge: the party's hook, then a shard for the socket. */
   static async onBeforeConnect(req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext) {
     if (!ROOM_ID_PATTERN.test(lobby.id)) return json(400, { error: "Invalid room id" });
+    // PartyKit hands any request with `Upgrade: websocket` here; a handshake is a GET.
+    if (req.method !== "GET") return json(400, { error: "A WebSocket handshake is a GET" });
+    const asked = new URL(req.url).searchParams;
+    if ((asked.get("_pk") ?? "").length > MAX_ID_LENGTH || (asked.get(KEY_PARAM) ?? "").length > MAX_ID_LENGTH) {
+      return json(400, { error: `Connection id and key are at most ${MAX_ID_LENGTH} characters` });
+    }
     stripInternalHeaders(req);
     const allowed = await runHook(hooks.onBeforeConnect, req, lobby, ctx);
     if (allowed instanceof Response) return allowed;
@@ -129,6 +137,8 @@ export default class Router implements Party.Server {
 class Placement {
   /** Connections per shard; index 0 is shard 1. Each shard reports its own count as it changes. */
   private load: number[] = new Array<number>(SHARD_COUNT).fill(0);
+  /** Clients placed but not yet reported by their shard: a handshake that fails never counts for long. */
+  private readonly pending = new Map<string, { shard: number; expires: number }>();
   /** Shard each client id was placed on, oldest first. */
   private readonly placements = new Map<string, number>();
   /** When this room last started: operators can tell an eviction from the view. */
@@ -149,9 +159,10 @@ class Placement {
   async onRequest(req: Party.Request): Promise<Response> {
     const placeFor = req.headers.get(HEADER.place);
     if (placeFor !== null) return this.place(placeFor);
-    const report = /^(\d+):(\d+)$/.exec(req.headers.get(HEADER.load) ?? "");
+    const report = /^(\d+):(\d+):(.*)$/.exec(req.headers.get(HEADER.load) ?? "");
     if (report && Number(report[1]) >= 1 && Number(report[1]) <= SHARD_COUNT) {
       this.load[Number(report[1]) - 1] = Number(report[2]);
+      this.pending.delete(decodeURIComponent(report[3]!));
       return new Response(null, { status: 204 });
     }
     return json(200, { room: this.room.id, party: SHARDED_PARTY, shards: SHARD_COUNT, load: this.load, since: this.since, leader: await this.leaderStats() });
@@ -168,8 +179,8 @@ class Placement {
     const previous = this.placements.get(clientId);
     const shard = previous !== undefined && this.hasRoom(previous) ? previous : this.choose(clientId);
     if (shard === undefined) return json(503, { error: "Every shard is full" }, { "retry-after": "5" });
-    // Counted now so a burst of connects spreads out; the shard's own report corrects it.
-    this.load[shard - 1]! += 1;
+    // Counted now so a burst of connects spreads out, until the shard reports the client.
+    this.pending.set(clientId, { shard, expires: Date.now() + PENDING_MS });
     this.placements.delete(clientId);
     this.placements.set(clientId, shard);
     if (this.placements.size > STICKY_MEMORY) this.placements.delete(this.placements.keys().next().value!);
@@ -177,17 +188,29 @@ class Placement {
   }
 
   private choose(clientId: string): number | undefined {
-    const open = rendezvousOrder(clientId).filter((shard) => this.hasRoom(shard));
+    const load = this.effectiveLoad();
+    const open = rendezvousOrder(clientId).filter((shard) => load[shard - 1]! < MAX_CONNECTIONS_PER_SHARD);
     const [first, second = first] = open;
     if (first === undefined || second === undefined) return undefined;
-    const preferred = this.load[second - 1]! < this.load[first - 1]! ? second : first;
-    const least = Math.min(...open.map((shard) => this.load[shard - 1]!));
-    if (this.load[preferred - 1]! <= least + BALANCE_SLACK) return preferred;
-    return open.find((shard) => this.load[shard - 1] === least);
+    const preferred = load[second - 1]! < load[first - 1]! ? second : first;
+    const least = Math.min(...open.map((shard) => load[shard - 1]!));
+    if (load[preferred - 1]! <= least + BALANCE_SLACK) return preferred;
+    return open.find((shard) => load[shard - 1] === least);
   }
 
   private hasRoom(shard: number): boolean {
-    return this.load[shard - 1]! < MAX_CONNECTIONS_PER_SHARD;
+    return this.effectiveLoad()[shard - 1]! < MAX_CONNECTIONS_PER_SHARD;
+  }
+
+  /** Reported connections plus placements still on their way. */
+  private effectiveLoad(): number[] {
+    const load = [...this.load];
+    const now = Date.now();
+    for (const [clientId, { shard, expires }] of this.pending) {
+      if (expires <= now) this.pending.delete(clientId);
+      else load[shard - 1]! += 1;
+    }
+    return load;
   }
 }
 
@@ -207,6 +230,11 @@ async function write(req: Party.Request, lobby: Party.Lobby, connection: string,
     [HEADER.key]: key,
   });
   const res = await toLeader(lobby, "", { method: "POST", headers, body });
+  if (res.status >= 500) {
+    // What a failing room says (an exception, a connection string) is for the server log only.
+    console.error(`party-shard: room ${lobby.id} answered a write ${res.status}:`, await res.text());
+    return json(502, { error: `The room answered ${res.status}` });
+  }
   return new Response(res.body, { status: res.status, headers: CORS_HEADERS });
 }
 
@@ -232,8 +260,8 @@ async function toLeader(lobby: Party.Lobby, path: string, init: { method: string
       // A fresh stub per attempt: a broken stub stays broken.
       const leader = lobby.parties[SHARDED_PARTY]!.get(lobby.id);
       last = await withTimeout(path ? leader.fetch(path, init) : leader.fetch(init), ATTEMPT_TIMEOUT_MS);
-      // 409: the writer's socket is still connecting; 502–504: nothing reached the party.
-      if (![409, 502, 503, 504].includes(last.status)) return last;
+      // 425: the writer's socket is still connecting; 502–504: nothing reached the party.
+      if (![425, 502, 503, 504].includes(last.status)) return last;
     } catch (error) {
       console.error("party-shard: delivery to the room failed", error);
     }
@@ -248,7 +276,9 @@ async function runHook(hook: StaticHook | undefined, req: Party.Request, lobby: 
     const result = await hook.call(Sharded, req, lobby, ctx);
     return result instanceof Response || result instanceof Request ? (result as Party.Request | Response) : req;
   } catch (error) {
-    return new Response(error instanceof Error ? error.message : "Unauthorised", { status: 401 });
+    // As PartyKit answers a direct request whose hook threw, with CORS so a browser can read it.
+    console.error("party-shard: the party's hook threw", error);
+    return new Response(error instanceof Error ? error.message : "Unauthorised", { status: 401, headers: CORS_HEADERS });
   }
 }
 

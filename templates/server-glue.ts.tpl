@@ -24,11 +24,12 @@ import type * as Party from "partykit/server";
 const SHARDED_PARTY = {{shardedPartyLiteral}};
 const ROUTER_PARTY = {{routerPartyLiteral}};
 
-/** How long a routed write is remembered by its idempotency key, and how many at most. */
+/** How long a routed write is remembered by its idempotency key, and the bytes that memory may take. */
 const WRITE_MEMORY_MS = 60_000;
-const WRITE_MEMORY_MAX = 10_000;
-/** Frames kept for a shard whose link is down, waiting for it to come back. */
-const OUTBOX_MAX_FRAMES = 10_000;
+const WRITE_MEMORY_BYTES = 4_194_304;
+/** Bytes of frames kept for a shard whose link is down, and of frames a shard keeps unacknowledged. */
+const OUTBOX_MAX_BYTES = 8_388_608;
+const UNACKED_MAX_BYTES = 8_388_608;
 /** How long a woken leader waits for its shards to tell it who is connected. */
 const RESYNC_TIMEOUT_MS = 5_000;
 /** A shard reopening its link: backoff between attempts. */
@@ -235,8 +236,9 @@ interface ShardState {
   /** The last frame from this shard taken in; anything at or below it is a repeat. */
   processed: number;
   linkId: string | undefined;
-  /** Frames waiting for the link to come back. */
-  outbox: LeaderFrame[];
+  /** Frames (as sent) waiting for the link to come back, and their size. */
+  outbox: string[];
+  outboxBytes: number;
 }
 
 class LeaderCore {
@@ -244,7 +246,7 @@ class LeaderCore {
   readonly options: Party.ServerOptions;
   private readonly remotes = new Map<string, RemoteConnection>();
   private readonly shards = new Map<number, ShardState>();
-  private readonly writes = new Map<string, { expires: number; done: Promise<Response> }>();
+  private readonly writes = new RecentWrites();
   private readonly waitingHello = new Map<number, () => void>();
   private started: Promise<void> = Promise.resolve();
   private readonly stats = { broadcasts: 0, shardFrames: 0 };
@@ -359,19 +361,31 @@ class LeaderCore {
       for (const client of hello.clients) {
         if (this.remotes.get(client.id)?.shard !== shard) this.addRemote(shard, client.id, client.uri, client.key, client.kept);
       }
-      state = { incarnation: hello.incarnation, processed: hello.acked, linkId: undefined, outbox: state?.outbox ?? [] };
+      state = { incarnation: hello.incarnation, processed: hello.acked, linkId: undefined, outbox: state?.outbox ?? [], outboxBytes: state?.outboxBytes ?? 0 };
       this.shards.set(shard, state);
     }
     state.linkId = link.id;
-    for (const frame of state.outbox.splice(0)) link.send(JSON.stringify(frame));
+    for (const frame of state.outbox.splice(0)) link.send(frame);
+    state.outboxBytes = 0;
     this.waitingHello.get(shard)?.();
     this.waitingHello.delete(shard);
   }
 
   private apply(shard: number, frame: RelayFrame) {
     if (frame.t === "open") {
-      const url = new URL(frame.uri);
-      const remote = this.addRemote(shard, frame.id, frame.uri, url.searchParams.get(KEY_PARAM), { state: null, attachment: null, tags: [] });
+      const key = new URL(frame.uri).searchParams.get(KEY_PARAM);
+      const existing = this.remotes.get(frame.id);
+      if (existing && !sameClient(existing.key, key)) {
+        // An id is public; only the client holding its key may take it over.
+        this.toShard(shard, { t: "close", to: frame.id, code: 1008, reason: "Connection id in use" });
+        return;
+      }
+      if (existing) {
+        // The same client again, on another shard: its old socket goes, as a reconnect would.
+        existing.close(1000, "Reconnected");
+        this.gone(existing, 1000, "Reconnected");
+      }
+      const remote = this.addRemote(shard, frame.id, frame.uri, key, { state: null, attachment: null, tags: [] });
       remote.run(() => this.onRemoteConnect(remote, frame.headers), true);
       return;
     }
@@ -423,32 +437,26 @@ class LeaderCore {
   // ─── Writes POSTed through the router ───
 
   private async write(req: Party.Request): Promise<Response> {
-    const id = req.headers.get(HEADER.connection) ?? "";
-    const remote = this.remotes.get(id);
-    if (!remote) return new Response("Unknown connection: not connected yet, or gone", { status: 409 });
+    const id = decodeId(req.headers.get(HEADER.connection));
+    const remote = id === undefined ? undefined : this.remotes.get(id);
+    // 425: the socket's open may still be on its way from its shard; the sender retries.
+    if (!remote) return new Response("This room does not know that connection (yet)", { status: 425 });
     if (!sameKey(remote.key, req.headers.get(HEADER.key))) return new Response("Wrong key for this connection", { status: 403 });
-    const key = `${id}\n${req.headers.get(HEADER.idempotencyKey) ?? crypto.randomUUID()}`;
     const fault = injectedFault(this.room.env, req.headers.get(HEADER.attempt) !== "1", "a routed write");
     if (fault === "before") return new Response("injected fault", { status: 503 });
-    this.forgetOldWrites();
-    let entry = this.writes.get(key);
-    if (!entry) {
-      const message = (req.headers.get("content-type") ?? "").startsWith("application/octet-stream") ? await req.arrayBuffer() : await req.text();
+    const type = req.headers.get("content-type") ?? "";
+    const body = await req.arrayBuffer();
+    const digest = await digestOf(type, body);
+    const key = `${remote.id}\n${req.headers.get(HEADER.idempotencyKey) ?? crypto.randomUUID()}`;
+    let done = this.writes.find(key, digest);
+    if (done === "reused") return new Response("This Idempotency-Key was used for another write", { status: 409 });
+    if (!done) {
+      const message = type.startsWith("application/octet-stream") ? body : new TextDecoder().decode(body);
       // A throw in onMessage is only logged, as on a direct socket: the write was delivered.
-      const done = remote.run(() => this.deliver(remote, message), false).then(() => new Response("ok"));
-      entry = { expires: Date.now() + WRITE_MEMORY_MS, done };
-      this.writes.set(key, entry);
+      done = this.writes.add(key, digest, remote.run(() => this.deliver(remote, message), false));
     }
-    const response = await entry.done;
-    return fault === "after" ? new Response("injected fault", { status: 503 }) : response.clone();
-  }
-
-  private forgetOldWrites() {
-    const now = Date.now();
-    for (const [key, entry] of this.writes) {
-      if (entry.expires > now && this.writes.size <= WRITE_MEMORY_MAX) break;
-      this.writes.delete(key);
-    }
+    await done;
+    return fault === "after" ? new Response("injected fault", { status: 503 }) : new Response("ok");
   }
 
   // ─── What the party sees ───
@@ -488,9 +496,15 @@ class LeaderCore {
     if (!state) return;
     if (frame.t === "broadcast") this.stats.shardFrames++;
     const link = state.linkId ? this.room.getConnection(state.linkId) : undefined;
+    const text = JSON.stringify(frame);
     // A link closing but not yet closed: its close event clears linkId, and the frame waits.
-    if (link && link.readyState === 1) return link.send(JSON.stringify(frame));
-    if (state.outbox.push(frame) > OUTBOX_MAX_FRAMES) state.outbox.shift();
+    if (link && link.readyState === 1) return link.send(text);
+    state.outbox.push(text);
+    state.outboxBytes += text.length;
+    while (state.outboxBytes > OUTBOX_MAX_BYTES) {
+      state.outboxBytes -= state.outbox.shift()!.length;
+      console.error(`party-shard: shard ${shard} unreachable; its oldest waiting frame was dropped`);
+    }
     if (state.outbox.length === 1) this.wakeShard(shard);
   }
 
@@ -609,6 +623,60 @@ function partyUri(clientUri: string, room: string): string {
   return url.toString();
 }
 
+/** Writes run lately, by idempotency key, with a digest of what they carried; bounded in bytes. */
+class RecentWrites {
+  private readonly entries = new Map<string, { expires: number; digest: string; bytes: number; done: Promise<void> }>();
+  private bytes = 0;
+
+  /** The earlier run of this key, "reused" when it carried something else, or undefined. */
+  find(key: string, digest: string): Promise<void> | "reused" | undefined {
+    this.forget();
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    return entry.digest === digest ? entry.done : "reused";
+  }
+
+  add(key: string, digest: string, done: Promise<void>): Promise<void> {
+    const bytes = 2 * (key.length + digest.length) + 100;
+    this.entries.set(key, { expires: Date.now() + WRITE_MEMORY_MS, digest, bytes, done });
+    this.bytes += bytes;
+    this.forget();
+    return done;
+  }
+
+  private forget() {
+    const now = Date.now();
+    for (const [key, entry] of this.entries) {
+      if (entry.expires > now && this.bytes <= WRITE_MEMORY_BYTES) break;
+      this.entries.delete(key);
+      this.bytes -= entry.bytes;
+    }
+  }
+}
+
+async function digestOf(type: string, body: ArrayBuffer): Promise<string> {
+  const prefix = new TextEncoder().encode(`${type}\n`);
+  const typed = new Uint8Array(prefix.byteLength + body.byteLength);
+  typed.set(prefix);
+  typed.set(new Uint8Array(body), prefix.byteLength);
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", typed));
+  return Array.from(hash, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+/** Ids travel percent-encoded, so any id fits in a header. */
+function decodeId(header: string | null): string | undefined {
+  try {
+    return header === null ? undefined : decodeURIComponent(header);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Two sockets are the same client when they hold the same key, or when neither has one. */
+function sameClient(a: string | null, b: string | null): boolean {
+  return a === null && b === null ? true : sameKey(a, b);
+}
+
 function sameKey(expected: string | null, given: string | null): boolean {
   if (!expected || !given || expected.length !== given.length) return false;
   let diff = 0;
@@ -618,6 +686,10 @@ function sameKey(expected: string | null, given: string | null): boolean {
 
 // ─── A shard: holds client sockets, relays them to the leader ───────────────────────────────
 
+/** A socket this shard refused or replaced: it is closing, and nothing it does counts. */
+const IGNORED = { partyShardIgnored: true };
+const isIgnored = (conn: Party.Connection) => (conn.state as typeof IGNORED | null)?.partyShardIgnored === true;
+
 const HOP_HEADERS = new Set(["upgrade", "connection", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "host"]);
 
 export class ShardRelay {
@@ -626,6 +698,7 @@ export class ShardRelay {
   private seq = 0;
   private acked = 0;
   private readonly unacked: RelayFrame[] = [];
+  private unackedBytes = 0;
   /** The frame number of each client's open; before it the leader did not know the client. */
   private readonly openSeq = new Map<string, number>();
   private link: LinkSocket | undefined;
@@ -640,27 +713,49 @@ export class ShardRelay {
 
   async onConnect(conn: Party.Connection, ctx: Party.ConnectionContext) {
     const uri = ctx.request.headers.get(HEADER.uri) ?? conn.uri;
-    const record: Omit<ClientRecord, "kept"> = { id: conn.id, uri, key: new URL(uri).searchParams.get(KEY_PARAM) };
+    const key = new URL(uri).searchParams.get(KEY_PARAM);
+    const current = this.client(conn.id, conn);
+    if (current) {
+      // One socket per id here. The same client again (same key) replaces its old socket, as a
+      // reconnect does; anyone else is refused: an id is public, its key is not.
+      const record = await this.room.storage.get<Omit<ClientRecord, "kept">>(`client:${conn.id}`);
+      const replaced = sameClient(record?.key ?? null, key) ? current : conn;
+      replaced.setState(IGNORED);
+      replaced.close(replaced === conn ? 1008 : 1000, replaced === conn ? "Connection id in use" : "Reconnected");
+      if (replaced === conn) return this.reportLoad(conn.id);
+      this.emit({ t: "close", id: conn.id, code: 1000, reason: "Reconnected" });
+      await this.room.storage.delete(`kept:${conn.id}`);
+    }
+    const record: Omit<ClientRecord, "kept"> = { id: conn.id, uri, key };
     await this.room.storage.put(`client:${conn.id}`, record);
     const headers = [...ctx.request.headers].filter(([name]) => !name.startsWith(HEADER_PREFIX) && !HOP_HEADERS.has(name));
     this.openSeq.set(conn.id, this.emit({ t: "open", id: conn.id, uri, headers }));
-    this.reportLoad();
+    this.reportLoad(conn.id);
   }
 
   onMessage(message: Message, conn: Party.Connection) {
+    if (isIgnored(conn)) return;
     this.emit({ t: "message", id: conn.id, data: encode(message) });
   }
 
   async onClose(conn: Party.Connection) {
+    if (isIgnored(conn)) return this.reportLoad(conn.id);
     const closed = conn as Party.Connection & { closeCode?: number; closeReason?: string };
     this.emit({ t: "close", id: conn.id, code: closed.closeCode ?? 1005, reason: closed.closeReason ?? "" });
     this.openSeq.delete(conn.id);
     await this.room.storage.delete([`client:${conn.id}`, `kept:${conn.id}`]);
-    this.reportLoad();
+    this.reportLoad(conn.id);
   }
 
   onError(conn: Party.Connection, error: Error) {
+    if (isIgnored(conn)) return;
     this.emit({ t: "error", id: conn.id, error: String(error?.message ?? error) });
+  }
+
+  /** The live socket of a client id on this shard, other than `except`. */
+  private client(id: string, except?: Party.Connection): Party.Connection | undefined {
+    for (const conn of this.room.getConnections(id)) if (conn !== except && !isIgnored(conn)) return conn;
+    return undefined;
   }
 
   /** From this router's rooms only: the edge refuses shard room ids. */
@@ -672,6 +767,12 @@ export class ShardRelay {
   private emit(frame: Unnumbered<RelayFrame>): number {
     const numbered = { ...frame, seq: ++this.seq } as RelayFrame;
     this.unacked.push(numbered);
+    this.unackedBytes += JSON.stringify(numbered).length;
+    while (this.unackedBytes > UNACKED_MAX_BYTES) {
+      // The leader has not acknowledged anything for a long while: keep memory bounded.
+      this.unackedBytes -= JSON.stringify(this.unacked.shift()).length;
+      console.error("party-shard: leader unreachable; the oldest unacknowledged frame was dropped");
+    }
     // A link that is closing is as good as gone; its close event may come many seconds later.
     if (this.link && this.link.readyState !== 1) this.link = undefined;
     if (this.link) this.link.send(JSON.stringify(numbered));
@@ -721,7 +822,7 @@ export class ShardRelay {
     switch (frame.t) {
       case "ack":
         this.acked = Math.max(this.acked, frame.seq);
-        while (this.unacked[0] && this.unacked[0].seq <= this.acked) this.unacked.shift();
+        while (this.unacked[0] && this.unacked[0].seq <= this.acked) this.unackedBytes -= JSON.stringify(this.unacked.shift()).length;
         // Nobody left and nothing owed: let the leader (and this shard) go idle.
         if (this.unacked.length === 0 && this.clientCount() === 0) {
           if (this.link === socket) this.link = undefined;
@@ -731,16 +832,16 @@ export class ShardRelay {
       case "resync":
         return void this.hello(socket);
       case "send":
-        return this.room.getConnection(frame.to)?.send(decode(frame.data));
+        return this.client(frame.to)?.send(decode(frame.data));
       case "broadcast": {
         const data = decode(frame.data);
         for (const conn of this.room.getConnections()) {
-          if ((this.openSeq.get(conn.id) ?? 0) <= frame.upTo && !frame.without.includes(conn.id)) conn.send(data);
+          if ((this.openSeq.get(conn.id) ?? 0) <= frame.upTo && !frame.without.includes(conn.id) && !isIgnored(conn)) conn.send(data);
         }
         return;
       }
       case "close":
-        return this.room.getConnection(frame.to)?.close(frame.code, frame.reason);
+        return this.client(frame.to)?.close(frame.code, frame.reason);
       case "keep":
         return void this.room.storage.put(`kept:${frame.to}`, frame.kept);
     }
@@ -759,15 +860,15 @@ export class ShardRelay {
 
   private clientCount(): number {
     let count = 0;
-    for (const _ of this.room.getConnections()) count++;
+    for (const conn of this.room.getConnections()) if (!isIgnored(conn)) count++;
     return count;
   }
 
-  /** Tells the router's room how many clients this shard holds, so placement follows real load. */
-  private reportLoad() {
+  /** Tells the router's room how many clients this shard holds (and who came or went), so placement follows real load. */
+  private reportLoad(id: string) {
     const placement = this.room.context.parties[ROUTER_PARTY]!.get(this.leaderRoom);
     placement
-      .fetch({ method: "POST", headers: { [HEADER.load]: `${this.shard}:${this.clientCount()}` } })
+      .fetch({ method: "POST", headers: { [HEADER.load]: `${this.shard}:${this.clientCount()}:${encodeURIComponent(id)}` } })
       .catch((error: unknown) => console.error("party-shard: could not report load", error));
   }
 }

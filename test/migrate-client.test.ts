@@ -127,8 +127,8 @@ describe("migrate, client half: the generated helper at work", () => {
     assert.equal(first._psk, second._psk);
   });
 
-  it("POSTs each write to the router with the socket's key and id, in order, retrying a 409", async () => {
-    const stub = await routerStub([409]);
+  it("POSTs each write to the router with the socket's key and id, in order, retrying a 425 (connect still on its way)", async () => {
+    const stub = await routerStub([425]);
     const socket = new PartySocket({ host: stub.host, room: "lobby", party: "router", query: helper.shardKey({ token: "t" }), WebSocket });
     try {
       helper.sendViaRouter(socket, "one");

@@ -130,7 +130,7 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
 async function publish(options: ProbeOptions, text: string, writerId: string, key: string): Promise<{ status: number; body: string }> {
   const party = options.publish.kind === "write" ? options.party : options.publish.party;
   const headers: Record<string, string> = { "content-type": "text/plain;charset=UTF-8", "idempotency-key": randomUUID() };
-  if (options.publish.kind === "write") Object.assign(headers, { "x-party-shard-connection": writerId, "x-party-shard-key": key });
+  if (options.publish.kind === "write") Object.assign(headers, { "x-party-shard-connection": encodeURIComponent(writerId), "x-party-shard-key": key });
   try {
     const response = await fetch(`http://${options.host}/parties/${party}/${options.room}`, { method: "POST", headers, body: text });
     return { status: response.status, body: await response.text() };

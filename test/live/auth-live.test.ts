@@ -80,7 +80,7 @@ describe("the party's own auth, through the router, after init + migrate", () =>
     assert.deepEqual(await write({ "x-party-shard-key": key }, "signed"), { status: 200, body: "ok" });
 
     const unknown = await post(ROUTER, { "x-party-shard-connection": "nobody-1", "x-party-shard-key": key }, "orphan");
-    assert.equal(unknown.status, 409, unknown.body);
+    assert.equal(unknown.status, 425, unknown.body);
     const long = "k".repeat(200);
     const tooLongHeaders: Record<string, string>[] = [{ "idempotency-key": long }, { "x-party-shard-connection": long }, { "x-party-shard-key": long }];
     for (const headers of tooLongHeaders) {
