@@ -17,7 +17,7 @@
  */
 import type * as Party from "partykit/server";
 import Sharded from "{{partyImport}}";
-import { HEADER, KEY_PARAM, ShardRelay, parseShardRoom, shardRoomId, stripInternalHeaders } from "{{glueImport}}";
+import { HEADER, KEY_PARAM, ShardRelay, parseShardRoom, shardRoomId, stripInternalHeaders, type LoadReport } from "{{glueImport}}";
 
 const SHARDED_PARTY = {{shardedPartyLiteral}};
 const SHARD_COUNT = {{shardCount}};
@@ -139,6 +139,8 @@ class Placement {
   private load: number[] = new Array<number>(SHARD_COUNT).fill(0);
   /** Clients placed but not yet reported by their shard: a handshake that fails never counts for long. */
   private readonly pending = new Map<string, { shard: number; expires: number }>();
+  /** The latest report taken from each shard. */
+  private readonly lastReport: ({ from: string; n: number } | undefined)[] = [];
   /** Shard each client id was placed on, oldest first. */
   private readonly placements = new Map<string, number>();
   /** When this room last started: operators can tell an eviction from the view. */
@@ -159,10 +161,9 @@ class Placement {
   async onRequest(req: Party.Request): Promise<Response> {
     const placeFor = req.headers.get(HEADER.place);
     if (placeFor !== null) return this.place(placeFor);
-    const report = /^(\d+):(\d+):(.*)$/.exec(req.headers.get(HEADER.load) ?? "");
-    if (report && Number(report[1]) >= 1 && Number(report[1]) <= SHARD_COUNT) {
-      this.load[Number(report[1]) - 1] = Number(report[2]);
-      this.pending.delete(decodeURIComponent(report[3]!));
+    const reported = req.headers.get(HEADER.load);
+    if (reported !== null) {
+      this.takeReport(JSON.parse(decodeURIComponent(reported)) as LoadReport);
       return new Response(null, { status: 204 });
     }
     return json(200, { room: this.room.id, party: SHARDED_PARTY, shards: SHARD_COUNT, load: this.load, since: this.since, leader: await this.leaderStats() });
@@ -172,6 +173,15 @@ class Placement {
   private async leaderStats(): Promise<unknown> {
     const res = await this.room.context.parties[SHARDED_PARTY]!.get(this.room.id).fetch({ headers: { [HEADER.stats]: "1" } });
     return res.ok && res.headers.get("content-type")?.includes("json") ? res.json().catch(() => null) : null;
+  }
+
+  /** A shard's own count replaces ours, unless a later report from it came first. */
+  private takeReport(report: LoadReport) {
+    this.pending.delete(report.id);
+    const last = this.lastReport[report.shard - 1];
+    if (report.shard < 1 || report.shard > SHARD_COUNT || (last?.from === report.from && last.n > report.n)) return;
+    this.lastReport[report.shard - 1] = { from: report.from, n: report.n };
+    this.load[report.shard - 1] = report.count;
   }
 
   /** Sticky while the client's shard has room; otherwise the less loaded of the client's two shards. */

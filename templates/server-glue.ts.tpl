@@ -686,6 +686,17 @@ function sameKey(expected: string | null, given: string | null): boolean {
 
 // ─── A shard: holds client sockets, relays them to the leader ───────────────────────────────
 
+/** What a shard tells the router's room after each connect and close. */
+export interface LoadReport {
+  shard: number;
+  count: number;
+  /** The client that came or went. */
+  id: string;
+  /** The shard's incarnation and the report's number in it, to drop reports that arrive late. */
+  from: string;
+  n: number;
+}
+
 /** A socket this shard refused or replaced: it is closing, and nothing it does counts. */
 const IGNORED = { partyShardIgnored: true };
 const isIgnored = (conn: Party.Connection) => (conn.state as typeof IGNORED | null)?.partyShardIgnored === true;
@@ -704,6 +715,7 @@ export class ShardRelay {
   private link: LinkSocket | undefined;
   private linking = false;
   private relinkAttempt = 0;
+  private reports = 0;
 
   constructor(
     private readonly room: Party.Room,
@@ -864,11 +876,15 @@ export class ShardRelay {
     return count;
   }
 
-  /** Tells the router's room how many clients this shard holds (and who came or went), so placement follows real load. */
+  /**
+   * Tells the router's room how many clients this shard holds and who came or went, so placement
+   * follows real load. Reports are numbered: one overtaken by a later one is ignored.
+   */
   private reportLoad(id: string) {
+    const report: LoadReport = { shard: this.shard, count: this.clientCount(), id, from: this.incarnation, n: ++this.reports };
     const placement = this.room.context.parties[ROUTER_PARTY]!.get(this.leaderRoom);
     placement
-      .fetch({ method: "POST", headers: { [HEADER.load]: `${this.shard}:${this.clientCount()}:${encodeURIComponent(id)}` } })
+      .fetch({ method: "POST", headers: { [HEADER.load]: encodeURIComponent(JSON.stringify(report)) } })
       .catch((error: unknown) => console.error("party-shard: could not report load", error));
   }
 }
