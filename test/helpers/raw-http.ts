@@ -1,0 +1,120 @@
+import net from "node:net";
+import WebSocket from "ws";
+
+export interface RawAnswer {
+  status: number;
+  head: string;
+  body: string;
+}
+
+/**
+ * Sends bytes fetch and node:http refuse to send (both Content-Length and Transfer-Encoding, a
+ * POST asking for an upgrade) and reads the answer. `head` is the request line and headers,
+ * without the blank line; `writeBody` may write any framing it likes after it.
+ */
+export function rawRequest(host: string, head: string, writeBody?: (socket: net.Socket) => void, timeoutMs = 10_000): Promise<RawAnswer> {
+  const [hostname, port] = host.split(":");
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(Number(port), hostname);
+    let data = "";
+    let settled = false;
+    const finish = (error?: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.destroy();
+      const answer = parseAnswer(data);
+      if (answer) resolve(answer);
+      else reject(error ?? new Error(`no HTTP answer: ${JSON.stringify(data.slice(0, 200))}`));
+    };
+    const timer = setTimeout(() => finish(new Error(`no complete answer within ${timeoutMs} ms`)), timeoutMs);
+    socket.setEncoding("latin1");
+    socket.on("data", (chunk: string) => {
+      data += chunk;
+      if (isComplete(data)) finish();
+    });
+    // The server may answer and hang up while the body is still being written.
+    socket.on("error", () => finish());
+    socket.on("close", () => finish());
+    socket.on("connect", () => {
+      socket.write(`${head}\r\n\r\n`);
+      writeBody?.(socket);
+    });
+  });
+}
+
+/** Writes `total` bytes of `byte` in HTTP/1.1 chunks of `size`, then the last chunk. */
+export function writeChunked(socket: net.Socket, total: number, size = 64 * 1024, byte = "x"): void {
+  for (let sent = 0; sent < total; sent += size) {
+    const length = Math.min(size, total - sent);
+    socket.write(`${length.toString(16)}\r\n${byte.repeat(length)}\r\n`);
+  }
+  socket.write("0\r\n\r\n");
+}
+
+function parseAnswer(data: string): RawAnswer | undefined {
+  const match = /^HTTP\/1\.[01] (\d{3})/.exec(data);
+  if (!match) return undefined;
+  const end = data.indexOf("\r\n\r\n");
+  const head = end === -1 ? data : data.slice(0, end);
+  return { status: Number(match[1]), head, body: end === -1 ? "" : decodeBody(head, data.slice(end + 4)) };
+}
+
+function isComplete(data: string): boolean {
+  const end = data.indexOf("\r\n\r\n");
+  if (end === -1) return false;
+  const head = data.slice(0, end);
+  const rest = data.slice(end + 4);
+  const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+  if (length) return Buffer.byteLength(rest, "latin1") >= Number(length[1]);
+  if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) return rest.includes("0\r\n\r\n");
+  return false;
+}
+
+function decodeBody(head: string, rest: string): string {
+  if (!/\r\ntransfer-encoding:\s*chunked/i.test(head)) return Buffer.from(rest, "latin1").toString("utf8");
+  let body = "";
+  for (let at = 0; at < rest.length; ) {
+    const lineEnd = rest.indexOf("\r\n", at);
+    const size = Number.parseInt(rest.slice(at, lineEnd), 16);
+    if (!(size > 0)) break;
+    body += rest.slice(lineEnd + 2, lineEnd + 2 + size);
+    at = lineEnd + 2 + size + 2;
+  }
+  return Buffer.from(body, "latin1").toString("utf8");
+}
+
+type Closed = { code: number; reason: string };
+export type Attempt =
+  | { refused: true; status: number; body: string }
+  | { refused: false; socket: WebSocket; inbox: string[]; closedByServer(timeoutMs: number): Promise<Closed | undefined> };
+
+/** A raw WebSocket handshake: the refusal's status and body, or the open socket and what it receives. */
+export function wsAttempt(url: string): Promise<Attempt> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url);
+    const inbox: string[] = [];
+    socket.on("message", (data) => inbox.push(String(data)));
+    const closed = new Promise<Closed>((done) => socket.once("close", (code, reason) => done({ code, reason: String(reason) })));
+    // partykit dev sends the close frame at once but keeps the TCP connection, and ws reports
+    // the close only when that ends: a socket that left OPEN by itself has the server's frame.
+    const closedByServer = async (timeoutMs: number) => {
+      const deadline = Date.now() + timeoutMs;
+      while (socket.readyState === WebSocket.OPEN && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      if (socket.readyState === WebSocket.OPEN) return undefined;
+      socket.terminate();
+      return closed;
+    };
+    socket.once("unexpected-response", (req, res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (body += chunk));
+      res.on("end", () => {
+        req.destroy();
+        resolve({ refused: true, status: res.statusCode ?? 0, body });
+      });
+    });
+    socket.once("open", () => resolve({ refused: false, socket, inbox, closedByServer }));
+    socket.on("error", (error) => reject(error));
+  });
+}
