@@ -15,6 +15,9 @@ const ROOT = "/project";
 async function planOver(files: Map<string, string>, file: string, args: Partial<InitOptions>) {
   const loaded = parseConfig(ROOT, file, files.get(file)!);
   const options: InitOptions = { party: "main", shards: 4, force: false, ...args };
+  // init checks that the sharded party's file exists before it plans anything.
+  const partyFile = path.posix.normalize(options.party === "main" ? loaded.config.main : loaded.config.parties[options.party]!);
+  if (!files.has(partyFile)) files.set(partyFile, "export default class Party {}\n");
   return planInit(loaded, options, async (relative) => files.get(relative) ?? null);
 }
 

@@ -57,16 +57,30 @@ describe("party-shard init (built CLI, no TTY)", () => {
     assert.match(readFileSync(path.join(dir, "partykit.json"), "utf8"), /"parties"/);
   });
 
-  it("--force replaces a router file that differs; without it, nothing is written", async () => {
-    const dir = app({ "src/router.ts": "// my own router\n" });
+  it("--force replaces an edited router; without it, nothing is written", async () => {
+    const dir = app();
+    assert.equal((await runCli(["init"], dir)).exitCode, 0);
+    const routerFile = path.join(dir, "src/router.ts");
+    writeFileSync(routerFile, readFileSync(routerFile, "utf8").replace("const SHARD_COUNT = 4;", "const SHARD_COUNT = 5;"));
     const before = snapshotTree(dir);
     const refused = await runCli(["init"], dir);
     assert.equal(refused.exitCode, 2);
-    assert.match(refused.stderr, /src\/router\.ts already exists/);
+    assert.match(refused.stderr, /src\/router\.ts was edited since party-shard generated it/);
     assert.deepEqual(snapshotTree(dir), before);
-    const forced = await runCli(["init", "--force"], dir);
+    const forced = await runCli(["init", "--force", "--shards", "4"], dir);
     assert.equal(forced.exitCode, 0, forced.stderr);
-    assert.match(readFileSync(path.join(dir, "src/router.ts"), "utf8"), /Router for the sharded "main" party/);
+    assert.match(readFileSync(routerFile, "utf8"), /^const SHARD_COUNT = 4;$/m);
+  });
+
+  it("never replaces a file party-shard did not generate, not even with --force", async () => {
+    const dir = app({ "src/router.ts": "// my own router\n" });
+    const before = snapshotTree(dir);
+    for (const args of [["init"], ["init", "--force"]]) {
+      const refused = await runCli(args, dir);
+      assert.equal(refused.exitCode, 2);
+      assert.match(refused.stderr, /src\/router\.ts already exists and party-shard did not generate it/);
+      assert.deepEqual(snapshotTree(dir), before);
+    }
   });
 
   it("help and version exit 0; an unknown flag is a usage error", async () => {
@@ -79,47 +93,8 @@ describe("party-shard init (built CLI, no TTY)", () => {
   });
 });
 
-describe("party-shard init: bad input exits 2, says where and why, and writes nothing", () => {
-  const cases: { name: string; files: Record<string, string>; args: string[]; message: RegExp }[] = [
-    { name: "no config", files: { "README.md": "hi\n" }, args: [], message: /No PartyKit config found/ },
-    {
-      name: "config that does not parse",
-      files: { "partykit.json": `{\n  "main": "src/server.ts",,\n}\n` },
-      args: [],
-      message: /partykit\.json:2:\d+: The config does not parse/,
-    },
-    { name: "main missing", files: { "partykit.json": `{ "name": "x" }\n` }, args: [], message: /partykit\.json:1:1: partykit\.json has no "main" entry/ },
-    { name: "unknown --party", files: { "partykit.json": CONFIG }, args: ["--party", "chat"], message: /--party chat is not a party in partykit\.json \(it has: main\)/ },
-    {
-      name: "router name used by another party",
-      files: { "partykit.json": `{\n  "main": "src/server.ts",\n  "parties": { "router": "src/other.ts" }\n}\n` },
-      args: [],
-      message: /partykit\.json:3:3: The party name "router" is already used by src\/other\.ts/,
-    },
-    { name: "--shards 0", files: { "partykit.json": CONFIG }, args: ["--shards", "0"], message: /--shards must be a whole number from 1 to 256; got "0"/ },
-    { name: "--shards 257", files: { "partykit.json": CONFIG }, args: ["--shards", "257"], message: /--shards must be a whole number from 1 to 256/ },
-    { name: "--shards abc", files: { "partykit.json": CONFIG }, args: ["--shards", "abc"], message: /got "abc"/ },
-    { name: "--out outside the project", files: { "partykit.json": CONFIG }, args: ["--out", "../router.ts"], message: /outside the project root/ },
-    { name: "--name main", files: { "partykit.json": CONFIG }, args: ["--name", "main"], message: /--name main cannot be the router's party name/ },
-    { name: "--config missing", files: { "partykit.json": CONFIG }, args: ["--config", "nope.json"], message: /Cannot read the PartyKit config .*nope\.json: ENOENT/ },
-    {
-      name: "package.json without partykit",
-      files: { "package.json": `{ "name": "x" }\n` },
-      args: ["--config", "package.json"],
-      message: /package\.json has no "partykit" key/,
-    },
-  ];
-  for (const { name, files, args, message } of cases) {
-    it(name, async () => {
-      const dir = makeProject(files);
-      const before = snapshotTree(dir);
-      const result = await runCli(["init", ...args], dir);
-      assert.equal(result.exitCode, 2, result.stderr);
-      assert.match(result.stderr, message);
-      assert.deepEqual(snapshotTree(dir), before);
-    });
-  }
-
+// Every other kind of bad input is a row of test/bad-input.test.ts.
+describe("party-shard init: errors as data, and a write that fails halfway", () => {
   it("--json reports the error as data too", async () => {
     const dir = makeProject({ "partykit.json": `{ "name": "x" }\n` });
     const result = await runCli(["init", "--json"], dir);

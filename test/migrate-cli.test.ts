@@ -82,24 +82,32 @@ describe("party-shard migrate (built CLI, no TTY)", () => {
     assert.deepEqual(snapshotTree(dir), before);
   });
 
-  for (const [label, edit, message] of [
-    ["replaced by the user", () => "// edited\n", /party\/party-shard-server\.ts already exists and differs/],
-    ["edited in place", (text: string) => text.replace("const WRITE_MEMORY_MS = 60_000;", "const WRITE_MEMORY_MS = 1;"), /party\/party-shard-server\.ts was edited since party-shard generated it/],
-  ] as const) {
-    it(`a generated runtime ${label} is kept unless --force`, async () => {
-      const dir = await initialized();
-      assert.equal((await runCli(["migrate"], dir)).exitCode, 0);
-      const glue = path.join(dir, "party", "party-shard-server.ts");
-      writeFileSync(glue, edit(readFileSync(glue, "utf8")));
-      const before = snapshotTree(dir);
-      const refused = await runCli(["migrate"], dir);
+  it("a generated runtime edited in place is kept unless --force", async () => {
+    const dir = await initialized();
+    assert.equal((await runCli(["migrate"], dir)).exitCode, 0);
+    const glue = path.join(dir, "party", "party-shard-server.ts");
+    writeFileSync(glue, readFileSync(glue, "utf8").replace("const WRITE_MEMORY_MS = 60_000;", "const WRITE_MEMORY_MS = 1;"));
+    const before = snapshotTree(dir);
+    const refused = await runCli(["migrate"], dir);
+    assert.equal(refused.exitCode, 2);
+    assert.match(refused.stderr, /party\/party-shard-server\.ts was edited since party-shard generated it/);
+    assert.deepEqual(snapshotTree(dir), before);
+    assert.equal((await runCli(["migrate", "--force"], dir)).exitCode, 0);
+    assert.match(readFileSync(glue, "utf8"), /export function sharded/);
+  });
+
+  it("a runtime replaced by the user's own file is never overwritten, not even with --force", async () => {
+    const dir = await initialized();
+    assert.equal((await runCli(["migrate"], dir)).exitCode, 0);
+    writeFileSync(path.join(dir, "party", "party-shard-server.ts"), "// mine now\n");
+    const before = snapshotTree(dir);
+    for (const args of [["migrate"], ["migrate", "--force"]]) {
+      const refused = await runCli(args, dir);
       assert.equal(refused.exitCode, 2);
-      assert.match(refused.stderr, message);
+      assert.match(refused.stderr, /party\/party-shard-server\.ts already exists and party-shard did not generate it/);
       assert.deepEqual(snapshotTree(dir), before);
-      assert.equal((await runCli(["migrate", "--force"], dir)).exitCode, 0);
-      assert.match(readFileSync(glue, "utf8"), /export function sharded/);
-    });
-  }
+    }
+  });
 
   it("an untouched file from an earlier party-shard (no checksum) is upgraded without --force", async () => {
     const dir = await initialized();

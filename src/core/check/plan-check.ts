@@ -1,7 +1,7 @@
-import { PartyShardError, type SourceLocation } from "../../errors.js";
+import type { SourceLocation } from "../../errors.js";
 import type { LoadedConfig } from "../config/load-config.js";
 import { planInit, type ReadFile } from "../init/plan-init.js";
-import { findRouter } from "../migrate/find-router.js";
+import { findRouterIfAny } from "../migrate/find-router.js";
 import { planMigrate } from "../migrate/plan-migrate.js";
 import type { Finding, OnProgress } from "../plan.js";
 
@@ -29,13 +29,9 @@ const SITE_REASONS: Record<string, string> = {
  * planners without writing. With `strict`, a router that differs from today's template counts too.
  */
 export async function planCheck(loaded: LoadedConfig, read: ReadFile, options: { strict: boolean; onProgress?: OnProgress }): Promise<CheckResult> {
-  let setup;
-  try {
-    setup = await findRouter(loaded, read);
-  } catch (error) {
-    if (!(error instanceof PartyShardError)) throw error;
-    return { items: [{ location: { file: loaded.file }, reason: "no party-shard router party: run `npx party-shard init`" }], warnings: [] };
-  }
+  // A project without a router is work left (exit 1); a router whose party file is missing is bad input.
+  const setup = await findRouterIfAny(loaded, read);
+  if (!setup) return { items: [{ location: { file: loaded.file }, reason: "no party-shard router party: run `npx party-shard init`" }], warnings: [] };
   const items: CheckItem[] = [];
   if (options.strict) {
     // The same planner init runs, with the router's own settings: any change is drift.

@@ -4,6 +4,7 @@ import JSON5 from "json5";
 import { PartyShardError } from "../../errors.js";
 import { findUp, isFile } from "../find-up.js";
 import { findProperty, locate, parseConfigDocument, type ConfigDocument } from "./config-document.js";
+import { refuseDuplicateKeys } from "./duplicate-keys.js";
 
 /** The parts of a PartyKit config party-shard reads. */
 export interface PartyKitConfig {
@@ -54,6 +55,7 @@ export function parseConfig(root: string, file: string, text: string): LoadedCon
   if (!isRecord(raw) || !document) {
     throw new PartyShardError(`${inPackageJson ? `${file}#partykit` : file} must be an object.`, { location: { file } });
   }
+  refuseDuplicateKeys(file, document);
   if (typeof raw.main !== "string" || raw.main.trim() === "") {
     throw new PartyShardError(`${file} has no "main" entry: party-shard needs the party it will shard.`, {
       location: { file, ...locate(document, findProperty(document.config, "main") ?? document.config) },

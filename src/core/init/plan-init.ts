@@ -1,13 +1,14 @@
 import path from "node:path";
 import { PartyShardError } from "../../errors.js";
 import { addPartyEntry } from "../config/add-party-entry.js";
-import { generatedFileChange } from "../generated-file.js";
+import { generatedFileChange, readTarget, refuseToolFolder } from "../generated-file.js";
 import { findProperty, locate } from "../config/config-document.js";
 import type { LoadedConfig } from "../config/load-config.js";
+import { configFilePath, readPartyFile } from "../config/party-file.js";
 import type { FileChange, Finding, Plan } from "../plan.js";
 import { relativeImport } from "../code-style.js";
 import { GLUE_FILE_NAME, renderGlue } from "../migrate/server/render-glue.js";
-import { DEFAULT_SHARDS, isGeneratedRouter, renderRouter, routerShardCount } from "./render-router.js";
+import { DEFAULT_SHARDS, isGeneratedFile, isGeneratedRouter, renderRouter, routerShardCount } from "./render-router.js";
 
 export interface InitOptions {
   /** The party to shard; `main` is the config's `main` entry. */
@@ -33,12 +34,14 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, read:
     const property = findProperty(loaded.document.config, key);
     return { file, ...(property ? locate(loaded.document, property) : {}) };
   };
-  if (options.party !== "main" && !(options.party in config.parties)) {
+  if (options.party !== "main" && !Object.hasOwn(config.parties, options.party)) {
     const known = ["main", ...Object.keys(config.parties)].join(", ");
     throw new PartyShardError(`--party ${options.party} is not a party in ${file} (it has: ${known}).`, {
       location: location("parties"),
     });
   }
+  // The party's file is checked before anything is planned: a router for a missing party is no use.
+  const { file: partyFile, text: partyText } = await readPartyFile(loaded, options.party, read);
   const name = options.name ?? (options.party === "main" ? "router" : `${options.party}-router`);
   if (!PARTY_NAME_PATTERN.test(name) || name === "main" || name === options.party) {
     throw new PartyShardError(`--name ${name} cannot be the router's party name.`, {
@@ -46,9 +49,10 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, read:
     });
   }
 
-  const existingEntry = config.parties[name];
+  const existingEntry = Object.hasOwn(config.parties, name) ? config.parties[name] : undefined;
   const out = normalizeOut(loaded, options.out ?? existingEntry ?? defaultOut(config.main, name));
-  const current = await read(out);
+  const glueFile = path.posix.join(path.posix.dirname(out), GLUE_FILE_NAME);
+  const current = await readRouterTarget(loaded, { out, glueFile, routerName: name }, read);
   // An entry of that name is ours only if it points at `out` and that file is a party-shard router.
   const takenByOther =
     existingEntry !== undefined &&
@@ -66,9 +70,6 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, read:
     changes.push({ path: file, before: loaded.document.text, after });
   }
   // The router imports the party (for its own static hooks) and the runtime beside it.
-  const partyFile = (options.party === "main" ? config.main : config.parties[options.party]!).replace(/^\.\//, "");
-  const glueFile = path.posix.join(path.posix.dirname(out), GLUE_FILE_NAME);
-  const partyText = (await read(partyFile)) ?? "";
   const router = renderRouter({
     shardedParty: options.party,
     routerParty: name,
@@ -94,16 +95,39 @@ function defaultOut(main: string, name: string): string {
   return path.posix.join(path.posix.dirname(main.replaceAll("\\", "/")), `${name}.ts`);
 }
 
-/** Root-relative POSIX path; refuses anything outside the project root. */
+/** Root-relative POSIX path; refuses anything outside the project root or inside .git and node_modules. */
 function normalizeOut(loaded: LoadedConfig, out: string): string {
   const absolute = path.resolve(loaded.root, out);
   const relative = path.relative(loaded.root, absolute);
   if (relative === "" || relative.startsWith("..") || path.isAbsolute(relative)) {
-    throw new PartyShardError(`The router file ${out} is outside the project root ${loaded.root}.`, {
-      hint: "Pass an --out path inside the project.",
+    const where = relative === "" ? "is the project root folder" : `is outside the project root ${loaded.root}`;
+    throw new PartyShardError(`The router file ${out} ${where}.`, {
+      hint: "Pass an --out path to a file inside the project, e.g. src/router.ts.",
     });
   }
-  return relative.split(path.sep).join("/");
+  const normalized = relative.split(path.sep).join("/");
+  refuseToolFolder(normalized);
+  return normalized;
+}
+
+/**
+ * The text now at the router's path (null for none), after refusing a path the router may not
+ * take: the config, a party's file, its own runtime, or another file party-shard generated.
+ */
+async function readRouterTarget(loaded: LoadedConfig, target: { out: string; glueFile: string; routerName: string }, read: ReadFile): Promise<string | null> {
+  const { out, glueFile, routerName } = target;
+  const owners = new Map([[loaded.file, "the PartyKit config"], ["package.json", "package.json"], [glueFile, "party-shard's server runtime"]]);
+  for (const [party, file] of Object.entries({ main: loaded.config.main, ...loaded.config.parties })) {
+    if (party !== routerName) owners.set(configFilePath(file), `the file of party "${party}"`);
+  }
+  const current = await readTarget(out, read);
+  const taken = owners.get(out) ?? (current !== null && isGeneratedFile(current) && !isGeneratedRouter(current) ? "another file party-shard generated" : undefined);
+  if (taken) {
+    throw new PartyShardError(`The router file ${out} would replace ${taken}.`, {
+      hint: "Pass an --out path to a new file, e.g. src/router.ts.",
+    });
+  }
+  return current;
 }
 
 /** Written the way the config already writes `main`: with or without a leading `./`. */

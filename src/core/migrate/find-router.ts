@@ -1,5 +1,6 @@
 import { PartyShardError } from "../../errors.js";
 import type { LoadedConfig } from "../config/load-config.js";
+import { configFilePath, insideRoot, readPartyFile } from "../config/party-file.js";
 import { isGeneratedRouter } from "../init/render-router.js";
 import type { ReadFile } from "../init/plan-init.js";
 
@@ -13,24 +14,37 @@ export interface RouterSetup {
   partyFile: string;
 }
 
-/** Reads back what `init` set up: the router party and the party it shards. */
+/** Reads back what `init` set up: the router party and the party it shards, whose file must exist. */
 export async function findRouter(loaded: LoadedConfig, read: ReadFile): Promise<RouterSetup> {
+  const setup = await findRouterIfAny(loaded, read);
+  if (setup) return setup;
+  throw new PartyShardError(`No party-shard router in ${loaded.file}: run \`npx party-shard init\` first.`, {
+    location: { file: loaded.file },
+  });
+}
+
+/** Like `findRouter`, but undefined when `init` has not run; a broken setup still throws. */
+export async function findRouterIfAny(loaded: LoadedConfig, read: ReadFile): Promise<RouterSetup | undefined> {
   for (const [routerParty, file] of Object.entries(loaded.config.parties)) {
-    const routerFile = file.replace(/^\.\//, "");
-    const text = await read(routerFile);
+    const routerFile = configFilePath(file);
+    // Only a file inside the project can be the router; any other entry is some other party.
+    if (!insideRoot(routerFile)) continue;
+    const text = await read(routerFile).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === "EISDIR") return null;
+      throw error;
+    });
     if (text === null || !isGeneratedRouter(text)) continue;
     const shardedParty = /const SHARDED_PARTY = "([^"]+)"/.exec(text)?.[1];
     if (!shardedParty) continue;
-    const partyFile = (shardedParty === "main" ? loaded.config.main : loaded.config.parties[shardedParty])?.replace(/^\.\//, "");
-    if (!partyFile) {
+    const known = shardedParty === "main" || Object.hasOwn(loaded.config.parties, shardedParty);
+    if (!known) {
       throw new PartyShardError(`The router ${routerFile} shards "${shardedParty}", which is not a party in ${loaded.file}.`, {
         location: { file: routerFile },
         hint: "Run `npx party-shard init --force` to regenerate the router.",
       });
     }
+    const { file: partyFile } = await readPartyFile(loaded, shardedParty, read);
     return { routerParty, routerFile, shardedParty, partyFile };
   }
-  throw new PartyShardError(`No party-shard router in ${loaded.file}: run \`npx party-shard init\` first.`, {
-    location: { file: loaded.file },
-  });
+  return undefined;
 }
