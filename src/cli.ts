@@ -6,6 +6,7 @@ import { checkCommand } from "./commands/check.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { verifyCommand } from "./commands/verify.js";
 import type { CommandContext } from "./commands/settle-plan.js";
+import type { Colors } from "./ui/colour.js";
 import { parseSharedOptions, type CommandAction } from "./commands/shared.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
@@ -21,7 +22,7 @@ export async function main(argv: string[]): Promise<number> {
     .version(version, "-v, --version")
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
-    .addHelpText("after", "\nExamples:\n  $ npx party-shard init --shards 8\n  $ npx party-shard migrate --dry-run\n")
+    .addHelpText("after", "\nExamples:\n  $ npx party-shard init --shards 8\n  $ npx party-shard migrate --dry-run\n\nColour only on a terminal; --no-color, NO_COLOR=1 or FORCE_COLOR=0 turn it off, FORCE_COLOR=1 on.\n")
     .addCommand(initCommand(run))
     .addCommand(migrateCommand(run))
     .addCommand(checkCommand(run))
@@ -45,7 +46,10 @@ async function runAction(action: CommandAction<CommandContext>, raw: Record<stri
   const { createLogger } = await import("./ui/logger.js");
   const { createPrompts } = await import("./ui/prompts.js");
   const { createProgressLine } = await import("./ui/progress-line.js");
-  const logger = createLogger({ silent: json });
+  const { decidePalette, turnOffLibraryColour } = await import("./ui/colour.js");
+  const palette = decidePalette(raw.color === false);
+  if (!palette.stdout.isColorSupported) turnOffLibraryColour();
+  const logger = createLogger({ silent: json, colors: palette.stdout });
   try {
     const options = parseSharedOptions(raw);
     const context: CommandContext = {
@@ -57,12 +61,11 @@ async function runAction(action: CommandAction<CommandContext>, raw: Record<stri
     };
     return await action(context, raw);
   } catch (error) {
-    return await reportError(error, json);
+    return reportError(error, json, palette.stderr);
   }
 }
 
-async function reportError(error: unknown, json: boolean): Promise<ExitCode> {
-  const { default: pc } = await import("picocolors");
+function reportError(error: unknown, json: boolean, pc: Colors): ExitCode {
   const known = error instanceof PartyShardError;
   const exitCode: ExitCode = known ? error.exitCode : 1;
   const message = error instanceof Error ? error.message : String(error);

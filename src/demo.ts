@@ -8,18 +8,22 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
-import pc from "picocolors";
+import { decidePalette } from "./ui/colour.js";
 import { colorDiff } from "./ui/render-diff.js";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const CLI = path.join(REPO, "bin", "party-shard.js");
+// Plain under CI and in a pipe (CI greps this output); `npm run demo -- --no-color` too.
+const NO_COLOR_FLAG = process.argv.includes("--no-color");
+const pc = decidePalette(NO_COLOR_FLAG).stdout;
 
 interface JsonPlan {
   changes: { path: string; action: "create" | "update"; diff: string }[];
 }
 
 async function party(args: string[], cwd: string) {
-  return execa(process.execPath, [CLI, ...args], { cwd, reject: false, env: { FORCE_COLOR: process.stdout.isTTY ? "1" : "0" } });
+  // The child writes to a pipe, so it is told the demo's decision.
+  return execa(process.execPath, [CLI, ...args], { cwd, reject: false, env: { FORCE_COLOR: pc.isColorSupported ? "1" : "0" } });
 }
 
 /** Shows what a writing command would change (diffs of the user's files, names of generated ones), then runs it. */
@@ -29,7 +33,7 @@ async function step(title: string, command: string, cwd: string): Promise<void> 
   if (preview.exitCode !== 0) throw new Error(`${command} --dry-run failed:\n${preview.stderr}`);
   for (const change of (JSON.parse(preview.stdout) as JsonPlan).changes) {
     if (change.action === "create") console.log(pc.green(`+ ${change.path} (new, generated)`));
-    else console.log(colorDiff(change.diff));
+    else console.log(colorDiff(change.diff, pc));
   }
   const applied = await party([command, "--yes"], cwd);
   if (applied.exitCode !== 0) throw new Error(`${command} failed:\n${applied.stderr}`);
@@ -48,7 +52,7 @@ async function main(): Promise<number> {
     const check = await party(["check"], app);
     console.log(check.stdout);
     console.log(pc.bold(pc.cyan("\n$ npx party-shard verify")) + pc.dim("  # real partykit dev, real partysocket clients"));
-    const verify = await execa(process.execPath, [CLI, "verify"], { cwd: app, reject: false, stdio: "inherit" });
+    const verify = await execa(process.execPath, [CLI, "verify", ...(NO_COLOR_FLAG ? ["--no-color"] : [])], { cwd: app, reject: false, stdio: "inherit" });
     return verify.exitCode ?? 1;
   } finally {
     rmSync(app, { recursive: true, force: true });

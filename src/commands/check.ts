@@ -3,7 +3,7 @@ import type { ExitCode } from "../errors.js";
 import { formatLocation } from "../errors.js";
 import type { CheckItem, CheckResult } from "../core/check/plan-check.js";
 import type { CommandContext } from "./settle-plan.js";
-import { withProgress, type ActionRunner } from "./shared.js";
+import { noColorOption, withProgress, type ActionRunner } from "./shared.js";
 
 export function checkCommand(run: ActionRunner<CommandContext>): Command {
   return new Command("check")
@@ -13,6 +13,7 @@ export function checkCommand(run: ActionRunner<CommandContext>): Command {
     .option("--json", "print the result as JSON")
     .addOption(new Option("--format <format>", "output format").choices(["text", "github"]).default("text"))
     .option("--strict", "also fail when the router differs from what this version generates")
+    .addOption(noColorOption())
     .addHelpText("after", "\nExamples:\n  $ party-shard check\n  $ party-shard check --strict --format github\n")
     .action(run(check));
 }

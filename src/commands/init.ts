@@ -2,7 +2,8 @@ import path from "node:path";
 import { Command } from "commander";
 import type { ExitCode } from "../errors.js";
 import type { InitOptions } from "../core/init/plan-init.js";
-import { DEFAULT_SHARDS } from "../core/init/render-router.js";
+import type { LoadedConfig } from "../core/config/load-config.js";
+import { DEFAULT_SHARDS, routerShardCount } from "../core/init/render-router.js";
 import type { CommandContext } from "./settle-plan.js";
 import { parseIntegerOption, withSharedOptions, type ActionRunner } from "./shared.js";
 
@@ -34,20 +35,32 @@ export async function init(context: CommandContext, raw: Record<string, unknown>
     raw.party === "main" && prompts.interactive && Object.keys(loaded.config.parties).length > 0
       ? await prompts.select("Which party should be sharded?", ["main", ...Object.keys(loaded.config.parties)], "main")
       : String(raw.party);
-  // Without --shards a non-interactive run keeps an existing router's count (or the default).
+  const name = typeof raw.name === "string" ? raw.name : undefined;
+  const { projectReader } = await import("../infra/project-reader.js");
+  const read = projectReader(loaded);
+  // Without --shards a non-interactive run keeps an existing router's count (or the default);
+  // the question starts from that count, so pressing enter changes nothing.
   const shards =
     flagShards ??
-    (prompts.interactive ? await prompts.number("How many shards?", DEFAULT_SHARDS, (n) =>
+    (prompts.interactive ? await prompts.number("How many shards?", (await currentShardCount(loaded, read, party, name)) ?? DEFAULT_SHARDS, (n) =>
       n >= 1 && n <= MAX_SHARDS ? undefined : `Between 1 and ${MAX_SHARDS}`,
     ) : undefined);
   const initOptions: InitOptions = {
     party,
     shards,
-    name: typeof raw.name === "string" ? raw.name : undefined,
+    name,
     out: typeof raw.out === "string" ? path.resolve(options.cwd, raw.out) : undefined,
     force: options.force,
   };
-  const { projectReader } = await import("../infra/project-reader.js");
-  const plan = await planInit(loaded, initOptions, projectReader(loaded));
+  const plan = await planInit(loaded, initOptions, read);
   return settlePlan("init", plan, context);
+}
+
+/** The count of the router `init` would update, if there is one; planInit checks the rest. */
+async function currentShardCount(loaded: LoadedConfig, read: (file: string) => Promise<string | null>, party: string, name?: string) {
+  const routerName = name ?? (party === "main" ? "router" : `${party}-router`);
+  const entry = Object.hasOwn(loaded.config.parties, routerName) ? loaded.config.parties[routerName] : undefined;
+  if (typeof entry !== "string") return undefined;
+  const text = await read(path.posix.normalize(entry.replaceAll("\\", "/"))).catch(() => null);
+  return text === null ? undefined : routerShardCount(text);
 }

@@ -1,4 +1,3 @@
-import pc from "picocolors";
 import { PartyShardError, formatLocation, type ExitCode } from "../errors.js";
 import { uncommittedFiles } from "../infra/git.js";
 import type { Finding, Plan } from "../core/plan.js";
@@ -26,7 +25,7 @@ export interface CommandContext {
 export async function settlePlan(command: string, plan: Plan, context: CommandContext): Promise<ExitCode> {
   const { options, logger, prompts } = context;
   const showDiff = options.dryRun || (prompts.interactive && plan.changes.length > 0);
-  if (showDiff && !options.json) for (const change of plan.changes) logger.raw(colorDiff(unifiedDiff(change)));
+  if (showDiff && !options.json) for (const change of plan.changes) logger.raw(colorDiff(unifiedDiff(change), logger.colors));
 
   let applied = false;
   if (!options.dryRun && plan.changes.length > 0) {
@@ -105,7 +104,7 @@ function summarizeSites(findings: Finding[]): string[] {
 }
 
 function logFinding(logger: Logger, finding: Finding): void {
-  const where = finding.location ? `${pc.dim(formatLocation(finding.location))}  ` : "";
+  const where = finding.location ? `${logger.colors.dim(formatLocation(finding.location))}  ` : "";
   const text = `${where}${finding.message}`;
   if (finding.level === "info") logger.info(text);
   else logger.warn(text);

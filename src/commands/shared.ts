@@ -1,6 +1,6 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { PartyShardError } from "../errors.js";
 import type { OnProgress } from "../core/plan.js";
 import type { ProgressLine } from "../ui/progress-line.js";
@@ -22,7 +22,13 @@ export function withSharedOptions(command: Command): Command {
     .option("--dry-run", "print the diff and write nothing")
     .option("-y, --yes", "never prompt; take the defaults")
     .option("--json", "print the plan and findings as JSON on stdout")
-    .option("--force", "replace files that differ from what party-shard would write");
+    .option("--force", "replace files that differ from what party-shard would write")
+    .addOption(noColorOption());
+}
+
+/** On every command, so each one's --help lists it; NO_COLOR=1 and FORCE_COLOR=0 do the same. */
+export function noColorOption(): Option {
+  return new Option("--no-color", "plain text, no colour (default: colour only on a terminal)");
 }
 
 export function parseSharedOptions(raw: Record<string, unknown>): SharedOptions {

@@ -1,9 +1,9 @@
 import { Command } from "commander";
 import type { ExitCode } from "../errors.js";
 import type { ProbeResult } from "../infra/delivery-probe.js";
-import type picocolors from "picocolors";
+import type { Colors } from "../ui/colour.js";
 import type { CommandContext } from "./settle-plan.js";
-import { parseIntegerOption, type ActionRunner } from "./shared.js";
+import { noColorOption, parseIntegerOption, type ActionRunner } from "./shared.js";
 
 export function verifyCommand(run: ActionRunner<CommandContext>): Command {
   return new Command("verify")
@@ -14,6 +14,7 @@ export function verifyCommand(run: ActionRunner<CommandContext>): Command {
     .option("--messages <n>", "messages to publish through the router", "100")
     .option("--router <name>", "router party to verify (default: the one party-shard init generated)")
     .option("--json", "print the measurements as JSON")
+    .addOption(noColorOption())
     .addHelpText("after", "\nExamples:\n  $ party-shard verify\n  $ party-shard verify --clients 50 --messages 500 --json\n")
     .action(run(verify));
 }
@@ -28,7 +29,6 @@ export async function verify(context: CommandContext, raw: Record<string, unknow
   const { startPartykitDev } = await import("../infra/partykit-dev.js");
   const { runDeliveryProbe } = await import("../infra/delivery-probe.js");
   const { spinner } = await import("@clack/prompts");
-  const { default: pc } = await import("picocolors");
   const loaded = await loadConfig(options.cwd, options.config);
   const router = typeof raw.router === "string" ? raw.router : (await findRouter(loaded, projectReader(loaded))).routerParty;
 
@@ -59,7 +59,7 @@ export async function verify(context: CommandContext, raw: Record<string, unknow
     progress?.stop("Measured");
     const ok = result.lost === 0 && result.duplicates === 0;
     if (options.json) context.stdout(JSON.stringify({ ok, router, ...result }, null, 2));
-    else logger.raw(report(result, ok, pc));
+    else logger.raw(report(result, ok, logger.colors));
     return ok ? 0 : 1;
   } catch (error) {
     progress?.error("Measuring failed");
@@ -69,7 +69,7 @@ export async function verify(context: CommandContext, raw: Record<string, unknow
   }
 }
 
-function report(result: ProbeResult, ok: boolean, pc: typeof picocolors): string {
+function report(result: ProbeResult, ok: boolean, pc: Colors): string {
   const ms = (value: number | null) => (value === null ? "— (no message reached every client)" : `${value.toFixed(1)} ms`);
   const rows: [string, string][] = [
     ["delivery", `${result.deliveryRatio.toFixed(3)} (${result.lost} lost of ${result.listeners * result.messages})`],

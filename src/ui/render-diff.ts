@@ -1,6 +1,6 @@
 import { createTwoFilesPatch } from "diff";
-import pc from "picocolors";
 import type { FileChange } from "../core/plan.js";
+import type { Colors } from "./colour.js";
 
 /** A unified diff of one planned change, `/dev/null` standing for a file that does not exist yet. */
 export function unifiedDiff(change: FileChange): string {
@@ -10,7 +10,7 @@ export function unifiedDiff(change: FileChange): string {
   });
 }
 
-export function colorDiff(patch: string): string {
+export function colorDiff(patch: string, pc: Colors): string {
   return patch
     .split("\n")
     .filter((line) => !line.startsWith("====="))
