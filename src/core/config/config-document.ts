@@ -15,10 +15,12 @@ export interface ConfigDocument {
 const PREFIX = "(";
 
 let project: Project | undefined;
+let parsed = 0;
 
 export function parseConfigDocument(text: string, inPackageJson: boolean): ConfigDocument | undefined {
   project ??= new Project({ useInMemoryFileSystem: true });
-  const file = project.createSourceFile("config.ts", `${PREFIX}${text}\n)`, { overwrite: true });
+  // A name of its own: overwriting one file would forget the nodes of documents still in use.
+  const file = project.createSourceFile(`config-${parsed++}.ts`, `${PREFIX}${text}\n)`);
   const statement = file.getStatements()[0];
   const expression = Node.isExpressionStatement(statement) ? statement.getExpression() : undefined;
   const root = Node.isParenthesizedExpression(expression) ? expression.getExpression() : undefined;
