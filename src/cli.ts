@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { PartyShardError, formatLocation, type ExitCode } from "./errors.js";
+import { InterruptedError, PartyShardError, TRAPPED_SIGNALS, formatLocation, type ExitCode } from "./errors.js";
 import { initCommand } from "./commands/init.js";
 import { checkCommand } from "./commands/check.js";
 import { migrateCommand } from "./commands/migrate.js";
@@ -61,6 +61,8 @@ async function runAction(action: CommandAction<CommandContext>, raw: Record<stri
     };
     return await action(context, raw);
   } catch (error) {
+    // Stopped by a signal and put back, the run is on its way out: another Ctrl-C must not cut it short.
+    if (error instanceof InterruptedError) for (const signal of TRAPPED_SIGNALS) process.on(signal, () => undefined);
     return reportError(error, json, palette.stderr);
   }
 }

@@ -5,7 +5,11 @@ export interface SourceLocation {
   col?: number;
 }
 
-export type ExitCode = 0 | 1 | 2;
+/**
+ * 0 done, 1 work left or failed, 2 bad input; 129, 130, 143: stopped by SIGHUP, SIGINT or
+ * SIGTERM (128 + the signal's number, as a shell reports it).
+ */
+export type ExitCode = 0 | 1 | 2 | 129 | 130 | 143;
 
 /**
  * The one error type commands throw. `exitCode` 2 means the user's input is wrong
@@ -25,6 +29,24 @@ export class PartyShardError extends Error {
     this.exitCode = options.exitCode ?? 2;
     this.hint = options.hint;
     this.location = options.location;
+  }
+}
+
+const SIGNAL_EXIT_CODES = { SIGHUP: 129, SIGINT: 130, SIGTERM: 143 } as const;
+
+/** The signals a command stops for cleanly instead of dying where it stands: Ctrl-C, kill, a closed terminal. */
+export type TrappedSignal = keyof typeof SIGNAL_EXIT_CODES;
+
+export const TRAPPED_SIGNALS = Object.keys(SIGNAL_EXIT_CODES) as TrappedSignal[];
+
+/** A signal stopped the command, after it put things back; the process exits 128 + the signal's number. */
+export class InterruptedError extends PartyShardError {
+  readonly signal: TrappedSignal;
+
+  constructor(signal: TrappedSignal, outcome?: string, options: { hint?: string } = {}) {
+    super(`Interrupted by ${signal}${outcome ? `; ${outcome}` : "."}`, { exitCode: SIGNAL_EXIT_CODES[signal], hint: options.hint });
+    this.name = "InterruptedError";
+    this.signal = signal;
   }
 }
 

@@ -1,7 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { Option, type Command } from "commander";
-import { PartyShardError } from "../errors.js";
+import { PartyShardError, type ExitCode } from "../errors.js";
 import type { OnProgress } from "../core/plan.js";
 import type { ProgressLine } from "../ui/progress-line.js";
 
@@ -57,7 +57,7 @@ export function parseIntegerOption(flag: string, value: unknown, min: number, ma
 }
 
 /** A command's work: gets the parsed shared context and its own raw flags, returns the exit code. */
-export type CommandAction<Context> = (context: Context, raw: Record<string, unknown>) => Promise<0 | 1 | 2>;
+export type CommandAction<Context> = (context: Context, raw: Record<string, unknown>) => Promise<ExitCode>;
 
 /** Supplied by `cli.ts`: wraps an action with context creation and error-to-exit-code mapping. */
 export type ActionRunner<Context> = (action: CommandAction<Context>) => (raw: Record<string, unknown>) => Promise<void>;

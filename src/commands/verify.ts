@@ -1,5 +1,5 @@
 import { Command } from "commander";
-import type { ExitCode } from "../errors.js";
+import { InterruptedError, type ExitCode } from "../errors.js";
 import type { ProbeResult } from "../infra/delivery-probe.js";
 import type { Colors } from "../ui/colour.js";
 import type { CommandContext } from "./settle-plan.js";
@@ -20,6 +20,12 @@ export function verifyCommand(run: ActionRunner<CommandContext>): Command {
 }
 
 export async function verify(context: CommandContext, raw: Record<string, unknown>): Promise<ExitCode> {
+  const { withSignalsTrapped } = await import("../infra/signals.js");
+  // Ctrl-C, a kill or a closed terminal stops the measurement and partykit dev; then the CLI exits 130, 143 or 129.
+  return withSignalsTrapped((signal) => measure(context, raw, signal));
+}
+
+async function measure(context: CommandContext, raw: Record<string, unknown>, signal: AbortSignal): Promise<ExitCode> {
   const { options, logger } = context;
   const clients = parseIntegerOption("--clients", raw.clients, 1, 1_000);
   const messages = parseIntegerOption("--messages", raw.messages, 1, 100_000);
@@ -28,18 +34,17 @@ export async function verify(context: CommandContext, raw: Record<string, unknow
   const { projectReader } = await import("../infra/project-reader.js");
   const { startPartykitDev } = await import("../infra/partykit-dev.js");
   const { runDeliveryProbe } = await import("../infra/delivery-probe.js");
-  const { spinner } = await import("@clack/prompts");
+  const { createStatusLine } = await import("../ui/status-line.js");
   const loaded = await loadConfig(options.cwd, options.config);
   const router = typeof raw.router === "string" ? raw.router : (await findRouter(loaded, projectReader(loaded))).routerParty;
 
-  // A spinner on a terminal; plain progress lines in CI logs.
-  const progress = process.stdout.isTTY && !options.json ? spinner() : undefined;
-  const say = (text: string) => (progress ? progress.message(text) : logger.step(text));
-  progress?.start(`Starting partykit dev in ${loaded.root}`);
-  if (!progress) say(`Starting partykit dev in ${loaded.root}`);
-  const server = await startPartykitDev({ cwd: loaded.root }).catch((error: unknown) => {
-    progress?.error("partykit dev did not start");
-    throw error;
+  // A status line on a terminal; plain progress lines in CI logs.
+  const progress = process.stdout.isTTY && !options.json ? createStatusLine(process.stdout) : undefined;
+  const say = (text: string) => (progress ? progress.show(text) : logger.step(text));
+  say(`Starting partykit dev in ${loaded.root}`);
+  const server = await startPartykitDev({ cwd: loaded.root, signal }).catch((error: unknown) => {
+    progress?.end(error instanceof InterruptedError ? "Interrupted" : "partykit dev did not start");
+    throw stopped(error);
   });
   try {
     say(`Connecting ${clients} clients through "${router}" and publishing ${messages} messages`);
@@ -52,21 +57,27 @@ export async function verify(context: CommandContext, raw: Record<string, unknow
       publish: { kind: "write" },
       clients,
       messages,
+      signal,
       onProgress: (sent) => {
         if (progress || sent % Math.max(1, Math.floor(messages / 4)) === 0) say(`${sent}/${messages} published`);
       },
     });
-    progress?.stop("Measured");
+    progress?.end("Measured");
     const ok = result.lost === 0 && result.duplicates === 0;
     if (options.json) context.stdout(JSON.stringify({ ok, router, ...result }, null, 2));
     else logger.raw(report(result, ok, logger.colors));
     return ok ? 0 : 1;
   } catch (error) {
-    progress?.error("Measuring failed");
-    throw error;
+    progress?.end(error instanceof InterruptedError ? "Interrupted" : "Measuring failed");
+    throw stopped(error);
   } finally {
     await server.stop();
   }
+}
+
+/** An interruption says that partykit dev is gone too (the `finally` that stops it runs before the CLI reports). */
+function stopped(error: unknown): unknown {
+  return error instanceof InterruptedError ? new InterruptedError(error.signal, "partykit dev was stopped.") : error;
 }
 
 function report(result: ProbeResult, ok: boolean, pc: Colors): string {

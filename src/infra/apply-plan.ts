@@ -1,69 +1,170 @@
-import { randomBytes } from "node:crypto";
-import { promises as fs } from "node:fs";
+import fs, { type Stats } from "node:fs";
 import path from "node:path";
-import { PartyShardError } from "../errors.js";
+import { setImmediate as nextTurn } from "node:timers/promises";
+import { BOM, decodeSource, describeInvalid } from "../core/decode-source.js";
 import type { FileChange, Plan } from "../core/plan.js";
+import { InterruptedError, PartyShardError } from "../errors.js";
+import { withSignalsTrapped } from "./signals.js";
+import { replaceFile, writeTemp } from "./temp-file.js";
+
+/** A file as it was before the plan: what rolling back puts back. */
+interface Original {
+  bytes: Buffer;
+  stats: Stats;
+  /** It starts with a BOM that the plan's text, like ts-morph's, does not have. */
+  addBom: boolean;
+}
 
 interface Staged {
   change: FileChange;
   target: string;
   temp: string;
+  /** null for a file the plan creates. */
+  original: Original | null;
   renamed: boolean;
 }
 
+interface Journal {
+  root: string;
+  staged: Staged[];
+  createdDirs: string[];
+}
+
 /**
- * The only place party-shard writes files. All changes are staged as temp files next to
- * their targets, then renamed into place; if anything fails, targets already replaced get
- * their previous contents back, so a plan lands whole or not at all.
+ * The only place party-shard writes files, as one transaction. Every change is staged as a
+ * temp file beside its target (`.<name>.<hex>.tmp`, with the target's mode and owner), then
+ * all are renamed into place. An error, or SIGINT/SIGTERM/SIGHUP (trapped while this runs), before
+ * the last rename puts every file back as it was and removes every temp file, then throws
+ * (an InterruptedError for a signal): a plan lands whole or not at all.
+ *
+ * File system calls are synchronous, one file at a time: on a large plan that is several
+ * times faster than the thread pool, and a signal is still seen between two files.
  */
 export async function applyPlan(plan: Plan): Promise<void> {
-  const root = await fs.realpath(plan.root);
-  const createdDirs: string[] = [];
-  const staged: Staged[] = [];
-  try {
-    for (const change of plan.changes) {
-      const target = await resolveInsideRoot(root, change.path);
-      await assertUnchanged(target, change);
-      createdDirs.push(...(await makeParentDirs(root, target)));
-      const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomBytes(4).toString("hex")}.tmp`);
-      const mode = change.before === null ? undefined : (await fs.stat(target)).mode;
-      await fs.writeFile(temp, change.after, { flag: "wx", mode });
-      staged.push({ change, target, temp, renamed: false });
+  await withSignalsTrapped(async (signal) => {
+    const journal: Journal = { root: fs.realpathSync(plan.root), staged: [], createdDirs: [] };
+    let current: string | undefined;
+    try {
+      for (const change of plan.changes) {
+        await checkpoint(signal);
+        current = change.path;
+        journal.staged.push(stage(journal, change));
+      }
+      for (const item of journal.staged) {
+        await checkpoint(signal);
+        current = item.change.path;
+        fs.renameSync(item.temp, item.target);
+        item.renamed = true;
+      }
+    } catch (error) {
+      throw explain(error, current, rollBack(journal));
     }
-    for (const item of staged) {
-      await fs.rename(item.temp, item.target);
-      item.renamed = true;
-    }
-  } catch (error) {
-    await rollBack(staged, createdDirs);
-    if (error instanceof PartyShardError) throw error;
-    throw new PartyShardError(`Could not write the planned changes: ${(error as Error).message}`, {
-      exitCode: 1,
-      hint: "Nothing was changed; fix the cause and run again.",
-      cause: error,
+  });
+}
+
+/** Lets a signal that arrived run its handler, and stops if it did. */
+async function checkpoint(signal: AbortSignal): Promise<void> {
+  await nextTurn();
+  signal.throwIfAborted();
+}
+
+/** Checks the target is as planned and writes what it becomes to a temp file beside it. */
+function stage(journal: Journal, change: FileChange): Staged {
+  const target = resolveInsideRoot(journal.root, change.path);
+  const original = readOriginal(target, change);
+  makeParentDirs(journal.root, target, journal.createdDirs);
+  const after = original?.addBom ? BOM + change.after : change.after;
+  return { change, target, temp: writeTemp(target, Buffer.from(after), original?.stats), original, renamed: false };
+}
+
+/**
+ * The target now, which must be what the plan was computed from: a change made since, or
+ * bytes that are not UTF-8 (which the plan's text could only hold as U+FFFD), are refused.
+ */
+function readOriginal(target: string, change: FileChange): Original | null {
+  const bytes = readIfExists(target);
+  if (bytes === null && change.before === null) return null;
+  if (bytes === null || change.before === null) throw changedOnDisk(change);
+  const decoded = decodeSource(bytes);
+  if ("invalid" in decoded) {
+    const { line, col } = decoded.invalid;
+    throw new PartyShardError(`${describeInvalid(decoded.invalid)}; party-shard does not rewrite such a file, and nothing was written.`, {
+      location: { file: change.path, line, col },
+      hint: "Save it as UTF-8 and run again.",
     });
+  }
+  const planHasBom = change.before.startsWith(BOM);
+  if ((decoded.bom && planHasBom ? BOM : "") + decoded.text !== change.before) throw changedOnDisk(change);
+  return { bytes, stats: fs.statSync(target), addBom: decoded.bom && !planHasBom };
+}
+
+function readIfExists(file: string): Buffer | null {
+  try {
+    return fs.readFileSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return null;
+    throw error;
   }
 }
 
-async function rollBack(staged: Staged[], createdDirs: string[]): Promise<void> {
-  for (const item of staged.reverse()) {
-    if (!item.renamed) {
-      await fs.rm(item.temp, { force: true });
-    } else if (item.change.before === null) {
-      await fs.rm(item.target, { force: true });
-    } else {
-      await fs.writeFile(item.target, item.change.before);
+function changedOnDisk(change: FileChange): PartyShardError {
+  return new PartyShardError(`${change.path} changed on disk while party-shard was planning; nothing was written.`, { hint: "Run the command again." });
+}
+
+/** Puts every target back and removes every temp file; returns what could not be put back. */
+function rollBack(journal: Journal): string[] {
+  const failed: string[] = [];
+  const attempt = (file: string, undo: () => void) => {
+    try {
+      undo();
+    } catch (error) {
+      failed.push(`${path.relative(journal.root, file)} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    }
+  };
+  // Temp files first: on a full disk, that frees the space putting files back needs.
+  for (const item of journal.staged) if (!item.renamed) attempt(item.temp, () => fs.rmSync(item.temp, { force: true }));
+  for (const item of journal.staged) if (item.renamed) attempt(item.target, () => putBack(item));
+  for (const dir of journal.createdDirs.reverse()) {
+    try {
+      fs.rmdirSync(dir);
+    } catch {
+      // Not empty: something else was put there meanwhile, and stays.
     }
   }
-  for (const dir of createdDirs.reverse()) await fs.rmdir(dir).catch(() => undefined);
+  return failed;
+}
+
+function putBack({ target, original }: Staged): void {
+  if (original) replaceFile(target, original.bytes, original.stats);
+  else fs.rmSync(target, { force: true });
+}
+
+/** The error to report: what went wrong, and whether everything was put back. */
+function explain(error: unknown, file: string | undefined, notPutBack: string[]): PartyShardError {
+  const leftOver = notPutBack.length > 0 ? `these could not be put back as they were: ${notPutBack.join(", ")}` : undefined;
+  const leftOverHint = "`git status` lists them; `git checkout -- <file>` restores a file from the last commit.";
+  if (error instanceof InterruptedError) {
+    return leftOver ? new InterruptedError(error.signal, leftOver, { hint: leftOverHint }) : new InterruptedError(error.signal, "nothing was written.");
+  }
+  if (error instanceof PartyShardError) {
+    if (!leftOver) return error;
+    return new PartyShardError(`${error.message} But ${leftOver}.`, { exitCode: 1, location: error.location, hint: leftOverHint, cause: error });
+  }
+  const code = (error as NodeJS.ErrnoException).code;
+  const cause = code === "ENOSPC" ? "The disk is full" : code === "EACCES" || code === "EPERM" ? "party-shard may not write there" : "Fix the cause";
+  return new PartyShardError(`Could not write ${file ?? "the planned changes"}: ${(error as Error).message}${leftOver ? `; and ${leftOver}` : ""}.`, {
+    exitCode: 1,
+    hint: leftOver ? leftOverHint : `Nothing was changed. ${cause}; then run again.`,
+    cause: error,
+  });
 }
 
 /** Resolves `relative` under `root`, following symlinks of existing parents so none leads outside. */
-export async function resolveInsideRoot(root: string, relative: string): Promise<string> {
+export function resolveInsideRoot(root: string, relative: string): string {
   const target = path.resolve(root, relative);
   let existing = target;
-  while (!(await exists(existing))) existing = path.dirname(existing);
-  const real = path.join(await fs.realpath(existing), path.relative(existing, target));
+  while (!fs.existsSync(existing)) existing = path.dirname(existing);
+  const real = path.join(fs.realpathSync(existing), path.relative(existing, target));
   if (!isInside(root, real)) {
     throw new PartyShardError(`Refusing to write ${relative}: it is outside the project root ${root}.`);
   }
@@ -75,27 +176,12 @@ export function isInside(root: string, candidate: string): boolean {
   return relative !== "" && !relative.startsWith("..") && !path.isAbsolute(relative);
 }
 
-async function assertUnchanged(target: string, change: FileChange): Promise<void> {
-  const current = await fs.readFile(target, "utf8").catch(() => null);
-  if (current !== change.before) {
-    throw new PartyShardError(`${change.path} changed on disk while party-shard was planning; nothing was written.`, {
-      hint: "Run the command again.",
-    });
-  }
-}
-
-async function makeParentDirs(root: string, target: string): Promise<string[]> {
+/** Creates the folders `target` needs, recording each in `created` as soon as it exists. */
+function makeParentDirs(root: string, target: string, created: string[]): void {
   const missing: string[] = [];
-  for (let dir = path.dirname(target); dir !== root && !(await exists(dir)); dir = path.dirname(dir)) {
-    missing.unshift(dir);
+  for (let dir = path.dirname(target); dir !== root && !fs.existsSync(dir); dir = path.dirname(dir)) missing.unshift(dir);
+  for (const dir of missing) {
+    fs.mkdirSync(dir);
+    created.push(dir);
   }
-  for (const dir of missing) await fs.mkdir(dir);
-  return missing;
-}
-
-async function exists(file: string): Promise<boolean> {
-  return fs.access(file).then(
-    () => true,
-    () => false,
-  );
 }

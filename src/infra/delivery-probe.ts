@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { PartySocket } from "partysocket";
 import WebSocket from "ws";
+import { whenAborted } from "./signals.js";
 
 /**
  * How probe messages are sent:
@@ -27,6 +28,8 @@ export interface ProbeOptions {
   onPublished?: (seq: number, status: number, body: string) => void;
   /** Router party whose load view to read once every client is connected. */
   router?: string;
+  /** Aborting it stops the probe (its clients closed) with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface ProbeResult {
@@ -54,6 +57,7 @@ const KEY_PARAM = "_psk";
  * client receives. Latency is measured per message, without queueing behind others.
  */
 export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResult> {
+  options.signal?.throwIfAborted();
   const probe = randomUUID().slice(0, 8);
   const key = randomUUID();
   const graceMs = options.graceMs ?? 1_000;
@@ -85,13 +89,16 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
     return socket;
   });
 
+  // Rejects once the probe is stopped from outside; never settles otherwise.
+  const stopped = options.signal ? whenAborted(options.signal) : new Promise<never>(() => undefined);
   try {
-    await Promise.all(sockets.map((socket) => opened(socket, options.connectTimeoutMs ?? 15_000)));
+    await Promise.race([Promise.all(sockets.map((socket) => opened(socket, options.connectTimeoutMs ?? 15_000))), stopped]);
     const shardLoad = options.router ? await readShardLoad(options.host, options.router, options.room) : undefined;
     const failures: string[] = [];
     let publishFailures = 0;
     const latencies: number[] = [];
     for (let seq = 0; seq < options.messages; seq++) {
+      options.signal?.throwIfAborted();
       const allArrived = new Promise<void>((wake) => {
         waiting = { seq, wake };
       });
@@ -103,12 +110,13 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
         if (failures.length < 5 && !failures.includes(reason)) failures.push(reason);
       }
       options.onPublished?.(seq, status, body);
-      await Promise.race([allArrived, delay(graceMs)]);
+      await Promise.race([allArrived, delay(graceMs, options.signal)]);
       const got = receipts[seq]!;
       if (got.size === listeners) latencies.push(Math.max(...got.values()) - sentAt);
       options.onProgress?.(seq + 1);
     }
-    await delay(200); // late duplicates still count
+    await delay(200, options.signal); // late duplicates still count
+    options.signal?.throwIfAborted();
     const delivered = receipts.reduce((sum, got) => sum + got.size, 0);
     const expected = listeners * options.messages;
     return {
@@ -153,6 +161,8 @@ function opened(socket: PartySocket, timeoutMs: number): Promise<void> {
   if (socket.readyState === 1) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`a client could not connect to ${socket.url} within ${timeoutMs} ms`)), timeoutMs);
+    // A probe stopped while connecting must not be kept alive by it; a connecting socket keeps the process up anyway.
+    timer.unref();
     socket.addEventListener("open", () => {
       clearTimeout(timer);
       resolve();
@@ -167,6 +177,16 @@ export function percentile(values: number[], p: number): number | null {
   return sorted[Math.max(0, index)]!;
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits `ms`, or less if `signal` is aborted meanwhile (the caller checks which). */
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done);
+  });
 }

@@ -14,6 +14,8 @@ export interface PartykitDevOptions {
   /** Passed as `--var KEY=VALUE`. */
   vars?: Record<string, string>;
   readyTimeoutMs?: number;
+  /** Aborting it while the server starts stops it, and rejects with the signal's reason. */
+  signal?: AbortSignal;
 }
 
 export interface PartykitDev {
@@ -25,17 +27,42 @@ export interface PartykitDev {
 }
 
 const running = new Set<PartykitDev>();
-// A crash or Ctrl-C of party-shard must not leave workerd processes behind.
+// A crash, Ctrl-C or kill of party-shard must not leave workerd processes behind: partykit dev
+// runs in a process group of its own, so the terminal's signals do not reach it.
 process.once("exit", () => {
   for (const server of running) void server.stop();
 });
-process.once("SIGINT", async () => {
-  await Promise.all([...running].map((server) => server.stop()));
-  process.kill(process.pid, "SIGINT");
-});
+
+/**
+ * While a server runs and nothing else handles SIGINT, SIGTERM or SIGHUP (a script or test
+ * using this module), the signal stops the servers, then ends the process as it would have.
+ * A command that handles the signal itself (the CLI's verify, to exit 128 + its number) stops
+ * its server in its own order: clients first, which lets partykit dev exit at once.
+ */
+function onSignal(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) > 1) return;
+  void Promise.all([...running].map((server) => server.stop())).then(() => {
+    // Stopping the last server removed this handler, so the signal now has its default effect.
+    process.kill(process.pid, signal);
+  });
+}
+
+function track(server: PartykitDev): void {
+  if (running.size === 0) for (const signal of STOP_SIGNALS) process.on(signal, onSignal);
+  running.add(server);
+}
+
+function untrack(server: PartykitDev): void {
+  running.delete(server);
+  if (running.size === 0) for (const signal of STOP_SIGNALS) process.off(signal, onSignal);
+}
+
+// SIGHUP: the terminal was closed; partykit dev, in a session of its own, would outlive it.
+const STOP_SIGNALS = ["SIGINT", "SIGTERM", "SIGHUP"] as const;
 
 /** Starts `partykit dev` on a free loopback port and resolves once it answers HTTP. */
 export async function startPartykitDev(options: PartykitDevOptions): Promise<PartykitDev> {
+  options.signal?.throwIfAborted();
   // The project's own partykit, here or in a workspace root above, as npm would run it.
   const bin = options.bin ?? findUp(options.cwd, path.join("node_modules", ".bin", "partykit"));
   if (!bin || !existsSync(bin)) {
@@ -63,9 +90,9 @@ export async function startPartykitDev(options: PartykitDevOptions): Promise<Par
     output: () => log,
     stop: () => stopGroup(child, server),
   };
-  running.add(server);
+  track(server);
   try {
-    await waitUntilReady(server, child, options.readyTimeoutMs ?? 60_000);
+    await waitUntilReady(server, child, options.readyTimeoutMs ?? 60_000, options.signal);
   } catch (error) {
     await server.stop();
     throw error;
@@ -73,13 +100,14 @@ export async function startPartykitDev(options: PartykitDevOptions): Promise<Par
   return server;
 }
 
-async function waitUntilReady(server: PartykitDev, child: ResultPromise, timeoutMs: number): Promise<void> {
+async function waitUntilReady(server: PartykitDev, child: ResultPromise, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
   let exited = false;
   void child.then(() => {
     exited = true;
   });
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
+    signal?.throwIfAborted();
     if (exited) break;
     const answered = await fetch(`http://${server.host}/__party_shard_ready`).then(
       () => /Ready on/.test(server.output()),
@@ -96,7 +124,15 @@ async function waitUntilReady(server: PartykitDev, child: ResultPromise, timeout
 }
 
 async function stopGroup(child: ResultPromise, server: PartykitDev): Promise<void> {
-  running.delete(server);
+  try {
+    await killGroup(child);
+  } finally {
+    // Only now: a second Ctrl-C while it stops must still find the handler that waits for it.
+    untrack(server);
+  }
+}
+
+async function killGroup(child: ResultPromise): Promise<void> {
   if (child.pid === undefined || child.exitCode !== null) return;
   const done = child.then(() => undefined);
   try {

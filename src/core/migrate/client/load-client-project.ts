@@ -2,8 +2,9 @@ import { existsSync, readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { ModuleKind, ModuleResolutionKind, Project, ScriptTarget, ts } from "ts-morph";
 import { PartyShardError } from "../../../errors.js";
+import { decodeSource, describeInvalid, type InvalidByte } from "../../decode-source.js";
 import { findUp } from "../../find-up.js";
-import type { OnProgress } from "../../plan.js";
+import type { Finding, OnProgress } from "../../plan.js";
 import { socketCandidates, type SourceText } from "./candidate-files.js";
 
 export const HELPER_FILE_NAME = "party-shard-client.ts";
@@ -19,6 +20,8 @@ export interface ClientProject {
   candidates: string[];
   /** Whether partysocket's own types resolve (node_modules installed). */
   typesAvailable: boolean;
+  /** Files that could hold a socket but are left alone (not UTF-8), with why. */
+  findings: Finding[];
 }
 
 /**
@@ -43,23 +46,50 @@ export function loadClientProject(root: string, exclude: Set<string>, onProgress
           moduleResolution: ModuleResolutionKind.Bundler,
         },
       });
-  const sources: SourceText[] = [];
-  let existingHelper: string | undefined;
-  // Synchronous reads: thousands of small files read faster one after another than through the thread pool.
-  for (const file of walk(root)) {
-    if (exclude.has(file)) continue;
-    const text = readFileSync(file, "utf8");
-    if (path.basename(file) === HELPER_FILE_NAME && text.includes(GENERATED_MARKER)) existingHelper ??= file;
-    else sources.push({ file, text });
-    onProgress?.({ phase: "scan", files: sources.length });
-  }
-  const candidates = socketCandidates(sources, (name) => dependsOnPartysocket(root, name));
+  const { sources, notUtf8, existingHelper } = readSources(root, exclude, onProgress);
+  const findings: Finding[] = [];
+  const candidates = socketCandidates(sources, (name) => dependsOnPartysocket(root, name)).filter((file) => {
+    const invalid = notUtf8.get(file);
+    if (invalid) findings.push(notUtf8Finding(file, invalid));
+    return !invalid;
+  });
   candidates.forEach((file, index) => {
     // Added by path, parsed once: creating it from our text would parse the file on disk first.
     project.addSourceFileAtPath(file);
     onProgress?.({ phase: "parse", done: index + 1, total: candidates.length, files: sources.length });
   });
-  return { project, candidates, existingHelper, typesAvailable: hasPartysocket(root) };
+  return { project, candidates, existingHelper, typesAvailable: hasPartysocket(root), findings };
+}
+
+/**
+ * Every source file's text, BOM dropped as ts-morph drops it. A file that is not UTF-8 still
+ * takes part in finding candidates (its imports are ASCII) but is listed, never to be edited.
+ */
+function readSources(root: string, exclude: Set<string>, onProgress?: OnProgress) {
+  const sources: SourceText[] = [];
+  const notUtf8 = new Map<string, InvalidByte>();
+  let existingHelper: string | undefined;
+  // Synchronous reads: thousands of small files read faster one after another than through the thread pool.
+  for (const file of walk(root)) {
+    if (exclude.has(file)) continue;
+    const bytes = readFileSync(file);
+    const decoded = decodeSource(bytes);
+    if ("invalid" in decoded) notUtf8.set(file, decoded.invalid);
+    const text = "invalid" in decoded ? bytes.toString("utf8") : decoded.text;
+    if (path.basename(file) === HELPER_FILE_NAME && text.includes(GENERATED_MARKER)) existingHelper ??= file;
+    else sources.push({ file, text });
+    onProgress?.({ phase: "scan", files: sources.length });
+  }
+  return { sources, notUtf8, existingHelper };
+}
+
+function notUtf8Finding(file: string, invalid: InvalidByte): Finding {
+  return {
+    level: "manual",
+    code: "not-utf8",
+    message: `${describeInvalid(invalid)}: migrate leaves this file untouched, since rewriting it would destroy such bytes. If it holds sockets to route, save it as UTF-8 and run again.`,
+    location: { file, line: invalid.line, col: invalid.col },
+  };
 }
 
 /**

@@ -42,7 +42,7 @@ type PartyOf = { kind: "literal"; name: string } | { kind: "dynamic"; reason: st
  */
 export function planClient(client: ClientProject, target: ClientTarget, onProgress?: OnProgress): ClientPlan {
   const origins = new SocketOrigins(client.typesAvailable);
-  const plan: PlanState & { edits: Map<SourceFile, Edit[]> } = { edits: new Map(), helperNames: new Map(), findings: [] };
+  const plan: PlanState & { edits: Map<SourceFile, Edit[]> } = { edits: new Map(), helperNames: new Map(), findings: [...client.findings] };
   // A file that does not parse is reported and skipped; the rest of the run goes on.
   const program = client.project.getProgram();
   const files = client.candidates
