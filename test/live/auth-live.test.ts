@@ -6,6 +6,7 @@ import WebSocket from "ws";
 import { PartySocket } from "partysocket";
 import { startPartykitDev, type PartykitDev } from "../../src/infra/partykit-dev.js";
 import { PARTYKIT_BIN, copyProject, runCli } from "../helpers/cli.js";
+import { wsAttempt } from "../helpers/raw-http.js";
 
 const ROOM = "r1";
 const ROUTER = `/parties/router/${ROOM}`;
@@ -131,25 +132,12 @@ describe("the party's own auth, through the router, after init + migrate", () =>
   }
 });
 
-/** How the server answered a WebSocket handshake it refused. */
-function handshake(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const socket = new WebSocket(url);
-    socket.once("unexpected-response", (req, res) => {
-      let body = "";
-      res.setEncoding("utf8");
-      res.on("data", (chunk: string) => (body += chunk));
-      res.on("end", () => {
-        req.destroy();
-        resolve({ status: res.statusCode ?? 0, body });
-      });
-    });
-    socket.once("open", () => {
-      socket.close();
-      reject(new Error(`${url} opened`));
-    });
-    socket.once("error", (error) => reject(error));
-  });
+/** How the server answered a WebSocket handshake it refused; an opened socket fails the test. */
+async function handshake(url: string): Promise<{ status: number; body: string }> {
+  const attempt = await wsAttempt(url);
+  if (attempt.refused) return { status: attempt.status, body: attempt.body };
+  attempt.socket.close();
+  throw new Error(`${url} opened`);
 }
 
 async function until(done: () => boolean, timeoutMs: number): Promise<void> {
