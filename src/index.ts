@@ -10,5 +10,5 @@ export { loadConfig, parseConfig, type LoadedConfig, type PartyKitConfig } from 
 export { planInit, type InitOptions, type ReadFile } from "./core/init/plan-init.js";
 export { renderRouter, type RouterOptions } from "./core/init/render-router.js";
 export { applyPlan } from "./infra/apply-plan.js";
-export type { FileChange, Finding, FindingLevel, Plan } from "./core/plan.js";
+export type { FileChange, Finding, FindingCode, FindingLevel, Plan } from "./core/plan.js";
 export { PartyShardError, type SourceLocation } from "./errors.js";

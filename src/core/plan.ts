@@ -8,14 +8,38 @@ export interface FileChange {
   path: string;
   before: string | null;
   after: string;
+  /** Rendered from a template (router, runtime, client helper): shown as one line unless --verbose. */
+  generated?: boolean;
 }
 
+/** info and warning are for reading; manual is work left for the user (it keeps `check` red). */
 export type FindingLevel = "info" | "warning" | "manual";
+
+/** Every finding any planner reports; a new one is added here, so `check` and the summary can name it. */
+export type FindingCode =
+  // init
+  | "up-to-date"
+  // migrate, server half
+  | "party-patched"
+  | "party-not-patchable"
+  | "old-patch-left"
+  // migrate, client half
+  | "socket-routed"
+  | "socket-keyed"
+  | "send-rewritten"
+  | "send-unclassified"
+  | "send-not-called"
+  | "send-dynamic"
+  | "send-any"
+  | "party-unknown"
+  | "parse-error"
+  | "not-utf8"
+  | "partysocket-missing";
 
 /** Something the user should know: a skipped site, a manual step, a no-op. */
 export interface Finding {
   level: FindingLevel;
-  code: string;
+  code: FindingCode;
   message: string;
   location?: SourceLocation;
 }

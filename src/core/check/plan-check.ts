@@ -3,7 +3,7 @@ import type { LoadedConfig } from "../config/load-config.js";
 import { planInit, type ReadFile } from "../init/plan-init.js";
 import { findRouterIfAny } from "../migrate/find-router.js";
 import { planMigrate } from "../migrate/plan-migrate.js";
-import type { Finding, OnProgress } from "../plan.js";
+import type { Finding, FindingCode, OnProgress } from "../plan.js";
 
 /** One thing left to do before the project is fully sharded. */
 export interface CheckItem {
@@ -17,7 +17,7 @@ export interface CheckResult {
   warnings: Finding[];
 }
 
-const SITE_REASONS: Record<string, string> = {
+const SITE_REASONS: Partial<Record<FindingCode, string>> = {
   "send-rewritten": "socket.send is not routed yet: it reaches the room through its shard, not as a retried write (party-shard migrate)",
   "socket-routed": "socket connects to the sharded party directly, not through the router (party-shard migrate)",
   "socket-keyed": "socket connects through the router without a write key (party-shard migrate)",
