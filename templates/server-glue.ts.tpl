@@ -126,7 +126,8 @@ function decode(data: Data): string | ArrayBuffer {
 
 /** With PARTY_SHARD_FAULT_PERCENT set (tests, staging), that share of first attempts fails. */
 function injectedFault(env: Record<string, unknown>, retry: boolean | undefined, where: string): "before" | "after" | undefined {
-  const percent = Number(env.PARTY_SHARD_FAULT_PERCENT ?? 0);
+  // Brackets: a project with noPropertyAccessFromIndexSignature type-checks this file too.
+  const percent = Number(env["PARTY_SHARD_FAULT_PERCENT"] ?? 0);
   if (retry || !(Math.random() * 100 < percent)) return undefined;
   const when = Math.random() < 0.5 ? "before" : "after";
   console.log(`party-shard: injected fault ${when} ${where}`);
