@@ -1,5 +1,5 @@
 import { PartyShardError } from "../errors.js";
-import type { ReadFile } from "./init/plan-init.js";
+import type { ReadFile } from "./read-file.js";
 import { isGeneratedFile } from "./init/render-router.js";
 import type { FileChange } from "./plan.js";
 import { editedSinceGenerated } from "./render-template.js";

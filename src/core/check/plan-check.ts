@@ -1,6 +1,7 @@
 import type { SourceLocation } from "../../errors.js";
 import type { LoadedConfig } from "../config/load-config.js";
-import { planInit, type ReadFile } from "../init/plan-init.js";
+import { planInit } from "../init/plan-init.js";
+import type { ReadFile } from "../read-file.js";
 import { findRouterIfAny } from "../migrate/find-router.js";
 import { planMigrate } from "../migrate/plan-migrate.js";
 import type { Finding, FindingCode, OnProgress } from "../plan.js";

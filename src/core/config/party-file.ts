@@ -1,7 +1,7 @@
 import path from "node:path";
 import { Node } from "ts-morph";
 import { PartyShardError, type SourceLocation } from "../../errors.js";
-import type { ReadFile } from "../init/plan-init.js";
+import type { ReadFile } from "../read-file.js";
 import { findProperty, locate } from "./config-document.js";
 import type { LoadedConfig } from "./load-config.js";
 

@@ -6,6 +6,7 @@ import { findProperty, locate } from "../config/config-document.js";
 import type { LoadedConfig } from "../config/load-config.js";
 import { configFilePath, readPartyFile } from "../config/party-file.js";
 import type { FileChange, Finding, Plan } from "../plan.js";
+import type { ReadFile } from "../read-file.js";
 import { relativeImport } from "../code-style.js";
 import { GLUE_FILE_NAME, renderGlue } from "../migrate/server/render-glue.js";
 import { DEFAULT_SHARDS, isGeneratedFile, isGeneratedRouter, renderRouter, routerShardCount } from "./render-router.js";
@@ -22,8 +23,6 @@ export interface InitOptions {
   force: boolean;
 }
 
-/** Reads a project file by its root-relative path; null when it does not exist. */
-export type ReadFile = (relativePath: string) => Promise<string | null>;
 
 export const PARTY_NAME_PATTERN = /^[A-Za-z0-9][\w-]*$/;
 

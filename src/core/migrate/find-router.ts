@@ -2,7 +2,7 @@ import { PartyShardError } from "../../errors.js";
 import type { LoadedConfig } from "../config/load-config.js";
 import { configFilePath, insideRoot, readPartyFile } from "../config/party-file.js";
 import { isGeneratedRouter } from "../init/render-router.js";
-import type { ReadFile } from "../init/plan-init.js";
+import type { ReadFile } from "../read-file.js";
 
 export interface RouterSetup {
   /** The router's party name, as in the config. */

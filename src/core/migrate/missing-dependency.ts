@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
-import type { ReadFile } from "../init/plan-init.js";
+import type { ReadFile } from "../read-file.js";
 import type { Finding } from "../plan.js";
 
 const LOCKFILES: [string, string][] = [

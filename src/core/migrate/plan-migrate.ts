@@ -1,7 +1,7 @@
 import path from "node:path";
 import type { LoadedConfig } from "../config/load-config.js";
 import { generatedFileChange } from "../generated-file.js";
-import type { ReadFile } from "../init/plan-init.js";
+import type { ReadFile } from "../read-file.js";
 import type { FileChange, Finding, OnProgress, Plan } from "../plan.js";
 import { loadClientProject } from "./client/load-client-project.js";
 import { planClient } from "./client/plan-client.js";

@@ -3,7 +3,7 @@ import { Project } from "ts-morph";
 import { PartyShardError } from "../../errors.js";
 import { relativeImport, useCodeStyle } from "../code-style.js";
 import { generatedFileChange } from "../generated-file.js";
-import type { ReadFile } from "../init/plan-init.js";
+import type { ReadFile } from "../read-file.js";
 import type { FileChange, Finding } from "../plan.js";
 import type { RouterSetup } from "./find-router.js";
 import { GLUE_FILE_NAME, renderGlue } from "./server/render-glue.js";
