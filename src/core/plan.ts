@@ -34,7 +34,9 @@ export type FindingCode =
   | "party-unknown"
   | "parse-error"
   | "not-utf8"
-  | "partysocket-missing";
+  | "partysocket-missing"
+  | "tsconfig-partly-read"
+  | "link-outside-project";
 
 /** Something the user should know: a skipped site, a manual step, a no-op. */
 export interface Finding {

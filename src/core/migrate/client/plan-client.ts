@@ -4,10 +4,11 @@ import { detectCodeStyle, relativeImport, statement } from "../../code-style.js"
 import type { Finding, OnProgress } from "../../plan.js";
 import { applyEdits, type Edit } from "../../text-edits.js";
 import { findingAt } from "../findings.js";
-import { HELPER_FILE_NAME, type ClientProject } from "./load-client-project.js";
+import { HELPER_FILE_NAME, type ClientGroup, type ClientProject } from "./load-client-project.js";
+import { readParty, type PartyOf } from "./party-name.js";
 import { KEY_CALL, keyConnection, routeConnection } from "./route-connection.js";
 import { siteNodes, type SiteNodes } from "./site-nodes.js";
-import { SocketOrigins, mayComeFromPartysocket, mayConstruct, unwrap, type Construction, type Origin } from "./socket-origins.js";
+import { SocketOrigins, mayComeFromPartysocket, mayConstruct, type Construction, type Origin } from "./socket-origins.js";
 
 export const HELPER_CALL = "sendViaRouter";
 
@@ -25,13 +26,10 @@ export interface ClientFileChange {
 
 export interface ClientPlan {
   changes: ClientFileChange[];
-  /** Where the helper module is (or goes), when any file needs it. */
-  helperFile: string | undefined;
+  /** Where the helper modules are (or go): one per package that needs it. */
+  helperFiles: string[];
   findings: Finding[];
 }
-
-
-type PartyOf = { kind: "literal"; name: string } | { kind: "dynamic"; reason: string };
 
 /**
  * Finds every PartySocket connection and send in the client files and plans the edits:
@@ -41,12 +39,74 @@ type PartyOf = { kind: "literal"; name: string } | { kind: "dynamic"; reason: st
  * cannot be told is reported.
  */
 export function planClient(client: ClientProject, target: ClientTarget, onProgress?: OnProgress): ClientPlan {
-  const origins = new SocketOrigins(client.typesAvailable);
-  const plan: PlanState & { edits: Map<SourceFile, Edit[]> } = { edits: new Map(), helperNames: new Map(), findings: [...client.findings] };
-  // A file that does not parse is reported and skipped; the rest of the run goes on.
-  const program = client.project.getProgram();
-  const files = client.candidates
-    .map((file) => client.project.getSourceFileOrThrow(file))
+  const plan: PlanState = { edits: new Map(), texts: new Map(), sourceFiles: new Map(), helperNames: new Map(), findings: [...client.findings] };
+  // Every query first, every edit after: edits are text, computed against the unchanged files.
+  const groups = client.groups.map((group) => analyseGroup(group, plan));
+  const edit = (file: SourceFile, change: Edit) => {
+    const key = file.getFilePath();
+    plan.texts.set(key, file.getFullText());
+    plan.sourceFiles.set(key, file);
+    const edits = plan.edits.get(key) ?? [];
+    // A socket made in one package and used in another is seen from both: its edits are made once.
+    if (!edits.some((known) => known.at === change.at && known.end === change.end && known.insert === change.insert)) plan.edits.set(key, [...edits, change]);
+  };
+
+  const constructions = new Map<string, Construction>();
+  for (const { sites, origins } of groups) for (const construction of findConstructions(sites, origins)) constructions.set(siteKey(construction.call), constructions.get(siteKey(construction.call)) ?? construction);
+  const partyOf = new Map([...constructions].map(([key, construction]) => [key, readParty(construction)]));
+  const routed = (party: PartyOf) => party.kind === "literal" && (party.name === target.shardedParty || party.name === target.routerParty);
+
+  // Options shared by several sockets (one variable passed to each) are edited once.
+  const routedOptions = new Map<string, { keyed: boolean }>();
+  for (const [key, construction] of constructions) {
+    const party = partyOf.get(key)!;
+    const file = construction.call.getSourceFile();
+    if (party.kind === "dynamic") {
+      plan.findings.push(findingAt(file, construction.call, "manual", "party-unknown", `This socket's party is ${party.reason}; migrate cannot tell whether it is "${target.shardedParty}". If it is, connect it to party "${target.routerParty}" with query: shardKey(…); its sends already go through ${HELPER_CALL}, which routes them once it does.`));
+    } else if (routed(party)) {
+      // A socket an earlier party-shard routed may lack a write key: it gets one, and keeps its party.
+      const upgrade = party.name === target.routerParty;
+      const options = construction.options!;
+      const optionsKey = siteKey(options);
+      if (!routedOptions.has(optionsKey)) {
+        const route = upgrade ? keyConnection(options) : routeConnection(options, target.routerParty);
+        routedOptions.set(optionsKey, { keyed: route.keyed });
+        for (const change of route.edits) edit(options.getSourceFile(), change);
+        if (route.keyed) useHelper(plan, options.getSourceFile(), KEY_CALL);
+      }
+      if (!upgrade) plan.findings.push(findingAt(file, construction.call, "info", "socket-routed", `Connects through the "${target.routerParty}" router.`));
+      else if (routedOptions.get(optionsKey)!.keyed) plan.findings.push(findingAt(file, construction.call, "info", "socket-keyed", "Gets a write key (upgrade from an earlier party-shard)."));
+    }
+  }
+
+  let analysed = 0;
+  const total = groups.reduce((sum, group) => sum + group.files.length, 0);
+  for (const { files, sites, origins } of groups) {
+    const sends: SendContext = { origins, partyOf, routed, target };
+    for (const file of files) {
+      planSends(file, sites.get(file)!, sends, plan, edit);
+      onProgress?.({ phase: "analyse", done: ++analysed, total, sites: plan.findings.length });
+    }
+  }
+
+  const helperFiles = helperLocations(client, [...plan.helperNames.keys()]);
+  const changes: ClientFileChange[] = [];
+  for (const [file, edits] of plan.edits) {
+    const before = plan.texts.get(file)!;
+    const names = plan.helperNames.get(file);
+    const importEdit = names ? importHelperEdits(plan.sourceFiles.get(file)!, helperFiles.get(client.packageOf(file))!, names) : [];
+    changes.push({ file, before, after: applyEdits(before, [...importEdit, ...edits]) });
+  }
+  // A helper an earlier migrate wrote is kept up to date even where nothing new calls it.
+  return { changes, helperFiles: [...new Set([...client.existingHelpers.values(), ...helperFiles.values()])], findings: dedupeFindings(plan.findings) };
+}
+
+/** One group's files that parse (the others are reported and skipped; the run goes on), and their site nodes. */
+function analyseGroup(group: ClientGroup, plan: PlanState) {
+  const origins = new SocketOrigins(group.typesAvailable);
+  const program = group.project.getProgram();
+  const files = group.candidates
+    .map((file) => group.project.getSourceFileOrThrow(file))
     .filter((file) => {
       const [error] = program.getSyntacticDiagnostics(file);
       if (!error) return true;
@@ -56,69 +116,50 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
       plan.findings.push({ level: "manual", code: "parse-error", message: `Does not parse (${reason}); skipped.`, location: { file: file.getFilePath(), line, col: column } });
       return false;
     });
-  const edit = (file: SourceFile, change: Edit) => plan.edits.set(file, [...(plan.edits.get(file) ?? []), change]);
-
-  // Every query first, every edit after: edits are text, computed against the unchanged files.
-  const checker = client.project.getTypeChecker().compilerObject;
+  const checker = group.project.getTypeChecker().compilerObject;
   const sites = new Map(files.map((file) => [file, siteNodes(file, (callee) => mayComeFromPartysocket(callee, checker))]));
-  const constructions = findConstructions(sites, origins);
-  const partyOf = new Map(constructions.map((construction) => [construction, readParty(construction)]));
-  const routed = (party: PartyOf) => party.kind === "literal" && (party.name === target.shardedParty || party.name === target.routerParty);
-  const everySocketSharded = [...partyOf.values()].every(routed);
+  return { origins, files, sites };
+}
 
-  // Options shared by several sockets (one variable passed to each) are edited once.
-  const routedOptions = new Map<ObjectLiteralExpression, { keyed: boolean }>();
-  for (const [construction, party] of partyOf) {
-    const file = construction.call.getSourceFile();
-    if (party.kind === "dynamic") {
-      plan.findings.push(findingAt(file, construction.call, "manual", "party-unknown", `This socket's party is ${party.reason}; migrate cannot tell whether it is "${target.shardedParty}". If it is, connect it to party "${target.routerParty}" and send with ${HELPER_CALL}.`));
-    } else if (party.name === target.shardedParty || party.name === target.routerParty) {
-      // A socket an earlier party-shard routed may lack a write key: it gets one, and keeps its party.
-      const upgrade = party.name === target.routerParty;
-      const options = construction.options!;
-      if (!routedOptions.has(options)) {
-        const route = upgrade ? keyConnection(options) : routeConnection(options, target.routerParty);
-        routedOptions.set(options, { keyed: route.keyed });
-        for (const change of route.edits) edit(options.getSourceFile(), change);
-        if (route.keyed) useHelper(plan, options.getSourceFile(), KEY_CALL);
-      }
-      if (!upgrade) plan.findings.push(findingAt(file, construction.call, "info", "socket-routed", `Connects through the "${target.routerParty}" router.`));
-      else if (routedOptions.get(options)!.keyed) plan.findings.push(findingAt(file, construction.call, "info", "socket-keyed", "Gets a write key (upgrade from an earlier party-shard)."));
-    }
-  }
+/** Where a node is, the same in every group's project: constructions and options seen from two packages are one. */
+function siteKey(node: Node): string {
+  return `${node.getSourceFile().getFilePath()}:${node.getStart()}`;
+}
 
-  const sends: SendContext = { origins, partyOf, routed, everySocketSharded, target };
-  files.forEach((file, index) => {
-    planSends(file, sites.get(file)!, sends, plan, edit);
-    onProgress?.({ phase: "analyse", done: index + 1, total: files.length, sites: plan.findings.length });
+/** Each package's helper: the one an earlier migrate wrote, else beside the files of that package that call it. */
+function helperLocations(client: ClientProject, needing: string[]): Map<string, string> {
+  const byPackage = new Map<string, string[]>();
+  for (const file of needing) byPackage.set(client.packageOf(file), [...(byPackage.get(client.packageOf(file)) ?? []), file]);
+  return new Map([...byPackage].map(([dir, files]) => [dir, client.existingHelpers.get(dir) ?? path.join(commonDirectory(files), HELPER_FILE_NAME)]));
+}
+
+function dedupeFindings(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.filter((finding) => {
+    const key = `${finding.code} ${finding.location?.file}:${finding.location?.line}:${finding.location?.col}`;
+    return seen.has(key) ? false : (seen.add(key), true);
   });
-
-  const needing = [...plan.helperNames.keys()].map((file) => file.getFilePath());
-  const helperFile = client.existingHelper ?? (needing.length > 0 ? path.join(commonDirectory(needing), HELPER_FILE_NAME) : undefined);
-  const changes: ClientFileChange[] = [];
-  for (const [file, edits] of plan.edits) {
-    const before = file.getFullText();
-    const names = plan.helperNames.get(file);
-    const importEdit = names && helperFile ? importHelperEdits(file, helperFile, names) : [];
-    changes.push({ file: file.getFilePath(), before, after: applyEdits(before, [...importEdit, ...edits]) });
-  }
-  return { changes, helperFile, findings: plan.findings };
 }
 
 interface SendContext {
   origins: SocketOrigins;
-  partyOf: Map<Construction, PartyOf>;
+  partyOf: Map<string, PartyOf>;
   routed: (party: PartyOf) => boolean;
-  everySocketSharded: boolean;
   target: ClientTarget;
 }
 
-/** The helper's exports each file calls, to import; and the findings so far. */
-type PlanState = { helperNames: Map<SourceFile, Set<string>>; findings: Finding[] };
+/** Edits and texts by file path, the helper's exports each file calls (to import), and the findings so far. */
+interface PlanState {
+  edits: Map<string, Edit[]>;
+  texts: Map<string, string>;
+  sourceFiles: Map<string, SourceFile>;
+  helperNames: Map<string, Set<string>>;
+  findings: Finding[];
+}
 
 function useHelper(plan: PlanState, file: SourceFile, name: string): void {
-  const names = plan.helperNames.get(file) ?? new Set<string>();
-  plan.helperNames.set(file, names.add(name));
+  const names = plan.helperNames.get(file.getFilePath()) ?? new Set<string>();
+  plan.helperNames.set(file.getFilePath(), names.add(name));
 }
 
 /** Every `.send` in `file` on a socket: rewritten, reported, or (not a routed socket) left alone. */
@@ -137,7 +178,8 @@ function planSends(file: SourceFile, sites: SiteNodes, context: SendContext, pla
     } else {
       edit(file, rewriteSend(call as CallExpression, access.getExpression()));
       useHelper(plan, file, HELPER_CALL);
-      plan.findings.push(findingAt(file, access, "info", "send-rewritten", `${access.getExpression().getText()}.send → ${HELPER_CALL}`));
+      const atRunTime = verdict.atRunTime ? ` (its party is not known here: the helper routes it only if the socket connects through "${context.target.routerParty}", and sends it as before otherwise)` : "";
+      plan.findings.push(findingAt(file, access, "info", "send-rewritten", `${access.getExpression().getText()}.send → ${HELPER_CALL}${atRunTime}`));
     }
   }
   for (const access of sites.dynamicAccesses) {
@@ -152,17 +194,20 @@ function planSends(file: SourceFile, sites: SiteNodes, context: SendContext, pla
   }
 }
 
-type Verdict = { kind: "rewrite" } | { kind: "skip" } | { kind: "manual"; reason: string };
+/** `atRunTime`: which party the socket is on cannot be told here, so the helper decides from the socket's URL. */
+type Verdict = { kind: "rewrite"; atRunTime: boolean } | { kind: "skip" } | { kind: "manual"; reason: string };
 
-function classify(origin: Origin, { partyOf, routed, everySocketSharded, target }: SendContext): Verdict {
-  if (origin.kind === "typed") {
-    return everySocketSharded
-      ? { kind: "rewrite" }
-      : { kind: "manual", reason: `This is a PartySocket, but the project also has sockets to parties other than "${target.shardedParty}" and migrate cannot tell which this is.` };
-  }
-  const party = [...partyOf.entries()].find(([construction]) => construction.call === origin.construction.call)?.[1] ?? readParty(origin.construction);
-  if (party.kind === "dynamic") return { kind: "manual", reason: `This socket's party is ${party.reason}.` };
-  return routed(party) ? { kind: "rewrite" } : { kind: "skip" };
+/**
+ * A send on a socket to the sharded party (or the router) is routed; one to another party is
+ * left. A socket whose party cannot be told (typed PartySocket, a party read at run time) is
+ * never left silently: sendViaRouter checks the socket's own party when it sends, so routing its
+ * sends is right whichever party it is on.
+ */
+function classify(origin: Origin, { partyOf, routed }: SendContext): Verdict {
+  if (origin.kind === "typed") return { kind: "rewrite", atRunTime: true };
+  const party = partyOf.get(siteKey(origin.construction.call)) ?? readParty(origin.construction);
+  if (party.kind === "dynamic") return { kind: "rewrite", atRunTime: true };
+  return routed(party) ? { kind: "rewrite", atRunTime: false } : { kind: "skip" };
 }
 
 /** Every `new PartySocket`, `usePartySocket` and subclass `super(...)`, once each. */
@@ -182,19 +227,6 @@ function findConstructions(sites: Map<SourceFile, SiteNodes>, origins: SocketOri
 
 function isSuperCallIn(made: NewExpression | CallExpression, call: Node): boolean {
   return made.getExpression().getKind() === SyntaxKind.SuperKeyword && Node.isNewExpression(call);
-}
-
-function readParty(construction: Construction): PartyOf {
-  const { options } = construction;
-  if (!options) return { kind: "dynamic", reason: "set by options migrate cannot read (not an object literal)" };
-  const property = options.getProperty("party");
-  if (!property) {
-    const spread = options.getProperties().some((p) => Node.isSpreadAssignment(p));
-    return spread ? { kind: "dynamic", reason: "possibly set by a spread" } : { kind: "literal", name: "main" };
-  }
-  const value = Node.isPropertyAssignment(property) ? unwrap(property.getInitializerOrThrow()) : undefined;
-  if (Node.isStringLiteral(value) || Node.isNoSubstitutionTemplateLiteral(value)) return { kind: "literal", name: value.getLiteralValue() };
-  return { kind: "dynamic", reason: `the runtime value \`${property.getText()}\`` };
 }
 
 /**

@@ -26,9 +26,11 @@ export function routeConnection(options: ObjectLiteralExpression, routerParty: s
   const query = `query: ${KEY_CALL}()`;
 
   const existing = options.getProperty("party");
-  if (Node.isPropertyAssignment(existing)) {
-    const initializer = existing.getInitializerOrThrow();
-    const edits: Edit[] = [...key.edits, { at: initializer.getStart(), end: initializer.getEnd(), insert: `${style.quote}${routerParty}${style.quote}` }];
+  // `party: PARTY` and `{ party }` (a const, a prop) name the party in place: that value is replaced, never added beside.
+  if (Node.isPropertyAssignment(existing) || Node.isShorthandPropertyAssignment(existing)) {
+    const value = Node.isPropertyAssignment(existing) ? existing.getInitializerOrThrow() : existing;
+    const quoted = `${style.quote}${routerParty}${style.quote}`;
+    const edits: Edit[] = [...key.edits, { at: value.getStart(), end: value.getEnd(), insert: value === existing ? party : quoted }];
     if (key.add) edits.push(...insertAfter(text, options, existing, query, style.newline));
     return { edits, keyed: key.keyed };
   }

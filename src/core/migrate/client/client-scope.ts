@@ -1,0 +1,126 @@
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+/** Where client code is looked for: the repository around the PartyKit config, or the folders --client names. */
+export interface ClientScope {
+  /** The folder every path in the plan is relative to; nothing is written outside it. */
+  root: string;
+  /** The folders walked for client source (the root itself unless --client narrows or adds). */
+  dirs: string[];
+  /** Workspace packages by name, with their folders: imports of them resolve there, installed or not. */
+  workspace: Map<string, string>;
+}
+
+/**
+ * The scope for a config in `configRoot`: the repository it lives in (the nearest folder with
+ * `.git`, `pnpm-workspace.yaml` or package.json `workspaces`, else the highest folder with a
+ * package.json below the home folder), so a client beside the server (`client/`, `apps/web`)
+ * is found. `clientDirs` (absolute) replace the folders walked; the root grows to hold them.
+ */
+export function clientScope(configRoot: string, clientDirs: string[] = []): ClientScope {
+  const repository = repositoryRoot(configRoot);
+  const dirs = clientDirs.length > 0 ? clientDirs : [repository];
+  const root = commonAncestor([repository, ...dirs]);
+  return { root, dirs, workspace: workspacePackages(repository) };
+}
+
+function repositoryRoot(configRoot: string): string {
+  const home = os.homedir();
+  let highestPackage: string | undefined;
+  for (let dir = path.resolve(configRoot); ; dir = path.dirname(dir)) {
+    if (dir === home || path.dirname(dir) === dir) break;
+    if (existsSync(path.join(dir, ".git")) || existsSync(path.join(dir, "pnpm-workspace.yaml")) || readManifest(dir)?.workspaces) return dir;
+    if (existsSync(path.join(dir, "package.json"))) highestPackage = dir;
+  }
+  return highestPackage ?? path.resolve(configRoot);
+}
+
+interface Manifest {
+  name?: unknown;
+  workspaces?: unknown;
+  dependencies?: Record<string, string>;
+  devDependencies?: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+}
+
+export function readManifest(dir: string): Manifest | undefined {
+  try {
+    const manifest: unknown = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8"));
+    return typeof manifest === "object" && manifest !== null ? (manifest as Manifest) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** package.json `workspaces` (array or `{ packages }`) and pnpm-workspace.yaml `packages`, globs expanded. */
+function workspacePackages(root: string): Map<string, string> {
+  const workspaces = readManifest(root)?.workspaces;
+  const patterns = [
+    ...(Array.isArray(workspaces) ? workspaces : []),
+    ...(isRecord(workspaces) && Array.isArray(workspaces.packages) ? workspaces.packages : []),
+    ...pnpmPackages(root),
+  ].filter((pattern): pattern is string => typeof pattern === "string" && !pattern.startsWith("!"));
+  const found = new Map<string, string>();
+  for (const dir of patterns.flatMap((pattern) => expand(root, pattern))) {
+    const name = readManifest(dir)?.name;
+    if (typeof name === "string" && !found.has(name)) found.set(name, dir);
+  }
+  return found;
+}
+
+/** The `packages:` list of pnpm-workspace.yaml: a flat list of quoted or bare globs is all it holds. */
+function pnpmPackages(root: string): string[] {
+  const file = path.join(root, "pnpm-workspace.yaml");
+  if (!existsSync(file)) return [];
+  const lines = readFileSync(file, "utf8").split(/\r?\n/);
+  const start = lines.findIndex((line) => /^packages\s*:/.test(line));
+  if (start < 0) return [];
+  const patterns: string[] = [];
+  for (const line of lines.slice(start + 1)) {
+    const item = /^\s+-\s*["']?([^"'#]+?)["']?\s*(#.*)?$/.exec(line);
+    if (item) patterns.push(item[1]!);
+    else if (/^\S/.test(line)) break;
+  }
+  return patterns;
+}
+
+/** `apps/*`, `packages/**`, `tools/cli`: folders only, never node_modules. */
+function expand(root: string, pattern: string): string[] {
+  const segments = pattern.replace(/^\.\//, "").replace(/\/$/, "").split("/");
+  let dirs = [root];
+  for (const segment of segments) {
+    if (segment === "**") dirs = dirs.flatMap((dir) => [dir, ...subfolders(dir, true)]);
+    else if (segment.includes("*")) {
+      const matcher = new RegExp(`^${segment.split("*").map(escapeRegExp).join("[^/]*")}$`);
+      dirs = dirs.flatMap((dir) => subfolders(dir, false).filter((sub) => matcher.test(path.basename(sub))));
+    } else dirs = dirs.map((dir) => path.join(dir, segment)).filter((dir) => statSync(dir, { throwIfNoEntry: false })?.isDirectory());
+  }
+  return dirs.filter((dir) => existsSync(path.join(dir, "package.json")));
+}
+
+function subfolders(dir: string, deep: boolean): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (!entry.isDirectory() || entry.name === "node_modules" || entry.name.startsWith(".")) continue;
+    const full = path.join(dir, entry.name);
+    found.push(full, ...(deep ? subfolders(full, true) : []));
+  }
+  return found;
+}
+
+export function commonAncestor(dirs: string[]): string {
+  let common = path.resolve(dirs[0]!);
+  for (const dir of dirs) {
+    while (!`${path.resolve(dir)}${path.sep}`.startsWith(`${common === path.sep ? "" : common}${path.sep}`)) common = path.dirname(common);
+  }
+  return common;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}

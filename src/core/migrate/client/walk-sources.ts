@@ -1,0 +1,91 @@
+import { readdirSync, realpathSync, statSync, type Dirent } from "node:fs";
+import path from "node:path";
+import type { Finding } from "../../plan.js";
+
+const SOURCE = /\.(ts|tsx|js|jsx|mts|cts|mjs|cjs)$/;
+const SKIPPED_DIRS = new Set(["node_modules", "dist", "build", "out", "coverage", ".partykit", ".next", ".svelte-kit", ".turbo", ".output", ".vercel", ".cache"]);
+
+export interface WalkedSources {
+  /** Source files, by their real path. */
+  files: string[];
+  /** Folders holding a package.json, whose node_modules may hold packages built on partysocket. */
+  packageDirs: Set<string>;
+  /** Links that lead outside the project: reported, not followed. */
+  findings: Finding[];
+}
+
+/**
+ * Every source file under `dirs` (real paths), never node_modules or build output. A symlinked
+ * folder or file inside `root` is followed once (after the real tree, so files keep their real
+ * paths); one that leads outside `root` is reported, since migrate never writes there.
+ */
+export function walkSources(root: string, dirs: string[]): WalkedSources {
+  const walked: WalkedSources = { files: [], packageDirs: new Set(), findings: [] };
+  const visited = new Set<string>();
+  const links: string[] = [];
+  const walk = (dir: string) => {
+    if (visited.has(dir)) return;
+    visited.add(dir);
+    const entries = readdirSync(dir, { withFileTypes: true });
+    for (const entry of entries) {
+      if (entry.name.startsWith(".")) continue;
+      const full = path.join(dir, entry.name);
+      if (entry.isSymbolicLink()) links.push(full);
+      else if (entry.isDirectory() && !SKIPPED_DIRS.has(entry.name)) walk(full);
+      else if (entry.isFile()) noteFile(walked, dir, entry);
+    }
+  };
+  for (const dir of dirs) walk(realpathSync(dir));
+
+  const seen = new Set(walked.files);
+  // A link may lead to a folder holding more links: those are followed in turn, each folder once.
+  for (let index = 0; index < links.length; index++) {
+    const link = links[index]!;
+    const real = realTarget(link);
+    if (!real) continue;
+    const stat = statSync(real.path, { throwIfNoEntry: false });
+    const relevant = stat?.isDirectory() ? !SKIPPED_DIRS.has(path.basename(link)) : stat?.isFile() && isSource(path.basename(real.path));
+    if (!relevant) continue;
+    if (!isInside(root, real.path)) {
+      walked.findings.push(outsideFinding(link, real.path, stat!.isDirectory()));
+    } else if (stat!.isDirectory()) {
+      walk(real.path);
+    } else if (!seen.has(real.path)) {
+      seen.add(real.path);
+      walked.files.push(real.path);
+    }
+  }
+  return walked;
+}
+
+function noteFile(walked: WalkedSources, dir: string, entry: Dirent): void {
+  if (entry.name === "package.json") walked.packageDirs.add(dir);
+  else if (isSource(entry.name)) walked.files.push(path.join(dir, entry.name));
+}
+
+function isSource(name: string): boolean {
+  return SOURCE.test(name) && !name.endsWith(".d.ts");
+}
+
+function realTarget(link: string): { path: string } | undefined {
+  try {
+    return { path: realpathSync(link) };
+  } catch {
+    // A dangling link holds no code.
+    return undefined;
+  }
+}
+
+function outsideFinding(link: string, target: string, isDirectory: boolean): Finding {
+  return {
+    level: "warning",
+    code: "link-outside-project",
+    message: `This link leads outside the project, to ${target}: migrate does not read or write there, so ${isDirectory ? "sockets in that folder are" : "a socket in that file is"} not migrated. Run migrate with --client ${target} to include it.`,
+    location: { file: link },
+  };
+}
+
+export function isInside(root: string, candidate: string): boolean {
+  const relative = path.relative(root, candidate);
+  return relative === "" || (!relative.startsWith("..") && !path.isAbsolute(relative));
+}
