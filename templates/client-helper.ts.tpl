@@ -5,23 +5,39 @@
  * A sharded room's sockets each sit on one shard, and one room (the leader) runs the party.
  * `sendViaRouter(socket, payload)` POSTs a write to the "{{routerParty}}" router, which hands it to
  * the leader: the party's onMessage runs once, with this socket as the sender. Writes from one
- * socket arrive in the order they were sent.
+ * socket arrive in the order they were sent; those sent while a request is on its way go
+ * together in the next one, so a socket keeps up with a game loop over a slow network.
  *
  * Anyone can name a connection in a POST, so a write must also prove it comes from that
  * socket's client: `shardKey()` puts a random key in the socket's connect URL, the server keeps
  * it with the connection, and each write carries it back.
  */
 
-/** Attempts per write, and the backoff between them (exponential, with full jitter). */
+/** Attempts per request, and the backoff between them (exponential, with full jitter). */
 const MAX_ATTEMPTS = 5;
 const BACKOFF_BASE_MS = 100;
 const BACKOFF_MAX_MS = 5_000;
+/**
+ * The longest a write may take from its first attempt. Past it the write has failed (it may
+ * still have run), and the socket's later writes go on without it.
+ */
+const WRITE_TIMEOUT_MS = 15_000;
+/** Writes sent together in one request, and that request's body in bytes: the router's limits. */
+const MAX_BATCH_WRITES = 512;
+const MAX_BATCH_BYTES = 1_048_576;
+/** Writes one socket may have waiting, and their bytes; past either, a write fails at once. */
+const MAX_QUEUED_WRITES = 10_000;
+const MAX_QUEUED_BYTES = 16_777_216;
 /** How long a write waits for a socket that has not connected yet to learn its URL. */
 const CONNECT_WAIT_MS = 10_000;
 /** The connect query parameter that carries the socket's write key. */
 const KEY_PARAM = "_psk";
 /** Random bytes per key: 128 bits cannot be guessed. */
 const KEY_BYTES = 16;
+/** Sockets whose path starts so are on the router; any other socket sends on itself. */
+const ROUTER_PATH = "/parties/{{routerParty}}/";
+/** The content type of a request carrying several writes (a JSON array of BatchEntry). */
+const BATCH_TYPE = "application/vnd.party-shard.batch+json";
 
 /** What sendViaRouter reads from a PartySocket; present in partysocket 0.0.x through 1.x. */
 export interface RoutableSocket {
@@ -60,58 +76,267 @@ export function shardKey(query?: QueryOption): QueryOption {
   return keyed;
 }
 
-/** The last write queued per socket; the next one starts when it settles. */
-const queues = new WeakMap<RoutableSocket, Promise<void>>();
+/** One write waiting or on its way, and how its caller hears the outcome. */
+interface Write {
+  payload: Payload;
+  idempotencyKey: string;
+  /** UTF-8 bytes of the payload. */
+  bytes: number;
+  /** Set at its first attempt: the write has failed once this passes. */
+  deadline?: number;
+  resolve(): void;
+  reject(error: unknown): void;
+}
+
+/** A socket's writes, oldest first; only one request of a socket is on its way at a time. */
+interface Lane {
+  waiting: Write[];
+  bytes: number;
+  busy: boolean;
+}
+
+const lanes = new WeakMap<RoutableSocket, Lane>();
 
 /**
  * Publishes `payload` through the router, like `socket.send(payload)` would to one room.
- * Never throws: a write that still fails after every retry is reported with console.error.
- * A null or undefined socket is ignored, as `socket?.send(payload)` would.
+ *
+ * Writes of one socket arrive in the order they were sent: while one request is on its way, the
+ * next writes wait and then go out together in one request, each still run once by its own key.
+ * The promise resolves once the party has taken the write, and rejects once it has finally
+ * failed (retries spent, WRITE_TIMEOUT_MS passed, refused, or the socket's queue full); a failure
+ * is also reported with console.error, so a caller that ignores the promise loses nothing it
+ * had before. It never throws. A null or undefined socket is ignored, as `socket?.send(payload)`
+ * would; a socket that is not on the router party (or has no write key) sends on itself.
  */
-export function sendViaRouter(socket: RoutableSocket | null | undefined, payload: Payload): void {
-  if (!socket) return;
-  const idempotencyKey = randomKey();
-  const previous = queues.get(socket) ?? Promise.resolve();
-  const next = previous.then(() => deliver(socket, payload, idempotencyKey)).catch((error: unknown) => {
-    console.error("party-shard: a write could not be delivered through the router", error);
-  });
-  queues.set(socket, next);
+export function sendViaRouter(socket: RoutableSocket | null | undefined, payload: Payload): Promise<void> {
+  if (!socket) return Promise.resolve();
+  try {
+    const lane = lanes.get(socket) ?? { waiting: [], bytes: 0, busy: false };
+    lanes.set(socket, lane);
+    // Nothing of this socket waiting: a socket known not to be routed sends now, as before.
+    if (!lane.busy && lane.waiting.length === 0 && routeOf(socket)?.plain) {
+      socket.send(payload);
+      return Promise.resolve();
+    }
+    const bytes = byteLength(payload);
+    if (lane.waiting.length >= MAX_QUEUED_WRITES || lane.bytes + bytes > MAX_QUEUED_BYTES) {
+      return failed(new Error(`party-shard: this socket already has ${lane.waiting.length} writes (${lane.bytes} bytes) waiting, the most it may (${MAX_QUEUED_WRITES} writes, ${MAX_QUEUED_BYTES} bytes); this write was dropped`));
+    }
+    let settle!: Pick<Write, "resolve" | "reject">;
+    const outcome = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    lane.waiting.push({ payload, idempotencyKey: randomKey(), bytes, ...settle });
+    lane.bytes += bytes;
+    if (!lane.busy) {
+      lane.busy = true;
+      // After the caller's own loop: writes sent in one go leave in one request.
+      queueMicrotask(() => void pump(socket, lane));
+    }
+    return quiet(outcome);
+  } catch (error) {
+    return failed(error);
+  }
 }
 
-async function deliver(socket: RoutableSocket, payload: Payload, idempotencyKey: string): Promise<void> {
-  if (!socket.url) await connected(socket);
-  const key = new URL(socket.url).searchParams.get(KEY_PARAM);
-  // A socket without a key sends on its own connection: the shard relays it, and the
-  // connection itself is the proof.
-  if (!key) {
-    socket.send(payload);
+/** Sends the lane's writes, a request at a time, until none is left. */
+async function pump(socket: RoutableSocket, lane: Lane): Promise<void> {
+  try {
+    while (lane.waiting.length > 0) await sendNext(socket, lane);
+  } catch (error) {
+    // Whatever went wrong, the lane must not stay blocked: what waits has failed.
+    for (const write of take(lane, lane.waiting.length)) write.reject(error);
+  } finally {
+    lane.busy = false;
+  }
+}
+
+async function sendNext(socket: RoutableSocket, lane: Lane): Promise<void> {
+  let route = routeOf(socket);
+  if (!route) {
+    try {
+      await connected(socket);
+      route = routeOf(socket);
+      if (!route) throw new Error("the socket connected without a URL");
+    } catch (error) {
+      // Every write waiting now waited for this connect.
+      for (const write of take(lane, lane.waiting.length)) write.reject(error);
+      return;
+    }
+  }
+  if (route.plain) {
+    for (const write of take(lane, lane.waiting.length)) {
+      try {
+        socket.send(write.payload);
+        write.resolve();
+      } catch (error) {
+        write.reject(error);
+      }
+    }
     return;
   }
-  const headers: Record<string, string> = {
-    "content-type": typeof payload === "string" ? "text/plain;charset=UTF-8" : "application/octet-stream",
-    "idempotency-key": idempotencyKey,
-    "x-party-shard-key": key,
-  };
+  const batch = await nextBatch(lane);
+  if (batch.length === 1) await deliverOne(socket, route, batch[0]!.write);
+  else await deliverBatch(socket, route, batch);
+}
+
+/** How a socket's writes travel: on the socket itself, or POSTed to the router with its key. */
+type Route = { plain: true } | { plain: false; url: string; key: string };
+
+/** Undefined while the socket has not connected and its URL (or key) cannot be known yet. */
+function routeOf(socket: RoutableSocket): Route | undefined {
+  const room = socket.roomUrl || socket._pkurl || socket.url;
+  if (!room) return undefined;
+  const url = new URL(room);
+  if (!url.pathname.startsWith(ROUTER_PATH)) return { plain: true };
+  // The key is in the connect query, which a query function only gives at connect time.
+  if (!socket.url) return undefined;
+  const key = new URL(socket.url).searchParams.get(KEY_PARAM);
+  // Without a key the socket sends on its own connection: the shard relays it, and the
+  // connection itself is the proof.
+  if (!key) return { plain: true };
+  url.protocol = url.protocol === "wss:" ? "https:" : "http:";
+  url.search = "";
+  return { plain: false, url: url.toString(), key };
+}
+
+/** One write of a batch request, as the router reads it: its idempotency key, and text or base64. */
+type BatchEntry = { k: string; t: string } | { k: string; b: string };
+interface Batched {
+  write: Write;
+  /** The write as a batch entry (JSON), unless it is sent alone. */
+  entry?: string;
+}
+
+/** The oldest writes that fit one request; a write too large for a batch goes alone. */
+async function nextBatch(lane: Lane): Promise<Batched[]> {
+  const head = lane.waiting[0]!;
+  const batch: Batched[] = [];
+  let bytes = 2;
+  for (const write of lane.waiting) {
+    if (batch.length === MAX_BATCH_WRITES) break;
+    const entry = JSON.stringify(await toEntry(write));
+    const size = byteLength(entry) + 1;
+    if (bytes + size > MAX_BATCH_BYTES) break;
+    batch.push({ write, entry });
+    bytes += size;
+  }
+  take(lane, Math.max(batch.length, 1));
+  return batch.length > 1 ? batch : [{ write: head }];
+}
+
+async function toEntry(write: Write): Promise<BatchEntry> {
+  const { payload, idempotencyKey: k } = write;
+  if (typeof payload === "string") return { k, t: payload };
+  const bytes =
+    typeof Blob !== "undefined" && payload instanceof Blob
+      ? new Uint8Array(await payload.arrayBuffer())
+      : ArrayBuffer.isView(payload)
+        ? new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength)
+        : new Uint8Array(payload as ArrayBufferLike);
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return { k, b: btoa(binary) };
+}
+
+function take(lane: Lane, count: number): Write[] {
+  const taken = lane.waiting.splice(0, count);
+  for (const write of taken) lane.bytes -= write.bytes;
+  return taken;
+}
+
+function headersFor(socket: RoutableSocket, route: Extract<Route, { plain: false }>, contentType: string): Record<string, string> {
+  const headers: Record<string, string> = { "content-type": contentType, "x-party-shard-key": route.key };
   const connection = socket.id ?? socket._pk;
   // Percent-encoded: a header carries Latin-1 only, and an id may be any text.
   if (connection) headers["x-party-shard-connection"] = encodeURIComponent(connection);
-  await post(routerUrl(socket), payload, headers);
+  return headers;
 }
 
-async function post(url: string, payload: Payload, headers: Record<string, string>): Promise<void> {
-  let lastError: unknown;
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    if (attempt > 1) await sleep(Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 2)));
+/** A write on its own: its body is the payload, as the router has always taken it. */
+async function deliverOne(socket: RoutableSocket, route: Extract<Route, { plain: false }>, write: Write): Promise<void> {
+  const type = typeof write.payload === "string" ? "text/plain;charset=UTF-8" : "application/octet-stream";
+  const headers = { ...headersFor(socket, route, type), "idempotency-key": write.idempotencyKey };
+  await attempts([write], async (signal) => {
+    const response = await fetch(route.url, { method: "POST", headers, body: write.payload as BodyInit, signal });
+    if (response.ok) return [200];
+    const error = new Error(`router answered ${response.status}: ${await response.text()}`);
+    return [{ status: response.status, error }];
+  });
+}
+
+/** Several writes in one request; the router answers each write's status, in order. */
+async function deliverBatch(socket: RoutableSocket, route: Extract<Route, { plain: false }>, batch: Batched[]): Promise<void> {
+  const headers = headersFor(socket, route, BATCH_TYPE);
+  const entries = new Map(batch.map(({ write, entry }) => [write, entry!]));
+  await attempts(
+    batch.map(({ write }) => write),
+    async (signal, writes) => {
+      const body = `[${writes.map((write) => entries.get(write)).join(",")}]`;
+      const response = await fetch(route.url, { method: "POST", headers, body, signal });
+      if (!response.ok) {
+        const error = new Error(`router answered ${response.status}: ${await response.text()}`);
+        return writes.map(() => ({ status: response.status, error }));
+      }
+      const { results } = (await response.json()) as { results: { status: number; error?: string }[] };
+      return writes.map((_, i) => {
+        const result = results[i] ?? { status: 503, error: "no answer for this write" };
+        return result.status >= 200 && result.status < 300 ? 200 : { status: result.status, error: new Error(`router answered ${result.status}: ${result.error ?? ""}`) };
+      });
+    },
+  );
+}
+
+type Outcome = 200 | { status: number; error: Error };
+
+/**
+ * Sends `writes` until each is taken or has finally failed: a retry carries the writes still
+ * open, in order, with their own keys (the room runs each key once). A request that takes too
+ * long is abandoned when its oldest write's WRITE_TIMEOUT_MS runs out; that write has failed.
+ */
+async function attempts(writes: Write[], send: (signal: AbortSignal, writes: Write[]) => Promise<Outcome[]>): Promise<void> {
+  const start = Date.now();
+  for (const write of writes) write.deadline ??= start + WRITE_TIMEOUT_MS;
+  let open = writes;
+  let lastError: unknown = new Error("no attempt made");
+  for (let attempt = 1; open.length > 0; attempt++) {
+    if (attempt > 1) await sleep(Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 2), deadlineOf(open) - Date.now()));
+    const now = Date.now();
+    for (const write of open) if (write.deadline! <= now) write.reject(timedOut(lastError));
+    open = open.filter((write) => write.deadline! > now);
+    if (open.length === 0) return;
+    if (attempt > MAX_ATTEMPTS) {
+      for (const write of open) write.reject(lastError);
+      return;
+    }
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), Math.max(0, deadlineOf(open) - Date.now()));
+    let outcomes: Outcome[];
     try {
-      const response = await fetch(url, { method: "POST", headers, body: payload as BodyInit });
-      if (response.ok) return;
-      lastError = new Error(`router answered ${response.status}: ${await response.text()}`);
-      if (!worthRetrying(response.status)) break;
+      outcomes = await send(controller.signal, open);
     } catch (error) {
       lastError = error;
+      continue;
+    } finally {
+      clearTimeout(timer);
     }
+    const retry: Write[] = [];
+    open.forEach((write, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome === 200) return write.resolve();
+      lastError = outcome.error;
+      if (worthRetrying(outcome.status)) retry.push(write);
+      else write.reject(outcome.error);
+    });
+    open = retry;
   }
-  throw lastError;
+}
+
+function deadlineOf(writes: Write[]): number {
+  return Math.min(...writes.map((write) => write.deadline!));
+}
+
+function timedOut(last: unknown): Error {
+  const why = last instanceof Error ? `; last: ${last.message}` : "";
+  return new Error(`party-shard: the write was not taken within ${WRITE_TIMEOUT_MS} ms (it may still have run)${why}`);
 }
 
 /**
@@ -123,12 +348,31 @@ function worthRetrying(status: number): boolean {
   return status === 425 || status === 408 || status === 429 || status >= 500;
 }
 
-/** The socket's room URL over HTTP: `ws://host/parties/router/room?…` → `http://host/parties/router/room`. */
-function routerUrl(socket: RoutableSocket): string {
-  const parsed = new URL(socket.roomUrl || socket._pkurl || socket.url);
-  parsed.protocol = parsed.protocol === "wss:" ? "https:" : "http:";
-  parsed.search = "";
-  return parsed.toString();
+/** A rejected promise that is also logged; nobody need catch it. */
+function failed(error: unknown): Promise<void> {
+  return quiet(Promise.reject(error));
+}
+
+/** Logs a final failure, and keeps a promise nobody awaits from being an unhandled rejection. */
+function quiet(outcome: Promise<void>): Promise<void> {
+  outcome.catch((error: unknown) => console.error("party-shard: a write could not be delivered through the router", error));
+  return outcome;
+}
+
+function byteLength(payload: Payload): number {
+  if (typeof payload !== "string") return "byteLength" in payload ? payload.byteLength : payload.size;
+  let bytes = 0;
+  for (let i = 0; i < payload.length; i++) {
+    const code = payload.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code < 0xdc00 && i + 1 < payload.length) {
+      // A surrogate pair: one character of four bytes.
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
 }
 
 function connected(socket: RoutableSocket): Promise<void> {

@@ -8,7 +8,8 @@
  *   - WebSocket /parties/{{routerParty}}/<room>: the party's own onBeforeConnect runs first, as
  *     for a direct connection; the socket then goes to the less loaded of its two shards;
  *   - POST with a connection's id and key (what sendViaRouter sends): that connection's message,
- *     run once by the party's onMessage, with retries;
+ *     run once by the party's onMessage, with retries; or, with the batch content type, several
+ *     of its messages in order, each checked and run once as if it came alone;
  *   - any other POST: an HTTP request to the room, as if sent to /parties/{{shardedParty}}/<room>:
  *     the party's onBeforeRequest, then its onRequest; retried with the same Idempotency-Key;
  *   - GET: connections per shard (`load`).
@@ -17,7 +18,7 @@
  */
 import type * as Party from "partykit/server";
 import Sharded from "{{partyImport}}";
-import { HEADER, KEY_PARAM, ShardRelay, parseShardRoom, shardRoomId, stripInternalHeaders, type LoadReport } from "{{glueImport}}";
+import { BATCH_TYPE, HEADER, KEY_PARAM, ShardRelay, parseBatch, parseShardRoom, shardRoomId, stripInternalHeaders, type BatchEntry, type BatchResult, type LoadReport } from "{{glueImport}}";
 
 const SHARDED_PARTY = {{shardedPartyLiteral}};
 const SHARD_COUNT = {{shardCount}};
@@ -41,12 +42,18 @@ const BACKOFF_MAX_MS = 1_000;
 
 /** Largest POST body accepted, in bytes actually read. */
 const MAX_BODY_BYTES = 1_048_576;
+/** A batch of writes (sendViaRouter sends one while its previous request is on its way): writes, and body bytes. */
+const MAX_BATCH_WRITES = 512;
+const MAX_BATCH_BYTES = 1_048_576;
 /** Longest connection id, write key or Idempotency-Key a socket or a write may carry. */
 const MAX_ID_LENGTH = 128;
 /** Room ids this router accepts. `!` is not among them: shard rooms stay unreachable. */
 const ROOM_ID_PATTERN = /^[\w.~:@%+-]{1,128}$/;
 /** Origin allowed to POST from a browser. */
 const ALLOWED_ORIGIN = "*";
+
+/** 425: the writer's socket is still connecting; 502–504: nothing reached the party. */
+const RETRY_STATUSES = [425, 502, 503, 504];
 
 const CORS_HEADERS = {
   "access-control-allow-origin": ALLOWED_ORIGIN,
@@ -102,7 +109,8 @@ export default class Router implements Party.Server {
     stripInternalHeaders(req);
     switch (req.method) {
       case "POST":
-        return connection !== null && key !== null ? write(req, lobby, connection, key) : roomRequest(req, lobby, ctx);
+        if (connection === null || key === null) return roomRequest(req, lobby, ctx);
+        return req.headers.get("content-type") === BATCH_TYPE ? writeBatch(req, lobby, connection, key) : write(req, lobby, connection, key);
       case "OPTIONS":
         return new Response(null, { status: 204, headers: CORS_HEADERS });
       case "GET":
@@ -248,6 +256,53 @@ async function write(req: Party.Request, lobby: Party.Lobby, connection: string,
   return new Response(res.body, { status: res.status, headers: CORS_HEADERS });
 }
 
+/**
+ * Several writes of one connection. The leader runs them in order and stops at the first that
+ * may succeed later (425, 503); the rest go again from there, with the same keys, so each runs
+ * once and none overtakes another. Answers 200 with each write's own status, in order.
+ */
+async function writeBatch(req: Party.Request, lobby: Party.Lobby, connection: string, key: string): Promise<Response> {
+  if (connection.length > MAX_ID_LENGTH || key.length > MAX_ID_LENGTH) {
+    return json(400, { error: `Connection id and key are at most ${MAX_ID_LENGTH} characters` });
+  }
+  const body = await readBody(req, MAX_BATCH_BYTES);
+  if (body === undefined) return json(413, { error: `Batch larger than ${MAX_BATCH_BYTES} bytes` });
+  let entries: BatchEntry[] | string;
+  try {
+    entries = parseBatch(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body), MAX_BATCH_WRITES, MAX_ID_LENGTH);
+  } catch {
+    entries = "A batch is UTF-8 JSON";
+  }
+  if (typeof entries === "string") return json(400, { error: entries });
+  const results: BatchResult[] = entries.map(() => ({ status: 502, error: "The room did not answer" }));
+  let from = 0;
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS && from < entries.length; attempt++) {
+    if (attempt > 1) await sleep(Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)));
+    const headers = new Headers({ "content-type": BATCH_TYPE, [HEADER.connection]: connection, [HEADER.key]: key, [HEADER.attempt]: String(attempt) });
+    let answered: BatchResult[];
+    try {
+      const leader = lobby.parties[SHARDED_PARTY]!.get(lobby.id);
+      const res = await withTimeout(leader.fetch({ method: "POST", headers, body: JSON.stringify(entries.slice(from)) }), ATTEMPT_TIMEOUT_MS);
+      if (!res.ok) {
+        if (res.status >= 500) console.error(`party-shard: room ${lobby.id} answered a batch ${res.status}:`, await res.text());
+        if (RETRY_STATUSES.includes(res.status) || res.status >= 500) continue;
+        // A refusal of the whole batch is each write's answer.
+        const error = await res.text();
+        for (let i = from; i < entries.length; i++) results[i] = { status: res.status, error };
+        break;
+      }
+      answered = ((await res.json()) as { results: BatchResult[] }).results.slice(0, entries.length - from);
+    } catch (error) {
+      console.error("party-shard: delivery of a batch to the room failed", error);
+      continue;
+    }
+    answered.forEach((result, i) => (results[from + i] = { status: result.status, ...(result.error ? { error: String(result.error) } : {}) }));
+    const open = answered.findIndex((result) => RETRY_STATUSES.includes(result.status));
+    from += open === -1 ? answered.length : open;
+  }
+  return json(200, { results });
+}
+
 /** Any other POST: the party's onBeforeRequest, then its onRequest, as for a direct request. */
 async function roomRequest(req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext): Promise<Response> {
   const allowed = await runHook(hooks.onBeforeRequest, req, lobby, ctx);
@@ -270,8 +325,7 @@ async function toLeader(lobby: Party.Lobby, path: string, init: { method: string
       // A fresh stub per attempt: a broken stub stays broken.
       const leader = lobby.parties[SHARDED_PARTY]!.get(lobby.id);
       last = await withTimeout(path ? leader.fetch(path, init) : leader.fetch(init), ATTEMPT_TIMEOUT_MS);
-      // 425: the writer's socket is still connecting; 502–504: nothing reached the party.
-      if (![425, 502, 503, 504].includes(last.status)) return last;
+      if (!RETRY_STATUSES.includes(last.status)) return last;
     } catch (error) {
       console.error("party-shard: delivery to the room failed", error);
     }

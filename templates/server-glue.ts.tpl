@@ -35,6 +35,12 @@ const RESYNC_TIMEOUT_MS = 5_000;
 /** A shard reopening its link: backoff between attempts. */
 const RELINK_BASE_MS = 50;
 const RELINK_MAX_MS = 5_000;
+/**
+ * While the leader runs a batch of writes, broadcasts to a shard wait to go as one frame: at
+ * most this long, and this many bytes. Any other frame to that shard sends them first.
+ */
+const COALESCE_MAX_MS = 50;
+const COALESCE_MAX_BYTES = 1_048_576;
 
 export const HEADER = {
   /** On a shard's link socket: the shard's number. */
@@ -56,6 +62,8 @@ export const HEADER = {
 export const HEADER_PREFIX = "x-party-shard-";
 /** The query parameter carrying a socket's write key. */
 export const KEY_PARAM = "_psk";
+/** The content type of a request carrying several writes of one connection, in order. */
+export const BATCH_TYPE = "application/vnd.party-shard.batch+json";
 const LINK_ID_PREFIX = "party-shard-link-";
 const SHARD_ROOM = /^(.+)!shard-(\d+)$/;
 
@@ -72,6 +80,39 @@ export function parseShardRoom(id: string): { room: string; shard: number } | un
 /** Drops our headers from a request that came from the internet, where anyone can set them. */
 export function stripInternalHeaders(req: { headers: { keys(): Iterable<string>; delete(name: string): void } }): void {
   for (const name of [...req.headers.keys()]) if (name.startsWith(HEADER_PREFIX)) req.headers.delete(name);
+}
+
+// ─── Batches of writes ──────────────────────────────────────────────────────────────────────
+
+/** One write of a batch, as the client helper sends it: its idempotency key, and text or base64. */
+export type BatchEntry = { k: string; t: string } | { k: string; b: string };
+/** What became of each write of a batch, in order; a write after the first one left open is missing. */
+export interface BatchResult {
+  status: number;
+  error?: string;
+}
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+/** The entries of a batch body, or why it is refused. Checked entry by entry: the body came from the internet. */
+export function parseBatch(text: string, maxWrites: number, maxKeyLength: number): BatchEntry[] | string {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return "A batch is a JSON array";
+  }
+  if (!Array.isArray(parsed) || parsed.length === 0) return "A batch is a non-empty JSON array";
+  if (parsed.length > maxWrites) return `A batch holds at most ${maxWrites} writes`;
+  const entries: BatchEntry[] = [];
+  for (const [i, entry] of parsed.entries()) {
+    const { k, t, b, ...rest } = (entry ?? {}) as Record<string, unknown>;
+    const valid =
+      typeof entry === "object" && !Array.isArray(entry) && Object.keys(rest).length === 0 && typeof k === "string" && k.length > 0 && k.length <= maxKeyLength &&
+      (typeof t === "string" ? b === undefined : typeof b === "string" && b.length % 4 === 0 && BASE64.test(b));
+    if (!valid) return `Write ${i} of the batch is not { k, t } or { k, b } with a key of at most ${maxKeyLength} characters`;
+    entries.push(typeof t === "string" ? { k: k as string, t } : { k: k as string, b: b as string });
+  }
+  return entries;
 }
 
 // ─── The link protocol ──────────────────────────────────────────────────────────────────────
@@ -101,6 +142,7 @@ type LeaderFrame =
   | { t: "resync" }
   | { t: "send"; to: string; data: Data }
   | { t: "broadcast"; data: Data; without: string[]; upTo: number }
+  | { t: "broadcasts"; items: { data: Data; without: string[]; upTo: number }[] }
   | { t: "close"; to: string; code?: number | undefined; reason?: string | undefined }
   | { t: "keep"; to: string; kept: Kept };
 
@@ -242,6 +284,12 @@ interface ShardState {
   outboxBytes: number;
 }
 
+/** Broadcasts held for one frame to a shard while a batch of writes runs. */
+interface Held {
+  items: Extract<LeaderFrame, { t: "broadcast" }>[];
+  bytes: number;
+}
+
 class LeaderCore {
   readonly party: Handlers;
   readonly options: Party.ServerOptions;
@@ -251,6 +299,10 @@ class LeaderCore {
   private readonly waitingHello = new Map<number, () => void>();
   private started: Promise<void> = Promise.resolve();
   private readonly stats = { broadcasts: 0, shardFrames: 0 };
+  /** Batches of writes running now; while any runs, broadcasts to each shard are held. */
+  private batches = 0;
+  private readonly held = new Map<number, Held>();
+  private holdTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly room: Party.Room,
@@ -319,7 +371,7 @@ class LeaderCore {
 
   async request(req: Party.Request): Promise<Response> {
     if (req.headers.has(HEADER.stats)) return Response.json(this.stats);
-    if (req.headers.has(HEADER.connection)) return this.write(req);
+    if (req.headers.has(HEADER.connection)) return req.headers.get("content-type") === BATCH_TYPE ? this.writeBatch(req) : this.write(req);
     if (req.headers.has(HEADER.forwarded) && injectedFault(this.room.env, req.headers.get(HEADER.attempt) !== "1", "a forwarded request") === "before") {
       return new Response("injected fault", { status: 503 });
     }
@@ -438,26 +490,67 @@ class LeaderCore {
   // ─── Writes POSTed through the router ───
 
   private async write(req: Party.Request): Promise<Response> {
-    const id = decodeId(req.headers.get(HEADER.connection));
-    const remote = id === undefined ? undefined : this.remotes.get(id);
-    // 425: the socket's open may still be on its way from its shard; the sender retries.
-    if (!remote) return new Response("This room does not know that connection (yet)", { status: 425 });
-    if (!sameKey(remote.key, req.headers.get(HEADER.key))) return new Response("Wrong key for this connection", { status: 403 });
-    const fault = injectedFault(this.room.env, req.headers.get(HEADER.attempt) !== "1", "a routed write");
-    if (fault === "before") return new Response("injected fault", { status: 503 });
     const type = req.headers.get("content-type") ?? "";
     const body = await req.arrayBuffer();
+    const idempotencyKey = req.headers.get(HEADER.idempotencyKey) ?? crypto.randomUUID();
+    const retry = req.headers.get(HEADER.attempt) !== "1";
+    const outcome = await this.takeWrite(req.headers.get(HEADER.connection), req.headers.get(HEADER.key), type, body, idempotencyKey, retry, "a routed write");
+    await outcome.done;
+    return new Response(outcome.error ?? "ok", { status: outcome.status });
+  }
+
+  /**
+   * Several writes of one connection, in order: each checked and run exactly as it would be
+   * alone. The first write that may succeed later (425, 503) ends the batch, so nothing runs
+   * ahead of it; the router sends the rest again. Broadcasts meanwhile go one frame per shard.
+   */
+  private async writeBatch(req: Party.Request): Promise<Response> {
+    const entries = parseBatch(await req.text(), Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    if (typeof entries === "string") return new Response(entries, { status: 400 });
+    const connection = req.headers.get(HEADER.connection);
+    const key = req.headers.get(HEADER.key);
+    const retry = req.headers.get(HEADER.attempt) !== "1";
+    const results: BatchResult[] = [];
+    const runs: Promise<void>[] = [];
+    this.batches++;
+    try {
+      for (const entry of entries) {
+        // The type and bytes the same write would carry alone: its digest is the same either way.
+        const [type, body] = "t" in entry ? ["text/plain;charset=UTF-8", new TextEncoder().encode(entry.t).slice().buffer] : ["application/octet-stream", decode({ base64: entry.b }) as ArrayBuffer];
+        const outcome = await this.takeWrite(connection, key, type, body, entry.k, retry, "a batched write");
+        results.push(outcome.error === undefined ? { status: outcome.status } : { status: outcome.status, error: outcome.error });
+        if (outcome.done) runs.push(outcome.done);
+        if (outcome.status === 425 || outcome.status === 503) break;
+      }
+      await Promise.all(runs);
+    } finally {
+      if (--this.batches === 0) this.releaseHeld();
+    }
+    return Response.json({ results });
+  }
+
+  /**
+   * One write: the connection must be known here and the key its own; then onMessage runs once
+   * per idempotency key. `done` settles when the party has taken it.
+   */
+  private async takeWrite(connection: string | null, key: string | null, type: string, body: ArrayBuffer, idempotencyKey: string, retry: boolean, what: string): Promise<{ status: number; error?: string; done?: Promise<void> }> {
+    const id = decodeId(connection);
+    const remote = id === undefined ? undefined : this.remotes.get(id);
+    // 425: the socket's open may still be on its way from its shard; the sender retries.
+    if (!remote) return { status: 425, error: "This room does not know that connection (yet)" };
+    if (!sameKey(remote.key, key)) return { status: 403, error: "Wrong key for this connection" };
+    const fault = injectedFault(this.room.env, retry, what);
+    if (fault === "before") return { status: 503, error: "injected fault" };
     const digest = await digestOf(type, body);
-    const key = `${remote.id}\n${req.headers.get(HEADER.idempotencyKey) ?? crypto.randomUUID()}`;
-    let done = this.writes.find(key, digest);
-    if (done === "reused") return new Response("This Idempotency-Key was used for another write", { status: 409 });
+    const memoryKey = `${remote.id}\n${idempotencyKey}`;
+    let done = this.writes.find(memoryKey, digest);
+    if (done === "reused") return { status: 409, error: "This Idempotency-Key was used for another write" };
     if (!done) {
       const message = type.startsWith("application/octet-stream") ? body : new TextDecoder().decode(body);
       // A throw in onMessage is only logged, as on a direct socket: the write was delivered.
-      done = this.writes.add(key, digest, remote.run(() => this.deliver(remote, message), false));
+      done = this.writes.add(memoryKey, digest, remote.run(() => this.deliver(remote, message), false));
     }
-    await done;
-    return fault === "after" ? new Response("injected fault", { status: 503 }) : new Response("ok");
+    return fault === "after" ? { status: 503, error: "injected fault", done } : { status: 200, done };
   }
 
   // ─── What the party sees ───
@@ -495,7 +588,14 @@ class LeaderCore {
   private toShard(shard: number, frame: LeaderFrame) {
     const state = this.shards.get(shard);
     if (!state) return;
-    if (frame.t === "broadcast") this.stats.shardFrames++;
+    if (frame.t === "broadcast" && this.batches > 0) return this.hold(shard, frame);
+    // Held broadcasts go first: a shard sees the party's frames in the order it sent them.
+    this.releaseHeld(shard);
+    this.sendToShard(shard, state, frame);
+  }
+
+  private sendToShard(shard: number, state: ShardState, frame: LeaderFrame) {
+    if (frame.t === "broadcast" || frame.t === "broadcasts") this.stats.shardFrames++;
     const link = state.linkId ? this.room.getConnection(state.linkId) : undefined;
     const text = JSON.stringify(frame);
     // A link closing but not yet closed: its close event clears linkId, and the frame waits.
@@ -507,6 +607,30 @@ class LeaderCore {
       console.error(`party-shard: shard ${shard} unreachable; its oldest waiting frame was dropped`);
     }
     if (state.outbox.length === 1) this.wakeShard(shard);
+  }
+
+  private hold(shard: number, frame: Extract<LeaderFrame, { t: "broadcast" }>) {
+    const held = this.held.get(shard) ?? { items: [], bytes: 0 };
+    held.items.push(frame);
+    held.bytes += JSON.stringify(frame.data).length;
+    this.held.set(shard, held);
+    if (held.bytes > COALESCE_MAX_BYTES) this.releaseHeld(shard);
+    else this.holdTimer ??= setTimeout(() => this.releaseHeld(), COALESCE_MAX_MS);
+  }
+
+  /** Sends the broadcasts held for `shard` (or every shard) as one frame each. */
+  private releaseHeld(only?: number) {
+    for (const [shard, { items }] of this.held) {
+      if (only !== undefined && shard !== only) continue;
+      this.held.delete(shard);
+      const frame: LeaderFrame = items.length === 1 ? items[0]! : { t: "broadcasts", items: items.map(({ data, without, upTo }) => ({ data, without, upTo })) };
+      const state = this.shards.get(shard);
+      if (state) this.sendToShard(shard, state, frame);
+    }
+    if (this.held.size === 0 && this.holdTimer !== undefined) {
+      clearTimeout(this.holdTimer);
+      this.holdTimer = undefined;
+    }
   }
 
   /** A shard whose link is down may be asleep: a request wakes it, and it links again. */
@@ -846,17 +970,22 @@ export class ShardRelay {
         return void this.hello(socket);
       case "send":
         return this.client(frame.to)?.send(decode(frame.data));
-      case "broadcast": {
-        const data = decode(frame.data);
-        for (const conn of this.room.getConnections()) {
-          if ((this.openSeq.get(conn.id) ?? 0) <= frame.upTo && !frame.without.includes(conn.id) && !isIgnored(conn)) conn.send(data);
-        }
+      case "broadcast":
+        return this.broadcast(frame);
+      case "broadcasts":
+        for (const item of frame.items) this.broadcast(item);
         return;
-      }
       case "close":
         return this.client(frame.to)?.close(frame.code, frame.reason);
       case "keep":
         return void this.room.storage.put(`kept:${frame.to}`, frame.kept);
+    }
+  }
+
+  private broadcast({ data, without, upTo }: { data: Data; without: string[]; upTo: number }) {
+    const message = decode(data);
+    for (const conn of this.room.getConnections()) {
+      if ((this.openSeq.get(conn.id) ?? 0) <= upTo && !without.includes(conn.id) && !isIgnored(conn)) conn.send(message);
     }
   }
 

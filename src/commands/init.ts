@@ -13,7 +13,7 @@ export function initCommand(run: ActionRunner<CommandContext>): Command {
   return withSharedOptions(
     new Command("init")
       .description("add a router party to the PartyKit config and generate the router file")
-      .option("--party <name>", "party to shard", "main")
+      .option("--party <name|file>", "party to shard, by name or file (default: main, if it is a source with WebSocket handlers)")
       .option("--shards <n>", `number of shards (1-${MAX_SHARDS})`)
       .option("--name <name>", "router party name (default: router, or <party>-router)")
       .option("--out <path>", "router file (default: next to main)"),
@@ -31,10 +31,11 @@ export async function init(context: CommandContext, raw: Record<string, unknown>
   const { planInit } = await import("../core/init/plan-init.js");
   const { settlePlan } = await import("./settle-plan.js");
   const loaded = await loadConfig(options.cwd, options.config);
+  // Without --party, planInit takes main only if it is a source with WebSocket handlers.
   const party =
-    raw.party === "main" && prompts.interactive && Object.keys(loaded.config.parties).length > 0
+    raw.party === undefined && prompts.interactive && Object.keys(loaded.config.parties).length > 0
       ? await prompts.select("Which party should be sharded?", ["main", ...Object.keys(loaded.config.parties)], "main")
-      : String(raw.party);
+      : partyOption(raw.party, options.cwd);
   const name = typeof raw.name === "string" ? raw.name : undefined;
   const { projectReader } = await import("../infra/project-reader.js");
   const read = projectReader(loaded);
@@ -42,7 +43,7 @@ export async function init(context: CommandContext, raw: Record<string, unknown>
   // the question starts from that count, so pressing enter changes nothing.
   const shards =
     flagShards ??
-    (prompts.interactive ? await prompts.number("How many shards?", (await currentShardCount(loaded, read, party, name)) ?? DEFAULT_SHARDS, (n) =>
+    (prompts.interactive ? await prompts.number("How many shards?", (await currentShardCount(loaded, read, party === undefined || isFile(party) ? "main" : party, name)) ?? DEFAULT_SHARDS, (n) =>
       n >= 1 && n <= MAX_SHARDS ? undefined : `Between 1 and ${MAX_SHARDS}`,
     ) : undefined);
   const initOptions: InitOptions = {
@@ -55,6 +56,15 @@ export async function init(context: CommandContext, raw: Record<string, unknown>
   const plan = await planInit(loaded, initOptions, read);
   return settlePlan("init", plan, context);
 }
+
+/** `--party` as planInit takes it: a name as given, a file resolved from the folder init runs in. */
+function partyOption(value: unknown, cwd: string): string | undefined {
+  if (value === undefined) return undefined;
+  return isFile(String(value)) ? path.resolve(cwd, String(value)) : String(value);
+}
+
+/** Party names have no dots or slashes (PARTY_NAME_PATTERN); a file has one or the other. */
+const isFile = (value: string) => /[./\\]/.test(value);
 
 /** The count of the router `init` would update, if there is one; planInit checks the rest. */
 async function currentShardCount(loaded: LoadedConfig, read: (file: string) => Promise<string | null>, party: string, name?: string) {
