@@ -8,7 +8,7 @@ import type { ReadFile } from "../read-file.js";
 import type { FileChange, Finding, OnProgress, Plan } from "../plan.js";
 import { clientScope } from "./client/client-scope.js";
 import { loadClientProject } from "./client/load-client-project.js";
-import { planClient } from "./client/plan-client.js";
+import { planClient, type WritesMode } from "./client/plan-client.js";
 import { renderHelper } from "./client/render-helper.js";
 import { isInside } from "./client/walk-sources.js";
 import { findRouter } from "./find-router.js";
@@ -20,6 +20,8 @@ export interface MigrateOptions {
   force: boolean;
   /** Folders (absolute) to look for client code in, instead of the whole repository around the config. */
   clientDirs?: string[];
+  /** How routed sockets write (`--writes`): sendViaRouter (default) or their own send, relayed by their shard. */
+  writes?: WritesMode;
   /** Called as client files are read, parsed and analysed. */
   onProgress?: OnProgress;
 }
@@ -38,7 +40,7 @@ export async function planMigrate(loaded: LoadedConfig, read: ReadFile, options:
   const serverFiles = [loaded.config.main, ...Object.values(loaded.config.parties), path.posix.join(path.posix.dirname(setup.routerFile), GLUE_FILE_NAME)];
   const scope = clientScope(configRoot, options.clientDirs);
   const client = loadClientProject(scope, new Set(serverFiles.map((file) => path.resolve(configRoot, file))), options.onProgress);
-  const clientPlan = planClient(client, setup, options.onProgress);
+  const clientPlan = planClient(client, { ...setup, writes: options.writes }, options.onProgress);
 
   const relative = (file: string) => path.relative(scope.root, file).split(path.sep).join("/");
   // Server paths are relative to the config's folder; the plan's are relative to the repository.

@@ -15,7 +15,14 @@ export const HELPER_CALL = "sendViaRouter";
 export interface ClientTarget {
   shardedParty: string;
   routerParty: string;
+  /**
+   * How routed sockets write: `routed` (the default) rewrites their sends to sendViaRouter;
+   * `socket` keeps `socket.send`, which the socket's shard relays to the leader.
+   */
+  writes?: WritesMode;
 }
+
+export type WritesMode = "routed" | "socket";
 
 export interface ClientFileChange {
   /** Absolute path. */
@@ -84,7 +91,8 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
   for (const { files, sites, origins } of groups) {
     const sends: SendContext = { origins, partyOf, routed, target };
     for (const file of files) {
-      planSends(file, sites.get(file)!, sends, plan, edit);
+      // With --writes socket every send stays as written: there is nothing to rewrite or report.
+      if (target.writes !== "socket") planSends(file, sites.get(file)!, sends, plan, edit);
       onProgress?.({ phase: "analyse", done: ++analysed, total, sites: plan.findings.length });
     }
   }
