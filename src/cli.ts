@@ -14,6 +14,11 @@ const { version } = JSON.parse(readFileSync(new URL("../package.json", import.me
 /** Runs the CLI and returns its exit code: 0 done, 1 work left or failed, 2 bad input. */
 export async function main(argv: string[]): Promise<number> {
   let exitCode: number = 0;
+  // `party-shard migrate --dry-run | head` closes the pipe early: the reader has all it wanted,
+  // so later writes are dropped rather than crashing the run halfway.
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+  });
   const run = (action: CommandAction<CommandContext>) => async (raw: Record<string, unknown>) => {
     exitCode = await runAction(action, raw);
   };
@@ -22,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
     .version(version, "-v, --version")
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
-    .addHelpText("after", "\nExamples:\n  $ npx party-shard init --shards 8\n  $ npx party-shard migrate --dry-run\n\nColour only on a terminal; --no-color, NO_COLOR=1 or FORCE_COLOR=0 turn it off, FORCE_COLOR=1 on.\n")
+    .addHelpText("after", "\nExamples:\n  $ npx party-shard init --shards 8\n  $ npx party-shard migrate --dry-run\n\nExit codes: 0 done, 1 work left or failed, 2 bad input, 130 interrupted (each command's --help says more).\nColour only on a terminal; --no-color, NO_COLOR=1 or FORCE_COLOR=0 turn it off, FORCE_COLOR=1 on.\n")
     .addCommand(initCommand(run))
     .addCommand(migrateCommand(run))
     .addCommand(checkCommand(run))

@@ -3,11 +3,11 @@
  * to a temp folder, runs init and migrate (showing what they change), then verify on a real
  * `partykit dev`. Exits with verify's code.
  */
-import { cpSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
-import os from "node:os";
+import { cpSync, symlinkSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
+import { makeTempDir } from "./infra/temp-dir.js";
 import { decidePalette } from "./ui/colour.js";
 import { colorDiff } from "./ui/render-diff.js";
 
@@ -40,14 +40,14 @@ async function step(title: string, command: string, cwd: string): Promise<void> 
 }
 
 async function main(): Promise<number> {
-  const app = mkdtempSync(path.join(os.tmpdir(), "party-shard-demo-"));
+  const { path: app, remove } = makeTempDir("demo");
   cpSync(path.join(REPO, "templates", "demo-chat"), app, { recursive: true });
   // The demo app uses this checkout's partykit and partysocket: nothing to download.
   symlinkSync(path.join(REPO, "node_modules"), path.join(app, "node_modules"), "dir");
   console.log(pc.bold(`party-shard demo: a chat app (class party whose onMessage broadcasts, a client using socket.send)\ncopied to ${app}`));
   try {
     await step("add the router party and generate the router", "init", app);
-    await step("route sockets and sends through the router; run onMessage on every shard", "migrate", app);
+    await step("route sockets and sends through the router; the party leads its shards", "migrate", app);
     console.log(pc.bold(pc.cyan("\n$ npx party-shard check")) + pc.dim("  # what CI would run"));
     const check = await party(["check"], app);
     console.log(check.stdout);
@@ -55,7 +55,7 @@ async function main(): Promise<number> {
     const verify = await execa(process.execPath, [CLI, "verify", ...(NO_COLOR_FLAG ? ["--no-color"] : [])], { cwd: app, reject: false, stdio: "inherit" });
     return verify.exitCode ?? 1;
   } finally {
-    rmSync(app, { recursive: true, force: true });
+    remove();
   }
 }
 

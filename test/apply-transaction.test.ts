@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import fs, { chmodSync, chownSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, watch, writeFileSync } from "node:fs";
-import os from "node:os";
+import fs, { chmodSync, chownSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, watch, writeFileSync } from "node:fs";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { after, before, describe, it } from "node:test";
@@ -9,6 +8,7 @@ import { execa, type Result } from "execa";
 import type { InterruptedError } from "../src/errors.js";
 import { applyPlan } from "../src/infra/apply-plan.js";
 import { CLI, REPO, runCli } from "./helpers/cli.js";
+import { tempDir } from "./helpers/temp.js";
 
 // Few client files, so planning is short; the hooks' slowdown makes applying them take a while.
 const CLIENT_FILES = 60;
@@ -25,7 +25,7 @@ after(() => {
 });
 
 function tempDir(name: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `party-shard-${name}-`));
+  const dir = tempDir(name);
   dirs.push(dir);
   return dir;
 }

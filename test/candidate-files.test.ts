@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { mkdirSync, realpathSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { socketCandidates, type SourceText } from "../src/core/migrate/client/candidate-files.js";
+import { clientScope } from "../src/core/migrate/client/client-scope.js";
 import { loadClientProject } from "../src/core/migrate/client/load-client-project.js";
+import { tempDir } from "./helpers/temp.js";
 
 const noPackages = () => false;
 const app = (files: Record<string, string>): SourceText[] => Object.entries(files).map(([file, text]) => ({ file: `/app/${file}`, text }));
@@ -91,17 +92,17 @@ describe("socketCandidates: which files can hold a socket, from text alone", () 
 
 describe("loadClientProject: parses only the candidates", () => {
   it("reads package manifests from node_modules to find workspace packages built on partysocket", () => {
-    const root = mkdtempSync(path.join(os.tmpdir(), "party-shard-candidates-"));
+    const root = tempDir("candidates");
     const pkg = path.join(root, "node_modules", "@acme", "realtime");
     mkdirSync(pkg, { recursive: true });
     writeFileSync(path.join(pkg, "package.json"), JSON.stringify({ name: "@acme/realtime", dependencies: { partysocket: "^1.0.0" } }));
     mkdirSync(path.join(root, "src"));
     writeFileSync(path.join(root, "src", "ticker.ts"), `import { feed } from "@acme/realtime";\nfeed.send("x");\n`);
     writeFileSync(path.join(root, "src", "mailer.ts"), `const mailer = { send() {} };\nmailer.send();\n`);
-    const client = loadClientProject(root, new Set());
-    assert.deepEqual(client.candidates, [path.join(root, "src", "ticker.ts")]);
+    const client = loadClientProject(clientScope(root), new Set());
+    assert.deepEqual(client.candidates, [path.join(realpathSync(root), "src", "ticker.ts")]);
     assert.deepEqual(
-      client.project.getSourceFiles().map((file) => path.basename(file.getFilePath())),
+      client.groups.flatMap((group) => group.project.getSourceFiles()).map((file) => path.basename(file.getFilePath())),
       ["ticker.ts"],
     );
   });

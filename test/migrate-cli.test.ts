@@ -135,6 +135,8 @@ describe("party-shard migrate: partysocket missing from package.json", () => {
     const dir = await initialized();
     writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "app", dependencies: { partysocket: "^1.3.0" } }));
     const result = await runCli(["migrate", "--dry-run"], dir);
+    assert.equal(result.exitCode, 0, result.stderr);
+    assert.match(result.stdout, /\+\+\+ b\/app\/chat-client\.ts/);
     assert.doesNotMatch(result.stdout, /does not list it/);
   });
 });

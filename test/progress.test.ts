@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import os from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { execa } from "execa";
 import { createProgressLine, describe as describeProgress } from "../src/ui/progress-line.js";
 import { CLI, copyDemoApp, runCli } from "./helpers/cli.js";
+import { tempDir } from "./helpers/temp.js";
 
 const ERASE = "\r\x1b[2K";
 
@@ -46,6 +46,8 @@ describe("progress on the command line", () => {
     const dir = copyDemoApp();
     assert.equal((await runCli(["init", "--yes"], dir)).exitCode, 0);
     const result = await runCli(["check"], dir);
+    assert.equal(result.exitCode, 1, result.stderr);
+    assert.match(result.stdout, /app\/chat-client\.ts:\d+:\d+/);
     assert.doesNotMatch(result.stderr + result.stdout, /scanning files|\x1b\[2K/);
   });
 
@@ -53,7 +55,7 @@ describe("progress on the command line", () => {
   it("is shown on a terminal and erased before the report", { skip: !existsSync("/usr/bin/script") && "needs util-linux script" }, async () => {
     const dir = copyDemoApp();
     assert.equal((await runCli(["init", "--yes"], dir)).exitCode, 0);
-    const transcript = path.join(mkdtempSync(path.join(os.tmpdir(), "party-shard-tty-")), "out");
+    const transcript = path.join(tempDir("tty"), "out");
     await execa("script", ["-qec", `${process.execPath} ${CLI} check`, transcript], { cwd: dir, env: { FORCE_COLOR: "0" }, reject: false, stdin: "ignore" });
     const output = readFileSync(transcript, "utf8");
     assert.match(output, /scanning files: \d+ read/);

@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { execa } from "execa";
@@ -31,6 +30,7 @@ export default sharded(Chat);
 `,
   `import type * as Party from "partykit/server";
 import { sharded } from "./glue-N";
+import { tempDir } from "./helpers/temp.js";
 export default sharded({
   onConnect(connection, room) {
     connection.send(room.id);
@@ -56,7 +56,7 @@ const COMPILER_OPTIONS = {
 describe("generated router and runtime type-check against the installed partykit types", () => {
   for (const [label, extra] of Object.entries(COMPILER_OPTIONS)) {
     it(`tsc --noEmit --strict (${label}) for ${OPTION_SETS.length} option sets`, async () => {
-      const dir = mkdtempSync(path.join(os.tmpdir(), "party-shard-tsc-"));
+      const dir = tempDir("tsc");
       symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
       const files = OPTION_SETS.map((options, i) => {
         const file = `router-${i}.ts`;

@@ -33,6 +33,40 @@ describe("party-shard verify (built CLI, real partykit dev)", () => {
     assert.match(result.stdout, /messages were lost or duplicated/);
   });
 
+  it("--payload shapes the probe like the party's own traffic; a party that refuses the probe's shape is named with what it logged", async () => {
+    const dir = copyDemoApp();
+    // A party that accepts one message shape only, and throws on anything else.
+    writeFileSync(
+      path.join(dir, "party", "chat.ts"),
+      `import type * as Party from "partykit/server";
+
+export default class Chat implements Party.Server {
+  constructor(readonly room: Party.Room) {}
+
+  onMessage(message: string) {
+    const data = JSON.parse(message) as { kind?: string; body?: string };
+    if (data.kind !== "say") throw new Error("unknown message kind");
+    this.room.broadcast(JSON.stringify({ said: data.body }));
+  }
+}
+`,
+    );
+    assert.equal((await runCli(["init", "--yes"], dir)).exitCode, 0);
+    assert.equal((await runCli(["migrate", "--yes"], dir)).exitCode, 0);
+
+    const refused = await runCli(["verify", "--clients", "3", "--messages", "3"], dir);
+    assert.equal(refused.exitCode, 1, refused.stderr);
+    assert.match(refused.stdout, /delivery +0\.000 \(6 lost of 6\)/);
+    assert.match(refused.stdout, /party logged +.*unknown message kind/);
+    assert.match(refused.stdout, /Pass --payload shaped like your clients' messages/);
+    assert.match(refused.stdout, /fan-out latency p50 +— \(no message reached every client\)/);
+    assert.doesNotMatch(refused.stdout, /NaN/);
+
+    const shaped = await runCli(["verify", "--clients", "3", "--messages", "10", "--payload", '{"kind":"say","body":"{id}"}'], dir);
+    assert.equal(shaped.exitCode, 0, shaped.stdout + shaped.stderr);
+    assert.match(shaped.stdout, /delivery +1\.000 \(0 lost of 20\)/);
+  });
+
   it("exit 2 with a clear message when partykit is not installed", async () => {
     const dir = copyProject("broadcast");
     await runCli(["init", "--yes"], dir);

@@ -3,7 +3,7 @@ import type { ExitCode } from "../errors.js";
 import { formatLocation } from "../errors.js";
 import type { CheckItem, CheckResult } from "../core/check/plan-check.js";
 import type { CommandContext } from "./settle-plan.js";
-import { noColorOption, withProgress, type ActionRunner } from "./shared.js";
+import { exitCodesHelp, noColorOption, withProgress, type ActionRunner } from "./shared.js";
 
 export function checkCommand(run: ActionRunner<CommandContext>): Command {
   return new Command("check")
@@ -13,8 +13,16 @@ export function checkCommand(run: ActionRunner<CommandContext>): Command {
     .option("--json", "print the result as JSON")
     .addOption(new Option("--format <format>", "output format").choices(["text", "github"]).default("text"))
     .option("--strict", "also fail when the router differs from what this version generates")
+    .option("-y, --yes", "accepted for symmetry; check never prompts")
     .addOption(noColorOption())
-    .addHelpText("after", "\nExamples:\n  $ party-shard check\n  $ party-shard check --strict --format github\n")
+    .addHelpText(
+      "after",
+      `\nExamples:\n  $ party-shard check\n  $ party-shard check --strict --format github\n${exitCodesHelp([
+        [0, "fully sharded (warnings alone do not fail)"],
+        [1, "work left, each item with file:line:col"],
+        [2, "bad input (flags, config, unreadable files)"],
+      ])}`,
+    )
     .action(run(check));
 }
 

@@ -5,7 +5,7 @@ import type { InitOptions } from "../core/init/plan-init.js";
 import type { LoadedConfig } from "../core/config/load-config.js";
 import { DEFAULT_SHARDS, routerShardCount } from "../core/init/render-router.js";
 import type { CommandContext } from "./settle-plan.js";
-import { parseIntegerOption, withSharedOptions, type ActionRunner } from "./shared.js";
+import { WRITING_EXIT_CODES, exitCodesHelp, parseIntegerOption, withSharedOptions, type ActionRunner } from "./shared.js";
 
 export const MAX_SHARDS = 256;
 
@@ -14,11 +14,11 @@ export function initCommand(run: ActionRunner<CommandContext>): Command {
     new Command("init")
       .description("add a router party to the PartyKit config and generate the router file")
       .option("--party <name|file>", "party to shard, by name or file (default: main, if it is a source with WebSocket handlers)")
-      .option("--shards <n>", `number of shards (1-${MAX_SHARDS})`)
+      .option("--shards <n>", `number of shards, 1-${MAX_SHARDS} (default: the router's current count, else ${DEFAULT_SHARDS})`)
       .option("--name <name>", "router party name (default: router, or <party>-router)")
       .option("--out <path>", "router file (default: next to main)"),
   )
-    .addHelpText("after", "\nExamples:\n  $ party-shard init --shards 8 --dry-run\n  $ party-shard init --party chat --yes --json\n")
+    .addHelpText("after", `\nExamples:\n  $ party-shard init --shards 8 --dry-run\n  $ party-shard init --party chat --yes --json\n${exitCodesHelp(WRITING_EXIT_CODES)}`)
     .action(run(init));
 }
 
@@ -54,7 +54,9 @@ export async function init(context: CommandContext, raw: Record<string, unknown>
     force: options.force,
   };
   const plan = await planInit(loaded, initOptions, read);
-  return settlePlan("init", plan, context);
+  const exitCode = await settlePlan("init", plan, context);
+  if (exitCode === 0 && !options.json) context.logger.info("Next: npx party-shard migrate --dry-run shows what routing the clients and the party changes.");
+  return exitCode;
 }
 
 /** `--party` as planInit takes it: a name as given, a file resolved from the folder init runs in. */

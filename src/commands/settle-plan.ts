@@ -1,6 +1,6 @@
 import { PartyShardError, formatLocation, type ExitCode } from "../errors.js";
 import { uncommittedFiles } from "../infra/git.js";
-import type { Finding, Plan } from "../core/plan.js";
+import type { FileChange, Finding, Plan } from "../core/plan.js";
 import { applyPlan } from "../infra/apply-plan.js";
 import type { Logger } from "../ui/logger.js";
 import type { ProgressLine } from "../ui/progress-line.js";
@@ -25,7 +25,9 @@ export interface CommandContext {
 export async function settlePlan(command: string, plan: Plan, context: CommandContext): Promise<ExitCode> {
   const { options, logger, prompts } = context;
   const showDiff = options.dryRun || (prompts.interactive && plan.changes.length > 0);
-  if (showDiff && !options.json) for (const change of plan.changes) logger.raw(colorDiff(unifiedDiff(change), logger.colors));
+  if (showDiff && !options.json) {
+    for (const change of plan.changes) logger.raw(change.generated && !options.verbose ? generatedLine(change, logger) : colorDiff(unifiedDiff(change), logger.colors));
+  }
 
   let applied = false;
   if (!options.dryRun && plan.changes.length > 0) {
@@ -108,6 +110,17 @@ function logFinding(logger: Logger, finding: Finding): void {
   const text = `${where}${finding.message}`;
   if (finding.level === "info") logger.info(text);
   else logger.warn(text);
+}
+
+/**
+ * A generated file in one line: hundreds of template lines would scroll the diff of the
+ * user's own files out of sight before the question is asked.
+ */
+function generatedLine(change: FileChange, logger: Logger): string {
+  const lines = change.after.split("\n").length - (change.after.endsWith("\n") ? 1 : 0);
+  const sign = change.before === null ? logger.colors.green("+") : logger.colors.cyan("~");
+  const what = change.before === null ? "generated" : "generated, upgraded";
+  return `${sign} ${change.path} ${logger.colors.dim(`(${what}, ${lines} lines; --verbose shows it)`)}`;
 }
 
 function describeCount(plan: Plan): string {

@@ -13,6 +13,7 @@ export interface SharedOptions {
   yes: boolean;
   json: boolean;
   force: boolean;
+  verbose: boolean;
 }
 
 export function withSharedOptions(command: Command): Command {
@@ -22,7 +23,8 @@ export function withSharedOptions(command: Command): Command {
     .option("--dry-run", "print the diff and write nothing")
     .option("-y, --yes", "never prompt; take the defaults")
     .option("--json", "print the plan and findings as JSON on stdout")
-    .option("--force", "replace files that differ from what party-shard would write")
+    .option("--force", "replace files that party-shard generated and you edited since")
+    .option("--verbose", "show generated files in full, not as one line each")
     .addOption(noColorOption());
 }
 
@@ -43,6 +45,7 @@ export function parseSharedOptions(raw: Record<string, unknown>): SharedOptions 
     yes: raw.yes === true,
     json: raw.json === true,
     force: raw.force === true,
+    verbose: raw.verbose === true,
   };
 }
 
@@ -54,6 +57,19 @@ export function parseIntegerOption(flag: string, value: unknown, min: number, ma
     throw new PartyShardError(`${flag} must be a whole number from ${min} to ${max}; got "${text}".`);
   }
   return number;
+}
+
+/** What init and migrate exit with, for their --help. */
+export const WRITING_EXIT_CODES: [number, string][] = [
+  [0, "written, or nothing to do (--dry-run: nothing written)"],
+  [1, "declined at the prompt; nothing written"],
+  [2, "bad input (flags, config, files); nothing written"],
+  [130, "interrupted (Ctrl-C); every file put back as it was"],
+];
+
+/** The "Exit codes" section of a command's --help. */
+export function exitCodesHelp(codes: [number, string][]): string {
+  return `\nExit codes:\n${codes.map(([code, meaning]) => `  ${String(code).padEnd(4)}${meaning}`).join("\n")}\n`;
 }
 
 /** A command's work: gets the parsed shared context and its own raw flags, returns the exit code. */

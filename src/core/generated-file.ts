@@ -28,7 +28,7 @@ export async function generatedFileChange(path: string, contents: string, read: 
       hint: "Pass --force to replace it with what party-shard generates now.",
     });
   }
-  return { path, before: current, after: contents };
+  return { path, before: current, after: contents, generated: true };
 }
 
 /** Reads a file party-shard means to write; a folder in its place is bad input, not a crash. */

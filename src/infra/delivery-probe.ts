@@ -11,6 +11,14 @@ import { whenAborted } from "./signals.js";
  */
 export type PublishMode = { kind: "write" } | { kind: "request"; party: string };
 
+/**
+ * What a probe message looks like when the caller does not say: JSON, since most parties
+ * `JSON.parse` what they receive. `{id}` becomes the message's token, which is all the probe
+ * looks for in what clients receive, so a party may wrap or re-encode the message freely.
+ */
+export const DEFAULT_PAYLOAD = '{"type":"message","id":"{id}","text":"{id}"}';
+export const PAYLOAD_ID = "{id}";
+
 export interface ProbeOptions {
   /** `host:port` of the PartyKit server. */
   host: string;
@@ -18,6 +26,8 @@ export interface ProbeOptions {
   party: string;
   room: string;
   publish: PublishMode;
+  /** The message, with `{id}` where its token goes (default: DEFAULT_PAYLOAD). */
+  payload?: string;
   clients: number;
   messages: number;
   /** How long to wait for a message after its POST answered, before counting it lost. */
@@ -103,14 +113,15 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
         waiting = { seq, wake };
       });
       const sentAt = performance.now();
-      const { status, body } = await publish(options, `party-shard-probe:${probe}:${seq}`, sockets[WRITER]!.id, key);
+      const token = `party-shard-probe:${probe}:${seq}`;
+      const { status, body } = await publish(options, (options.payload ?? DEFAULT_PAYLOAD).replaceAll(PAYLOAD_ID, token), sockets[WRITER]!.id, key);
       if (status < 200 || status >= 300) {
         publishFailures++;
         const reason = `${status || "no answer"}: ${body.slice(0, 200)}`;
         if (failures.length < 5 && !failures.includes(reason)) failures.push(reason);
       }
       options.onPublished?.(seq, status, body);
-      await Promise.race([allArrived, delay(graceMs, options.signal)]);
+      await delay(graceMs, options.signal, allArrived);
       const got = receipts[seq]!;
       if (got.size === listeners) latencies.push(Math.max(...got.values()) - sentAt);
       options.onProgress?.(seq + 1);
@@ -137,13 +148,22 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
 
 async function publish(options: ProbeOptions, text: string, writerId: string, key: string): Promise<{ status: number; body: string }> {
   const party = options.publish.kind === "write" ? options.party : options.publish.party;
-  const headers: Record<string, string> = { "content-type": "text/plain;charset=UTF-8", "idempotency-key": randomUUID() };
+  const headers: Record<string, string> = { "content-type": isJson(text) ? "application/json" : "text/plain;charset=UTF-8", "idempotency-key": randomUUID() };
   if (options.publish.kind === "write") Object.assign(headers, { "x-party-shard-connection": encodeURIComponent(writerId), "x-party-shard-key": key });
   try {
     const response = await fetch(`http://${options.host}/parties/${party}/${options.room}`, { method: "POST", headers, body: text });
     return { status: response.status, body: await response.text() };
   } catch (error) {
     return { status: 0, body: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+export function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -177,8 +197,12 @@ export function percentile(values: number[], p: number): number | null {
   return sorted[Math.max(0, index)]!;
 }
 
-/** Waits `ms`, or less if `signal` is aborted meanwhile (the caller checks which). */
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Waits `ms`, or less if `signal` is aborted or `until` settles meanwhile (the caller checks
+ * which). The timer and the abort listener go as soon as it ends: one probe waits thousands
+ * of times on the same signal.
+ */
+function delay(ms: number, signal?: AbortSignal, until?: Promise<void>): Promise<void> {
   if (signal?.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     const done = () => {
@@ -188,5 +212,6 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
     };
     const timer = setTimeout(done, ms);
     signal?.addEventListener("abort", done);
+    void until?.then(done, done);
   });
 }

@@ -11,6 +11,8 @@ export interface PartykitDevOptions {
   /** `partykit` executable; defaults to the project's own `node_modules/.bin/partykit`. */
   bin?: string;
   port?: number;
+  /** Where Durable Object state is kept (`--persist`); default: partykit's own `.partykit/state`. */
+  persist?: string;
   /** Passed as `--var KEY=VALUE`. */
   vars?: Record<string, string>;
   readyTimeoutMs?: number;
@@ -70,7 +72,8 @@ export async function startPartykitDev(options: PartykitDevOptions): Promise<Par
   }
   const port = options.port ?? (await freePort());
   const vars = Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}=${value}`]);
-  const child = execa(bin, ["dev", "--port", String(port), "--no-hotkeys", "--disable-request-cf-fetch", ...vars], {
+  const persist = options.persist ? ["--persist", options.persist] : [];
+  const child = execa(bin, ["dev", "--port", String(port), "--no-hotkeys", "--disable-request-cf-fetch", ...persist, ...vars], {
     cwd: options.cwd,
     env: { FORCE_COLOR: "0", NO_COLOR: "1" },
     stdin: "ignore",

@@ -1,7 +1,7 @@
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
-import os from "node:os";
+import { cpSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
+import { tempDir } from "./temp.js";
 
 export const REPO = path.resolve(import.meta.dirname, "..", "..");
 export const CLI = path.join(REPO, "bin", "party-shard.js");
@@ -20,19 +20,25 @@ export function runCli(args: string[], cwd: string, env: Record<string, string> 
 
 /** A fresh temp copy of `test/fixtures/projects/<name>`. */
 export function copyProject(name: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `party-shard-${name}-`));
+  const dir = tempDir(name);
   cpSync(path.join(FIXTURES, "projects", name), dir, { recursive: true });
   return dir;
 }
 
-/** Every file under `dir` with its contents, to prove a command wrote nothing. */
+/**
+ * Every file under `dir` with its contents, to prove a command wrote nothing. A symlink is
+ * recorded by its target and never followed: a project's node_modules link points at this
+ * repository's, and reading that costs seconds a call.
+ */
 export function snapshotTree(dir: string): Record<string, string> {
   const files: Record<string, string> = {};
   const walk = (current: string) => {
-    for (const entry of readdirSync(current)) {
-      const full = path.join(current, entry);
-      if (statSync(full).isDirectory()) walk(full);
-      else files[path.relative(dir, full)] = readFileSync(full, "utf8");
+    for (const entry of readdirSync(current, { withFileTypes: true })) {
+      const full = path.join(current, entry.name);
+      const relative = path.relative(dir, full);
+      if (entry.isSymbolicLink()) files[relative] = `symlink -> ${readlinkSync(full)}`;
+      else if (entry.isDirectory()) walk(full);
+      else files[relative] = readFileSync(full, "utf8");
     }
   };
   walk(dir);
@@ -41,7 +47,7 @@ export function snapshotTree(dir: string): Record<string, string> {
 
 /** A temp project made of the given files (paths relative to its root). */
 export function makeProject(files: Record<string, string>): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "party-shard-project-"));
+  const dir = tempDir("project");
   for (const [file, contents] of Object.entries(files)) {
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     writeFileSync(path.join(dir, file), contents);
@@ -51,7 +57,7 @@ export function makeProject(files: Record<string, string>): string {
 
 /** A temp copy of the bundled demo app, able to resolve partykit and partysocket from this repo. */
 export function copyDemoApp(): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), "party-shard-demo-"));
+  const dir = tempDir("demo");
   cpSync(path.join(REPO, "templates", "demo-chat"), dir, { recursive: true });
   symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
   return dir;

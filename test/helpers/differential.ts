@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { cpSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
-import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { isDeepStrictEqual } from "node:util";
 import WebSocket from "ws";
 import { startPartykitDev, type PartykitDev } from "../../src/infra/partykit-dev.js";
 import { FIXTURES, PARTYKIT_BIN, REPO, runCli } from "./cli.js";
+import { tempDir } from "./temp.js";
 
 /** Clients per run; in sharded runs one of them is an old bundle that connects straight to the party. */
 export const CLIENTS = 17;
@@ -140,7 +140,7 @@ export class DifferentialLab<C extends AppClient> {
   }
 
   private copy(from: string): string {
-    const dir = mkdtempSync(path.join(os.tmpdir(), `party-shard-differential-${this.app.fixture}-`));
+    const dir = tempDir(`differential-${this.app.fixture}`);
     cpSync(from, dir, { recursive: true, filter: (source) => path.basename(source) !== "node_modules" });
     symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
     this.dirs.push(dir);
