@@ -36,8 +36,9 @@ const RESYNC_TIMEOUT_MS = 5_000;
 const RELINK_BASE_MS = 50;
 const RELINK_MAX_MS = 5_000;
 /**
- * While the leader runs a batch of writes, broadcasts to a shard wait to go as one frame: at
- * most this long, and this many bytes. Any other frame to that shard sends them first.
+ * While the leader runs a batch of writes, or messages relayed by shards are arriving, the
+ * party's broadcasts to a shard wait to go as one frame: at most this long, and this many bytes.
+ * Any other frame to that shard sends them first, so a shard sees every frame in order.
  */
 const COALESCE_MAX_MS = 50;
 const COALESCE_MAX_BYTES = 1_048_576;
@@ -301,6 +302,7 @@ class LeaderCore {
   private readonly stats = { broadcasts: 0, shardFrames: 0 };
   /** Batches of writes running now; while any runs, broadcasts to each shard are held. */
   private batches = 0;
+  private holding = false;
   private readonly held = new Map<number, Held>();
   private holdTimer: ReturnType<typeof setTimeout> | undefined;
 
@@ -446,6 +448,7 @@ class LeaderCore {
     if (remote?.shard !== shard) return;
     if (frame.t === "message") {
       const message = decode(frame.data);
+      this.holdAWhile();
       remote.run(() => this.deliver(remote, message), false);
     } else if (frame.t === "close") {
       this.gone(remote, frame.code, frame.reason);
@@ -524,7 +527,7 @@ class LeaderCore {
       }
       await Promise.all(runs);
     } finally {
-      if (--this.batches === 0) this.releaseHeld();
+      if (--this.batches === 0 && !this.holding) this.releaseHeld();
     }
     return Response.json({ results });
   }
@@ -588,7 +591,7 @@ class LeaderCore {
   private toShard(shard: number, frame: LeaderFrame) {
     const state = this.shards.get(shard);
     if (!state) return;
-    if (frame.t === "broadcast" && this.batches > 0) return this.hold(shard, frame);
+    if (frame.t === "broadcast" && (this.batches > 0 || this.holding)) return this.hold(shard, frame);
     // Held broadcasts go first: a shard sees the party's frames in the order it sent them.
     this.releaseHeld(shard);
     this.sendToShard(shard, state, frame);
@@ -607,6 +610,19 @@ class LeaderCore {
       console.error(`party-shard: shard ${shard} unreachable; its oldest waiting frame was dropped`);
     }
     if (state.outbox.length === 1) this.wakeShard(shard);
+  }
+
+  /**
+   * Relayed messages come one event each: their broadcasts wait until the events already
+   * queued have run (one timer turn, about a millisecond), then go as one frame per shard.
+   */
+  private holdAWhile() {
+    if (this.holding) return;
+    this.holding = true;
+    setTimeout(() => {
+      this.holding = false;
+      if (this.batches === 0) this.releaseHeld();
+    }, 0);
   }
 
   private hold(shard: number, frame: Extract<LeaderFrame, { t: "broadcast" }>) {

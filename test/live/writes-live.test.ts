@@ -96,6 +96,25 @@ describe("sendViaRouter on partykit dev, 20% of first attempts failing", () => {
     }
   });
 
+  it(`${WRITES} socket.send on a routed socket (--writes socket): each once, in order, and their broadcasts go a few frames a shard`, async () => {
+    const room = "relayed";
+    const listeners = Array.from({ length: LISTENERS }, () => join(room));
+    const writer = join(room, { query: helper.shardKey() });
+    try {
+      await Promise.all([...listeners, writer].map((client) => client.welcomed));
+      for (let i = 0; i < WRITES; i++) writer.socket.send(String(i));
+      await until(async () => listeners.every(({ inbox }) => inbox.length >= WRITES), 20_000);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const expected = Array.from({ length: WRITES }, (_, i) => String(i));
+      listeners.forEach(({ inbox }, i) => assert.deepEqual(inbox, expected, `listener ${i}`));
+      const view = (await (await fetch(`http://${server!.host}/parties/router/${room}`)).json()) as { leader: { broadcasts: number; shardFrames: number } };
+      assert.equal(view.leader.broadcasts, WRITES);
+      assert.ok(view.leader.shardFrames < (WRITES * SHARDS) / 4, `${view.leader.shardFrames} frames to shards for ${WRITES} broadcasts`);
+    } finally {
+      for (const { socket } of [...listeners, writer]) socket.close();
+    }
+  });
+
   it("a write the room refuses (wrong key) rejects its promise, alone and in a batch", async () => {
     const room = "refused";
     const writer = join(room, { query: helper.shardKey() });
