@@ -55,7 +55,7 @@ export async function init(context: CommandContext, raw: Record<string, unknown>
   };
   const plan = await planInit(loaded, initOptions, read);
   const exitCode = await settlePlan("init", plan, context);
-  if (exitCode === 0 && !options.json) context.logger.info("Next: npx party-shard migrate --dry-run shows what routing the clients and the party changes.");
+  if (exitCode === 0 && !options.json && !options.dryRun) context.logger.info("Next: npx party-shard migrate --dry-run shows what routing the clients and the party changes.");
   return exitCode;
 }
 
