@@ -135,6 +135,48 @@ describe("sendViaRouter on partykit dev, 20% of first attempts failing", () => {
     }
   });
 
+  it("a batch is bounded and checked before anything runs: count, bytes, shape, key length", async () => {
+    const room = "bounds";
+    const listener = join(room);
+    const writer = join(room, { query: helper.shardKey() });
+    try {
+      await Promise.all([listener.welcomed, writer.welcomed]);
+      const key = new URL(writer.socket.url!).searchParams.get("_psk")!;
+      const post = (body: string) =>
+        fetch(`http://${server!.host}/parties/router/${room}`, {
+          method: "POST",
+          headers: { "content-type": "application/vnd.party-shard.batch+json", "x-party-shard-connection": encodeURIComponent(writer.socket.id), "x-party-shard-key": key },
+          body,
+        });
+      const entries = (n: number, text = "x") => JSON.stringify(Array.from({ length: n }, (_, i) => ({ k: `key-${i}`, t: text })));
+      const cases: [string, string, number, RegExp][] = [
+        ["513 writes", entries(513), 400, /at most 512 writes/],
+        ["over 1 MiB", entries(2, "y".repeat(600_000)), 413, /larger than 1048576 bytes/],
+        ["not JSON", "[{", 400, /JSON array/],
+        ["empty", "[]", 400, /non-empty/],
+        ["no payload", JSON.stringify([{ k: "a" }]), 400, /not \{ k, t \} or \{ k, b \}/],
+        ["text and base64", JSON.stringify([{ k: "a", t: "x", b: "eA==" }]), 400, /not \{ k, t \}/],
+        ["bad base64", JSON.stringify([{ k: "a", b: "eA=" }]), 400, /not \{ k, t \}/],
+        ["a 129-character key", JSON.stringify([{ k: "k".repeat(129), t: "x" }]), 400, /at most 128 characters/],
+      ];
+      for (const [what, body, status, error] of cases) {
+        const response = await post(body);
+        const text = await response.text();
+        assert.equal(response.status, status, `${what}: ${text}`);
+        assert.match(text, error, what);
+      }
+      // The same connection's valid batch still runs, in order.
+      const ok = await post(JSON.stringify([{ k: "good-1", t: "one" }, { k: "good-2", b: Buffer.from("two").toString("base64") }]));
+      assert.equal(ok.status, 200);
+      assert.deepEqual(((await ok.json()) as { results: { status: number }[] }).results.map((r) => r.status), [200, 200]);
+      await until(async () => listener.inbox.length >= 2, 5_000);
+      assert.deepEqual(listener.inbox, ["one", "<3 bytes>"]);
+    } finally {
+      listener.socket.close();
+      writer.socket.close();
+    }
+  });
+
   it("a socket on another party sends on itself, at once", async () => {
     const room = "direct";
     const listener = new PartySocket({ host: server!.host, room, WebSocket: WebSocket as never });
