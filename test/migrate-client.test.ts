@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { before, describe, it } from "node:test";
 import { execa } from "execa";
+import { ts } from "ts-morph";
 import PartySocket from "partysocket";
 import WebSocket from "ws";
 import { renderHelper } from "../src/core/migrate/client/render-helper.js";
@@ -11,7 +12,9 @@ import { FIXTURES, REPO } from "./helpers/cli.js";
 import { clientProject, migrateClient, routerStub } from "./helpers/migrate-client.js";
 
 // test/fixtures/migrate-client/<case>/input/<files>, output/<changed files> (none: nothing may
-// change) and findings.txt (`level code file:line:col`).
+// change) and findings.txt (`level code file:line:col`); case.json, when there, says where the
+// PartyKit config goes (`config`) and where helpers are written (`helpers`). UPDATE_FIXTURES=1
+// writes output/ and findings.txt for a case that has no findings.txt yet.
 const CASES = path.join(FIXTURES, "migrate-client");
 const HELPER = "app/party-shard-client.ts";
 
@@ -27,11 +30,27 @@ function filesUnder(dir: string, prefix = ""): Map<string, string> {
   return files;
 }
 
+interface CaseLayout {
+  config?: string;
+  helpers?: string[];
+}
+
 function readCase(name: string) {
   const dir = path.join(CASES, name);
   const expected = filesUnder(path.join(dir, "output"));
-  const findings = readFileSync(path.join(dir, "findings.txt"), "utf8").split("\n").filter(Boolean);
-  return { input: path.join(dir, "input"), expected, findings };
+  const findingsFile = path.join(dir, "findings.txt");
+  const findings = existsSync(findingsFile) ? readFileSync(findingsFile, "utf8").split("\n").filter(Boolean) : undefined;
+  const layout = existsSync(path.join(dir, "case.json")) ? (JSON.parse(readFileSync(path.join(dir, "case.json"), "utf8")) as CaseLayout) : {};
+  return { dir, input: path.join(dir, "input"), expected, findings, layout };
+}
+
+/** Writes what migrate planned as the case's expected output, for a new case (UPDATE_FIXTURES=1). */
+function recordCase(dir: string, changes: Map<string, string>, findings: string[]): void {
+  for (const [file, text] of changes) {
+    mkdirSync(path.dirname(path.join(dir, "output", file)), { recursive: true });
+    writeFileSync(path.join(dir, "output", file), text);
+  }
+  writeFileSync(path.join(dir, "findings.txt"), findings.map((line) => `${line}\n`).join(""));
 }
 
 const names = readdirSync(CASES).sort();
@@ -48,22 +67,27 @@ describe("migrate, client half: fixtures", () => {
     const fixture = readCase(name);
     for (const withNodeModules of [true, false]) {
       it(`${name} (${withNodeModules ? "with" : "without"} node_modules)`, async () => {
-        const { changes, findings } = await migrateClient(clientProject(fixture.input, withNodeModules));
-        const helper = changes.get(HELPER);
-        changes.delete(HELPER);
-        assert.deepEqual(changes, fixture.expected);
-        assert.deepEqual(findings, fixture.findings);
-        // The helper is written when some file now calls it: to send, or to key a socket.
-        const callsHelper = [...fixture.expected.values()].some((text) => /\b(sendViaRouter|shardKey)\(/.test(text));
-        assert.equal(helper, callsHelper ? renderHelper({ routerParty: "router" }) : undefined);
+        const { config } = fixture.layout;
+        const { changes, findings } = await migrateClient(clientProject(fixture.input, withNodeModules, config), config);
+        const helpers = [...changes.keys()].filter((file) => path.posix.basename(file) === "party-shard-client.ts");
+        const helperTexts = helpers.map((file) => changes.get(file));
+        for (const file of helpers) changes.delete(file);
+        if (process.env.UPDATE_FIXTURES && !fixture.findings) recordCase(fixture.dir, changes, findings);
+        assert.deepEqual(changes, fixture.findings ? fixture.expected : changes);
+        assert.deepEqual(findings, fixture.findings ?? findings);
+        // A helper is written (one per package) when some file there now calls it: to send, or to key a socket.
+        const callsHelper = [...changes.values()].some((text) => /\b(sendViaRouter|shardKey)\(/.test(text));
+        assert.deepEqual(helpers.sort(), fixture.layout.helpers?.sort() ?? (callsHelper ? [HELPER] : []));
+        for (const text of helperTexts) assert.equal(text, renderHelper({ routerParty: "router" }));
       });
     }
 
     it(`${name}: applying twice is applying once`, async () => {
-      const root = clientProject(fixture.input, true);
-      const first = await migrateClient(root);
+      const { config } = fixture.layout;
+      const root = clientProject(fixture.input, true, config);
+      const first = await migrateClient(root, config);
       for (const [file, text] of first.changes) writeFileSync(path.join(root, file), text);
-      const second = await migrateClient(root);
+      const second = await migrateClient(root, config);
       assert.deepEqual([...second.changes.keys()], []);
       assert.ok(!second.findings.some((finding) => / (send-rewritten|socket-routed) /.test(finding)));
     });
@@ -74,7 +98,8 @@ describe("migrate, client half: migrated code type-checks with the generated hel
   it("tsc --noEmit --strict over every rewritten TypeScript fixture", async () => {
     // React is not installed here, so fixtures that import it are checked by the fixture test only.
     const usesReact = (name: string) => [...filesUnder(readCase(name).input).values()].some((text) => /from "react"/.test(text));
-    const typed = names.filter((name) => !usesReact(name) && [...readCase(name).expected.keys()].some((file) => file.endsWith(".ts")));
+    // Cases laid out as a repository (case.json) are type-checked package by package in migrate-client-repo.test.ts.
+    const typed = names.filter((name) => !usesReact(name) && !readCase(name).layout.config && [...readCase(name).expected.keys()].some((file) => file.endsWith(".ts")));
     const roots = await Promise.all(
       typed.map(async (name) => {
         const root = clientProject(readCase(name).input, true);
@@ -87,8 +112,10 @@ describe("migrate, client half: migrated code type-checks with the generated hel
     for (const root of roots) {
       const compilerOptions = { strict: true, noEmit: true, target: "ES2022", module: "ESNext", moduleResolution: "Bundler", lib: ["ES2022", "DOM", "DOM.Iterable"], skipLibCheck: true, types: [] };
       // A fixture's own tsconfig adds what its imports need (paths); the strict settings stay ours.
-      const own = existsSync(path.join(root, "tsconfig.json")) ? (JSON.parse(readFileSync(path.join(root, "tsconfig.json"), "utf8")) as { compilerOptions?: object }) : {};
-      writeFileSync(path.join(root, "tsconfig.json"), JSON.stringify({ compilerOptions: { ...own.compilerOptions, ...compilerOptions }, include: ["app/**/*.ts"] }));
+      // Only what resolves imports is taken from it: a fixture's tsconfig may carry options tsc refuses on purpose.
+      const own = existsSync(path.join(root, "tsconfig.json")) ? (ts.parseConfigFileTextToJson("tsconfig.json", readFileSync(path.join(root, "tsconfig.json"), "utf8")).config as { compilerOptions?: { paths?: object; baseUrl?: string } }) : {};
+      const { paths, baseUrl } = own.compilerOptions ?? {};
+      writeFileSync(path.join(root, "tsconfig.json"), JSON.stringify({ compilerOptions: { paths, baseUrl, ...compilerOptions }, include: ["app/**/*.ts"] }));
       const tsc = await execa(path.join(REPO, "node_modules", ".bin", "tsc"), ["-p", root], { reject: false });
       assert.equal(tsc.exitCode, 0, `${root}\n${tsc.stdout}${tsc.stderr}`);
     }
@@ -99,7 +126,7 @@ describe("migrate, client half: the generated helper at work", () => {
   type Query = Record<string, string>;
   type Helper = {
     shardKey(query?: Query | (() => Promise<Query>)): Query & (() => Promise<Query>);
-    sendViaRouter(socket: PartySocket, payload: string): Promise<void>;
+    sendViaRouter(socket: PartySocket, payload: string): void;
   };
   let helper: Helper;
   before(async () => {
@@ -127,52 +154,39 @@ describe("migrate, client half: the generated helper at work", () => {
     assert.equal(first._psk, second._psk);
   });
 
-  it("POSTs a write alone with the socket's key and id, retrying a 425 (connect still on its way) with the same key; its promise resolves", async () => {
+  it("POSTs each write to the router with the socket's key and id, in order, retrying a 425 (connect still on its way)", async () => {
     const stub = await routerStub([425]);
     const socket = new PartySocket({ host: stub.host, room: "lobby", party: "router", query: helper.shardKey({ token: "t" }), WebSocket });
     try {
-      await helper.sendViaRouter(socket, "one");
+      helper.sendViaRouter(socket, "one");
+      helper.sendViaRouter(socket, "two");
+      await until(() => stub.seen.posts.length === 3);
       const connect = new URL(stub.seen.connects[0]!, "http://stub").searchParams;
       assert.equal(connect.get("token"), "t");
-      assert.deepEqual(stub.seen.posts.map((post) => post.body), ["one", "one"]);
+      assert.deepEqual(stub.seen.posts.map((post) => post.body), ["one", "one", "two"]);
       for (const { path, headers } of stub.seen.posts) {
         assert.equal(path, "/parties/router/lobby");
         assert.equal(headers["x-party-shard-key"], connect.get("_psk"));
         assert.equal(headers["x-party-shard-connection"], socket.id);
         assert.equal(headers["content-type"], "text/plain;charset=UTF-8");
       }
-      const [retried, again] = stub.seen.posts.map((post) => post.headers["idempotency-key"]);
+      const [retried, again, next] = stub.seen.posts.map((post) => post.headers["idempotency-key"]);
       assert.equal(retried, again);
+      assert.notEqual(again, next);
     } finally {
       socket.close();
       await stub.close();
     }
   });
 
-  it("sends writes made together in one request, in order, each with its own key", async () => {
-    const stub = await routerStub();
-    const socket = new PartySocket({ host: stub.host, room: "lobby", party: "router", query: helper.shardKey(), WebSocket });
-    try {
-      await Promise.all(["a", "b", "c"].map((text) => helper.sendViaRouter(socket, text)));
-      assert.equal(stub.seen.posts.length, 1);
-      const [batch] = stub.seen.posts;
-      assert.equal(batch!.headers["content-type"], "application/vnd.party-shard.batch+json");
-      const entries = JSON.parse(batch!.body) as { k: string; t: string }[];
-      assert.deepEqual(entries.map((entry) => entry.t), ["a", "b", "c"]);
-      assert.equal(new Set(entries.map((entry) => entry.k)).size, 3);
-    } finally {
-      socket.close();
-      await stub.close();
-    }
-  });
-
-  it("gives a refused write up at once (its promise rejects) and goes on with the next", async (t) => {
+  it("gives a refused write up at once and goes on with the next", async (t) => {
     const error = t.mock.method(console, "error", () => {});
     const stub = await routerStub([403]);
     const socket = new PartySocket({ host: stub.host, room: "lobby", party: "router", query: helper.shardKey(), WebSocket });
     try {
-      await assert.rejects(helper.sendViaRouter(socket, "refused"), /router answered 403/);
-      await helper.sendViaRouter(socket, "next");
+      helper.sendViaRouter(socket, "refused");
+      helper.sendViaRouter(socket, "next");
+      await until(() => stub.seen.posts.length === 2);
       assert.deepEqual(stub.seen.posts.map((post) => post.body), ["refused", "next"]);
       assert.equal(error.mock.callCount(), 1);
     } finally {
@@ -185,7 +199,7 @@ describe("migrate, client half: the generated helper at work", () => {
     const stub = await routerStub();
     const socket = new PartySocket({ host: stub.host, room: "lobby", party: "router", WebSocket });
     try {
-      await helper.sendViaRouter(socket, "hi");
+      helper.sendViaRouter(socket, "hi");
       await until(() => stub.seen.messages.length === 1);
       assert.deepEqual(stub.seen.messages, ["hi"]);
       assert.equal(stub.seen.posts.length, 0);

@@ -1,3 +1,5 @@
+import { statSync } from "node:fs";
+import path from "node:path";
 import { Command } from "commander";
 import { PartyShardError, type ExitCode } from "../errors.js";
 import type { WritesMode } from "../core/migrate/client/plan-client.js";
@@ -8,6 +10,7 @@ export function migrateCommand(run: ActionRunner<CommandContext>): Command {
   return withSharedOptions(
     new Command("migrate").description("route client sockets and sends through the router, and run onMessage for routed writes on every shard"),
   )
+    .option("--client <dir>", "look for client code in this folder only (repeatable; default: the whole repository around the config)", (dir: string, dirs: string[]) => [...dirs, dir], [])
     .option("--writes <mode>", "how routed sockets write: routed (sendViaRouter, a POST through the router) or socket (socket.send, relayed by its shard)", "routed")
     .addHelpText("after", "\nExamples:\n  $ party-shard migrate --dry-run\n  $ party-shard migrate --yes --json\n")
     .action(run(migrate));
@@ -20,12 +23,24 @@ export async function migrate(context: CommandContext, raw: Record<string, unkno
   // Checked before anything is loaded or read, so a typo fails fast.
   const writes = WRITES_MODES.find((mode) => mode === raw.writes);
   if (!writes) throw new PartyShardError(`--writes must be one of ${WRITES_MODES.join(", ")}; got "${String(raw.writes)}".`);
+  const clientDirs = clientFolders(raw.client, options.cwd);
   // ts-morph is loaded only when a command needs it, so --help and flag errors stay fast.
   const { loadConfig } = await import("../core/config/load-config.js");
   const { planMigrate } = await import("../core/migrate/plan-migrate.js");
   const { settlePlan } = await import("./settle-plan.js");
   const { projectReader } = await import("../infra/project-reader.js");
   const loaded = await loadConfig(options.cwd, options.config);
-  const plan = await withProgress(context.progress, (onProgress) => planMigrate(loaded, projectReader(loaded), { force: options.force, writes, onProgress }));
+  const plan = await withProgress(context.progress, (onProgress) => planMigrate(loaded, projectReader(loaded), { force: options.force, writes, clientDirs, onProgress }));
   return settlePlan("migrate", plan, context);
+}
+
+/** The `--client` folders, resolved from --cwd: each must be a folder, or nothing is read. */
+function clientFolders(value: unknown, cwd: string): string[] {
+  return (Array.isArray(value) ? value.map(String) : []).map((dir) => {
+    const resolved = path.resolve(cwd, dir);
+    if (!statSync(resolved, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new PartyShardError(`--client ${dir} is not a folder (${resolved}).`, { hint: "Pass the folder that holds client code, e.g. --client web or --client apps/web/src." });
+    }
+    return resolved;
+  });
 }

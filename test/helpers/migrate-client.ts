@@ -21,23 +21,28 @@ export default class Server implements Party.Server {
 }
 `;
 
-/** A project around `inputDir`'s files: partykit.json, a party, and the router init would write. */
-export function clientProject(inputDir: string, withNodeModules: boolean): string {
+/**
+ * A project around `inputDir`'s files: partykit.json, a party, and the router init would write,
+ * in `configDir` (a fixture's case.json `config`: `server`, `apps/party`) or at the root.
+ */
+export function clientProject(inputDir: string, withNodeModules: boolean, configDir = "."): string {
   const root = mkdtempSync(path.join(os.tmpdir(), "party-shard-client-"));
-  mkdirSync(path.join(root, "party"));
-  writeFileSync(path.join(root, "partykit.json"), JSON.stringify({ name: "app", main: "party/server.ts", parties: { router: "party/router.ts" } }, null, 2));
-  writeFileSync(path.join(root, "party", "server.ts"), PARTY);
-  writeFileSync(path.join(root, "party", "router.ts"), renderRouter({ shardedParty: "main", routerParty: "router", shardCount: 4, partyImport: "./server", glueImport: "./party-shard-server" }));
+  const base = path.join(root, configDir);
+  mkdirSync(path.join(base, "party"), { recursive: true });
+  writeFileSync(path.join(base, "partykit.json"), JSON.stringify({ name: "app", main: "party/server.ts", parties: { router: "party/router.ts" } }, null, 2));
+  writeFileSync(path.join(base, "party", "server.ts"), PARTY);
+  writeFileSync(path.join(base, "party", "router.ts"), renderRouter({ shardedParty: "main", routerParty: "router", shardCount: 4, partyImport: "./server", glueImport: "./party-shard-server" }));
   cpSync(inputDir, root, { recursive: true });
   if (withNodeModules) symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"), "dir");
   return root;
 }
 
 /** The client half of migrate's plan for that project: changed files (outside party/) and findings. */
-export async function migrateClient(root: string) {
-  const loaded = await loadConfig(root);
+export async function migrateClient(root: string, configDir = ".") {
+  const loaded = await loadConfig(path.join(root, configDir));
   const plan = await planMigrate(loaded, projectReader(loaded), { force: false });
-  const isServer = (file: string) => file === "party/server.ts" || file === "party/party-shard-server.ts";
+  const server = new Set(["party/server.ts", "party/party-shard-server.ts"].map((file) => path.posix.join(configDir, file)));
+  const isServer = (file: string) => server.has(file);
   const changes = new Map(plan.changes.filter((change) => !isServer(change.path)).map((change) => [change.path, change.after]));
   const findings = plan.findings
     .filter((finding) => !isServer(finding.location?.file ?? ""))
@@ -63,10 +68,7 @@ export async function routerStub(answers: number[] = []) {
     request.on("data", (chunk: Buffer) => (body += chunk.toString()));
     request.on("end", () => {
       seen.posts.push({ path: request.url ?? "", headers: request.headers, body });
-      const status = answers.shift() ?? 200;
-      // A batch taken whole: each of its writes answered 200, as the router answers.
-      const batch = status === 200 && request.headers["content-type"] === "application/vnd.party-shard.batch+json";
-      response.writeHead(status).end(batch ? JSON.stringify({ results: (JSON.parse(body) as unknown[]).map(() => ({ status: 200 })) }) : undefined);
+      response.writeHead(answers.shift() ?? 200).end();
     });
   });
   const sockets = new WebSocketServer({ server });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 
@@ -20,7 +20,7 @@ export interface ClientScope {
  */
 export function clientScope(configRoot: string, clientDirs: string[] = []): ClientScope {
   const repository = repositoryRoot(configRoot);
-  const dirs = clientDirs.length > 0 ? clientDirs : [repository];
+  const dirs = clientDirs.length > 0 ? clientDirs.map((dir) => realpathSync(dir)) : [repository];
   const root = commonAncestor([repository, ...dirs]);
   return { root, dirs, workspace: workspacePackages(repository) };
 }

@@ -24,7 +24,7 @@ const UNKNOWN_OPTION = new Set([5023, 5024, 5025]);
  */
 export function readTsconfig(file: string, root: string): TsconfigOptions {
   const relative = path.relative(root, file).split(path.sep).join("/");
-  const { config, error } = ts.readConfigFile(file, ts.sys.readFile);
+  const { error } = ts.readConfigFile(file, ts.sys.readFile);
   if (error) {
     const where = error.file && error.start !== undefined ? error.file.getLineAndCharacterOfPosition(error.start) : undefined;
     throw new PartyShardError(`Not a usable tsconfig: ${ts.flattenDiagnosticMessageText(error.messageText, " ")}`, {
@@ -32,12 +32,13 @@ export function readTsconfig(file: string, root: string): TsconfigOptions {
       hint: "migrate reads its compilerOptions (paths, jsx, module resolution) to follow imports. Fix it, or run tsc -p . to see every problem.",
     });
   }
-  const parsed = ts.parseJsonConfigFileContent(config, { ...ts.sys, readDirectory: () => [] }, path.dirname(file), undefined, file);
+  // Parsed again as a source file, so each problem has its line and column.
+  const parsed = ts.parseJsonSourceFileConfigFileContent(ts.readJsonConfigFile(file, ts.sys.readFile), { ...ts.sys, readDirectory: () => [] }, path.dirname(file), undefined, file);
   const problems = parsed.errors.filter((diagnostic) => diagnostic.code !== NO_INPUTS_FOUND);
-  return { options: parsed.options, finding: problems.length > 0 ? tsconfigFinding(relative, problems) : undefined };
+  return { options: parsed.options, finding: problems.length > 0 ? tsconfigFinding(relative, file, problems) : undefined };
 }
 
-function tsconfigFinding(file: string, problems: ts.Diagnostic[]): Finding {
+function tsconfigFinding(file: string, absolute: string, problems: ts.Diagnostic[]): Finding {
   const texts = problems.map((problem) => ts.flattenDiagnosticMessageText(problem.messageText, " "));
   const fixes = new Set<string>();
   for (const [index, problem] of problems.entries()) {
@@ -45,14 +46,26 @@ function tsconfigFinding(file: string, problems: ts.Diagnostic[]): Finding {
     else if (problem.code === BUILD_ONLY) fixes.add("move build-only options (verbose, force, clean, dry) to the `tsc --build` command line");
     else if (UNKNOWN_OPTION.has(problem.code)) fixes.add("remove the option or update TypeScript if a newer one knows it");
   }
-  const where = problems.find((problem) => problem.file?.fileName === undefined || problem.file.fileName.endsWith(path.basename(file)));
-  const position = where?.file && where.start !== undefined ? where.file.getLineAndCharacterOfPosition(where.start) : undefined;
   return {
     level: "warning",
     code: "tsconfig-partly-read",
-    message: `Read this tsconfig without what it could not: ${texts.join("; ")}. Imports it would resolve may be missed. To fix: ${[...fixes].join("; ") || "run tsc -p . to see every problem"}.`,
-    location: { file, line: position && position.line + 1, col: position && position.character + 1 },
+    message: `Read this tsconfig without what it could not: ${texts.map((text) => text.replace(/\.$/, "")).join("; ")}. Imports it would resolve may be missed. To fix: ${[...fixes].join("; ") || "run tsc -p . to see every problem"}.`,
+    location: { file, ...firstPosition(absolute, problems) },
   };
+}
+
+/** Where the first problem is in the tsconfig itself; a missing base is reported without one, so its `extends` is shown. */
+function firstPosition(file: string, problems: ts.Diagnostic[]): { line: number; col: number } | undefined {
+  const placed = problems.find((problem) => problem.file?.fileName === file && problem.start !== undefined);
+  if (placed) {
+    const { line, character } = placed.file!.getLineAndCharacterOfPosition(placed.start!);
+    return { line: line + 1, col: character + 1 };
+  }
+  const text = ts.sys.readFile(file) ?? "";
+  const at = text.indexOf('"extends"');
+  if (at < 0) return undefined;
+  const before = text.slice(0, at).split("\n");
+  return { line: before.length, col: before.at(-1)!.length + 1 };
 }
 
 /** What makes an `extends` target exist: a generated base is made by its framework's sync step, a package by installing. */

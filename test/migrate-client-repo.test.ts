@@ -1,0 +1,139 @@
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { execa } from "execa";
+import { ts } from "ts-morph";
+import { loadConfig } from "../src/core/config/load-config.js";
+import { renderRouter } from "../src/core/init/render-router.js";
+import { planMigrate } from "../src/core/migrate/plan-migrate.js";
+import { projectReader } from "../src/infra/project-reader.js";
+import { FIXTURES, REPO, makeProject, runCli, snapshotTree } from "./helpers/cli.js";
+import { clientProject, migrateClient } from "./helpers/migrate-client.js";
+
+// Client code outside the config's folder: symlinks, --client, and type-checking the repository
+// fixtures (case.json in test/fixtures/migrate-client) package by package.
+
+const PARTY = `export default class Server {
+  constructor(readonly room: unknown) {}
+  onMessage(message: string) {}
+}
+`;
+const SOCKET = `import PartySocket from "partysocket";
+
+export const socket = new PartySocket({ host: "localhost:1999", room: "lobby" });
+socket.send("hello");
+`;
+
+/** PartyKit config, party and router (as init writes them) in `configDir` of a new project with `files`. */
+function repository(configDir: string, files: Record<string, string>): string {
+  const router = renderRouter({ shardedParty: "main", routerParty: "router", shardCount: 4, partyImport: "./server", glueImport: "./party-shard-server" });
+  return makeProject({
+    [`${configDir}/partykit.json`]: JSON.stringify({ name: "app", main: "party/server.ts", parties: { router: "party/router.ts" } }),
+    [`${configDir}/party/server.ts`]: PARTY,
+    [`${configDir}/party/router.ts`]: router,
+    ...files,
+  });
+}
+
+async function plan(configRoot: string, clientDirs?: string[]) {
+  const loaded = await loadConfig(configRoot);
+  return planMigrate(loaded, projectReader(loaded), { force: false, clientDirs });
+}
+
+const sites = (findings: { code: string; location?: { file: string } }[]) => findings.map((finding) => `${finding.code} ${finding.location?.file}`).sort();
+
+describe("migrate, client half: symlinked folders", () => {
+  it("follows a link inside the project once, ends a loop, and reports a link that leaves the project", async () => {
+    const outside = makeProject({ "src/socket.ts": SOCKET });
+    const dir = repository(".", { "packages/chat/src/socket.ts": SOCKET });
+    try {
+      symlinkSync("../packages/chat/src", path.join(dir, "packages", "alias"), "dir");
+      symlinkSync("..", path.join(dir, "packages", "loop"), "dir");
+      symlinkSync(path.join(outside, "src"), path.join(dir, "packages", "external"), "dir");
+
+      const whole = await plan(dir);
+      const clientChanges = whole.changes.map((change) => change.path).filter((file) => !file.startsWith("party/")).sort();
+      assert.deepEqual(clientChanges, ["packages/chat/src/party-shard-client.ts", "packages/chat/src/socket.ts"]);
+      assert.deepEqual(sites(whole.findings.filter((finding) => finding.location?.file.startsWith("packages/"))), [
+        "link-outside-project packages/external",
+        "send-rewritten packages/chat/src/socket.ts",
+        "socket-routed packages/chat/src/socket.ts",
+      ]);
+      assert.match(whole.findings.find((finding) => finding.code === "link-outside-project")!.message, /--client /);
+
+      // Narrowed to a folder that reaches the code only through a link: the link is followed, to the real file.
+      mkdirSync(path.join(dir, "web"));
+      symlinkSync("../packages/chat/src", path.join(dir, "web", "chat"), "dir");
+      const narrowed = await plan(dir, [path.join(dir, "web")]);
+      assert.ok(narrowed.changes.some((change) => change.path === "packages/chat/src/socket.ts" && change.after.includes("sendViaRouter(socket")));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(outside, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("party-shard migrate --client (built CLI)", () => {
+  it("scans only the folders named, beside the config's, and refuses one that is not a folder", async () => {
+    const dir = repository("server", {
+      "package.json": JSON.stringify({ name: "app", private: true }),
+      "web/src/socket.ts": SOCKET,
+      "tools/bot.ts": SOCKET,
+    });
+    try {
+      const before = snapshotTree(dir);
+      const refused = await runCli(["migrate", "--yes", "--client", "nope"], path.join(dir, "server"));
+      assert.equal(refused.exitCode, 2, refused.stderr);
+      assert.match(refused.stderr, /--client nope is not a folder/);
+      assert.deepEqual(snapshotTree(dir), before);
+
+      const result = await runCli(["migrate", "--yes", "--json", "--client", "../web"], path.join(dir, "server"));
+      assert.equal(result.exitCode, 0, result.stderr);
+      const changed = (JSON.parse(result.stdout) as { changes: { path: string }[] }).changes.map((change) => change.path).sort();
+      assert.deepEqual(changed, ["server/party/party-shard-server.ts", "server/party/server.ts", "web/src/party-shard-client.ts", "web/src/socket.ts"]);
+      assert.match(readFileSync(path.join(dir, "web/src/socket.ts"), "utf8"), /sendViaRouter\(socket, "hello"\)/);
+      assert.equal(readFileSync(path.join(dir, "tools/bot.ts"), "utf8"), SOCKET);
+
+      // Without --client the whole repository is scanned: the bot is migrated too, with its package's one helper.
+      const all = await runCli(["migrate", "--yes"], path.join(dir, "server"));
+      assert.equal(all.exitCode, 0, all.stderr);
+      const bot = readFileSync(path.join(dir, "tools/bot.ts"), "utf8");
+      assert.match(bot, /party: "router", query: shardKey\(\)/);
+      assert.match(bot, /from "\.\.\/web\/src\/party-shard-client"/);
+      assert.ok(!existsSync(path.join(dir, "tools/party-shard-client.ts")));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("migrate, client half: repository fixtures type-check package by package", () => {
+  // Each package is checked with its own tsconfig, as its build would; a workspace package resolves to its source.
+  const cases: Record<string, { packages: string[]; paths?: Record<string, string> }> = {
+    "sibling-client": { packages: ["client"] },
+    "monorepo-workspace": { packages: ["apps/web", "packages/sdk"], paths: { "@acme/sdk": "packages/sdk/src/index.ts" } },
+  };
+  for (const [name, { packages, paths }] of Object.entries(cases)) {
+    it(`${name}: tsc --noEmit --strict in each package after migrate`, async () => {
+      const fixture = path.join(FIXTURES, "migrate-client", name);
+      const { config } = JSON.parse(readFileSync(path.join(fixture, "case.json"), "utf8")) as { config: string };
+      const root = clientProject(path.join(fixture, "input"), true, config);
+      try {
+        const { changes } = await migrateClient(root, config);
+        assert.ok([...changes.values()].some((text) => text.includes("sendViaRouter(")), "nothing was migrated");
+        for (const [file, text] of changes) writeFileSync(path.join(root, file), text);
+        for (const dir of packages) {
+          const own = ts.parseConfigFileTextToJson("tsconfig.json", readFileSync(path.join(root, dir, "tsconfig.json"), "utf8")).config as { compilerOptions?: { paths?: Record<string, string[]> } };
+          const extraPaths = Object.fromEntries(Object.entries(paths ?? {}).map(([specifier, file]) => [specifier, [path.relative(path.join(root, dir), path.join(root, file))]]));
+          const compilerOptions = { strict: true, noEmit: true, lib: ["ES2022", "DOM"], skipLibCheck: true, types: [], baseUrl: ".", paths: { ...own.compilerOptions?.paths, ...extraPaths } };
+          writeFileSync(path.join(root, dir, "tsconfig.check.json"), JSON.stringify({ extends: "./tsconfig.json", compilerOptions }));
+          const tsc = await execa(path.join(REPO, "node_modules", ".bin", "tsc"), ["-p", path.join(root, dir, "tsconfig.check.json")], { reject: false });
+          assert.equal(tsc.exitCode, 0, `${dir}\n${tsc.stdout}${tsc.stderr}`);
+        }
+      } finally {
+        rmSync(root, { recursive: true, force: true });
+      }
+    });
+  }
+});
