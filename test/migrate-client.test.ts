@@ -126,7 +126,7 @@ describe("migrate, client half: the generated helper at work", () => {
   type Query = Record<string, string>;
   type Helper = {
     shardKey(query?: Query | (() => Promise<Query>)): Query & (() => Promise<Query>);
-    sendViaRouter(socket: PartySocket, payload: string): void;
+    sendViaRouter(socket: PartySocket, payload: string): Promise<void>;
   };
   let helper: Helper;
   before(async () => {
@@ -154,39 +154,52 @@ describe("migrate, client half: the generated helper at work", () => {
     assert.equal(first._psk, second._psk);
   });
 
-  it("POSTs each write to the router with the socket's key and id, in order, retrying a 425 (connect still on its way)", async () => {
+  it("POSTs a write alone with the socket's key and id, retrying a 425 (connect still on its way) with the same key; its promise resolves", async () => {
     const stub = await routerStub([425]);
     const socket = new PartySocket({ host: stub.host, room: "lobby", party: "router", query: helper.shardKey({ token: "t" }), WebSocket });
     try {
-      helper.sendViaRouter(socket, "one");
-      helper.sendViaRouter(socket, "two");
-      await until(() => stub.seen.posts.length === 3);
+      await helper.sendViaRouter(socket, "one");
       const connect = new URL(stub.seen.connects[0]!, "http://stub").searchParams;
       assert.equal(connect.get("token"), "t");
-      assert.deepEqual(stub.seen.posts.map((post) => post.body), ["one", "one", "two"]);
+      assert.deepEqual(stub.seen.posts.map((post) => post.body), ["one", "one"]);
       for (const { path, headers } of stub.seen.posts) {
         assert.equal(path, "/parties/router/lobby");
         assert.equal(headers["x-party-shard-key"], connect.get("_psk"));
         assert.equal(headers["x-party-shard-connection"], socket.id);
         assert.equal(headers["content-type"], "text/plain;charset=UTF-8");
       }
-      const [retried, again, next] = stub.seen.posts.map((post) => post.headers["idempotency-key"]);
+      const [retried, again] = stub.seen.posts.map((post) => post.headers["idempotency-key"]);
       assert.equal(retried, again);
-      assert.notEqual(again, next);
     } finally {
       socket.close();
       await stub.close();
     }
   });
 
-  it("gives a refused write up at once and goes on with the next", async (t) => {
+  it("sends writes made together in one request, in order, each with its own key", async () => {
+    const stub = await routerStub();
+    const socket = new PartySocket({ host: stub.host, room: "lobby", party: "router", query: helper.shardKey(), WebSocket });
+    try {
+      await Promise.all(["a", "b", "c"].map((text) => helper.sendViaRouter(socket, text)));
+      assert.equal(stub.seen.posts.length, 1);
+      const [batch] = stub.seen.posts;
+      assert.equal(batch!.headers["content-type"], "application/vnd.party-shard.batch+json");
+      const entries = JSON.parse(batch!.body) as { k: string; t: string }[];
+      assert.deepEqual(entries.map((entry) => entry.t), ["a", "b", "c"]);
+      assert.equal(new Set(entries.map((entry) => entry.k)).size, 3);
+    } finally {
+      socket.close();
+      await stub.close();
+    }
+  });
+
+  it("gives a refused write up at once (its promise rejects) and goes on with the next", async (t) => {
     const error = t.mock.method(console, "error", () => {});
     const stub = await routerStub([403]);
     const socket = new PartySocket({ host: stub.host, room: "lobby", party: "router", query: helper.shardKey(), WebSocket });
     try {
-      helper.sendViaRouter(socket, "refused");
-      helper.sendViaRouter(socket, "next");
-      await until(() => stub.seen.posts.length === 2);
+      await assert.rejects(helper.sendViaRouter(socket, "refused"), /router answered 403/);
+      await helper.sendViaRouter(socket, "next");
       assert.deepEqual(stub.seen.posts.map((post) => post.body), ["refused", "next"]);
       assert.equal(error.mock.callCount(), 1);
     } finally {
@@ -199,7 +212,7 @@ describe("migrate, client half: the generated helper at work", () => {
     const stub = await routerStub();
     const socket = new PartySocket({ host: stub.host, room: "lobby", party: "router", WebSocket });
     try {
-      helper.sendViaRouter(socket, "hi");
+      await helper.sendViaRouter(socket, "hi");
       await until(() => stub.seen.messages.length === 1);
       assert.deepEqual(stub.seen.messages, ["hi"]);
       assert.equal(stub.seen.posts.length, 0);

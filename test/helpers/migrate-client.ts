@@ -68,7 +68,10 @@ export async function routerStub(answers: number[] = []) {
     request.on("data", (chunk: Buffer) => (body += chunk.toString()));
     request.on("end", () => {
       seen.posts.push({ path: request.url ?? "", headers: request.headers, body });
-      response.writeHead(answers.shift() ?? 200).end();
+      const status = answers.shift() ?? 200;
+      // A batch taken whole: each of its writes answered 200, as the router answers.
+      const batch = status === 200 && request.headers["content-type"] === "application/vnd.party-shard.batch+json";
+      response.writeHead(status).end(batch ? JSON.stringify({ results: (JSON.parse(body) as unknown[]).map(() => ({ status: 200 })) }) : undefined);
     });
   });
   const sockets = new WebSocketServer({ server });
