@@ -26,7 +26,8 @@ interface BadInput {
 }
 
 const CONFIG = `{\n  "name": "app",\n  "main": "src/server.ts"\n}\n`;
-const SERVER = "export default class Server {}\n";
+// A party with a WebSocket handler: init refuses one without (see choose-party.ts).
+const SERVER = "export default class Server {\n  onMessage() {}\n}\n";
 const BASE = { "partykit.json": CONFIG, "src/server.ts": SERVER };
 const WITH_CHAT = (chat: Record<string, string>) => ({
   "partykit.json": `{\n  "main": "src/server.ts",\n  "parties": {\n    "chat": "src/chat.ts"\n  }\n}\n`,
@@ -40,6 +41,15 @@ const INITIALIZED = {
   "src/server.ts": SERVER,
   "src/router.ts": renderRouter({ shardedParty: "main", routerParty: "router", shardCount: 4, partyImport: "./server", glueImport: "./party-shard-server" }),
   "src/party-shard-server.ts": renderGlue({ shardedParty: "main", routerParty: "router" }),
+};
+/** A party's source, and a `main` built from it: an esbuild bundle under dist/ with its map. */
+const CHAT_PARTY = "export default {\n  onMessage(message, sender, room) {\n    room.broadcast(message);\n  },\n};\n";
+const BUILT_MAIN = {
+  "partykit.json": `{\n  "main": "dist/index.js",\n  "parties": {\n    "chat": "src/chat.ts"\n  }\n}\n`,
+  "src/server.ts": SERVER,
+  "src/chat.ts": CHAT_PARTY,
+  "dist/index.js": "// src/server.ts\nvar Server = class {\n  onMessage() {\n  }\n};\nexport {\n  Server as default\n};\n//# sourceMappingURL=index.js.map\n",
+  "dist/index.js.map": `{"version":3,"sources":["../src/server.ts"],"mappings":""}`,
 };
 const without = (files: Record<string, string>, file: string) => Object.fromEntries(Object.entries(files).filter(([name]) => name !== file));
 
@@ -82,9 +92,36 @@ const CASES: BadInput[] = [
     message: /--messages must be a whole number from 1 to 100000; got "x"/,
   },
   { name: "verify: --messages 0", files: INITIALIZED, args: ["verify", "--messages", "0"], message: /--messages must be a whole number .*got "0"/ },
+  { name: "verify: --payload without {id}", files: INITIALIZED, args: ["verify", "--payload", '{"type":"chat"}'], message: /--payload must contain \{id\}/ },
+  { name: "verify: --payload that is broken JSON", files: INITIALIZED, args: ["verify", "--payload", '{"type":"chat","text":{id}}'], message: /--payload looks like JSON but is not/ },
 
   // --cwd and --config.
   { name: "init: --cwd missing", files: BASE, args: ["init", "--cwd", "nowhere"], message: /--cwd .*nowhere is not a folder/ },
+  // The right party: without --party, init takes main only if it is a party's source with sockets.
+  {
+    name: "init: main is a build output",
+    files: BUILT_MAIN,
+    args: ["init"],
+    message: /partykit\.json:2:3: "main" in partykit\.json is dist\/index\.js, a build output \(it is under dist\/\)[^]*src\/chat\.ts \(party "chat"\): onMessage\n  src\/server\.ts: onMessage[^]*--party <file>, e\.g\. --party src\/chat\.ts/,
+  },
+  {
+    name: "init: main is a bundle beside its source map, outside dist/",
+    files: { "partykit.json": `{ "main": "server.js" }\n`, "src/server.ts": SERVER, "server.js": "var a = 1;\n//# sourceMappingURL=server.js.map\n", "server.js.map": `{"sources":["src/server.ts"]}` },
+    args: ["init", "--dry-run"],
+    message: /"main" in partykit\.json is server\.js, a build output \(it ends with a source map comment\)[^]*  src\/server\.ts: onMessage/,
+  },
+  {
+    name: "init: main has no WebSocket handlers",
+    files: WITH_CHAT({ "src/server.ts": "export default class Hooks {\n  static onBeforeConnect() {}\n  onRequest() {\n    return new Response();\n  }\n}\n", "src/chat.ts": CHAT_PARTY }),
+    args: ["init", "--yes"],
+    message: /is src\/server\.ts, a party without WebSocket handlers \(no onConnect, onMessage or onClose\)[^]*src\/chat\.ts \(party "chat"\): onMessage/,
+  },
+  {
+    name: "init: --party a file that is no party's",
+    files: { ...BASE, "src/other.ts": SERVER },
+    args: ["init", "--party", "src/other.ts"],
+    message: /--party src\/other\.ts is not the file of a party in partykit\.json/,
+  },
   { name: "init: --cwd a file", files: BASE, args: ["init", "--cwd", "partykit.json"], message: /--cwd .*partykit\.json is not a folder/ },
   { name: "migrate: --cwd missing", files: INITIALIZED, args: ["migrate", "--cwd", "nowhere"], message: /--cwd .*nowhere is not a folder/ },
   { name: "check: --cwd a file", files: INITIALIZED, args: ["check", "--cwd", "src/server.ts"], message: /--cwd .*server\.ts is not a folder/ },

@@ -6,7 +6,8 @@ import { renderRouter } from "../src/core/init/render-router.js";
 import { makeProject, runCli, snapshotTree } from "./helpers/cli.js";
 
 const CONFIG = `{\n  "name": "app",\n  "main": "src/server.ts"\n}\n`;
-const SERVER = "export default class Server {}\n";
+// A party with a WebSocket handler: init refuses one without (see choose-party.ts).
+const SERVER = "export default class Server {\n  onMessage() {}\n}\n";
 const app = (extra: Record<string, string> = {}) => makeProject({ "partykit.json": CONFIG, "src/server.ts": SERVER, ...extra });
 
 describe("party-shard init (built CLI, no TTY)", () => {

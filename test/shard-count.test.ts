@@ -8,7 +8,7 @@ const CONFIG = `{\n  "name": "app",\n  "main": "src/server.ts"\n}\n`;
 
 /** A project already set up with `init --shards 8`. */
 async function shardedApp(): Promise<string> {
-  const dir = makeProject({ "partykit.json": CONFIG, "src/server.ts": "export default class Server {}\n" });
+  const dir = makeProject({ "partykit.json": CONFIG, "src/server.ts": "export default class Server {\n  onMessage() {}\n}\n" });
   const init = await runCli(["init", "--shards", "8"], dir);
   assert.equal(init.exitCode, 0, init.stderr);
   return dir;

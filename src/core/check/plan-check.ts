@@ -1,5 +1,6 @@
 import type { SourceLocation } from "../../errors.js";
 import type { LoadedConfig } from "../config/load-config.js";
+import { configFilePath } from "../config/party-file.js";
 import { planInit } from "../init/plan-init.js";
 import type { ReadFile } from "../read-file.js";
 import { findRouterIfAny } from "../migrate/find-router.js";
@@ -36,7 +37,10 @@ export async function planCheck(loaded: LoadedConfig, read: ReadFile, options: {
   const items: CheckItem[] = [];
   if (options.strict) {
     // The same planner init runs, with the router's own settings: any change is drift.
-    const init = await planInit(loaded, { party: setup.shardedParty, name: setup.routerParty, out: setup.routerFile, force: true }, read);
+    // By name, or by file when the router shards main's source rather than main's (built) file.
+    const entry = setup.shardedParty === "main" ? loaded.config.main : loaded.config.parties[setup.shardedParty]!;
+    const party = configFilePath(entry) === setup.partyFile ? setup.shardedParty : setup.partyFile;
+    const init = await planInit(loaded, { party, name: setup.routerParty, out: setup.routerFile, force: true }, read);
     if (init.changes.some((change) => change.path === setup.routerFile)) {
       items.push({ location: { file: setup.routerFile }, reason: "the router differs from what this party-shard version generates: run `npx party-shard init --force`" });
     }

@@ -4,7 +4,8 @@ import { addPartyEntry } from "../config/add-party-entry.js";
 import { generatedFileChange, readTarget, refuseToolFolder } from "../generated-file.js";
 import { findProperty, locate } from "../config/config-document.js";
 import type { LoadedConfig } from "../config/load-config.js";
-import { configFilePath, readPartyFile } from "../config/party-file.js";
+import { configFilePath } from "../config/party-file.js";
+import { chooseParty } from "./choose-party.js";
 import type { FileChange, Finding, Plan } from "../plan.js";
 import type { ReadFile } from "../read-file.js";
 import { relativeImport } from "../code-style.js";
@@ -12,8 +13,11 @@ import { GLUE_FILE_NAME, renderGlue } from "../migrate/server/render-glue.js";
 import { DEFAULT_SHARDS, isGeneratedFile, isGeneratedRouter, renderRouter, routerShardCount } from "./render-router.js";
 
 export interface InitOptions {
-  /** The party to shard; `main` is the config's `main` entry. */
-  party: string;
+  /**
+   * The party to shard: its name (`main` is the config's `main` entry) or its file. By default
+   * `main`, if it is a party's source with WebSocket handlers (see chooseParty).
+   */
+  party?: string;
   /** Shard count; by default the existing router's, or DEFAULT_SHARDS for a new one. */
   shards?: number;
   /** Router party name; defaults to `router`, or `<party>-router` for a party other than main. */
@@ -33,23 +37,20 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, read:
     const property = findProperty(loaded.document.config, key);
     return { file, ...(property ? locate(loaded.document, property) : {}) };
   };
-  if (options.party !== "main" && !Object.hasOwn(config.parties, options.party)) {
-    const known = ["main", ...Object.keys(config.parties)].join(", ");
-    throw new PartyShardError(`--party ${options.party} is not a party in ${file} (it has: ${known}).`, {
-      location: location("parties"),
-    });
-  }
-  // The party's file is checked before anything is planned: a router for a missing party is no use.
-  const { file: partyFile, text: partyText } = await readPartyFile(loaded, options.party, read);
-  const name = options.name ?? (options.party === "main" ? "router" : `${options.party}-router`);
-  if (!PARTY_NAME_PATTERN.test(name) || name === "main" || name === options.party) {
+  // The party's file is checked before anything is planned: a router for a missing party, or
+  // for a build output or a party without sockets, is no use.
+  const { party, file: partyFile, text: partyText } = await chooseParty(loaded, options.party, read);
+  const name = options.name ?? (party === "main" ? "router" : `${party}-router`);
+  if (!PARTY_NAME_PATTERN.test(name) || name === "main" || name === party) {
     throw new PartyShardError(`--name ${name} cannot be the router's party name.`, {
       hint: "Use letters, digits, - or _, and a name other than main or the sharded party.",
     });
   }
 
   const existingEntry = Object.hasOwn(config.parties, name) ? config.parties[name] : undefined;
-  const out = normalizeOut(loaded, options.out ?? existingEntry ?? defaultOut(config.main, name));
+  // Beside main, unless main is a build output and the party its source: then beside the source.
+  const besides = party === "main" && partyFile !== configFilePath(config.main) ? partyFile : config.main;
+  const out = normalizeOut(loaded, options.out ?? existingEntry ?? defaultOut(besides, name));
   const glueFile = path.posix.join(path.posix.dirname(out), GLUE_FILE_NAME);
   const current = await readRouterTarget(loaded, { out, glueFile, routerName: name }, read);
   // An entry of that name is ours only if it points at `out` and that file is a party-shard router.
@@ -70,7 +71,7 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, read:
   }
   // The router imports the party (for its own static hooks) and the runtime beside it.
   const router = renderRouter({
-    shardedParty: options.party,
+    shardedParty: party,
     routerParty: name,
     shardCount: options.shards ?? (current !== null ? routerShardCount(current) : undefined) ?? DEFAULT_SHARDS,
     partyImport: relativeImport(out, partyFile, partyText).replace(/\.tsx?$/, ""),
@@ -78,14 +79,14 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, read:
   });
   for (const [file, contents, existing] of [
     [out, router, async () => current],
-    [glueFile, renderGlue({ shardedParty: options.party, routerParty: name }), read],
+    [glueFile, renderGlue({ shardedParty: party, routerParty: name }), read],
   ] as const) {
     const change = await generatedFileChange(file, contents, existing, options.force);
     if (change) changes.push(change);
   }
   const findings: Finding[] =
     changes.length === 0
-      ? [{ level: "info", code: "up-to-date", message: `The "${name}" router for party "${options.party}" is already set up.` }]
+      ? [{ level: "info", code: "up-to-date", message: `The "${name}" router for party "${party}" is already set up.` }]
       : [];
   return { root: loaded.root, changes, findings };
 }

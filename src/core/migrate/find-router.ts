@@ -1,3 +1,4 @@
+import path from "node:path";
 import { PartyShardError } from "../../errors.js";
 import type { LoadedConfig } from "../config/load-config.js";
 import { configFilePath, insideRoot, readPartyFile } from "../config/party-file.js";
@@ -43,8 +44,29 @@ export async function findRouterIfAny(loaded: LoadedConfig, read: ReadFile): Pro
         hint: "Run `npx party-shard init --force` to regenerate the router.",
       });
     }
-    const { file: partyFile } = await readPartyFile(loaded, shardedParty, read);
+    const { file: configured } = await readPartyFile(loaded, shardedParty, read);
+    // init may have pointed the router at main's source, when main is a build output.
+    const partyFile = (await importedParty(routerFile, text, configured, read)) ?? configured;
     return { routerParty, routerFile, shardedParty, partyFile };
+  }
+  return undefined;
+}
+
+/**
+ * The file the router imports the party from (`import Sharded from "../src/server"`), when it
+ * exists and is not the configured one; the configured file wins whenever the import can mean it.
+ */
+async function importedParty(routerFile: string, text: string, configured: string, read: ReadFile): Promise<string | undefined> {
+  const specifier = /^import Sharded from "(\.{1,2}\/[^"]+)";$/m.exec(text)?.[1];
+  if (!specifier) return undefined;
+  const base = path.posix.join(path.posix.dirname(routerFile), specifier);
+  const stem = base.replace(/\.[cm]?js$/, "");
+  const candidates = [base, ...[".ts", ".tsx", ".mts", ".js", ".mjs", ".jsx"].map((ext) => stem + ext)];
+  if (candidates.includes(configured)) return undefined;
+  for (const candidate of candidates) {
+    if (!insideRoot(candidate)) continue;
+    const found = await read(candidate).catch(() => null);
+    if (found !== null) return candidate;
   }
   return undefined;
 }

@@ -36,6 +36,13 @@ export function findParty(file: SourceFile): FindPartyResult {
   return { problem: "the default export is not a class or an object of handlers", node: declaration };
 }
 
+/** The class or object of handlers a found party is: the declaration, or what its export names. */
+export function partyDefinition(party: PartyExport): Node {
+  if (party.kind === "class") return party.node;
+  const expression = party.node.getExpression();
+  return resolve(wrappedParty(expression) ?? expression);
+}
+
 /** The `x` of `sharded(x)`, or undefined when the expression is not wrapped. */
 function wrappedParty(expression: Node): Node | undefined {
   if (!Node.isCallExpression(expression) || expression.getExpression().getText() !== WRAPPER) return undefined;
