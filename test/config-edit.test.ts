@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { parseConfig } from "../src/core/config/load-config.js";
@@ -7,7 +7,8 @@ import { planInit, type InitOptions } from "../src/core/init/plan-init.js";
 import { FIXTURES } from "./helpers/cli.js";
 
 // Each case is test/fixtures/config-edit/<case>/{input,output}/<config file> and an optional
-// args.json of init options; adding a case is adding files.
+// args.json of init options; adding a case is adding files. UPDATE_FIXTURES=1 writes output/
+// for a case that has none yet (read it before committing it).
 const CASES = path.join(FIXTURES, "config-edit");
 const ROOT = "/project";
 
@@ -27,14 +28,21 @@ describe("init: config edit fixtures", () => {
     const [file] = readdirSync(path.join(dir, "input"));
     assert.ok(file, `${name} has no input file`);
     const input = readFileSync(path.join(dir, "input", file), "utf8");
-    const expected = readFileSync(path.join(dir, "output", file), "utf8");
+    const outputFile = path.join(dir, "output", file);
+    const expected = existsSync(outputFile) ? readFileSync(outputFile, "utf8") : undefined;
     const argsFile = path.join(dir, "args.json");
     const args = existsSync(argsFile) ? (JSON.parse(readFileSync(argsFile, "utf8")) as Partial<InitOptions>) : {};
     if (args.out) args.out = path.join(ROOT, args.out);
 
     it(`${name}: adds the router entry and nothing else`, async () => {
       const plan = await planOver(new Map([[file, input]]), file, args);
-      assert.equal(plan.changes.find((change) => change.path === file)?.after, expected);
+      const after = plan.changes.find((change) => change.path === file)?.after;
+      if (expected === undefined && process.env.UPDATE_FIXTURES && after !== undefined) {
+        mkdirSync(path.dirname(outputFile), { recursive: true });
+        writeFileSync(outputFile, after);
+      }
+      assert.ok(expected !== undefined || process.env.UPDATE_FIXTURES, `${name} has no output/${file} (UPDATE_FIXTURES=1 writes it)`);
+      assert.equal(after, expected ?? after);
     });
 
     it(`${name}: applying twice is applying once`, async () => {
