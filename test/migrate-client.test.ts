@@ -33,6 +33,8 @@ function filesUnder(dir: string, prefix = ""): Map<string, string> {
 interface CaseLayout {
   config?: string;
   helpers?: string[];
+  /** `migrate --writes` for this case (default routed). */
+  writes?: "routed" | "socket";
 }
 
 function readCase(name: string) {
@@ -67,8 +69,8 @@ describe("migrate, client half: fixtures", () => {
     const fixture = readCase(name);
     for (const withNodeModules of [true, false]) {
       it(`${name} (${withNodeModules ? "with" : "without"} node_modules)`, async () => {
-        const { config } = fixture.layout;
-        const { changes, findings } = await migrateClient(clientProject(fixture.input, withNodeModules, config), config);
+        const { config, writes } = fixture.layout;
+        const { changes, findings } = await migrateClient(clientProject(fixture.input, withNodeModules, config), config, writes);
         const helpers = [...changes.keys()].filter((file) => path.posix.basename(file) === "party-shard-client.ts");
         const helperTexts = helpers.map((file) => changes.get(file));
         for (const file of helpers) changes.delete(file);
@@ -83,11 +85,11 @@ describe("migrate, client half: fixtures", () => {
     }
 
     it(`${name}: applying twice is applying once`, async () => {
-      const { config } = fixture.layout;
+      const { config, writes } = fixture.layout;
       const root = clientProject(fixture.input, true, config);
-      const first = await migrateClient(root, config);
+      const first = await migrateClient(root, config, writes);
       for (const [file, text] of first.changes) writeFileSync(path.join(root, file), text);
-      const second = await migrateClient(root, config);
+      const second = await migrateClient(root, config, writes);
       assert.deepEqual([...second.changes.keys()], []);
       assert.ok(!second.findings.some((finding) => / (send-rewritten|socket-routed) /.test(finding)));
     });
@@ -103,7 +105,7 @@ describe("migrate, client half: migrated code type-checks with the generated hel
     const roots = await Promise.all(
       typed.map(async (name) => {
         const root = clientProject(readCase(name).input, true);
-        const { changes } = await migrateClient(root);
+        const { changes } = await migrateClient(root, ".", readCase(name).layout.writes);
         for (const [file, text] of changes) writeFileSync(path.join(root, file), text);
         return root;
       }),

@@ -38,9 +38,9 @@ export function clientProject(inputDir: string, withNodeModules: boolean, config
 }
 
 /** The client half of migrate's plan for that project: changed files (outside party/) and findings. */
-export async function migrateClient(root: string, configDir = ".") {
+export async function migrateClient(root: string, configDir = ".", writes?: "routed" | "socket") {
   const loaded = await loadConfig(path.join(root, configDir));
-  const plan = await planMigrate(loaded, projectReader(loaded), { force: false });
+  const plan = await planMigrate(loaded, projectReader(loaded), { force: false, writes });
   const server = new Set(["party/server.ts", "party/party-shard-server.ts"].map((file) => path.posix.join(configDir, file)));
   const isServer = (file: string) => server.has(file);
   const changes = new Map(plan.changes.filter((change) => !isServer(change.path)).map((change) => [change.path, change.after]));
