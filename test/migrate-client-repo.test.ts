@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { execa } from "execa";
@@ -70,6 +70,30 @@ describe("migrate, client half: symlinked folders", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
       rmSync(outside, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("migrate, client half: the repository around the config", () => {
+  it("scans a client beside the config's folder, and leaves out another PartyKit app, saying so", async () => {
+    const dir = repository("server", {
+      "package.json": JSON.stringify({ name: "app", private: true }),
+      "web/src/socket.ts": SOCKET,
+      "admin/partykit.json": JSON.stringify({ name: "admin", main: "src/server.ts" }),
+      "admin/src/socket.ts": SOCKET,
+    });
+    try {
+      const result = await plan(path.join(dir, "server"));
+      assert.equal(result.root, realpathSync(dir));
+      const clientChanges = result.changes.map((change) => change.path).filter((file) => !file.startsWith("server/")).sort();
+      assert.deepEqual(clientChanges, ["web/src/party-shard-client.ts", "web/src/socket.ts"]);
+      assert.deepEqual(sites(result.findings.filter((finding) => !finding.location?.file.startsWith("server/"))), [
+        "other-partykit-project admin/partykit.json",
+        "send-rewritten web/src/socket.ts",
+        "socket-routed web/src/socket.ts",
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

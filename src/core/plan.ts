@@ -36,7 +36,8 @@ export type FindingCode =
   | "not-utf8"
   | "partysocket-missing"
   | "tsconfig-partly-read"
-  | "link-outside-project";
+  | "link-outside-project"
+  | "other-partykit-project";
 
 /** Something the user should know: a skipped site, a manual step, a no-op. */
 export interface Finding {

@@ -8,6 +8,8 @@ export interface ClientScope {
   root: string;
   /** The folders walked for client source (the root itself unless --client narrows or adds). */
   dirs: string[];
+  /** The PartyKit config's folder: another folder with a config of its own is another app. */
+  configRoot: string;
   /** Workspace packages by name, with their folders: imports of them resolve there, installed or not. */
   workspace: Map<string, string>;
 }
@@ -22,7 +24,7 @@ export function clientScope(configRoot: string, clientDirs: string[] = []): Clie
   const repository = repositoryRoot(configRoot);
   const dirs = clientDirs.length > 0 ? clientDirs.map((dir) => realpathSync(dir)) : [repository];
   const root = commonAncestor([repository, ...dirs]);
-  return { root, dirs, workspace: workspacePackages(repository) };
+  return { root, dirs, configRoot: path.resolve(configRoot), workspace: workspacePackages(repository) };
 }
 
 function repositoryRoot(configRoot: string): string {

@@ -42,7 +42,7 @@ export interface ClientProject {
  * parsed, each with its nearest tsconfig. `exclude` lists files that are not client code.
  */
 export function loadClientProject(scope: ClientScope, exclude: Set<string>, onProgress?: OnProgress): ClientProject {
-  const walked = walkSources(scope.root, scope.dirs);
+  const walked = walkSources(scope.root, scope.dirs, scope.configRoot);
   const { sources, notUtf8, helpers } = readSources(walked.files, exclude, onProgress);
   const findings: Finding[] = [...walked.findings];
   const nearest = nearestFinder(scope.root);

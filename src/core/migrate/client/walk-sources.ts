@@ -3,6 +3,7 @@ import path from "node:path";
 import type { Finding } from "../../plan.js";
 
 const SOURCE = /\.(ts|tsx|js|jsx|mts|cts|mjs|cjs)$/;
+const PARTYKIT_CONFIGS = new Set(["partykit.json", "partykit.json5", "partykit.jsonc"]);
 const SKIPPED_DIRS = new Set(["node_modules", "dist", "build", "out", "coverage", ".partykit", ".next", ".svelte-kit", ".turbo", ".output", ".vercel", ".cache"]);
 
 export interface WalkedSources {
@@ -17,9 +18,11 @@ export interface WalkedSources {
 /**
  * Every source file under `dirs` (real paths), never node_modules or build output. A symlinked
  * folder or file inside `root` is followed once (after the real tree, so files keep their real
- * paths); one that leads outside `root` is reported, since migrate never writes there.
+ * paths); one that leads outside `root` is reported, since migrate never writes there. A folder
+ * with a PartyKit config of its own (not `configRoot`'s) is another app, whose `main` party is
+ * not this one: it is left out, and reported.
  */
-export function walkSources(root: string, dirs: string[]): WalkedSources {
+export function walkSources(root: string, dirs: string[], configRoot: string): WalkedSources {
   const walked: WalkedSources = { files: [], packageDirs: new Set(), findings: [] };
   const visited = new Set<string>();
   const links: string[] = [];
@@ -27,6 +30,11 @@ export function walkSources(root: string, dirs: string[]): WalkedSources {
     if (visited.has(dir)) return;
     visited.add(dir);
     const entries = readdirSync(dir, { withFileTypes: true });
+    const config = entries.find((entry) => PARTYKIT_CONFIGS.has(entry.name) && entry.isFile());
+    if (config && !isInside(dir, configRoot) && !dirs.includes(dir)) {
+      walked.findings.push(otherProjectFinding(path.join(dir, config.name)));
+      return;
+    }
     for (const entry of entries) {
       if (entry.name.startsWith(".")) continue;
       const full = path.join(dir, entry.name);
@@ -82,6 +90,15 @@ function outsideFinding(link: string, target: string, isDirectory: boolean): Fin
     code: "link-outside-project",
     message: `This link leads outside the project, to ${target}: migrate does not read or write there, so ${isDirectory ? "sockets in that folder are" : "a socket in that file is"} not migrated. Run migrate with --client ${target} to include it.`,
     location: { file: link },
+  };
+}
+
+function otherProjectFinding(config: string): Finding {
+  return {
+    level: "info",
+    code: "other-partykit-project",
+    message: "Another PartyKit app: its folder is left out, since its sockets connect to its own parties. Run migrate there (or pass --client) if it talks to this one.",
+    location: { file: config },
   };
 }
 
