@@ -17,8 +17,9 @@ export type FindingLevel = "info" | "warning" | "manual";
 
 /** Every finding any planner reports; a new one is added here, so `check` and the summary can name it. */
 export type FindingCode =
-  // init
+  // init, check
   | "up-to-date"
+  | "router-outdated"
   // migrate, server half
   | "party-patched"
   | "party-not-patchable"

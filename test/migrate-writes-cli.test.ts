@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { readFileSync, rmSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { copyDemoApp, runCli, snapshotTree } from "./helpers/cli.js";
+
+describe("migrate --writes", () => {
+  it("an unknown mode is exit 2 with the modes named, and nothing is written", async () => {
+    const project = copyDemoApp();
+    try {
+      const init = await runCli(["init", "--yes", "--shards", "2"], project);
+      assert.equal(init.exitCode, 0, init.stderr);
+      const before = snapshotTree(project);
+      const result = await runCli(["migrate", "--yes", "--writes", "pipelined"], project);
+      assert.equal(result.exitCode, 2);
+      assert.match(result.stderr, /--writes must be one of routed, socket; got "pipelined"/);
+      assert.deepEqual(snapshotTree(project), before);
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
+  });
+
+  for (const [mode, label, send] of [
+    ["socket", "socket.send(text)", /\bsocket\.send\(text\)/],
+    ["routed", "sendViaRouter(socket, text)", /\bsendViaRouter\(socket, text\)/],
+  ] as const) {
+    it(`--writes ${mode}: the socket goes through the router with a key, and its send is ${label}`, async () => {
+      const project = copyDemoApp();
+      try {
+        for (const args of [["init", "--yes", "--shards", "2"], ["migrate", "--yes", "--writes", mode]]) {
+          const result = await runCli(args, project);
+          assert.equal(result.exitCode, 0, result.stderr);
+        }
+        const client = readFileSync(path.join(project, "app", "chat-client.ts"), "utf8");
+        assert.match(client, /party: "router", query: shardKey\(\)/);
+        assert.match(client, send);
+      } finally {
+        rmSync(project, { recursive: true, force: true });
+      }
+    });
+  }
+});
