@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { copyDemoApp, makeProject, runCli, snapshotTree } from "./helpers/cli.js";
@@ -58,6 +58,43 @@ describe("party-shard check (built CLI, no TTY)", () => {
     const strict = await runCli(["check", "--strict"], dir);
     assert.equal(strict.exitCode, 1);
     assert.match(strict.stdout, /party\/router\.ts {2}the router differs/);
+  });
+
+  it("warnings alone leave CI green (exit 0, every format); a manual step left turns it red", async () => {
+    const dir = copyDemoApp();
+    try {
+      assert.equal((await runCli(["init", "--yes"], dir)).exitCode, 0);
+      assert.equal((await runCli(["migrate", "--yes"], dir)).exitCode, 0);
+      // Two warnings: an edited router (fails only --strict) and a tsconfig whose base is not installed.
+      const router = path.join(dir, "party", "router.ts");
+      writeFileSync(router, `${readFileSync(router, "utf8")}\n// local tweak\n`);
+      writeFileSync(path.join(dir, "tsconfig.json"), '{ "extends": "@tsconfig/not-installed/tsconfig.json" }\n');
+
+      const text = await runCli(["check"], dir);
+      assert.equal(text.exitCode, 0, text.stdout);
+      assert.match(text.stdout, /^party\/router\.ts {2}warning: the router differs from what this party-shard version generates/m);
+      assert.match(text.stdout, /^tsconfig\.json:1:\d+ {2}warning: Read this tsconfig without what it could not/m);
+      assert.match(text.stdout, /^party-shard check: fully sharded \(2 warnings, which do not fail the check\)\.$/m);
+      const github = await runCli(["check", "--format", "github"], dir);
+      assert.equal(github.exitCode, 0, github.stdout);
+      assert.equal(github.stdout.match(/^::warning file=/gm)?.length, 2);
+      assert.doesNotMatch(github.stdout, /^::error/m);
+      const json = await runCli(["check", "--json"], dir);
+      assert.equal(json.exitCode, 0);
+      const report = JSON.parse(json.stdout);
+      assert.deepEqual([report.ok, report.items.length], [true, 0]);
+      assert.deepEqual(report.warnings.map((warning: { code: string }) => warning.code).sort(), ["router-outdated", "tsconfig-partly-read"]);
+      assert.equal((await runCli(["check", "--strict"], dir)).exitCode, 1);
+
+      // A send migrate cannot classify is work for the user: an item, exit 1.
+      writeFileSync(path.join(dir, "app", "dynamic.ts"), 'import { PartySocket } from "partysocket";\nconst socket = new PartySocket({ host: "h", room: "r", party: "chat" });\nconst method = "send" as const;\nsocket[method]("x");\n');
+      const red = await runCli(["check", "--format", "github"], dir);
+      assert.equal(red.exitCode, 1, red.stdout);
+      assert.match(red.stdout, /^::error file=app\/dynamic\.ts,line=4,col=1::`socket\[method\]` reaches a socket method by a computed name/m);
+      assert.equal(red.stdout.match(/^::warning file=/gm)?.length, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it("exit 2 on bad input", async () => {

@@ -40,23 +40,28 @@ export async function check(context: CommandContext, raw: Record<string, unknown
   return ok ? 0 : 1;
 }
 
+// Exit 1 is for items only (work the user can do); warnings are printed, but a warning alone
+// leaves CI green.
 function textReport({ items, warnings }: CheckResult): string {
   const lines = items.map((item) => `${formatLocation(item.location)}  ${item.reason}`);
-  for (const warning of warnings) if (warning.location) lines.push(`${formatLocation(warning.location)}  warning: ${warning.message}`);
-  lines.push(items.length === 0 ? "party-shard check: fully sharded." : `party-shard check: ${items.length} item${items.length === 1 ? "" : "s"} left.`);
+  for (const warning of warnings) lines.push(`${warning.location ? `${formatLocation(warning.location)}  ` : ""}warning: ${warning.message}`);
+  lines.push(`party-shard check: ${items.length === 0 ? "fully sharded" : `${items.length} item${items.length === 1 ? "" : "s"} left`}${warningCount(warnings.length)}.`);
   return lines.join("\n");
 }
 
-/** GitHub Actions workflow commands: each item becomes an error annotation on its line. */
+const warningCount = (count: number) => (count === 0 ? "" : ` (${count} warning${count === 1 ? "" : "s"}, which do${count === 1 ? "es" : ""} not fail the check)`);
+
+/** GitHub Actions workflow commands: each item becomes an error annotation on its line, each warning a warning. */
 function githubAnnotations({ items, warnings }: CheckResult): string {
-  const annotation = (kind: string, item: CheckItem) => {
-    const { file, line, col } = item.location;
+  const annotation = (kind: string, reason: string, location?: CheckItem["location"]) => {
+    if (!location) return `::${kind}::${escapeData(reason)}`;
+    const { file, line, col } = location;
     const where = [`file=${file}`, line !== undefined ? `line=${line}` : "", col !== undefined ? `col=${col}` : ""].filter(Boolean).join(",");
-    return `::${kind} ${where}::${escapeData(item.reason)}`;
+    return `::${kind} ${where}::${escapeData(reason)}`;
   };
-  const lines = items.map((item) => annotation("error", item));
-  for (const warning of warnings) if (warning.location) lines.push(annotation("warning", { location: warning.location, reason: warning.message }));
-  return lines.join("\n") || "party-shard check: fully sharded.";
+  const lines = items.map((item) => annotation("error", item.reason, item.location));
+  for (const warning of warnings) lines.push(annotation("warning", warning.message, warning.location));
+  return items.length === 0 ? [...lines, "party-shard check: fully sharded."].join("\n") : lines.join("\n");
 }
 
 function escapeData(text: string): string {
