@@ -102,13 +102,13 @@ const CASES: BadInput[] = [
     name: "init: main is a build output",
     files: BUILT_MAIN,
     args: ["init"],
-    message: /partykit\.json:2:3: "main" in partykit\.json is dist\/index\.js, a build output \(it is under dist\/\)[^]*src\/chat\.ts \(party "chat"\): onMessage\n  src\/server\.ts: onMessage[^]*--party <file>, e\.g\. --party src\/chat\.ts/,
+    message: /partykit\.json:2:3: "main" in partykit\.json is dist\/index\.js, a build output \(it is under dist\/\)\n.*\n  src\/server\.ts \(built into dist\/index\.js\): onMessage\n  src\/chat\.ts \(party "chat"\): onMessage\n.*--party <file>, e\.g\. --party src\/server\.ts/,
   },
   {
     name: "init: main is a bundle beside its source map, outside dist/",
     files: { "partykit.json": `{ "main": "server.js" }\n`, "src/server.ts": SERVER, "server.js": "var a = 1;\n//# sourceMappingURL=server.js.map\n", "server.js.map": `{"sources":["src/server.ts"]}` },
     args: ["init", "--dry-run"],
-    message: /"main" in partykit\.json is server\.js, a build output \(it ends with a source map comment\)[^]*  src\/server\.ts: onMessage/,
+    message: /"main" in partykit\.json is server\.js, a build output \(it ends with a source map comment\)[^]*  src\/server\.ts \(built into server\.js\): onMessage/,
   },
   {
     name: "init: main has no WebSocket handlers",

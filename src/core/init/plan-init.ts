@@ -5,6 +5,7 @@ import { generatedFileChange, readTarget, refuseToolFolder } from "../generated-
 import { findProperty, locate } from "../config/config-document.js";
 import type { LoadedConfig } from "../config/load-config.js";
 import { configFilePath } from "../config/party-file.js";
+import { buildOutputReason } from "./build-output.js";
 import { chooseParty } from "./choose-party.js";
 import type { FileChange, Finding, Plan } from "../plan.js";
 import type { ReadFile } from "../read-file.js";
@@ -48,8 +49,9 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, read:
   }
 
   const existingEntry = Object.hasOwn(config.parties, name) ? config.parties[name] : undefined;
-  // Beside main, unless main is a build output and the party its source: then beside the source.
-  const besides = party === "main" && partyFile !== configFilePath(config.main) ? partyFile : config.main;
+  // Beside main, unless main is a build output: then beside the party's (source) file.
+  const mainFile = configFilePath(config.main);
+  const besides = partyFile !== mainFile && (party === "main" || buildOutputReason(mainFile, "")) ? partyFile : config.main;
   const out = normalizeOut(loaded, options.out ?? existingEntry ?? defaultOut(besides, name));
   const glueFile = path.posix.join(path.posix.dirname(out), GLUE_FILE_NAME);
   const current = await readRouterTarget(loaded, { out, glueFile, routerName: name }, read);
