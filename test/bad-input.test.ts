@@ -102,7 +102,7 @@ const CASES: BadInput[] = [
     name: "init: main is a build output",
     files: BUILT_MAIN,
     args: ["init"],
-    message: /partykit\.json:2:3: "main" in partykit\.json is dist\/index\.js, a build output \(it is under dist\/\)\n.*\n  src\/server\.ts \(built into dist\/index\.js\): onMessage\n  src\/chat\.ts \(party "chat"\): onMessage\n.*--party <file>, e\.g\. --party src\/server\.ts/,
+    message: /partykit\.json:2:3: "main" in partykit\.json is dist\/index\.js, a build output \(it is under dist\/\); init shards nothing there\.\nParties with WebSocket handlers:\n  src\/server\.ts \(built into dist\/index\.js\): onMessage\n  src\/chat\.ts \(party "chat"\): onMessage\n.*--party <file>, e\.g\. --party src\/server\.ts/,
   },
   {
     name: "init: main is a bundle beside its source map, outside dist/",
