@@ -52,6 +52,8 @@ export interface RoutableSocket {
 }
 
 type Payload = string | ArrayBufferLike | Blob | ArrayBufferView;
+/** fetch's own body type: BodyInit in the DOM lib, undici's in Node's types. */
+type FetchBody = NonNullable<NonNullable<Parameters<typeof fetch>[1]>["body"]>;
 
 /** PartySocket's `query` option: parameters, or a (possibly async) function that returns them. */
 export type QueryParams = Record<string, string | null | undefined>;
@@ -256,7 +258,7 @@ async function deliverOne(socket: RoutableSocket, route: Extract<Route, { plain:
   const type = typeof write.payload === "string" ? "text/plain;charset=UTF-8" : "application/octet-stream";
   const headers = { ...headersFor(socket, route, type), "idempotency-key": write.idempotencyKey };
   await attempts([write], async (signal) => {
-    const response = await fetch(route.url, { method: "POST", headers, body: write.payload as BodyInit, signal });
+    const response = await fetch(route.url, { method: "POST", headers, body: write.payload as FetchBody, signal });
     if (response.ok) return [200];
     const error = new Error(`router answered ${response.status}: ${await response.text()}`);
     return [{ status: response.status, error }];
