@@ -98,6 +98,31 @@ describe("migrate, client half: the repository around the config", () => {
   });
 });
 
+describe("migrate, client half: partysocket listed where it is used", () => {
+  it("asks the package that imports partysocket to list it, not the party's package, with the repository's package manager", async () => {
+    const files = {
+      "package.json": JSON.stringify({ name: "acme", private: true, workspaces: ["apps/*"] }),
+      "pnpm-lock.yaml": "lockfileVersion: '9.0'\n",
+      "apps/party/package.json": JSON.stringify({ name: "@acme/party", dependencies: { partykit: "*" } }),
+      "apps/web/package.json": JSON.stringify({ name: "@acme/web", dependencies: {} }),
+      "apps/web/src/socket.ts": SOCKET,
+    };
+    const dir = repository("apps/party", files);
+    const hoisted = repository("apps/party", { ...files, "package.json": JSON.stringify({ name: "acme", private: true, workspaces: ["apps/*"], devDependencies: { partysocket: "*" } }) });
+    try {
+      const missing = (await plan(path.join(dir, "apps/party"))).findings.filter((finding) => finding.code === "partysocket-missing");
+      assert.deepEqual(missing.map((finding) => finding.location?.file), ["apps/web/package.json"]);
+      assert.match(missing[0]!.message, /pnpm add partysocket/);
+      const listed = await plan(path.join(hoisted, "apps/party"));
+      assert.ok(listed.changes.some((change) => change.path === "apps/web/src/socket.ts"));
+      assert.deepEqual(listed.findings.filter((finding) => finding.code === "partysocket-missing"), []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(hoisted, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("party-shard migrate --client (built CLI)", () => {
   it("scans only the folders named, beside the config's, and refuses one that is not a folder", async () => {
     const dir = repository("server", {

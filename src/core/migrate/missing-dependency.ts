@@ -1,5 +1,4 @@
-import { existsSync } from "node:fs";
-import path from "node:path";
+import { findUp } from "../find-up.js";
 import type { ReadFile } from "../read-file.js";
 import type { Finding } from "../plan.js";
 
@@ -29,7 +28,8 @@ export async function missingPartysocket(root: string, read: ReadFile, clientUse
   const declared = manifest.packageManager?.split("@")[0];
   const command =
     (declared && LOCKFILES.find(([, install]) => install.startsWith(declared))?.[1]) ??
-    LOCKFILES.find(([lockfile]) => existsSync(path.join(root, lockfile)))?.[1] ??
+    // A workspace package's lockfile is the repository's, above it.
+    LOCKFILES.find(([lockfile]) => findUp(root, lockfile) !== undefined)?.[1] ??
     "npm install partysocket";
   return {
     level: "manual",

@@ -6,7 +6,7 @@ import { decodeSource, describeInvalid } from "../decode-source.js";
 import { generatedFileChange } from "../generated-file.js";
 import type { ReadFile } from "../read-file.js";
 import type { FileChange, Finding, OnProgress, Plan } from "../plan.js";
-import { clientScope } from "./client/client-scope.js";
+import { clientScope, readManifest } from "./client/client-scope.js";
 import { loadClientProject } from "./client/load-client-project.js";
 import { planClient, type WritesMode } from "./client/plan-client.js";
 import { renderHelper } from "./client/render-helper.js";
@@ -58,12 +58,22 @@ export async function planMigrate(loaded: LoadedConfig, read: ReadFile, options:
     if (helper) changes.push(helper);
   }
   const located = (finding: Finding, where: (file: string) => string): Finding => (finding.location ? { ...finding, location: { ...finding.location, file: where(finding.location.file) } } : finding);
-  const usesPartysocket = client.groups.some((group) => group.candidates.some((file) => /from\s+["']partysocket/.test(group.project.getSourceFileOrThrow(file).getFullText())));
-  const missing = await missingPartysocket(configRoot, read, usesPartysocket);
+  // Each package whose code imports partysocket must list it, unless the repository's root package does (hoisted).
+  const rootListsIt = "partysocket" in { ...readManifest(scope.root)?.dependencies, ...readManifest(scope.root)?.devDependencies };
+  const socketPackages = new Set(
+    client.groups.flatMap((group) => group.candidates.filter((file) => /from\s+["']partysocket/.test(group.project.getSourceFileOrThrow(file).getFullText())).map(client.packageOf)),
+  );
+  const missing: Finding[] = [];
+  for (const dir of socketPackages) {
+    if (rootListsIt && dir !== scope.root) continue;
+    const inPackage = (file: string) => relative(path.join(dir, file));
+    const finding = await missingPartysocket(dir, (file) => readInScope(inPackage(file)), true);
+    if (finding) missing.push(located(finding, inPackage));
+  }
   return {
     root: scope.root === configRoot ? loaded.root : scope.root,
     changes,
-    findings: [...server.findings.map((finding) => located(finding, rebase)), ...clientPlan.findings.map((finding) => located(finding, relative)), ...(missing ? [located(missing, rebase)] : [])],
+    findings: [...server.findings.map((finding) => located(finding, rebase)), ...clientPlan.findings.map((finding) => located(finding, relative)), ...missing],
   };
 }
 
