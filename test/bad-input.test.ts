@@ -311,8 +311,9 @@ const CASES: BadInput[] = [
     message: /partykit\.json:2:3: "main" in partykit\.json is src\/server\.ts, which does not exist/,
   },
   {
+    // Read for the client file it governs: a tsconfig no socket file is under is never opened.
     name: "migrate: a tsconfig that is not JSON",
-    files: { ...INITIALIZED, "tsconfig.json": `{\n  "compilerOptions": { "strict": true, },\n  oops\n}\n` },
+    files: { ...INITIALIZED, "app/chat.ts": CLIENT, "tsconfig.json": `{\n  "compilerOptions": { "strict": true, },\n  oops\n}\n` },
     args: ["migrate"],
     message: /tsconfig\.json:3:3: Not a usable tsconfig/,
   },
