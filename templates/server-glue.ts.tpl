@@ -285,7 +285,7 @@ interface ShardState {
   outboxBytes: number;
 }
 
-/** Broadcasts held for one frame to a shard while a batch of writes runs. */
+/** Broadcasts held to go as one frame to a shard (see COALESCE_MAX_MS). */
 interface Held {
   items: Extract<LeaderFrame, { t: "broadcast" }>[];
   bytes: number;
@@ -302,6 +302,7 @@ class LeaderCore {
   private readonly stats = { broadcasts: 0, shardFrames: 0 };
   /** Batches of writes running now; while any runs, broadcasts to each shard are held. */
   private batches = 0;
+  /** Relayed messages arrived this timer turn: their broadcasts are held until it ends. */
   private holding = false;
   private readonly held = new Map<number, Held>();
   private holdTimer: ReturnType<typeof setTimeout> | undefined;
