@@ -1,19 +1,17 @@
 import path from "node:path";
-import { IndentationText, NewLineKind, QuoteKind, type Project, type SourceFile } from "ts-morph";
 
 /** How a file is written, so inserted code looks like the code around it. */
 export interface CodeStyle {
+  /** One level of indentation: the smallest step by which a line goes deeper than the one before. */
   indent: string;
   quote: '"' | "'";
   semicolons: boolean;
   newline: "\n" | "\r\n";
 }
 
+/** The one place party-shard reads a file's style: indent unit, quotes, semicolons, line ends. */
 export function detectCodeStyle(text: string): CodeStyle {
-  const indents = text.match(/^[ \t]+(?=\S)/gm) ?? [];
-  const tab = indents.filter((indent) => indent.startsWith("\t")).length;
-  const smallestSpaces = Math.min(...indents.filter((indent) => !indent.includes("\t")).map((indent) => indent.length), 8);
-  const indent = tab > indents.length / 2 ? "\t" : " ".repeat(smallestSpaces >= 4 ? 4 : 2);
+  const indent = detectIndentUnit(text);
   const single = (text.match(/^import [^\n]*'[^'\n]*';?$/gm) ?? []).length + (text.match(/'[^'\n]*'/g) ?? []).length;
   const double = (text.match(/^import [^\n]*"[^"\n]*";?$/gm) ?? []).length + (text.match(/"[^"\n]*"/g) ?? []).length;
   // A file in no-semicolon style has no line ending in one.
@@ -24,17 +22,6 @@ export function detectCodeStyle(text: string): CodeStyle {
     semicolons: semicolonEnds > 0,
     newline: text.includes("\r\n") ? "\r\n" : "\n",
   };
-}
-
-/** Makes ts-morph print what it inserts into `file` in the file's own style. */
-export function useCodeStyle(project: Project, file: SourceFile): CodeStyle {
-  const style = detectCodeStyle(file.getFullText());
-  project.manipulationSettings.set({
-    indentationText: style.indent === "\t" ? IndentationText.Tab : style.indent.length === 4 ? IndentationText.FourSpaces : IndentationText.TwoSpaces,
-    quoteKind: style.quote === "'" ? QuoteKind.Single : QuoteKind.Double,
-    newLineKind: style.newline === "\r\n" ? NewLineKind.CarriageReturnLineFeed : NewLineKind.LineFeed,
-  });
-  return style;
 }
 
 /** A statement in the file's style: with or without its semicolon. */
@@ -54,4 +41,20 @@ export function relativeImport(fromFile: string, toFile: string, text: string): 
 
 function toPosix(file: string): string {
   return file.split(path.sep).join("/");
+}
+
+/** The smallest step by which one line is indented deeper than the line before it. */
+function detectIndentUnit(text: string): string {
+  let previous = "";
+  let unit: string | undefined;
+  for (const line of text.split(/\r?\n/)) {
+    if (line.trim() === "") continue;
+    const indent = /^[ \t]*/.exec(line)![0];
+    if (indent.length > previous.length && indent.startsWith(previous)) {
+      const step = indent.slice(previous.length);
+      if (unit === undefined || step.length < unit.length) unit = step;
+    }
+    previous = indent;
+  }
+  return unit ?? "  ";
 }

@@ -85,19 +85,3 @@ export function lineIndent(text: string, offset: number): string {
   const lineStart = text.lastIndexOf("\n", offset - 1) + 1;
   return /^[ \t]*/.exec(text.slice(lineStart))?.[0] ?? "";
 }
-
-/** The smallest step by which one line is indented deeper than the line before it. */
-export function detectIndentUnit(text: string): string {
-  let previous = "";
-  let unit: string | undefined;
-  for (const line of text.split(/\r?\n/)) {
-    if (line.trim() === "") continue;
-    const indent = /^[ \t]*/.exec(line)![0];
-    if (indent.length > previous.length && indent.startsWith(previous)) {
-      const step = indent.slice(previous.length);
-      if (unit === undefined || step.length < unit.length) unit = step;
-    }
-    previous = indent;
-  }
-  return unit ?? "  ";
-}

@@ -1,5 +1,6 @@
 import { Node, type PropertyAssignment } from "ts-morph";
-import { applyEdits, detectIndentUnit, insertPropertyEdits, trailingComma } from "../text-edits.js";
+import { detectCodeStyle } from "../code-style.js";
+import { applyEdits, insertPropertyEdits, trailingComma } from "../text-edits.js";
 import { findProperty, nodeEnd, textOffset, type ConfigDocument } from "./config-document.js";
 
 /** How the file is written, so that what we add looks like it was always there. */
@@ -42,9 +43,10 @@ function detectStyle(document: ConfigDocument): Style {
     .getDescendants()
     .find((node) => Node.isPropertyAssignment(node) && Node.isStringLiteral(node.getInitializer()));
   const valueQuote = (stringValue as PropertyAssignment | undefined)?.getInitializerOrThrow().getText()[0] ?? (keyQuote || '"');
+  const { newline, indent } = detectCodeStyle(text);
   return {
-    newline: text.includes("\r\n") ? "\r\n" : "\n",
-    unit: detectIndentUnit(text),
+    newline,
+    unit: indent,
     keyQuote,
     valueQuote,
     trailingCommas: trailingComma(config) !== undefined,

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { Project } from "ts-morph";
 import { PartyShardError } from "../../errors.js";
-import { relativeImport, useCodeStyle } from "../code-style.js";
+import { detectCodeStyle, relativeImport } from "../code-style.js";
 import { generatedFileChange } from "../generated-file.js";
 import type { ReadFile } from "../read-file.js";
 import type { FileChange, Finding } from "../plan.js";
@@ -24,7 +24,7 @@ export async function planServer(setup: RouterSetup, read: ReadFile, force: bool
   // noLib: finding the party needs the binder, not the standard library (which costs ~0.5 s to load).
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true, noLib: true } });
   const file = project.createSourceFile(path.posix.join(VIRTUAL_ROOT, setup.partyFile), before);
-  const style = useCodeStyle(project, file);
+  const style = detectCodeStyle(before);
   const findings = patchParty(file, { glueSpecifier: relativeImport(setup.partyFile, glueFile, before), style });
   const after = file.getFullText();
   if (after !== before) changes.push({ path: setup.partyFile, before, after });

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { Node, SyntaxKind, type CallExpression, type ImportDeclaration, type NewExpression, type ObjectLiteralExpression, type SourceFile } from "ts-morph";
-import { detectCodeStyle, relativeImport, statement } from "../../code-style.js";
+import { importEdits } from "../../add-import.js";
+import { detectCodeStyle, relativeImport } from "../../code-style.js";
 import type { Finding, OnProgress } from "../../plan.js";
 import { applyEdits, type Edit } from "../../text-edits.js";
 import { findingAt } from "../findings.js";
@@ -252,25 +253,13 @@ function rewriteSend(call: CallExpression, receiver: Node): Edit {
 }
 
 /**
- * `import { sendViaRouter, shardKey } from "<helper>"` (only the names the file calls) in the
- * file's own style, after its last import (or its directives). A file that already imports
- * from the helper gets the missing names added to that import instead.
+ * `import { sendViaRouter, shardKey } from "<helper>"` (only the names the file calls), or the
+ * missing names added to an import of the helper the file already has.
  */
 function importHelperEdits(file: SourceFile, helperFile: string, names: Set<string>): Edit[] {
-  const existing = file.getImportDeclarations().find((declaration) => importsFile(declaration, helperFile));
-  const named = existing && !existing.isTypeOnly() ? existing.getNamedImports() : [];
-  const bound = new Set(named.map((specifier) => specifier.getAliasNode()?.getText() ?? specifier.getName()));
-  const missing = [...names].filter((name) => !bound.has(name)).sort();
-  if (missing.length === 0) return [];
-  if (named.length > 0) return [{ at: named.at(-1)!.getEnd(), insert: missing.map((name) => `, ${name}`).join("") }];
-
   const text = file.getFullText();
-  const style = detectCodeStyle(text);
-  const specifier = relativeImport(file.getFilePath(), helperFile, text);
-  const line = statement(style, `import { ${missing.join(", ")} } from ${style.quote}${specifier}${style.quote}`);
-  const anchor = file.getImportDeclarations().at(-1) ?? directives(file).at(-1);
-  if (anchor) return [{ at: anchor.getEnd(), insert: `${style.newline}${line}` }];
-  return [{ at: 0, insert: `${line}${style.newline}${style.newline}` }];
+  const wanted = { names: [...names], specifier: relativeImport(file.getFilePath(), helperFile, text), isModule: (declaration: ImportDeclaration) => importsFile(declaration, helperFile) };
+  return importEdits(file, wanted, detectCodeStyle(text));
 }
 
 /** Whether `declaration` imports `target` by a relative path, with or without an extension. */
@@ -279,16 +268,6 @@ function importsFile(declaration: ImportDeclaration, target: string): boolean {
   if (!specifier.startsWith(".")) return false;
   const imported = path.resolve(path.dirname(declaration.getSourceFile().getFilePath()), specifier);
   return imported.replace(/\.[cm]?[jt]s$/, "") === target.replace(/\.ts$/, "");
-}
-
-/** Leading "use client"-style statements, which must stay first. */
-function directives(file: SourceFile): Node[] {
-  const found: Node[] = [];
-  for (const statement of file.getStatements()) {
-    if (!Node.isExpressionStatement(statement) || !Node.isStringLiteral(statement.getExpression())) break;
-    found.push(statement);
-  }
-  return found;
 }
 
 function commonDirectory(files: string[]): string {

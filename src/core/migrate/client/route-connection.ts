@@ -1,6 +1,6 @@
 import { Node, SyntaxKind, type ObjectLiteralExpression, type ObjectLiteralElementLike } from "ts-morph";
 import { detectCodeStyle } from "../../code-style.js";
-import { detectIndentUnit, insertPropertyEdits, lineIndent, trailingComma, type Edit } from "../../text-edits.js";
+import { insertPropertyEdits, lineIndent, trailingComma, type Edit } from "../../text-edits.js";
 import { unwrap } from "./socket-origins.js";
 
 export const KEY_CALL = "shardKey";
@@ -36,7 +36,7 @@ export function routeConnection(options: ObjectLiteralExpression, routerParty: s
   }
   const multiline = text.slice(options.getStart(), options.getEnd()).includes("\n");
   const render = (indent: string) => (!key.add ? party : multiline ? `${party},${style.newline}${indent}${query}` : `${party}, ${query}`);
-  const layout = { newline: style.newline, unit: detectIndentUnit(text), trailingCommas: trailingComma(options) !== undefined };
+  const layout = { newline: style.newline, unit: style.indent, trailingCommas: trailingComma(options) !== undefined };
   return { edits: [...key.edits, ...insertPropertyEdits(text, options, render, layout)], keyed: key.keyed };
 }
 

@@ -1,9 +1,10 @@
-import { SyntaxKind, type Node, type SourceFile } from "ts-morph";
+import { SyntaxKind, type ImportDeclaration, type Node, type SourceFile } from "ts-morph";
+import { importEdits } from "../../add-import.js";
 import { statement, type CodeStyle } from "../../code-style.js";
 import type { Finding, FindingLevel } from "../../plan.js";
 import { findingAt, type ServerFindingCode } from "../findings.js";
 import { findParty, WRAPPER, type PartyExport } from "./find-party.js";
-import { oldCalls, removeOldPatch } from "./remove-old-patch.js";
+import { OLD_CALLS, oldCalls, removeOldPatch } from "./remove-old-patch.js";
 import { applyEdits, type Edit } from "../../text-edits.js";
 
 export interface PatchPartyOptions {
@@ -66,16 +67,11 @@ function wrapExport(file: SourceFile, party: PartyExport, style: CodeStyle): Edi
   ];
 }
 
-/** `import { sharded } from "./party-shard-server"`, in place of any earlier import of the glue. */
+/** `import { sharded } from "./party-shard-server"`; an earlier import of what the glue no longer exports loses those names. */
 function importWrapper(file: SourceFile, { glueSpecifier, style }: PatchPartyOptions): Edit[] {
-  const text = statement(style, `import { ${WRAPPER} } from ${style.quote}${glueSpecifier}${style.quote}`);
   const sameModule = (specifier: string) => specifier.replace(/\.js$/, "") === glueSpecifier.replace(/\.js$/, "");
-  const existing = file.getImportDeclaration((declaration) => sameModule(declaration.getModuleSpecifierValue()));
-  if (existing?.getNamedImports().some((specifier) => specifier.getName() === WRAPPER)) return [];
-  if (existing) return [{ at: existing.getStart(), end: existing.getEnd(), insert: text }];
-  const last = file.getImportDeclarations().at(-1);
-  if (last) return [{ at: last.getEnd(), end: last.getEnd(), insert: `${style.newline}${text}` }];
-  return [{ at: 0, end: 0, insert: `${text}${style.newline}${style.newline}` }];
+  const isModule = (declaration: ImportDeclaration) => sameModule(declaration.getModuleSpecifierValue());
+  return importEdits(file, { names: [WRAPPER], specifier: glueSpecifier, isModule, gone: [...OLD_CALLS] }, style);
 }
 
 /** `base`, or `base2`, … whichever no identifier in the file already uses. */

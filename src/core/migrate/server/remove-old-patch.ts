@@ -2,7 +2,7 @@ import { Node, SyntaxKind, type CallExpression, type SourceFile } from "ts-morph
 import type { Edit } from "../../text-edits.js";
 
 /** What earlier party-shard versions called from the glue, when every shard ran the party. */
-const OLD_CALLS = new Set(["routedWrite", "baseRoomId"]);
+export const OLD_CALLS = new Set(["routedWrite", "baseRoomId"]);
 
 /**
  * Undoes what an earlier migrate added to the party: the two lines it put first in onRequest,
