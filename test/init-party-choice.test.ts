@@ -48,6 +48,21 @@ describe("init picks the right party (built CLI, no TTY)", () => {
     }
   });
 
+  it("--party main, asked for by name, is taken as it is; migrate then leaves the build output alone and check names the source", async () => {
+    const dir = builtApp();
+    try {
+      assert.equal((await runCli(["init", "--party", "main", "--yes"], dir)).exitCode, 0);
+      const migrate = await runCli(["migrate", "--yes"], dir);
+      assert.match(migrate.stdout + migrate.stderr, /dist\/index\.js:1:1 +The sharded party's file is a build output \(it is under dist\/\)/);
+      assert.equal(readFileSync(path.join(dir, "dist/index.js"), "utf8"), BUILT);
+      const check = await runCli(["check"], dir);
+      assert.equal(check.exitCode, 1, check.stdout);
+      assert.match(check.stdout, /^dist\/index\.js:1:1 {2}.*Shard its source instead: npx party-shard init --party src\/server\.ts, then migrate again\.$/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("--party <file> of a configured party is that party; it handles messages with addEventListener and is patched", async () => {
     const dir = builtApp();
     try {

@@ -24,6 +24,7 @@ export type FindingCode =
   | "party-patched"
   | "party-not-patchable"
   | "old-patch-left"
+  | "party-is-build-output"
   // migrate, client half
   | "socket-routed"
   | "socket-keyed"

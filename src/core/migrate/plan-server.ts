@@ -2,6 +2,7 @@ import path from "node:path";
 import { Project } from "ts-morph";
 import { PartyShardError } from "../../errors.js";
 import { detectCodeStyle, relativeImport } from "../code-style.js";
+import { buildOutputReason, sourcesOf } from "../init/build-output.js";
 import { generatedFileChange } from "../generated-file.js";
 import type { ReadFile } from "../read-file.js";
 import type { FileChange, Finding } from "../plan.js";
@@ -21,6 +22,9 @@ export async function planServer(setup: RouterSetup, read: ReadFile, force: bool
   if (before === null) {
     throw new PartyShardError(`The sharded party's file ${setup.partyFile} does not exist.`, { location: { file: setup.partyFile } });
   }
+  // A patch to a bundle is undone by the next build: the source is what init should shard.
+  const built = buildOutputReason(setup.partyFile, before);
+  if (built) return { changes, findings: [await builtPartyFinding(setup.partyFile, before, built, read)] };
   // noLib: finding the party needs the binder, not the standard library (which costs ~0.5 s to load).
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true, noLib: true } });
   const file = project.createSourceFile(path.posix.join(VIRTUAL_ROOT, setup.partyFile), before);
@@ -32,6 +36,22 @@ export async function planServer(setup: RouterSetup, read: ReadFile, force: bool
     if (finding.location) finding.location.file = path.posix.relative(VIRTUAL_ROOT, finding.location.file);
   }
   return { changes, findings: findings.sort(byLocation) };
+}
+
+async function builtPartyFinding(file: string, text: string, reason: string, read: ReadFile): Promise<Finding> {
+  let source: string | undefined;
+  for (const candidate of await sourcesOf(file, text, read)) {
+    if ((await read(candidate).catch(() => null)) !== null) {
+      source = candidate;
+      break;
+    }
+  }
+  return {
+    level: "manual",
+    code: "party-is-build-output",
+    message: `The sharded party's file is a build output (${reason}): a patch here would be undone by the next build, so it is left as it is. Shard its source instead: npx party-shard init --party ${source ?? "<the party's source file>"}, then migrate again.`,
+    location: { file, line: 1, col: 1 },
+  };
 }
 
 function byLocation(a: Finding, b: Finding): number {
