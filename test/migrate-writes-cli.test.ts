@@ -40,3 +40,26 @@ describe("migrate --writes", () => {
     });
   }
 });
+
+describe("check --writes", () => {
+  it("after migrate --writes socket, check counts each socket.send as work left unless told --writes socket; a bad mode is exit 2", async () => {
+    const project = copyDemoApp();
+    try {
+      for (const args of [["init", "--yes", "--shards", "2"], ["migrate", "--yes", "--writes", "socket"]]) {
+        const result = await runCli(args, project);
+        assert.equal(result.exitCode, 0, result.stderr);
+      }
+      const routed = await runCli(["check"], project);
+      assert.equal(routed.exitCode, 1, routed.stdout);
+      assert.match(routed.stdout, /app\/chat-client\.ts:\d+:\d+ +socket\.send is not routed yet/);
+      const socket = await runCli(["check", "--writes", "socket"], project);
+      assert.equal(socket.exitCode, 0, socket.stdout + socket.stderr);
+      assert.match(socket.stdout, /party-shard check: fully sharded/);
+      const bad = await runCli(["check", "--writes", "both"], project);
+      assert.equal(bad.exitCode, 2);
+      assert.match(bad.stderr, /--writes must be one of routed, socket; got "both"/);
+    } finally {
+      rmSync(project, { recursive: true, force: true });
+    }
+  });
+});

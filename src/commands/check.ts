@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import type { ExitCode } from "../errors.js";
 import { formatLocation } from "../errors.js";
 import type { CheckItem, CheckResult } from "../core/check/plan-check.js";
+import { parseWritesOption } from "./migrate.js";
 import type { CommandContext } from "./settle-plan.js";
 import { exitCodesHelp, noColorOption, withProgress, type ActionRunner } from "./shared.js";
 
@@ -13,6 +14,7 @@ export function checkCommand(run: ActionRunner<CommandContext>): Command {
     .option("--json", "print the result as JSON")
     .addOption(new Option("--format <format>", "output format").choices(["text", "github"]).default("text"))
     .option("--strict", "also fail when the router differs from what this version generates")
+    .option("--writes <mode>", "the --writes migrate ran with: routed, or socket (then socket.send on a routed socket is expected)", "routed")
     .option("-y, --yes", "accepted for symmetry; check never prompts")
     .addOption(noColorOption())
     .addHelpText(
@@ -28,11 +30,12 @@ export function checkCommand(run: ActionRunner<CommandContext>): Command {
 
 export async function check(context: CommandContext, raw: Record<string, unknown>): Promise<ExitCode> {
   const { options } = context;
+  const writes = parseWritesOption(raw.writes);
   const { loadConfig } = await import("../core/config/load-config.js");
   const { planCheck } = await import("../core/check/plan-check.js");
   const { projectReader } = await import("../infra/project-reader.js");
   const loaded = await loadConfig(options.cwd, options.config);
-  const result = await withProgress(context.progress, (onProgress) => planCheck(loaded, projectReader(loaded), { strict: raw.strict === true, onProgress }));
+  const result = await withProgress(context.progress, (onProgress) => planCheck(loaded, projectReader(loaded), { strict: raw.strict === true, writes, onProgress }));
   const ok = result.items.length === 0;
   if (options.json) context.stdout(JSON.stringify({ ok, ...result }, null, 2));
   else if (raw.format === "github") context.stdout(githubAnnotations(result));

@@ -18,11 +18,16 @@ export function migrateCommand(run: ActionRunner<CommandContext>): Command {
 
 const WRITES_MODES: readonly WritesMode[] = ["routed", "socket"];
 
+/** `--writes`, checked before anything is loaded or read, so a typo fails fast (exit 2). */
+export function parseWritesOption(value: unknown): WritesMode {
+  const mode = WRITES_MODES.find((known) => known === value);
+  if (!mode) throw new PartyShardError(`--writes must be one of ${WRITES_MODES.join(", ")}; got "${String(value)}".`);
+  return mode;
+}
+
 export async function migrate(context: CommandContext, raw: Record<string, unknown>): Promise<ExitCode> {
   const { options } = context;
-  // Checked before anything is loaded or read, so a typo fails fast.
-  const writes = WRITES_MODES.find((mode) => mode === raw.writes);
-  if (!writes) throw new PartyShardError(`--writes must be one of ${WRITES_MODES.join(", ")}; got "${String(raw.writes)}".`);
+  const writes = parseWritesOption(raw.writes);
   const clientDirs = clientFolders(raw.client, options.cwd);
   // ts-morph is loaded only when a command needs it, so --help and flag errors stay fast.
   const { loadConfig } = await import("../core/config/load-config.js");
