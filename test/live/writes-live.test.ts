@@ -14,7 +14,7 @@ const LISTENERS = 8;
 const WRITES = 300;
 
 type Helper = {
-  sendViaRouter(socket: unknown, payload: string): Promise<void>;
+  sendViaRouter(socket: unknown, payload: string | ArrayBuffer | ArrayBufferView | Blob): Promise<void>;
   shardKey(): Record<string, string>;
 };
 
@@ -113,6 +113,29 @@ describe("sendViaRouter on partykit dev, 20% of first attempts failing", () => {
       assert.ok(view.leader.shardFrames < (WRITES * SHARDS) / 4, `${view.leader.shardFrames} frames to shards for ${WRITES} broadcasts`);
     } finally {
       for (const { socket } of [...listeners, writer]) socket.close();
+    }
+  });
+
+  it("text, ArrayBuffer, typed array and Blob in one batch arrive as sent, in order", async () => {
+    const room = "binary";
+    const listener = join(room);
+    const writer = join(room, { query: helper.shardKey() });
+    try {
+      await Promise.all([listener.welcomed, writer.welcomed]);
+      const bytes = new Uint8Array([1, 2, 3, 4, 5]);
+      await Promise.all([
+        helper.sendViaRouter(writer.socket, "text"),
+        helper.sendViaRouter(writer.socket, bytes.buffer.slice(0, 3)),
+        helper.sendViaRouter(writer.socket, bytes.subarray(1, 5)),
+        helper.sendViaRouter(writer.socket, new Blob([new Uint8Array(7)])),
+        helper.sendViaRouter(writer.socket, "ünïcödé ✓"),
+      ]);
+      await until(async () => listener.inbox.length >= 5, 5_000);
+      // The demo party says "<n bytes>" for a binary message.
+      assert.deepEqual(listener.inbox, ["text", "<3 bytes>", "<4 bytes>", "<7 bytes>", "ünïcödé ✓"]);
+    } finally {
+      listener.socket.close();
+      writer.socket.close();
     }
   });
 
