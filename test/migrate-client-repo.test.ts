@@ -77,7 +77,7 @@ describe("migrate, client half: symlinked folders", () => {
 describe("migrate, client half: the repository around the config", () => {
   it("scans a client beside the config's folder, and leaves out another PartyKit app, saying so", async () => {
     const dir = repository("server", {
-      "package.json": JSON.stringify({ name: "app", private: true }),
+      "package.json": JSON.stringify({ name: "app", private: true, dependencies: { partysocket: "*" } }),
       "web/src/socket.ts": SOCKET,
       "admin/partykit.json": JSON.stringify({ name: "admin", main: "src/server.ts" }),
       "admin/src/socket.ts": SOCKET,
