@@ -6,6 +6,7 @@ import { execa } from "execa";
 import { renderRouter, type RouterOptions } from "../src/core/init/render-router.js";
 import { renderGlue } from "../src/core/migrate/server/render-glue.js";
 import { REPO } from "./helpers/cli.js";
+import { tempDir } from "./helpers/temp.js";
 
 const OPTION_SETS: Omit<RouterOptions, "partyImport" | "glueImport">[] = [
   { shardedParty: "main", routerParty: "router", shardCount: 4 },
@@ -30,7 +31,6 @@ export default sharded(Chat);
 `,
   `import type * as Party from "partykit/server";
 import { sharded } from "./glue-N";
-import { tempDir } from "./helpers/temp.js";
 export default sharded({
   onConnect(connection, room) {
     connection.send(room.id);
