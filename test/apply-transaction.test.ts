@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import fs, { chmodSync, chownSync, cpSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, watch, writeFileSync } from "node:fs";
+import fs, { chmodSync, chownSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, watch, writeFileSync } from "node:fs";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
-import { after, before, describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import { execa, type Result } from "execa";
 import type { InterruptedError } from "../src/errors.js";
 import { applyPlan } from "../src/infra/apply-plan.js";
@@ -18,17 +18,6 @@ const AS_ROOT = process.getuid?.() === 0;
 // Replaced by migrate, so their mode and owner must survive it, and survive being put back.
 const PARTY = "party/server.ts";
 const OWNED = "src/d0/c1.ts";
-
-const dirs: string[] = [];
-after(() => {
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
-});
-
-function tempDir(name: string): string {
-  const dir = tempDir(name);
-  dirs.push(dir);
-  return dir;
-}
 
 /** Every folder, and every file's bytes, mode and owner, under `dir` (never .git or node_modules). */
 function snapshot(dir: string): Record<string, string> {

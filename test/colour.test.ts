@@ -10,7 +10,8 @@ const ESC = "\x1b";
 // A colour or style code; a TTY run may also erase lines, which is not colour.
 const SGR = /\x1b\[[\d;]*m/;
 const tiny = () => makeProject({ "partykit.json": `{\n  "name": "app",\n  "main": "src/server.ts"\n}\n`, "src/server.ts": "export default class Server {\n  onMessage() {}\n}\n" });
-const DRY_INIT = ["init", "--dry-run", "--yes"];
+// --verbose: the generated router in full, for its coloured lines.
+const DRY_INIT = ["init", "--dry-run", "--yes", "--verbose"];
 
 /** The built CLI on a pipe, with only the environment given (nothing inherited from the test runner). */
 function pipe(args: string[], env: Record<string, string>) {

@@ -42,7 +42,8 @@ const result = spawnSync(
   ["--import", "tsx", "--test", `--test-concurrency=${CONCURRENCY}`, "--test-timeout=180000", ...files.map((file) => path.relative(REPO, file))],
   { cwd: REPO, stdio: "inherit", env: { ...process.env, TMPDIR: runTemp } },
 );
-const left = readdirSync(runTemp);
+// tsx keeps its compile cache in the temp dir (tsx-<uid>): not a test's folder.
+const left = readdirSync(runTemp).filter((name) => !/^tsx-\d+$/.test(name));
 rmSync(runTemp, { recursive: true, force: true });
 const seconds = ((Date.now() - started) / 1000).toFixed(1);
 let exitCode = result.status ?? 1;

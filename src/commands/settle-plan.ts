@@ -26,7 +26,10 @@ export async function settlePlan(command: string, plan: Plan, context: CommandCo
   const { options, logger, prompts } = context;
   const showDiff = options.dryRun || (prompts.interactive && plan.changes.length > 0);
   if (showDiff && !options.json) {
-    for (const change of plan.changes) logger.raw(change.generated && !options.verbose ? generatedLine(change, logger) : colorDiff(unifiedDiff(change), logger.colors));
+    for (const change of plan.changes) {
+      const diff = unifiedDiff(change);
+      logger.raw(change.generated && !options.verbose && changedLines(diff) > SHORT_DIFF_LINES ? generatedLine(change, logger) : colorDiff(diff, logger.colors));
+    }
   }
 
   let applied = false;
@@ -110,6 +113,13 @@ function logFinding(logger: Logger, finding: Finding): void {
   const text = `${where}${finding.message}`;
   if (finding.level === "info") logger.info(text);
   else logger.warn(text);
+}
+
+// A generated file whose diff is this short (a new shard count) is shown as a diff after all.
+const SHORT_DIFF_LINES = 20;
+
+function changedLines(diff: string): number {
+  return diff.split("\n").filter((line) => /^[+-](?![+-]{2} )/.test(line)).length;
 }
 
 /**
