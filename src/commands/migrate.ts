@@ -1,18 +1,22 @@
 import { statSync } from "node:fs";
 import path from "node:path";
-import { Command } from "commander";
+import { Command, Option } from "commander";
 import { PartyShardError, type ExitCode } from "../errors.js";
 import type { WritesMode } from "../core/migrate/client/plan-client.js";
 import type { CommandContext } from "./settle-plan.js";
-import { withProgress, withSharedOptions, type ActionRunner } from "./shared.js";
+import { WRITING_EXIT_CODES, exitCodesHelp, withProgress, withSharedOptions, type ActionRunner } from "./shared.js";
 
 export function migrateCommand(run: ActionRunner<CommandContext>): Command {
   return withSharedOptions(
-    new Command("migrate").description("route client sockets and sends through the router, and run onMessage for routed writes on every shard"),
+    new Command("migrate").description("route client sockets and sends through the router, and make the party lead its shards"),
   )
-    .option("--client <dir>", "look for client code in this folder only (repeatable; default: the whole repository around the config)", (dir: string, dirs: string[]) => [...dirs, dir], [])
+    .addOption(
+      new Option("--client <dir>", "look for client code in this folder only (repeatable)")
+        .argParser((dir: string, dirs: string[]) => [...dirs, dir])
+        .default([], "the whole repository around the config"),
+    )
     .option("--writes <mode>", "how routed sockets write: routed (sendViaRouter, a POST through the router) or socket (socket.send, relayed by its shard)", "routed")
-    .addHelpText("after", "\nExamples:\n  $ party-shard migrate --dry-run\n  $ party-shard migrate --yes --json\n")
+    .addHelpText("after", `\nExamples:\n  $ party-shard migrate --dry-run\n  $ party-shard migrate --yes --json\n${exitCodesHelp(WRITING_EXIT_CODES)}`)
     .action(run(migrate));
 }
 
@@ -36,7 +40,9 @@ export async function migrate(context: CommandContext, raw: Record<string, unkno
   const { projectReader } = await import("../infra/project-reader.js");
   const loaded = await loadConfig(options.cwd, options.config);
   const plan = await withProgress(context.progress, (onProgress) => planMigrate(loaded, projectReader(loaded), { force: options.force, writes, clientDirs, onProgress }));
-  return settlePlan("migrate", plan, context);
+  const exitCode = await settlePlan("migrate", plan, context);
+  if (exitCode === 0 && !options.json && !options.dryRun) context.logger.info("Next: npx party-shard check lists anything left; npx party-shard verify measures delivery on partykit dev.");
+  return exitCode;
 }
 
 /** The `--client` folders, resolved from --cwd: each must be a folder, or nothing is read. */

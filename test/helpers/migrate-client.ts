@@ -1,7 +1,6 @@
-import { cpSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import os from "node:os";
 import path from "node:path";
 import { WebSocketServer } from "ws";
 import { loadConfig } from "../../src/core/config/load-config.js";
@@ -9,6 +8,7 @@ import { renderRouter } from "../../src/core/init/render-router.js";
 import { planMigrate } from "../../src/core/migrate/plan-migrate.js";
 import { projectReader } from "../../src/infra/project-reader.js";
 import { REPO } from "./cli.js";
+import { tempDir } from "./temp.js";
 
 const PARTY = `import type * as Party from "partykit/server";
 
@@ -26,7 +26,7 @@ export default class Server implements Party.Server {
  * in `configDir` (a fixture's case.json `config`: `server`, `apps/party`) or at the root.
  */
 export function clientProject(inputDir: string, withNodeModules: boolean, configDir = "."): string {
-  const root = mkdtempSync(path.join(os.tmpdir(), "party-shard-client-"));
+  const root = tempDir("client");
   const base = path.join(root, configDir);
   mkdirSync(path.join(base, "party"), { recursive: true });
   writeFileSync(path.join(base, "partykit.json"), JSON.stringify({ name: "app", main: "party/server.ts", parties: { router: "party/router.ts" } }, null, 2));
