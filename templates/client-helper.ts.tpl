@@ -22,7 +22,11 @@ const BACKOFF_MAX_MS = 5_000;
  * still have run), and the socket's later writes go on without it.
  */
 const WRITE_TIMEOUT_MS = 15_000;
-/** Writes sent together in one request, and that request's body in bytes: the router's limits. */
+/**
+ * Writes sent together in one request, and that request's body in bytes: the router's limits
+ * (MAX_BATCH_WRITES and MAX_BATCH_BYTES in the router), which must match. A batch the router
+ * refuses whole (400, 413) is sent again one write at a time.
+ */
 const MAX_BATCH_WRITES = 512;
 const MAX_BATCH_BYTES = 1_048_576;
 /** Writes one socket may have waiting, and their bytes; past either, a write fails at once. */
@@ -82,6 +86,8 @@ export function shardKey(query?: QueryOption): QueryOption {
 interface Write {
   payload: Payload;
   idempotencyKey: string;
+  /** Its number among its socket's writes: the room never runs it after a higher one. */
+  seq: number;
   /** UTF-8 bytes of the payload. */
   bytes: number;
   /** Set at its first attempt: the write has failed once this passes. */
@@ -95,9 +101,16 @@ interface Lane {
   waiting: Write[];
   bytes: number;
   busy: boolean;
+  /** The last write number given on this socket. */
+  seq: number;
 }
 
 const lanes = new WeakMap<RoutableSocket, Lane>();
+/**
+ * Router URLs that said they take batches (the x-party-shard-batch answer header). Until one
+ * has, its writes go one per request: an older router would run a batch as one message.
+ */
+const batchingRouters = new Set<string>();
 
 /**
  * Publishes `payload` through the router, like `socket.send(payload)` would to one room.
@@ -113,7 +126,7 @@ const lanes = new WeakMap<RoutableSocket, Lane>();
 export function sendViaRouter(socket: RoutableSocket | null | undefined, payload: Payload): Promise<void> {
   if (!socket) return Promise.resolve();
   try {
-    const lane = lanes.get(socket) ?? { waiting: [], bytes: 0, busy: false };
+    const lane = lanes.get(socket) ?? { waiting: [], bytes: 0, busy: false, seq: 0 };
     lanes.set(socket, lane);
     // Nothing of this socket waiting: a socket known not to be routed sends now, as before.
     if (!lane.busy && lane.waiting.length === 0 && routeOf(socket)?.plain) {
@@ -126,7 +139,7 @@ export function sendViaRouter(socket: RoutableSocket | null | undefined, payload
     }
     let settle!: Pick<Write, "resolve" | "reject">;
     const outcome = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    lane.waiting.push({ payload, idempotencyKey: randomKey(), bytes, ...settle });
+    lane.waiting.push({ payload, idempotencyKey: randomKey(), seq: ++lane.seq, bytes, ...settle });
     lane.bytes += bytes;
     if (!lane.busy) {
       lane.busy = true;
@@ -175,9 +188,14 @@ async function sendNext(socket: RoutableSocket, lane: Lane): Promise<void> {
     }
     return;
   }
-  const batch = await nextBatch(lane);
-  if (batch.length === 1) await deliverOne(socket, route, batch[0]!.write);
-  else await deliverBatch(socket, route, batch);
+  const batch = batchingRouters.has(route.url) ? await nextBatch(lane) : [{ write: take(lane, 1)[0]! }];
+  try {
+    if (batch.length === 1) await deliverOne(socket, route, batch[0]!.write);
+    else if (batch.length > 1) await deliverBatch(socket, route, batch);
+  } catch (error) {
+    // These writes left the queue: whatever went wrong, each of them is settled.
+    for (const { write } of batch) write.reject(error);
+  }
 }
 
 /** How a socket's writes travel: on the socket itself, or POSTed to the router with its key. */
@@ -200,34 +218,46 @@ function routeOf(socket: RoutableSocket): Route | undefined {
   return { plain: false, url: url.toString(), key };
 }
 
-/** One write of a batch request, as the router reads it: its idempotency key, and text or base64. */
-type BatchEntry = { k: string; t: string } | { k: string; b: string };
+/** One write of a batch request, as the router reads it: its idempotency key, its number, and text or base64. */
+type BatchEntry = { k: string; s: number; t: string } | { k: string; s: number; b: string };
 interface Batched {
   write: Write;
   /** The write as a batch entry (JSON), unless it is sent alone. */
   entry?: string;
 }
 
-/** The oldest writes that fit one request; a write too large for a batch goes alone. */
+/**
+ * The oldest writes that fit one request; a write too large for a batch goes alone. A write that
+ * cannot be read (a Blob whose reading fails) fails alone and leaves the queue; the rest go on.
+ */
 async function nextBatch(lane: Lane): Promise<Batched[]> {
-  const head = lane.waiting[0]!;
   const batch: Batched[] = [];
   let bytes = 2;
-  for (const write of lane.waiting) {
-    if (batch.length === MAX_BATCH_WRITES) break;
-    const entry = JSON.stringify(await toEntry(write));
+  for (let i = 0; i < lane.waiting.length && batch.length < MAX_BATCH_WRITES; ) {
+    const write = lane.waiting[i]!;
+    let entry: string;
+    try {
+      entry = JSON.stringify(await toEntry(write));
+    } catch (error) {
+      lane.waiting.splice(i, 1);
+      lane.bytes -= write.bytes;
+      write.reject(error);
+      continue;
+    }
     const size = byteLength(entry) + 1;
     if (bytes + size > MAX_BATCH_BYTES) break;
     batch.push({ write, entry });
     bytes += size;
+    i++;
   }
-  take(lane, Math.max(batch.length, 1));
-  return batch.length > 1 ? batch : [{ write: head }];
+  if (batch.length === 0) return lane.waiting.length > 0 ? [{ write: take(lane, 1)[0]! }] : [];
+  take(lane, batch.length);
+  return batch.length > 1 ? batch : [{ write: batch[0]!.write }];
 }
 
 async function toEntry(write: Write): Promise<BatchEntry> {
-  const { payload, idempotencyKey: k } = write;
-  if (typeof payload === "string") return { k, t: payload };
+  const { payload, idempotencyKey: k, seq: s } = write;
+  if (typeof payload === "string") return { k, s, t: payload };
   const bytes =
     typeof Blob !== "undefined" && payload instanceof Blob
       ? new Uint8Array(await payload.arrayBuffer())
@@ -236,7 +266,7 @@ async function toEntry(write: Write): Promise<BatchEntry> {
         : new Uint8Array(payload as ArrayBufferLike);
   let binary = "";
   for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return { k, b: btoa(binary) };
+  return { k, s, b: btoa(binary) };
 }
 
 function take(lane: Lane, count: number): Write[] {
@@ -256,9 +286,10 @@ function headersFor(socket: RoutableSocket, route: Extract<Route, { plain: false
 /** A write on its own: its body is the payload, as the router has always taken it. */
 async function deliverOne(socket: RoutableSocket, route: Extract<Route, { plain: false }>, write: Write): Promise<void> {
   const type = typeof write.payload === "string" ? "text/plain;charset=UTF-8" : "application/octet-stream";
-  const headers = { ...headersFor(socket, route, type), "idempotency-key": write.idempotencyKey };
+  const headers = { ...headersFor(socket, route, type), "idempotency-key": write.idempotencyKey, "x-party-shard-seq": String(write.seq) };
   await attempts([write], async (signal) => {
     const response = await fetch(route.url, { method: "POST", headers, body: write.payload as FetchBody, signal });
+    if (response.headers.get("x-party-shard-batch") === "1") batchingRouters.add(route.url);
     if (response.ok) return [200];
     const error = new Error(`router answered ${response.status}: ${await response.text()}`);
     return [{ status: response.status, error }];
@@ -269,11 +300,17 @@ async function deliverOne(socket: RoutableSocket, route: Extract<Route, { plain:
 async function deliverBatch(socket: RoutableSocket, route: Extract<Route, { plain: false }>, batch: Batched[]): Promise<void> {
   const headers = headersFor(socket, route, BATCH_TYPE);
   const entries = new Map(batch.map(({ write, entry }) => [write, entry!]));
+  let alone: Write[] = [];
   await attempts(
     batch.map(({ write }) => write),
     async (signal, writes) => {
       const body = `[${writes.map((write) => entries.get(write)).join(",")}]`;
       const response = await fetch(route.url, { method: "POST", headers, body, signal });
+      if (response.status === 400 || response.status === 413) {
+        // The batch itself was refused (limits that differ from ours): each write goes alone.
+        alone = writes;
+        return writes.map(() => "alone" as const);
+      }
       if (!response.ok) {
         const error = new Error(`router answered ${response.status}: ${await response.text()}`);
         return writes.map(() => ({ status: response.status, error }));
@@ -285,9 +322,11 @@ async function deliverBatch(socket: RoutableSocket, route: Extract<Route, { plai
       });
     },
   );
+  for (const write of alone) await deliverOne(socket, route, write);
 }
 
-type Outcome = 200 | { status: number; error: Error };
+/** 200: taken; "alone": to be sent again on its own; otherwise the refusal. */
+type Outcome = 200 | "alone" | { status: number; error: Error };
 
 /**
  * Sends `writes` until each is taken or has finally failed: a retry carries the writes still
@@ -324,6 +363,7 @@ async function attempts(writes: Write[], send: (signal: AbortSignal, writes: Wri
     open.forEach((write, i) => {
       const outcome = outcomes[i]!;
       if (outcome === 200) return write.resolve();
+      if (outcome === "alone") return;
       lastError = outcome.error;
       if (worthRetrying(outcome.status)) retry.push(write);
       else write.reject(outcome.error);
@@ -344,7 +384,8 @@ function timedOut(last: unknown): Error {
 /**
  * 425: the room has not seen this socket's connect yet (it is still on its way), so a moment
  * later the same write succeeds. 408, 429 and 5xx are passing too. Any other refusal (a wrong
- * key, a write too large, an idempotency key reused for another write) is final.
+ * key, a write too large, an idempotency key reused for another write, 410: a later write of
+ * this socket was taken first, or this one already was) is final.
  */
 function worthRetrying(status: number): boolean {
   return status === 425 || status === 408 || status === 429 || status >= 500;

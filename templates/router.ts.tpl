@@ -18,7 +18,7 @@
  */
 import type * as Party from "partykit/server";
 import Sharded from "{{partyImport}}";
-import { BATCH_TYPE, HEADER, KEY_PARAM, ShardRelay, parseBatch, parseShardRoom, shardRoomId, stripInternalHeaders, type BatchEntry, type BatchResult, type LoadReport } from "{{glueImport}}";
+import { BATCH_TYPE, HEADER, KEY_PARAM, ShardRelay, parseBatch, parseSeq, parseShardRoom, shardRoomId, stripInternalHeaders, type BatchEntry, type BatchResult, type LoadReport } from "{{glueImport}}";
 
 const SHARDED_PARTY = {{shardedPartyLiteral}};
 const SHARD_COUNT = {{shardCount}};
@@ -42,10 +42,14 @@ const BACKOFF_MAX_MS = 1_000;
 
 /** Largest POST body accepted, in bytes actually read. */
 const MAX_BODY_BYTES = 1_048_576;
-/** A batch of writes (sendViaRouter sends one while its previous request is on its way): writes, and body bytes. */
+/**
+ * A batch of writes (sendViaRouter sends one while its previous request is on its way): writes,
+ * and body bytes. The client helper's MAX_BATCH_WRITES and MAX_BATCH_BYTES must be the same (a
+ * helper whose batch is refused whole, 400 or 413, sends its writes one by one instead).
+ */
 const MAX_BATCH_WRITES = 512;
 const MAX_BATCH_BYTES = 1_048_576;
-/** Longest connection id, write key or Idempotency-Key a socket or a write may carry. */
+/** Longest connection id, write key or Idempotency-Key (printable ASCII) a socket or a write may carry. */
 const MAX_ID_LENGTH = 128;
 /** Room ids this router accepts. `!` is not among them: shard rooms stay unreachable. */
 const ROOM_ID_PATTERN = /^[\w.~:@%+-]{1,128}$/;
@@ -58,7 +62,9 @@ const RETRY_STATUSES = [425, 502, 503, 504];
 const CORS_HEADERS = {
   "access-control-allow-origin": ALLOWED_ORIGIN,
   "access-control-allow-methods": "GET, POST, OPTIONS",
-  "access-control-allow-headers": `content-type, ${HEADER.idempotencyKey}, ${HEADER.connection}, ${HEADER.key}`,
+  "access-control-allow-headers": `content-type, ${HEADER.idempotencyKey}, ${HEADER.connection}, ${HEADER.key}, ${HEADER.seq}`,
+  // A browser's helper must read it to learn that this router takes batches.
+  "access-control-expose-headers": HEADER.batch,
 };
 
 type StaticHook = (req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext) => unknown;
@@ -106,11 +112,13 @@ export default class Router implements Party.Server {
     if (!ROOM_ID_PATTERN.test(lobby.id)) return json(400, { error: "Invalid room id" });
     const connection = req.headers.get(HEADER.connection);
     const key = req.headers.get(HEADER.key);
+    const seq = req.headers.get(HEADER.seq);
     stripInternalHeaders(req);
     switch (req.method) {
       case "POST":
         if (connection === null || key === null) return roomRequest(req, lobby, ctx);
-        return req.headers.get("content-type") === BATCH_TYPE ? writeBatch(req, lobby, connection, key) : write(req, lobby, connection, key);
+        // By media type: a client may add parameters (a charset) to it.
+        return mediaType(req.headers.get("content-type")) === BATCH_TYPE ? writeBatch(req, lobby, connection, key) : write(req, lobby, connection, key, seq);
       case "OPTIONS":
         return new Response(null, { status: 204, headers: CORS_HEADERS });
       case "GET":
@@ -233,12 +241,13 @@ class Placement {
 }
 
 /** A connection's message: the leader checks the key and runs onMessage once per idempotency key. */
-async function write(req: Party.Request, lobby: Party.Lobby, connection: string, key: string): Promise<Response> {
+async function write(req: Party.Request, lobby: Party.Lobby, connection: string, key: string, seq: string | null): Promise<Response> {
   const idempotencyKey = req.headers.get(HEADER.idempotencyKey) ?? crypto.randomUUID();
   // The leader remembers ids and keys: they are bounded before anything is read.
   if (connection.length > MAX_ID_LENGTH || key.length > MAX_ID_LENGTH || idempotencyKey.length > MAX_ID_LENGTH) {
     return json(400, { error: `Connection id, key and Idempotency-Key are at most ${MAX_ID_LENGTH} characters` });
   }
+  if (parseSeq(seq) === null) return json(400, { error: `${HEADER.seq} is a positive integer` });
   const body = await readBody(req, MAX_BODY_BYTES);
   if (body === undefined) return json(413, { error: `Body larger than ${MAX_BODY_BYTES} bytes` });
   const headers = new Headers({
@@ -247,13 +256,16 @@ async function write(req: Party.Request, lobby: Party.Lobby, connection: string,
     [HEADER.connection]: connection,
     [HEADER.key]: key,
   });
+  if (seq !== null) headers.set(HEADER.seq, seq);
   const res = await toLeader(lobby, "", { method: "POST", headers, body });
   if (res.status >= 500) {
     // What a failing room says (an exception, a connection string) is for the server log only.
     console.error(`party-shard: room ${lobby.id} answered a write ${res.status}:`, await res.text());
     return json(502, { error: `The room answered ${res.status}` });
   }
-  return new Response(res.body, { status: res.status, headers: CORS_HEADERS });
+  // Batches are offered only when the room says it takes them (an older runtime would run a batch as one message).
+  const batch = res.headers.get(HEADER.batch);
+  return new Response(res.body, { status: res.status, headers: { ...CORS_HEADERS, ...(batch === "1" ? { [HEADER.batch]: "1" } : {}) } });
 }
 
 /**
@@ -277,30 +289,28 @@ async function writeBatch(req: Party.Request, lobby: Party.Lobby, connection: st
   const results: BatchResult[] = entries.map(() => ({ status: 502, error: "The room did not answer" }));
   let from = 0;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS && from < entries.length; attempt++) {
-    if (attempt > 1) await sleep(Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)));
-    const headers = new Headers({ "content-type": BATCH_TYPE, [HEADER.connection]: connection, [HEADER.key]: key, [HEADER.attempt]: String(attempt) });
+    if (attempt > 1) await sleep(backoff(attempt));
+    const headers = new Headers({ "content-type": BATCH_TYPE, [HEADER.connection]: connection, [HEADER.key]: key });
+    const res = await attemptLeader(lobby, "", { method: "POST", headers, body: JSON.stringify(entries.slice(from)) }, attempt, "a batch");
+    if (!res || RETRY_STATUSES.includes(res.status) || res.status >= 500) continue;
+    if (!res.ok) {
+      // A refusal of the whole batch is each write's answer.
+      const error = await res.text();
+      for (let i = from; i < entries.length; i++) results[i] = { status: res.status, error };
+      break;
+    }
     let answered: BatchResult[];
     try {
-      const leader = lobby.parties[SHARDED_PARTY]!.get(lobby.id);
-      const res = await withTimeout(leader.fetch({ method: "POST", headers, body: JSON.stringify(entries.slice(from)) }), ATTEMPT_TIMEOUT_MS);
-      if (!res.ok) {
-        if (res.status >= 500) console.error(`party-shard: room ${lobby.id} answered a batch ${res.status}:`, await res.text());
-        if (RETRY_STATUSES.includes(res.status) || res.status >= 500) continue;
-        // A refusal of the whole batch is each write's answer.
-        const error = await res.text();
-        for (let i = from; i < entries.length; i++) results[i] = { status: res.status, error };
-        break;
-      }
       answered = ((await res.json()) as { results: BatchResult[] }).results.slice(0, entries.length - from);
     } catch (error) {
-      console.error("party-shard: delivery of a batch to the room failed", error);
+      console.error("party-shard: the room's answer to a batch was not its results", error);
       continue;
     }
     answered.forEach((result, i) => (results[from + i] = { status: result.status, ...(result.error ? { error: String(result.error) } : {}) }));
     const open = answered.findIndex((result) => RETRY_STATUSES.includes(result.status));
     from += open === -1 ? answered.length : open;
   }
-  return json(200, { results });
+  return json(200, { results }, { [HEADER.batch]: "1" });
 }
 
 /** Any other POST: the party's onBeforeRequest, then its onRequest, as for a direct request. */
@@ -319,18 +329,35 @@ async function roomRequest(req: Party.Request, lobby: Party.Lobby, ctx: Party.Ex
 async function toLeader(lobby: Party.Lobby, path: string, init: { method: string; headers: Headers; body: ArrayBuffer }): Promise<Response> {
   let last: Response | undefined;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    if (attempt > 1) await sleep(Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1)));
-    init.headers.set(HEADER.attempt, String(attempt));
-    try {
-      // A fresh stub per attempt: a broken stub stays broken.
-      const leader = lobby.parties[SHARDED_PARTY]!.get(lobby.id);
-      last = await withTimeout(path ? leader.fetch(path, init) : leader.fetch(init), ATTEMPT_TIMEOUT_MS);
-      if (!RETRY_STATUSES.includes(last.status)) return last;
-    } catch (error) {
-      console.error("party-shard: delivery to the room failed", error);
-    }
+    if (attempt > 1) await sleep(backoff(attempt));
+    last = (await attemptLeader(lobby, path, init, attempt, "a request")) ?? last;
+    if (last && !RETRY_STATUSES.includes(last.status)) return last;
   }
   return last ?? json(502, { error: "The room did not answer" });
+}
+
+/** One attempt to the leader (single writes, batches, requests); undefined when nothing answered. */
+async function attemptLeader(lobby: Party.Lobby, path: string, init: { method: string; headers: Headers; body: ArrayBuffer | string }, attempt: number, what: string): Promise<Response | undefined> {
+  init.headers.set(HEADER.attempt, String(attempt));
+  try {
+    // A fresh stub per attempt: a broken stub stays broken.
+    const leader = lobby.parties[SHARDED_PARTY]!.get(lobby.id);
+    const res = await withTimeout(path ? leader.fetch(path, init) : leader.fetch(init), ATTEMPT_TIMEOUT_MS);
+    if (res.status >= 500 && what === "a batch") console.error(`party-shard: room ${lobby.id} answered a batch ${res.status}:`, await res.clone().text());
+    return res;
+  } catch (error) {
+    console.error(`party-shard: delivery of ${what} to the room failed`, error);
+    return undefined;
+  }
+}
+
+function backoff(attempt: number): number {
+  return Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+}
+
+/** A content type's media type, without parameters, in lower case. */
+function mediaType(contentType: string | null): string {
+  return (contentType ?? "").split(";")[0]!.trim().toLowerCase();
 }
 
 /** Runs a static hook as PartyKit does: a Response refuses, a Request replaces, nothing keeps. */

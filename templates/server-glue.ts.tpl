@@ -36,12 +36,24 @@ const RESYNC_TIMEOUT_MS = 5_000;
 const RELINK_BASE_MS = 50;
 const RELINK_MAX_MS = 5_000;
 /**
- * While the leader runs a batch of writes, or messages relayed by shards are arriving, the
- * party's broadcasts to a shard wait to go as one frame: at most this long, and this many bytes.
- * Any other frame to that shard sends them first, so a shard sees every frame in order.
+ * While the leader hands a batch of writes to the party, or messages relayed by shards are
+ * arriving, the party's broadcasts to a shard wait to go as one frame: at most this long, and
+ * this many UTF-8 bytes, well below LINK_MAX_BYTES. Any other frame to that shard sends them
+ * first, so a shard sees every frame in order.
  */
 const COALESCE_MAX_MS = 50;
-const COALESCE_MAX_BYTES = 1_048_576;
+const COALESCE_MAX_BYTES = 262_144;
+/**
+ * The WebSocket message limit of a shard's link on Cloudflare: a bigger frame closes the link
+ * (1009), and frames from the leader are not resent, so the shard's clients would miss it.
+ */
+const LINK_MAX_BYTES = 1_048_576;
+/** A batch's limits, as the router checks them (keep the three places equal: router, helper, here). */
+const MAX_BATCH_WRITES = 512;
+const MAX_KEY_LENGTH = 128;
+/** How long the highest write number taken from a connection is kept after its last write, and how many. */
+const SEQ_MEMORY_MS = 300_000;
+const SEQ_MEMORY_ENTRIES = 100_000;
 
 export const HEADER = {
   /** On a shard's link socket: the shard's number. */
@@ -53,6 +65,10 @@ export const HEADER = {
   uri: "x-party-shard-uri",
   forwarded: "x-party-shard-forwarded",
   attempt: "x-party-shard-attempt",
+  /** On a routed write: its number among its socket's writes (1, 2, …), so an older one never runs after a newer. */
+  seq: "x-party-shard-seq",
+  /** On a write's answer: this router and room take batches. */
+  batch: "x-party-shard-batch",
   /** Between the router's rooms: placement and load. */
   place: "x-party-shard-place",
   load: "x-party-shard-load",
@@ -85,14 +101,24 @@ export function stripInternalHeaders(req: { headers: { keys(): Iterable<string>;
 
 // ─── Batches of writes ──────────────────────────────────────────────────────────────────────
 
-/** One write of a batch, as the client helper sends it: its idempotency key, and text or base64. */
-export type BatchEntry = { k: string; t: string } | { k: string; b: string };
+/** One write of a batch, as the client helper sends it: its idempotency key, its number (`s`), and text or base64. */
+export type BatchEntry = ({ k: string; t: string } | { k: string; b: string }) & { s?: number };
 /** What became of each write of a batch, in order; a write after the first one left open is missing. */
 export interface BatchResult {
   status: number;
   error?: string;
 }
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+/** Idempotency keys are printable ASCII: what a header could carry. */
+const PRINTABLE = /^[\x21-\x7e]+$/;
+/** A write's number: a positive safe integer, as a header carries it. */
+const SEQ_PATTERN = /^[1-9][0-9]{0,15}$/;
+
+/** A write's number from its header; undefined when absent (an older helper), null when malformed. */
+export function parseSeq(header: string | null): number | undefined | null {
+  if (header === null) return undefined;
+  return SEQ_PATTERN.test(header) && Number.isSafeInteger(Number(header)) ? Number(header) : null;
+}
 
 /** The entries of a batch body, or why it is refused. Checked entry by entry: the body came from the internet. */
 export function parseBatch(text: string, maxWrites: number, maxKeyLength: number): BatchEntry[] | string {
@@ -106,12 +132,14 @@ export function parseBatch(text: string, maxWrites: number, maxKeyLength: number
   if (parsed.length > maxWrites) return `A batch holds at most ${maxWrites} writes`;
   const entries: BatchEntry[] = [];
   for (const [i, entry] of parsed.entries()) {
-    const { k, t, b, ...rest } = (entry ?? {}) as Record<string, unknown>;
+    const { k, t, b, s, ...rest } = (entry ?? {}) as Record<string, unknown>;
     const valid =
-      typeof entry === "object" && !Array.isArray(entry) && Object.keys(rest).length === 0 && typeof k === "string" && k.length > 0 && k.length <= maxKeyLength &&
+      typeof entry === "object" && !Array.isArray(entry) && Object.keys(rest).length === 0 && typeof k === "string" && k.length > 0 && k.length <= maxKeyLength && PRINTABLE.test(k) &&
+      (s === undefined || (typeof s === "number" && Number.isSafeInteger(s) && s > 0)) &&
       (typeof t === "string" ? b === undefined : typeof b === "string" && b.length % 4 === 0 && BASE64.test(b));
-    if (!valid) return `Write ${i} of the batch is not { k, t } or { k, b } with a key of at most ${maxKeyLength} characters`;
-    entries.push(typeof t === "string" ? { k: k as string, t } : { k: k as string, b: b as string });
+    if (!valid) return `Write ${i} of the batch is not { k, t } or { k, b } (with an optional number s) with a key of at most ${maxKeyLength} printable ASCII characters`;
+    const seq = typeof s === "number" ? { s } : {};
+    entries.push(typeof t === "string" ? { k: k as string, t, ...seq } : { k: k as string, b: b as string, ...seq });
   }
   return entries;
 }
@@ -123,6 +151,8 @@ interface Kept {
   state: unknown;
   attachment: unknown;
   tags: string[];
+  /** The highest write number taken from this connection: kept with it so a woken leader still refuses older writes. */
+  seq?: number;
 }
 interface ClientRecord {
   id: string;
@@ -299,8 +329,10 @@ class LeaderCore {
   private readonly writes = new RecentWrites();
   private readonly waitingHello = new Map<number, () => void>();
   private started: Promise<void> = Promise.resolve();
-  private readonly stats = { broadcasts: 0, shardFrames: 0 };
-  /** Batches of writes running now; while any runs, broadcasts to each shard are held. */
+  private readonly stats = { broadcasts: 0, shardFrames: 0, largestShardFrameBytes: 0 };
+  /** Highest write number taken per connection id and key; outlives the connection for a reconnect. */
+  private readonly sequences = new Sequences();
+  /** Batches of writes being handed to the party now; while any is, broadcasts to each shard are held. */
   private batches = 0;
   /** Relayed messages arrived this timer turn: their broadcasts are held until it ends. */
   private holding = false;
@@ -441,7 +473,9 @@ class LeaderCore {
         existing.close(1000, "Reconnected");
         this.gone(existing, 1000, "Reconnected");
       }
-      const remote = this.addRemote(shard, frame.id, frame.uri, key, { state: null, attachment: null, tags: [] });
+      // Its writes' numbers go on: a write the old socket abandoned must not run after a newer one.
+      const seq = existing?.seqTaken;
+      const remote = this.addRemote(shard, frame.id, frame.uri, key, { state: null, attachment: null, tags: [], ...(seq ? { seq } : {}) });
       remote.run(() => this.onRemoteConnect(remote, frame.headers), true);
       return;
     }
@@ -498,46 +532,64 @@ class LeaderCore {
     const body = await req.arrayBuffer();
     const idempotencyKey = req.headers.get(HEADER.idempotencyKey) ?? crypto.randomUUID();
     const retry = req.headers.get(HEADER.attempt) !== "1";
-    const outcome = await this.takeWrite(req.headers.get(HEADER.connection), req.headers.get(HEADER.key), type, body, idempotencyKey, retry, "a routed write");
+    const seq = parseSeq(req.headers.get(HEADER.seq));
+    if (seq === null) return new Response(`${HEADER.seq} is a positive integer`, { status: 400 });
+    const outcome = await this.takeWrite(req.headers.get(HEADER.connection), req.headers.get(HEADER.key), type, body, idempotencyKey, seq, retry, "a routed write");
+    outcome.remote?.mirrorSeq();
     await outcome.done;
-    return new Response(outcome.error ?? "ok", { status: outcome.status });
+    // The header says this room takes batches: a helper sends one only after seeing it.
+    return new Response(outcome.error ?? "ok", { status: outcome.status, headers: { [HEADER.batch]: "1" } });
   }
 
   /**
    * Several writes of one connection, in order: each checked and run exactly as it would be
    * alone. The first write that may succeed later (425, 503) ends the batch, so nothing runs
-   * ahead of it; the router sends the rest again. Broadcasts meanwhile go one frame per shard.
+   * ahead of it; the router sends the rest again. Broadcasts go one frame per shard while the
+   * writes are being handed to the party (each onMessage has started), not until they finish:
+   * a slow onMessage must not hold every broadcast of the room.
    */
   private async writeBatch(req: Party.Request): Promise<Response> {
-    const entries = parseBatch(await req.text(), Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+    // The router's limits (it checked them already); keep them equal to the router's and the helper's.
+    const entries = parseBatch(await req.text(), MAX_BATCH_WRITES, MAX_KEY_LENGTH);
     if (typeof entries === "string") return new Response(entries, { status: 400 });
     const connection = req.headers.get(HEADER.connection);
     const key = req.headers.get(HEADER.key);
     const retry = req.headers.get(HEADER.attempt) !== "1";
     const results: BatchResult[] = [];
     const runs: Promise<void>[] = [];
+    const started: Promise<void>[] = [];
+    let remote: RemoteConnection | undefined;
     this.batches++;
     try {
       for (const entry of entries) {
         // The type and bytes the same write would carry alone: its digest is the same either way.
         const [type, body] = "t" in entry ? ["text/plain;charset=UTF-8", new TextEncoder().encode(entry.t).slice().buffer] : ["application/octet-stream", decode({ base64: entry.b }) as ArrayBuffer];
-        const outcome = await this.takeWrite(connection, key, type, body, entry.k, retry, "a batched write");
+        const outcome = await this.takeWrite(connection, key, type, body, entry.k, entry.s, retry, "a batched write");
         results.push(outcome.error === undefined ? { status: outcome.status } : { status: outcome.status, error: outcome.error });
+        remote ??= outcome.remote;
         if (outcome.done) runs.push(outcome.done);
+        if (outcome.started) started.push(outcome.started);
         if (outcome.status === 425 || outcome.status === 503) break;
       }
-      await Promise.all(runs);
+      remote?.mirrorSeq();
+      // Bounded: an earlier handler of this connection that never settles delays no broadcast long.
+      await Promise.race([Promise.all(started), sleep(COALESCE_MAX_MS)]);
     } finally {
       if (--this.batches === 0 && !this.holding) this.releaseHeld();
     }
-    return Response.json({ results });
+    await Promise.all(runs);
+    return Response.json({ results }, { headers: { [HEADER.batch]: "1" } });
   }
 
   /**
    * One write: the connection must be known here and the key its own; then onMessage runs once
-   * per idempotency key. `done` settles when the party has taken it.
+   * per idempotency key. `done` settles when the party has taken it, `started` once its
+   * onMessage has been called. A numbered write not remembered by its key runs only when its
+   * number is above every number taken from the connection: an older write (one its client gave
+   * up on, still retried by the router) never runs after a newer one, nor a write twice once the
+   * key memory has moved on. Writes without a number (older helpers) run as before.
    */
-  private async takeWrite(connection: string | null, key: string | null, type: string, body: ArrayBuffer, idempotencyKey: string, retry: boolean, what: string): Promise<{ status: number; error?: string; done?: Promise<void> }> {
+  private async takeWrite(connection: string | null, key: string | null, type: string, body: ArrayBuffer, idempotencyKey: string, seq: number | undefined, retry: boolean, what: string): Promise<{ status: number; error?: string; done?: Promise<void>; started?: Promise<void>; remote?: RemoteConnection }> {
     const id = decodeId(connection);
     const remote = id === undefined ? undefined : this.remotes.get(id);
     // 425: the socket's open may still be on its way from its shard; the sender retries.
@@ -549,12 +601,33 @@ class LeaderCore {
     const memoryKey = `${remote.id}\n${idempotencyKey}`;
     let done = this.writes.find(memoryKey, digest);
     if (done === "reused") return { status: 409, error: "This Idempotency-Key was used for another write" };
+    let started: Promise<void> | undefined;
     if (!done) {
+      if (seq !== undefined) {
+        const seqKey = `${remote.id}\n${remote.key ?? ""}`;
+        const highest = Math.max(this.sequences.get(seqKey), remote.seqTaken);
+        if (seq <= highest) return { status: 410, error: `Write ${seq} was overtaken by write ${highest} of this connection, or already taken`, remote };
+        this.sequences.set(seqKey, seq);
+        remote.seqTaken = seq;
+      }
       const message = type.startsWith("application/octet-stream") ? body : new TextDecoder().decode(body);
+      let called!: () => void;
+      started = new Promise<void>((resolve) => (called = resolve));
       // A throw in onMessage is only logged, as on a direct socket: the write was delivered.
-      done = this.writes.add(memoryKey, digest, remote.run(() => this.deliver(remote, message), false));
+      done = this.writes.add(
+        memoryKey,
+        digest,
+        remote.run(() => {
+          try {
+            return this.deliver(remote, message);
+          } finally {
+            called();
+          }
+        }, false),
+      );
     }
-    return fault === "after" ? { status: 503, error: "injected fault", done } : { status: 200, done };
+    const taken = { done, remote, ...(started ? { started } : {}) };
+    return fault === "after" ? { status: 503, error: "injected fault", ...taken } : { status: 200, ...taken };
   }
 
   // ─── What the party sees ───
@@ -582,17 +655,27 @@ class LeaderCore {
     }
     this.stats.broadcasts++;
     let data: Data | undefined;
+    let dataBytes = 0;
     for (const [shard, { clients, skipped }] of perShard) {
       if (clients === skipped.length) continue;
-      data ??= encode(message);
-      this.toShard(shard, { t: "broadcast", data, without: skipped, upTo: this.shards.get(shard)?.processed ?? 0 });
+      // Encoded and measured once per broadcast, whatever the number of shards.
+      if (data === undefined) {
+        data = encode(message);
+        dataBytes = utf8Length(JSON.stringify(data));
+      }
+      // The item's other fields: ids at most 3 bytes a UTF-16 unit, and the upTo number.
+      const bytes = dataBytes + 3 * JSON.stringify(skipped).length + 64;
+      this.toShard(shard, { t: "broadcast", data, without: skipped, upTo: this.shards.get(shard)?.processed ?? 0 }, bytes);
     }
   }
 
-  private toShard(shard: number, frame: LeaderFrame) {
+  private toShard(shard: number, frame: LeaderFrame, bytes = 0) {
     const state = this.shards.get(shard);
     if (!state) return;
-    if (frame.t === "broadcast" && (this.batches > 0 || this.holding)) return this.hold(shard, frame);
+    if (frame.t === "broadcast" && (this.batches > 0 || this.holding)) return this.hold(shard, frame, bytes);
+    // A connection's kept data only goes to the shard's storage and no client sees it: held
+    // broadcasts need not go before it (a write's number is kept once per request).
+    if (frame.t === "keep") return this.sendToShard(shard, state, frame);
     // Held broadcasts go first: a shard sees the party's frames in the order it sent them.
     this.releaseHeld(shard);
     this.sendToShard(shard, state, frame);
@@ -602,6 +685,13 @@ class LeaderCore {
     if (frame.t === "broadcast" || frame.t === "broadcasts") this.stats.shardFrames++;
     const link = state.linkId ? this.room.getConnection(state.linkId) : undefined;
     const text = JSON.stringify(frame);
+    // A UTF-16 unit is at most 3 UTF-8 bytes: only a long frame is measured.
+    const bytes = text.length * 3 > LINK_MAX_BYTES ? utf8Length(text) : text.length;
+    if (frame.t === "broadcast" || frame.t === "broadcasts") this.stats.largestShardFrameBytes = Math.max(this.stats.largestShardFrameBytes, utf8Length(text));
+    if (bytes > LINK_MAX_BYTES) {
+      // Held broadcasts never make such a frame; one message can (a binary one goes base64, 4/3 its size).
+      console.error(`party-shard: a ${frame.t} frame to shard ${shard} is ${bytes} bytes, over the ${LINK_MAX_BYTES}-byte WebSocket message limit of its link: on Cloudflare the link closes (1009) and that shard's clients miss this message. Keep messages to sharded clients under about ${Math.floor(LINK_MAX_BYTES / 2)} bytes of text or ${Math.floor((LINK_MAX_BYTES * 3) / 4 / 2)} bytes of binary.`);
+    }
     // A link closing but not yet closed: its close event clears linkId, and the frame waits.
     if (link && link.readyState === 1) return link.send(text);
     state.outbox.push(text);
@@ -626,13 +716,21 @@ class LeaderCore {
     }, 0);
   }
 
-  private hold(shard: number, frame: Extract<LeaderFrame, { t: "broadcast" }>) {
-    const held = this.held.get(shard) ?? { items: [], bytes: 0 };
+  /** `bytes`: the item's UTF-8 size in a frame (or more). What is held goes before it would cross the cap. */
+  private hold(shard: number, frame: Extract<LeaderFrame, { t: "broadcast" }>, bytes: number) {
+    const waiting = this.held.get(shard);
+    if (waiting && waiting.bytes + bytes > COALESCE_MAX_BYTES) this.releaseHeld(shard);
+    if (bytes > COALESCE_MAX_BYTES) {
+      // Too big to share a frame: it goes alone, as it would unheld.
+      const state = this.shards.get(shard);
+      if (state) this.sendToShard(shard, state, frame);
+      return;
+    }
+    const held = this.held.get(shard) ?? { items: [], bytes: 32 };
     held.items.push(frame);
-    held.bytes += JSON.stringify(frame.data).length;
+    held.bytes += bytes;
     this.held.set(shard, held);
-    if (held.bytes > COALESCE_MAX_BYTES) this.releaseHeld(shard);
-    else this.holdTimer ??= setTimeout(() => this.releaseHeld(), COALESCE_MAX_MS);
+    this.holdTimer ??= setTimeout(() => this.releaseHeld(), COALESCE_MAX_MS);
   }
 
   /** Sends the broadcasts held for `shard` (or every shard) as one frame each. */
@@ -679,6 +777,7 @@ class RemoteConnection extends EventTarget {
   readonly bufferedAmount = 0;
   readyState = 1;
   private tail: Promise<unknown> = Promise.resolve();
+  private seqMirrored = 0;
 
   constructor(
     readonly id: string,
@@ -744,6 +843,20 @@ class RemoteConnection extends EventTarget {
     return done;
   }
 
+  /** The highest write number taken from this connection (0: none), kept with its state. */
+  get seqTaken(): number {
+    return this.kept.seq ?? 0;
+  }
+  set seqTaken(seq: number) {
+    this.kept.seq = seq;
+  }
+  /** Mirrors a new highest write number to the shard: once per request, not once per write. */
+  mirrorSeq() {
+    if (this.seqTaken === this.seqMirrored) return;
+    this.seqMirrored = this.seqTaken;
+    this.mirror();
+  }
+
   private mirror() {
     this.out({ t: "keep", to: this.id, kept: this.kept });
   }
@@ -794,6 +907,47 @@ class RecentWrites {
       this.bytes -= entry.bytes;
     }
   }
+}
+
+/** Highest write number taken per connection id and key, for SEQ_MEMORY_MS after its last write; bounded in entries. */
+class Sequences {
+  private readonly entries = new Map<string, { seq: number; expires: number }>();
+
+  get(key: string): number {
+    this.forget();
+    return this.entries.get(key)?.seq ?? 0;
+  }
+
+  set(key: string, seq: number) {
+    // Re-inserted, so the map stays oldest first.
+    this.entries.delete(key);
+    this.entries.set(key, { seq, expires: Date.now() + SEQ_MEMORY_MS });
+    this.forget();
+  }
+
+  private forget() {
+    const now = Date.now();
+    for (const [key, entry] of this.entries) {
+      if (entry.expires > now && this.entries.size <= SEQ_MEMORY_ENTRIES) break;
+      this.entries.delete(key);
+    }
+  }
+}
+
+/** UTF-8 bytes of a string, without encoding it. */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) bytes += code < 0x800 ? 1 : 2;
+    // A surrogate pair is four bytes: its two units and the 2 just added; its second unit adds nothing.
+    if (code >= 0xd800 && code < 0xdc00 && i + 1 < text.length) i++;
+  }
+  return bytes;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 async function digestOf(type: string, body: ArrayBuffer): Promise<string> {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { rmSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import net from "node:net";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -44,6 +45,12 @@ describe("sendViaRouter on partykit dev, 20% of first attempts failing", () => {
 
   before(async () => {
     project = copyDemoApp();
+    // One message the party never finishes taking: a slow onMessage must not hold broadcasts.
+    const party = path.join(project, "party", "chat.ts");
+    const source = readFileSync(party, "utf8");
+    const hook = '    const text = typeof message === "string" ? message : `<${message.byteLength} bytes>`;\n';
+    assert.ok(source.includes(hook));
+    writeFileSync(party, source.replace(hook, `${hook}    if (text === "hang") {\n      this.room.broadcast(JSON.stringify({ type: "say", from: sender.id, text }), [sender.id]);\n      return new Promise<void>(() => {});\n    }\n`));
     for (const args of [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes"]]) {
       const result = await runCli(args, project);
       assert.equal(result.exitCode, 0, result.stderr);
@@ -180,7 +187,11 @@ describe("sendViaRouter on partykit dev, 20% of first attempts failing", () => {
         ["no payload", JSON.stringify([{ k: "a" }]), 400, /not \{ k, t \} or \{ k, b \}/],
         ["text and base64", JSON.stringify([{ k: "a", t: "x", b: "eA==" }]), 400, /not \{ k, t \}/],
         ["bad base64", JSON.stringify([{ k: "a", b: "eA=" }]), 400, /not \{ k, t \}/],
-        ["a 129-character key", JSON.stringify([{ k: "k".repeat(129), t: "x" }]), 400, /at most 128 characters/],
+        ["a 129-character key", JSON.stringify([{ k: "k".repeat(129), t: "x" }]), 400, /at most 128 printable ASCII characters/],
+        ["a key with a space", JSON.stringify([{ k: "a b", t: "x" }]), 400, /printable ASCII/],
+        ["a non-ASCII key", JSON.stringify([{ k: "ключ", t: "x" }]), 400, /printable ASCII/],
+        ["a number 0", JSON.stringify([{ k: "a", s: 0, t: "x" }]), 400, /optional number s/],
+        ["a number as text", JSON.stringify([{ k: "a", s: "1", t: "x" }]), 400, /optional number s/],
       ];
       for (const [what, body, status, error] of cases) {
         const response = await post(body);
@@ -211,6 +222,124 @@ describe("sendViaRouter on partykit dev, 20% of first attempts failing", () => {
     } finally {
       listener.socket.close();
       writer.socket.close();
+    }
+  });
+
+  it("broadcasts held for a batch never make a link frame over the 1 MiB WebSocket limit: every listener gets each", async () => {
+    const room = "big-broadcasts";
+    const listener = join(room);
+    const writer = join(room, { query: helper.shardKey() });
+    try {
+      await Promise.all([listener.welcomed, writer.welcomed]);
+      const key = new URL(writer.socket.url!).searchParams.get("_psk")!;
+      // 300 writes of 1,000 quotes: a 0.6 MB batch, but each broadcast escapes every quote twice
+      // (the party's JSON, then the link frame's), so the held broadcasts come to 1.2 MB.
+      const quotes = '"'.repeat(1_000);
+      const body = JSON.stringify(Array.from({ length: 300 }, (_, i) => ({ k: `big-${i}`, t: `${i}:${quotes}` })));
+      const response = await fetch(`http://${server!.host}/parties/router/${room}`, {
+        method: "POST",
+        headers: { "content-type": "application/vnd.party-shard.batch+json", "x-party-shard-connection": encodeURIComponent(writer.socket.id), "x-party-shard-key": key },
+        body,
+      });
+      assert.equal(response.status, 200, await response.clone().text());
+      assert.ok(((await response.json()) as { results: { status: number }[] }).results.every((result) => result.status === 200));
+      await until(async () => listener.inbox.length >= 300, 10_000);
+      assert.equal(listener.inbox.length, 300, "a shard missed broadcasts");
+      assert.deepEqual(listener.inbox.map((text) => Number(text.split(":")[0])), Array.from({ length: 300 }, (_, i) => i));
+      // partykit dev passes link frames of several MB, so the 1 MiB limit of Cloudflare is checked
+      // by the largest frame the leader sent: the 256 KiB cap on held broadcasts, in UTF-8 bytes.
+      const view = (await (await fetch(`http://${server!.host}/parties/router/${room}`)).json()) as { leader: { largestShardFrameBytes?: number } };
+      const largest = view.leader.largestShardFrameBytes;
+      assert.ok(largest !== undefined && largest > 200_000 && largest <= 262_144, `largest frame to a shard: ${largest} bytes`);
+
+      // One message whose frame is over the link limit on its own is logged, clearly.
+      const alone = await fetch(`http://${server!.host}/parties/router/${room}`, {
+        method: "POST",
+        headers: { "content-type": "text/plain", "x-party-shard-connection": encodeURIComponent(writer.socket.id), "x-party-shard-key": key, "idempotency-key": "too-big" },
+        body: "alone:" + '"'.repeat(300_000),
+      });
+      assert.equal(alone.status, 200);
+      await until(async () => /over the 1048576-byte WebSocket message limit of its link/.test(server!.output()), 5_000);
+      assert.match(server!.output(), /party-shard: a broadcast frame to shard \d is \d+ bytes, over the 1048576-byte WebSocket message limit of its link/);
+    } finally {
+      listener.socket.close();
+      writer.socket.close();
+    }
+  });
+
+  it("a numbered write never runs after a later one of its connection, nor twice: 410, across a reconnect too", async () => {
+    const room = "numbered";
+    const listener = join(room);
+    const writer = join(room, { query: helper.shardKey() });
+    try {
+      await Promise.all([listener.welcomed, writer.welcomed]);
+      const key = new URL(writer.socket.url!).searchParams.get("_psk")!;
+      const headers = { "x-party-shard-connection": encodeURIComponent(writer.socket.id), "x-party-shard-key": key };
+      const one = (seq: number, idempotencyKey: string, text: string) =>
+        fetch(`http://${server!.host}/parties/router/${room}`, { method: "POST", headers: { ...headers, "content-type": "text/plain", "idempotency-key": idempotencyKey, "x-party-shard-seq": String(seq) }, body: text });
+      const batch = async (entries: object[]) => {
+        const response = await fetch(`http://${server!.host}/parties/router/${room}`, { method: "POST", headers: { ...headers, "content-type": "application/vnd.party-shard.batch+json; charset=utf-8" }, body: JSON.stringify(entries) });
+        assert.equal(response.status, 200);
+        return ((await response.json()) as { results: { status: number; error?: string }[] }).results.map((result) => result.status);
+      };
+      // Write 2 is taken; write 1 (its client gave up on it, the router still had it) comes late.
+      assert.equal((await one(2, "w2", "two")).status, 200);
+      const late = await one(1, "w1", "one");
+      assert.equal(late.status, 410);
+      assert.match(await late.text(), /overtaken by write 2 of this connection, or already taken/);
+      // In a batch: an old number is refused, a new one runs, a retried one answers as before.
+      assert.deepEqual(await batch([{ k: "w0", s: 1, t: "zero" }, { k: "w3", s: 3, t: "three" }]), [410, 200]);
+      assert.deepEqual(await batch([{ k: "w3", s: 3, t: "three" }]), [200]);
+      // Without a number (an older helper), as before.
+      assert.equal((await one(0, "x", "x")).status, 400);
+      assert.equal((await fetch(`http://${server!.host}/parties/router/${room}`, { method: "POST", headers: { ...headers, "content-type": "text/plain", "idempotency-key": "unnumbered" }, body: "unnumbered" })).status, 200);
+      // The same client reconnecting keeps its numbers.
+      const reopened = new Promise<void>((resolve) => writer.socket.addEventListener("open", () => resolve(), { once: true }));
+      writer.socket.reconnect();
+      await reopened;
+      await until(async () => (await one(4, "w4", "four")).status !== 425, 5_000);
+      assert.equal((await one(3, "w3-again", "three again")).status, 410);
+      await until(async () => listener.inbox.length >= 4, 5_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      assert.deepEqual(listener.inbox, ["two", "three", "unnumbered", "four"]);
+    } finally {
+      listener.socket.close();
+      writer.socket.close();
+    }
+  });
+
+  it("an onMessage that never settles holds a batch's answer, not the room's broadcasts", async () => {
+    const room = "hanging";
+    const listener = join(room);
+    const stuck = join(room, { query: helper.shardKey() });
+    const writer = join(room, { query: helper.shardKey() });
+    const abandon = new AbortController();
+    try {
+      await Promise.all([listener.welcomed, stuck.welcomed, writer.welcomed]);
+      const key = new URL(stuck.socket.url!).searchParams.get("_psk")!;
+      const hanging = fetch(`http://${server!.host}/parties/router/${room}`, {
+        method: "POST",
+        headers: { "content-type": "application/vnd.party-shard.batch+json", "x-party-shard-connection": encodeURIComponent(stuck.socket.id), "x-party-shard-key": key },
+        body: JSON.stringify([{ k: "h1", s: 1, t: "hang" }, { k: "h2", s: 2, t: "after hang" }]),
+        signal: abandon.signal,
+      });
+      hanging.catch(() => {});
+      await until(async () => listener.inbox.includes("after hang"), 5_000);
+      assert.deepEqual(listener.inbox, ["hang", "after hang"]);
+      // Another client's writes, one at a time: each broadcast reaches the listener about when
+      // its write is answered, not a hold of COALESCE_MAX_MS (50 ms) later.
+      const gaps: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        await helper.sendViaRouter(writer.socket, `paced-${i}`);
+        const answered = Date.now();
+        await until(async () => listener.inbox.includes(`paced-${i}`), 2_000);
+        gaps.push(Date.now() - answered);
+      }
+      const prompt = gaps.filter((gap) => gap < 30).length;
+      assert.ok(prompt >= 6, `broadcasts arrived ${gaps.join(", ")} ms after their writes were answered`);
+    } finally {
+      abandon.abort();
+      for (const { socket } of [listener, stuck, writer]) socket.close();
     }
   });
 
@@ -283,6 +412,102 @@ describe("sendViaRouter's own limits, without a server", () => {
       silent.closeAllConnections?.();
       silent.close();
       cleanup();
+    }
+  });
+});
+
+/** A stand-in router on loopback: answers as told and records each request. */
+async function fakeRouter(answer: (req: http.IncomingMessage, body: string) => { status: number; headers?: Record<string, string>; body: string }) {
+  const requests: { type: string; seq: string | undefined; body: string }[] = [];
+  const server = http.createServer((req, res) => {
+    let body = "";
+    req.on("data", (chunk) => (body += chunk));
+    req.on("end", () => {
+      requests.push({ type: String(req.headers["content-type"]), seq: req.headers["x-party-shard-seq"] as string | undefined, body });
+      const { status, headers, body: text } = answer(req, body);
+      res.writeHead(status, headers).end(text);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  let sockets = 0;
+  return {
+    requests,
+    /** A new socket (a new router URL each, so what one learnt is not shared). */
+    socket: () => fakeSocket(`ws://127.0.0.1:${port}/parties/router/room-${++sockets}?_pk=me&_psk=${"2".repeat(32)}`, "me"),
+    close: () => new Promise((resolve) => server.close(resolve)),
+  };
+}
+
+const BATCH = "application/vnd.party-shard.batch+json";
+/** Answers as this router does: single writes and batches taken, and it says it takes batches. */
+const batchingAnswer = (req: http.IncomingMessage, body: string) =>
+  req.headers["content-type"] === BATCH
+    ? { status: 200, headers: { "x-party-shard-batch": "1", "content-type": "application/json" }, body: JSON.stringify({ results: (JSON.parse(body) as unknown[]).map(() => ({ status: 200 })) }) }
+    : { status: 200, headers: { "x-party-shard-batch": "1" }, body: "ok" };
+
+describe("sendViaRouter against stand-in routers (rollout, refusals, unreadable writes)", () => {
+  let helper: Helper;
+  let cleanup = () => {};
+  before(async () => ({ helper, cleanup } = await generatedHelper()));
+  after(() => cleanup());
+
+  it("numbers each socket's writes, and batches only once the router has said it takes batches", async () => {
+    // An older router: it would run a batch body as one message.
+    const old = await fakeRouter(() => ({ status: 200, body: "ok" }));
+    const current = await fakeRouter(batchingAnswer);
+    try {
+      const socket = old.socket();
+      await Promise.all(["a", "b", "c", "d"].map((text) => helper.sendViaRouter(socket, text)));
+      assert.deepEqual(old.requests.map(({ type, seq, body }) => [type, seq, body]), ["a", "b", "c", "d"].map((text, i) => ["text/plain;charset=UTF-8", String(i + 1), text]));
+
+      const routed = current.socket();
+      await Promise.all(["a", "b", "c", "d"].map((text) => helper.sendViaRouter(routed, text)));
+      assert.deepEqual(current.requests.map(({ type }) => type), ["text/plain;charset=UTF-8", BATCH]);
+      assert.equal(current.requests[0]!.seq, "1");
+      assert.deepEqual((JSON.parse(current.requests[1]!.body) as { s: number; t: string }[]).map(({ s, t }) => [s, t]), [[2, "b"], [3, "c"], [4, "d"]]);
+    } finally {
+      await old.close();
+      await current.close();
+    }
+  });
+
+  it("a batch refused whole (413, 400) is sent again one write at a time", async () => {
+    for (const refusal of [413, 400]) {
+      const router = await fakeRouter((req, body) => (req.headers["content-type"] === BATCH ? { status: refusal, body: "limits differ" } : batchingAnswer(req, body)));
+      try {
+        const socket = router.socket();
+        await helper.sendViaRouter(socket, "first");
+        const outcomes = await Promise.allSettled(["a", "b", "c"].map((text) => helper.sendViaRouter(socket, text)));
+        assert.deepEqual(outcomes.map(({ status }) => status), ["fulfilled", "fulfilled", "fulfilled"], `${refusal}`);
+        assert.deepEqual(router.requests.map(({ type, body }) => (type === BATCH ? "batch" : body)), ["first", "batch", "a", "b", "c"]);
+      } finally {
+        await router.close();
+      }
+    }
+  });
+
+  it("an unreadable Blob fails alone; a request that cannot be built fails its writes instead of leaving them waiting", async () => {
+    const router = await fakeRouter(batchingAnswer);
+    try {
+      const socket = router.socket();
+      await helper.sendViaRouter(socket, "first");
+      class Unreadable extends Blob {
+        override arrayBuffer(): Promise<ArrayBuffer> {
+          return Promise.reject(new Error("unreadable blob"));
+        }
+      }
+      const outcomes = await quietly(() => Promise.allSettled(["x", new Unreadable(["?"]), "y"].map((payload) => helper.sendViaRouter(socket, payload))));
+      assert.deepEqual(outcomes.map(({ status }) => status), ["fulfilled", "rejected", "fulfilled"]);
+      assert.match(String((outcomes[1] as PromiseRejectedResult).reason), /unreadable blob/);
+      assert.deepEqual((JSON.parse(router.requests.at(-1)!.body) as { t: string }[]).map(({ t }) => t), ["x", "y"]);
+
+      // A connection id no header can carry (a lone surrogate): the request cannot be built.
+      const broken = { ...router.socket(), id: "\ud800" };
+      const outcome = await quietly(() => Promise.race([helper.sendViaRouter(broken, "z").then(() => "resolved", () => "rejected"), new Promise((resolve) => setTimeout(() => resolve("still waiting"), 2_000))]));
+      assert.equal(outcome, "rejected");
+    } finally {
+      await router.close();
     }
   });
 });
