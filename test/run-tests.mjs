@@ -1,13 +1,17 @@
 #!/usr/bin/env node
 /**
- * `npm test`: every test file under test/ (or the files and folders given), several files at
- * once, each in a process of its own. Temp folders go to a folder of this run's, which must be
- * empty at the end: a test that leaves one behind fails the run, and the folder is removed
- * either way.
+ * Runs test files, several at once, each in a process of its own. Temp folders go to a folder
+ * of this run's, which must be empty at the end: a test that leaves one behind fails the run,
+ * and the folder is removed either way.
  *
- *   node test/run-tests.mjs                     every *.test.ts
- *   node test/run-tests.mjs test/live           one folder
- *   TEST_CONCURRENCY=1 node test/run-tests.mjs  one file at a time
+ *   node test/run-tests.mjs                 the fast tier (npm test): test/*.test.ts, the
+ *                                           core's fixture and type-check suites, and the
+ *                                           differential live test
+ *   node test/run-tests.mjs --rest          the rest (npm run test:e2e): the built CLI end to
+ *                                           end (test/e2e) and the other live suites (test/live)
+ *   node test/run-tests.mjs --all           both
+ *   node test/run-tests.mjs test/live ...   these files and folders
+ *   TEST_CONCURRENCY=1 …                    one file at a time
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -29,11 +33,21 @@ function testFiles(target) {
   });
 }
 
-const targets = process.argv.slice(2);
+// The fast tier's live test: the one every change is measured by.
+const FAST_LIVE = [path.join(REPO, "test", "live", "differential.test.ts")];
+const fast = () => [...readdirSync(path.join(REPO, "test")).filter((name) => name.endsWith(".test.ts")).map((name) => path.join(REPO, "test", name)), ...FAST_LIVE];
+const everything = () => testFiles("test");
+
+const args = process.argv.slice(2);
+const paths = args.filter((arg) => !arg.startsWith("--"));
+const chosen =
+  paths.length > 0 ? paths.flatMap(testFiles)
+  : args.includes("--all") ? everything()
+  : args.includes("--rest") ? everything().filter((file) => !fast().includes(file))
+  : fast();
 // Live files first: they take longest, so starting them early keeps the run short.
-const files = [...new Set((targets.length > 0 ? targets : ["test"]).flatMap(testFiles))].sort(
-  (a, b) => Number(b.includes(`${path.sep}live${path.sep}`)) - Number(a.includes(`${path.sep}live${path.sep}`)) || a.localeCompare(b),
-);
+const isLive = (file) => file.includes(`${path.sep}live${path.sep}`);
+const files = [...new Set(chosen)].sort((a, b) => Number(isLive(b)) - Number(isLive(a)) || a.localeCompare(b));
 
 const runTemp = mkdtempSync(path.join(os.tmpdir(), "party-shard-test-run-"));
 const started = Date.now();

@@ -5,10 +5,10 @@ import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { before, describe, it } from "node:test";
 import { execa, type Result } from "execa";
-import type { InterruptedError } from "../src/errors.js";
-import { applyPlan } from "../src/infra/apply-plan.js";
-import { CLI, REPO, runCli } from "./helpers/cli.js";
-import { tempDir } from "./helpers/temp.js";
+import type { InterruptedError } from "../../src/errors.js";
+import { applyPlan } from "../../src/infra/apply-plan.js";
+import { CLI, REPO, runCli } from "../helpers/cli.js";
+import { tempDir } from "../helpers/temp.js";
 
 // Few client files, so planning is short; the hooks' slowdown makes applying them take a while.
 const CLIENT_FILES = 60;

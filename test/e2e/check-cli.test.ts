@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { copyDemoApp, makeProject, runCli, snapshotTree } from "./helpers/cli.js";
+import { copyDemoApp, makeProject, runCli, snapshotTree } from "../helpers/cli.js";
 
 describe("party-shard check (built CLI, no TTY)", () => {
   it("exit 1 before init, listing the config", async () => {

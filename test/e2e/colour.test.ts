@@ -3,8 +3,8 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { execa } from "execa";
-import { colourEnabled, stripColour } from "../src/ui/colour.js";
-import { CLI, REPO, makeProject } from "./helpers/cli.js";
+import { colourEnabled, stripColour } from "../../src/ui/colour.js";
+import { CLI, REPO, makeProject } from "../helpers/cli.js";
 
 const ESC = "\x1b";
 // A colour or style code; a TTY run may also erase lines, which is not colour.

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import { applyPlan } from "../src/infra/apply-plan.js";
-import { copyDemoApp, runCli } from "./helpers/cli.js";
+import { applyPlan } from "../../src/infra/apply-plan.js";
+import { copyDemoApp, runCli } from "../helpers/cli.js";
 
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 // "é" as Latin-1 (Windows-1252) saves it: one byte that is not UTF-8.

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { editedSinceGenerated } from "../src/core/render-template.js";
-import { makeProject, runCli, snapshotTree } from "./helpers/cli.js";
+import { editedSinceGenerated } from "../../src/core/render-template.js";
+import { makeProject, runCli, snapshotTree } from "../helpers/cli.js";
 
 const CONFIG = `{\n  "name": "app",\n  "main": "src/server.ts"\n}\n`;
 // A party with a WebSocket handler: init refuses one without (see choose-party.ts).

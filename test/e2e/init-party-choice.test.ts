@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { makeProject, runCli, snapshotTree } from "./helpers/cli.js";
+import { makeProject, runCli, snapshotTree } from "../helpers/cli.js";
 
 const SOURCE = 'import type * as Party from "partykit/server";\n\nexport default class Chat implements Party.Server {\n  constructor(readonly room: Party.Room) {}\n\n  onMessage(message: string) {\n    this.room.broadcast(message);\n  }\n}\n';
 const CHAT = "export default {\n  onConnect(connection, room) {\n    connection.addEventListener(\"message\", (event) => room.broadcast(String(event.data)));\n  },\n};\n";

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { copyDemoApp, makeProject, runCli, snapshotTree } from "./helpers/cli.js";
+import { copyDemoApp, makeProject, runCli, snapshotTree } from "../helpers/cli.js";
 
 async function initialized() {
   const dir = copyDemoApp();

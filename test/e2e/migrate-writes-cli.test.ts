@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { copyDemoApp, runCli, snapshotTree } from "./helpers/cli.js";
+import { copyDemoApp, runCli, snapshotTree } from "../helpers/cli.js";
 
 describe("migrate --writes", () => {
   it("an unknown mode is exit 2 with the modes named, and nothing is written", async () => {

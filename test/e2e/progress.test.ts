@@ -3,9 +3,9 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { execa } from "execa";
-import { createProgressLine, describe as describeProgress } from "../src/ui/progress-line.js";
-import { CLI, copyDemoApp, runCli } from "./helpers/cli.js";
-import { tempDir } from "./helpers/temp.js";
+import { createProgressLine, describe as describeProgress } from "../../src/ui/progress-line.js";
+import { CLI, copyDemoApp, runCli } from "../helpers/cli.js";
+import { tempDir } from "../helpers/temp.js";
 
 const ERASE = "\r\x1b[2K";
 

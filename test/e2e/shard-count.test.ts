@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { makeProject, runCli, snapshotTree } from "./helpers/cli.js";
+import { makeProject, runCli, snapshotTree } from "../helpers/cli.js";
 
 const CONFIG = `{\n  "name": "app",\n  "main": "src/server.ts"\n}\n`;
 

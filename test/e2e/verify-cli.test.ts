@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { FIXTURES, REPO, copyDemoApp, copyProject, runCli } from "./helpers/cli.js";
+import { FIXTURES, REPO, copyDemoApp, copyProject, runCli } from "../helpers/cli.js";
 
 describe("party-shard verify (built CLI, real partykit dev)", () => {
   it("exit 0 and delivery 1.000 on the migrated demo app", async () => {

@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { execa } from "execa";
-import { CLI, copyDemoApp, runCli } from "./helpers/cli.js";
+import { CLI, copyDemoApp, runCli } from "../helpers/cli.js";
 
 const ENV = { FORCE_COLOR: "0", NO_COLOR: "1" };
 // util-linux `script` gives the CLI a terminal; Ctrl-C typed into it reaches the CLI as the terminal sends it.
