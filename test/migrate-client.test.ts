@@ -184,13 +184,15 @@ describe("migrate, client half: the generated helper at work", () => {
     }
   });
 
-  it("sends writes made together in one request, in order, each with its own key", async () => {
+  it("once the router has said it takes batches, sends writes made together in one request, in order, each with its own key", async () => {
     const stub = await routerStub();
     const socket = new PartySocket({ host: stub.host, room: "lobby", party: "router", query: helper.shardKey(), WebSocket });
     try {
+      await helper.sendViaRouter(socket, "first");
       await Promise.all(["a", "b", "c"].map((text) => helper.sendViaRouter(socket, text)));
-      assert.equal(stub.seen.posts.length, 1);
-      const [batch] = stub.seen.posts;
+      assert.equal(stub.seen.posts.length, 2);
+      assert.equal(stub.seen.posts[0]!.body, "first");
+      const [, batch] = stub.seen.posts;
       assert.equal(batch!.headers["content-type"], "application/vnd.party-shard.batch+json");
       const entries = JSON.parse(batch!.body) as { k: string; t: string }[];
       assert.deepEqual(entries.map((entry) => entry.t), ["a", "b", "c"]);

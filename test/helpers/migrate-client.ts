@@ -71,7 +71,8 @@ export async function routerStub(answers: number[] = []) {
       const status = answers.shift() ?? 200;
       // A batch taken whole: each of its writes answered 200, as the router answers.
       const batch = status === 200 && request.headers["content-type"] === "application/vnd.party-shard.batch+json";
-      response.writeHead(status).end(batch ? JSON.stringify({ results: (JSON.parse(body) as unknown[]).map(() => ({ status: 200 })) }) : undefined);
+      // And it says it takes batches, as the router does on each write's answer.
+      response.writeHead(status, { "x-party-shard-batch": "1" }).end(batch ? JSON.stringify({ results: (JSON.parse(body) as unknown[]).map(() => ({ status: 200 })) }) : undefined);
     });
   });
   const sockets = new WebSocketServer({ server });

@@ -320,12 +320,13 @@ describe("sendViaRouter on partykit dev, 20% of first attempts failing", () => {
       const hanging = fetch(`http://${server!.host}/parties/router/${room}`, {
         method: "POST",
         headers: { "content-type": "application/vnd.party-shard.batch+json", "x-party-shard-connection": encodeURIComponent(stuck.socket.id), "x-party-shard-key": key },
-        body: JSON.stringify([{ k: "h1", s: 1, t: "hang" }, { k: "h2", s: 2, t: "after hang" }]),
+        // Alone: behind it in a batch, an injected fault after it ran would hold the rest until the router's attempt times out.
+        body: JSON.stringify([{ k: "h1", s: 1, t: "hang" }]),
         signal: abandon.signal,
       });
       hanging.catch(() => {});
-      await until(async () => listener.inbox.includes("after hang"), 5_000);
-      assert.deepEqual(listener.inbox, ["hang", "after hang"]);
+      await until(async () => listener.inbox.includes("hang"), 5_000);
+      assert.deepEqual(listener.inbox, ["hang"]);
       // Another client's writes, one at a time: each broadcast reaches the listener about when
       // its write is answered, not a hold of COALESCE_MAX_MS (50 ms) later.
       const gaps: number[] = [];

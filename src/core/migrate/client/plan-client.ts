@@ -249,7 +249,10 @@ function rewriteSend(call: CallExpression, receiver: Node): Edit {
   const first = call.getArguments()[0];
   const firstOnNextLine = first !== undefined && call.getSourceFile().getFullText().slice(open.getEnd(), first.getStart()).includes("\n");
   const separator = first === undefined ? "" : firstOnNextLine ? "," : ", ";
-  return { at: call.getStart(), end: open.getEnd(), insert: `${HELPER_CALL}(${target.getText()}${separator}` };
+  // sendViaRouter returns a promise: as a statement of its own it is marked void, as projects
+  // with @typescript-eslint/no-floating-promises require; a value used elsewhere is left as is.
+  const statement = Node.isExpressionStatement(call.getParent()) ? "void " : "";
+  return { at: call.getStart(), end: open.getEnd(), insert: `${statement}${HELPER_CALL}(${target.getText()}${separator}` };
 }
 
 /**
