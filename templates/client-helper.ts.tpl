@@ -86,8 +86,8 @@ export function shardKey(query?: QueryOption): QueryOption {
 interface Write {
   payload: Payload;
   idempotencyKey: string;
-  /** Its number among its socket's writes: the room never runs it after a higher one. */
-  seq: number;
+  /** Its number among the writes made with its socket's key, given when it first leaves: the room never runs it after a higher one. */
+  seq?: number;
   /** UTF-8 bytes of the payload. */
   bytes: number;
   /** Set at its first attempt: the write has failed once this passes. */
@@ -101,11 +101,23 @@ interface Lane {
   waiting: Write[];
   bytes: number;
   busy: boolean;
-  /** The last write number given on this socket. */
-  seq: number;
 }
 
 const lanes = new WeakMap<RoutableSocket, Lane>();
+/**
+ * The last write number given per write key. Per key rather than per socket object: a new
+ * socket made with the same id and keyed query (a remount) goes on from the old one's numbers,
+ * which the room still remembers.
+ */
+const sequences = new Map<string, number>();
+
+function numbered(write: Write, key: string): Write {
+  if (write.seq === undefined) {
+    write.seq = (sequences.get(key) ?? 0) + 1;
+    sequences.set(key, write.seq);
+  }
+  return write;
+}
 /**
  * Router URLs that said they take batches (the x-party-shard-batch answer header). Until one
  * has, its writes go one per request: an older router would run a batch as one message.
@@ -126,7 +138,7 @@ const batchingRouters = new Set<string>();
 export function sendViaRouter(socket: RoutableSocket | null | undefined, payload: Payload): Promise<void> {
   if (!socket) return Promise.resolve();
   try {
-    const lane = lanes.get(socket) ?? { waiting: [], bytes: 0, busy: false, seq: 0 };
+    const lane = lanes.get(socket) ?? { waiting: [], bytes: 0, busy: false };
     lanes.set(socket, lane);
     // Nothing of this socket waiting: a socket known not to be routed sends now, as before.
     if (!lane.busy && lane.waiting.length === 0 && routeOf(socket)?.plain) {
@@ -139,7 +151,7 @@ export function sendViaRouter(socket: RoutableSocket | null | undefined, payload
     }
     let settle!: Pick<Write, "resolve" | "reject">;
     const outcome = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    lane.waiting.push({ payload, idempotencyKey: randomKey(), seq: ++lane.seq, bytes, ...settle });
+    lane.waiting.push({ payload, idempotencyKey: randomKey(), bytes, ...settle });
     lane.bytes += bytes;
     if (!lane.busy) {
       lane.busy = true;
@@ -188,7 +200,7 @@ async function sendNext(socket: RoutableSocket, lane: Lane): Promise<void> {
     }
     return;
   }
-  const batch = batchingRouters.has(route.url) ? await nextBatch(lane) : [{ write: take(lane, 1)[0]! }];
+  const batch = batchingRouters.has(route.url) ? await nextBatch(lane, route.key) : [{ write: numbered(take(lane, 1)[0]!, route.key) }];
   try {
     if (batch.length === 1) await deliverOne(socket, route, batch[0]!.write);
     else if (batch.length > 1) await deliverBatch(socket, route, batch);
@@ -230,11 +242,11 @@ interface Batched {
  * The oldest writes that fit one request; a write too large for a batch goes alone. A write that
  * cannot be read (a Blob whose reading fails) fails alone and leaves the queue; the rest go on.
  */
-async function nextBatch(lane: Lane): Promise<Batched[]> {
+async function nextBatch(lane: Lane, key: string): Promise<Batched[]> {
   const batch: Batched[] = [];
   let bytes = 2;
   for (let i = 0; i < lane.waiting.length && batch.length < MAX_BATCH_WRITES; ) {
-    const write = lane.waiting[i]!;
+    const write = numbered(lane.waiting[i]!, key);
     let entry: string;
     try {
       entry = JSON.stringify(await toEntry(write));
@@ -256,7 +268,7 @@ async function nextBatch(lane: Lane): Promise<Batched[]> {
 }
 
 async function toEntry(write: Write): Promise<BatchEntry> {
-  const { payload, idempotencyKey: k, seq: s } = write;
+  const { payload, idempotencyKey: k, seq: s = 0 } = write;
   if (typeof payload === "string") return { k, s, t: payload };
   const bytes =
     typeof Blob !== "undefined" && payload instanceof Blob
@@ -286,7 +298,7 @@ function headersFor(socket: RoutableSocket, route: Extract<Route, { plain: false
 /** A write on its own: its body is the payload, as the router has always taken it. */
 async function deliverOne(socket: RoutableSocket, route: Extract<Route, { plain: false }>, write: Write): Promise<void> {
   const type = typeof write.payload === "string" ? "text/plain;charset=UTF-8" : "application/octet-stream";
-  const headers = { ...headersFor(socket, route, type), "idempotency-key": write.idempotencyKey, "x-party-shard-seq": String(write.seq) };
+  const headers = { ...headersFor(socket, route, type), "idempotency-key": write.idempotencyKey, "x-party-shard-seq": String(write.seq ?? 0) };
   await attempts([write], async (signal) => {
     const response = await fetch(route.url, { method: "POST", headers, body: write.payload as FetchBody, signal });
     if (response.headers.get("x-party-shard-batch") === "1") batchingRouters.add(route.url);

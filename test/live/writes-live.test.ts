@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import net from "node:net";
@@ -434,8 +435,8 @@ async function fakeRouter(answer: (req: http.IncomingMessage, body: string) => {
   let sockets = 0;
   return {
     requests,
-    /** A new socket (a new router URL each, so what one learnt is not shared). */
-    socket: () => fakeSocket(`ws://127.0.0.1:${port}/parties/router/room-${++sockets}?_pk=me&_psk=${"2".repeat(32)}`, "me"),
+    /** A new socket (a new router URL and key each, so neither what one learnt nor its numbers are shared). */
+    socket: () => fakeSocket(`ws://127.0.0.1:${port}/parties/router/room-${++sockets}?_pk=me&_psk=${randomBytes(16).toString("hex")}`, "me"),
     close: () => new Promise((resolve) => server.close(resolve)),
   };
 }
@@ -461,6 +462,9 @@ describe("sendViaRouter against stand-in routers (rollout, refusals, unreadable 
       const socket = old.socket();
       await Promise.all(["a", "b", "c", "d"].map((text) => helper.sendViaRouter(socket, text)));
       assert.deepEqual(old.requests.map(({ type, seq, body }) => [type, seq, body]), ["a", "b", "c", "d"].map((text, i) => ["text/plain;charset=UTF-8", String(i + 1), text]));
+      // A new socket object with the same id and key (a remount) goes on from those numbers.
+      await helper.sendViaRouter(fakeSocket(socket.url, socket.id), "e");
+      assert.equal(old.requests.at(-1)!.seq, "5");
 
       const routed = current.socket();
       await Promise.all(["a", "b", "c", "d"].map((text) => helper.sendViaRouter(routed, text)));
