@@ -91,10 +91,13 @@ describe("colour from the built CLI", () => {
     });
   }
 
-  it("--help of every command lists --no-color", async () => {
+  it("--help of every command lists --no-color, --yes and its exit codes", async () => {
     for (const command of ["init", "migrate", "check", "verify"]) {
       const help = await pipe([command, "--help"], {});
+      assert.equal(help.exitCode, 0, command);
       assert.match(help.stdout, /--no-color +plain text, no colour/, command);
+      assert.match(help.stdout, /-y, --yes/, command);
+      assert.match(help.stdout, /Exit codes:\n {2}0 {3}\S.*\n {2}1 {3}\S.*\n {2}2 {3}bad input/, command);
     }
   });
 
