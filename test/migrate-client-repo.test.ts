@@ -123,10 +123,10 @@ describe("migrate, client half: partysocket listed where it is used", () => {
   });
 });
 
-describe("party-shard migrate --client (built CLI)", () => {
+describe("party-shard migrate and check --client (built CLI)", () => {
   it("scans only the folders named, beside the config's, and refuses one that is not a folder", async () => {
     const dir = repository("server", {
-      "package.json": JSON.stringify({ name: "app", private: true }),
+      "package.json": JSON.stringify({ name: "app", private: true, dependencies: { partysocket: "^1.3.0" } }),
       "web/src/socket.ts": SOCKET,
       "tools/bot.ts": SOCKET,
     });
@@ -144,6 +144,15 @@ describe("party-shard migrate --client (built CLI)", () => {
       assert.match(readFileSync(path.join(dir, "web/src/socket.ts"), "utf8"), /sendViaRouter\(socket, "hello"\)/);
       assert.equal(readFileSync(path.join(dir, "tools/bot.ts"), "utf8"), SOCKET);
 
+      // check scans what it is told to, as migrate did: the named folder is done, the repository is not.
+      const narrowed = await runCli(["check", "--client", "../web"], path.join(dir, "server"));
+      assert.equal(narrowed.exitCode, 0, narrowed.stdout + narrowed.stderr);
+      assert.match(narrowed.stdout, /fully sharded/);
+      const whole = await runCli(["check"], path.join(dir, "server"));
+      assert.equal(whole.exitCode, 1, whole.stdout + whole.stderr);
+      assert.match(whole.stdout, /^tools\/bot\.ts:\d+:\d+ {2}socket connects to the sharded party directly/m);
+      assert.equal((await runCli(["check", "--client", "nope"], path.join(dir, "server"))).exitCode, 2);
+
       // Without --client the whole repository is scanned: the bot is migrated too, with its package's one helper.
       const all = await runCli(["migrate", "--yes"], path.join(dir, "server"));
       assert.equal(all.exitCode, 0, all.stderr);
@@ -151,6 +160,7 @@ describe("party-shard migrate --client (built CLI)", () => {
       assert.match(bot, /party: "router", query: shardKey\(\)/);
       assert.match(bot, /from "\.\.\/web\/src\/party-shard-client"/);
       assert.ok(!existsSync(path.join(dir, "tools/party-shard-client.ts")));
+      assert.equal((await runCli(["check"], path.join(dir, "server"))).exitCode, 0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

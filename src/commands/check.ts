@@ -2,7 +2,7 @@ import { Command, Option } from "commander";
 import type { ExitCode } from "../errors.js";
 import { formatLocation } from "../errors.js";
 import type { CheckItem, CheckResult } from "../core/check/plan-check.js";
-import { parseWritesOption } from "./migrate.js";
+import { clientOption, parseClientOptions } from "./client-options.js";
 import type { CommandContext } from "./settle-plan.js";
 import { exitCodesHelp, noColorOption, withProgress, type ActionRunner } from "./shared.js";
 
@@ -15,6 +15,7 @@ export function checkCommand(run: ActionRunner<CommandContext>): Command {
     .addOption(new Option("--format <format>", "output format").choices(["text", "github"]).default("text"))
     .option("--strict", "also fail when the router differs from what this version generates")
     .option("--writes <mode>", "the --writes migrate ran with: routed, or socket (then socket.send on a routed socket is expected)", "routed")
+    .addOption(clientOption())
     .option("-y, --yes", "accepted for symmetry; check never prompts")
     .addOption(noColorOption())
     .addHelpText(
@@ -30,12 +31,12 @@ export function checkCommand(run: ActionRunner<CommandContext>): Command {
 
 export async function check(context: CommandContext, raw: Record<string, unknown>): Promise<ExitCode> {
   const { options } = context;
-  const writes = parseWritesOption(raw.writes);
+  const { writes, clientDirs } = parseClientOptions(raw, options.cwd);
   const { loadConfig } = await import("../core/config/load-config.js");
   const { planCheck } = await import("../core/check/plan-check.js");
   const { projectReader } = await import("../infra/project-reader.js");
   const loaded = await loadConfig(options.cwd, options.config);
-  const result = await withProgress(context.progress, (onProgress) => planCheck(loaded, projectReader(loaded), { strict: raw.strict === true, writes, onProgress }));
+  const result = await withProgress(context.progress, (onProgress) => planCheck(loaded, projectReader(loaded), { strict: raw.strict === true, writes, clientDirs, onProgress }));
   const ok = result.items.length === 0;
   if (options.json) context.stdout(JSON.stringify({ ok, ...result }, null, 2));
   else if (raw.format === "github") context.stdout(githubAnnotations(result));

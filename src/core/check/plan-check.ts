@@ -32,7 +32,7 @@ const SITE_REASONS: Partial<Record<FindingCode, string>> = {
  * planners without writing. Only work the user can do is an item (exit 1); warnings never fail
  * it. With `strict`, a router that differs from today's template is an item, else a warning.
  */
-export async function planCheck(loaded: LoadedConfig, read: ReadFile, options: { strict: boolean; writes?: WritesMode; onProgress?: OnProgress }): Promise<CheckResult> {
+export async function planCheck(loaded: LoadedConfig, read: ReadFile, options: { strict: boolean; writes?: WritesMode; clientDirs?: string[]; onProgress?: OnProgress }): Promise<CheckResult> {
   // A project without a router is work left (exit 1); a router whose party file is missing is bad input.
   const setup = await findRouterIfAny(loaded, read);
   if (!setup) return { items: [{ location: { file: loaded.file }, reason: "no party-shard router party: run `npx party-shard init`" }], warnings: [] };
@@ -46,7 +46,7 @@ export async function planCheck(loaded: LoadedConfig, read: ReadFile, options: {
     else warnings.push({ level: "warning", code: "router-outdated", message: `${reason} (check --strict fails on this)`, location: { file: setup.routerFile } });
   }
   // force: a generated file the user edited shows up as a change instead of stopping the check.
-  const plan = await planMigrate(loaded, read, { force: true, writes: options.writes, onProgress: options.onProgress });
+  const plan = await planMigrate(loaded, read, { force: true, writes: options.writes, clientDirs: options.clientDirs, onProgress: options.onProgress });
   const sites = new Set(plan.findings.filter((finding) => finding.code in SITE_REASONS).map((finding) => finding.location?.file));
   for (const change of plan.changes) {
     if (change.before === null) items.push({ location: { file: change.path }, reason: "missing: party-shard migrate creates it" });
