@@ -7,7 +7,7 @@ import { DEFAULT_SHARDS, routerShardCount } from "../core/init/render-router.js"
 import type { CommandContext } from "./settle-plan.js";
 import { WRITING_EXIT_CODES, exitCodesHelp, parseIntegerOption, withSharedOptions, type ActionRunner } from "./shared.js";
 
-export const MAX_SHARDS = 256;
+const MAX_SHARDS = 256;
 
 export function initCommand(run: ActionRunner<CommandContext>): Command {
   return withSharedOptions(

@@ -68,7 +68,7 @@ async function refuseDirtyTree(root: string, force: boolean): Promise<void> {
   });
 }
 
-export function planToJson(command: string, plan: Plan, dryRun: boolean, applied: boolean) {
+function planToJson(command: string, plan: Plan, dryRun: boolean, applied: boolean) {
   return {
     command,
     root: plan.root,

@@ -56,9 +56,6 @@ export interface Plan {
   findings: Finding[];
 }
 
-export function isEmptyPlan(plan: Plan): boolean {
-  return plan.changes.length === 0;
-}
 
 /** How far a long planning run has got, for a progress line on a terminal. */
 export type Progress =

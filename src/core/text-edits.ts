@@ -20,7 +20,7 @@ export interface Offsets {
   end(node: Node): number;
 }
 
-export const IDENTITY_OFFSETS: Offsets = { start: (node) => node.getStart(), end: (node) => node.getEnd() };
+const IDENTITY_OFFSETS: Offsets = { start: (node) => node.getStart(), end: (node) => node.getEnd() };
 
 /** Applies edits from the end backwards; edits at the same offset land in the order given. */
 export function applyEdits(text: string, edits: Edit[]): string {

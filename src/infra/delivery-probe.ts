@@ -17,7 +17,7 @@ export type PublishMode = { kind: "write" } | { kind: "request"; party: string }
  * looks for in what clients receive, so a party may wrap or re-encode the message freely.
  */
 export const DEFAULT_PAYLOAD = '{"type":"message","id":"{id}","text":"{id}"}';
-export const PAYLOAD_ID = "{id}";
+const PAYLOAD_ID = "{id}";
 
 export interface ProbeOptions {
   /** `host:port` of the PartyKit server. */
@@ -158,7 +158,7 @@ async function publish(options: ProbeOptions, text: string, writerId: string, ke
   }
 }
 
-export function isJson(text: string): boolean {
+function isJson(text: string): boolean {
   try {
     JSON.parse(text);
     return true;
@@ -190,7 +190,7 @@ function opened(socket: PartySocket, timeoutMs: number): Promise<void> {
   });
 }
 
-export function percentile(values: number[], p: number): number | null {
+function percentile(values: number[], p: number): number | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);

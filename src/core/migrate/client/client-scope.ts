@@ -111,7 +111,7 @@ function subfolders(dir: string, deep: boolean): string[] {
   return found;
 }
 
-export function commonAncestor(dirs: string[]): string {
+function commonAncestor(dirs: string[]): string {
   let common = path.resolve(dirs[0]!);
   for (const dir of dirs) {
     while (!`${path.resolve(dir)}${path.sep}`.startsWith(`${common === path.sep ? "" : common}${path.sep}`)) common = path.dirname(common);

@@ -11,7 +11,7 @@ import { KEY_CALL, keyConnection, routeConnection } from "./route-connection.js"
 import { siteNodes, type SiteNodes } from "./site-nodes.js";
 import { SocketOrigins, mayComeFromPartysocket, mayConstruct, type Construction, type Origin } from "./socket-origins.js";
 
-export const HELPER_CALL = "sendViaRouter";
+const HELPER_CALL = "sendViaRouter";
 
 export interface ClientTarget {
   shardedParty: string;
