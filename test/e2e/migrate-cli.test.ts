@@ -19,7 +19,7 @@ describe("party-shard migrate (built CLI, no TTY)", () => {
     assert.equal(result.exitCode, 0, result.stderr);
     assert.match(result.stdout, /-export default class Chat implements Party\.Server \{\n\+class Chat implements Party\.Server \{/);
     assert.match(result.stdout, /\+export default sharded\(Chat\);/);
-    assert.match(result.stdout, /-      socket\.send\(text\);\n\+      sendViaRouter\(socket, text\);/);
+    assert.match(result.stdout, /-      socket\.send\(text\);\n\+      void sendViaRouter\(socket, text\);/);
     assert.match(result.stdout, /app\/chat-client\.ts: 1 socket routed, 1 send rewritten/);
     assert.match(result.stdout, /party\/chat\.ts: 1 party patched/);
     assert.deepEqual(snapshotTree(dir), before);

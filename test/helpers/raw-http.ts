@@ -12,7 +12,7 @@ export interface RawAnswer {
  * POST asking for an upgrade) and reads the answer. `head` is the request line and headers,
  * without the blank line; `writeBody` may write any framing it likes after it.
  */
-export function rawRequest(host: string, head: string, writeBody?: (socket: net.Socket) => void, timeoutMs = 10_000): Promise<RawAnswer> {
+export function rawRequest(host: string, head: string, writeBody?: (socket: net.Socket) => void | Promise<void>, timeoutMs = 10_000): Promise<RawAnswer> {
   const [hostname, port] = host.split(":");
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(port), hostname);
@@ -38,18 +38,24 @@ export function rawRequest(host: string, head: string, writeBody?: (socket: net.
     socket.on("close", () => finish());
     socket.on("connect", () => {
       socket.write(`${head}\r\n\r\n`);
-      writeBody?.(socket);
+      void writeBody?.(socket);
     });
   });
 }
 
-/** Writes `total` bytes of `byte` in HTTP/1.1 chunks of `size`, then the last chunk. */
-export function writeChunked(socket: net.Socket, total: number, size = 64 * 1024, byte = "x"): void {
+/**
+ * Writes `total` bytes of `byte` in HTTP/1.1 chunks of `size`, then the last chunk, one chunk
+ * at a time. It stops once the server has answered or hung up: a server that refuses a body
+ * (413) answers and closes mid-body, and writing on would have the connection reset under an
+ * answer not yet read (the test then saw no answer at all, on a busy machine).
+ */
+export async function writeChunked(socket: net.Socket, total: number, size = 64 * 1024, byte = "x"): Promise<void> {
   for (let sent = 0; sent < total; sent += size) {
+    if (socket.destroyed || socket.bytesRead > 0) return;
     const length = Math.min(size, total - sent);
-    socket.write(`${length.toString(16)}\r\n${byte.repeat(length)}\r\n`);
+    await new Promise<void>((flushed) => socket.write(`${length.toString(16)}\r\n${byte.repeat(length)}\r\n`, () => flushed()));
   }
-  socket.write("0\r\n\r\n");
+  if (!socket.destroyed && socket.bytesRead === 0) socket.write("0\r\n\r\n");
 }
 
 function parseAnswer(data: string): RawAnswer | undefined {
