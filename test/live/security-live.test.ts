@@ -68,8 +68,15 @@ describe("attacks on the router of a party with its own auth, after init + migra
   it("1. limits a body by the bytes it reads: a chunked 2 MiB declaring 10 bytes, and a 1 MiB + 1 write, get 413", async () => {
     const group = await clients("body", ["b-1", "b-2"]);
     const head = ["POST /parties/router/body HTTP/1.1", `Host: ${host()}`, "Authorization: Bearer good", "Content-Type: text/plain", "Content-Length: 10", "Transfer-Encoding: chunked", "Connection: close"];
-    const smuggled = await rawRequest(host(), head.join("\r\n"), (socket) => writeChunked(socket, 2 * MIB));
-    assert.equal(smuggled.status, 413, `${smuggled.head}\n${smuggled.body}`);
+    // The router answers 413 and closes while the body is still arriving. The bytes it never read
+    // make the kernel reset the connection, and on a busy machine the reset can arrive before the
+    // client has read the 413: an answer lost in transit, not a body accepted (the inboxes below
+    // prove nothing ran). Any answer that does arrive must be the 413.
+    const smuggled = await rawRequest(host(), head.join("\r\n"), (socket) => writeChunked(socket, 2 * MIB)).catch((error: Error) => {
+      if (!/no HTTP answer: ""/.test(error.message)) throw error;
+      return undefined;
+    });
+    if (smuggled) assert.equal(smuggled.status, 413, `${smuggled.head}\n${smuggled.body}`);
     const big = await write("body", group[0]!, "x".repeat(MIB + 1));
     assert.equal(big.status, 413, big.body);
     await expectInboxes(group, []);
