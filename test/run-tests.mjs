@@ -11,7 +11,7 @@
  *                                           end (test/e2e) and the other live suites (test/live)
  *   node test/run-tests.mjs --all           both
  *   node test/run-tests.mjs test/live ...   these files and folders
- *   TEST_CONCURRENCY=1 …                    one file at a time
+ *   TEST_CONCURRENCY=1 …                    one file at a time (default: 4, or 2 with --rest/--all)
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
@@ -19,8 +19,11 @@ import os from "node:os";
 import path from "node:path";
 
 const REPO = path.resolve(import.meta.dirname, "..");
-// Live tests mostly wait on partykit dev and the network, so more files than cores run at once.
-const CONCURRENCY = Number(process.env.TEST_CONCURRENCY ?? 4);
+const args = process.argv.slice(2);
+// The fast tier mostly waits on tsc and one partykit dev, so more files than cores run at once.
+// The rest holds many timing-bound live suites: two at a time, so a loaded machine does not
+// turn a slow answer into a failure.
+const CONCURRENCY = Number(process.env.TEST_CONCURRENCY ?? (args.includes("--rest") || args.includes("--all") ? 2 : 4));
 
 function testFiles(target) {
   const full = path.resolve(REPO, target);
@@ -38,7 +41,6 @@ const FAST_LIVE = [path.join(REPO, "test", "live", "differential.test.ts")];
 const fast = () => [...readdirSync(path.join(REPO, "test")).filter((name) => name.endsWith(".test.ts")).map((name) => path.join(REPO, "test", name)), ...FAST_LIVE];
 const everything = () => testFiles("test");
 
-const args = process.argv.slice(2);
 const paths = args.filter((arg) => !arg.startsWith("--"));
 const chosen =
   paths.length > 0 ? paths.flatMap(testFiles)
