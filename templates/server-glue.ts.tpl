@@ -1023,19 +1023,21 @@ export class ShardRelay {
     const uri = ctx.request.headers.get(HEADER.uri) ?? conn.uri;
     const key = new URL(uri).searchParams.get(KEY_PARAM);
     const current = this.client(conn.id, conn);
-    if (current) {
+    // No record: the old socket closed while this waited (its onClose forgets it), so the id is
+    // free again, as it is unsharded once its socket is gone: a plain connect, never a refusal.
+    const record = current && (await this.room.storage.get<Omit<ClientRecord, "kept">>(`client:${conn.id}`));
+    if (current && record) {
       // One socket per id here. The same client again (same key) replaces its old socket, as a
       // reconnect does; anyone else is refused: an id is public, its key is not.
-      const record = await this.room.storage.get<Omit<ClientRecord, "kept">>(`client:${conn.id}`);
-      const replaced = sameClient(record?.key ?? null, key) ? current : conn;
+      const replaced = sameClient(record.key, key) ? current : conn;
       replaced.setState(IGNORED);
       replaced.close(replaced === conn ? 1008 : 1000, replaced === conn ? "Connection id in use" : "Reconnected");
       if (replaced === conn) return this.reportLoad(conn.id);
       this.emit({ t: "close", id: conn.id, code: 1000, reason: "Reconnected" });
       await this.room.storage.delete(`kept:${conn.id}`);
     }
-    const record: Omit<ClientRecord, "kept"> = { id: conn.id, uri, key };
-    await this.room.storage.put(`client:${conn.id}`, record);
+    const mine: Omit<ClientRecord, "kept"> = { id: conn.id, uri, key };
+    await this.room.storage.put(`client:${conn.id}`, mine);
     const headers = [...ctx.request.headers].filter(([name]) => !name.startsWith(HEADER_PREFIX) && !HOP_HEADERS.has(name));
     this.openSeq.set(conn.id, this.emit({ t: "open", id: conn.id, uri, headers }));
     this.reportLoad(conn.id);
