@@ -1,4 +1,5 @@
 import path from "node:path";
+import { escapeRegExp } from "../../escape-regexp.js";
 
 /** A source file as read from disk. */
 export interface SourceText {
@@ -106,6 +107,3 @@ function moduleKeys(file: string): string[] {
   return keys;
 }
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
