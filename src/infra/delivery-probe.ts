@@ -78,6 +78,9 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
   let waiting: { seq: number; wake: () => void } | undefined;
   // A token, not JSON of ours: it survives a party that wraps or re-encodes what it broadcasts.
   const tokenPattern = new RegExp(`party-shard-probe:${probe}:(\\d+)`);
+  const template = options.payload ?? DEFAULT_PAYLOAD;
+  // Every message has the template's shape, so its content type is decided once.
+  const contentType = isJson(template.replaceAll(PAYLOAD_ID, `party-shard-probe:${probe}:0`)) ? "application/json" : "text/plain;charset=UTF-8";
 
   const sockets = Array.from({ length: options.clients }, (_, client) => {
     const socket = new PartySocket({
@@ -114,7 +117,7 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
       });
       const sentAt = performance.now();
       const token = `party-shard-probe:${probe}:${seq}`;
-      const { status, body } = await publish(options, (options.payload ?? DEFAULT_PAYLOAD).replaceAll(PAYLOAD_ID, token), sockets[WRITER]!.id, key);
+      const { status, body } = await publish(options, template.replaceAll(PAYLOAD_ID, token), contentType, sockets[WRITER]!.id, key);
       if (status < 200 || status >= 300) {
         publishFailures++;
         const reason = `${status || "no answer"}: ${body.slice(0, 200)}`;
@@ -146,9 +149,9 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
   }
 }
 
-async function publish(options: ProbeOptions, text: string, writerId: string, key: string): Promise<{ status: number; body: string }> {
+async function publish(options: ProbeOptions, text: string, contentType: string, writerId: string, key: string): Promise<{ status: number; body: string }> {
   const party = options.publish.kind === "write" ? options.party : options.publish.party;
-  const headers: Record<string, string> = { "content-type": isJson(text) ? "application/json" : "text/plain;charset=UTF-8", "idempotency-key": randomUUID() };
+  const headers: Record<string, string> = { "content-type": contentType, "idempotency-key": randomUUID() };
   if (options.publish.kind === "write") Object.assign(headers, { "x-party-shard-connection": encodeURIComponent(writerId), "x-party-shard-key": key });
   try {
     const response = await fetch(`http://${options.host}/parties/${party}/${options.room}`, { method: "POST", headers, body: text });

@@ -59,7 +59,8 @@ export async function planMigrate(loaded: LoadedConfig, read: ReadFile, options:
   }
   const located = (finding: Finding, where: (file: string) => string): Finding => (finding.location ? { ...finding, location: { ...finding.location, file: where(finding.location.file) } } : finding);
   // Each package whose code imports partysocket must list it, unless the repository's root package does (hoisted).
-  const rootListsIt = "partysocket" in { ...readManifest(scope.root)?.dependencies, ...readManifest(scope.root)?.devDependencies };
+  const rootManifest = readManifest(scope.root);
+  const rootListsIt = "partysocket" in { ...rootManifest?.dependencies, ...rootManifest?.devDependencies };
   const socketPackages = new Set(
     client.groups.flatMap((group) => group.candidates.filter((file) => /from\s+["']partysocket/.test(group.project.getSourceFileOrThrow(file).getFullText())).map(client.packageOf)),
   );
