@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
+import { makeTempDir, type TempDir } from "../../src/infra/temp-dir.js";
 
-const made: string[] = [];
+const made: TempDir[] = [];
 
 /**
  * A new folder under the system temp dir, removed when this test process exits (passed or
@@ -10,11 +8,11 @@ const made: string[] = [];
  * repository's is unlinked, not emptied.
  */
 export function tempDir(name: string): string {
-  const dir = mkdtempSync(path.join(os.tmpdir(), `party-shard-${name}-`));
+  const dir = makeTempDir(name);
   made.push(dir);
-  return dir;
+  return dir.path;
 }
 
 process.on("exit", () => {
-  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  for (const dir of made) dir.remove();
 });
