@@ -1,12 +1,11 @@
 import { Command } from "commander";
 import { InterruptedError, PartyShardError, type ExitCode } from "../errors.js";
 import type { ProbeResult } from "../infra/delivery-probe.js";
+import { DEFAULT_PAYLOAD, PAYLOAD_ID, fillPayload } from "../infra/probe-payload.js";
 import type { Colors } from "../ui/colour.js";
 import type { CommandContext } from "./settle-plan.js";
 import { exitCodesHelp, noColorOption, parseIntegerOption, type ActionRunner } from "./shared.js";
 
-// Kept in step with DEFAULT_PAYLOAD in infra/delivery-probe.ts, which --help cannot import without loading partysocket.
-const DEFAULT_PAYLOAD_HELP = '{"type":"message","id":"{id}","text":"{id}"}';
 const MAX_PAYLOAD_BYTES = 64 * 1024;
 
 export function verifyCommand(run: ActionRunner<CommandContext>): Command {
@@ -16,7 +15,7 @@ export function verifyCommand(run: ActionRunner<CommandContext>): Command {
     .option("--config <file>", "PartyKit config to use (default: found like partykit does)")
     .option("--clients <n>", "clients to connect through the router", "20")
     .option("--messages <n>", "messages to publish through the router", "100")
-    .option("--payload <template>", `each message, with {id} where its token goes (default: ${DEFAULT_PAYLOAD_HELP})`)
+    .option("--payload <template>", `each message, with {id} where its token goes (default: ${DEFAULT_PAYLOAD})`)
     .option("--router <name>", "router party to verify (default: the one party-shard init generated)")
     .option("--json", "print the measurements as JSON")
     .option("-y, --yes", "accepted for symmetry; verify never prompts")
@@ -51,16 +50,15 @@ function parseVerifyOptions(raw: Record<string, unknown>): VerifyOptions {
 }
 
 function parsePayload(template: string): string {
-  if (!template.includes("{id}")) {
+  if (!template.includes(PAYLOAD_ID)) {
     throw new PartyShardError(`--payload must contain {id}, where each message's token goes; got ${JSON.stringify(template.slice(0, 80))}.`, {
       hint: `verify finds a message in what clients receive by its token. Example: --payload '{"type":"chat","text":"{id}"}'`,
     });
   }
   if (Buffer.byteLength(template) > MAX_PAYLOAD_BYTES) throw new PartyShardError(`--payload is over ${MAX_PAYLOAD_BYTES / 1024} KB.`);
-  const sample = template.replaceAll("{id}", "party-shard-probe:0:0");
   if (/^\s*[[{]/.test(template)) {
     try {
-      JSON.parse(sample);
+      JSON.parse(fillPayload(template, "party-shard-probe:0:0"));
     } catch (error) {
       throw new PartyShardError(`--payload looks like JSON but is not: ${(error as Error).message}.`, {
         hint: "Quote it for your shell, e.g. --payload '{\"type\":\"chat\",\"text\":\"{id}\"}' ({id} goes inside a string).",

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { PartySocket } from "partysocket";
 import WebSocket from "ws";
+import { DEFAULT_PAYLOAD, fillPayload, isJson } from "./probe-payload.js";
 import { whenAborted } from "./signals.js";
 
 /**
@@ -11,13 +12,6 @@ import { whenAborted } from "./signals.js";
  */
 export type PublishMode = { kind: "write" } | { kind: "request"; party: string };
 
-/**
- * What a probe message looks like when the caller does not say: JSON, since most parties
- * `JSON.parse` what they receive. `{id}` becomes the message's token, which is all the probe
- * looks for in what clients receive, so a party may wrap or re-encode the message freely.
- */
-export const DEFAULT_PAYLOAD = '{"type":"message","id":"{id}","text":"{id}"}';
-const PAYLOAD_ID = "{id}";
 
 export interface ProbeOptions {
   /** `host:port` of the PartyKit server. */
@@ -80,7 +74,7 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
   const tokenPattern = new RegExp(`party-shard-probe:${probe}:(\\d+)`);
   const template = options.payload ?? DEFAULT_PAYLOAD;
   // Every message has the template's shape, so its content type is decided once.
-  const contentType = isJson(template.replaceAll(PAYLOAD_ID, `party-shard-probe:${probe}:0`)) ? "application/json" : "text/plain;charset=UTF-8";
+  const contentType = isJson(fillPayload(template, `party-shard-probe:${probe}:0`)) ? "application/json" : "text/plain;charset=UTF-8";
 
   const sockets = Array.from({ length: options.clients }, (_, client) => {
     const socket = new PartySocket({
@@ -117,7 +111,7 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
       });
       const sentAt = performance.now();
       const token = `party-shard-probe:${probe}:${seq}`;
-      const { status, body } = await publish(options, template.replaceAll(PAYLOAD_ID, token), contentType, sockets[WRITER]!.id, key);
+      const { status, body } = await publish(options, fillPayload(template, token), contentType, sockets[WRITER]!.id, key);
       if (status < 200 || status >= 300) {
         publishFailures++;
         const reason = `${status || "no answer"}: ${body.slice(0, 200)}`;
@@ -158,15 +152,6 @@ async function publish(options: ProbeOptions, text: string, contentType: string,
     return { status: response.status, body: await response.text() };
   } catch (error) {
     return { status: 0, body: error instanceof Error ? error.message : String(error) };
-  }
-}
-
-function isJson(text: string): boolean {
-  try {
-    JSON.parse(text);
-    return true;
-  } catch {
-    return false;
   }
 }
 
