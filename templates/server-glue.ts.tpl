@@ -995,6 +995,8 @@ export interface LoadReport {
 
 /** A socket this shard refused or replaced: it is closing, and nothing it does counts. */
 const IGNORED = { partyShardIgnored: true };
+/** WebSocket.OPEN: a connection that can still send and receive. */
+const WEBSOCKET_OPEN = 1;
 const isIgnored = (conn: Party.Connection) => (conn.state as typeof IGNORED | null)?.partyShardIgnored === true;
 
 const HOP_HEADERS = new Set(["upgrade", "connection", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "host"]);
@@ -1062,9 +1064,13 @@ export class ShardRelay {
     this.emit({ t: "error", id: conn.id, error: String(error?.message ?? error) });
   }
 
-  /** The live socket of a client id on this shard, other than `except`. */
+  /**
+   * The live socket of a client id on this shard, other than `except`. Only an open one: a
+   * socket its client just closed can still be listed, and a reconnect's welcome sent to it
+   * would be lost.
+   */
   private client(id: string, except?: Party.Connection): Party.Connection | undefined {
-    for (const conn of this.room.getConnections(id)) if (conn !== except && !isIgnored(conn)) return conn;
+    for (const conn of this.room.getConnections(id)) if (conn !== except && !isIgnored(conn) && conn.readyState === WEBSOCKET_OPEN) return conn;
     return undefined;
   }
 
