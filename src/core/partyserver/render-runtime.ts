@@ -1,0 +1,33 @@
+import { renderTemplate } from "../render-template.js";
+import { kebab, ROUTER_BINDING } from "./names.js";
+
+/** Same file name as on PartyKit: one runtime module per project, beside the sharded class. */
+export const RUNTIME_FILE_NAME = "party-shard-server.ts";
+
+export interface PartyServerRuntimeOptions {
+  /** The sharded class's binding (`Chat`); its clients use `/parties/<kebab>/`. */
+  shardedBinding: string;
+  shardCount: number;
+}
+
+/**
+ * The runtime `init` writes beside a PartyServer project's sharded class: the shared core plus
+ * the PartyServer host (`Sharded`, `PartyShardRouter`, `routePartyShard`).
+ */
+export function renderPartyServerRuntime(options: PartyServerRuntimeOptions): string {
+  return renderTemplate("runtime-partyserver.ts", {
+    shardedBinding: options.shardedBinding,
+    shardedBindingLiteral: JSON.stringify(options.shardedBinding),
+    shardedPartyLiteral: JSON.stringify(kebab(options.shardedBinding)),
+    routerBindingLiteral: JSON.stringify(ROUTER_BINDING),
+    routerPartyLiteral: JSON.stringify(kebab(ROUTER_BINDING)),
+    shardCount: options.shardCount,
+  });
+}
+
+/** The binding and shard count an existing runtime was generated with; undefined for any other file. */
+export function readPartyServerRuntime(text: string): { shardedBinding: string; shardCount: number } | undefined {
+  const binding = /^const SHARDED_BINDING = "([^"]+)";$/m.exec(text)?.[1];
+  const count = /^const SHARD_COUNT = (\d+);$/m.exec(text)?.[1];
+  return binding && count ? { shardedBinding: binding, shardCount: Number(count) } : undefined;
+}
