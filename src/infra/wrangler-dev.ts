@@ -1,0 +1,103 @@
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { findUp } from "../core/find-up.js";
+import { PartyShardError } from "../errors.js";
+import { freePort, spawnDevProcess, trackDevServer, type DevProcess, type DevServer } from "./dev-process.js";
+import { makeTempDir } from "./temp-dir.js";
+
+export interface WranglerDevOptions {
+  /** The Worker's project: the folder of its wrangler config (wrangler looks upward from here). */
+  cwd: string;
+  /** `wrangler/bin/wrangler.js`; defaults to the project's own, found upward as node resolves it. */
+  script?: string;
+  /** The wrangler config, when it is not the one wrangler finds from `cwd` (`--config`). */
+  config?: string;
+  port?: number;
+  /** Where Durable Object state is kept (`--persist-to`); default: a temp folder removed on stop. */
+  persist?: string;
+  /** Passed as `--var KEY:VALUE` (wrangler's colon; partykit's is `=`). */
+  vars?: Record<string, string>;
+  readyTimeoutMs?: number;
+  /** Aborting it while the server starts stops it, and rejects with the signal's reason. */
+  signal?: AbortSignal;
+}
+
+export type WranglerDev = DevServer;
+
+// Measured (docs/partyserver-notes.md): no prompt, no telemetry, no login, works offline.
+const ENV = { WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1", FORCE_COLOR: "0" };
+
+/** Starts `wrangler dev` on free loopback ports and resolves once the Worker answers HTTP. */
+export async function startWranglerDev(options: WranglerDevOptions): Promise<WranglerDev> {
+  options.signal?.throwIfAborted();
+  // Run with this node, not through npx: npx's first boot took 10 s, and it would download a wrangler that is missing.
+  const script = options.script ?? findUp(options.cwd, path.join("node_modules", "wrangler", "bin", "wrangler.js"));
+  if (!script || !existsSync(script)) {
+    throw new PartyShardError(`wrangler is not installed in ${options.cwd}.`, { hint: "Run `npm install -D wrangler` there." });
+  }
+  const port = options.port ?? (await freePort());
+  // Its own inspector port: the default one is taken by any other wrangler dev running.
+  const inspectorPort = await freePort();
+  // State in a folder of its own: the project's .wrangler/state (and the developer's rooms) is never touched.
+  const state = options.persist === undefined ? makeTempDir("wrangler-state") : undefined;
+  const args = [
+    script, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
+    "--persist-to", options.persist ?? state!.path, "--log-level", "info",
+    ...(options.config ? ["--config", options.config] : []),
+    ...Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
+  ];
+  const child = spawnDevProcess(process.execPath, args, options.cwd, ENV);
+  const server = trackDevServer(child, port, () => state?.remove());
+  try {
+    await waitUntilReady(server, child, options.readyTimeoutMs ?? 60_000, options.signal);
+  } catch (error) {
+    // A wrangler that printed an error keeps running: it must be stopped here, or it stays.
+    await server.stop();
+    throw error;
+  }
+  return server;
+}
+
+/** wrangler's errors are coloured even under NO_COLOR. */
+export function plainText(output: string): string {
+  return output.replace(/\x1b\[[0-9;]*m/g, "");
+}
+
+/** The line wrangler prints once workerd listens; the first request still waits for the bundle. */
+async function waitUntilReady(server: WranglerDev, { child }: DevProcess, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+  let exited = false;
+  void child.then(() => {
+    exited = true;
+  });
+  const ready = `Ready on http://${server.host}`;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && !exited) {
+    signal?.throwIfAborted();
+    const output = plainText(server.output());
+    // A startup error (a bound class the main module does not export, a bad config) is printed
+    // while wrangler keeps running, never ready.
+    const error = /✘ \[ERROR\] ([^\n]*)/.exec(output);
+    if (error) throw new PartyShardError(`wrangler dev: ${error[1]!.trim()}`, { exitCode: 1, hint: `Its output:\n${lastLines(output)}` });
+    if (output.includes(ready) && (await answers(server))) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  signal?.throwIfAborted();
+  throw new PartyShardError(`wrangler dev ${exited ? "exited" : "did not become ready"} before serving requests.`, {
+    exitCode: 1,
+    hint: `Its last output:\n${lastLines(plainText(server.output()))}`,
+  });
+}
+
+function answers(server: WranglerDev): Promise<boolean> {
+  return fetch(`http://${server.host}/__party_shard_ready`).then(
+    async (response) => {
+      await response.arrayBuffer();
+      return true;
+    },
+    () => false,
+  );
+}
+
+function lastLines(output: string): string {
+  return output.trim().split("\n").slice(-15).join("\n");
+}

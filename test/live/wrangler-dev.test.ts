@@ -1,0 +1,128 @@
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { cpSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { after, describe, it } from "node:test";
+import { PartySocket } from "partysocket";
+import WebSocket from "ws";
+import { startWranglerDev, type WranglerDev } from "../../src/infra/wrangler-dev.js";
+import { FIXTURES, REPO } from "../helpers/cli.js";
+import { tempDir } from "../helpers/temp.js";
+
+/** A temp copy of the PartyServer chat fixture, resolving wrangler and partyserver from this repo. */
+function copyChat(): string {
+  const dir = tempDir("wrangler-chat");
+  cpSync(path.join(FIXTURES, "partyserver", "chat"), dir, { recursive: true });
+  symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
+  return dir;
+}
+
+/**
+ * The live processes of a process group. Zombies do not count: they have exited, and where
+ * PID 1 does not reap orphans (some containers) they are listed until the machine restarts.
+ */
+function groupMembers(pgid: number): string[] {
+  const result = spawnSync("ps", ["-o", "pid=,stat=,comm=", "-g", String(pgid)], { encoding: "utf8" });
+  return result.stdout.split("\n").map((line) => line.trim()).filter((line) => line && !/^\d+ Z/.test(line));
+}
+
+/** Processes running with `dir` as their working folder: wrangler and the workerd it starts. */
+function processesIn(dir: string): number[] {
+  const real = realpathSync(dir);
+  return readdirSync("/proc").filter((name) => /^\d+$/.test(name)).map(Number).filter((pid) => {
+    try {
+      return realpathSync(`/proc/${pid}/cwd`) === real;
+    } catch {
+      return false; // gone meanwhile, or not ours to read
+    }
+  });
+}
+
+/** State folders wrangler-dev made (they are named so under the system temp dir). */
+function stateFolders(tmp: string): string[] {
+  return readdirSync(tmp).filter((name) => name.startsWith("party-shard-wrangler-state-"));
+}
+
+function welcome(host: string, room: string): Promise<{ socket: PartySocket; message: { type: string; room: string; online: number } }> {
+  return new Promise((resolve, reject) => {
+    const socket = new PartySocket({ host, party: "chat", room, query: { user: "alice" }, WebSocket, maxRetries: 0 });
+    const timer = setTimeout(() => reject(new Error("no welcome within 15 s")), 15_000);
+    socket.addEventListener("message", (event) => {
+      clearTimeout(timer);
+      resolve({ socket, message: JSON.parse(String(event.data)) });
+    }, { once: true });
+  });
+}
+
+describe("wrangler dev (real, offline) on the PartyServer chat fixture", () => {
+  const dirs: string[] = [];
+  let server: WranglerDev | undefined;
+  after(async () => {
+    await server?.stop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("boots, a partysocket client gets the welcome, and stop leaves no process and no state folder", async () => {
+    const project = copyChat();
+    // The state folder goes under the system temp dir: a folder of this test's own shows what is left there.
+    const tmp = tempDir("wrangler-tmp");
+    dirs.push(project, tmp);
+    const previousTmp = process.env.TMPDIR;
+    process.env.TMPDIR = tmp;
+    try {
+      server = await startWranglerDev({ cwd: project });
+    } finally {
+      if (previousTmp === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = previousTmp;
+    }
+    const pgid = server.pid!;
+    const members = groupMembers(pgid);
+    assert.ok(members.some((line) => line.endsWith("workerd")), `wrangler and workerd run in group ${pgid}: ${members.join("; ")}`);
+    assert.equal(stateFolders(tmp).length, 1, readdirSync(tmp).join(", "));
+
+    const { socket, message } = await welcome(server.host, "lobby");
+    socket.close();
+    assert.deepEqual(message, { type: "welcome", room: "lobby", online: 1 });
+    // The Worker's own routing and hooks ran: a POST without the token is refused by onBeforeRequest.
+    const refused = await fetch(`http://${server.host}/parties/chat/lobby`, { method: "POST", body: "cats" });
+    assert.equal(refused.status, 403);
+
+    await server.stop();
+    server = undefined;
+    assert.deepEqual(groupMembers(pgid), []);
+    assert.deepEqual(processesIn(project), []);
+    assert.deepEqual(stateFolders(tmp), []);
+  });
+
+  it("fails fast with wrangler's error when a bound class is not exported, and leaves nothing running", async () => {
+    const project = copyChat();
+    dirs.push(project);
+    const config = path.join(project, "wrangler.jsonc");
+    writeFileSync(
+      config,
+      readFileSync(config, "utf8")
+        .replace(`{ "name": "Chat", "class_name": "Chat" }`, `{ "name": "Chat", "class_name": "Chat" }, { "name": "PartyShardRouter", "class_name": "PartyShardRouter" }`)
+        .replace(`["Chat"] }]`, `["Chat"] }, { "tag": "party-shard-v1", "new_sqlite_classes": ["PartyShardRouter"] }]`),
+    );
+    assert.match(readFileSync(config, "utf8"), /party-shard-v1/);
+    const started = Date.now();
+    await assert.rejects(startWranglerDev({ cwd: project, readyTimeoutMs: 60_000 }), (error: Error) => {
+      assert.match(error.message, /wrangler dev: Your Worker depends on the following Durable Objects, which are not exported in your entrypoint file: PartyShardRouter/);
+      return true;
+    });
+    // Well before the readiness timeout: the error line ends the wait.
+    assert.ok(Date.now() - started < 30_000, `failed after ${Date.now() - started} ms`);
+    assert.deepEqual(processesIn(project), []);
+  });
+
+  it("exit-2 error naming the install command when the project has no wrangler", async () => {
+    const project = tempDir("no-wrangler");
+    dirs.push(project);
+    await assert.rejects(startWranglerDev({ cwd: project }), (error: Error & { exitCode?: number; hint?: string }) => {
+      assert.match(error.message, /wrangler is not installed in /);
+      assert.equal(error.exitCode, 2);
+      assert.match(error.hint ?? "", /npm install -D wrangler/);
+      return true;
+    });
+  });
+});
