@@ -10,6 +10,31 @@ export interface DurableBinding {
   line?: number;
 }
 
+/** One `env.<name>` section, as far as Durable Objects go. */
+export interface WranglerEnv {
+  /**
+   * Undefined when the env declares no `durable_objects`: wrangler does not inherit
+   * durable_objects into an env, so such an env has none at all.
+   */
+  bindings: DurableBinding[] | undefined;
+  /** 1-based line of the env's `durable_objects` (else of the env itself). */
+  line?: number;
+  /** Set only when the env declares `migrations` of its own (it then replaces the top level's). */
+  migrations?: WranglerMigrations;
+}
+
+export interface WranglerMigrations {
+  /** Tags of `migrations[]`, in order. */
+  tags: string[];
+  /**
+   * Classes the migrations leave in place, applied in order: created by `new_classes`,
+   * `new_sqlite_classes`, a rename's or transfer's `to`; removed by `deleted_classes` and a rename's `from`.
+   */
+  classes: string[];
+  /** 1-based line of `migrations`. */
+  line?: number;
+}
+
 /** What party-shard reads of a PartyServer project's wrangler config. */
 export interface LoadedWrangler {
   platform: "partyserver";
@@ -25,13 +50,14 @@ export interface LoadedWrangler {
   main: string;
   /** Top-level Durable Object bindings. */
   bindings: DurableBinding[];
-  /**
-   * Each `env.<name>` section. `bindings` is undefined when the env declares no `durable_objects`
-   * (wrangler does not inherit durable_objects into an env: such an env has none at all).
-   */
-  envs: Record<string, { bindings: DurableBinding[] | undefined }>;
-  /** Tags of `migrations[]`, in order. */
+  /** 1-based line of the top-level `durable_objects`, when there is one. */
+  durableObjectsLine?: number;
+  /** Each `env.<name>` section. */
+  envs: Record<string, WranglerEnv>;
+  /** Tags of the top-level `migrations[]`, in order. */
   migrationTags: string[];
-  /** Classes a migration creates (`new_classes`, `new_sqlite_classes`, a rename's `to`). */
+  /** Classes the top-level migrations leave in place (see `WranglerMigrations.classes`). */
   migratedClasses: string[];
+  /** 1-based line of the top-level `migrations`, when there is one. */
+  migrationsLine?: number;
 }

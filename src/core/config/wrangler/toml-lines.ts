@@ -1,0 +1,126 @@
+/**
+ * What each line of a TOML file declares, read without a full parser (smol-toml gives data
+ * but no positions): a `[table]` or `[[array.of.tables]]` header, or a `key = value`, with the
+ * full key path it sets. Lines inside multi-line strings and arrays are skipped.
+ */
+export interface TomlLine {
+  /** 1-based. */
+  line: number;
+  kind: "table" | "array-table" | "key";
+  /** The absolute key path: a header's own path, or a key's table path plus its dotted key. */
+  path: string[];
+  /** For a key: its value starts with `{` or `[` (an inline table or array). */
+  inline?: boolean;
+}
+
+const KEY_PART = /\s*(?:([A-Za-z0-9_-]+)|"((?:[^"\\]|\\.)*)"|'([^']*)')\s*/y;
+
+export function scanTomlLines(text: string): TomlLine[] {
+  const lines: TomlLine[] = [];
+  let table: string[] = [];
+  let open: string | undefined; // the closing delimiter of a multi-line string we are inside
+  let depth = 0; // brackets still open from a multi-line array or inline table
+  text.split(/\r?\n/).forEach((raw, index) => {
+    const code = stripComment(raw);
+    if (open) {
+      if (raw.includes(open)) open = undefined;
+      return;
+    }
+    if (depth > 0) {
+      depth = Math.max(0, depth + bracketBalance(code));
+      return;
+    }
+    const header = /^\s*(\[\[?)(.*?)(\]\]?)\s*$/.exec(code);
+    if (header) {
+      const path = keyPath(header[2]!);
+      if (!path) return;
+      table = path;
+      lines.push({ line: index + 1, kind: header[1] === "[[" ? "array-table" : "table", path });
+      return;
+    }
+    const equals = splitKey(code);
+    if (!equals) return;
+    const value = equals.value.trimStart();
+    lines.push({ line: index + 1, kind: "key", path: [...table, ...equals.key], inline: value.startsWith("{") || value.startsWith("[") });
+    const multiline = /^("""|''')/.exec(value);
+    if (multiline && !value.slice(3).includes(multiline[1]!)) open = multiline[1];
+    else depth = Math.max(0, bracketBalance(value));
+  });
+  return lines;
+}
+
+/** The key path written in `text`, or undefined when it is not one. */
+export function keyPath(text: string): string[] | undefined {
+  const parts: string[] = [];
+  KEY_PART.lastIndex = 0;
+  for (;;) {
+    const start = KEY_PART.lastIndex;
+    const match = KEY_PART.exec(text);
+    if (!match || KEY_PART.lastIndex === start) return undefined;
+    parts.push(match[1] ?? unescape(match[2]) ?? match[3]!);
+    if (KEY_PART.lastIndex === text.length) return parts;
+    if (text[KEY_PART.lastIndex] !== ".") return undefined;
+    KEY_PART.lastIndex++;
+  }
+}
+
+/** A key written as TOML writes it: bare when it can be, else quoted. */
+export function tomlKey(name: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(name) ? name : JSON.stringify(name);
+}
+
+function unescape(quoted: string | undefined): string | undefined {
+  if (quoted === undefined) return undefined;
+  try {
+    return JSON.parse(`"${quoted}"`) as string;
+  } catch {
+    return quoted;
+  }
+}
+
+function splitKey(code: string): { key: string[]; value: string } | undefined {
+  // The first `=` outside quotes ends the key.
+  let quote: string | undefined;
+  for (let i = 0; i < code.length; i++) {
+    const char = code[i]!;
+    if (quote) {
+      if (char === "\\" && quote === '"') i++;
+      else if (char === quote) quote = undefined;
+    } else if (char === '"' || char === "'") quote = char;
+    else if (char === "=") {
+      const key = keyPath(code.slice(0, i));
+      return key ? { key, value: code.slice(i + 1) } : undefined;
+    }
+  }
+  return undefined;
+}
+
+/** `[`/`{` minus `]`/`}` outside strings. */
+function bracketBalance(code: string): number {
+  let balance = 0;
+  let quote: string | undefined;
+  for (let i = 0; i < code.length; i++) {
+    const char = code[i]!;
+    if (quote) {
+      if (char === "\\" && quote === '"') i++;
+      else if (char === quote) quote = undefined;
+    } else if (char === '"' || char === "'") quote = char;
+    else if (char === "[" || char === "{") balance++;
+    else if (char === "]" || char === "}") balance--;
+  }
+  return balance;
+}
+
+/** The line without a trailing `# comment` (a `#` inside a string stays). */
+function stripComment(line: string): string {
+  let quote: string | undefined;
+  for (let i = 0; i < line.length; i++) {
+    const char = line[i]!;
+    if (quote) {
+      if (char === "\\" && quote === '"') i++;
+      else if (char === quote) quote = undefined;
+    } else if (char === '"' || char === "'") quote = char;
+    else if (char === "#") return line.slice(0, i);
+  }
+  return line;
+}
