@@ -39,7 +39,18 @@ export type FindingCode =
   | "partysocket-missing"
   | "tsconfig-partly-read"
   | "link-outside-project"
-  | "other-partykit-project";
+  | "other-partykit-project"
+  // PartyServer: migrate's server half, init and check
+  | "class-swapped"
+  | "class-not-swappable"
+  | "server-override"
+  | "handler-field"
+  | "worker-routed"
+  | "binding-used-directly"
+  | "router-not-exported"
+  | "router-config"
+  // PartyServer: client half
+  | "socket-main-party";
 
 /** Something the user should know: a skipped site, a manual step, a no-op. */
 export interface Finding {

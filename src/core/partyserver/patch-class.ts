@@ -1,0 +1,61 @@
+import { Node, type ClassDeclaration, type Identifier } from "ts-morph";
+import type { Finding } from "../plan.js";
+import type { Edit } from "../text-edits.js";
+import { findingAt } from "../migrate/findings.js";
+import { isShardedBase, partyserverExport, serverLineage, SHARDED_CLASS } from "./server-class.js";
+
+/** Server members the runtime's Sharded overrides: a class that overrides them too bypasses the shards. */
+const RUNTIME_MEMBERS = ["fetch", "webSocketMessage", "webSocketClose", "webSocketError", "broadcast", "getConnections", "getConnection"];
+const HANDLERS = ["onConnect", "onMessage", "onClose", "onError", "onRequest"];
+
+export interface ClassPatch {
+  edits: Edit[];
+  /** The `Server` identifier the swap replaces (its import may go). */
+  replaced: Identifier[];
+  /** Whether the file needs `Sharded` imported from the runtime. */
+  needsSharded: boolean;
+  findings: Finding[];
+}
+
+/**
+ * `class Chat extends Server<Env>` → `class Chat extends Sharded<Env>`: the type arguments stay,
+ * only the base's name changes. What the runtime cannot lead through is reported, not rewritten:
+ * overrides of the members Sharded takes over, handlers written as fields, and a base class of
+ * the user's between the class and Server.
+ */
+export function patchClass(cls: ClassDeclaration, className: string): ClassPatch {
+  const file = cls.getSourceFile();
+  const finding = (node: Node | undefined, level: Finding["level"], code: Finding["code"], message: string) => findingAt(file, node, level, code, message);
+  const findings: Finding[] = [];
+  const lineage = serverLineage(cls);
+  for (const each of [cls, ...(lineage.extendsServer ? lineage.via : [])]) findings.push(...memberFindings(each, className));
+  const base = cls.getExtends()?.getExpression();
+  if (!base || isShardedBase(base)) return { edits: [], replaced: [], needsSharded: false, findings };
+  if (partyserverExport(base) !== "Server") {
+    const via = lineage.extendsServer ? lineage.via.map((each) => each.getName() ?? "(anonymous)").join(" → ") : base.getText();
+    findings.push(
+      finding(base, "manual", "class-not-swappable", `${className} extends ${via}, a class of yours, not Server from "partyserver": migrate swaps only a direct base. Make the class that extends Server extend ${SHARDED_CLASS} (from the runtime) instead, if every class under it is sharded this way, or extend ${SHARDED_CLASS} here.`),
+    );
+    return { edits: [], replaced: [], needsSharded: false, findings };
+  }
+  // `ps.Server` keeps its namespace import; a plain or aliased `Server` may lose its import.
+  const replaced = Node.isIdentifier(base) ? [base] : [];
+  findings.unshift(finding(base, "info", "class-swapped", `${className} now leads its shards: it extends ${SHARDED_CLASS} instead of Server.`));
+  return { edits: [{ at: base.getStart(), end: base.getEnd(), insert: SHARDED_CLASS }], replaced, needsSharded: true, findings };
+}
+
+function memberFindings(cls: ClassDeclaration, className: string): Finding[] {
+  const file = cls.getSourceFile();
+  const findings: Finding[] = [];
+  const owner = cls.getName() === className ? className : `${cls.getName() ?? "its base class"} (a base of ${className})`;
+  for (const member of cls.getMembers()) {
+    if (Node.isConstructorDeclaration(member) || Node.isClassStaticBlockDeclaration(member) || member.isStatic()) continue;
+    const name = member.getName();
+    if (RUNTIME_MEMBERS.includes(name)) {
+      findings.push(findingAt(file, member, "manual", "server-override", `${owner} overrides ${name}, which ${SHARDED_CLASS} takes over to lead the shards; clients on a shard would bypass it. Move that logic into onConnect/onMessage/onClose/onRequest, or call super.${name} first and check what it returns.`));
+    } else if (HANDLERS.includes(name) && Node.isPropertyDeclaration(member)) {
+      findings.push(findingAt(file, member, "manual", "handler-field", `${owner} declares ${name} as a field, not a method: the runtime leads the handlers the class declares as methods, and a field is set on each instance after the constructor, out of its reach. Write it as a method: ${name}(…) { … }.`));
+    }
+  }
+  return findings;
+}

@@ -1,0 +1,91 @@
+import { Node, type ClassDeclaration, type Expression, type SourceFile } from "ts-morph";
+import { RUNTIME_FILE_NAME } from "./render-runtime.js";
+
+export const PARTYSERVER = "partyserver";
+/** The handlers that make a class a party worth sharding: it holds sockets. */
+export const SOCKET_HANDLERS = ["onConnect", "onMessage", "onClose"] as const;
+// Deep enough for any real hierarchy; a cycle (a bad file) stops here too.
+const MAX_DEPTH = 8;
+
+/**
+ * What `expression` is, when it names a partyserver export: `Server` for `Server`, for
+ * `PS` after `import { Server as PS } from "partyserver"`, and for `ps.Server` after
+ * `import * as ps from "partyserver"`. Undefined for anything else.
+ */
+export function partyserverExport(expression: Node): string | undefined {
+  if (Node.isPropertyAccessExpression(expression)) {
+    const namespace = expression.getExpression();
+    const declaration = Node.isIdentifier(namespace) ? namespace.getSymbol()?.getDeclarations()[0] : undefined;
+    return Node.isNamespaceImport(declaration) && fromPartyserver(declaration) ? expression.getName() : undefined;
+  }
+  if (!Node.isIdentifier(expression)) return undefined;
+  const declaration = expression.getSymbol()?.getDeclarations()[0];
+  return Node.isImportSpecifier(declaration) && fromPartyserver(declaration) ? declaration.getName() : undefined;
+}
+
+function fromPartyserver(node: Node): boolean {
+  return node.getFirstAncestor(Node.isImportDeclaration)?.getModuleSpecifierValue() === PARTYSERVER;
+}
+
+/** The runtime's base class for a sharded party: the user's class extends it instead of Server. */
+export const SHARDED_CLASS = "Sharded";
+
+/** Whether a module specifier (or path) names the generated runtime, `./party-shard-server` with or without an extension. */
+export function isRuntimeSpecifier(specifier: string): boolean {
+  return specifier.replace(/\.[cm]?[jt]sx?$/, "").split("/").at(-1) === RUNTIME_FILE_NAME.replace(/\.ts$/, "");
+}
+
+/** Whether `expression` is `Sharded` imported from the generated runtime (a class migrate already swapped). */
+export function isShardedBase(expression: Node): boolean {
+  if (!Node.isIdentifier(expression)) return false;
+  const declaration = expression.getSymbol()?.getDeclarations()[0];
+  if (!Node.isImportSpecifier(declaration) || declaration.getName() !== SHARDED_CLASS) return false;
+  return isRuntimeSpecifier(declaration.getImportDeclaration().getModuleSpecifierValue());
+}
+
+/**
+ * How a class reaches partyserver's Server: directly, or through classes of the user's (`via`,
+ * nearest first); `sharded` when the last step is the runtime's Sharded instead of Server.
+ */
+export type ServerLineage = { extendsServer: true; via: ClassDeclaration[]; sharded: boolean } | { extendsServer: false };
+
+export function serverLineage(cls: ClassDeclaration): ServerLineage {
+  const via: ClassDeclaration[] = [];
+  let current = cls;
+  for (let depth = 0; depth < MAX_DEPTH; depth++) {
+    const base = current.getExtends()?.getExpression();
+    if (!base) return { extendsServer: false };
+    if (partyserverExport(base) === "Server") return { extendsServer: true, via, sharded: false };
+    if (isShardedBase(base)) return { extendsServer: true, via, sharded: true };
+    const next = classNamed(base);
+    if (!next) return { extendsServer: false };
+    via.push(next);
+    current = next;
+  }
+  return { extendsServer: false };
+}
+
+/** The class declaration an expression names, through imports of the project's own modules. */
+export function classNamed(expression: Expression | Node): ClassDeclaration | undefined {
+  if (!Node.isIdentifier(expression)) return undefined;
+  let symbol = expression.getSymbol();
+  if (symbol?.isAlias()) symbol = symbol.getAliasedSymbol();
+  const declaration = symbol?.getDeclarations()[0];
+  return Node.isClassDeclaration(declaration) ? declaration : undefined;
+}
+
+/** The classes the Worker's main module exports by name (directly, `export { X } from`, `export *`). */
+export function exportedClasses(main: SourceFile): Map<string, ClassDeclaration> {
+  const classes = new Map<string, ClassDeclaration>();
+  for (const [name, declarations] of main.getExportedDeclarations()) {
+    const cls = declarations.find(Node.isClassDeclaration);
+    if (cls) classes.set(name, cls);
+  }
+  return classes;
+}
+
+/** The socket handlers a class has, its own or inherited from classes of the user's. */
+export function socketHandlersOf(cls: ClassDeclaration, lineage: ServerLineage): string[] {
+  const classes = [cls, ...(lineage.extendsServer ? lineage.via : [])];
+  return SOCKET_HANDLERS.filter((handler) => classes.some((each) => each.getMember(handler) !== undefined));
+}
