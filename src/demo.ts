@@ -1,7 +1,10 @@
 /**
- * `npm run demo`: the whole job on the bundled chat app, offline. Copies templates/demo-chat
- * to a temp folder, runs init and migrate (showing what they change), then verify on a real
- * `partykit dev`. Exits with verify's code.
+ * `npm run demo`: the whole job on a bundled chat app, offline. Copies the app to a temp
+ * folder, runs init and migrate (showing what they change), check, then verify on the
+ * platform's real dev server. Exits with verify's code.
+ *
+ *   npm run demo                    the PartyKit app (templates/demo-chat) on partykit dev
+ *   npm run demo -- --partyserver   the PartyServer app (templates/demo-partyserver-chat) on wrangler dev
  */
 import { cpSync, symlinkSync } from "node:fs";
 import path from "node:path";
@@ -16,6 +19,26 @@ const CLI = path.join(REPO, "bin", "party-shard.js");
 // Plain under CI and in a pipe (CI greps this output); `npm run demo -- --no-color` too.
 const NO_COLOR_FLAG = process.argv.includes("--no-color");
 const pc = decidePalette(NO_COLOR_FLAG).stdout;
+
+/** A bundled app and the words the demo uses for its platform. */
+interface DemoApp {
+  template: string;
+  intro: string;
+  devServer: string;
+}
+
+const APPS = {
+  partykit: {
+    template: "demo-chat",
+    intro: "a chat app (class party whose onMessage broadcasts, a client using socket.send)",
+    devServer: "partykit dev",
+  },
+  partyserver: {
+    template: "demo-partyserver-chat",
+    intro: "a PartyServer chat app (a Server subclass whose onMessage broadcasts, a Worker calling routePartykitRequest, a client using socket.send)",
+    devServer: "wrangler dev",
+  },
+} satisfies Record<string, DemoApp>;
 
 interface JsonPlan {
   changes: { path: string; action: "create" | "update"; diff: string }[];
@@ -39,19 +62,19 @@ async function step(title: string, command: string, cwd: string): Promise<void> 
   if (applied.exitCode !== 0) throw new Error(`${command} failed:\n${applied.stderr}`);
 }
 
-async function main(): Promise<number> {
+async function main(demo: DemoApp): Promise<number> {
   const { path: app, remove } = makeTempDir("demo");
-  cpSync(path.join(REPO, "templates", "demo-chat"), app, { recursive: true });
-  // The demo app uses this checkout's partykit and partysocket: nothing to download.
+  cpSync(path.join(REPO, "templates", demo.template), app, { recursive: true });
+  // The demo app uses this checkout's packages (partykit or wrangler and partyserver, partysocket): nothing to download.
   symlinkSync(path.join(REPO, "node_modules"), path.join(app, "node_modules"), "dir");
-  console.log(pc.bold(`party-shard demo: a chat app (class party whose onMessage broadcasts, a client using socket.send)\ncopied to ${app}`));
+  console.log(pc.bold(`party-shard demo: ${demo.intro}\ncopied to ${app}`));
   try {
     await step("add the router party and generate the router", "init", app);
     await step("route sockets and sends through the router; the party leads its shards", "migrate", app);
     console.log(pc.bold(pc.cyan("\n$ npx party-shard check")) + pc.dim("  # what CI would run"));
     const check = await party(["check"], app);
     console.log(check.stdout);
-    console.log(pc.bold(pc.cyan("\n$ npx party-shard verify")) + pc.dim("  # real partykit dev, real partysocket clients"));
+    console.log(pc.bold(pc.cyan("\n$ npx party-shard verify")) + pc.dim(`  # real ${demo.devServer}, real partysocket clients`));
     const verify = await execa(process.execPath, [CLI, "verify", ...(NO_COLOR_FLAG ? ["--no-color"] : [])], { cwd: app, reject: false, stdio: "inherit" });
     return verify.exitCode ?? 1;
   } finally {
@@ -59,4 +82,4 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+process.exitCode = await main(process.argv.includes("--partyserver") ? APPS.partyserver : APPS.partykit);
