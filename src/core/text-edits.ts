@@ -1,4 +1,4 @@
-import { SyntaxKind, type Node, type ObjectLiteralExpression } from "ts-morph";
+import { SyntaxKind, type ArrayLiteralExpression, type Node, type ObjectLiteralExpression } from "ts-morph";
 
 /** Replace `text[at, end)` with `insert` (a pure insertion when `end` is absent). */
 export interface Edit {
@@ -66,14 +66,14 @@ export function insertPropertyEdits(
   return edits;
 }
 
-/** The comma token right after the object's last property, if the file uses trailing commas there. */
-export function trailingComma(object: ObjectLiteralExpression): Node | undefined {
+/** The comma token right after the last property (or element), if the file uses trailing commas there. */
+export function trailingComma(object: ObjectLiteralExpression | ArrayLiteralExpression): Node | undefined {
   const last = object.getFirstChildByKind(SyntaxKind.SyntaxList)?.getLastChild();
   return last?.getKind() === SyntaxKind.CommaToken ? last : undefined;
 }
 
 /** Past any comment that ends the line, so `"main": "x" // entry` keeps its comment. */
-function endOfLineAfter(text: string, offset: number): number {
+export function endOfLineAfter(text: string, offset: number): number {
   const lineEnd = text.indexOf("\n", offset);
   const end = lineEnd === -1 ? text.length : lineEnd;
   const rest = text.slice(offset, end).replace(/\r$/, "");
