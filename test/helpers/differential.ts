@@ -5,7 +5,8 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { isDeepStrictEqual } from "node:util";
 import WebSocket from "ws";
-import { startPartykitDev, type PartykitDev } from "../../src/infra/partykit-dev.js";
+import { startPartykitDev } from "../../src/infra/partykit-dev.js";
+import { startWranglerDev } from "../../src/infra/wrangler-dev.js";
 import { FIXTURES, PARTYKIT_BIN, REPO, runCli } from "./cli.js";
 import { tempDir } from "./temp.js";
 
@@ -24,6 +25,37 @@ const SETTLE_MS = 500;
 const FAULT_LINE = /party-shard: injected fault/g;
 
 export type Mode = "unsharded" | "sharded" | "sharded with faults";
+
+/** What the harness uses of partykit dev and wrangler dev. */
+export interface DevServer {
+  host: string;
+  output(): string;
+  stop(): Promise<void>;
+}
+export type Platform = "partykit" | "partyserver";
+
+/** What differs between the platforms for the harness: where the apps are, the dev server, the router's URL name. */
+interface PlatformFacts {
+  /** Folder under test/fixtures holding the apps. */
+  fixtures: string;
+  routerParty: string;
+  start(dir: string, vars: Record<string, string>): Promise<DevServer>;
+}
+
+const PLATFORMS: Record<Platform, PlatformFacts> = {
+  partykit: {
+    fixtures: "differential",
+    routerParty: "router",
+    // State stays in the project's .partykit/state, so a seeded folder copies with its storage.
+    start: (cwd, vars) => startPartykitDev({ cwd, bin: PARTYKIT_BIN, vars }),
+  },
+  partyserver: {
+    fixtures: "differential-partyserver",
+    routerParty: "party-shard-router",
+    // wrangler's own default place, inside the project, for the same reason.
+    start: (cwd, vars) => startWranglerDev({ cwd, vars, persist: path.join(cwd, ".wrangler", "state") }),
+  },
+};
 export type Message = Record<string, unknown>;
 export interface HttpAnswer {
   status: number;
@@ -50,14 +82,24 @@ export interface Observations {
 }
 
 export interface DifferentialApp<C extends AppClient> {
-  /** Folder under test/fixtures/differential. */
+  /** Default partykit (apps under test/fixtures/differential, partykit dev); partyserver: test/fixtures/differential-partyserver, wrangler dev. */
+  platform?: Platform;
+  /** Folder under the platform's fixtures. */
   fixture: string;
+  /** The party's URL name, `/parties/<party>/<room>`: default `main` (PartyKit); on PartyServer the kebab binding name. */
+  party?: string;
   room: string;
+  /** How long `run.quiet()` sends nothing; default 0 (no pause). */
+  quietMs?: number;
   /** Run on the unsharded project before anything else; the state it leaves is what every run starts from. */
   seed?(run: Run<C>): Promise<void>;
   script(run: Run<C>): Promise<void>;
   /** Checks on the (normalized) observations of every run, beyond their equality. */
   check?(observations: Observations): void;
+  /** Checks on what the dev server printed during a run (ANSI codes removed). */
+  checkLog?(log: string, mode: Mode): void;
+  /** More tests in the app's suite, after the three runs, with the lab's projects. */
+  more?(lab: DifferentialLab<C>): void;
 }
 
 export const clientId = (i: number) => `c${String(i).padStart(2, "0")}`;
@@ -89,6 +131,7 @@ export function describeDifferential<C extends AppClient>(title: string, app: Di
         else assert.ok(faults > 0, "PARTY_SHARD_FAULT_PERCENT=20 injected no fault");
       });
     }
+    app.more?.(lab);
   });
 }
 
@@ -97,17 +140,30 @@ export class DifferentialLab<C extends AppClient> {
   private readonly dirs: string[] = [];
   private projects?: Record<Mode, string>;
   private readonly migrations = new Map<Mode, Promise<void>>();
+  readonly platform: PlatformFacts;
 
-  constructor(readonly app: DifferentialApp<C>) {}
+  constructor(readonly app: DifferentialApp<C>) {
+    this.platform = PLATFORMS[app.platform ?? "partykit"];
+  }
+
+  /** The project folder a mode runs in (prepared by `prepare`). */
+  projectDir(mode: Mode): string {
+    return this.projects![mode];
+  }
+
+  /** The fixture's own folder (the untouched app). */
+  get fixtureDir(): string {
+    return path.join(FIXTURES, this.platform.fixtures, this.app.fixture);
+  }
 
   /**
    * Copies the fixture; with a seed, seeds one project and copies it after the server stopped.
    * Both sharded projects are migrated in the background while the unsharded run goes on.
    */
   async prepare(): Promise<void> {
-    const first = this.copy(path.join(FIXTURES, "differential", this.app.fixture));
+    const first = this.copy(this.fixtureDir);
     if (this.app.seed) await this.run(first, "unsharded", this.app.seed);
-    // The sharded run migrates the very folder the unsharded app ran in, with its .partykit/state.
+    // The sharded run migrates the very folder the unsharded app ran in, with its stored state.
     this.projects = { sharded: first, unsharded: this.copy(first), "sharded with faults": this.copy(first) };
     for (const mode of ["sharded", "sharded with faults"] as const) {
       const migrated = migrate(this.projects[mode]);
@@ -130,7 +186,29 @@ export class DifferentialLab<C extends AppClient> {
       writeFileSync(`${name}.log`, result.log);
     }
     this.app.check?.(observations);
+    this.app.checkLog?.(result.log, mode);
     return { ...result, observations };
+  }
+
+  /**
+   * Boots the project for `mode` (once migrated) and hands `use` the server and a reader of
+   * everything it printed so far (ANSI codes removed); the server is stopped after.
+   */
+  async withServer<T>(mode: Mode, use: (server: DevServer, log: () => string) => Promise<T>): Promise<T> {
+    await this.migrations.get(mode);
+    const sink = await startSink();
+    let server: DevServer | undefined;
+    let tap: ReturnType<typeof tapOutput> | undefined;
+    try {
+      server = await this.platform.start(this.projects![mode], { SINK: sink.url });
+      const output = tapOutput(server);
+      tap = output;
+      return await use(server, () => stripAnsi(output.read()));
+    } finally {
+      tap?.stop();
+      await server?.stop();
+      await sink.close();
+    }
   }
 
   async cleanup(): Promise<void> {
@@ -151,25 +229,26 @@ export class DifferentialLab<C extends AppClient> {
     const sink = await startSink();
     const vars: Record<string, string> = { SINK: sink.url };
     if (mode === "sharded with faults") vars.PARTY_SHARD_FAULT_PERCENT = "20";
-    let server: PartykitDev | undefined;
+    let server: DevServer | undefined;
     let tap: ReturnType<typeof tapOutput> | undefined;
     let run: Run<C> | undefined;
     try {
-      server = await startPartykitDev({ cwd: dir, bin: PARTYKIT_BIN, vars });
+      server = await this.platform.start(dir, vars);
       tap = tapOutput(server);
-      const original = (await import(path.join(FIXTURES, "differential", this.app.fixture, "app", "client.ts"))) as ClientModule<C>;
+      const original = (await import(path.join(this.fixtureDir, "app", "client.ts"))) as ClientModule<C>;
       const own = mode === "unsharded" ? original : ((await import(path.join(dir, "app", "client.ts"))) as ClientModule<C>);
-      run = new Run<C>({ host: server.host, room: this.app.room, mode, own, original, sink: sink.calls });
+      const parties = { party: this.app.party ?? "main", router: this.platform.routerParty };
+      run = new Run<C>({ host: server.host, room: this.app.room, mode, own, original, sink: sink.calls, parties, quietMs: this.app.quietMs ?? 0 });
       await script(run);
       await sleep(SETTLE_MS);
       const observations = run.snapshot();
-      const log = tap.stop().replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
+      const log = stripAnsi(tap.stop());
       return { observations, faults: log.match(FAULT_LINE)?.length ?? 0, load: run.load, log };
     } catch (error) {
       // What the server said is most of the story when a run goes wrong.
-      const lines = (tap?.stop() ?? "").replace(/\x1b\[[0-9;]*[A-Za-z]/g, "").split("\n").filter((line) => line.trim() !== "");
+      const lines = stripAnsi(tap?.stop() ?? "").split("\n").filter((line) => line.trim() !== "");
       const tail = lines.slice(-25).join("\n");
-      if (error instanceof Error) error.message += `\n--- partykit dev output, last lines ---\n${tail}`;
+      if (error instanceof Error) error.message += `\n--- dev server output, last lines ---\n${tail}`;
       throw error;
     } finally {
       tap?.stop();
@@ -196,6 +275,9 @@ interface RunOptions<C> {
   own: ClientModule<C>;
   original: ClientModule<C>;
   sink: unknown[];
+  /** URL names: the party's own and the router's. */
+  parties: { party: string; router: string };
+  quietMs: number;
 }
 
 /** What a script drives: clients joined one at a time, HTTP calls, and waits on what was seen. */
@@ -250,9 +332,9 @@ export class Run<C extends AppClient> {
     return this.record(label, { status, body: parseJson(text) });
   }
 
-  /** A POST to /parties/router/<room> when sharded, to /parties/main/<room> when not. */
+  /** A POST to the router's room when sharded (/parties/router/<room> on PartyKit), to the party's own when not. */
   async postViaRouter(label: string, body: unknown): Promise<HttpAnswer> {
-    const party = this.sharded ? "router" : "main";
+    const party = this.sharded ? this.options.parties.router : this.options.parties.party;
     const response = await fetch(`http://${this.options.host}/parties/${party}/${this.options.room}`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -270,11 +352,19 @@ export class Run<C extends AppClient> {
   /** In sharded runs, the router's load view must place the 16 routed clients on every shard. */
   async checkShardLoad(): Promise<void> {
     if (!this.sharded) return;
-    const view = await readRouterLoad(this.options.host, this.options.room);
+    const view = await readRouterLoad(this.options.host, this.options.room, this.options.parties.router);
     this.load = view.load;
     const routed = this.present().filter((i) => i !== OLD_BUNDLE).length;
     assert.equal(view.load.reduce((sum, n) => sum + n, 0), routed, `router load ${JSON.stringify(view.load)}`);
     assert.ok(view.load.length === SHARDS && view.load.every((n) => n >= 1), `a shard is empty: ${JSON.stringify(view.load)}`);
+  }
+
+  /**
+   * Sends nothing for the app's `quietMs` (a no-op without it): long enough on wrangler dev for
+   * a hibernating room to be evicted while its sockets, and the shards' links, stay open.
+   */
+  async quiet(): Promise<void> {
+    if (this.options.quietMs > 0) await sleep(this.options.quietMs);
   }
 
   async waitFor(what: string, done: () => boolean): Promise<void> {
@@ -308,11 +398,11 @@ export class Run<C extends AppClient> {
   }
 }
 
-/** The router's view of one room: `GET /parties/router/<room>`. */
-export async function readRouterLoad(host: string, room: string): Promise<{ load: number[] }> {
-  const response = await fetch(`http://${host}/parties/router/${room}`);
+/** The router's view of one room: `GET /parties/<router>/<room>`. */
+export async function readRouterLoad(host: string, room: string, router = "router"): Promise<{ load: number[] }> {
+  const response = await fetch(`http://${host}/parties/${router}/${room}`);
   const text = await response.text();
-  assert.equal(response.status, 200, `GET /parties/router/${room} answered ${response.status}: ${text}`);
+  assert.equal(response.status, 200, `GET /parties/${router}/${room} answered ${response.status}: ${text}`);
   return JSON.parse(text) as { load: number[] };
 }
 
@@ -352,7 +442,7 @@ async function startSink(): Promise<{ url: string; calls: unknown[]; close(): Pr
 }
 
 /** The server's whole output: `output()` keeps only a tail, so new text is gathered as it comes. */
-function tapOutput(server: PartykitDev): { stop(): string } {
+function tapOutput(server: DevServer): { read(): string; stop(): string } {
   let gathered = "";
   let last = "";
   const read = () => {
@@ -362,6 +452,10 @@ function tapOutput(server: PartykitDev): { stop(): string } {
   };
   const timer = setInterval(read, 100);
   return {
+    read() {
+      read();
+      return gathered;
+    },
     stop() {
       clearInterval(timer);
       read();
@@ -379,6 +473,10 @@ function overlapOf(last: string, now: string): number {
     if (last.endsWith(now.slice(0, at + probe.length))) best = at + probe.length;
   }
   return best;
+}
+
+function stripAnsi(text: string): string {
+  return text.replace(/\x1b\[[0-9;]*[A-Za-z]/g, "");
 }
 
 function parseJson(text: string): unknown {

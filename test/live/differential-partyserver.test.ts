@@ -1,0 +1,138 @@
+import assert from "node:assert/strict";
+import path from "node:path";
+import { describe, it } from "node:test";
+import WebSocket from "ws";
+import { clientId, describeDifferential, type ClientModule, type DifferentialLab, type Message } from "../helpers/differential.js";
+import { counter, poll, type CounterClient } from "../helpers/differential-apps.js";
+
+/**
+ * The PartyKit differential test's scripts on wrangler dev, against the PartyServer twins of its
+ * apps (test/fixtures/differential-partyserver): unsharded, sharded (init + migrate by the CLI),
+ * sharded with faults. What is new on this platform: a hibernating room is evicted after ~10 s of
+ * quiet even while sockets (and the shards' links) are open, so the counter's script holds still
+ * long enough for that mid-way; and the edge no longer keeps shard rooms private.
+ */
+const QUIET_MS = 15_000;
+const ROOM = "tally";
+const LEADER_START = new RegExp(`\\[differential\\] counter start ${ROOM}$`, "gm");
+
+describe("differential on wrangler dev: a sharded PartyServer app behaves exactly like the unsharded one", { concurrency: 2 }, () => {
+  describeDifferential<CounterClient>("counter (hibernating Server class, storage kept across migration, connection state, side effects, a quiet spell)", {
+    ...counter,
+    platform: "partyserver",
+    fixture: "counter",
+    party: "counter",
+    room: ROOM,
+    quietMs: QUIET_MS,
+
+    checkLog(log) {
+      // The quiet spell must have done what it is there for: the room started again after it.
+      const starts = log.match(LEADER_START)?.length ?? 0;
+      assert.ok(starts >= 2, `the counter room started ${starts} time(s): it was not evicted during the quiet spell\n${log.slice(-3000)}`);
+    },
+
+    more(lab) {
+      it("sharded: shard rooms and link ids are refused at the edge, and the party's handlers never run for them", () => hostileEdge(lab));
+    },
+  });
+
+  describeDifferential("poll (non-hibernating Server class, HTTP-created rounds, connection state)", {
+    ...poll,
+    platform: "partyserver",
+    fixture: "poll",
+    party: "poll",
+    room: "lunch",
+  });
+});
+
+/**
+ * On PartyServer a room name is the raw path segment and `!` passes the edge, so nothing but the
+ * runtime keeps `<room>!shard-<n>` and the link's connection ids to itself. Two clients (one
+ * through the router, one straight to the party) are the witnesses: they must see nothing of
+ * the hostile attempts, the party must log no handler call for them, and the online count
+ * must stay theirs.
+ */
+async function hostileEdge(lab: DifferentialLab<CounterClient>): Promise<void> {
+  await lab.withServer("sharded", async (server, log) => {
+    const base = `http://${server.host}`;
+    const original = (await import(path.join(lab.fixtureDir, "app", "client.ts"))) as ClientModule<CounterClient>;
+    const migrated = (await import(path.join(lab.projectDir("sharded"), "app", "client.ts"))) as ClientModule<CounterClient>;
+    const inboxes: Message[][] = [[], []];
+    const witnesses = [migrated, original].map((module, i) =>
+      module.join({ host: server.host, room: ROOM, id: clientId(90 + i), WebSocket, onMessage: (data) => inboxes[i]!.push(data as Message) }),
+    );
+    try {
+      await until("both witnesses see two online", () => inboxes.every((inbox) => inbox.some((m) => m.type === "online" && m.n === 2)));
+      // The marker the hostile attempts must not produce, seen for the witnesses: it can show up.
+      assert.equal(countLines(log(), "counter onConnect"), 2, `onConnect lines:\n${log()}`);
+      const requestsBefore = countLines(log(), "counter onRequest");
+      const seen = inboxes.map((inbox) => inbox.length);
+
+      const attempts = [
+        `/parties/party-shard-router/${ROOM}!shard-1`,
+        `/parties/party-shard-router/${ROOM}%21shard-1`,
+        `/parties/party-shard-router/${ROOM}!shard-1?_pk=party-shard-link-evil`,
+        `/parties/counter/${ROOM}?_pk=party-shard-link-evil`,
+        `/parties/counter/${ROOM}?_pk=party-shard-link-0`,
+      ];
+      const answers: string[] = [];
+      for (const attempt of attempts) {
+        const get = await fetch(base + attempt);
+        const getBody = await get.text();
+        const ws = await tryWebSocket(`ws://${server.host}${attempt}`);
+        answers.push(`${attempt}: GET ${get.status} ${getBody.slice(0, 80)} | WS ${ws}`);
+        assert.ok(get.status >= 400 && get.status < 500, `GET ${attempt} answered ${get.status}: ${getBody.slice(0, 200)}`);
+        assert.match(ws, /^refused 4\d\d$/, `WS ${attempt}: ${ws}`);
+      }
+      if (process.env.DIFFERENTIAL_TRACE) console.error(answers.join("\n"));
+
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      assert.deepEqual(inboxes.map((inbox) => inbox.length), seen, `a witness saw something: ${JSON.stringify(inboxes.map((inbox) => inbox.slice(-3)))}`);
+      assert.equal(countLines(log(), "counter onConnect"), 2, `the party's onConnect ran for a hostile attempt:\n${log()}`);
+      assert.equal(countLines(log(), "counter onRequest"), requestsBefore, `the party's onRequest ran for a hostile attempt:\n${log()}`);
+      // And the party still counts only the witnesses.
+      const read = await original.request(server.host, ROOM);
+      assert.equal(read.status, 200, read.text);
+      assert.equal((JSON.parse(read.text) as Message).online, 2, read.text);
+    } finally {
+      for (const witness of witnesses) witness.leave();
+    }
+  });
+}
+
+/** `opened` if the upgrade succeeded, `refused <status>` if answered without one, else the error. */
+function tryWebSocket(url: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url);
+    const timer = setTimeout(() => {
+      socket.terminate();
+      resolve("no answer");
+    }, 10_000);
+    const done = (outcome: string) => {
+      clearTimeout(timer);
+      resolve(outcome);
+    };
+    socket.on("open", () => {
+      socket.close();
+      done("opened");
+    });
+    socket.on("unexpected-response", (_request, response) => {
+      response.resume();
+      socket.terminate();
+      done(`refused ${response.statusCode}`);
+    });
+    socket.on("error", (error) => done(`error ${error.message}`));
+  });
+}
+
+function countLines(log: string, marker: string): number {
+  return log.split("\n").filter((line) => line.includes(`[differential] ${marker}`)).length;
+}
+
+async function until(what: string, done: () => boolean): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!done()) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
