@@ -1,6 +1,5 @@
 import { promises as fs } from "node:fs";
 import { decodeSource, describeInvalid } from "../core/decode-source.js";
-import type { LoadedConfig } from "../core/config/load-config.js";
 import { PartyShardError } from "../errors.js";
 import { resolveInsideRoot } from "./apply-plan.js";
 
@@ -8,8 +7,9 @@ import { resolveInsideRoot } from "./apply-plan.js";
  * Reads files of the project as text, refusing paths that lead outside it. A BOM is dropped
  * (the applier writes it back); a file that is not UTF-8 is refused, since its text could
  * only be planned with U+FFFD in place of its bytes, and writing that back would destroy them.
+ * Either platform's loaded config will do: only its root is read.
  */
-export function projectReader(loaded: LoadedConfig) {
+export function projectReader(loaded: { root: string }) {
   return async (relative: string): Promise<string | null> => {
     const file = resolveInsideRoot(await fs.realpath(loaded.root), relative);
     const bytes = await fs.readFile(file).catch((error: NodeJS.ErrnoException) => {

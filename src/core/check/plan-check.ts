@@ -6,7 +6,7 @@ import type { ReadFile } from "../read-file.js";
 import { findRouterIfAny, type RouterSetup } from "../migrate/find-router.js";
 import { planMigrate } from "../migrate/plan-migrate.js";
 import type { WritesMode } from "../migrate/client/plan-client.js";
-import type { Finding, FindingCode, OnProgress } from "../plan.js";
+import type { Finding, FindingCode, OnProgress, Plan } from "../plan.js";
 
 /** One thing left to do before the project is fully sharded. */
 export interface CheckItem {
@@ -25,14 +25,24 @@ const SITE_REASONS: Partial<Record<FindingCode, string>> = {
   "socket-routed": "socket connects to the sharded party directly, not through the router (party-shard migrate)",
   "socket-keyed": "socket connects through the router without a write key (party-shard migrate)",
   "party-patched": "the party does not lead its shards yet: its export needs sharded() (party-shard migrate)",
+  "class-swapped": "the class does not lead its shards yet: it extends Server, not Sharded (party-shard migrate)",
+  "worker-routed": "routePartykitRequest is not routed through the shards yet: it should be routePartyShard (party-shard migrate)",
 };
+
+/** What `check` is asked: `strict` fails on a generated file that differs from today's template. */
+export interface CheckOptions {
+  strict: boolean;
+  writes?: WritesMode;
+  clientDirs?: string[];
+  onProgress?: OnProgress;
+}
 
 /**
  * What `init` + `migrate` would still do, as items with file:line:col, computed by the same
  * planners without writing. Only work the user can do is an item (exit 1); warnings never fail
  * it. With `strict`, a router that differs from today's template is an item, else a warning.
  */
-export async function planCheck(loaded: LoadedConfig, read: ReadFile, options: { strict: boolean; writes?: WritesMode; clientDirs?: string[]; onProgress?: OnProgress }): Promise<CheckResult> {
+export async function planCheck(loaded: LoadedConfig, read: ReadFile, options: CheckOptions): Promise<CheckResult> {
   // A project without a router is work left (exit 1); a router whose party file is missing is bad input.
   const setup = await findRouterIfAny(loaded, read);
   if (!setup) return { items: [{ location: { file: loaded.file }, reason: "no party-shard router party: run `npx party-shard init`" }], warnings: [] };
@@ -47,6 +57,13 @@ export async function planCheck(loaded: LoadedConfig, read: ReadFile, options: {
   }
   // force: a generated file the user edited shows up as a change instead of stopping the check.
   const plan = await planMigrate(loaded, read, { force: true, writes: options.writes, clientDirs: options.clientDirs, onProgress: options.onProgress });
+  items.push(...migrateItems(plan, loaded.file));
+  return { items, warnings: [...warnings, ...plan.findings.filter((finding) => finding.level === "warning")] };
+}
+
+/** The work a migrate plan shows is left: a file it creates or regenerates, a site it rewrites, a manual step. */
+export function migrateItems(plan: Plan, configFile: string): CheckItem[] {
+  const items: CheckItem[] = [];
   const sites = new Set(plan.findings.filter((finding) => finding.code in SITE_REASONS).map((finding) => finding.location?.file));
   for (const change of plan.changes) {
     if (change.before === null) items.push({ location: { file: change.path }, reason: "missing: party-shard migrate creates it" });
@@ -55,9 +72,9 @@ export async function planCheck(loaded: LoadedConfig, read: ReadFile, options: {
   // Work the user can do fails the check: a site migrate rewrites, or a manual step.
   for (const finding of plan.findings) {
     const reason = SITE_REASONS[finding.code] ?? (finding.level === "manual" ? finding.message : undefined);
-    if (reason) items.push({ location: finding.location ?? { file: loaded.file }, reason });
+    if (reason) items.push({ location: finding.location ?? { file: configFile }, reason });
   }
-  return { items, warnings: [...warnings, ...plan.findings.filter((finding) => finding.level === "warning")] };
+  return items;
 }
 
 /** Why init, run again with the router's own settings, would change the router; undefined if it would not. */

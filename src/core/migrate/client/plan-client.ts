@@ -21,6 +21,11 @@ export interface ClientTarget {
    * `socket` keeps `socket.send`, which the socket's shard relays to the leader.
    */
   writes?: WritesMode;
+  /**
+   * Set on PartyServer, which has no `main` party (/parties/main/ answers 400): a socket that
+   * names no party is warned about and left as it is, never taken for the sharded one.
+   */
+  noMainParty?: boolean;
 }
 
 export type WritesMode = "routed" | "socket";
@@ -84,6 +89,8 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
       }
       if (!upgrade) plan.findings.push(findingAt(file, construction.call, "info", "socket-routed", `Connects through the "${target.routerParty}" router.`));
       else if (routedOptions.get(optionsKey)!.keyed) plan.findings.push(findingAt(file, construction.call, "info", "socket-keyed", "Gets a write key (upgrade from an earlier party-shard)."));
+    } else if (target.noMainParty && party.kind === "literal" && party.name === "main") {
+      plan.findings.push(findingAt(file, construction.call, "warning", "socket-main-party", `This socket connects to party "main" (/parties/main/), which PartyServer does not have: the Worker answers 400. Left as it is; if it is meant for the sharded class, set party: "${target.shardedParty}" and run migrate again.`));
     }
   }
 

@@ -1,0 +1,84 @@
+import { readFileSync, realpathSync } from "node:fs";
+import path from "node:path";
+import { PartyShardError } from "../../../errors.js";
+import { decodeSource, describeInvalid } from "../../decode-source.js";
+import { generatedFileChange } from "../../generated-file.js";
+import type { ReadFile } from "../../read-file.js";
+import type { FileChange, Finding, OnProgress } from "../../plan.js";
+import { missingPartysocket } from "../missing-dependency.js";
+import { clientScope, readManifest } from "./client-scope.js";
+import { loadClientProject } from "./load-client-project.js";
+import { planClient, type ClientTarget } from "./plan-client.js";
+import { renderHelper } from "./render-helper.js";
+import { isInside } from "./walk-sources.js";
+
+export interface ClientHalfOptions {
+  force: boolean;
+  /** Folders (absolute) to look for client code in, instead of the whole repository around the config. */
+  clientDirs?: string[];
+  onProgress?: OnProgress;
+}
+
+/**
+ * The client half of migrate, on either platform: sockets and sends in the repository around
+ * the config (`configRoot`), the helper module each package needs, and a finding for each package
+ * that imports partysocket without listing it. Paths are relative to `scopeRoot`, the repository.
+ * `serverFiles` (relative to `configRoot`) are server code, never read as clients.
+ */
+export async function planClientHalf(configRoot: string, serverFiles: string[], target: ClientTarget, read: ReadFile, options: ClientHalfOptions) {
+  const realRoot = realpathSync(configRoot);
+  const scope = clientScope(realRoot, options.clientDirs);
+  const client = loadClientProject(scope, new Set(serverFiles.map((file) => path.resolve(realRoot, file))), options.onProgress);
+  const clientPlan = planClient(client, target, options.onProgress);
+
+  const relative = (file: string) => path.relative(scope.root, file).split(path.sep).join("/");
+  const changes: FileChange[] = clientPlan.changes.map(({ file, before, after }) => ({ path: relative(file), before, after }));
+  const readInScope: ReadFile = (file) => {
+    const absolute = path.resolve(scope.root, file);
+    return isInside(realRoot, absolute) ? read(path.relative(realRoot, absolute)) : readOutsideConfig(absolute, file);
+  };
+  for (const helperFile of clientPlan.helperFiles) {
+    const helper = await generatedFileChange(relative(helperFile), renderHelper(target), readInScope, options.force);
+    if (helper) changes.push(helper);
+  }
+  // Each package whose code imports partysocket must list it, unless the repository's root package does (hoisted).
+  const rootManifest = readManifest(scope.root);
+  const rootListsIt = "partysocket" in { ...rootManifest?.dependencies, ...rootManifest?.devDependencies };
+  const socketPackages = new Set(
+    client.groups.flatMap((group) => group.candidates.filter((file) => /from\s+["']partysocket/.test(group.project.getSourceFileOrThrow(file).getFullText())).map(client.packageOf)),
+  );
+  const missing: Finding[] = [];
+  for (const dir of socketPackages) {
+    if (rootListsIt && dir !== scope.root) continue;
+    const inPackage = (file: string) => relative(path.join(dir, file));
+    const finding = await missingPartysocket(dir, (file) => readInScope(inPackage(file)), true);
+    if (finding) missing.push(located(finding, inPackage));
+  }
+  return {
+    scopeRoot: scope.root,
+    /** Makes a path relative to `configRoot` relative to the repository, as the plan's paths are. */
+    rebase: (file: string) => relative(path.resolve(realRoot, file)),
+    changes,
+    findings: [...clientPlan.findings.map((finding) => located(finding, relative)), ...missing],
+  };
+}
+
+export function located(finding: Finding, where: (file: string) => string): Finding {
+  return finding.location ? { ...finding, location: { ...finding.location, file: where(finding.location.file) } } : finding;
+}
+
+/** A file outside the config's folder (a helper beside a sibling client), read as the project reader reads: UTF-8 or refused. */
+async function readOutsideConfig(file: string, relative: string): Promise<string | null> {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "ENOTDIR") return null;
+    throw error;
+  }
+  const decoded = decodeSource(bytes);
+  if (!("invalid" in decoded)) return decoded.text;
+  throw new PartyShardError(`${describeInvalid(decoded.invalid)}: party-shard reads and writes UTF-8 only, and would destroy this file's other characters.`, {
+    location: { file: relative, line: decoded.invalid.line, col: decoded.invalid.col },
+  });
+}

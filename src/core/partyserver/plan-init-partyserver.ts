@@ -1,0 +1,57 @@
+import { PartyShardError } from "../../errors.js";
+import { detectCodeStyle, relativeImport } from "../code-style.js";
+import { addRouterToWrangler } from "../config/wrangler/add-router.js";
+import type { LoadedWrangler } from "../config/wrangler/loaded-wrangler.js";
+import { generatedFileChange, readTarget } from "../generated-file.js";
+import { DEFAULT_SHARDS } from "../init/render-router.js";
+import type { FileChange, Finding, Plan } from "../plan.js";
+import type { ReadFile } from "../read-file.js";
+import { applyEdits } from "../text-edits.js";
+import { chooseClass } from "./choose-class.js";
+import { runtimeFileFor } from "./find-setup.js";
+import { ROUTER_BINDING } from "./names.js";
+import { readPartyServerRuntime, renderPartyServerRuntime } from "./render-runtime.js";
+import { exportRouterEdits } from "./route-worker.js";
+import { loadWorkerSources } from "./worker-sources.js";
+
+export interface InitPartyServerOptions {
+  /** `--party`: a binding's name, its URL name, or the file its class is in (absolute or root-relative). */
+  party?: string;
+  /** Shard count; by default the existing runtime's, or DEFAULT_SHARDS. */
+  shards?: number;
+  force: boolean;
+}
+
+/**
+ * What `init` would change on a PartyServer project: the router's binding and migration in the
+ * wrangler config, the runtime beside the sharded class, and the router's export in the
+ * Worker's main (wrangler finds a bound class only there). Writes nothing.
+ */
+export async function planInitPartyServer(loaded: LoadedWrangler, options: InitPartyServerOptions, read: ReadFile): Promise<Plan> {
+  const sources = await loadWorkerSources(loaded, read);
+  const chosen = chooseClass(loaded, sources, options.party);
+  const runtimeFile = runtimeFileFor(chosen.file);
+  const current = await readTarget(runtimeFile, read);
+  const existing = current === null ? undefined : readPartyServerRuntime(current);
+  if (existing && existing.shardedBinding !== chosen.binding.name && !options.force) {
+    throw new PartyShardError(`${runtimeFile} already shards the binding ${existing.shardedBinding}; one runtime shards one class.`, {
+      location: { file: runtimeFile },
+      hint: `Pass --party ${existing.shardedBinding} to keep it, or --force to shard ${chosen.binding.name} instead (then undo the first class's migrate by hand).`,
+    });
+  }
+
+  const changes: FileChange[] = [];
+  const config = addRouterToWrangler(loaded);
+  if (config !== loaded.text) changes.push({ path: loaded.file, before: loaded.text, after: config });
+  const shardCount = options.shards ?? existing?.shardCount ?? DEFAULT_SHARDS;
+  const runtime = await generatedFileChange(runtimeFile, renderPartyServerRuntime({ shardedBinding: chosen.binding.name, shardCount }), read, options.force);
+  if (runtime) changes.push(runtime);
+
+  const mainText = sources.main.getFullText();
+  const exportLine = exportRouterEdits(sources.main, relativeImport(loaded.main, runtimeFile, mainText), detectCodeStyle(mainText));
+  if (exportLine.length > 0) changes.push({ path: loaded.main, before: mainText, after: applyEdits(mainText, exportLine) });
+
+  const findings: Finding[] =
+    changes.length === 0 ? [{ level: "info", code: "up-to-date", message: `The ${ROUTER_BINDING} router for the ${chosen.binding.name} class is already set up.` }] : [];
+  return { root: loaded.root, changes, findings };
+}

@@ -1,0 +1,30 @@
+import { realpathSync } from "node:fs";
+import type { LoadedWrangler } from "../config/wrangler/loaded-wrangler.js";
+import { located, planClientHalf } from "../migrate/client/plan-client-half.js";
+import type { MigrateOptions } from "../migrate/plan-migrate.js";
+import type { Plan } from "../plan.js";
+import type { ReadFile } from "../read-file.js";
+import { findSetup } from "./find-setup.js";
+import { kebab, ROUTER_BINDING } from "./names.js";
+import { planServerPartyServer } from "./plan-server-partyserver.js";
+import { loadWorkerSources } from "./worker-sources.js";
+
+/**
+ * Everything `migrate` would change on a PartyServer project, as one plan: the sharded class and
+ * the Worker's routing (server half), and the clients' sockets to the class's URL name, routed
+ * through `party-shard-router` exactly as on PartyKit (client half). Writes nothing.
+ */
+export async function planMigratePartyServer(loaded: LoadedWrangler, read: ReadFile, options: MigrateOptions): Promise<Plan> {
+  const sources = await loadWorkerSources(loaded, read);
+  const setup = await findSetup(loaded, sources, read);
+  const server = planServerPartyServer(sources, setup.chosen, setup.runtimeFile);
+  // The Worker's own modules are server code: their `connection.send` is never a client write.
+  const serverFiles = [...sources.project.getSourceFiles().map(sources.relative), setup.runtimeFile];
+  const target = { shardedParty: kebab(setup.chosen.binding.name), routerParty: kebab(ROUTER_BINDING), writes: options.writes, noMainParty: true };
+  const client = await planClientHalf(loaded.root, serverFiles, target, read, options);
+  return {
+    root: client.scopeRoot === realpathSync(loaded.root) ? loaded.root : client.scopeRoot,
+    changes: [...server.changes.map((change) => ({ ...change, path: client.rebase(change.path) })), ...client.changes],
+    findings: [...server.findings.map((finding) => located(finding, client.rebase)), ...client.findings],
+  };
+}

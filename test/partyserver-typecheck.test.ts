@@ -1,0 +1,42 @@
+import assert from "node:assert/strict";
+import { cpSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { execa } from "execa";
+import { FIXTURES, REPO } from "./helpers/cli.js";
+import { tempDir } from "./helpers/temp.js";
+import { loadWrangler } from "../src/core/config/wrangler/load-wrangler.js";
+import type { Plan } from "../src/core/plan.js";
+import { planInitPartyServer } from "../src/core/partyserver/plan-init-partyserver.js";
+import { planMigratePartyServer } from "../src/core/partyserver/plan-migrate-partyserver.js";
+import { projectReader } from "../src/infra/project-reader.js";
+
+function apply(dir: string, plan: Plan) {
+  for (const change of plan.changes) writeFileSync(path.join(dir, change.path), change.after);
+}
+
+// The runnable PartyServer chat, after init and migrate, must still type-check under its own
+// tsconfig (strict, @cloudflare/workers-types): the class extends Sharded<Env>, the Worker calls
+// routePartyShard with routePartykitRequest's options, and main re-exports PartyShardRouter.
+describe("PartyServer chat fixture after init + migrate", () => {
+  it("type-checks with tsc --noEmit", async () => {
+    const dir = tempDir("partyserver-tsc");
+    try {
+      cpSync(path.join(FIXTURES, "partyserver", "chat"), dir, { recursive: true });
+      symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
+      const loaded = await loadWrangler(dir);
+      apply(dir, await planInitPartyServer(loaded, { force: false }, projectReader(loaded)));
+      const migrated = await loadWrangler(dir);
+      const plan = await planMigratePartyServer(migrated, projectReader(migrated), { force: false });
+      apply(dir, plan);
+      const server = readFileSync(path.join(dir, "src", "server.ts"), "utf8");
+      assert.match(server, /^export class Chat extends Sharded<Env> \{$/m);
+      assert.match(server, /await routePartyShard\(request, env, \{$/m);
+      assert.match(server, /^export \{ PartyShardRouter \} from "\.\/party-shard-server";$/m);
+      const tsc = await execa(process.execPath, [path.join(REPO, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "-p", dir], { reject: false });
+      assert.equal(tsc.exitCode, 0, tsc.stdout + tsc.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
