@@ -3,12 +3,15 @@ import path from "node:path";
 import { Option, type Command } from "commander";
 import { PartyShardError, type ExitCode } from "../errors.js";
 import type { OnProgress } from "../core/plan.js";
+import { PLATFORMS, type Platform } from "../core/platform.js";
 import type { ProgressLine } from "../ui/progress-line.js";
 
 /** Flags every writing command takes, parsed once here. */
 export interface SharedOptions {
   cwd: string;
   config?: string;
+  /** Set only by --platform: which platform to take when a project has configs of both. */
+  platform?: Platform;
   dryRun: boolean;
   yes: boolean;
   json: boolean;
@@ -19,13 +22,19 @@ export interface SharedOptions {
 export function withSharedOptions(command: Command): Command {
   return command
     .option("--cwd <dir>", "run as if started in this folder")
-    .option("--config <file>", "PartyKit config to use (default: found like partykit does)")
+    .option("--config <file>", "PartyKit or wrangler config to use (default: found like partykit and wrangler do)")
+    .addOption(platformOption())
     .option("--dry-run", "print the diff and write nothing")
     .option("-y, --yes", "never prompt; take the defaults")
     .option("--json", "print the plan and findings as JSON on stdout")
     .option("--force", "replace files that party-shard generated and you edited since")
     .option("--verbose", "show generated files in full, not as one line each")
     .addOption(noColorOption());
+}
+
+/** Breaks the tie when a project has both a PartyKit config and a PartyServer wrangler config. */
+export function platformOption(): Option {
+  return new Option("--platform <platform>", `${PLATFORMS.join(" or ")} (default: told by the config found)`);
 }
 
 /** On every command, so each one's --help lists it; NO_COLOR=1 and FORCE_COLOR=0 do the same. */
@@ -41,12 +50,19 @@ export function parseSharedOptions(raw: Record<string, unknown>): SharedOptions 
   return {
     cwd,
     config: typeof raw.config === "string" ? raw.config : undefined,
+    platform: parsePlatform(raw.platform),
     dryRun: raw.dryRun === true,
     yes: raw.yes === true,
     json: raw.json === true,
     force: raw.force === true,
     verbose: raw.verbose === true,
   };
+}
+
+function parsePlatform(value: unknown): Platform | undefined {
+  if (value === undefined) return undefined;
+  if (PLATFORMS.includes(value as Platform)) return value as Platform;
+  throw new PartyShardError(`--platform must be ${PLATFORMS.join(" or ")}; got "${String(value)}".`);
 }
 
 /** Parses a whole number flag within [min, max], or throws a bad-input error naming the flag. */

@@ -88,7 +88,8 @@ function parseJson5(file: string, text: string): unknown {
   }
 }
 
-async function findConfigFile(cwd: string): Promise<string | undefined> {
+/** The PartyKit config `partykit` would use from `cwd`, or undefined. */
+export async function findConfigFile(cwd: string): Promise<string | undefined> {
   for (const name of CONFIG_NAMES) {
     const found = findUp(cwd, name, isFile);
     if (found) return found;

@@ -1,0 +1,111 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { PartyShardError } from "../errors.js";
+import { findConfigFile, loadConfig, type LoadedConfig } from "./config/load-config.js";
+import type { LoadedWrangler } from "./config/wrangler/loaded-wrangler.js";
+import { findWranglerConfig, loadWrangler, parseWrangler, WRANGLER_CONFIG_NAMES } from "./config/wrangler/load-wrangler.js";
+import { findUp, isFile } from "./find-up.js";
+import type { Platform } from "./platform.js";
+
+export type { Platform } from "./platform.js";
+
+/** A project party-shard works on: a PartyKit one (partykit.json) or a PartyServer one (a Worker's wrangler config). */
+export type Project = { platform: "partykit"; config: LoadedConfig } | { platform: "partyserver"; config: LoadedWrangler };
+
+/**
+ * Finds the project from `cwd` and tells its platform by the config it has: a PartyKit config
+ * means PartyKit, a wrangler config whose project uses `partyserver` means PartyServer. Both or
+ * neither is bad input naming what was found; `platform` breaks the tie, and `config` names
+ * the file (a wrangler config by its name, or whatever `platform` says).
+ *
+ * @example const project = await loadProject(process.cwd(), { platform: "partyserver" });
+ */
+export async function loadProject(cwd: string, options: { config?: string; platform?: Platform } = {}): Promise<Project> {
+  const { config, platform } = options;
+  if (config !== undefined) {
+    const chosen = platform ?? platformOfName(config);
+    refuseNameMismatch(config, chosen);
+    return load(chosen, cwd, config);
+  }
+  if (platform) return load(platform, cwd);
+  const partykit = await findPartyKitConfig(cwd);
+  const wrangler = findWranglerConfig(cwd);
+  const partyserver = wrangler && usesPartyServer(wrangler) ? wrangler : undefined;
+  if (partykit && partyserver) {
+    throw new PartyShardError(`Both a PartyKit config (${shown(cwd, partykit)}) and a PartyServer wrangler config (${shown(cwd, partyserver)}) were found, so the platform is not clear.`, {
+      hint: "Pass --platform partykit or --platform partyserver, or --config with the file to use.",
+    });
+  }
+  if (partykit) return load("partykit", cwd);
+  if (partyserver) return load("partyserver", cwd);
+  const aside = wrangler ? ` (${shown(cwd, wrangler)} was found, but neither its package.json nor its main module uses partyserver)` : "";
+  throw new PartyShardError(`No PartyKit or PartyServer project found in ${cwd} or any folder above it${aside}.`, {
+    hint: `Run party-shard in a project with partykit.json (PartyKit) or ${WRANGLER_CONFIG_NAMES.join(", ")} and partyserver (PartyServer); pass --cwd, --config or --platform to point at one.`,
+  });
+}
+
+async function load(platform: Platform, cwd: string, config?: string): Promise<Project> {
+  return platform === "partykit"
+    ? { platform, config: await loadConfig(cwd, config) }
+    : { platform, config: await loadWrangler(cwd, config) };
+}
+
+/** `--config wrangler.toml` (any wrangler* or .toml name) means PartyServer; anything else is a PartyKit config. */
+function platformOfName(file: string): Platform {
+  const name = path.basename(file);
+  return name.startsWith("wrangler") || name.endsWith(".toml") ? "partyserver" : "partykit";
+}
+
+function refuseNameMismatch(file: string, platform: Platform): void {
+  const name = path.basename(file);
+  const other = platform === "partykit" ? name.startsWith("wrangler") || name.endsWith(".toml") : name.startsWith("partykit");
+  if (other) {
+    throw new PartyShardError(`--config ${file} is not a ${platform === "partykit" ? "PartyKit" : "wrangler"} config, but --platform ${platform} was given.`, {
+      hint: "Drop --platform (the config's name tells it), or point --config at the other file.",
+    });
+  }
+}
+
+/** The PartyKit config partykit would use; a package.json only when it really has a "partykit" key (not just the dependency). */
+async function findPartyKitConfig(cwd: string): Promise<string | undefined> {
+  const found = await findConfigFile(cwd);
+  if (!found || path.basename(found) !== "package.json") return found;
+  return hasKey(readJson(found), "partykit") ? found : undefined;
+}
+
+/**
+ * Whether the Worker of this wrangler config is a PartyServer one: its package.json depends on
+ * `partyserver`, or its main module imports it. Reads two files; never looks into node_modules.
+ */
+function usesPartyServer(wranglerFile: string): boolean {
+  const root = path.dirname(wranglerFile);
+  const packageJson = findUp(root, "package.json", isFile);
+  const manifest = packageJson ? readJson(packageJson) : undefined;
+  const fields = ["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"];
+  if (fields.some((field) => hasKey((manifest as Record<string, unknown> | undefined)?.[field], "partyserver"))) return true;
+  try {
+    const main = parseWrangler(root, path.basename(wranglerFile), readFileSync(wranglerFile, "utf8")).main;
+    return /\bfrom\s*["']partyserver["']|\b(?:import|require)\s*\(\s*["']partyserver["']\s*\)/.test(readFileSync(path.join(root, main), "utf8"));
+  } catch {
+    // A config that does not read, or a main that is not there: not recognisably PartyServer.
+    // `--platform partyserver` then reports exactly what is wrong with it.
+    return false;
+  }
+}
+
+function readJson(file: string): unknown {
+  try {
+    return JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+function hasKey(value: unknown, key: string): boolean {
+  return typeof value === "object" && value !== null && !Array.isArray(value) && key in value;
+}
+
+/** A found file as the user would type it from `cwd`. */
+function shown(cwd: string, file: string): string {
+  return path.relative(cwd, file) || file;
+}
