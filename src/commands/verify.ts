@@ -4,15 +4,16 @@ import type { ProbeResult } from "../infra/delivery-probe.js";
 import { DEFAULT_PAYLOAD, PAYLOAD_ID, fillPayload } from "../infra/probe-payload.js";
 import type { Colors } from "../ui/colour.js";
 import type { CommandContext } from "./settle-plan.js";
-import { exitCodesHelp, noColorOption, parseIntegerOption, type ActionRunner } from "./shared.js";
+import { exitCodesHelp, noColorOption, parseIntegerOption, platformOption, type ActionRunner } from "./shared.js";
 
 const MAX_PAYLOAD_BYTES = 64 * 1024;
 
 export function verifyCommand(run: ActionRunner<CommandContext>): Command {
   return new Command("verify")
-    .description("boot the project's partykit dev, connect clients through the router, and measure delivery")
+    .description("boot the project's partykit dev (PartyKit) or wrangler dev (PartyServer), connect clients through the router, and measure delivery")
     .option("--cwd <dir>", "run as if started in this folder")
-    .option("--config <file>", "PartyKit config to use (default: found like partykit does)")
+    .option("--config <file>", "PartyKit or wrangler config to use (default: found like partykit and wrangler do)")
+    .addOption(platformOption())
     .option("--clients <n>", "clients to connect through the router", "20")
     .option("--messages <n>", "messages to publish through the router", "100")
     .option("--payload <template>", `each message, with {id} where its token goes (default: ${DEFAULT_PAYLOAD})`)
@@ -24,9 +25,9 @@ export function verifyCommand(run: ActionRunner<CommandContext>): Command {
       "after",
       `\nExamples:\n  $ party-shard verify\n  $ party-shard verify --payload '{"type":"chat","text":"{id}"}'\n  $ party-shard verify --clients 50 --messages 500 --json\n${exitCodesHelp([
         [0, "every message reached every client exactly once"],
-        [1, "messages were lost or duplicated, or partykit dev did not start"],
-        [2, "bad input (flags, config, no router)"],
-        [130, "interrupted (Ctrl-C); partykit dev is stopped"],
+        [1, "messages were lost or duplicated, or the dev server (partykit dev, wrangler dev) did not start"],
+        [2, "bad input (flags, config, no router, the dev server not installed)"],
+        [130, "interrupted (Ctrl-C); the dev server is stopped"],
       ])}`,
     )
     .action(run(verify));
@@ -39,7 +40,7 @@ interface VerifyOptions {
   router: string | undefined;
 }
 
-/** verify's own flags, checked once, before partykit dev is started. */
+/** verify's own flags, checked once, before the dev server is started. */
 function parseVerifyOptions(raw: Record<string, unknown>): VerifyOptions {
   return {
     clients: parseIntegerOption("--clients", raw.clients, 1, 1_000),
@@ -71,34 +72,33 @@ function parsePayload(template: string): string {
 export async function verify(context: CommandContext, raw: Record<string, unknown>): Promise<ExitCode> {
   const options = parseVerifyOptions(raw);
   const { withSignalsTrapped } = await import("../infra/signals.js");
-  // Ctrl-C, a kill or a closed terminal stops the measurement and partykit dev; then the CLI exits 130, 143 or 129.
+  // Ctrl-C, a kill or a closed terminal stops the measurement and the dev server; then the CLI exits 130, 143 or 129.
   return withSignalsTrapped((signal) => measure(context, options, signal));
 }
 
 async function measure(context: CommandContext, verifyOptions: VerifyOptions, signal: AbortSignal): Promise<ExitCode> {
   const { options, logger } = context;
   const { clients, messages, payload } = verifyOptions;
-  const { loadConfig } = await import("../core/config/load-config.js");
-  const { findRouter } = await import("../core/migrate/find-router.js");
-  const { projectReader } = await import("../infra/project-reader.js");
-  const { startPartykitDev } = await import("../infra/partykit-dev.js");
+  const { loadProject } = await import("../core/project.js");
+  const { verifyTarget } = await import("./verify-target.js");
   const { runDeliveryProbe } = await import("../infra/delivery-probe.js");
   const { createStatusLine } = await import("../ui/status-line.js");
   const { makeTempDir } = await import("../infra/temp-dir.js");
-  const loaded = await loadConfig(options.cwd, options.config);
-  const router = verifyOptions.router ?? (await findRouter(loaded, projectReader(loaded))).routerParty;
+  const project = await loadProject(options.cwd, { config: options.config, platform: options.platform });
+  const target = await verifyTarget(project, verifyOptions.router);
+  const { router, devServer } = target;
 
   // A status line on a terminal; plain progress lines in CI logs.
   const progress = process.stdout.isTTY && !options.json ? createStatusLine(process.stdout) : undefined;
   const say = (text: string) => (progress ? progress.show(text) : logger.step(text));
-  say(`Starting partykit dev in ${loaded.root}`);
+  say(`Starting ${devServer} in ${target.root}`);
   // The probe's rooms live in a folder of their own, removed afterwards: the project's
-  // .partykit/ (and any state the developer keeps there) is never touched.
+  // .partykit/ or .wrangler/state (and any state the developer keeps there) is never touched.
   const state = makeTempDir("verify-state");
   try {
-    const server = await startPartykitDev({ cwd: loaded.root, signal, persist: state.path }).catch((error: unknown) => {
-      progress?.end(error instanceof InterruptedError ? "Interrupted" : "partykit dev did not start");
-      throw stopped(error);
+    const server = await target.start({ signal, persist: state.path }).catch((error: unknown) => {
+      progress?.end(error instanceof InterruptedError ? "Interrupted" : `${devServer} did not start`);
+      throw stopped(error, devServer);
     });
     try {
       say(`Connecting ${clients} clients through "${router}" and publishing ${messages} messages`);
@@ -122,12 +122,12 @@ async function measure(context: CommandContext, verifyOptions: VerifyOptions, si
       // A party that throws on a message answers the write all the same (as a socket would
       // not know either); what it logged is the only trace of why nothing arrived.
       const partyErrors = ok ? [] : errorLines(server.output());
-      if (options.json) context.stdout(JSON.stringify({ ok, router, ...result, partyErrors }, null, 2));
+      if (options.json) context.stdout(JSON.stringify({ ok, platform: project.platform, router, ...result, partyErrors }, null, 2));
       else logger.raw(report(result, partyErrors, ok, logger.colors));
       return ok ? 0 : 1;
     } catch (error) {
       progress?.end(error instanceof InterruptedError ? "Interrupted" : "Measuring failed");
-      throw stopped(error);
+      throw stopped(error, devServer);
     } finally {
       await server.stop();
     }
@@ -136,14 +136,15 @@ async function measure(context: CommandContext, verifyOptions: VerifyOptions, si
   }
 }
 
-/** An interruption says that partykit dev is gone too (the `finally` that stops it runs before the CLI reports). */
-function stopped(error: unknown): unknown {
-  return error instanceof InterruptedError ? new InterruptedError(error.signal, "partykit dev was stopped.") : error;
+/** An interruption says that the dev server is gone too (the `finally` that stops it runs before the CLI reports). */
+function stopped(error: unknown, devServer: string): unknown {
+  return error instanceof InterruptedError ? new InterruptedError(error.signal, `${devServer} was stopped.`) : error;
 }
 
-/** Up to three distinct error lines partykit dev printed (the party's own throws among them). */
+/** Up to three distinct error lines the dev server printed (the party's own throws among them). */
 function errorLines(output: string): string[] {
-  const lines = output.split("\n").map((line) => line.trim()).filter((line) => /\b(?:\w*Error|error|Uncaught)\b/.test(line));
+  // wrangler colours its errors even under NO_COLOR.
+  const lines = output.replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((line) => line.trim()).filter((line) => /\b(?:\w*Error|error|Uncaught)\b/.test(line));
   return [...new Set(lines)].slice(0, 3).map((line) => line.slice(0, 200));
 }
 

@@ -14,9 +14,9 @@ export type PublishMode = { kind: "write" } | { kind: "request"; party: string }
 
 
 export interface ProbeOptions {
-  /** `host:port` of the PartyKit server. */
+  /** `host:port` of the dev server (partykit dev or wrangler dev). */
   host: string;
-  /** Where clients connect: `/parties/<party>/<room>`. */
+  /** Where clients connect: `/parties/<party>/<room>` (on PartyServer, a binding's kebab-case name). */
   party: string;
   room: string;
   publish: PublishMode;

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { cpSync, readFileSync, readdirSync, realpathSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import { PartySocket } from "partysocket";
 import WebSocket from "ws";
 import { startWranglerDev, type WranglerDev } from "../../src/infra/wrangler-dev.js";
 import { FIXTURES, REPO } from "../helpers/cli.js";
+import { groupMembers, processesIn } from "../helpers/dev-processes.js";
 import { tempDir } from "../helpers/temp.js";
 
 /** A temp copy of the PartyServer chat fixture, resolving wrangler and partyserver from this repo. */
@@ -15,27 +15,6 @@ function copyChat(): string {
   cpSync(path.join(FIXTURES, "partyserver", "chat"), dir, { recursive: true });
   symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
   return dir;
-}
-
-/**
- * The live processes of a process group. Zombies do not count: they have exited, and where
- * PID 1 does not reap orphans (some containers) they are listed until the machine restarts.
- */
-function groupMembers(pgid: number): string[] {
-  const result = spawnSync("ps", ["-o", "pid=,stat=,comm=", "-g", String(pgid)], { encoding: "utf8" });
-  return result.stdout.split("\n").map((line) => line.trim()).filter((line) => line && !/^\d+ Z/.test(line));
-}
-
-/** Processes running with `dir` as their working folder: wrangler and the workerd it starts. */
-function processesIn(dir: string): number[] {
-  const real = realpathSync(dir);
-  return readdirSync("/proc").filter((name) => /^\d+$/.test(name)).map(Number).filter((pid) => {
-    try {
-      return realpathSync(`/proc/${pid}/cwd`) === real;
-    } catch {
-      return false; // gone meanwhile, or not ours to read
-    }
-  });
 }
 
 /** State folders wrangler-dev made (they are named so under the system temp dir). */

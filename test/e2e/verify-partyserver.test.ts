@@ -1,0 +1,90 @@
+import assert from "node:assert/strict";
+import { cpSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { after, describe, it } from "node:test";
+import { execa } from "execa";
+import { CLI, REPO, runCli } from "../helpers/cli.js";
+import { processesIn } from "../helpers/dev-processes.js";
+import { tempDir } from "../helpers/temp.js";
+
+/** A temp copy of the bundled PartyServer demo app; with `linked`, it resolves wrangler and partyserver from this repo. */
+function copyPartyServerDemo(linked = true): string {
+  const dir = tempDir("demo-partyserver");
+  cpSync(path.join(REPO, "templates", "demo-partyserver-chat"), dir, { recursive: true });
+  if (linked) symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
+  return dir;
+}
+
+async function initAndMigrate(dir: string): Promise<void> {
+  for (const args of [["init", "--yes"], ["migrate", "--yes"]]) {
+    const result = await runCli(args, dir);
+    assert.equal(result.exitCode, 0, `${args[0]}: ${result.stdout}${result.stderr}`);
+  }
+}
+
+describe("party-shard verify on a PartyServer project (built CLI, real wrangler dev)", () => {
+  const dirs: string[] = [];
+  after(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("exit 0 and delivery 1.000 on the migrated PartyServer demo; wrangler dev gone after, its state kept out of the project", async () => {
+    const dir = copyPartyServerDemo();
+    dirs.push(dir);
+    await initAndMigrate(dir);
+    const result = await runCli(["verify", "--clients", "12", "--messages", "40", "--json"], dir);
+    assert.equal(result.exitCode, 0, result.stdout + result.stderr);
+    const report = JSON.parse(result.stdout);
+    assert.equal(report.platform, "partyserver");
+    assert.equal(report.router, "party-shard-router");
+    assert.equal(report.deliveryRatio, 1);
+    assert.equal(report.lost, 0);
+    assert.equal(report.duplicates, 0);
+    assert.equal(report.listeners, 11);
+    assert.equal(report.publishFailures, 0);
+    // The router's GET load view answered: all 12 clients sit on its shards.
+    assert.equal(report.shardLoad.reduce((sum: number, count: number) => sum + count, 0), 12, JSON.stringify(report.shardLoad));
+    assert.deepEqual(processesIn(dir), []);
+    assert.equal(existsSync(path.join(dir, ".wrangler", "state")), false);
+  });
+
+  it("SIGTERM while publishing: exit 143, wrangler dev stopped, nothing left running", async () => {
+    const dir = copyPartyServerDemo();
+    dirs.push(dir);
+    await initAndMigrate(dir);
+    const child = execa(process.execPath, [CLI, "verify", "--messages", "5000"], {
+      cwd: dir,
+      env: { CI: "true", FORCE_COLOR: "0", NO_COLOR: "1" },
+      stdin: "ignore",
+      reject: false,
+    });
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (chunk.toString().includes("Connecting") && !child.killed) setTimeout(() => child.kill("SIGTERM"), 500);
+    });
+    const result = await child;
+    assert.equal(result.exitCode, 143, `${result.signal ?? ""} ${result.stdout}${result.stderr}`);
+    assert.match(result.stdout, /Starting wrangler dev in /);
+    assert.match(result.stderr, /Interrupted by SIGTERM; wrangler dev was stopped\./);
+    assert.deepEqual(processesIn(dir), []);
+  });
+
+  it("exit 2 naming init when the project has no router binding yet", async () => {
+    const dir = copyPartyServerDemo();
+    dirs.push(dir);
+    const result = await runCli(["verify"], dir);
+    assert.equal(result.exitCode, 2, result.stdout + result.stderr);
+    assert.match(result.stderr, /No party-shard router in wrangler\.jsonc: no Durable Object binding "PartyShardRouter"\. Run `npx party-shard init` first\./);
+  });
+
+  it("exit 2 with the install command when wrangler is not installed", async () => {
+    const dir = copyPartyServerDemo(false);
+    dirs.push(dir);
+    // The router binding, as init adds it: verify gets as far as starting wrangler.
+    const config = path.join(dir, "wrangler.jsonc");
+    writeFileSync(config, readFileSync(config, "utf8").replace(`{ "name": "Chat", "class_name": "Chat" }`, `{ "name": "Chat", "class_name": "Chat" }, { "name": "PartyShardRouter", "class_name": "PartyShardRouter" }`));
+    assert.match(readFileSync(config, "utf8"), /PartyShardRouter/);
+    const result = await runCli(["verify"], dir);
+    assert.equal(result.exitCode, 2, result.stdout + result.stderr);
+    assert.match(result.stderr, /wrangler is not installed in .*\n.*npm install -D wrangler/);
+  });
+});
