@@ -38,7 +38,7 @@ export function routerNeeds(loaded: LoadedWrangler): RouterNeeds {
   return { bindings, migrations, tag: `party-shard-v${version}` };
 }
 
-/** Whether `bindings` has the router's; throws-free: a wrongly bound name is reported by `routerBindingConflicts`. */
+/** Whether `bindings` has the router's name (what it binds is checked by `routerBindingConflicts`). */
 function hasRouter(bindings: DurableBinding[]): boolean {
   return bindings.some((binding) => binding.name === ROUTER_BINDING);
 }
