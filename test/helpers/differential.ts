@@ -191,10 +191,10 @@ export class DifferentialLab<C extends AppClient> {
   }
 
   /**
-   * Boots the project for `mode` (once migrated) and hands `use` the server and a reader of
-   * everything it printed so far (ANSI codes removed); the server is stopped after.
+   * Boots the project for `mode` (once migrated) and hands `use` the server, a reader of
+   * everything it printed so far (ANSI codes removed) and the sink's calls; the server is stopped after.
    */
-  async withServer<T>(mode: Mode, use: (server: DevServer, log: () => string) => Promise<T>): Promise<T> {
+  async withServer<T>(mode: Mode, use: (server: DevServer, log: () => string, sink: unknown[]) => Promise<T>): Promise<T> {
     await this.migrations.get(mode);
     const sink = await startSink();
     let server: DevServer | undefined;
@@ -203,7 +203,7 @@ export class DifferentialLab<C extends AppClient> {
       server = await this.platform.start(this.projects![mode], { SINK: sink.url });
       const output = tapOutput(server);
       tap = output;
-      return await use(server, () => stripAnsi(output.read()));
+      return await use(server, () => stripAnsi(output.read()), sink.calls);
     } finally {
       tap?.stop();
       await server?.stop();
