@@ -4,13 +4,14 @@ import { formatLocation } from "../errors.js";
 import type { CheckItem, CheckResult } from "../core/check/plan-check.js";
 import { clientOption, parseClientOptions } from "./client-options.js";
 import type { CommandContext } from "./settle-plan.js";
-import { exitCodesHelp, noColorOption, withProgress, type ActionRunner } from "./shared.js";
+import { exitCodesHelp, noColorOption, platformOption, withProgress, type ActionRunner } from "./shared.js";
 
 export function checkCommand(run: ActionRunner<CommandContext>): Command {
   return new Command("check")
     .description("exit 1, listing file:line:col for each, if anything is left to shard (for CI; never writes)")
     .option("--cwd <dir>", "run as if started in this folder")
-    .option("--config <file>", "PartyKit config to use (default: found like partykit does)")
+    .option("--config <file>", "PartyKit or wrangler config to use (default: found like partykit and wrangler do)")
+    .addOption(platformOption())
     .option("--json", "print the result as JSON")
     .addOption(new Option("--format <format>", "output format").choices(["text", "github"]).default("text"))
     .option("--strict", "also fail when the router differs from what this version generates")
@@ -32,11 +33,15 @@ export function checkCommand(run: ActionRunner<CommandContext>): Command {
 export async function check(context: CommandContext, raw: Record<string, unknown>): Promise<ExitCode> {
   const { options } = context;
   const { writes, clientDirs } = parseClientOptions(raw, options.cwd);
-  const { loadConfig } = await import("../core/config/load-config.js");
-  const { planCheck } = await import("../core/check/plan-check.js");
+  const { loadProject } = await import("../core/project.js");
   const { projectReader } = await import("../infra/project-reader.js");
-  const loaded = await loadConfig(options.cwd, options.config);
-  const result = await withProgress(context.progress, (onProgress) => planCheck(loaded, projectReader(loaded), { strict: raw.strict === true, writes, clientDirs, onProgress }));
+  const project = await loadProject(options.cwd, { config: options.config, platform: options.platform });
+  const read = projectReader(project.config);
+  const checkOptions = { strict: raw.strict === true, writes, clientDirs };
+  const result =
+    project.platform === "partyserver"
+      ? await withProgress(context.progress, async (onProgress) => (await import("../core/check/plan-check-partyserver.js")).planCheckPartyServer(project.config, read, { ...checkOptions, onProgress }))
+      : await withProgress(context.progress, async (onProgress) => (await import("../core/check/plan-check.js")).planCheck(project.config, read, { ...checkOptions, onProgress }));
   const ok = result.items.length === 0;
   if (options.json) context.stdout(JSON.stringify({ ok, ...result }, null, 2));
   else if (raw.format === "github") context.stdout(githubAnnotations(result));

@@ -1,6 +1,8 @@
 import path from "node:path";
 import { Command } from "commander";
-import type { ExitCode } from "../errors.js";
+import { PartyShardError, type ExitCode } from "../errors.js";
+import type { LoadedWrangler } from "../core/config/wrangler/loaded-wrangler.js";
+import { ROUTER_BINDING } from "../core/partyserver/names.js";
 import type { InitOptions } from "../core/init/plan-init.js";
 import type { LoadedConfig } from "../core/config/load-config.js";
 import { DEFAULT_SHARDS, routerShardCount } from "../core/init/render-router.js";
@@ -12,8 +14,8 @@ const MAX_SHARDS = 256;
 export function initCommand(run: ActionRunner<CommandContext>): Command {
   return withSharedOptions(
     new Command("init")
-      .description("add a router party to the PartyKit config and generate the router file")
-      .option("--party <name|file>", "party to shard, by name or file (default: main, if it is a source with WebSocket handlers)")
+      .description("add a router party to the PartyKit config and generate the router file (PartyServer: the router's binding and the runtime)")
+      .option("--party <name|file>", "party to shard, by name or file (default: main, if it is a source with WebSocket handlers; PartyServer: a binding, its URL name or its class's file, default: the one class with socket handlers)")
       .option("--shards <n>", `number of shards, 1-${MAX_SHARDS} (default: the router's current count, else ${DEFAULT_SHARDS})`)
       .option("--name <name>", "router party name (default: router, or <party>-router)")
       .option("--out <path>", "router file (default: next to main)"),
@@ -27,10 +29,12 @@ export async function init(context: CommandContext, raw: Record<string, unknown>
   // Flags are checked before anything is loaded or read, so a typo fails fast.
   const flagShards = raw.shards === undefined ? undefined : parseIntegerOption("--shards", raw.shards, 1, MAX_SHARDS);
   // ts-morph is loaded only when a command needs it, so --help and flag errors stay fast.
-  const { loadConfig } = await import("../core/config/load-config.js");
+  const { loadProject } = await import("../core/project.js");
+  const project = await loadProject(options.cwd, { config: options.config, platform: options.platform });
+  if (project.platform === "partyserver") return initPartyServer(context, project.config, raw, flagShards);
   const { planInit } = await import("../core/init/plan-init.js");
   const { settlePlan } = await import("./settle-plan.js");
-  const loaded = await loadConfig(options.cwd, options.config);
+  const loaded = project.config;
   // Without --party, planInit takes main only if it is a source with WebSocket handlers.
   const party =
     raw.party === undefined && prompts.interactive && Object.keys(loaded.config.parties).length > 0
@@ -56,6 +60,28 @@ export async function init(context: CommandContext, raw: Record<string, unknown>
   const plan = await planInit(loaded, initOptions, read);
   const exitCode = await settlePlan("init", plan, context);
   if (exitCode === 0 && !options.json && !options.dryRun) context.logger.info("Next: npx party-shard migrate --dry-run shows what routing the clients and the party changes.");
+  return exitCode;
+}
+
+/** init on a PartyServer project: the router's binding and migration, the runtime beside the class, main's export. */
+async function initPartyServer(context: CommandContext, loaded: LoadedWrangler, raw: Record<string, unknown>, flagShards: number | undefined): Promise<ExitCode> {
+  const { options, prompts } = context;
+  for (const flag of ["name", "out"] as const) {
+    if (raw[flag] !== undefined) throw new PartyShardError(`--${flag} is for PartyKit projects; on PartyServer the router is the ${ROUTER_BINDING} binding, and its runtime goes beside the sharded class.`, { hint: `Drop --${flag}.` });
+  }
+  const { planInitPartyServer, currentShardCount: runtimeShardCount } = await import("../core/partyserver/plan-init-partyserver.js");
+  const { settlePlan } = await import("./settle-plan.js");
+  const { projectReader } = await import("../infra/project-reader.js");
+  const read = projectReader(loaded);
+  const party = typeof raw.party === "string" ? (isFile(raw.party) ? path.resolve(options.cwd, raw.party) : raw.party) : undefined;
+  const shards =
+    flagShards ??
+    (prompts.interactive ? await prompts.number("How many shards?", (await runtimeShardCount(loaded, party, read)) ?? DEFAULT_SHARDS, (n) =>
+      n >= 1 && n <= MAX_SHARDS ? undefined : `Between 1 and ${MAX_SHARDS}`,
+    ) : undefined);
+  const plan = await planInitPartyServer(loaded, { party, shards, force: options.force }, read);
+  const exitCode = await settlePlan("init", plan, context);
+  if (exitCode === 0 && !options.json && !options.dryRun) context.logger.info("Next: npx party-shard migrate --dry-run shows what routing the clients and the class changes.");
   return exitCode;
 }
 

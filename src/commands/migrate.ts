@@ -6,7 +6,7 @@ import { WRITING_EXIT_CODES, exitCodesHelp, withProgress, withSharedOptions, typ
 
 export function migrateCommand(run: ActionRunner<CommandContext>): Command {
   return withSharedOptions(
-    new Command("migrate").description("route client sockets and sends through the router, and make the party lead its shards"),
+    new Command("migrate").description("route client sockets and sends through the router, and make the party (PartyServer: the class) lead its shards"),
   )
     .addOption(clientOption())
     .option("--writes <mode>", "how routed sockets write: routed (sendViaRouter, a POST through the router) or socket (socket.send, relayed by its shard)", "routed")
@@ -18,13 +18,18 @@ export async function migrate(context: CommandContext, raw: Record<string, unkno
   const { options } = context;
   const { writes, clientDirs } = parseClientOptions(raw, options.cwd);
   // ts-morph is loaded only when a command needs it, so --help and flag errors stay fast.
-  const { loadConfig } = await import("../core/config/load-config.js");
-  const { planMigrate } = await import("../core/migrate/plan-migrate.js");
+  const { loadProject } = await import("../core/project.js");
   const { settlePlan } = await import("./settle-plan.js");
   const { projectReader } = await import("../infra/project-reader.js");
-  const loaded = await loadConfig(options.cwd, options.config);
-  const plan = await withProgress(context.progress, (onProgress) => planMigrate(loaded, projectReader(loaded), { force: options.force, writes, clientDirs, onProgress }));
+  const project = await loadProject(options.cwd, { config: options.config, platform: options.platform });
+  const read = projectReader(project.config);
+  const migrateOptions = { force: options.force, writes, clientDirs };
+  const plan =
+    project.platform === "partyserver"
+      ? await withProgress(context.progress, async (onProgress) => (await import("../core/partyserver/plan-migrate-partyserver.js")).planMigratePartyServer(project.config, read, { ...migrateOptions, onProgress }))
+      : await withProgress(context.progress, async (onProgress) => (await import("../core/migrate/plan-migrate.js")).planMigrate(project.config, read, { ...migrateOptions, onProgress }));
   const exitCode = await settlePlan("migrate", plan, context);
-  if (exitCode === 0 && !options.json && !options.dryRun) context.logger.info("Next: npx party-shard check lists anything left; npx party-shard verify measures delivery on partykit dev.");
+  const devServer = project.platform === "partyserver" ? "wrangler dev" : "partykit dev";
+  if (exitCode === 0 && !options.json && !options.dryRun) context.logger.info(`Next: npx party-shard check lists anything left; npx party-shard verify measures delivery on ${devServer}.`);
   return exitCode;
 }

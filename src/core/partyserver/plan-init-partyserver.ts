@@ -55,3 +55,14 @@ export async function planInitPartyServer(loaded: LoadedWrangler, options: InitP
     changes.length === 0 ? [{ level: "info", code: "up-to-date", message: `The ${ROUTER_BINDING} router for the ${chosen.binding.name} class is already set up.` }] : [];
   return { root: loaded.root, changes, findings };
 }
+
+/** The shard count of the runtime init would update, if there is one (for the question's default); init checks the rest. */
+export async function currentShardCount(loaded: LoadedWrangler, party: string | undefined, read: ReadFile): Promise<number | undefined> {
+  try {
+    const chosen = chooseClass(loaded, await loadWorkerSources(loaded, read), party);
+    const text = await read(runtimeFileFor(chosen.file));
+    return text === null ? undefined : readPartyServerRuntime(text)?.shardCount;
+  } catch {
+    return undefined;
+  }
+}

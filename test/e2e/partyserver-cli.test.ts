@@ -1,0 +1,120 @@
+import assert from "node:assert/strict";
+import { cpSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, it } from "node:test";
+import { FIXTURES, REPO, runCli, snapshotTree } from "../helpers/cli.js";
+import { tempDir } from "../helpers/temp.js";
+import { editedSinceGenerated } from "../../src/core/render-template.js";
+
+/** A temp copy of the runnable PartyServer chat (test/fixtures/partyserver/chat), resolving packages from this repo. */
+function copyChat(): string {
+  const dir = tempDir("partyserver-chat");
+  cpSync(path.join(FIXTURES, "partyserver", "chat"), dir, { recursive: true });
+  symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
+  return dir;
+}
+
+const read = (dir: string, file: string) => readFileSync(path.join(dir, file), "utf8");
+
+describe("party-shard on a PartyServer project (built CLI, no TTY)", { concurrency: 2 }, () => {
+  it("init --dry-run shows the plan and writes nothing", async () => {
+    const dir = copyChat();
+    try {
+      const before = snapshotTree(dir);
+      const result = await runCli(["init", "--dry-run"], dir);
+      assert.equal(result.exitCode, 0, result.stderr);
+      assert.match(result.stdout, /\+.*"name": "PartyShardRouter", "class_name": "PartyShardRouter"/);
+      assert.match(result.stdout, /^\+export \{ PartyShardRouter \} from "\.\/party-shard-server";$/m);
+      assert.match(result.stdout, /^\+ src\/party-shard-server\.ts \(generated, \d+ lines; --verbose shows it\)$/m);
+      assert.deepEqual(snapshotTree(dir), before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("init, migrate, check: exit 1 before migrate, 0 after; a second run changes nothing", async () => {
+    const dir = copyChat();
+    try {
+      const init = await runCli(["init", "--shards", "3", "--yes"], dir);
+      assert.equal(init.exitCode, 0, init.stderr);
+      assert.match(read(dir, "wrangler.jsonc"), /"tag": "party-shard-v1", "new_sqlite_classes": \["PartyShardRouter"\]/);
+      const runtime = read(dir, "src/party-shard-server.ts");
+      assert.match(runtime, /^const SHARDED_BINDING = "Chat";$/m);
+      assert.match(runtime, /^const SHARD_COUNT = 3;$/m);
+      assert.equal(editedSinceGenerated(runtime), false);
+
+      const before = await runCli(["check"], dir);
+      assert.equal(before.exitCode, 1, before.stdout);
+      assert.match(before.stdout, /^src\/server\.ts:13:27 {2}the class does not lead its shards yet/m);
+      assert.match(before.stdout, /^app\/chat-client\.js:8:18 {2}socket connects to the sharded party directly/m);
+
+      const migrate = await runCli(["migrate", "--yes"], dir);
+      assert.equal(migrate.exitCode, 0, migrate.stderr);
+      const server = read(dir, "src/server.ts");
+      assert.match(server, /^export class Chat extends Sharded<Env> \{$/m);
+      assert.match(server, /await routePartyShard\(request, env, \{$/m);
+      assert.match(read(dir, "app/chat-client.js"), /party: "party-shard-router",\n {4}room: options\.room,\n {4}query: shardKey\(\{ user: options\.user \}\),/);
+      assert.match(read(dir, "app/party-shard-client.ts"), /"party-shard-router"/);
+
+      const after = await runCli(["check"], dir);
+      assert.equal(after.exitCode, 0, after.stdout);
+      assert.match(after.stdout, /party-shard check: fully sharded/);
+      const snapshot = snapshotTree(dir);
+      const again = await runCli(["migrate", "--yes"], dir);
+      assert.equal(again.exitCode, 0, again.stderr);
+      assert.equal((await runCli(["init", "--yes"], dir)).exitCode, 0);
+      assert.deepEqual(snapshotTree(dir), snapshot);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("check is exit 1 naming the file when main loses the router's export", async () => {
+    const dir = copyChat();
+    try {
+      assert.equal((await runCli(["init", "--yes"], dir)).exitCode, 0);
+      assert.equal((await runCli(["migrate", "--yes"], dir)).exitCode, 0);
+      const main = path.join(dir, "src", "server.ts");
+      writeFileSync(main, read(dir, "src/server.ts").replace(/^export \{ PartyShardRouter \} from .*\n/m, ""));
+      const result = await runCli(["check"], dir);
+      assert.equal(result.exitCode, 1, result.stdout);
+      assert.match(result.stdout, /^src\/server\.ts:1:1 {2}the Worker's main does not export PartyShardRouter/m);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("bad input: --party unknown, or no class to shard, is exit 2 with nothing written", async () => {
+    const dir = copyChat();
+    try {
+      const before = snapshotTree(dir);
+      const unknown = await runCli(["init", "--party", "Lobby", "--yes"], dir);
+      assert.equal(unknown.exitCode, 2, unknown.stdout + unknown.stderr);
+      assert.match(unknown.stderr, /--party Lobby is not a Durable Object binding in wrangler\.jsonc \(it has: Chat\)/);
+      // The class loses its handlers: nothing left worth sharding.
+      writeFileSync(path.join(dir, "src", "server.ts"), read(dir, "src/server.ts").replace(/\bon(Connect|Message|Close)\(/g, "handle$1("));
+      const changed = snapshotTree(dir);
+      const none = await runCli(["init", "--yes"], dir);
+      assert.equal(none.exitCode, 2, none.stdout + none.stderr);
+      assert.match(none.stderr, /No Durable Object class in wrangler\.jsonc can be sharded/);
+      assert.match(none.stderr, /Chat: left out, class Chat has no socket handlers/);
+      assert.deepEqual(snapshotTree(dir), changed);
+      assert.notDeepEqual(changed, before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("migrate before init is exit 2 and writes nothing", async () => {
+    const dir = copyChat();
+    try {
+      const before = snapshotTree(dir);
+      const result = await runCli(["migrate", "--yes"], dir);
+      assert.equal(result.exitCode, 2, result.stdout + result.stderr);
+      assert.match(result.stderr, /run `npx party-shard init` first/);
+      assert.deepEqual(snapshotTree(dir), before);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
