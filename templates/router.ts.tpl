@@ -18,59 +18,16 @@
  */
 import type * as Party from "partykit/server";
 import Sharded from "{{partyImport}}";
-import { BATCH_TYPE, HEADER, KEY_PARAM, ShardRelay, parseBatch, parseSeq, parseShardRoom, shardRoomId, stripInternalHeaders, type BatchEntry, type BatchResult, type LoadReport } from "{{glueImport}}";
+import { ShardRelay, edgeConnect, edgeOf, edgeRequest, parseShardRoom, placementFor, shardHost, type Placement } from "{{glueImport}}";
 
-const SHARDED_PARTY = {{shardedPartyLiteral}};
+/** Read back by party-shard (migrate, check) to find the party this router shards. */
+export const SHARDED_PARTY = {{shardedPartyLiteral}};
 const SHARD_COUNT = {{shardCount}};
-/** This party's own name, to reach its rooms from the edge. */
-const ROUTER_PARTY = {{routerPartyLiteral}};
 
-/** Placement skips a shard holding this many connections. */
-const MAX_CONNECTIONS_PER_SHARD = 10_000;
-/** How many connections a client's preferred shard may hold above the emptiest one (0 = even). */
-const BALANCE_SLACK = 0;
-/** Client ids remembered so a reconnecting client returns to its shard. */
-const STICKY_MEMORY = 50_000;
-/** A placement counts toward its shard's load until the shard reports the client, or this long. */
-const PENDING_MS = 10_000;
-
-/** Delivery of a POST to the leader: attempts, time per attempt, and backoff between them. */
-const MAX_ATTEMPTS = 4;
-const ATTEMPT_TIMEOUT_MS = 10_000;
-const BACKOFF_BASE_MS = 25;
-const BACKOFF_MAX_MS = 1_000;
-
-/** Largest POST body accepted, in bytes actually read. */
-const MAX_BODY_BYTES = 1_048_576;
 /**
- * A batch of writes (sendViaRouter sends one while its previous request is on its way): writes,
- * and body bytes. The client helper's MAX_BATCH_WRITES and MAX_BATCH_BYTES must be the same (a
- * helper whose batch is refused whole, 400 or 413, sends its writes one by one instead).
+ * The router's logic, limits and placement live in the runtime ({{glueImport}}), shared with
+ * the party's side; this file says how many shards there are and hands PartyKit's events to it.
  */
-const MAX_BATCH_WRITES = 512;
-const MAX_BATCH_BYTES = 1_048_576;
-/** Longest connection id, write key or Idempotency-Key (printable ASCII) a socket or a write may carry. */
-const MAX_ID_LENGTH = 128;
-/** Room ids this router accepts. `!` is not among them: shard rooms stay unreachable. */
-const ROOM_ID_PATTERN = /^[\w.~:@%+-]{1,128}$/;
-/** Origin allowed to POST from a browser. */
-const ALLOWED_ORIGIN = "*";
-
-/** 425: the writer's socket is still connecting; 502–504: nothing reached the party. */
-const RETRY_STATUSES = [425, 502, 503, 504];
-
-const CORS_HEADERS = {
-  "access-control-allow-origin": ALLOWED_ORIGIN,
-  "access-control-allow-methods": "GET, POST, OPTIONS",
-  "access-control-allow-headers": `content-type, ${HEADER.idempotencyKey}, ${HEADER.connection}, ${HEADER.key}, ${HEADER.seq}`,
-  // A browser's helper must read it to learn that this router takes batches.
-  "access-control-expose-headers": HEADER.batch,
-};
-
-type StaticHook = (req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext) => unknown;
-/** The sharded party's own hooks, run here exactly as PartyKit runs them for a direct request. */
-const hooks = Sharded as unknown as { onBeforeConnect?: StaticHook; onBeforeRequest?: StaticHook };
-
 export default class Router implements Party.Server {
   /** Shards keep their client sockets through hibernation. */
   readonly options = { hibernate: true };
@@ -79,64 +36,28 @@ export default class Router implements Party.Server {
 
   constructor(readonly room: Party.Room) {
     const shard = parseShardRoom(room.id);
-    if (shard) this.shard = new ShardRelay(room, shard.room, shard.shard);
-    else this.placement = new Placement(room);
+    if (shard) this.shard = new ShardRelay(shardHost(room), shard.room, shard.shard);
+    else this.placement = placementFor(room, SHARD_COUNT);
   }
 
-  /** Runs at the edge: the party's hook, then a shard for the socket. */
-  static async onBeforeConnect(req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext) {
-    if (!ROOM_ID_PATTERN.test(lobby.id)) return json(400, { error: "Invalid room id" });
-    // PartyKit hands any request with `Upgrade: websocket` here; a handshake is a GET.
-    if (req.method !== "GET") return json(400, { error: "A WebSocket handshake is a GET" });
-    const asked = new URL(req.url).searchParams;
-    if ((asked.get("_pk") ?? "").length > MAX_ID_LENGTH || (asked.get(KEY_PARAM) ?? "").length > MAX_ID_LENGTH) {
-      return json(400, { error: `Connection id and key are at most ${MAX_ID_LENGTH} characters` });
-    }
-    stripInternalHeaders(req);
-    const allowed = await runHook(hooks.onBeforeConnect, req, lobby, ctx);
-    if (allowed instanceof Response) return allowed;
-    const url = new URL(allowed.url);
-    // The shard must see the same client id the placement was made for.
-    const clientId = url.searchParams.get("_pk") || crypto.randomUUID();
-    url.searchParams.set("_pk", clientId);
-    const placement = await lobby.parties[ROUTER_PARTY]!.get(lobby.id).fetch({ method: "POST", headers: { [HEADER.place]: clientId } });
-    if (!placement.ok) return placement;
-    const { shard } = (await placement.json()) as { shard: number };
-    const headers = new Headers([...allowed.headers]);
-    headers.set(HEADER.uri, url.toString());
-    return lobby.parties[ROUTER_PARTY]!.get(shardRoomId(lobby.id, shard)).fetch(`/${url.search}`, { headers });
+  /** Runs at the edge: the party's own onBeforeConnect, then a shard for the socket. */
+  static onBeforeConnect(req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext) {
+    return edgeConnect(req as unknown as Request, edgeOf(lobby, ctx, Sharded));
   }
 
   /** Runs at the edge: writes and requests go to the leader; only GET reaches this party's room. */
-  static async onBeforeRequest(req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext) {
-    if (!ROOM_ID_PATTERN.test(lobby.id)) return json(400, { error: "Invalid room id" });
-    const connection = req.headers.get(HEADER.connection);
-    const key = req.headers.get(HEADER.key);
-    const seq = req.headers.get(HEADER.seq);
-    stripInternalHeaders(req);
-    switch (req.method) {
-      case "POST":
-        if (connection === null || key === null) return roomRequest(req, lobby, ctx);
-        // By media type: a client may add parameters (a charset) to it.
-        return mediaType(req.headers.get("content-type")) === BATCH_TYPE ? writeBatch(req, lobby, connection, key) : write(req, lobby, connection, key, seq);
-      case "OPTIONS":
-        return new Response(null, { status: 204, headers: CORS_HEADERS });
-      case "GET":
-      case "HEAD":
-        return req;
-      default:
-        return json(405, { error: "Use GET or POST" }, { allow: "GET, HEAD, POST, OPTIONS" });
-    }
+  static onBeforeRequest(req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext) {
+    return edgeRequest(req as unknown as Request, edgeOf(lobby, ctx, Sharded));
   }
 
   onStart() {
     return this.placement?.start();
   }
   onConnect(conn: Party.Connection, ctx: Party.ConnectionContext) {
-    return this.shard?.onConnect(conn, ctx);
+    return this.shard?.onConnect(conn, ctx as unknown as { request: Request });
   }
   onMessage(message: string | ArrayBuffer | ArrayBufferView, conn: Party.Connection) {
-    return this.shard?.onMessage(message, conn);
+    return this.shard?.onMessage(conn, message);
   }
   onClose(conn: Party.Connection) {
     return this.shard?.onClose(conn);
@@ -145,296 +66,6 @@ export default class Router implements Party.Server {
     return this.shard?.onError(conn, error);
   }
   onRequest(req: Party.Request): Response | Promise<Response> {
-    return this.shard ? this.shard.onRequest(req) : this.placement!.onRequest(req);
+    return this.shard ? this.shard.onRequest(req as unknown as Request) : this.placement!.onRequest(req as unknown as Request);
   }
-}
-
-/** The router's room `<room>`: where each client goes, and how many clients each shard holds. */
-class Placement {
-  /** Connections per shard; index 0 is shard 1. Each shard reports its own count as it changes. */
-  private load: number[] = new Array<number>(SHARD_COUNT).fill(0);
-  /** Clients placed but not yet reported by their shard: a handshake that fails never counts for long. */
-  private readonly pending = new Map<string, { shard: number; expires: number }>();
-  /** The latest report taken from each shard. */
-  private readonly lastReport: ({ from: string; n: number } | undefined)[] = [];
-  /** Shard each client id was placed on, oldest first. */
-  private readonly placements = new Map<string, number>();
-  /** When this room last started: operators can tell an eviction from the view. */
-  private readonly since = Date.now();
-
-  constructor(private readonly room: Party.Room) {}
-
-  /** After an eviction the counts are gone from memory: the shards know them. */
-  async start() {
-    this.load = await Promise.all(
-      this.load.map(async (_, i) => {
-        const res = await this.room.context.parties[ROUTER_PARTY]!.get(shardRoomId(this.room.id, i + 1)).fetch({ method: "GET" });
-        return ((await res.json()) as { connections: number }).connections;
-      }),
-    );
-  }
-
-  async onRequest(req: Party.Request): Promise<Response> {
-    const placeFor = req.headers.get(HEADER.place);
-    if (placeFor !== null) return this.place(placeFor);
-    const reported = req.headers.get(HEADER.load);
-    if (reported !== null) {
-      this.takeReport(JSON.parse(decodeURIComponent(reported)) as LoadReport);
-      return new Response(null, { status: 204 });
-    }
-    return json(200, { room: this.room.id, party: SHARDED_PARTY, shards: SHARD_COUNT, load: this.load, since: this.since, leader: await this.leaderStats() });
-  }
-
-  /** What the leader sent its shards; null before the party is wrapped by migrate. */
-  private async leaderStats(): Promise<unknown> {
-    const res = await this.room.context.parties[SHARDED_PARTY]!.get(this.room.id).fetch({ headers: { [HEADER.stats]: "1" } });
-    return res.ok && res.headers.get("content-type")?.includes("json") ? res.json().catch(() => null) : null;
-  }
-
-  /** A shard's own count replaces ours, unless a later report from it came first. */
-  private takeReport(report: LoadReport) {
-    this.pending.delete(report.id);
-    const last = this.lastReport[report.shard - 1];
-    if (report.shard < 1 || report.shard > SHARD_COUNT || (last?.from === report.from && last.n > report.n)) return;
-    this.lastReport[report.shard - 1] = { from: report.from, n: report.n };
-    this.load[report.shard - 1] = report.count;
-  }
-
-  /** Sticky while the client's shard has room; otherwise the less loaded of the client's two shards. */
-  private place(clientId: string): Response {
-    const previous = this.placements.get(clientId);
-    const shard = previous !== undefined && this.hasRoom(previous) ? previous : this.choose(clientId);
-    if (shard === undefined) return json(503, { error: "Every shard is full" }, { "retry-after": "5" });
-    // Counted now so a burst of connects spreads out, until the shard reports the client.
-    this.pending.set(clientId, { shard, expires: Date.now() + PENDING_MS });
-    this.placements.delete(clientId);
-    this.placements.set(clientId, shard);
-    if (this.placements.size > STICKY_MEMORY) this.placements.delete(this.placements.keys().next().value!);
-    return json(200, { shard });
-  }
-
-  private choose(clientId: string): number | undefined {
-    const load = this.effectiveLoad();
-    const open = rendezvousOrder(clientId).filter((shard) => load[shard - 1]! < MAX_CONNECTIONS_PER_SHARD);
-    const [first, second = first] = open;
-    if (first === undefined || second === undefined) return undefined;
-    const preferred = load[second - 1]! < load[first - 1]! ? second : first;
-    const least = Math.min(...open.map((shard) => load[shard - 1]!));
-    if (load[preferred - 1]! <= least + BALANCE_SLACK) return preferred;
-    return open.find((shard) => load[shard - 1] === least);
-  }
-
-  private hasRoom(shard: number): boolean {
-    return this.effectiveLoad()[shard - 1]! < MAX_CONNECTIONS_PER_SHARD;
-  }
-
-  /** Reported connections plus placements still on their way. */
-  private effectiveLoad(): number[] {
-    const load = [...this.load];
-    const now = Date.now();
-    for (const [clientId, { shard, expires }] of this.pending) {
-      if (expires <= now) this.pending.delete(clientId);
-      else load[shard - 1]! += 1;
-    }
-    return load;
-  }
-}
-
-/** A connection's message: the leader checks the key and runs onMessage once per idempotency key. */
-async function write(req: Party.Request, lobby: Party.Lobby, connection: string, key: string, seq: string | null): Promise<Response> {
-  const idempotencyKey = req.headers.get(HEADER.idempotencyKey) ?? crypto.randomUUID();
-  // The leader remembers ids and keys: they are bounded before anything is read.
-  if (connection.length > MAX_ID_LENGTH || key.length > MAX_ID_LENGTH || idempotencyKey.length > MAX_ID_LENGTH) {
-    return json(400, { error: `Connection id, key and Idempotency-Key are at most ${MAX_ID_LENGTH} characters` });
-  }
-  if (parseSeq(seq) === null) return json(400, { error: `${HEADER.seq} is a positive integer` });
-  const body = await readBody(req, MAX_BODY_BYTES);
-  if (body === undefined) return json(413, { error: `Body larger than ${MAX_BODY_BYTES} bytes` });
-  const headers = new Headers({
-    "content-type": req.headers.get("content-type") ?? "text/plain;charset=UTF-8",
-    [HEADER.idempotencyKey]: idempotencyKey,
-    [HEADER.connection]: connection,
-    [HEADER.key]: key,
-  });
-  if (seq !== null) headers.set(HEADER.seq, seq);
-  const res = await toLeader(lobby, "", { method: "POST", headers, body });
-  if (res.status >= 500) {
-    // What a failing room says (an exception, a connection string) is for the server log only.
-    console.error(`party-shard: room ${lobby.id} answered a write ${res.status}:`, await res.text());
-    return json(502, { error: `The room answered ${res.status}` });
-  }
-  // Batches are offered only when the room says it takes them (an older runtime would run a batch as one message).
-  const batch = res.headers.get(HEADER.batch);
-  return new Response(res.body, { status: res.status, headers: { ...CORS_HEADERS, ...(batch === "1" ? { [HEADER.batch]: "1" } : {}) } });
-}
-
-/**
- * Several writes of one connection. The leader runs them in order and stops at the first that
- * may succeed later (425, 503); the rest go again from there, with the same keys, so each runs
- * once and none overtakes another. Answers 200 with each write's own status, in order.
- */
-async function writeBatch(req: Party.Request, lobby: Party.Lobby, connection: string, key: string): Promise<Response> {
-  if (connection.length > MAX_ID_LENGTH || key.length > MAX_ID_LENGTH) {
-    return json(400, { error: `Connection id and key are at most ${MAX_ID_LENGTH} characters` });
-  }
-  const body = await readBody(req, MAX_BATCH_BYTES);
-  if (body === undefined) return json(413, { error: `Batch larger than ${MAX_BATCH_BYTES} bytes` });
-  let entries: BatchEntry[] | string;
-  try {
-    entries = parseBatch(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body), MAX_BATCH_WRITES, MAX_ID_LENGTH);
-  } catch {
-    entries = "A batch is UTF-8 JSON";
-  }
-  if (typeof entries === "string") return json(400, { error: entries });
-  const results: BatchResult[] = entries.map(() => ({ status: 502, error: "The room did not answer" }));
-  let from = 0;
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS && from < entries.length; attempt++) {
-    if (attempt > 1) await sleep(backoff(attempt));
-    const headers = new Headers({ "content-type": BATCH_TYPE, [HEADER.connection]: connection, [HEADER.key]: key });
-    const res = await attemptLeader(lobby, "", { method: "POST", headers, body: JSON.stringify(entries.slice(from)) }, attempt, "a batch");
-    if (!res || RETRY_STATUSES.includes(res.status) || res.status >= 500) continue;
-    if (!res.ok) {
-      // A refusal of the whole batch is each write's answer.
-      const error = await res.text();
-      for (let i = from; i < entries.length; i++) results[i] = { status: res.status, error };
-      break;
-    }
-    let answered: BatchResult[];
-    try {
-      answered = ((await res.json()) as { results: BatchResult[] }).results.slice(0, entries.length - from);
-    } catch (error) {
-      console.error("party-shard: the room's answer to a batch was not its results", error);
-      continue;
-    }
-    answered.forEach((result, i) => (results[from + i] = { status: result.status, ...(result.error ? { error: String(result.error) } : {}) }));
-    const open = answered.findIndex((result) => RETRY_STATUSES.includes(result.status));
-    from += open === -1 ? answered.length : open;
-  }
-  return json(200, { results }, { [HEADER.batch]: "1" });
-}
-
-/** Any other POST: the party's onBeforeRequest, then its onRequest, as for a direct request. */
-async function roomRequest(req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext): Promise<Response> {
-  const allowed = await runHook(hooks.onBeforeRequest, req, lobby, ctx);
-  if (allowed instanceof Response) return allowed;
-  const body = await readBody(allowed, MAX_BODY_BYTES);
-  if (body === undefined) return json(413, { error: `Body larger than ${MAX_BODY_BYTES} bytes` });
-  const headers = new Headers([...allowed.headers]);
-  if (!headers.has(HEADER.idempotencyKey)) headers.set(HEADER.idempotencyKey, crypto.randomUUID());
-  headers.set(HEADER.forwarded, ROUTER_PARTY);
-  return toLeader(lobby, pathAfterRoom(allowed.url), { method: allowed.method, headers, body });
-}
-
-/** At-least-once to the leader: retried on failures that say nothing ran, with the same key. */
-async function toLeader(lobby: Party.Lobby, path: string, init: { method: string; headers: Headers; body: ArrayBuffer }): Promise<Response> {
-  let last: Response | undefined;
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    if (attempt > 1) await sleep(backoff(attempt));
-    last = (await attemptLeader(lobby, path, init, attempt, "a request")) ?? last;
-    if (last && !RETRY_STATUSES.includes(last.status)) return last;
-  }
-  return last ?? json(502, { error: "The room did not answer" });
-}
-
-/** One attempt to the leader (single writes, batches, requests); undefined when nothing answered. */
-async function attemptLeader(lobby: Party.Lobby, path: string, init: { method: string; headers: Headers; body: ArrayBuffer | string }, attempt: number, what: string): Promise<Response | undefined> {
-  init.headers.set(HEADER.attempt, String(attempt));
-  try {
-    // A fresh stub per attempt: a broken stub stays broken.
-    const leader = lobby.parties[SHARDED_PARTY]!.get(lobby.id);
-    const res = await withTimeout(path ? leader.fetch(path, init) : leader.fetch(init), ATTEMPT_TIMEOUT_MS);
-    if (res.status >= 500 && what === "a batch") console.error(`party-shard: room ${lobby.id} answered a batch ${res.status}:`, await res.clone().text());
-    return res;
-  } catch (error) {
-    console.error(`party-shard: delivery of ${what} to the room failed`, error);
-    return undefined;
-  }
-}
-
-function backoff(attempt: number): number {
-  return Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
-}
-
-/** A content type's media type, without parameters, in lower case. */
-function mediaType(contentType: string | null): string {
-  return (contentType ?? "").split(";")[0]!.trim().toLowerCase();
-}
-
-/** Runs a static hook as PartyKit does: a Response refuses, a Request replaces, nothing keeps. */
-async function runHook(hook: StaticHook | undefined, req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext): Promise<Party.Request | Response> {
-  if (!hook) return req;
-  try {
-    const result = await hook.call(Sharded, req, lobby, ctx);
-    return result instanceof Response || result instanceof Request ? (result as Party.Request | Response) : req;
-  } catch (error) {
-    // As PartyKit answers a direct request whose hook threw, with CORS so a browser can read it.
-    console.error("party-shard: the party's hook threw", error);
-    return new Response(error instanceof Error ? error.message : "Unauthorised", { status: 401, headers: CORS_HEADERS });
-  }
-}
-
-/** Shards ordered by a rendezvous hash of the client id: the first two are its two choices. */
-function rendezvousOrder(clientId: string): number[] {
-  const scored = Array.from({ length: SHARD_COUNT }, (_, i) => ({ shard: i + 1, score: hash32(`${clientId}#${i + 1}`) }));
-  return scored.sort((a, b) => b.score - a.score || a.shard - b.shard).map(({ shard }) => shard);
-}
-
-/** FNV-1a with a murmur3 finaliser, so similar ids spread evenly. */
-function hash32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
-  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
-  return (hash ^ (hash >>> 16)) >>> 0;
-}
-
-/** The request path below /parties/<router>/<room>, with its query, so the room sees what was asked. */
-function pathAfterRoom(url: string): string {
-  const { pathname, search } = new URL(url);
-  const rest = pathname.split("/").slice(4).join("/");
-  return rest || search ? `/${rest}${search}` : "";
-}
-
-/** Reads at most `limit` bytes, counting what arrives: a declared length can lie. */
-async function readBody(req: Party.Request, limit: number): Promise<ArrayBuffer | undefined> {
-  if (!req.body) return new ArrayBuffer(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = req.body.getReader();
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    size += chunk.value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(chunk.value);
-  }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body.buffer;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => {
-    if (timer !== undefined) clearTimeout(timer);
-  });
-}
-
-function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), {
-    status,
-    headers: { "content-type": "application/json", ...CORS_HEADERS, ...headers },
-  });
 }

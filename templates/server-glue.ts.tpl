@@ -24,190 +24,9 @@ import type * as Party from "partykit/server";
 const SHARDED_PARTY = {{shardedPartyLiteral}};
 const ROUTER_PARTY = {{routerPartyLiteral}};
 
-/** How long a routed write is remembered by its idempotency key, and the bytes that memory may take. */
-const WRITE_MEMORY_MS = 60_000;
-const WRITE_MEMORY_BYTES = 4_194_304;
-/** Bytes of frames kept for a shard whose link is down, and of frames a shard keeps unacknowledged. */
-const OUTBOX_MAX_BYTES = 8_388_608;
-const UNACKED_MAX_BYTES = 8_388_608;
-/** How long a woken leader waits for its shards to tell it who is connected. */
-const RESYNC_TIMEOUT_MS = 5_000;
-/** A shard reopening its link: backoff between attempts. */
-const RELINK_BASE_MS = 50;
-const RELINK_MAX_MS = 5_000;
-/**
- * While the leader hands a batch of writes to the party, or messages relayed by shards are
- * arriving, the party's broadcasts to a shard wait to go as one frame: at most this long, and
- * this many UTF-8 bytes, well below LINK_MAX_BYTES. Any other frame to that shard sends them
- * first, so a shard sees every frame in order.
- */
-const COALESCE_MAX_MS = 50;
-const COALESCE_MAX_BYTES = 262_144;
-/**
- * The WebSocket message limit of a shard's link on Cloudflare: a bigger frame closes the link
- * (1009), and frames from the leader are not resent, so the shard's clients would miss it.
- */
-const LINK_MAX_BYTES = 1_048_576;
-/** A batch's limits, as the router checks them (keep the three places equal: router, helper, here). */
-const MAX_BATCH_WRITES = 512;
-const MAX_KEY_LENGTH = 128;
-/** How long the highest write number taken from a connection is kept after its last write, and how many. */
-const SEQ_MEMORY_MS = 300_000;
-const SEQ_MEMORY_ENTRIES = 100_000;
+//#include runtime/core.ts
 
-export const HEADER = {
-  /** On a shard's link socket: the shard's number. */
-  link: "x-party-shard-link",
-  /** On a routed write: the writer's connection id and key. */
-  connection: "x-party-shard-connection",
-  key: "x-party-shard-key",
-  /** From the router: the client's own URL (to a shard), or that a request was forwarded (to the leader). */
-  uri: "x-party-shard-uri",
-  forwarded: "x-party-shard-forwarded",
-  attempt: "x-party-shard-attempt",
-  /** On a routed write: its number among its socket's writes (1, 2, …), so an older one never runs after a newer. */
-  seq: "x-party-shard-seq",
-  /** On a write's answer: this router and room take batches. */
-  batch: "x-party-shard-batch",
-  /** Between the router's rooms: placement and load. */
-  place: "x-party-shard-place",
-  load: "x-party-shard-load",
-  stats: "x-party-shard-stats",
-  idempotencyKey: "idempotency-key",
-} as const;
-/** Every header of ours starts so; public requests never carry them past the edge. */
-export const HEADER_PREFIX = "x-party-shard-";
-/** The query parameter carrying a socket's write key. */
-export const KEY_PARAM = "_psk";
-/** The content type of a request carrying several writes of one connection, in order. */
-export const BATCH_TYPE = "application/vnd.party-shard.batch+json";
-const LINK_ID_PREFIX = "party-shard-link-";
-const SHARD_ROOM = /^(.+)!shard-(\d+)$/;
-
-export function shardRoomId(room: string, shard: number): string {
-  return `${room}!shard-${shard}`;
-}
-
-/** `{ room, shard }` for a shard room's id; undefined for any other room. */
-export function parseShardRoom(id: string): { room: string; shard: number } | undefined {
-  const match = SHARD_ROOM.exec(id);
-  return match ? { room: match[1]!, shard: Number(match[2]) } : undefined;
-}
-
-/** Drops our headers from a request that came from the internet, where anyone can set them. */
-export function stripInternalHeaders(req: { headers: { keys(): Iterable<string>; delete(name: string): void } }): void {
-  for (const name of [...req.headers.keys()]) if (name.startsWith(HEADER_PREFIX)) req.headers.delete(name);
-}
-
-// ─── Batches of writes ──────────────────────────────────────────────────────────────────────
-
-/** One write of a batch, as the client helper sends it: its idempotency key, its number (`s`), and text or base64. */
-export type BatchEntry = ({ k: string; t: string } | { k: string; b: string }) & { s?: number };
-/** What became of each write of a batch, in order; a write after the first one left open is missing. */
-export interface BatchResult {
-  status: number;
-  error?: string;
-}
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-/** Idempotency keys are printable ASCII: what a header could carry. */
-const PRINTABLE = /^[\x21-\x7e]+$/;
-/** A write's number: a positive safe integer, as a header carries it. */
-const SEQ_PATTERN = /^[1-9][0-9]{0,15}$/;
-
-/** A write's number from its header; undefined when absent (an older helper), null when malformed. */
-export function parseSeq(header: string | null): number | undefined | null {
-  if (header === null) return undefined;
-  return SEQ_PATTERN.test(header) && Number.isSafeInteger(Number(header)) ? Number(header) : null;
-}
-
-/** The entries of a batch body, or why it is refused. Checked entry by entry: the body came from the internet. */
-export function parseBatch(text: string, maxWrites: number, maxKeyLength: number): BatchEntry[] | string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
-    return "A batch is a JSON array";
-  }
-  if (!Array.isArray(parsed) || parsed.length === 0) return "A batch is a non-empty JSON array";
-  if (parsed.length > maxWrites) return `A batch holds at most ${maxWrites} writes`;
-  const entries: BatchEntry[] = [];
-  for (const [i, entry] of parsed.entries()) {
-    const { k, t, b, s, ...rest } = (entry ?? {}) as Record<string, unknown>;
-    const valid =
-      typeof entry === "object" && !Array.isArray(entry) && Object.keys(rest).length === 0 && typeof k === "string" && k.length > 0 && k.length <= maxKeyLength && PRINTABLE.test(k) &&
-      (s === undefined || (typeof s === "number" && Number.isSafeInteger(s) && s > 0)) &&
-      (typeof t === "string" ? b === undefined : typeof b === "string" && b.length % 4 === 0 && BASE64.test(b));
-    if (!valid) return `Write ${i} of the batch is not { k, t } or { k, b } (with an optional number s) with a key of at most ${maxKeyLength} printable ASCII characters`;
-    const seq = typeof s === "number" ? { s } : {};
-    entries.push(typeof t === "string" ? { k: k as string, t, ...seq } : { k: k as string, b: b as string, ...seq });
-  }
-  return entries;
-}
-
-// ─── The link protocol ──────────────────────────────────────────────────────────────────────
-
-type Data = { text: string } | { base64: string };
-interface Kept {
-  state: unknown;
-  attachment: unknown;
-  tags: string[];
-  /** The highest write number taken from this connection: kept with it so a woken leader still refuses older writes. */
-  seq?: number;
-}
-interface ClientRecord {
-  id: string;
-  uri: string;
-  key: string | null;
-  kept: Kept;
-}
-/** Shard → leader. Every frame but hello has a sequence number; `retry` marks a resent frame. */
-type ShardFrame =
-  | { t: "hello"; incarnation: string; acked: number; clients: ClientRecord[] }
-  | { t: "open"; seq: number; id: string; uri: string; headers: [string, string][]; retry?: true }
-  | { t: "message"; seq: number; id: string; data: Data; retry?: true }
-  | { t: "close"; seq: number; id: string; code: number; reason: string; retry?: true }
-  | { t: "error"; seq: number; id: string; error: string; retry?: true };
-/** Leader → shard. `upTo`: only clients whose open the leader had seen get a broadcast. */
-type LeaderFrame =
-  | { t: "ack"; seq: number }
-  | { t: "resync" }
-  | { t: "send"; to: string; data: Data }
-  | { t: "broadcast"; data: Data; without: string[]; upTo: number }
-  | { t: "broadcasts"; items: { data: Data; without: string[]; upTo: number }[] }
-  | { t: "close"; to: string; code?: number | undefined; reason?: string | undefined }
-  | { t: "keep"; to: string; kept: Kept };
-
-type Message = string | ArrayBuffer | ArrayBufferView;
-/** A frame before the shard numbers it. */
-type Unnumbered<F> = F extends unknown ? Omit<F, "seq"> : never;
-type RelayFrame = Exclude<ShardFrame, { t: "hello" }>;
-/** The socket a shard holds to its leader (a Workers WebSocket, whatever the project's lib). */
-type LinkSocket = Awaited<ReturnType<Party.Stub["socket"]>>;
-
-function encode(message: Message): Data {
-  if (typeof message === "string") return { text: message };
-  const bytes = message instanceof ArrayBuffer ? new Uint8Array(message) : new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return { base64: btoa(binary) };
-}
-
-function decode(data: Data): string | ArrayBuffer {
-  if ("text" in data) return data.text;
-  return Uint8Array.from(atob(data.base64), (c) => c.charCodeAt(0)).buffer;
-}
-
-/** With PARTY_SHARD_FAULT_PERCENT set (tests, staging), that share of first attempts fails. */
-function injectedFault(env: Record<string, unknown>, retry: boolean | undefined, where: string): "before" | "after" | undefined {
-  // Brackets: a project with noPropertyAccessFromIndexSignature type-checks this file too.
-  const percent = Number(env["PARTY_SHARD_FAULT_PERCENT"] ?? 0);
-  if (retry || !(Math.random() * 100 < percent)) return undefined;
-  const when = Math.random() < 0.5 ? "before" : "after";
-  console.log(`party-shard: injected fault ${when} ${where}`);
-  return when;
-}
-
-// ─── The leader: the party's own room ───────────────────────────────────────────────────────
+// ─── PartyKit: the party wrapped, its room and its edge ──────────────────────────────────────
 
 type Handler = (...args: never[]) => unknown;
 type Handlers = Partial<Record<"onStart" | "onConnect" | "onMessage" | "onClose" | "onError" | "onRequest" | "onAlarm" | "getConnectionTags", Handler>> & {
@@ -228,35 +47,48 @@ export function sharded<T>(party: T): T {
   class Leader {
     readonly options: Party.ServerOptions;
     private readonly core: LeaderCore;
+    private readonly party: Handlers;
 
     constructor(room: Party.Room) {
-      this.core = new LeaderCore(room, (view) => (isClass ? bindClass(new definition(view)) : bindObject(definition, view)));
-      this.options = this.core.options;
+      // The core calls the party, which is made after it: its view of the room needs the core.
+      this.core = new LeaderCore(leaderHost(room, () => this.options.hibernate === true), partyCalls(() => this.party));
+      this.party = isClass ? bindClass(new definition(roomView(room, this.core))) : bindObject(definition, roomView(room, this.core));
+      this.options = this.party.options ?? {};
     }
     // Methods, not fields: PartyKit looks for onRequest on the prototype.
-    onStart() {
-      return this.core.start();
+    async onStart() {
+      await this.core.start();
+      await this.party.onStart?.();
     }
     getConnectionTags(conn: Party.Connection, ctx: Party.ConnectionContext) {
-      return this.core.tags(conn, ctx);
+      if (isLink(conn.id)) return [];
+      return this.party.getConnectionTags?.(conn as never, ctx as never) ?? [];
     }
     onConnect(conn: Party.Connection, ctx: Party.ConnectionContext) {
-      return this.core.connect(conn, ctx);
+      // A link id is refused at the edge, and the link header dropped: only a shard has both.
+      if (isLink(conn.id) && ctx.request.headers.get(HEADER.link) !== null) return;
+      return this.party.onConnect?.(conn as never, ctx as never);
     }
     onMessage(message: Message, conn: Party.Connection) {
-      return this.core.message(message, conn);
+      if (isLink(conn.id)) return this.core.onLinkFrame(conn, message);
+      return this.party.onMessage?.(message as never, conn as never);
     }
     onClose(conn: Party.Connection) {
-      return this.core.close(conn);
+      if (isLink(conn.id)) return this.core.onLinkClose(conn);
+      return this.party.onClose?.(conn as never);
     }
     onError(conn: Party.Connection, error: Error) {
-      return this.core.error(conn, error);
+      // A link's error is followed by its close, where the shard's state is kept.
+      return isLink(conn.id) ? undefined : this.party.onError?.(conn as never, error as never);
     }
-    onRequest(req: Party.Request) {
-      return this.core.request(req);
+    async onRequest(req: Party.Request) {
+      const own = await this.core.request(req as unknown as Request);
+      if (own) return own;
+      if (!this.party.onRequest) throw new Error("No onRequest handler");
+      return (await this.party.onRequest(req as never)) as Response;
     }
     onAlarm() {
-      return this.core.party.onAlarm?.();
+      return this.party.onAlarm?.();
     }
   }
   for (const name of STATIC_HOOKS) {
@@ -305,895 +137,99 @@ function bindObject(party: Record<string, unknown>, room: Party.Room): Handlers 
   return bound;
 }
 
-interface ShardState {
-  incarnation: string;
-  /** The last frame from this shard taken in; anything at or below it is a repeat. */
-  processed: number;
-  linkId: string | undefined;
-  /** Frames (as sent) waiting for the link to come back, and their size. */
-  outbox: string[];
-  outboxBytes: number;
+/** The room as the party sees it: connections and broadcast span every shard. */
+function roomView(room: Party.Room, core: LeaderCore): Party.Room {
+  const connections = () => new Map([...core.connections()].map((conn) => [conn.id, conn]));
+  return Object.create(room, {
+    broadcast: { value: (message: Message, without?: string[]) => core.broadcast(message, without ?? []) },
+    getConnection: { value: (id: string) => core.connection(id) },
+    getConnections: { value: (tag?: string) => core.connections(tag) },
+    connections: { get: connections },
+  }) as Party.Room;
 }
 
-/** Broadcasts held to go as one frame to a shard (see COALESCE_MAX_MS). */
-interface Held {
-  items: Extract<LeaderFrame, { t: "broadcast" }>[];
-  bytes: number;
+/** The party's handlers in the core's order (the connection first), called as PartyKit calls them. */
+function partyCalls(party: () => Handlers): PartyCalls {
+  return {
+    tags: (conn, ctx) => party().getConnectionTags?.(conn as never, ctx as never),
+    connect: (conn, ctx) => party().onConnect?.(conn as never, ctx as never),
+    message: (conn, message) => party().onMessage?.(message as never, conn as never),
+    close: (conn) => party().onClose?.(conn as never),
+    error: (conn, error) => party().onError?.(conn as never, error as never),
+  };
 }
 
-class LeaderCore {
-  readonly party: Handlers;
-  readonly options: Party.ServerOptions;
-  private readonly remotes = new Map<string, RemoteConnection>();
-  private readonly shards = new Map<number, ShardState>();
-  private readonly writes = new RecentWrites();
-  private readonly waitingHello = new Map<number, () => void>();
-  private started: Promise<void> = Promise.resolve();
-  private readonly stats = { broadcasts: 0, shardFrames: 0, largestShardFrameBytes: 0 };
-  /** Highest write number taken per connection id and key; outlives the connection for a reconnect. */
-  private readonly sequences = new Sequences();
-  /** Batches of writes being handed to the party now; while any is, broadcasts to each shard are held. */
-  private batches = 0;
-  /** Relayed messages arrived this timer turn: their broadcasts are held until it ends. */
-  private holding = false;
-  private readonly held = new Map<number, Held>();
-  private holdTimer: ReturnType<typeof setTimeout> | undefined;
-
-  constructor(
-    private readonly room: Party.Room,
-    makeParty: (view: Party.Room) => Handlers,
-  ) {
-    this.party = makeParty(this.view());
-    this.options = this.party.options ?? {};
-  }
-
-  /** The room as the party sees it: connections and broadcast span every shard. */
-  private view(): Party.Room {
-    const connections = () => new Map([...this.connections()].map((conn) => [conn.id, conn]));
-    return Object.create(this.room, {
-      broadcast: { value: (message: Message, without?: string[]) => this.broadcast(message, without ?? []) },
-      getConnection: { value: (id: string) => this.connection(id) },
-      getConnections: { value: (tag?: string) => this.connections(tag) },
-      connections: { get: connections },
-    }) as Party.Room;
-  }
-
-  async start(): Promise<void> {
-    // Woken from hibernation, the leader has its links but not its clients: each shard tells it.
-    const links = [...this.room.getConnections()].filter((conn) => isLink(conn.id));
-    this.started = this.resync(links);
-    await this.started;
-    await this.party.onStart?.();
-  }
-
-  private async resync(links: Party.Connection[]): Promise<void> {
-    const hellos = links.map((link) => {
-      const heard = new Promise<void>((resolve) => this.waitingHello.set(linkShard(link.id), resolve));
-      link.send(JSON.stringify({ t: "resync" } satisfies LeaderFrame));
-      return heard;
-    });
-    await Promise.race([Promise.all(hellos), new Promise((resolve) => setTimeout(resolve, RESYNC_TIMEOUT_MS))]);
-  }
-
-  tags(conn: Party.Connection, ctx: Party.ConnectionContext) {
-    if (isLink(conn.id)) return [];
-    return this.party.getConnectionTags?.(conn as never, ctx as never) ?? [];
-  }
-
-  connect(conn: Party.Connection, ctx: Party.ConnectionContext) {
-    // A link id is refused at the edge, and the link header dropped: only a shard has both.
-    if (isLink(conn.id) && ctx.request.headers.get(HEADER.link) !== null) return;
-    return this.party.onConnect?.(conn as never, ctx as never);
-  }
-
-  message(message: Message, conn: Party.Connection) {
-    if (isLink(conn.id)) return this.onFrame(conn, message);
-    return this.party.onMessage?.(message as never, conn as never);
-  }
-
-  close(conn: Party.Connection): unknown {
-    if (!isLink(conn.id)) return this.party.onClose?.(conn as never);
-    const state = this.shards.get(linkShard(conn.id));
-    if (state?.linkId === conn.id) state.linkId = undefined;
-    if (state && state.outbox.length > 0) this.wakeShard(linkShard(conn.id));
-    return undefined;
-  }
-
-  error(conn: Party.Connection, error: Error): unknown {
-    // A link's error is followed by its close, where the shard's state is kept.
-    return isLink(conn.id) ? undefined : this.party.onError?.(conn as never, error as never);
-  }
-
-  async request(req: Party.Request): Promise<Response> {
-    if (req.headers.has(HEADER.stats)) return Response.json(this.stats);
-    if (req.headers.has(HEADER.connection)) return req.headers.get("content-type") === BATCH_TYPE ? this.writeBatch(req) : this.write(req);
-    if (req.headers.has(HEADER.forwarded) && injectedFault(this.room.env, req.headers.get(HEADER.attempt) !== "1", "a forwarded request") === "before") {
-      return new Response("injected fault", { status: 503 });
-    }
-    if (!this.party.onRequest) throw new Error("No onRequest handler");
-    return (await this.party.onRequest(req as never)) as Response;
-  }
-
-  // ─── Frames from shards ───
-
-  private async onFrame(link: Party.Connection, raw: Message) {
-    const frame = JSON.parse(typeof raw === "string" ? raw : new TextDecoder().decode(raw)) as ShardFrame;
-    const shard = linkShard(link.id);
-    if (frame.t === "hello") return this.onHello(shard, link, frame);
-    await this.started;
-    const state = this.shards.get(shard);
-    // Frames still arriving on a link this leader dropped are sent again on the next one.
-    if (!state || state.linkId !== link.id || frame.seq <= state.processed) return;
-    const fault = injectedFault(this.room.env, frame.retry, `a ${frame.t} frame`);
-    if (fault === "before") return this.dropLink(state, link);
-    state.processed = frame.seq;
-    this.apply(shard, frame);
-    if (fault === "after") return this.dropLink(state, link);
-    link.send(JSON.stringify({ t: "ack", seq: frame.seq } satisfies LeaderFrame));
-  }
-
-  /** An injected fault: the link breaks; what the party sends meanwhile waits for the next one. */
-  private dropLink(state: ShardState, link: Party.Connection) {
-    state.linkId = undefined;
-    link.close(1011, "injected fault");
-  }
-
-  private onHello(shard: number, link: Party.Connection, hello: Extract<ShardFrame, { t: "hello" }>) {
-    let state = this.shards.get(shard);
-    if (state?.incarnation !== hello.incarnation) {
-      // A shard (or this leader) we have not met: its clients are as it says, up to what was acked.
-      const listed = new Set(hello.clients.map((client) => client.id));
-      for (const remote of this.remotes.values()) {
-        if (remote.shard === shard && !listed.has(remote.id)) this.gone(remote, 1006, "shard restarted");
-      }
-      for (const client of hello.clients) {
-        if (this.remotes.get(client.id)?.shard !== shard) this.addRemote(shard, client.id, client.uri, client.key, client.kept);
-      }
-      state = { incarnation: hello.incarnation, processed: hello.acked, linkId: undefined, outbox: state?.outbox ?? [], outboxBytes: state?.outboxBytes ?? 0 };
-      this.shards.set(shard, state);
-    }
-    state.linkId = link.id;
-    for (const frame of state.outbox.splice(0)) link.send(frame);
-    state.outboxBytes = 0;
-    this.waitingHello.get(shard)?.();
-    this.waitingHello.delete(shard);
-  }
-
-  private apply(shard: number, frame: RelayFrame) {
-    if (frame.t === "open") {
-      const key = new URL(frame.uri).searchParams.get(KEY_PARAM);
-      const existing = this.remotes.get(frame.id);
-      if (existing && !sameClient(existing.key, key)) {
-        // An id is public; only the client holding its key may take it over.
-        this.toShard(shard, { t: "close", to: frame.id, code: 1008, reason: "Connection id in use" });
-        return;
-      }
-      if (existing) {
-        // The same client again, on another shard: its old socket goes, as a reconnect would.
-        existing.close(1000, "Reconnected");
-        this.gone(existing, 1000, "Reconnected");
-      }
-      // Its writes' numbers go on: a write the old socket abandoned must not run after a newer one.
-      const seq = existing?.seqTaken;
-      const remote = this.addRemote(shard, frame.id, frame.uri, key, { state: null, attachment: null, tags: [], ...(seq ? { seq } : {}) });
-      remote.run(() => this.onRemoteConnect(remote, frame.headers), true);
-      return;
-    }
-    const remote = this.remotes.get(frame.id);
-    if (remote?.shard !== shard) return;
-    if (frame.t === "message") {
-      const message = decode(frame.data);
-      this.holdAWhile();
-      remote.run(() => this.deliver(remote, message), false);
-    } else if (frame.t === "close") {
-      this.gone(remote, frame.code, frame.reason);
-    } else {
-      remote.run(() => this.party.onError?.(remote as never, new Error(frame.error) as never), false);
-    }
-  }
-
-  private async onRemoteConnect(remote: RemoteConnection, headers: [string, string][]) {
-    const ctx = { request: new Request(remote.uri, { headers }) };
-    const tags = ((await this.party.getConnectionTags?.(remote as never, ctx as never)) ?? []) as string[];
-    remote.setTags([remote.id, ...tags.filter((tag) => tag !== remote.id)]);
-    try {
-      await this.party.onConnect?.(remote as never, ctx as never);
-    } catch (error) {
-      // As PartyKit does for a direct socket whose onConnect throws.
-      console.error("Error when connecting", error);
-      remote.close(1011, error instanceof Error ? error.message : "Uncaught exception when connecting");
-    }
-  }
-
-  private deliver(remote: RemoteConnection, message: string | ArrayBuffer) {
-    remote.dispatchEvent(new MessageEvent("message", { data: message }));
-    return this.party.onMessage?.(message as never, remote as never);
-  }
-
-  private gone(remote: RemoteConnection, code: number, reason: string) {
-    this.remotes.delete(remote.id);
-    remote.readyState = 3;
-    remote.run(() => {
-      remote.dispatchEvent(new CloseEvent("close", { code, reason }));
-      return this.party.onClose?.(remote as never);
-    }, false);
-  }
-
-  private addRemote(shard: number, id: string, clientUri: string, key: string | null, kept: Kept): RemoteConnection {
-    const remote = new RemoteConnection(id, partyUri(clientUri, this.room.id), shard, key, kept, this.options.hibernate === true, (frame) => this.toShard(shard, frame));
-    this.remotes.set(id, remote);
-    return remote;
-  }
-
-  // ─── Writes POSTed through the router ───
-
-  private async write(req: Party.Request): Promise<Response> {
-    const type = req.headers.get("content-type") ?? "";
-    const body = await req.arrayBuffer();
-    const idempotencyKey = req.headers.get(HEADER.idempotencyKey) ?? crypto.randomUUID();
-    const retry = req.headers.get(HEADER.attempt) !== "1";
-    const seq = parseSeq(req.headers.get(HEADER.seq));
-    if (seq === null) return new Response(`${HEADER.seq} is a positive integer`, { status: 400 });
-    const outcome = await this.takeWrite(req.headers.get(HEADER.connection), req.headers.get(HEADER.key), type, body, idempotencyKey, seq, retry, "a routed write");
-    outcome.remote?.mirrorSeq();
-    await outcome.done;
-    // The header says this room takes batches: a helper sends one only after seeing it.
-    return new Response(outcome.error ?? "ok", { status: outcome.status, headers: { [HEADER.batch]: "1" } });
-  }
-
-  /**
-   * Several writes of one connection, in order: each checked and run exactly as it would be
-   * alone. The first write that may succeed later (425, 503) ends the batch, so nothing runs
-   * ahead of it; the router sends the rest again. Broadcasts go one frame per shard while the
-   * writes are being handed to the party (each onMessage has started), not until they finish:
-   * a slow onMessage must not hold every broadcast of the room.
-   */
-  private async writeBatch(req: Party.Request): Promise<Response> {
-    // The router's limits (it checked them already); keep them equal to the router's and the helper's.
-    const entries = parseBatch(await req.text(), MAX_BATCH_WRITES, MAX_KEY_LENGTH);
-    if (typeof entries === "string") return new Response(entries, { status: 400 });
-    const connection = req.headers.get(HEADER.connection);
-    const key = req.headers.get(HEADER.key);
-    const retry = req.headers.get(HEADER.attempt) !== "1";
-    const results: BatchResult[] = [];
-    const runs: Promise<void>[] = [];
-    const started: Promise<void>[] = [];
-    let remote: RemoteConnection | undefined;
-    this.batches++;
-    try {
-      for (const entry of entries) {
-        // The type and bytes the same write would carry alone: its digest is the same either way.
-        const [type, body] = "t" in entry ? ["text/plain;charset=UTF-8", new TextEncoder().encode(entry.t).slice().buffer] : ["application/octet-stream", decode({ base64: entry.b }) as ArrayBuffer];
-        const outcome = await this.takeWrite(connection, key, type, body, entry.k, entry.s, retry, "a batched write");
-        results.push(outcome.error === undefined ? { status: outcome.status } : { status: outcome.status, error: outcome.error });
-        remote ??= outcome.remote;
-        if (outcome.done) runs.push(outcome.done);
-        if (outcome.started) started.push(outcome.started);
-        if (outcome.status === 425 || outcome.status === 503) break;
-      }
-      remote?.mirrorSeq();
-      // Bounded: an earlier handler of this connection that never settles delays no broadcast long.
-      await Promise.race([Promise.all(started), sleep(COALESCE_MAX_MS)]);
-    } finally {
-      if (--this.batches === 0 && !this.holding) this.releaseHeld();
-    }
-    await Promise.all(runs);
-    return Response.json({ results }, { headers: { [HEADER.batch]: "1" } });
-  }
-
-  /**
-   * One write: the connection must be known here and the key its own; then onMessage runs once
-   * per idempotency key. `done` settles when the party has taken it, `started` once its
-   * onMessage has been called. A numbered write not remembered by its key runs only when its
-   * number is above every number taken from the connection: an older write (one its client gave
-   * up on, still retried by the router) never runs after a newer one, nor a write twice once the
-   * key memory has moved on. Writes without a number (older helpers) run as before.
-   */
-  private async takeWrite(connection: string | null, key: string | null, type: string, body: ArrayBuffer, idempotencyKey: string, seq: number | undefined, retry: boolean, what: string): Promise<{ status: number; error?: string; done?: Promise<void>; started?: Promise<void>; remote?: RemoteConnection }> {
-    const id = decodeId(connection);
-    const remote = id === undefined ? undefined : this.remotes.get(id);
-    // 425: the socket's open may still be on its way from its shard; the sender retries.
-    if (!remote) return { status: 425, error: "This room does not know that connection (yet)" };
-    if (!sameKey(remote.key, key)) return { status: 403, error: "Wrong key for this connection" };
-    const fault = injectedFault(this.room.env, retry, what);
-    if (fault === "before") return { status: 503, error: "injected fault" };
-    const digest = await digestOf(type, body);
-    const memoryKey = `${remote.id}\n${idempotencyKey}`;
-    let done = this.writes.find(memoryKey, digest);
-    if (done === "reused") return { status: 409, error: "This Idempotency-Key was used for another write" };
-    let started: Promise<void> | undefined;
-    if (!done) {
-      if (seq !== undefined) {
-        const seqKey = `${remote.id}\n${remote.key ?? ""}`;
-        const highest = Math.max(this.sequences.get(seqKey), remote.seqTaken);
-        if (seq <= highest) return { status: 410, error: `Write ${seq} was overtaken by write ${highest} of this connection, or already taken`, remote };
-        this.sequences.set(seqKey, seq);
-        remote.seqTaken = seq;
-      }
-      const message = type.startsWith("application/octet-stream") ? body : new TextDecoder().decode(body);
-      let called!: () => void;
-      started = new Promise<void>((resolve) => (called = resolve));
-      // A throw in onMessage is only logged, as on a direct socket: the write was delivered.
-      done = this.writes.add(
-        memoryKey,
-        digest,
-        remote.run(() => {
-          try {
-            return this.deliver(remote, message);
-          } finally {
-            called();
-          }
-        }, false),
-      );
-    }
-    const taken = { done, remote, ...(started ? { started } : {}) };
-    return fault === "after" ? { status: 503, error: "injected fault", ...taken } : { status: 200, ...taken };
-  }
-
-  // ─── What the party sees ───
-
-  private connection(id: string): Party.Connection | undefined {
-    if (isLink(id)) return undefined;
-    return this.room.getConnection(id) ?? (this.remotes.get(id) as Party.Connection | undefined);
-  }
-
-  private *connections(tag?: string): Generator<Party.Connection> {
-    for (const conn of this.room.getConnections(tag)) if (!isLink(conn.id)) yield conn;
-    for (const remote of this.remotes.values()) if (tag === undefined || remote.hasTag(tag)) yield remote as unknown as Party.Connection;
-  }
-
-  /** Direct clients one by one; each shard gets one frame, whatever its number of clients. */
-  private broadcast(message: Message, without: string[]) {
-    const excluded = new Set(without);
-    for (const conn of this.room.getConnections()) if (!isLink(conn.id) && !excluded.has(conn.id)) conn.send(message);
-    const perShard = new Map<number, { clients: number; skipped: string[] }>();
-    for (const remote of this.remotes.values()) {
-      const entry = perShard.get(remote.shard) ?? { clients: 0, skipped: [] };
-      entry.clients++;
-      if (excluded.has(remote.id)) entry.skipped.push(remote.id);
-      perShard.set(remote.shard, entry);
-    }
-    this.stats.broadcasts++;
-    let data: Data | undefined;
-    let dataBytes = 0;
-    for (const [shard, { clients, skipped }] of perShard) {
-      if (clients === skipped.length) continue;
-      // Encoded and measured once per broadcast, whatever the number of shards.
-      if (data === undefined) {
-        data = encode(message);
-        dataBytes = utf8Length(JSON.stringify(data));
-      }
-      // The item's other fields: ids at most 3 bytes a UTF-16 unit, and the upTo number.
-      const bytes = dataBytes + 3 * JSON.stringify(skipped).length + 64;
-      this.toShard(shard, { t: "broadcast", data, without: skipped, upTo: this.shards.get(shard)?.processed ?? 0 }, bytes);
-    }
-  }
-
-  private toShard(shard: number, frame: LeaderFrame, bytes = 0) {
-    const state = this.shards.get(shard);
-    if (!state) return;
-    if (frame.t === "broadcast" && (this.batches > 0 || this.holding)) return this.hold(shard, frame, bytes);
-    // A connection's kept data only goes to the shard's storage and no client sees it: held
-    // broadcasts need not go before it (a write's number is kept once per request).
-    if (frame.t === "keep") return this.sendToShard(shard, state, frame);
-    // Held broadcasts go first: a shard sees the party's frames in the order it sent them.
-    this.releaseHeld(shard);
-    this.sendToShard(shard, state, frame);
-  }
-
-  private sendToShard(shard: number, state: ShardState, frame: LeaderFrame) {
-    if (frame.t === "broadcast" || frame.t === "broadcasts") this.stats.shardFrames++;
-    const link = state.linkId ? this.room.getConnection(state.linkId) : undefined;
-    const text = JSON.stringify(frame);
-    // A UTF-16 unit is at most 3 UTF-8 bytes: only a long frame is measured.
-    const bytes = text.length * 3 > LINK_MAX_BYTES ? utf8Length(text) : text.length;
-    if (frame.t === "broadcast" || frame.t === "broadcasts") this.stats.largestShardFrameBytes = Math.max(this.stats.largestShardFrameBytes, utf8Length(text));
-    if (bytes > LINK_MAX_BYTES) {
-      // Held broadcasts never make such a frame; one message can (a binary one goes base64, 4/3 its size).
-      console.error(`party-shard: a ${frame.t} frame to shard ${shard} is ${bytes} bytes, over the ${LINK_MAX_BYTES}-byte WebSocket message limit of its link: on Cloudflare the link closes (1009) and that shard's clients miss this message. Keep messages to sharded clients under about ${Math.floor(LINK_MAX_BYTES / 2)} bytes of text or ${Math.floor((LINK_MAX_BYTES * 3) / 4 / 2)} bytes of binary.`);
-    }
-    // A link closing but not yet closed: its close event clears linkId, and the frame waits.
-    if (link && link.readyState === 1) return link.send(text);
-    state.outbox.push(text);
-    state.outboxBytes += text.length;
-    while (state.outboxBytes > OUTBOX_MAX_BYTES) {
-      state.outboxBytes -= state.outbox.shift()!.length;
-      console.error(`party-shard: shard ${shard} unreachable; its oldest waiting frame was dropped`);
-    }
-    if (state.outbox.length === 1) this.wakeShard(shard);
-  }
-
-  /**
-   * Relayed messages come one event each: their broadcasts wait until the events already
-   * queued have run (one timer turn, about a millisecond), then go as one frame per shard.
-   */
-  private holdAWhile() {
-    if (this.holding) return;
-    this.holding = true;
-    setTimeout(() => {
-      this.holding = false;
-      if (this.batches === 0) this.releaseHeld();
-    }, 0);
-  }
-
-  /** `bytes`: the item's UTF-8 size in a frame (or more). What is held goes before it would cross the cap. */
-  private hold(shard: number, frame: Extract<LeaderFrame, { t: "broadcast" }>, bytes: number) {
-    const waiting = this.held.get(shard);
-    if (waiting && waiting.bytes + bytes > COALESCE_MAX_BYTES) this.releaseHeld(shard);
-    if (bytes > COALESCE_MAX_BYTES) {
-      // Too big to share a frame: it goes alone, as it would unheld.
-      const state = this.shards.get(shard);
-      if (state) this.sendToShard(shard, state, frame);
-      return;
-    }
-    const held = this.held.get(shard) ?? { items: [], bytes: 32 };
-    held.items.push(frame);
-    held.bytes += bytes;
-    this.held.set(shard, held);
-    this.holdTimer ??= setTimeout(() => this.releaseHeld(), COALESCE_MAX_MS);
-  }
-
-  /** Sends the broadcasts held for `shard` (or every shard) as one frame each. */
-  private releaseHeld(only?: number) {
-    for (const [shard, { items }] of this.held) {
-      if (only !== undefined && shard !== only) continue;
-      this.held.delete(shard);
-      const frame: LeaderFrame = items.length === 1 ? items[0]! : { t: "broadcasts", items: items.map(({ data, without, upTo }) => ({ data, without, upTo })) };
-      const state = this.shards.get(shard);
-      if (state) this.sendToShard(shard, state, frame);
-    }
-    if (this.held.size === 0 && this.holdTimer !== undefined) {
-      clearTimeout(this.holdTimer);
-      this.holdTimer = undefined;
-    }
-  }
-
-  /** A shard whose link is down may be asleep: a request wakes it, and it links again. */
-  private wakeShard(shard: number) {
-    try {
-      const stub = this.room.context.parties[ROUTER_PARTY]!.get(shardRoomId(this.room.id, shard));
-      stub.fetch({ method: "POST", headers: { [HEADER.link]: "wake" } }).catch((error: unknown) => console.error("party-shard: could not wake shard", shard, error));
-    } catch (error) {
-      // In onAlarm PartyKit hides the room id; the shard links again on its own next event.
-      console.error("party-shard: could not wake shard", shard, error);
-    }
-  }
+/** A PartyKit room as the leader's core needs it: links are connections whose id says so. */
+function leaderHost(room: Party.Room, hibernates: () => boolean): LeaderHost {
+  return {
+    // Getters: in onAlarm PartyKit hides the room id, and only what reads it fails.
+    get id() {
+      return room.id;
+    },
+    get env() {
+      return room.env;
+    },
+    get hibernates() {
+      return hibernates();
+    },
+    *directConnections(tag) {
+      for (const conn of room.getConnections(tag)) if (!isLink(conn.id)) yield conn;
+    },
+    directConnection: (id) => (isLink(id) ? undefined : room.getConnection(id)),
+    *links() {
+      for (const conn of room.getConnections()) if (isLink(conn.id)) yield conn;
+    },
+    link: (id) => room.getConnection(id),
+    routerRoom: (name) => roomOf(room.context.parties[ROUTER_PARTY]!, name),
+  };
 }
 
-/**
- * A client on a shard, as the party sees it: a Connection whose state and attachment live here
- * (and are mirrored to the shard, so a woken leader gets them back), and whose send and close
- * travel over the shard's link.
- */
-class RemoteConnection extends EventTarget {
-  readonly CONNECTING = 0;
-  readonly OPEN = 1;
-  readonly CLOSING = 2;
-  readonly CLOSED = 3;
-  readonly url = null;
-  readonly protocol = "";
-  readonly extensions = "";
-  readonly binaryType = "arraybuffer";
-  readonly bufferedAmount = 0;
-  readyState = 1;
-  private tail: Promise<unknown> = Promise.resolve();
-  private seqMirrored = 0;
-
-  constructor(
-    readonly id: string,
-    readonly uri: string,
-    readonly shard: number,
-    readonly key: string | null,
-    private readonly kept: Kept,
-    /** PartyKit keeps a hibernating connection's state in its attachment. */
-    private readonly stateIsAttachment: boolean,
-    private readonly out: (frame: LeaderFrame) => void,
-  ) {
-    super();
-  }
-
-  get socket() {
-    return this;
-  }
-  get state(): unknown {
-    return this.stateIsAttachment ? this.deserializeAttachment() : this.kept.state;
-  }
-  setState(next: unknown) {
-    const value = typeof next === "function" ? (next as (previous: unknown) => unknown)(this.state) : next;
-    if (this.stateIsAttachment) this.kept.attachment = structuredClone(value ?? null);
-    else this.kept.state = value;
-    this.mirror();
-    return value;
-  }
-  serializeAttachment(value: unknown) {
-    this.kept.attachment = structuredClone(value ?? null);
-    this.mirror();
-  }
-  deserializeAttachment(): unknown {
-    return structuredClone(this.kept.attachment ?? null);
-  }
-  setTags(tags: string[]) {
-    this.kept.tags = tags;
-    this.mirror();
-  }
-  hasTag(tag: string) {
-    return this.kept.tags.includes(tag);
-  }
-  send(message: Message) {
-    this.out({ t: "send", to: this.id, data: encode(message) });
-  }
-  close(code?: number, reason?: string) {
-    if (this.readyState < 2) this.readyState = 2;
-    this.out({ t: "close", to: this.id, code, reason });
-  }
-  accept() {}
-
-  /**
-   * Runs this connection's handlers in the order its events came. `wait`: later events wait for
-   * this one to finish (onConnect, as PartyKit answers a socket only after it); otherwise they
-   * start in order and may interleave at awaits, as on a direct socket.
-   */
-  run(handler: () => unknown, wait: boolean): Promise<void> {
-    // A throw is only logged, as PartyKit does for a direct socket's handlers.
-    const done = this.tail.then(handler).then(
-      () => undefined,
-      (error: unknown) => console.error(error),
-    );
-    this.tail = wait ? done : this.tail.then(() => undefined);
-    return done;
-  }
-
-  /** The highest write number taken from this connection (0: none), kept with its state. */
-  get seqTaken(): number {
-    return this.kept.seq ?? 0;
-  }
-  set seqTaken(seq: number) {
-    this.kept.seq = seq;
-  }
-  /** Mirrors a new highest write number to the shard: once per request, not once per write. */
-  mirrorSeq() {
-    if (this.seqTaken === this.seqMirrored) return;
-    this.seqMirrored = this.seqTaken;
-    this.mirror();
-  }
-
-  private mirror() {
-    this.out({ t: "keep", to: this.id, kept: this.kept });
-  }
+/** A PartyKit room of the router party as a shard's relay needs it. */
+export function shardHost(room: Party.Room): ShardHost {
+  return {
+    storage: room.storage,
+    connections: (tag) => room.getConnections(tag),
+    openLink: (leaderRoom, path, headers) => room.context.parties[SHARDED_PARTY]!.get(leaderRoom).socket(path, { headers }),
+    routerRoom: (name) => roomOf(room.context.parties[ROUTER_PARTY]!, name),
+  };
 }
 
-function isLink(id: string): boolean {
-  return id.startsWith(LINK_ID_PREFIX);
+/** The router party's placement room `<room>`. */
+export function placementFor(room: Party.Room, shardCount: number): Placement {
+  return new Placement(room.id, shardCount, (name) => roomOf(room.context.parties[ROUTER_PARTY]!, name), roomOf(room.context.parties[SHARDED_PARTY]!, room.id));
 }
 
-function linkShard(id: string): number {
-  return Number.parseInt(id.slice(LINK_ID_PREFIX.length), 10);
+type StaticHooks = Partial<Record<(typeof STATIC_HOOKS)[number], StaticHook>>;
+
+/** A room at the edge, as the router's static hooks see it; `party` is the sharded party, for its own hooks. */
+export function edgeOf(lobby: Party.Lobby, ctx: Party.ExecutionContext, party: unknown): Edge {
+  const hooks = party as StaticHooks;
+  return {
+    room: lobby.id,
+    leader: roomOf(lobby.parties[SHARDED_PARTY]!, lobby.id),
+    routerRoom: (name) => roomOf(lobby.parties[ROUTER_PARTY]!, name),
+    toShard: (shardRoom, search, headers) => lobby.parties[ROUTER_PARTY]!.get(shardRoom).fetch(`/${search}`, { headers }),
+    hook: (kind, req) => runHook(party, kind === "connect" ? hooks.onBeforeConnect : hooks.onBeforeRequest, req, lobby, ctx),
+  };
 }
 
-/** The URL the client would have used without the router: /parties/<party>/<room>, no key. */
-function partyUri(clientUri: string, room: string): string {
-  const url = new URL(clientUri);
-  url.pathname = url.pathname.replace(/^\/parties\/[^/]+\/[^/]+/, `/parties/${SHARDED_PARTY}/${room}`);
-  url.searchParams.delete(KEY_PARAM);
-  return url.toString();
-}
-
-/** Writes run lately, by idempotency key, with a digest of what they carried; bounded in bytes. */
-class RecentWrites {
-  private readonly entries = new Map<string, { expires: number; digest: string; bytes: number; done: Promise<void> }>();
-  private bytes = 0;
-
-  /** The earlier run of this key, "reused" when it carried something else, or undefined. */
-  find(key: string, digest: string): Promise<void> | "reused" | undefined {
-    this.forget();
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    return entry.digest === digest ? entry.done : "reused";
-  }
-
-  add(key: string, digest: string, done: Promise<void>): Promise<void> {
-    const bytes = 2 * (key.length + digest.length) + 100;
-    this.entries.set(key, { expires: Date.now() + WRITE_MEMORY_MS, digest, bytes, done });
-    this.bytes += bytes;
-    this.forget();
-    return done;
-  }
-
-  private forget() {
-    const now = Date.now();
-    for (const [key, entry] of this.entries) {
-      if (entry.expires > now && this.bytes <= WRITE_MEMORY_BYTES) break;
-      this.entries.delete(key);
-      this.bytes -= entry.bytes;
-    }
-  }
-}
-
-/** Highest write number taken per connection id and key, for SEQ_MEMORY_MS after its last write; bounded in entries. */
-class Sequences {
-  private readonly entries = new Map<string, { seq: number; expires: number }>();
-
-  get(key: string): number {
-    this.forget();
-    return this.entries.get(key)?.seq ?? 0;
-  }
-
-  set(key: string, seq: number) {
-    // Re-inserted, so the map stays oldest first.
-    this.entries.delete(key);
-    this.entries.set(key, { seq, expires: Date.now() + SEQ_MEMORY_MS });
-    this.forget();
-  }
-
-  private forget() {
-    const now = Date.now();
-    for (const [key, entry] of this.entries) {
-      if (entry.expires > now && this.entries.size <= SEQ_MEMORY_ENTRIES) break;
-      this.entries.delete(key);
-    }
-  }
-}
-
-/** UTF-8 bytes of a string, without encoding it. */
-function utf8Length(text: string): number {
-  let bytes = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code >= 0x80) bytes += code < 0x800 ? 1 : 2;
-    // A surrogate pair is four bytes: its two units and the 2 just added; its second unit adds nothing.
-    if (code >= 0xd800 && code < 0xdc00 && i + 1 < text.length) i++;
-  }
-  return bytes;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-async function digestOf(type: string, body: ArrayBuffer): Promise<string> {
-  const prefix = new TextEncoder().encode(`${type}\n`);
-  const typed = new Uint8Array(prefix.byteLength + body.byteLength);
-  typed.set(prefix);
-  typed.set(new Uint8Array(body), prefix.byteLength);
-  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", typed));
-  return Array.from(hash, (byte) => byte.toString(16).padStart(2, "0")).join("");
-}
-
-/** Ids travel percent-encoded, so any id fits in a header. */
-function decodeId(header: string | null): string | undefined {
+/** Runs a static hook as PartyKit does: a Response refuses, a Request replaces, nothing keeps. */
+async function runHook(party: unknown, hook: StaticHook | undefined, req: Request, lobby: Party.Lobby, ctx: Party.ExecutionContext): Promise<Request | Response> {
+  if (!hook) return req;
   try {
-    return header === null ? undefined : decodeURIComponent(header);
-  } catch {
-    return undefined;
+    const result = await hook.call(party, req as unknown as Party.Request, lobby, ctx);
+    return result instanceof Response || result instanceof Request ? result : req;
+  } catch (error) {
+    // As PartyKit answers a direct request whose hook threw, with CORS so a browser can read it.
+    console.error("party-shard: the party's hook threw", error);
+    return new Response(error instanceof Error ? error.message : "Unauthorised", { status: 401, headers: CORS_HEADERS });
   }
 }
 
-/** Two sockets are the same client when they hold the same key, or when neither has one. */
-function sameClient(a: string | null, b: string | null): boolean {
-  return a === null && b === null ? true : sameKey(a, b);
-}
-
-function sameKey(expected: string | null, given: string | null): boolean {
-  if (!expected || !given || expected.length !== given.length) return false;
-  let diff = 0;
-  for (let i = 0; i < expected.length; i++) diff |= expected.charCodeAt(i) ^ given.charCodeAt(i);
-  return diff === 0;
-}
-
-// ─── A shard: holds client sockets, relays them to the leader ───────────────────────────────
-
-/** What a shard tells the router's room after each connect and close. */
-export interface LoadReport {
-  shard: number;
-  count: number;
-  /** The client that came or went. */
-  id: string;
-  /** The shard's incarnation and the report's number in it, to drop reports that arrive late. */
-  from: string;
-  n: number;
-}
-
-/** A socket this shard refused or replaced: it is closing, and nothing it does counts. */
-const IGNORED = { partyShardIgnored: true };
-/** WebSocket.OPEN: a connection that can still send and receive. */
-const WEBSOCKET_OPEN = 1;
-const isIgnored = (conn: Party.Connection) => (conn.state as typeof IGNORED | null)?.partyShardIgnored === true;
-
-const HOP_HEADERS = new Set(["upgrade", "connection", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "host"]);
-
-export class ShardRelay {
-  /** Changes whenever this shard starts afresh, so the leader knows its numbering restarted. */
-  private readonly incarnation = crypto.randomUUID();
-  private seq = 0;
-  private acked = 0;
-  private readonly unacked: RelayFrame[] = [];
-  private unackedBytes = 0;
-  /** The frame number of each client's open; before it the leader did not know the client. */
-  private readonly openSeq = new Map<string, number>();
-  private link: LinkSocket | undefined;
-  private linking = false;
-  private relinkAttempt = 0;
-  private reports = 0;
-
-  constructor(
-    private readonly room: Party.Room,
-    private readonly leaderRoom: string,
-    private readonly shard: number,
-  ) {}
-
-  async onConnect(conn: Party.Connection, ctx: Party.ConnectionContext) {
-    const uri = ctx.request.headers.get(HEADER.uri) ?? conn.uri;
-    const key = new URL(uri).searchParams.get(KEY_PARAM);
-    const current = this.client(conn.id, conn);
-    // No record: the old socket closed while this waited (its onClose forgets it), so the id is
-    // free again, as it is unsharded once its socket is gone: a plain connect, never a refusal.
-    const record = current && (await this.room.storage.get<Omit<ClientRecord, "kept">>(`client:${conn.id}`));
-    if (current && record) {
-      // One socket per id here. The same client again (same key) replaces its old socket, as a
-      // reconnect does; anyone else is refused: an id is public, its key is not.
-      const replaced = sameClient(record.key, key) ? current : conn;
-      replaced.setState(IGNORED);
-      replaced.close(replaced === conn ? 1008 : 1000, replaced === conn ? "Connection id in use" : "Reconnected");
-      if (replaced === conn) return this.reportLoad(conn.id);
-      this.emit({ t: "close", id: conn.id, code: 1000, reason: "Reconnected" });
-      await this.room.storage.delete(`kept:${conn.id}`);
-    }
-    const mine: Omit<ClientRecord, "kept"> = { id: conn.id, uri, key };
-    await this.room.storage.put(`client:${conn.id}`, mine);
-    const headers = [...ctx.request.headers].filter(([name]) => !name.startsWith(HEADER_PREFIX) && !HOP_HEADERS.has(name));
-    this.openSeq.set(conn.id, this.emit({ t: "open", id: conn.id, uri, headers }));
-    this.reportLoad(conn.id);
-  }
-
-  onMessage(message: Message, conn: Party.Connection) {
-    if (isIgnored(conn)) return;
-    this.emit({ t: "message", id: conn.id, data: encode(message) });
-  }
-
-  async onClose(conn: Party.Connection) {
-    if (isIgnored(conn)) return this.reportLoad(conn.id);
-    const closed = conn as Party.Connection & { closeCode?: number; closeReason?: string };
-    this.emit({ t: "close", id: conn.id, code: closed.closeCode ?? 1005, reason: closed.closeReason ?? "" });
-    this.openSeq.delete(conn.id);
-    await this.room.storage.delete([`client:${conn.id}`, `kept:${conn.id}`]);
-    this.reportLoad(conn.id);
-  }
-
-  onError(conn: Party.Connection, error: Error) {
-    if (isIgnored(conn)) return;
-    this.emit({ t: "error", id: conn.id, error: String(error?.message ?? error) });
-  }
-
-  /**
-   * The live socket of a client id on this shard, other than `except`. Only an open one: a
-   * socket its client just closed can still be listed, and a reconnect's welcome sent to it
-   * would be lost.
-   */
-  private client(id: string, except?: Party.Connection): Party.Connection | undefined {
-    for (const conn of this.room.getConnections(id)) if (conn !== except && !isIgnored(conn) && conn.readyState === WEBSOCKET_OPEN) return conn;
-    return undefined;
-  }
-
-  /** From this router's rooms only: the edge refuses shard room ids. */
-  onRequest(req: Party.Request): Response {
-    if (req.headers.get(HEADER.link) === "wake") this.ensureLink();
-    return Response.json({ connections: this.clientCount() });
-  }
-
-  private emit(frame: Unnumbered<RelayFrame>): number {
-    const numbered = { ...frame, seq: ++this.seq } as RelayFrame;
-    this.unacked.push(numbered);
-    this.unackedBytes += JSON.stringify(numbered).length;
-    while (this.unackedBytes > UNACKED_MAX_BYTES) {
-      // The leader has not acknowledged anything for a long while: keep memory bounded.
-      this.unackedBytes -= JSON.stringify(this.unacked.shift()).length;
-      console.error("party-shard: leader unreachable; the oldest unacknowledged frame was dropped");
-    }
-    // A link that is closing is as good as gone; its close event may come many seconds later.
-    if (this.link && this.link.readyState !== 1) this.link = undefined;
-    if (this.link) this.link.send(JSON.stringify(numbered));
-    else this.ensureLink();
-    return numbered.seq;
-  }
-
-  private ensureLink() {
-    if (this.link || this.linking) return;
-    this.linking = true;
-    this.openLink().then(
-      () => {
-        this.linking = false;
-        this.relinkAttempt = 0;
-      },
-      (error: unknown) => {
-        this.linking = false;
-        console.error("party-shard: shard could not link to its leader", error);
-        this.relinkLater();
-      },
-    );
-  }
-
-  private async openLink() {
-    const id = `${LINK_ID_PREFIX}${this.shard}-${crypto.randomUUID()}`;
-    const leader = this.room.context.parties[SHARDED_PARTY]!.get(this.leaderRoom);
-    const socket = await leader.socket(`/?_pk=${id}`, { headers: { [HEADER.link]: String(this.shard) } });
-    socket.addEventListener("message", (event) => this.onLeaderFrame(socket, JSON.parse(String(event.data)) as LeaderFrame));
-    socket.addEventListener("close", () => this.onLinkClosed(socket));
-    socket.addEventListener("error", () => this.onLinkClosed(socket));
-    await this.hello(socket);
-    this.link = socket;
-  }
-
-  /** Who is here as far as the leader has acknowledged, then everything it has not. */
-  private async hello(socket: LinkSocket) {
-    const records = await this.room.storage.list<Omit<ClientRecord, "kept">>({ prefix: "client:" });
-    const kept = await this.room.storage.list<Kept>({ prefix: "kept:" });
-    const clients = [...records.values()]
-      .filter((record) => (this.openSeq.get(record.id) ?? 0) <= this.acked)
-      .map((record) => ({ ...record, kept: kept.get(`kept:${record.id}`) ?? { state: null, attachment: null, tags: [] } }));
-    socket.send(JSON.stringify({ t: "hello", incarnation: this.incarnation, acked: this.acked, clients } satisfies ShardFrame));
-    for (const frame of this.unacked) socket.send(JSON.stringify({ ...frame, retry: true }));
-  }
-
-  private onLeaderFrame(socket: LinkSocket, frame: LeaderFrame) {
-    switch (frame.t) {
-      case "ack":
-        this.acked = Math.max(this.acked, frame.seq);
-        while (this.unacked[0] && this.unacked[0].seq <= this.acked) this.unackedBytes -= JSON.stringify(this.unacked.shift()).length;
-        // Nobody left and nothing owed: let the leader (and this shard) go idle.
-        if (this.unacked.length === 0 && this.clientCount() === 0) {
-          if (this.link === socket) this.link = undefined;
-          socket.close(1000, "no clients");
-        }
-        return;
-      case "resync":
-        return void this.hello(socket);
-      case "send":
-        return this.client(frame.to)?.send(decode(frame.data));
-      case "broadcast":
-        return this.broadcast(frame);
-      case "broadcasts":
-        for (const item of frame.items) this.broadcast(item);
-        return;
-      case "close":
-        return this.client(frame.to)?.close(frame.code, frame.reason);
-      case "keep":
-        return void this.room.storage.put(`kept:${frame.to}`, frame.kept);
-    }
-  }
-
-  private broadcast({ data, without, upTo }: { data: Data; without: string[]; upTo: number }) {
-    const message = decode(data);
-    for (const conn of this.room.getConnections()) {
-      if ((this.openSeq.get(conn.id) ?? 0) <= upTo && !without.includes(conn.id) && !isIgnored(conn)) conn.send(message);
-    }
-  }
-
-  private onLinkClosed(socket: LinkSocket) {
-    if (this.link !== socket) return;
-    this.link = undefined;
-    if (this.unacked.length > 0 || this.clientCount() > 0) this.relinkLater();
-  }
-
-  private relinkLater() {
-    const delay = Math.random() * Math.min(RELINK_MAX_MS, RELINK_BASE_MS * 2 ** this.relinkAttempt++);
-    setTimeout(() => this.ensureLink(), delay);
-  }
-
-  private clientCount(): number {
-    let count = 0;
-    for (const conn of this.room.getConnections()) if (!isIgnored(conn)) count++;
-    return count;
-  }
-
-  /**
-   * Tells the router's room how many clients this shard holds and who came or went, so placement
-   * follows real load. Reports are numbered: one overtaken by a later one is ignored.
-   */
-  private reportLoad(id: string) {
-    const report: LoadReport = { shard: this.shard, count: this.clientCount(), id, from: this.incarnation, n: ++this.reports };
-    const placement = this.room.context.parties[ROUTER_PARTY]!.get(this.leaderRoom);
-    placement
-      .fetch({ method: "POST", headers: { [HEADER.load]: encodeURIComponent(JSON.stringify(report)) } })
-      .catch((error: unknown) => console.error("party-shard: could not report load", error));
-  }
+/** A room of a party, by name; a fresh stub per request (a broken stub stays broken). */
+function roomOf(party: Party.Context["parties"][string], name: string): RoomFetch {
+  return (path, init) => {
+    const stub = party.get(name);
+    return path ? stub.fetch(path, init) : stub.fetch(init);
+  };
 }

@@ -10,7 +10,7 @@ const CHECKSUM_LINE = /\r?\n\/\/ party-shard checksum: ([0-9a-f]{16})\r?\n$/;
  * placeholder without a value, or a value without a placeholder, is a bug in party-shard and throws.
  */
 export function renderTemplate(name: string, values: Record<string, string | number>): string {
-  const template = readFileSync(new URL(`${name}.tpl`, TEMPLATES_DIR), "utf8");
+  const template = readTemplate(name);
   const unused = new Set(Object.keys(values));
   const rendered = template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
     const value = values[key];
@@ -20,6 +20,12 @@ export function renderTemplate(name: string, values: Record<string, string | num
   });
   if (unused.size > 0) throw new Error(`Template ${name} has no {{${[...unused].join("}}, {{")}}}`);
   return `${rendered}\n// party-shard checksum: ${checksum(rendered)}\n`;
+}
+
+/** A template's text, with each `//#include <name>` line replaced by that template (shared parts). */
+function readTemplate(name: string): string {
+  const text = readFileSync(new URL(`${name}.tpl`, TEMPLATES_DIR), "utf8");
+  return text.replace(/^\/\/#include (\S+)$/gm, (_, part: string) => readTemplate(part).replace(/\n$/, ""));
 }
 
 /**

@@ -31,7 +31,7 @@ describe("party-shard init (built CLI, no TTY)", () => {
     const router = readFileSync(path.join(dir, "src/router.ts"), "utf8");
     // The options reached the router: its count, the party it wraps, the runtime beside it; its checksum holds.
     assert.match(router, /^const SHARD_COUNT = 6;$/m);
-    assert.match(router, /^const SHARDED_PARTY = "main";$/m);
+    assert.match(router, /^export const SHARDED_PARTY = "main";$/m);
     assert.match(router, /^import Sharded from "\.\/server";$/m);
     assert.match(router, /from "\.\/party-shard-server";$/m);
     assert.equal(editedSinceGenerated(router), false);

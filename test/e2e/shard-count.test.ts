@@ -62,7 +62,7 @@ describe("changing the shard count", () => {
   it("a router edited by hand is not regenerated for a new count unless --force", async () => {
     const dir = await shardedApp();
     const routerFile = path.join(dir, "src/router.ts");
-    writeFileSync(routerFile, readFileSync(routerFile, "utf8").replace("const MAX_CONNECTIONS_PER_SHARD", "// tuned by hand\nconst MAX_CONNECTIONS_PER_SHARD"));
+    writeFileSync(routerFile, readFileSync(routerFile, "utf8").replace("  readonly options = { hibernate: true };", "  // tuned by hand\n  readonly options = { hibernate: true };"));
     const before = snapshotTree(dir);
     const refused = await runCli(["init", "--shards", "6"], dir);
     assert.equal(refused.exitCode, 2);

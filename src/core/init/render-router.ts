@@ -17,7 +17,6 @@ export function renderRouter(options: RouterOptions): string {
     shardedParty: options.shardedParty,
     shardedPartyLiteral: JSON.stringify(options.shardedParty),
     routerParty: options.routerParty,
-    routerPartyLiteral: JSON.stringify(options.routerParty),
     shardCount: options.shardCount,
     partyImport: options.partyImport,
     glueImport: options.glueImport,
@@ -31,7 +30,7 @@ export function isGeneratedFile(text: string): boolean {
   return text.includes(MARKER);
 }
 
-export const isGeneratedRouter = (text: string) => isGeneratedFile(text) && /^const SHARDED_PARTY = /m.test(text);
+export const isGeneratedRouter = (text: string) => isGeneratedFile(text) && /^(?:export )?const SHARDED_PARTY = /m.test(text);
 
 /** The shard count an existing router was generated with, so a re-run keeps it. */
 export function routerShardCount(text: string): number | undefined {
