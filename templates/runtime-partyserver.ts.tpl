@@ -26,6 +26,7 @@
  * routePartykitRequest as before. No request from the internet reaches a shard or a link:
  * routePartykitRequest marks what it forwards (x-partykit-namespace), and both refuse that.
  */
+import { env as workerEnv } from "cloudflare:workers";
 import { Server, routePartykitRequest, type Connection, type ConnectionContext, type Lobby, type PartyServerOptions, type WSMessage } from "partyserver";
 
 const SHARDED_BINDING = {{shardedBindingLiteral}};
@@ -236,7 +237,7 @@ export class PartyShardRouter extends Server<Cloudflare.Env> {
  * Use in place of routePartykitRequest, with the same arguments: `/<prefix>/party-shard-router/<room>`
  * is the router; anything else goes to routePartykitRequest unchanged.
  */
-export async function routePartyShard<Env extends Cloudflare.Env = Cloudflare.Env>(request: Request, env: Env = {} as Env, options?: PartyServerOptions<Env>): Promise<Response | null> {
+export async function routePartyShard<Env extends Cloudflare.Env = Cloudflare.Env>(request: Request, env: Env = workerEnv as Env, options?: PartyServerOptions<Env>): Promise<Response | null> {
   const prefix = (options?.prefix || "parties").split("/");
   const url = new URL(request.url);
   const parts = url.pathname.split("/").filter(Boolean);

@@ -270,6 +270,8 @@ class LeaderCore {
   private readonly writes = new RecentWrites();
   private readonly waitingHello = new Map<number, () => void>();
   private started: Promise<void> = Promise.resolve();
+  /** Links asked for a hello by a frame that came before it. */
+  private readonly askedHello = new Set<string>();
   /** Frames from shards, taken one after another. */
   private frames: Promise<void> = Promise.resolve();
   private readonly stats = { broadcasts: 0, shardFrames: 0, largestShardFrameBytes: 0 };
@@ -346,8 +348,15 @@ class LeaderCore {
 
   private takeFrame(shard: number, link: LinkEnd, frame: RelayFrame) {
     const state = this.shards.get(shard);
+    if (!state) {
+      // This leader started afresh and the shard has not said hello yet: ask it, once per link.
+      // Its hello is followed by everything not acknowledged, this frame too.
+      if (!this.askedHello.has(link.id)) link.send(JSON.stringify({ t: "resync" } satisfies LeaderFrame));
+      this.askedHello.add(link.id);
+      return;
+    }
     // Frames still arriving on a link this leader dropped are sent again on the next one.
-    if (!state || state.linkId !== link.id || frame.seq <= state.processed) return;
+    if (state.linkId !== link.id || frame.seq <= state.processed) return;
     const fault = injectedFault(this.host.env, frame.retry, `a ${frame.t} frame`);
     if (fault === "before") return this.dropLink(state, link);
     state.processed = frame.seq;
@@ -377,6 +386,7 @@ class LeaderCore {
       this.shards.set(shard, state);
     }
     state.linkId = link.id;
+    this.askedHello.delete(link.id);
     for (const frame of state.outbox.splice(0)) link.send(frame);
     state.outboxBytes = 0;
     this.waitingHello.get(shard)?.();
