@@ -24,6 +24,8 @@ const pc = decidePalette(NO_COLOR_FLAG).stdout;
 interface DemoApp {
   template: string;
   intro: string;
+  /** What init does there, shown beside its command. */
+  initTitle: string;
   devServer: string;
 }
 
@@ -31,11 +33,13 @@ const APPS = {
   partykit: {
     template: "demo-chat",
     intro: "a chat app (class party whose onMessage broadcasts, a client using socket.send)",
+    initTitle: "add the router party and generate the router",
     devServer: "partykit dev",
   },
   partyserver: {
     template: "demo-partyserver-chat",
     intro: "a PartyServer chat app (a Server subclass whose onMessage broadcasts, a Worker calling routePartykitRequest, a client using socket.send)",
+    initTitle: "bind the router class, add its migration, generate the runtime and export the router from the Worker",
     devServer: "wrangler dev",
   },
 } satisfies Record<string, DemoApp>;
@@ -69,7 +73,7 @@ async function main(demo: DemoApp): Promise<number> {
   symlinkSync(path.join(REPO, "node_modules"), path.join(app, "node_modules"), "dir");
   console.log(pc.bold(`party-shard demo: ${demo.intro}\ncopied to ${app}`));
   try {
-    await step("add the router party and generate the router", "init", app);
+    await step(demo.initTitle, "init", app);
     await step("route sockets and sends through the router; the party leads its shards", "migrate", app);
     console.log(pc.bold(pc.cyan("\n$ npx party-shard check")) + pc.dim("  # what CI would run"));
     const check = await party(["check"], app);
