@@ -68,6 +68,26 @@ describe("party-shard verify on a PartyServer project (built CLI, real wrangler 
     assert.deepEqual(processesIn(dir), []);
   });
 
+  it("npm run demo -- --partyserver: init, migrate, check and verify on the bundled app, delivery 1.000, its temp copy removed", async () => {
+    const demo = await execa(process.execPath, [path.join(REPO, "dist", "demo.js"), "--partyserver"], {
+      cwd: REPO,
+      env: { CI: "true", FORCE_COLOR: "0", NO_COLOR: "1" },
+      all: true,
+      reject: false,
+    });
+    assert.equal(demo.exitCode, 0, demo.all);
+    assert.match(demo.all, /party-shard demo: a PartyServer chat app/);
+    assert.match(demo.all, /\+ {4}"bindings": \[\{ "name": "Chat", "class_name": "Chat" \}, \{ "name": "PartyShardRouter", "class_name": "PartyShardRouter" \}\]/);
+    assert.match(demo.all, /-export class Chat extends Server<Env> \{\n\+export class Chat extends Sharded<Env> \{/);
+    assert.match(demo.all, /\+ {4}party: "party-shard-router",/);
+    assert.match(demo.all, /party-shard check: fully sharded\./);
+    assert.match(demo.all, /Starting wrangler dev in /);
+    assert.match(demo.all, /delivery +1\.000 \(0 lost of 1900\)/);
+    const copy = /copied to (\S+)/.exec(demo.all)?.[1];
+    assert.ok(copy, demo.all);
+    assert.equal(existsSync(copy), false, `${copy} is left`);
+  });
+
   it("exit 2 naming init when the project has no router binding yet", async () => {
     const dir = copyPartyServerDemo();
     dirs.push(dir);
