@@ -12,8 +12,8 @@ import { loadWorkerSources } from "../src/core/partyserver/worker-sources.js";
 // test/fixtures/migrate-server-partyserver/<case>/input/… (the project's source files),
 // output/… (each file migrate changes, as it must read after; a file absent there must not
 // change), findings.txt (`level code file:line:col`, one a line) and, optionally, case.json
-// ({ "main": "src/server.js", "bindings": [{ "name": "Chat", "className": "Chat" }] }; by default
-// main is src/server.ts and the one binding is Chat). UPDATE_FIXTURES=1 writes output/ and
+// ({ "main": "src/server.js", "party": "chat", "bindings": [{ "name": "Chat", "className": "Chat" }] };
+// by default main is src/server.ts, the one binding is Chat, and no --party is given). UPDATE_FIXTURES=1 writes output/ and
 // findings.txt for a case without findings.txt (read them before committing).
 const CASES = path.join(FIXTURES, "migrate-server-partyserver");
 
@@ -37,7 +37,8 @@ function readCase(name: string) {
   const expected = new Map([...input, ...readTree(path.join(dir, "output"))]);
   const findingsFile = path.join(dir, "findings.txt");
   const findings = existsSync(findingsFile) ? readFileSync(findingsFile, "utf8").trim().split("\n").filter(Boolean) : undefined;
-  return { dir, input, expected, findings, main: (settings.main as string | undefined) ?? "src/server.ts", bindings: settings.bindings ?? [{ name: "Chat", className: "Chat" }] };
+  const main = (settings.main as string | undefined) ?? "src/server.ts";
+  return { dir, input, expected, findings, main, party: settings.party as string | undefined, bindings: settings.bindings ?? [{ name: "Chat", className: "Chat" }] };
 }
 
 /** Runs the server half of migrate over a case's files, in memory. */
@@ -55,7 +56,7 @@ async function migrate(fixture: ReturnType<typeof readCase>, files: Map<string, 
     migratedClasses: [],
   };
   const sources = await loadWorkerSources(loaded, async (file) => files.get(file) ?? null);
-  const chosen = chooseClass(loaded, sources, undefined);
+  const chosen = chooseClass(loaded, sources, fixture.party);
   const plan = planServerPartyServer(sources, chosen, runtimeFileFor(chosen.file));
   const after = new Map(files);
   for (const change of plan.changes) after.set(change.path, change.after);

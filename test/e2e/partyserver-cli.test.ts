@@ -105,6 +105,30 @@ describe("party-shard on a PartyServer project (built CLI, no TTY)", { concurren
     }
   });
 
+  it("--party takes the URL name or the class's file; a socket to no party is warned about and left as it is", async () => {
+    const dir = copyChat();
+    try {
+      for (const party of ["chat", "src/server.ts", "Chat"]) {
+        const dry = await runCli(["init", "--party", party, "--dry-run"], dir);
+        assert.equal(dry.exitCode, 0, `--party ${party}: ${dry.stderr}`);
+        assert.match(dry.stdout, /would create src\/party-shard-server\.ts/);
+      }
+      assert.equal((await runCli(["init", "--party", "chat", "--yes"], dir)).exitCode, 0);
+      const lobby = 'import PartySocket from "partysocket";\n\nexport const lobby = new PartySocket({ host: "localhost:8787", room: "lobby" });\nlobby.send("hi");\n';
+      writeFileSync(path.join(dir, "app", "lobby.js"), lobby);
+      const result = await runCli(["migrate", "--json", "--dry-run"], dir);
+      assert.equal(result.exitCode, 0, result.stderr);
+      const report = JSON.parse(result.stdout);
+      assert.ok(!report.changes.some((change: { path: string }) => change.path === "app/lobby.js"), "the socket without a party is left as it is");
+      const warning = report.findings.find((finding: { code: string }) => finding.code === "socket-main-party");
+      assert.equal(warning?.level, "warning");
+      assert.deepEqual(warning?.location, { file: "app/lobby.js", line: 3, col: 22 });
+      assert.match(warning?.message, /PartyServer does not have: the Worker answers 400/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("migrate before init is exit 2 and writes nothing", async () => {
     const dir = copyChat();
     try {
