@@ -77,7 +77,12 @@ async function waitUntilReady(server: WranglerDev, { child }: DevProcess, timeou
     // A startup error (a bound class the main module does not export, a bad config) is printed
     // while wrangler keeps running, never ready.
     const error = /✘ \[ERROR\] ([^\n]*)/.exec(output);
-    if (error) throw new PartyShardError(`wrangler dev: ${error[1]!.trim()}`, { exitCode: 1, hint: `Its output:\n${lastLines(output)}` });
+    if (error) {
+      // The lines after it (where to fix it) come a moment later.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const block = plainText(server.output()).slice(error.index);
+      throw new PartyShardError(`wrangler dev: ${error[1]!.trim()}`, { exitCode: 1, hint: `wrangler said:\n${lastLines(block)}` });
+    }
     if (output.includes(ready) && (await answers(server))) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
