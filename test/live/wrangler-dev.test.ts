@@ -85,8 +85,12 @@ describe("wrangler dev (real, offline) on the PartyServer chat fixture", () => {
     );
     assert.match(readFileSync(config, "utf8"), /party-shard-v1/);
     const started = Date.now();
-    await assert.rejects(startWranglerDev({ cwd: project, readyTimeoutMs: 60_000 }), (error: Error) => {
+    await assert.rejects(startWranglerDev({ cwd: project, readyTimeoutMs: 60_000 }), (error: Error & { exitCode?: number; hint?: string }) => {
       assert.match(error.message, /wrangler dev: Your Worker depends on the following Durable Objects, which are not exported in your entrypoint file: PartyShardRouter/);
+      assert.equal(error.exitCode, 1);
+      // Where to fix it, without the offline warnings printed before the error.
+      assert.match(error.hint ?? "", /You should export these objects from your entrypoint, src\/server\.ts/);
+      assert.doesNotMatch(error.hint ?? "", /Request\.cf/);
       return true;
     });
     // Well before the readiness timeout: the error line ends the wait.
