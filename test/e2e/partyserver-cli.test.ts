@@ -69,16 +69,20 @@ describe("party-shard on a PartyServer project (built CLI, no TTY)", { concurren
     }
   });
 
-  it("check is exit 1 naming the file when main loses the router's export", async () => {
+  it("check is exit 1 naming the file when main loses the router's export, and the config its binding", async () => {
     const dir = copyChat();
     try {
       assert.equal((await runCli(["init", "--yes"], dir)).exitCode, 0);
       assert.equal((await runCli(["migrate", "--yes"], dir)).exitCode, 0);
       const main = path.join(dir, "src", "server.ts");
       writeFileSync(main, read(dir, "src/server.ts").replace(/^export \{ PartyShardRouter \} from .*\n/m, ""));
+      const config = path.join(dir, "wrangler.jsonc");
+      writeFileSync(config, read(dir, "wrangler.jsonc").replace(', { "name": "PartyShardRouter", "class_name": "PartyShardRouter" }', ""));
       const result = await runCli(["check"], dir);
       assert.equal(result.exitCode, 1, result.stdout);
       assert.match(result.stdout, /^src\/server\.ts:1:1 {2}the Worker's main does not export PartyShardRouter/m);
+      assert.match(result.stdout, /^wrangler\.jsonc:\d+ {2}no "PartyShardRouter" binding in durable_objects\.bindings/m);
+      assert.match(result.stdout, /party-shard check: 2 items left\./);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

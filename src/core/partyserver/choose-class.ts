@@ -30,7 +30,8 @@ export function chooseClass(loaded: LoadedWrangler, sources: WorkerSources, opti
     const match = matches.find((verdict) => "chosen" in verdict) ?? matches[0];
     if (match && "chosen" in match) return match.chosen;
     if (match) throw new PartyShardError(`--party ${option}: the binding ${match.binding.name} cannot be sharded: ${match.reason}.`, { location: at(loaded, match.binding), hint: hint(chosen) });
-    throw new PartyShardError(`--party ${option} is not a Durable Object binding in ${loaded.file} (it has: ${loaded.bindings.map((binding) => binding.name).join(", ") || "none"}).`, {
+    const what = /[./\\]/.test(option) ? "the file of a class that can be sharded" : "a Durable Object binding";
+    throw new PartyShardError(`--party ${option} is not ${what} in ${loaded.file} (it has: ${loaded.bindings.map((binding) => binding.name).join(", ") || "none"}).`, {
       location: { file: loaded.file },
       hint: "Pass a binding's name (Chat), its URL name (chat) or the file its class is in.",
     });

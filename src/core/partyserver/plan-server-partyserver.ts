@@ -19,8 +19,8 @@ interface FileWork {
 }
 
 /**
- * The server half of migrate on PartyServer: the sharded class extends Sharded, and the Worker's
- * main routes through routePartyShard, each file importing them from the runtime at `runtimeFile`.
+ * The server half of migrate on PartyServer: the sharded class extends Sharded, and the Worker
+ * (main and the modules it reaches) routes through routePartyShard, each file importing them from the runtime at `runtimeFile`.
  * Pure: reads the parsed sources, returns changes and findings with root-relative locations.
  */
 export function planServerPartyServer(sources: WorkerSources, chosen: ChosenClass, runtimeFile: string): { changes: FileChange[]; findings: Finding[] } {
@@ -35,14 +35,16 @@ export function planServerPartyServer(sources: WorkerSources, chosen: ChosenClas
   classWork.replaced.push(...patch.replaced);
   if (patch.needsSharded) classWork.names.add(SHARDED_CLASS);
 
-  const routing = routeWorker(sources.main);
-  findings.push(...routing.findings);
-  const mainWork = of(sources.main);
-  mainWork.edits.push(...routing.edits);
-  mainWork.replaced.push(...routing.replaced);
-  if (routing.edits.length > 0) mainWork.names.add(ROUTE_CALL);
-
-  for (const file of sources.project.getSourceFiles()) findings.push(...directUseFindings(file, chosen.binding.name));
+  // Every module of the Worker, not only main: a fetch handler main imports routes as much as main's own.
+  for (const file of sources.project.getSourceFiles()) {
+    const routing = routeWorker(file);
+    findings.push(...routing.findings, ...directUseFindings(file, chosen.binding.name));
+    if (routing.edits.length === 0) continue;
+    const fileWork = of(file);
+    fileWork.edits.push(...routing.edits);
+    fileWork.replaced.push(...routing.replaced);
+    fileWork.names.add(ROUTE_CALL);
+  }
 
   const changes: FileChange[] = [];
   for (const [file, { edits, replaced, names }] of work) {
