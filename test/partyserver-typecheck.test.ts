@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cpSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { execa } from "execa";
@@ -9,6 +9,7 @@ import { loadWrangler } from "../src/core/config/wrangler/load-wrangler.js";
 import type { Plan } from "../src/core/plan.js";
 import { planInitPartyServer } from "../src/core/partyserver/plan-init-partyserver.js";
 import { planMigratePartyServer } from "../src/core/partyserver/plan-migrate-partyserver.js";
+import { renderPartyServerRuntime } from "../src/core/partyserver/render-runtime.js";
 import { projectReader } from "../src/infra/project-reader.js";
 
 function apply(dir: string, plan: Plan) {
@@ -34,6 +35,38 @@ describe("PartyServer chat fixture after init + migrate", () => {
       assert.match(server, /await routePartyShard\(request, env, \{$/m);
       assert.match(server, /^export \{ PartyShardRouter \} from "\.\/party-shard-server";$/m);
       const tsc = await execa(process.execPath, [path.join(REPO, "node_modules", "typescript", "bin", "tsc"), "--noEmit", "-p", dir], { reject: false });
+      assert.equal(tsc.exitCode, 0, tsc.stdout + tsc.stderr);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+const CASES = path.join(FIXTURES, "migrate-server-partyserver");
+
+// Every migrated fixture with no manual step left, beside the runtime generated for it, in one
+// tsc run (each start costs seconds): the swapped class and the routePartyShard calls must fit
+// the runtime's types as the originals fit partyserver's.
+describe("PartyServer fixtures after migrate", () => {
+  it("type-check with the generated runtime beside them", async () => {
+    const dir = tempDir("partyserver-fixtures-tsc");
+    try {
+      symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
+      const checked: string[] = [];
+      for (const name of readdirSync(CASES).sort()) {
+        const findings = readFileSync(path.join(CASES, name, "findings.txt"), "utf8");
+        if (/^manual /m.test(findings)) continue;
+        cpSync(path.join(CASES, name, "input"), path.join(dir, name), { recursive: true });
+        if (existsSync(path.join(CASES, name, "output"))) cpSync(path.join(CASES, name, "output"), path.join(dir, name), { recursive: true });
+        const runtime = path.join(dir, name, "src", "party-shard-server.ts");
+        mkdirSync(path.dirname(runtime), { recursive: true });
+        writeFileSync(runtime, renderPartyServerRuntime({ shardedBinding: "Chat", shardCount: 4 }));
+        checked.push(name);
+      }
+      assert.ok(checked.length >= 6, `only ${checked.length} fixtures to type-check`);
+      const compilerOptions = { strict: true, target: "ES2022", module: "ESNext", moduleResolution: "Bundler", lib: ["ES2022"], types: ["@cloudflare/workers-types"], skipLibCheck: true, allowJs: true, noEmit: true };
+      writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, include: checked.map((name) => `${name}/src`) }));
+      const tsc = await execa(process.execPath, [path.join(REPO, "node_modules", "typescript", "bin", "tsc"), "-p", dir], { reject: false });
       assert.equal(tsc.exitCode, 0, tsc.stdout + tsc.stderr);
     } finally {
       rmSync(dir, { recursive: true, force: true });
