@@ -133,6 +133,25 @@ describe("party-shard on a PartyServer project (built CLI, no TTY)", { concurren
     }
   });
 
+  it("a wrangler.toml project: init appends the router's binding and migration, check is green after migrate", async () => {
+    const dir = copyChat();
+    try {
+      rmSync(path.join(dir, "wrangler.jsonc"));
+      const toml = 'name = "partyserver-chat"\nmain = "src/server.ts"\ncompatibility_date = "2026-04-20"\n\n[[durable_objects.bindings]]\nname = "Chat"\nclass_name = "Chat"\n\n[[migrations]]\ntag = "v1"\nnew_sqlite_classes = ["Chat"]\n';
+      writeFileSync(path.join(dir, "wrangler.toml"), toml);
+      assert.equal((await runCli(["init", "--yes"], dir)).exitCode, 0);
+      const config = read(dir, "wrangler.toml");
+      assert.ok(config.startsWith(toml), config);
+      assert.match(config, /name = "PartyShardRouter"\nclass_name = "PartyShardRouter"/);
+      assert.match(config, /tag = "party-shard-v1"\nnew_sqlite_classes = \["PartyShardRouter"\]/);
+      assert.equal((await runCli(["migrate", "--yes"], dir)).exitCode, 0);
+      const check = await runCli(["check"], dir);
+      assert.equal(check.exitCode, 0, check.stdout);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("migrate before init is exit 2 and writes nothing", async () => {
     const dir = copyChat();
     try {
