@@ -144,7 +144,12 @@ function stopped(error: unknown, devServer: string): unknown {
 /** Up to three distinct error lines the dev server printed (the party's own throws among them). */
 function errorLines(output: string): string[] {
   // wrangler colours its errors even under NO_COLOR.
-  const lines = output.replace(/\x1b\[[0-9;]*m/g, "").split("\n").map((line) => line.trim()).filter((line) => /\b(?:\w*Error|error|Uncaught)\b/.test(line));
+  const lines = output
+    .replace(/\x1b\[[0-9;]*m/g, "")
+    .split("\n")
+    .map((line) => line.trim())
+    // wrangler dev offline: the Request.cf fetch fails at every start, harmless and not the party's.
+    .filter((line) => /\b(?:\w*Error|error|Uncaught)\b/.test(line) && !line.includes("workers.cloudflare.com"));
   return [...new Set(lines)].slice(0, 3).map((line) => line.slice(0, 200));
 }
 

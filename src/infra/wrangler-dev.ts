@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { findUp } from "../core/find-up.js";
 import { PartyShardError } from "../errors.js";
@@ -47,7 +47,14 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     ...Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
   ];
   const child = spawnDevProcess(process.execPath, args, options.cwd, ENV);
-  const server = trackDevServer(child, port, () => state?.remove());
+  const bundleFolder = path.join(options.cwd, ".wrangler");
+  const madeBundleFolder = !existsSync(bundleFolder);
+  const server = trackDevServer(child, port, () => {
+    state?.remove();
+    // wrangler bundles into .wrangler/tmp even with --persist-to. A .wrangler it made, holding
+    // nothing else, goes too: the project is left as it was found.
+    if (madeBundleFolder && onlyTmpIn(bundleFolder)) rmSync(bundleFolder, { recursive: true, force: true });
+  });
   try {
     await waitUntilReady(server, child, options.readyTimeoutMs ?? 60_000, options.signal);
   } catch (error) {
@@ -56,6 +63,14 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
     throw error;
   }
   return server;
+}
+
+function onlyTmpIn(folder: string): boolean {
+  try {
+    return readdirSync(folder).every((name) => name === "tmp");
+  } catch {
+    return false;
+  }
 }
 
 /** wrangler's errors are coloured even under NO_COLOR. */

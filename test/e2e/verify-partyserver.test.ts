@@ -28,7 +28,7 @@ describe("party-shard verify on a PartyServer project (built CLI, real wrangler 
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  it("exit 0 and delivery 1.000 on the migrated PartyServer demo; wrangler dev gone after, its state kept out of the project", async () => {
+  it("exit 0 and delivery 1.000 on the migrated PartyServer demo; wrangler dev gone after, the project left without .wrangler", async () => {
     const dir = copyPartyServerDemo();
     dirs.push(dir);
     await initAndMigrate(dir);
@@ -45,7 +45,23 @@ describe("party-shard verify on a PartyServer project (built CLI, real wrangler 
     // The router's GET load view answered: all 12 clients sit on its shards.
     assert.equal(report.shardLoad.reduce((sum: number, count: number) => sum + count, 0), 12, JSON.stringify(report.shardLoad));
     assert.deepEqual(processesIn(dir), []);
-    assert.equal(existsSync(path.join(dir, ".wrangler", "state")), false);
+    // Its state went to a temp folder, and the .wrangler/tmp bundle folder wrangler made is gone.
+    assert.equal(existsSync(path.join(dir, ".wrangler")), false);
+  });
+
+  it("exit 1 when the party throws on the probe's messages, naming what it logged (not wrangler's offline warnings)", async () => {
+    const dir = copyPartyServerDemo();
+    dirs.push(dir);
+    const server = path.join(dir, "src", "server.ts");
+    const handler = `    const text = typeof message === "string" ? message : "<binary>";`;
+    writeFileSync(server, readFileSync(server, "utf8").replace(handler, `${handler}\n    if (!text.startsWith("/")) throw new Error("unknown message kind");`));
+    assert.match(readFileSync(server, "utf8"), /unknown message kind/);
+    await initAndMigrate(dir);
+    const result = await runCli(["verify", "--clients", "3", "--messages", "3"], dir);
+    assert.equal(result.exitCode, 1, result.stdout + result.stderr);
+    assert.match(result.stdout, /delivery +0\.000 \(6 lost of 6\)/);
+    assert.match(result.stdout, /party logged +.*unknown message kind/);
+    assert.doesNotMatch(result.stdout, /workers\.cloudflare\.com/);
   });
 
   it("SIGTERM while publishing: exit 143, wrangler dev stopped, nothing left running", async () => {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cpSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import { PartySocket } from "partysocket";
@@ -59,6 +59,7 @@ describe("wrangler dev (real, offline) on the PartyServer chat fixture", () => {
     assert.ok(members.some((line) => line.endsWith("workerd")), `wrangler and workerd run in group ${pgid}: ${members.join("; ")}`);
     assert.equal(stateFolders(tmp).length, 1, readdirSync(tmp).join(", "));
 
+    assert.equal(existsSync(path.join(project, ".wrangler", "tmp")), true, "wrangler bundles into .wrangler/tmp");
     const { socket, message } = await welcome(server.host, "lobby");
     socket.close();
     assert.deepEqual(message, { type: "welcome", room: "lobby", online: 1 });
@@ -71,6 +72,8 @@ describe("wrangler dev (real, offline) on the PartyServer chat fixture", () => {
     assert.deepEqual(groupMembers(pgid), []);
     assert.deepEqual(processesIn(project), []);
     assert.deepEqual(stateFolders(tmp), []);
+    // The project is left as it was: the .wrangler/tmp wrangler made is gone, .wrangler with it.
+    assert.equal(existsSync(path.join(project, ".wrangler")), false);
   });
 
   it("fails fast with wrangler's error when a bound class is not exported, and leaves nothing running", async () => {
@@ -84,6 +87,9 @@ describe("wrangler dev (real, offline) on the PartyServer chat fixture", () => {
         .replace(`["Chat"] }]`, `["Chat"] }, { "tag": "party-shard-v1", "new_sqlite_classes": ["PartyShardRouter"] }]`),
     );
     assert.match(readFileSync(config, "utf8"), /party-shard-v1/);
+    // The developer's own wrangler dev state, there before: kept.
+    mkdirSync(path.join(project, ".wrangler", "state"), { recursive: true });
+    writeFileSync(path.join(project, ".wrangler", "state", "keep.txt"), "mine");
     const started = Date.now();
     await assert.rejects(startWranglerDev({ cwd: project, readyTimeoutMs: 60_000 }), (error: Error & { exitCode?: number; hint?: string }) => {
       assert.match(error.message, /wrangler dev: Your Worker depends on the following Durable Objects, which are not exported in your entrypoint file: PartyShardRouter/);
@@ -96,6 +102,7 @@ describe("wrangler dev (real, offline) on the PartyServer chat fixture", () => {
     // Well before the readiness timeout: the error line ends the wait.
     assert.ok(Date.now() - started < 30_000, `failed after ${Date.now() - started} ms`);
     assert.deepEqual(processesIn(project), []);
+    assert.equal(readFileSync(path.join(project, ".wrangler", "state", "keep.txt"), "utf8"), "mine");
   });
 
   it("exit-2 error naming the install command when the project has no wrangler", async () => {
