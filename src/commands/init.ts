@@ -69,11 +69,16 @@ async function initPartyServer(context: CommandContext, loaded: LoadedWrangler, 
   for (const flag of ["name", "out"] as const) {
     if (raw[flag] !== undefined) throw new PartyShardError(`--${flag} is for PartyKit projects; on PartyServer the router is the ${ROUTER_BINDING} binding, and its runtime goes beside the sharded class.`, { hint: `Drop --${flag}.` });
   }
-  const { planInitPartyServer, currentShardCount: runtimeShardCount } = await import("../core/partyserver/plan-init-partyserver.js");
+  const { planInitPartyServer, currentShardCount: runtimeShardCount, shardableBindings } = await import("../core/partyserver/plan-init-partyserver.js");
   const { settlePlan } = await import("./settle-plan.js");
   const { projectReader } = await import("../infra/project-reader.js");
   const read = projectReader(loaded);
-  const party = typeof raw.party === "string" ? (isFile(raw.party) ? path.resolve(options.cwd, raw.party) : raw.party) : undefined;
+  // Asked only when there is a choice; without a terminal, several candidates stop init (exit 2) listing them.
+  const candidates = raw.party === undefined && prompts.interactive ? await shardableBindings(loaded, read) : [];
+  const party =
+    candidates.length > 1
+      ? await prompts.select("Which class should be sharded?", candidates, candidates[0]!)
+      : typeof raw.party === "string" ? (isFile(raw.party) ? path.resolve(options.cwd, raw.party) : raw.party) : undefined;
   const shards =
     flagShards ??
     (prompts.interactive ? await prompts.number("How many shards?", (await runtimeShardCount(loaded, party, read)) ?? DEFAULT_SHARDS, (n) =>

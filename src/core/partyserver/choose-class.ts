@@ -23,7 +23,7 @@ type Verdict = { chosen: ChosenClass } | { binding: DurableBinding; reason: stri
  * is chosen; none or several stop init (exit 2), listing them and why the others were left out.
  */
 export function chooseClass(loaded: LoadedWrangler, sources: WorkerSources, option: string | undefined): ChosenClass {
-  const verdicts = loaded.bindings.filter((binding) => binding.name !== ROUTER_BINDING && binding.className !== ROUTER_BINDING).map((binding) => judge(binding, sources, loaded.main));
+  const verdicts = judgeBindings(loaded, sources);
   const chosen = verdicts.flatMap((verdict) => ("chosen" in verdict ? [verdict.chosen] : []));
   if (option !== undefined) {
     const matches = verdicts.filter((verdict) => matchesOption(verdict, option, loaded.root));
@@ -46,6 +46,15 @@ export function chooseClass(loaded: LoadedWrangler, sources: WorkerSources, opti
     location: { file: loaded.file },
     hint: hint(chosen),
   });
+}
+
+/** The classes init could shard, for a question when there are several. */
+export function classCandidates(loaded: LoadedWrangler, sources: WorkerSources): ChosenClass[] {
+  return judgeBindings(loaded, sources).flatMap((verdict) => ("chosen" in verdict ? [verdict.chosen] : []));
+}
+
+function judgeBindings(loaded: LoadedWrangler, sources: WorkerSources): Verdict[] {
+  return loaded.bindings.filter((binding) => binding.name !== ROUTER_BINDING && binding.className !== ROUTER_BINDING).map((binding) => judge(binding, sources, loaded.main));
 }
 
 function judge(binding: DurableBinding, sources: WorkerSources, main: string): Verdict {

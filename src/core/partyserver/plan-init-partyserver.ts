@@ -7,7 +7,7 @@ import { DEFAULT_SHARDS } from "../init/render-router.js";
 import type { FileChange, Finding, Plan } from "../plan.js";
 import type { ReadFile } from "../read-file.js";
 import { applyEdits } from "../text-edits.js";
-import { chooseClass } from "./choose-class.js";
+import { chooseClass, classCandidates } from "./choose-class.js";
 import { runtimeFileFor } from "./find-setup.js";
 import { ROUTER_BINDING } from "./names.js";
 import { readPartyServerRuntime, renderPartyServerRuntime } from "./render-runtime.js";
@@ -65,4 +65,9 @@ export async function currentShardCount(loaded: LoadedWrangler, party: string | 
   } catch {
     return undefined;
   }
+}
+
+/** The bindings init could shard (their names), for the question an interactive init asks when there are several. */
+export async function shardableBindings(loaded: LoadedWrangler, read: ReadFile): Promise<string[]> {
+  return classCandidates(loaded, await loadWorkerSources(loaded, read)).map((candidate) => candidate.binding.name);
 }
