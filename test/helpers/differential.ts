@@ -178,13 +178,7 @@ export class DifferentialLab<C extends AppClient> {
     await this.migrations.get(mode);
     const result = await this.run(dir, mode, this.app.script);
     const observations = normalize(result.observations);
-    // For reading a difference side by side: DIFFERENTIAL_DUMP=<dir> keeps every run's observations.
-    const dump = process.env.DIFFERENTIAL_DUMP;
-    if (dump) {
-      const name = path.join(dump, `${this.app.fixture}-${mode.replaceAll(" ", "-")}`);
-      writeFileSync(`${name}.json`, JSON.stringify(observations, null, 1));
-      writeFileSync(`${name}.log`, result.log);
-    }
+    this.dump(mode, observations, result.log);
     this.app.check?.(observations);
     this.app.checkLog?.(result.log, mode);
     return { ...result, observations };
@@ -209,6 +203,18 @@ export class DifferentialLab<C extends AppClient> {
       await server?.stop();
       await sink.close();
     }
+  }
+
+  /**
+   * For reading a difference side by side: DIFFERENTIAL_DUMP=<dir> keeps every run's
+   * observations and server output, also of a run that failed (as `<name>-failed`).
+   */
+  private dump(mode: Mode, observations: Observations, log: string, suffix = ""): void {
+    const dump = process.env.DIFFERENTIAL_DUMP;
+    if (!dump) return;
+    const name = path.join(dump, `${this.app.platform ?? "partykit"}-${this.app.fixture}-${mode.replaceAll(" ", "-")}${suffix}`);
+    writeFileSync(`${name}.json`, JSON.stringify(observations, null, 1));
+    writeFileSync(`${name}.log`, log);
   }
 
   async cleanup(): Promise<void> {
@@ -246,7 +252,9 @@ export class DifferentialLab<C extends AppClient> {
       return { observations, faults: log.match(FAULT_LINE)?.length ?? 0, load: run.load, log };
     } catch (error) {
       // What the server said is most of the story when a run goes wrong.
-      const lines = stripAnsi(tap?.stop() ?? "").split("\n").filter((line) => line.trim() !== "");
+      const output = stripAnsi(tap?.stop() ?? "");
+      if (run) this.dump(mode, normalize(run.snapshot()), output, "-failed");
+      const lines = output.split("\n").filter((line) => line.trim() !== "");
       const tail = lines.slice(-25).join("\n");
       if (error instanceof Error) error.message += `\n--- dev server output, last lines ---\n${tail}`;
       throw error;
