@@ -1,11 +1,15 @@
 import assert from "node:assert/strict";
 import { cpSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { spawnSync } from "node:child_process";
 import { after, describe, it } from "node:test";
 import { execa } from "execa";
 import { CLI, REPO, runCli } from "../helpers/cli.js";
 import { processesIn } from "../helpers/dev-processes.js";
 import { tempDir } from "../helpers/temp.js";
+
+// util-linux `script` gives the CLI a terminal; Ctrl-C typed into it reaches the CLI as the terminal sends it.
+const HAS_SCRIPT = process.platform === "linux" && spawnSync("script", ["--version"]).status === 0;
 
 /** A temp copy of the bundled PartyServer demo app; with `linked`, it resolves wrangler and partyserver from this repo. */
 function copyPartyServerDemo(linked = true): string {
@@ -64,10 +68,18 @@ describe("party-shard verify on a PartyServer project (built CLI, real wrangler 
     assert.doesNotMatch(result.stdout, /workers\.cloudflare\.com/);
   });
 
-  it("SIGTERM while publishing: exit 143, wrangler dev stopped, nothing left running", async () => {
+  // One migrated copy for both interruptions.
+  let interrupted: string | undefined;
+  async function migratedCopy(): Promise<string> {
+    if (interrupted) return interrupted;
     const dir = copyPartyServerDemo();
     dirs.push(dir);
     await initAndMigrate(dir);
+    return (interrupted = dir);
+  }
+
+  it("SIGTERM while publishing: exit 143, wrangler dev stopped, nothing left running", async () => {
+    const dir = await migratedCopy();
     const child = execa(process.execPath, [CLI, "verify", "--messages", "5000"], {
       cwd: dir,
       env: { CI: "true", FORCE_COLOR: "0", NO_COLOR: "1" },
@@ -81,6 +93,22 @@ describe("party-shard verify on a PartyServer project (built CLI, real wrangler 
     assert.equal(result.exitCode, 143, `${result.signal ?? ""} ${result.stdout}${result.stderr}`);
     assert.match(result.stdout, /Starting wrangler dev in /);
     assert.match(result.stderr, /Interrupted by SIGTERM; wrangler dev was stopped\./);
+    assert.deepEqual(processesIn(dir), []);
+  });
+
+  it("Ctrl-C on a terminal: exit 130, wrangler dev (in a process group of its own, so the terminal's SIGINT misses it) stopped by verify", { skip: !HAS_SCRIPT && "needs util-linux script" }, async () => {
+    const dir = await migratedCopy();
+    const child = execa("script", ["-qefc", `${process.execPath} ${CLI} verify --messages 5000`, "/dev/null"], { cwd: dir, env: { FORCE_COLOR: "0", NO_COLOR: "1" }, reject: false });
+    let typed = false;
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (typed || !chunk.toString().includes("published")) return;
+      typed = true;
+      // Kept open: script hangs up the terminal when its input ends.
+      setTimeout(() => child.stdin.write("\x03"), 300);
+    });
+    const result = await child.finally(() => child.stdin.end());
+    assert.equal(result.exitCode, 130, result.stdout);
+    assert.match(result.stdout, /Interrupted by SIGINT; wrangler dev was stopped\./);
     assert.deepEqual(processesIn(dir), []);
   });
 
