@@ -1,5 +1,5 @@
 import path from "node:path";
-import type { SourceFile, Identifier } from "ts-morph";
+import type { Identifier, SourceFile } from "ts-morph";
 import { importEdits } from "../add-import.js";
 import { detectCodeStyle, relativeImport } from "../code-style.js";
 import type { FileChange, Finding } from "../plan.js";
@@ -20,8 +20,9 @@ interface FileWork {
 
 /**
  * The server half of migrate on PartyServer: the sharded class extends Sharded, and the Worker
- * (main and the modules it reaches) routes through routePartyShard, each file importing them from the runtime at `runtimeFile`.
- * Pure: reads the parsed sources, returns changes and findings with root-relative locations.
+ * (main and the modules it reaches) routes through routePartyShard, each file importing them
+ * from the runtime at `runtimeFile`. Pure: reads the parsed sources, returns changes and
+ * findings with root-relative locations.
  */
 export function planServerPartyServer(sources: WorkerSources, chosen: ChosenClass, runtimeFile: string): { changes: FileChange[]; findings: Finding[] } {
   const work = new Map<SourceFile, FileWork>();

@@ -59,7 +59,7 @@ function relativeSpecifiers(file: SourceFile): string[] {
   return declarations.map((declaration) => declaration.getModuleSpecifierValue()).filter((specifier): specifier is string => specifier?.startsWith(".") === true);
 }
 
-/** Adds the module a relative specifier names (`./chat`, `./chat.js`, `./rooms/`), read from the project; undefined when it is new to nobody or missing. */
+/** Parses the module a relative specifier names (`./chat`, `./chat.js`, `./rooms/`); undefined when it was parsed already, is the runtime, or is missing. */
 async function resolveModule(project: Project, base: string, read: ReadFile): Promise<SourceFile | undefined> {
   const stem = base.replace(/\.[cm]?jsx?$/, "");
   const candidates = [base, ...EXTENSIONS.map((ext) => stem + ext), ...EXTENSIONS.map((ext) => `${base}/index${ext}`)];
