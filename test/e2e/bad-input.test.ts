@@ -135,7 +135,7 @@ const CASES: BadInput[] = [
   },
 
   // Configs.
-  { name: "init: no config anywhere", files: { "README.md": "hi\n" }, args: ["init"], message: /No PartyKit config found/ },
+  { name: "init: no config anywhere", files: { "README.md": "hi\n" }, args: ["init"], message: /No PartyKit or PartyServer project found/ },
   {
     name: "init: no main",
     files: { ...BASE, "partykit.json": `{ "name": "x" }\n` },
