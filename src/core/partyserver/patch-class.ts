@@ -20,8 +20,8 @@ export interface ClassPatch {
 /**
  * `class Chat extends Server<Env>` → `class Chat extends Sharded<Env>`: the type arguments stay,
  * only the base's name changes. What the runtime cannot lead through is reported, not rewritten:
- * overrides of the members Sharded takes over, handlers written as fields, and a base class of
- * the user's between the class and Server.
+ * overrides of the members Sharded takes over, an onStart written as a field (it would replace
+ * Sharded's wrapper), and a base class of the user's between the class and Server.
  */
 export function patchClass(cls: ClassDeclaration, className: string): ClassPatch {
   const file = cls.getSourceFile();
@@ -53,8 +53,11 @@ function memberFindings(cls: ClassDeclaration, className: string): Finding[] {
     const name = member.getName();
     if (RUNTIME_MEMBERS.includes(name)) {
       findings.push(findingAt(file, member, "manual", "server-override", `${owner} overrides ${name}, which ${SHARDED_CLASS} takes over to lead the shards; clients on a shard would bypass it. Move that logic into onConnect/onMessage/onClose/onRequest, or call super.${name} first and check what it returns.`));
+    } else if (name === "onStart" && Node.isPropertyDeclaration(member)) {
+      // Sharded wraps this.onStart in its constructor; a field is assigned after it and replaces the wrapper.
+      findings.push(findingAt(file, member, "manual", "handler-field", `${owner} declares onStart as a field, not a method: a field is set after ${SHARDED_CLASS}'s constructor and replaces the wrapper that asks the shards who is connected when the room starts, so a restarted leader would not know its clients until each link speaks. Write it as a method: onStart(…) { … }.`));
     } else if (HANDLERS.includes(name) && Node.isPropertyDeclaration(member)) {
-      findings.push(findingAt(file, member, "manual", "handler-field", `${owner} declares ${name} as a field, not a method: the runtime leads the handlers the class declares as methods, and a field is set on each instance after the constructor, out of its reach. Write it as a method: ${name}(…) { … }.`));
+      findings.push(findingAt(file, member, "info", "handler-field", `${owner} declares ${name} as a field; that works: ${SHARDED_CLASS} calls this.${name} for each event, wherever it comes from.`));
     }
   }
   return findings;
