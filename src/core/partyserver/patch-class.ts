@@ -1,4 +1,4 @@
-import { Node, type ClassDeclaration, type Identifier } from "ts-morph";
+import { Node, SyntaxKind, type ClassDeclaration, type Identifier } from "ts-morph";
 import type { Finding } from "../plan.js";
 import type { Edit } from "../text-edits.js";
 import { findingAt } from "../migrate/findings.js";
@@ -6,6 +6,9 @@ import { isShardedBase, partyserverExport, serverLineage, SHARDED_CLASS } from "
 
 /** Server members the runtime's Sharded overrides: a class that overrides them too bypasses the shards. */
 const RUNTIME_MEMBERS = ["fetch", "webSocketMessage", "webSocketClose", "webSocketError", "broadcast", "getConnections", "getConnection"];
+// Sharded's versions span the shards; an override that calls super's keeps that. The socket and
+// fetch entry points are different: Sharded takes the shards' own traffic there, before any check of the user's.
+const SPANNING_MEMBERS = ["broadcast", "getConnections", "getConnection"];
 const HANDLERS = ["onConnect", "onMessage", "onClose", "onError", "onRequest"];
 
 export interface ClassPatch {
@@ -44,6 +47,10 @@ export function patchClass(cls: ClassDeclaration, className: string): ClassPatch
   return { edits: [{ at: base.getStart(), end: base.getEnd(), insert: SHARDED_CLASS }], replaced, needsSharded: true, findings };
 }
 
+function callsSuper(member: Node, name: string): boolean {
+  return member.getDescendants().some((node) => Node.isPropertyAccessExpression(node) && node.getExpression().getKind() === SyntaxKind.SuperKeyword && node.getName() === name);
+}
+
 function memberFindings(cls: ClassDeclaration, className: string): Finding[] {
   const file = cls.getSourceFile();
   const findings: Finding[] = [];
@@ -51,7 +58,9 @@ function memberFindings(cls: ClassDeclaration, className: string): Finding[] {
   for (const member of cls.getMembers()) {
     if (Node.isConstructorDeclaration(member) || Node.isClassStaticBlockDeclaration(member) || member.isStatic()) continue;
     const name = member.getName();
-    if (RUNTIME_MEMBERS.includes(name)) {
+    if (SPANNING_MEMBERS.includes(name) && callsSuper(member, name)) {
+      findings.push(findingAt(file, member, "info", "server-override", `${owner} overrides ${name} and calls super.${name}, which is ${SHARDED_CLASS}'s: it still spans every shard.`));
+    } else if (RUNTIME_MEMBERS.includes(name)) {
       findings.push(findingAt(file, member, "manual", "server-override", `${owner} overrides ${name}, which ${SHARDED_CLASS} takes over to lead the shards; clients on a shard would bypass it. Move that logic into onConnect/onMessage/onClose/onRequest, or call super.${name} first and check what it returns.`));
     } else if (name === "onStart" && Node.isPropertyDeclaration(member)) {
       // Sharded wraps this.onStart in its constructor; a field is assigned after it and replaces the wrapper.
