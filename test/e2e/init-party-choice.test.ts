@@ -32,7 +32,7 @@ describe("init picks the right party (built CLI, no TTY)", () => {
       const init = await runCli(["init", "--party", "src/server.ts", "--yes"], dir);
       assert.equal(init.exitCode, 0, init.stderr);
       const router = readFileSync(path.join(dir, "src/router.ts"), "utf8");
-      assert.match(router, /^const SHARDED_PARTY = "main";$/m);
+      assert.match(router, /^export const SHARDED_PARTY = "main";$/m);
       assert.match(router, /^import Sharded from "\.\/server";$/m);
       assert.match(readFileSync(path.join(dir, "partykit.json"), "utf8"), /"router": "src\/router\.ts"/);
 
