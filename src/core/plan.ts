@@ -47,6 +47,7 @@ export type FindingCode =
   | "handler-field"
   | "worker-routed"
   | "binding-used-directly"
+  | "jurisdiction-unsupported"
   | "router-not-exported"
   | "router-config"
   // PartyServer: client half

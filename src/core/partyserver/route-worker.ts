@@ -30,6 +30,12 @@ export function routeWorker(file: SourceFile): WorkerRouting {
     edits.push({ at: callee.getStart(), end: callee.getEnd(), insert: ROUTE_CALL });
     if (Node.isIdentifier(callee)) replaced.push(callee);
     findings.push(findingAt(file, callee, "info", "worker-routed", `Requests go through ${ROUTE_CALL}, which answers the router's URLs and passes every other request on to routePartykitRequest with the same options.`));
+    const options = call.getArguments()[2];
+    const jurisdiction = Node.isObjectLiteralExpression(options) ? options.getProperty("jurisdiction") : undefined;
+    if (jurisdiction) {
+      // The router and its shards address rooms by name alone: they would reach another object.
+      findings.push(findingAt(file, jurisdiction, "manual", "jurisdiction-unsupported", `party-shard's router does not follow a jurisdiction: it and its shards would reach a leader room outside it, another Durable Object than direct clients reach. Drop the jurisdiction, or do not shard this class.`));
+    }
   }
   return { edits, replaced, findings };
 }
