@@ -34,6 +34,7 @@ describe("differential on wrangler dev: a sharded PartyServer app behaves exactl
 
     more(lab) {
       it("sharded: shard rooms and link ids are refused at the edge, and the party's handlers never run for them", () => hostileEdge(lab));
+      it("sharded: sockets open when the server stopped are not connections after it restarts", () => restart(lab));
     },
   });
 
@@ -54,6 +55,8 @@ describe("differential on wrangler dev: a sharded PartyServer app behaves exactl
  * and the count and online number must stay as they were.
  */
 async function hostileEdge(lab: DifferentialLab<CounterClient>): Promise<void> {
+  // A room of its own: the script's room may hold what its last run left.
+  const ROOM = "edge";
   await lab.withServer("sharded", async (server, log, sink) => {
     const base = `http://${server.host}`;
     const original = (await import(path.join(lab.fixtureDir, "app", "client.ts"))) as ClientModule<CounterClient>;
@@ -66,7 +69,7 @@ async function hostileEdge(lab: DifferentialLab<CounterClient>): Promise<void> {
       await until(`both witnesses see two online`, () => inboxes.every((inbox) => inbox.some((m) => m.type === "online" && m.n === 2)), () => JSON.stringify(inboxes) + log());
       // The marker the hostile attempts must not add shows up for the witnesses: the check can fail.
       await until("the party logs both witnesses' onConnect", () => countLines(log(), "counter onConnect") === 2);
-      const before = await readCounter(original, server.host);
+      const before = await readCounter(original, server.host, ROOM);
       await until("the party logs the read's onRequest", () => countLines(log(), "counter onRequest") === 1);
       const seen = inboxes.map((inbox) => inbox.length);
 
@@ -98,7 +101,7 @@ async function hostileEdge(lab: DifferentialLab<CounterClient>): Promise<void> {
       if (process.env.DIFFERENTIAL_TRACE) console.error(answers.join("\n"));
 
       await new Promise((resolve) => setTimeout(resolve, 1_000));
-      const after = await readCounter(original, server.host);
+      const after = await readCounter(original, server.host, ROOM);
       const problems = [
         ...wrong.map((line) => `not refused: ${line}`),
         ...inboxes.flatMap((inbox, i) => inbox.slice(seen[i]).map((m) => `witness ${clientId(90 + i)} got ${JSON.stringify(m)}`)),
@@ -113,10 +116,50 @@ async function hostileEdge(lab: DifferentialLab<CounterClient>): Promise<void> {
   });
 }
 
-async function readCounter(client: ClientModule<CounterClient>, host: string): Promise<Message> {
-  const read = await client.request(host, ROOM);
+async function readCounter(client: ClientModule<CounterClient>, host: string, room: string): Promise<Message> {
+  const read = await client.request(host, room);
   assert.equal(read.status, 200, read.text);
   return JSON.parse(read.text) as Message;
+}
+
+/**
+ * Unsharded, sockets die with the server and a restarted room counts only new ones. Sharded,
+ * the shards remember their clients to tell a restarted leader who is connected: what they
+ * remembered of sockets that died with the process must not come back as connections.
+ */
+async function restart(lab: DifferentialLab<CounterClient>): Promise<void> {
+  const ROOM = "restart";
+  const migrated = (await import(path.join(lab.projectDir("sharded"), "app", "client.ts"))) as ClientModule<CounterClient>;
+  const left: CounterClient[] = [];
+  try {
+    await lab.withServer("sharded", async (server) => {
+      const inboxes: Message[][] = [[], [], []];
+      for (let i = 0; i < 3; i++) {
+        left.push(migrated.join({ host: server.host, room: ROOM, id: clientId(80 + i), WebSocket, onMessage: (data) => inboxes[i]!.push(data as Message) }));
+      }
+      await until("three clients online", () => inboxes.every((inbox) => inbox.some((m) => m.type === "online" && m.n === 3)), () => JSON.stringify(inboxes));
+      // The server stops with the three still connected.
+    });
+  } finally {
+    // Their sockets are gone with the server; stop them trying another.
+    for (const client of left) client.leave();
+  }
+  await lab.withServer("sharded", async (server) => {
+    const inbox: Message[] = [];
+    const witness = migrated.join({ host: server.host, room: ROOM, id: clientId(89), WebSocket, onMessage: (data) => inbox.push(data as Message) });
+    try {
+      await until("the witness's welcome", () => inbox.some((m) => m.type === "welcome"), () => JSON.stringify(inbox));
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      const read = await readCounter(migrated, server.host, ROOM);
+      assert.deepEqual(
+        { welcome: inbox.find((m) => m.type === "welcome")?.online, online: inbox.filter((m) => m.type === "online").at(-1)?.n, read: read.online },
+        { welcome: 1, online: 1, read: 1 },
+        `after the restart the party counts sockets that are gone: ${JSON.stringify(inbox)} ${JSON.stringify(read)}`,
+      );
+    } finally {
+      witness.leave();
+    }
+  });
 }
 
 /** `opened` if the upgrade succeeded, `refused <status>` if answered without one, else the error. */
