@@ -61,10 +61,14 @@ export class Sharded<Env extends Cloudflare.Env = Cloudflare.Env, Props extends 
     this.#core = new LeaderCore(this.#leaderHost(), this.#partyCalls());
     // PartyServer calls onStart once, first, with every other event held. The shards are asked
     // who is connected then (a leader woken from hibernation has its links, not its clients);
-    // their answers are taken as soon as onStart ends.
+    // their answers are taken as soon as onStart ends. Only the first time: PartyServer calls an
+    // onStart that threw again for each event, and asking the shards each time made their
+    // resent frames such events, a loop that kept the room's process busy.
     const own = this.onStart;
+    let asked = false;
     this.onStart = (props?: Props) => {
-      void this.#core.start();
+      if (!asked) void this.#core.start();
+      asked = true;
       return own.call(this, props);
     };
   }
@@ -248,6 +252,10 @@ export async function routePartyShard<Env extends Cloudflare.Env = Cloudflare.En
   // The core reads paths as /parties/<router>/<room>/…, whatever the prefix.
   url.pathname = ["", "parties", ROUTER_PARTY, ...parts.slice(prefix.length + 1)].join("/");
   const req = new Request(url, request);
+  // PartyServer's own headers are routePartykitRequest's to set, never a client's: the rooms
+  // take x-partykit-namespace to mean "from the internet", and x-partykit-props as the props
+  // for onStart (a client's own, sent here with that namespace header, started a room with them).
+  for (const name of [...req.headers.keys()]) if (name.startsWith("x-partykit-")) req.headers.delete(name);
   const lobby = { className: SHARDED_BINDING, party: SHARDED_PARTY, name: room } as Lobby<Env>;
   const edge: Edge = {
     room,

@@ -272,6 +272,11 @@ class LeaderCore {
   private started: Promise<void> = Promise.resolve();
   /** Links asked for a hello by a frame that came before it. */
   private readonly askedHello = new Set<string>();
+  /** Hellos taken from each shard: which of its frames came after which hello. */
+  private readonly hellos = new Map<number, number>();
+  /** Shards whose frames were dropped while the room failed to start, by the hellos taken from them then. */
+  private readonly gaps = new Map<number, number>();
+  private readonly gapAsked = new Set<number>();
   /** Frames from shards, taken one after another. */
   private frames: Promise<void> = Promise.resolve();
   private readonly stats = { broadcasts: 0, shardFrames: 0, largestShardFrameBytes: 0 };
@@ -334,11 +339,33 @@ class LeaderCore {
     const frame = JSON.parse(typeof raw === "string" ? raw : new TextDecoder().decode(raw)) as ShardFrame;
     const shard = linkShard(link.id);
     // A hello is taken at once: a starting room waits for the hellos (resync).
-    if (frame.t === "hello") return Promise.resolve(this.onHello(shard, link, frame));
+    if (frame.t === "hello") {
+      this.hellos.set(shard, (this.hellos.get(shard) ?? 0) + 1);
+      return Promise.resolve(this.onHello(shard, link, frame));
+    }
+    const since = this.hellos.get(shard) ?? 0;
     // The rest in the order they came, once the room has started and heard its shards: the
     // first frame after a wake may have to start it, and none may overtake it meanwhile.
     const turn = this.frames.then(async () => {
-      await this.host.ready?.();
+      try {
+        await this.host.ready?.();
+      } catch (error) {
+        // The room did not start (its onStart threw). This frame and the shard's later ones
+        // until its next hello are dropped; the shard keeps them unacknowledged. Nothing asks
+        // it again here: a room that keeps failing must not turn its shards' frames into a loop.
+        this.gaps.set(shard, since);
+        throw error;
+      }
+      if (this.gaps.has(shard)) {
+        if (this.gaps.get(shard) === since) {
+          // Started now: that shard's hello is followed by everything not acknowledged, in order.
+          if (!this.gapAsked.has(shard)) link.send(JSON.stringify({ t: "resync" } satisfies LeaderFrame));
+          this.gapAsked.add(shard);
+          return;
+        }
+        this.gaps.delete(shard);
+        this.gapAsked.delete(shard);
+      }
       await this.started;
       this.takeFrame(shard, link, frame);
     });
@@ -1294,7 +1321,13 @@ export class Placement {
 
   /** What the leader sent its shards; null before the party is wrapped by migrate. */
   private async leaderStats(): Promise<unknown> {
-    const res = await this.leader("", { method: "GET", headers: { [HEADER.stats]: "1" } });
+    // A leader that throws (on PartyServer, a room whose onStart fails) shows no stats: what it
+    // said is for the server log, never the view, which anyone may read.
+    const res = await this.leader("", { method: "GET", headers: { [HEADER.stats]: "1" } }).catch((error: unknown) => {
+      console.error(`party-shard: room ${this.room} did not answer for its stats`, error);
+      return undefined;
+    });
+    if (!res) return null;
     return res.ok && res.headers.get("content-type")?.includes("json") ? res.json().catch(() => null) : null;
   }
 
