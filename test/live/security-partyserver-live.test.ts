@@ -1,0 +1,497 @@
+import assert from "node:assert/strict";
+import { randomBytes, randomUUID } from "node:crypto";
+import { cpSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { after, before, describe, it } from "node:test";
+import WebSocket from "ws";
+import { startWranglerDev, type WranglerDev } from "../../src/infra/wrangler-dev.js";
+import { FIXTURES, REPO, runCli } from "../helpers/cli.js";
+import { rawRequest, writeChunked, wsAttempt } from "../helpers/raw-http.js";
+import { tempDir } from "../helpers/temp.js";
+
+const SHARDS = 4;
+/** Long enough for a message that was going to arrive to have arrived. */
+const SETTLE_MS = 300;
+const MIB = 1024 * 1024;
+const SECRET = "s3cret";
+const ROUTER = "party-shard-router";
+const PARTY = "secure";
+/** The app's answer to a request its hook let through: the class saw the hook's request. */
+const OK = { status: 200, body: "ok alice-http" };
+const AUTH = { authorization: "Bearer good" };
+/** wrangler dev's proxy's own answer when its connection to the Worker broke (see post). */
+const PROXY_RESTARTED = "Your worker restarted mid-request";
+
+type RoutedSocket = { url: string; close(): void; addEventListener(type: "message", listener: (event: { data: unknown }) => void): void };
+type Join = (options: { host: string; room: string; id: string; WebSocket: unknown }) => { socket: RoutedSocket; say(text: string): void };
+type Client = { id: string; key: string; inbox: string[]; say(text: string): void; close(): void };
+type Answer = { status: number; body: string };
+
+// test/fixtures/partyserver/secure after the real CLI's init + migrate, on one wrangler dev. The
+// Worker's hooks guard sockets (`token=good`, passed on with `x-user: alice`) and requests
+// (`Bearer good`, passed on with `x-user: alice-http`); the class greets `hello <id> <x-user>`,
+// broadcasts request bodies and `<sender>: <message>`, answers a request `ok <x-user>`, and fails
+// to start, with a secret in its error, in rooms named `boom…`. After migrate the test gives the
+// Worker a second, plain routePartykitRequest under `/legacy/` with no hooks at all: the kind of
+// route a Worker keeps for another purpose. Each attack has its own room.
+describe("attacks on a PartyServer app after init + migrate, on one wrangler dev", () => {
+  let server: WranglerDev | undefined;
+  let project = "";
+  let join: Join;
+  const cleanups: (() => void)[] = [];
+  const host = () => server!.host;
+
+  before(async () => {
+    project = tempDir("partyserver-secure");
+    cpSync(path.join(FIXTURES, "partyserver", "secure"), project, { recursive: true });
+    symlinkSync(path.join(REPO, "node_modules"), path.join(project, "node_modules"), "dir");
+    for (const args of [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes"]]) {
+      const result = await runCli(args, project);
+      assert.equal(result.exitCode, 0, result.stderr);
+    }
+    const main = path.join(project, "src", "server.ts");
+    const migrated = readFileSync(main, "utf8");
+    const routed = "(await routePartyShard(request, env, hooks)) ??";
+    assert.ok(migrated.includes(routed), migrated);
+    writeFileSync(
+      main,
+      `import { routePartykitRequest } from "partyserver";\n` + migrated.replace(routed, `${routed} (await routePartykitRequest(request, env, { prefix: "legacy" })) ??`),
+    );
+    server = await startWranglerDev({ cwd: project });
+    ({ join } = (await import(path.join(project, "app", "client.ts"))) as { join: Join });
+  });
+  after(async () => {
+    for (const cleanup of cleanups) cleanup();
+    if (process.env.SECURITY_DUMP && server) writeFileSync(process.env.SECURITY_DUMP, server.output());
+    await server?.stop();
+    if (project) rmSync(project, { recursive: true, force: true });
+  });
+
+  it("control: keyed writes from partysocket clients reach every client exactly once, in order per sender", async () => {
+    const group = await clients("control", ["c-1", "c-2", "c-3"]);
+    const rounds = [0, 1, 2, 3, 4];
+    for (const round of rounds) for (const client of group) client.say(`m${round}`);
+    const expected = group.flatMap((client) => rounds.map((round) => `${client.id}: m${round}`));
+    await until(() => group.every((client) => client.inbox.length >= expected.length), 10_000);
+    await sleep(SETTLE_MS);
+    for (const client of group) {
+      assert.deepEqual([...client.inbox].sort(), [...expected].sort(), client.id);
+      for (const sender of group) {
+        const fromSender = client.inbox.filter((text) => text.startsWith(`${sender.id}: `));
+        assert.deepEqual(fromSender, expected.filter((text) => text.startsWith(`${sender.id}: `)), `${client.id} from ${sender.id}`);
+      }
+    }
+    // The sockets really sit on shards.
+    assert.equal(sum(await load("control")), group.length);
+  });
+
+  it("runs no POST as another client: a wrong key gets 403, no key makes a plain request that needs the app's auth", async () => {
+    const [victim, witness] = await clients("spoof", ["victim-3", "witness-3"]);
+    const named = { "x-party-shard-connection": encodeURIComponent(victim!.id) };
+    const wrongKey = await write("spoof", { id: victim!.id, key: "0".repeat(32) }, "wrong key", AUTH);
+    assert.equal(wrongKey.status, 403, wrongKey.body);
+    const witnessKey = await write("spoof", { id: victim!.id, key: witness!.key }, "witness's key");
+    assert.equal(witnessKey.status, 403, witnessKey.body);
+    assert.deepEqual(await post(`/parties/${ROUTER}/spoof`, named, "no key"), { status: 403, body: "forbidden" });
+    assert.deepEqual(await post(`/parties/${ROUTER}/spoof`, { ...named, ...AUTH }, "a plain request"), OK);
+    await expectInboxes([victim!, witness!], ["a plain request"]);
+    assert.deepEqual(await write("spoof", victim!, "mine"), { status: 200, body: "ok" });
+    await expectInboxes([victim!, witness!], ["victim-3: mine"]);
+  });
+
+  it("remembers idempotency keys per room: no collision across rooms, a repeat runs once after 500 writes elsewhere, another body gets 409", async () => {
+    const [a] = await clients("dup-a", ["writer-a"]);
+    const [b] = await clients("dup-b", ["writer-b"]);
+    const shared = { "idempotency-key": "shared-key-1" };
+    assert.deepEqual(await write("dup-a", a!, "first", shared), { status: 200, body: "ok" });
+    assert.deepEqual(await write("dup-b", b!, "first", shared), { status: 200, body: "ok" });
+    await expectInboxes([a!], ["writer-a: first"]);
+    await expectInboxes([b!], ["writer-b: first"]);
+
+    const statuses = await pool(500, 24, (i) => write("dup-b", b!, `n${i}`).then((answer) => answer.status));
+    assert.deepEqual(statuses.filter((status) => status !== 200), []);
+    await until(() => b!.inbox.length >= 500, 15_000);
+    assert.equal(new Set(b!.inbox.splice(0)).size, 500);
+
+    assert.deepEqual(await write("dup-a", a!, "first", shared), { status: 200, body: "ok" });
+    const changed = await write("dup-a", a!, "changed", shared);
+    assert.equal(changed.status, 409, changed.body);
+    await expectInboxes([a!, b!], []);
+  });
+
+  it("leaks no error text: a write to, a placement in, or the load view of a room whose class throws in onStart never carries the secret", async (t) => {
+    const key = randomBytes(16).toString("hex");
+    const written = await write("boom-write", { id: "boom-client", key }, "hi");
+    // A failure or a refusal, never a 2xx.
+    assert.ok(written.status >= 400, `${written.status} ${written.body}`);
+    assert.ok(!written.body.includes(SECRET), written.body);
+    const placed = await wsAttempt(`ws://${host()}/parties/${ROUTER}/boom-place?token=good&_pk=boom-client&_psk=${key}`);
+    const closed = placed.refused ? undefined : await placed.closedByServer(SETTLE_MS * 10);
+    const placement = placed.refused ? `refused ${placed.status} ${placed.body}` : `opened, received ${JSON.stringify(placed.inbox)}, closed ${JSON.stringify(closed)}`;
+    if (!placed.refused) placed.socket.terminate();
+    assert.ok(!placement.includes(SECRET), placement);
+    const view = await fetch(`http://${host()}/parties/${ROUTER}/boom-place`).then(async (res) => `${res.status} ${await res.text()}`);
+    assert.ok(!view.includes(SECRET), view);
+    // A plain request is the app's own business, as on a direct request: reported, not judged.
+    const request = await post(`/parties/${ROUTER}/boom-request`, AUTH, "hi");
+    const direct = await post(`/parties/${PARTY}/boom-direct`, AUTH, "hi");
+    t.diagnostic(`write: ${written.status} ${written.body}; placement: ${placement}; load view: ${view.slice(0, 120)}`);
+    t.diagnostic(`room request through the router: ${request.status} ${request.body.includes(SECRET) ? "(carries the secret)" : request.body.slice(0, 80)}; direct: ${direct.status} ${direct.body.includes(SECRET) ? "(carries the secret)" : direct.body.slice(0, 80)}`);
+  });
+
+  it("keeps a connection's id to its key: another key is closed (1008) or refused, the same key reconnects", async (t) => {
+    const [victim, witness] = await clients("reuse", ["victim-7", "witness-7"]);
+    const attacker = await wsAttempt(`ws://${host()}/parties/${ROUTER}/reuse?token=good&_pk=victim-7&_psk=${"a".repeat(32)}`);
+    if (attacker.refused) {
+      t.diagnostic(`attacker refused: ${attacker.status} ${attacker.body}`);
+      assert.ok(attacker.status >= 400 && attacker.status < 500, `${attacker.status} ${attacker.body}`);
+    } else {
+      cleanups.push(() => attacker.socket.terminate());
+      const closed = await attacker.closedByServer(3_000);
+      t.diagnostic(`attacker opened, then closed ${JSON.stringify(closed)}; it received ${JSON.stringify(attacker.inbox)}`);
+      assert.equal(closed?.code, 1008, `the attacker's socket: ${JSON.stringify(closed)}`);
+      assert.deepEqual(attacker.inbox, []);
+    }
+    const asAttacker = await write("reuse", { id: victim!.id, key: "a".repeat(32) }, "as the attacker");
+    assert.equal(asAttacker.status, 403, asAttacker.body);
+    assert.deepEqual(await post(`/parties/${ROUTER}/reuse`, AUTH, "after the attack"), OK);
+    await expectInboxes([victim!, witness!], ["after the attack"]);
+    assert.deepEqual(await write("reuse", victim!, "still me"), { status: 200, body: "ok" });
+    await expectInboxes([victim!, witness!], ["victim-7: still me"]);
+
+    // A reconnect: the old socket goes, a new one comes with the same id and key.
+    victim!.close();
+    const back = await opened(`ws://${host()}/parties/${ROUTER}/reuse?token=good&_pk=victim-7&_psk=${victim!.key}`);
+    const inbox: string[] = [];
+    back.on("message", (data) => inbox.push(String(data)));
+    await until(() => inbox.includes("hello victim-7 alice"), 5_000);
+    assert.deepEqual(inbox, ["hello victim-7 alice"]);
+    assert.deepEqual(await write("reuse", victim!, "back again"), { status: 200, body: "ok" });
+    await expectInboxes([witness!], ["victim-7: back again"]);
+    assert.deepEqual(inbox, ["hello victim-7 alice", "victim-7: back again"]);
+    assert.equal(back.readyState, WebSocket.OPEN);
+    back.close();
+  });
+
+  it("runs the Worker's onBeforeConnect / onBeforeRequest for router sockets and POSTs exactly as for direct ones", async () => {
+    const room = "hooks";
+    // Refused: the same status and body either way.
+    const refusedDirect = await refusal(`ws://${host()}/parties/${PARTY}/${room}`);
+    assert.deepEqual(refusedDirect, { status: 401, body: "no token" });
+    assert.deepEqual(await refusal(`ws://${host()}/parties/${ROUTER}/${room}`), refusedDirect);
+    assert.deepEqual(await refusal(`ws://${host()}/parties/${ROUTER}/${room}?token=bad&_pk=h-x`), refusedDirect);
+    // Allowed: the class sees the request the hook returned (x-user), on a shard as directly.
+    const [routed] = await clients(room, ["h-routed"]);
+    const direct = await directClient(room, "h-direct");
+    assert.equal(sum(await load(room)), 1);
+
+    const refusedPost = await post(`/parties/${PARTY}/${room}`, {}, "nope");
+    assert.deepEqual(refusedPost, { status: 403, body: "forbidden" });
+    assert.deepEqual(await post(`/parties/${ROUTER}/${room}`, {}, "nope"), refusedPost);
+    assert.deepEqual(await post(`/parties/${ROUTER}/${room}`, { authorization: "Bearer bad" }, "nope"), refusedPost);
+    assert.deepEqual(await post(`/parties/${ROUTER}/${room}`, AUTH, "via router"), OK);
+    assert.deepEqual(await post(`/parties/${PARTY}/${room}`, AUTH, "via party"), OK);
+    await expectInboxes([routed!, direct], ["via router", "via party"]);
+  });
+
+  it("a plain routePartykitRequest elsewhere in the Worker reaches no room of PartyShardRouter: nothing is relayed", async (t) => {
+    const room = "legacy";
+    const [victim, witness] = await clients(room, ["victim-l", "witness-l"]);
+    const before = await load(room);
+    assert.equal(sum(before), 2);
+    // The legacy route itself works: it reaches the class, without hooks (as the app wrote it).
+    assert.deepEqual(await post(`/legacy/${PARTY}/${room}`, {}, "legacy works"), { status: 200, body: "ok null" });
+    await expectInboxes([victim!, witness!], ["legacy works"]);
+
+    const answers: string[] = [];
+    const wrong: string[] = [];
+    const refused = (what: string, status: number | string, body = "") => {
+      const line = `${what}: ${status} ${body.slice(0, 160)}`;
+      answers.push(line);
+      if (!/^(refused )?4\d\d$/.test(String(status))) wrong.push(line);
+    };
+    const keyed = { "x-party-shard-connection": victim!.id, "x-party-shard-key": victim!.key, "idempotency-key": randomUUID(), "content-type": "text/plain" };
+    for (const name of [`${room}!shard-1`, `${room}%21shard-1`, `${room}!shard-2`, `${room}!shard-3`, `${room}!shard-4`, room]) {
+      const url = `/legacy/${ROUTER}/${name}`;
+      const get = await fetch(`http://${host()}${url}`);
+      refused(`GET ${url}`, get.status, await get.text());
+      const relay = await post(url, { "x-party-shard-link": "wake", ...AUTH }, "relay me");
+      refused(`POST (link wake) ${url}`, relay.status, relay.body);
+      const asVictim = await post(url, keyed, "as the victim");
+      refused(`POST (victim's write) ${url}`, asVictim.status, asVictim.body);
+      refused(`WS ${url}`, await tryWebSocket(`ws://${host()}${url}?token=good&_pk=intruder`));
+      refused(`WS (victim's id) ${url}`, await tryWebSocket(`ws://${host()}${url}?token=good&_pk=victim-l&_psk=${victim!.key}`));
+    }
+    // A link's id through the legacy route to the class.
+    for (const url of [`/legacy/${PARTY}/${room}?_pk=party-shard-link-1-evil`, `/legacy/${PARTY}/${room}?_pk=party-shard-link-0`]) {
+      refused(`WS ${url}`, await tryWebSocket(`ws://${host()}${url}`));
+    }
+    t.diagnostic(answers.join("\n"));
+    await sleep(SETTLE_MS * 3);
+    assert.deepEqual(wrong, [], `every answer:\n${answers.join("\n")}`);
+    await expectInboxes([victim!, witness!], []);
+    assert.deepEqual(await load(room), before);
+    // Still a working room.
+    assert.deepEqual(await write(room, victim!, "after"), { status: 200, body: "ok" });
+    await expectInboxes([victim!, witness!], ["victim-l: after"]);
+  });
+
+  it("our headers sent straight to /parties/<party>/<room> never act: the request is the app's, with its auth", async () => {
+    const room = "headers";
+    const [victim, witness] = await clients(room, ["victim-h", "witness-h"]);
+    const direct = `/parties/${PARTY}/${room}`;
+    const asVictim = { "x-party-shard-connection": victim!.id, "x-party-shard-key": victim!.key, "idempotency-key": randomUUID() };
+    // Without the app's auth, every one is refused by its hook, not taken by the runtime.
+    for (const headers of [asVictim, { "x-party-shard-stats": "1" }, { "x-party-shard-forwarded": ROUTER }, { "x-party-shard-link": "1" }]) {
+      assert.deepEqual(await post(direct, headers, "no auth"), { status: 403, body: "forbidden" }, JSON.stringify(headers));
+    }
+    // With it, a plain request: not a write as the victim, not the runtime's stats.
+    assert.deepEqual(await post(direct, { ...asVictim, ...AUTH }, "plain 1"), OK);
+    assert.deepEqual(await post(direct, { "x-party-shard-stats": "1", ...AUTH }, "plain 2"), OK);
+    assert.deepEqual(await post(direct, { "x-party-shard-forwarded": ROUTER, "x-party-shard-attempt": "2", ...AUTH }, "plain 3"), OK);
+    const stats = await fetch(`http://${host()}${direct}`, { headers: { "x-party-shard-stats": "1", ...AUTH } });
+    assert.deepEqual({ status: stats.status, body: await stats.text() }, OK);
+    // The GET's empty body is broadcast too: the class's onRequest ran for it.
+    await expectInboxes([victim!, witness!], ["plain 1", "plain 2", "plain 3", ""]);
+
+    // A socket carrying a link's header (and a link's id) is not a link: refused or an ordinary client.
+    const linkLike = await wsAttemptWith(`ws://${host()}${direct}?token=good&_pk=party-shard-link-1-evil`, { "x-party-shard-link": "1" });
+    assert.equal(linkLike, "refused 400");
+    const socketWithHeaders = await wsAttemptWith(`ws://${host()}${direct}?token=good&_pk=hdr-1`, { "x-party-shard-link": "1", "x-party-shard-uri": `http://x/parties/${PARTY}/${room}?_pk=victim-h&_psk=${victim!.key}` });
+    assert.equal(socketWithHeaders, "opened: hello hdr-1 alice");
+    await expectInboxes([victim!, witness!], []);
+  });
+
+  it("a client's own x-partykit-namespace header does not make an internet request look internal", async (t) => {
+    const room = "namespace";
+    const [victim, witness] = await clients(room, ["victim-n", "witness-n"]);
+    const answers: string[] = [];
+    const asVictim = { "x-party-shard-connection": victim!.id, "x-party-shard-key": victim!.key, "idempotency-key": randomUUID() };
+    for (const value of ["", PARTY, ROUTER]) {
+      const ns = { "x-partykit-namespace": value };
+      // Straight to the class: our headers are still dropped, the hook still decides.
+      assert.deepEqual(await post(`/parties/${PARTY}/${room}`, { ...ns, ...asVictim }, "no auth"), { status: 403, body: "forbidden" }, value);
+      assert.deepEqual(await post(`/parties/${PARTY}/${room}`, { ...ns, ...asVictim, ...AUTH }, `direct ${value}`), OK, value);
+      const stats = await post(`/parties/${PARTY}/${room}`, { ...ns, "x-party-shard-stats": "1", ...AUTH }, "");
+      assert.deepEqual(stats, OK, value);
+      // Through the router: a write still needs the key; a plain request still needs the hook.
+      assert.deepEqual(await post(`/parties/${ROUTER}/${room}`, { ...ns, "x-party-shard-connection": victim!.id }, "no key"), { status: 403, body: "forbidden" }, value);
+      const wrongKey = await post(`/parties/${ROUTER}/${room}`, { ...ns, "x-party-shard-connection": victim!.id, "x-party-shard-key": "0".repeat(32) }, "wrong key");
+      assert.equal(wrongKey.status, 403, `${value}: ${wrongKey.body}`);
+      const ws = await wsAttemptWith(`ws://${host()}/parties/${ROUTER}/${room}?_pk=ns-${value || "empty"}`, ns);
+      answers.push(`socket without a token through the router, x-partykit-namespace "${value}": ${ws}`);
+      assert.match(ws, /^refused 4\d\d/, value);
+      const linkId = await wsAttemptWith(`ws://${host()}/parties/${PARTY}/${room}?token=good&_pk=party-shard-link-1-ns`, { ...ns, "x-party-shard-link": "1" });
+      assert.equal(linkId, "refused 400", value);
+    }
+    t.diagnostic(answers.join("\n"));
+    await expectInboxes([victim!, witness!], ["direct ", "", `direct ${PARTY}`, "", `direct ${ROUTER}`, ""]);
+  });
+
+  it("a client's x-partykit-props never become the props a room starts with, through the router or directly", async (t) => {
+    const admin = { "x-partykit-props": btoa(JSON.stringify({ role: "admin" })), ...AUTH };
+    const role = async (pathname: string, headers: Record<string, string>) => {
+      let res = await fetch(`http://${host()}${pathname}`, { method: "POST", headers, body: "" });
+      let text = await res.text();
+      // As in post: wrangler dev's proxy's 503, before the Worker saw the request.
+      if (res.status === 503 && text.startsWith(PROXY_RESTARTED)) {
+        res = await fetch(`http://${host()}${pathname}`, { method: "POST", headers, body: "" });
+        text = await res.text();
+      }
+      return `${res.status} ${text} role=${res.headers.get("x-role")}`;
+    };
+    // Each the first request of its room: the one whose props onStart gets.
+    const answers = {
+      direct: await role(`/parties/${PARTY}/props-direct`, admin),
+      router: await role(`/parties/${ROUTER}/props-router`, admin),
+      routerAsEdge: await role(`/parties/${ROUTER}/props-edge`, { ...admin, "x-partykit-namespace": PARTY }),
+      routerAsEdgeThenDirect: await role(`/parties/${PARTY}/props-edge`, AUTH),
+    };
+    t.diagnostic(JSON.stringify(answers));
+    // Straight to the class, the Worker's props win, as PartyServer sets them.
+    assert.equal(answers.direct, "200 ok alice-http role=member");
+    for (const [how, answer] of Object.entries(answers)) assert.doesNotMatch(answer, /role=admin/, how);
+  });
+
+  // Last: wrangler dev's proxy does not recover well from the bodies it was left with (the next
+  // requests on its connections were answered 503 "Your worker restarted mid-request").
+  it("limits a body by the bytes it reads: a 1 MiB + 1 write or request, a chunked 2 MiB (declaring 10 bytes, or nothing), get 413", async (t) => {
+    const group = await clients("body", ["b-1", "b-2"]);
+    const big = await write("body", group[0]!, "x".repeat(MIB + 1));
+    assert.equal(big.status, 413, big.body);
+    const bigRequest = await post(`/parties/${ROUTER}/body`, AUTH, "y".repeat(MIB + 1));
+    assert.equal(bigRequest.status, 413, bigRequest.body);
+    // The same path takes a write of ordinary size.
+    assert.deepEqual(await write("body", group[0]!, "small"), { status: 200, body: "ok" });
+    await expectInboxes(group, ["b-1: small"]);
+    const lying = await postChunked(`/parties/${ROUTER}/body`, ["Authorization: Bearer good", "Content-Length: 10", "Transfer-Encoding: chunked"], 2 * MIB);
+    if (lying) assert.equal(lying.status, 413, `${lying.head}\n${lying.body}`);
+    const chunked = await postChunked(`/parties/${ROUTER}/body`, ["Authorization: Bearer good", "Transfer-Encoding: chunked"], 2 * MIB);
+    if (chunked) assert.equal(chunked.status, 413, `${chunked.head}\n${chunked.body}`);
+    t.diagnostic(`chunked with Content-Length: 10: ${lying ? lying.status : "reset before the answer"}; chunked: ${chunked ? chunked.status : "reset before the answer"}`);
+    // Nothing of either ran: the open sockets would have had the bodies.
+    await expectInboxes(group, []);
+  });
+
+  /** Clients of the migrated app/client.ts, each greeted, with the write key in its URL. */
+  async function clients(room: string, ids: string[]): Promise<Client[]> {
+    const joined = ids.map((id) => {
+      const { socket, say } = join({ host: host(), room, id, WebSocket });
+      const inbox: string[] = [];
+      socket.addEventListener("message", (event) => inbox.push(String(event.data)));
+      cleanups.push(() => socket.close());
+      return { id, socket, inbox, say, close: () => socket.close() };
+    });
+    await until(() => joined.every((client) => client.inbox.includes(`hello ${client.id} alice`)), 15_000);
+    for (const client of joined) assert.deepEqual(client.inbox.splice(0), [`hello ${client.id} alice`], `${room}: ${client.id}`);
+    return joined.map(({ socket, ...client }) => ({ ...client, key: new URL(socket.url).searchParams.get("_psk") ?? "" }));
+  }
+
+  /** A socket straight to the class, greeted. */
+  async function directClient(room: string, id: string): Promise<Client> {
+    const socket = await opened(`ws://${host()}/parties/${PARTY}/${room}?token=good&_pk=${id}`);
+    const inbox: string[] = [];
+    socket.on("message", (data) => inbox.push(String(data)));
+    await until(() => inbox.length > 0, 10_000);
+    assert.deepEqual(inbox.splice(0), [`hello ${id} alice`]);
+    return { id, key: "", inbox, say: (text) => socket.send(text), close: () => socket.close() };
+  }
+
+  /** Every client receives exactly `expected` (in order) since the last call, and nothing more. */
+  async function expectInboxes(group: Client[], expected: string[]) {
+    await until(() => group.every((client) => client.inbox.length >= expected.length), 10_000);
+    await sleep(SETTLE_MS);
+    for (const client of group) assert.deepEqual(client.inbox.splice(0), expected, client.id);
+  }
+
+  async function opened(url: string): Promise<WebSocket> {
+    const attempt = await wsAttempt(url);
+    assert.ok(!attempt.refused, attempt.refused ? `${url.slice(0, 120)}: ${attempt.status} ${attempt.body}` : "");
+    cleanups.push(() => attempt.socket.close());
+    return attempt.socket;
+  }
+
+  /** How a handshake was refused, or "opened" (and closed again). */
+  async function refusal(url: string): Promise<{ status: number; body: string } | "opened"> {
+    const attempt = await wsAttempt(url);
+    if (!attempt.refused) attempt.socket.close();
+    return attempt.refused ? { status: attempt.status, body: attempt.body } : "opened";
+  }
+
+  /** A handshake with extra headers: `refused <status>`, or `opened: <first message>` (then closed). */
+  function wsAttemptWith(url: string, headers: Record<string, string>): Promise<string> {
+    return new Promise((resolve) => {
+      const socket = new WebSocket(url, { headers });
+      const timer = setTimeout(() => {
+        socket.terminate();
+        resolve("opened: (nothing within 5 s)");
+      }, 5_000);
+      const done = (outcome: string) => {
+        clearTimeout(timer);
+        socket.terminate();
+        resolve(outcome);
+      };
+      socket.on("message", (data) => done(`opened: ${String(data)}`));
+      socket.on("close", (code) => done(`opened, closed ${code}`));
+      socket.on("unexpected-response", (_request, response) => {
+        response.resume();
+        done(`refused ${response.statusCode}`);
+      });
+      socket.on("error", (error) => done(`error ${error.message}`));
+    });
+  }
+
+  /**
+   * wrangler dev's own proxy sometimes answers the request after one whose body was left unread
+   * (a refusal) with this 503, before the Worker sees it: asked again, once. A write asked again
+   * carries the same idempotency key, so it still runs once at most.
+   */
+  async function post(pathname: string, headers: Record<string, string>, body: string): Promise<Answer> {
+    for (let attempt = 1; ; attempt++) {
+      const res = await fetch(`http://${host()}${pathname}`, { method: "POST", headers, body });
+      const answer = { status: res.status, body: await res.text() };
+      if (attempt === 2 || answer.status !== 503 || !answer.body.startsWith(PROXY_RESTARTED)) return answer;
+    }
+  }
+
+  /** A chunked POST written by hand; undefined when the server reset the connection before its answer was read. */
+  function postChunked(pathname: string, headers: string[], bytes: number) {
+    const head = [`POST ${pathname} HTTP/1.1`, `Host: ${host()}`, "Content-Type: text/plain", ...headers, "Connection: close"];
+    // The server may answer 413 and close while the body is still arriving; on a busy machine the
+    // reset can come before the answer is read: an answer lost, not a body taken (the inboxes say so).
+    return rawRequest(host(), head.join("\r\n"), (socket) => writeChunked(socket, bytes)).catch((error: Error) => {
+      if (!/no HTTP answer: ""/.test(error.message)) throw error;
+      return undefined;
+    });
+  }
+
+  /** A connection's keyed write, as sendViaRouter sends it. */
+  function write(room: string, client: { id: string; key: string }, body: string, headers: Record<string, string> = {}): Promise<Answer> {
+    const keyed = { "x-party-shard-connection": encodeURIComponent(client.id), "x-party-shard-key": client.key, "idempotency-key": randomUUID() };
+    return post(`/parties/${ROUTER}/${room}`, { "content-type": "text/plain;charset=UTF-8", ...keyed, ...headers }, body);
+  }
+
+  async function load(room: string): Promise<number[]> {
+    const view = (await (await fetch(`http://${host()}/parties/${ROUTER}/${room}`)).json()) as { load: number[] };
+    return view.load;
+  }
+});
+
+/**
+ * `opened` if the upgrade succeeded, `refused <status>` if answered without one, else the error.
+ * A handshake wrangler dev's proxy left unanswered (as the 503 in post) is tried once more.
+ */
+async function tryWebSocket(url: string): Promise<string> {
+  const first = await tryWebSocketOnce(url);
+  return first === "no answer" ? tryWebSocketOnce(url) : first;
+}
+
+function tryWebSocketOnce(url: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url);
+    const timer = setTimeout(() => {
+      socket.terminate();
+      resolve("no answer");
+    }, 5_000);
+    const done = (outcome: string) => {
+      clearTimeout(timer);
+      resolve(outcome);
+    };
+    socket.on("open", () => {
+      socket.close();
+      done("opened");
+    });
+    socket.on("unexpected-response", (_request, response) => {
+      response.resume();
+      socket.terminate();
+      done(`refused ${response.statusCode}`);
+    });
+    socket.on("error", (error) => done(`error ${error.message}`));
+  });
+}
+
+async function pool<T>(count: number, width: number, task: (i: number) => Promise<T>): Promise<T[]> {
+  const results: T[] = new Array<T>(count);
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const i = next++;
+      results[i] = await task(i);
+    }
+  };
+  await Promise.all(Array.from({ length: width }, worker));
+  return results;
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+
+async function until(done: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await done()) && Date.now() < deadline) await sleep(50);
+}
+
+function sleep(ms: number): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms));
+}
