@@ -80,17 +80,10 @@ function unescape(quoted: string | undefined): string | undefined {
 
 function splitKey(code: string): { key: string[]; value: string } | undefined {
   // The first `=` outside quotes ends the key.
-  let quote: string | undefined;
-  for (let i = 0; i < code.length; i++) {
-    const char = code[i]!;
-    if (quote) {
-      if (char === "\\" && quote === '"') i++;
-      else if (char === quote) quote = undefined;
-    } else if (char === '"' || char === "'") quote = char;
-    else if (char === "=") {
-      const key = keyPath(code.slice(0, i));
-      return key ? { key, value: code.slice(i + 1) } : undefined;
-    }
+  for (const [i, char] of outsideStrings(code)) {
+    if (char !== "=") continue;
+    const key = keyPath(code.slice(0, i));
+    return key ? { key, value: code.slice(i + 1) } : undefined;
   }
   return undefined;
 }
@@ -98,14 +91,8 @@ function splitKey(code: string): { key: string[]; value: string } | undefined {
 /** `[`/`{` minus `]`/`}` outside strings. */
 function bracketBalance(code: string): number {
   let balance = 0;
-  let quote: string | undefined;
-  for (let i = 0; i < code.length; i++) {
-    const char = code[i]!;
-    if (quote) {
-      if (char === "\\" && quote === '"') i++;
-      else if (char === quote) quote = undefined;
-    } else if (char === '"' || char === "'") quote = char;
-    else if (char === "[" || char === "{") balance++;
+  for (const [, char] of outsideStrings(code)) {
+    if (char === "[" || char === "{") balance++;
     else if (char === "]" || char === "}") balance--;
   }
   return balance;
@@ -113,14 +100,19 @@ function bracketBalance(code: string): number {
 
 /** The line without a trailing `# comment` (a `#` inside a string stays). */
 function stripComment(line: string): string {
+  for (const [i, char] of outsideStrings(line)) if (char === "#") return line.slice(0, i);
+  return line;
+}
+
+/** Each character of a line that is not inside a TOML string (basic `"…"` with escapes, or literal `'…'`), with its index. */
+function* outsideStrings(code: string): Generator<[number, string]> {
   let quote: string | undefined;
-  for (let i = 0; i < line.length; i++) {
-    const char = line[i]!;
+  for (let i = 0; i < code.length; i++) {
+    const char = code[i]!;
     if (quote) {
       if (char === "\\" && quote === '"') i++;
       else if (char === quote) quote = undefined;
     } else if (char === '"' || char === "'") quote = char;
-    else if (char === "#") return line.slice(0, i);
+    else yield [i, char];
   }
-  return line;
 }
