@@ -35,7 +35,20 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
   if (!script || !existsSync(script)) {
     throw new PartyShardError(`wrangler is not installed in ${options.cwd}.`, { hint: "Run `npm install -D wrangler` there." });
   }
-  const port = options.port ?? (await freePort());
+  // A free port can be taken by another process before wrangler binds it: then another pair.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options, script, options.port ?? (await freePort()));
+    } catch (error) {
+      if (!(error instanceof PortTaken) || options.port !== undefined || attempt === 3) throw error instanceof PortTaken ? error.cause : error;
+    }
+  }
+}
+
+/** A start that failed because a port was taken meanwhile; `cause` is the error to report. */
+class PortTaken extends Error {}
+
+async function startOnce(options: WranglerDevOptions, script: string, port: number): Promise<WranglerDev> {
   // Its own inspector port: the default one is taken by any other wrangler dev running.
   const inspectorPort = await freePort();
   // State in a folder of its own: the project's .wrangler/state (and the developer's rooms) is never touched.
@@ -60,6 +73,7 @@ export async function startWranglerDev(options: WranglerDevOptions): Promise<Wra
   } catch (error) {
     // A wrangler that printed an error keeps running: it must be stopped here, or it stays.
     await server.stop();
+    if (/address already in use/i.test(plainText(server.output()))) throw new PortTaken("port taken", { cause: error });
     throw error;
   }
   return server;

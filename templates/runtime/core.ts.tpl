@@ -242,7 +242,8 @@ function injectedFault(env: Record<string, unknown>, retry: boolean | undefined,
   const percent = Number(env["PARTY_SHARD_FAULT_PERCENT"] ?? 0);
   if (retry || !(Math.random() * 100 < percent)) return undefined;
   const when = Math.random() < 0.5 ? "before" : "after";
-  console.log(`party-shard: injected fault ${when} ${where}`);
+  // warn, not log: wrangler dev at --log-level info drops console.log, and the tests count these.
+  console.warn(`party-shard: injected fault ${when} ${where}`);
   return when;
 }
 
@@ -383,7 +384,11 @@ class LeaderCore {
       return;
     }
     // Frames still arriving on a link this leader dropped are sent again on the next one.
-    if (state.linkId !== link.id || frame.seq <= state.processed) return;
+    if (state.linkId !== link.id) return;
+    // A repeat (its ack was lost: a fault broke the link after the frame ran) is acknowledged
+    // again: a shard still holding it would resend it to a leader that started afresh, which
+    // would run it twice (an open: onConnect again for a live socket).
+    if (frame.seq <= state.processed) return link.send(JSON.stringify({ t: "ack", seq: state.processed } satisfies LeaderFrame));
     const fault = injectedFault(this.host.env, frame.retry, `a ${frame.t} frame`);
     if (fault === "before") return this.dropLink(state, link);
     state.processed = frame.seq;
@@ -414,6 +419,8 @@ class LeaderCore {
     }
     state.linkId = link.id;
     this.askedHello.delete(link.id);
+    // What this leader took that the shard does not know of (the ack was lost with a link).
+    if (state.processed > hello.acked) link.send(JSON.stringify({ t: "ack", seq: state.processed } satisfies LeaderFrame));
     for (const frame of state.outbox.splice(0)) link.send(frame);
     state.outboxBytes = 0;
     this.waitingHello.get(shard)?.();
@@ -1047,6 +1054,12 @@ export class ShardRelay {
     return undefined;
   }
 
+  /** Whether a socket of this client id is here, in any state (a closing one still sends its close). */
+  private present(id: string): boolean {
+    for (const conn of this.host.connections(id)) if (conn.id === id && !isIgnored(conn)) return true;
+    return false;
+  }
+
   /** From this router's rooms only: the edge refuses shard room ids. */
   onRequest(req: Request): Response {
     if (req.headers.get(HEADER.link) === "wake") this.ensureLink();
@@ -1099,8 +1112,12 @@ export class ShardRelay {
   private async hello(socket: LinkSocket) {
     const records = await this.host.storage.list<Omit<ClientRecord, "kept">>({ prefix: "client:" });
     const kept = await this.host.storage.list<Kept>({ prefix: "kept:" });
+    // A record whose socket is gone (the server restarted: hibernated sockets do not survive
+    // that) is no client any more: forgotten, never announced.
+    const gone = [...records.values()].filter((record) => !this.present(record.id));
+    if (gone.length > 0) await this.host.storage.delete(gone.flatMap((record) => [`client:${record.id}`, `kept:${record.id}`]));
     const clients = [...records.values()]
-      .filter((record) => (this.openSeq.get(record.id) ?? 0) <= this.acked)
+      .filter((record) => this.present(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
       .map((record) => ({ ...record, kept: kept.get(`kept:${record.id}`) ?? { state: null, attachment: null, tags: [] } }));
     socket.send(JSON.stringify({ t: "hello", incarnation: this.incarnation, acked: this.acked, clients } satisfies ShardFrame));
     for (const frame of this.unacked) socket.send(JSON.stringify({ ...frame, retry: true }));
@@ -1235,6 +1252,8 @@ export async function edgeConnect(req: Request, edge: Edge): Promise<Response> {
   if ((asked.get("_pk") ?? "").length > MAX_ID_LENGTH || (asked.get(KEY_PARAM) ?? "").length > MAX_ID_LENGTH) {
     return json(400, { error: `Connection id and key are at most ${MAX_ID_LENGTH} characters` });
   }
+  // Link ids are the shards' own, as at the party's edge (same answer).
+  if (asked.get("_pk")?.startsWith(LINK_ID_PREFIX)) return new Response("Reserved connection id", { status: 400 });
   stripInternalHeaders(req);
   const allowed = await edge.hook("connect", req);
   if (allowed instanceof Response) return allowed;
