@@ -262,6 +262,24 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     await expectInboxes([victim!, witness!], []);
   });
 
+  it("the router's own headers from a client never act at the router: no fake load, no placement, no stats", async () => {
+    const room = "router-headers";
+    const [client] = await clients(room, ["rh-1"]);
+    const before = await load(room);
+    assert.equal(sum(before), 1);
+    const report = encodeURIComponent(JSON.stringify({ shard: 1, count: 9_999, id: "fake", from: "attacker", n: 1e9 }));
+    // Without the app's auth a plain request, refused by its hook; with it, the class's own request.
+    assert.deepEqual(await post(`/parties/${ROUTER}/${room}`, { "x-party-shard-load": report }, "load"), { status: 403, body: "forbidden" });
+    assert.deepEqual(await post(`/parties/${ROUTER}/${room}`, { "x-party-shard-load": report, ...AUTH }, "load"), OK);
+    assert.deepEqual(await post(`/parties/${ROUTER}/${room}`, { "x-party-shard-place": "rh-2", ...AUTH }, "place"), OK);
+    assert.deepEqual(await post(`/parties/${ROUTER}/${room}`, { "x-party-shard-stats": "1", ...AUTH }, "stats"), OK);
+    // A GET carrying them is the load view, unchanged.
+    const view = await fetch(`http://${host()}/parties/${ROUTER}/${room}`, { headers: { "x-party-shard-load": report, "x-party-shard-place": "rh-3" } });
+    assert.deepEqual(((await view.json()) as { load: number[] }).load, before);
+    await expectInboxes([client!], ["load", "place", "stats"]);
+    assert.deepEqual(await load(room), before);
+  });
+
   it("a client's own x-partykit-namespace header does not make an internet request look internal", async (t) => {
     const room = "namespace";
     const [victim, witness] = await clients(room, ["victim-n", "witness-n"]);
