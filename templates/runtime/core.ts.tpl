@@ -355,6 +355,9 @@ class LeaderCore {
         // until its next hello are dropped; the shard keeps them unacknowledged. Nothing asks
         // it again here: a room that keeps failing must not turn its shards' frames into a loop.
         this.gaps.set(shard, since);
+        // As PartyServer closes a direct socket whose room fails to start (its client reconnects
+        // and tries again); what the room threw is for the server log, not the client.
+        if (frame.t === "open") this.toShard(shard, { t: "close", to: frame.id, code: 1011, reason: "Uncaught exception during session setup" });
         throw error;
       }
       if (this.gaps.has(shard)) {

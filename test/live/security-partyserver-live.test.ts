@@ -130,6 +130,8 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     const placement = placed.refused ? `refused ${placed.status} ${placed.body}` : `opened, received ${JSON.stringify(placed.inbox)}, closed ${JSON.stringify(closed)}`;
     if (!placed.refused) placed.socket.terminate();
     assert.ok(!placement.includes(SECRET), placement);
+    // As PartyServer closes a direct socket whose room fails to start, without the error.
+    assert.equal(closed?.code, 1011, placement);
     const view = await fetch(`http://${host()}/parties/${ROUTER}/boom-place`).then(async (res) => `${res.status} ${await res.text()}`);
     assert.ok(!view.includes(SECRET), view);
     // A plain request is the app's own business, as on a direct request: reported, not judged.
@@ -137,6 +139,23 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     const direct = await post(`/parties/${PARTY}/boom-direct`, AUTH, "hi");
     t.diagnostic(`write: ${written.status} ${written.body}; placement: ${placement}; load view: ${view.slice(0, 120)}`);
     t.diagnostic(`room request through the router: ${request.status} ${request.body.includes(SECRET) ? "(carries the secret)" : request.body.slice(0, 80)}; direct: ${direct.status} ${direct.body.includes(SECRET) ? "(carries the secret)" : direct.body.slice(0, 80)}`);
+  });
+
+  it("a room whose onStart fails once: its router client is closed (1011), reconnects, and is then served like any other", async (t) => {
+    const { socket, say } = join({ host: host(), room: "flaky", id: "f-1", WebSocket });
+    const inbox: string[] = [];
+    const closes: number[] = [];
+    socket.addEventListener("message", (event) => inbox.push(String(event.data)));
+    (socket as unknown as EventTarget).addEventListener("close", (event) => closes.push((event as CloseEvent).code));
+    cleanups.push(() => socket.close());
+    await until(() => inbox.includes("hello f-1 alice"), 15_000);
+    const [witness] = await clients("flaky", ["f-witness"]);
+    say("after");
+    await until(() => inbox.includes("f-1: after"), 10_000);
+    await expectInboxes([witness!], ["f-1: after"]);
+    t.diagnostic(`closes ${JSON.stringify(closes)}, inbox ${JSON.stringify(inbox)}`);
+    assert.equal(closes[0], 1011, JSON.stringify(closes));
+    assert.deepEqual(inbox.filter((text) => text === "f-1: after"), ["f-1: after"]);
   });
 
   it("keeps a connection's id to its key: another key is closed (1008) or refused, the same key reconnects", async (t) => {
