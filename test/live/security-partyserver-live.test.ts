@@ -141,6 +141,22 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     t.diagnostic(`room request through the router: ${request.status} ${request.body.includes(SECRET) ? "(carries the secret)" : request.body.slice(0, 80)}; direct: ${direct.status} ${direct.body.includes(SECRET) ? "(carries the secret)" : direct.body.slice(0, 80)}`);
   });
 
+  it("bounds sizes: a 60,000-char _pk, a 16,000-char Idempotency-Key, a 200-char connection id or key get 400", async (t) => {
+    const [client] = await clients("sizes", ["sizer-1"]);
+    const longPk = await refusal(`ws://${host()}/parties/${ROUTER}/sizes?token=good&_pk=${"p".repeat(60_000)}`);
+    t.diagnostic(`60,000-char _pk: ${JSON.stringify(longPk).slice(0, 120)}`);
+    assert.ok(longPk !== "opened" && longPk.status === 400 && /at most 128/.test(longPk.body), JSON.stringify(longPk).slice(0, 200));
+    const longKey = await write("sizes", client!, "long idempotency key", { "idempotency-key": "i".repeat(16_000) });
+    assert.equal(longKey.status, 400, longKey.body);
+    const longId = await write("sizes", { id: "c".repeat(200), key: client!.key }, "long id");
+    assert.equal(longId.status, 400, longId.body);
+    const longWriteKey = await write("sizes", { id: client!.id, key: "k".repeat(200) }, "long key");
+    assert.equal(longWriteKey.status, 400, longWriteKey.body);
+    await expectInboxes([client!], []);
+    assert.deepEqual(await write("sizes", client!, "fits"), { status: 200, body: "ok" });
+    await expectInboxes([client!], ["sizer-1: fits"]);
+  });
+
   it("a room whose onStart fails once: its router client is closed (1011), reconnects, and is then served like any other", async (t) => {
     const { socket, say } = join({ host: host(), room: "flaky", id: "f-1", WebSocket });
     const inbox: string[] = [];
