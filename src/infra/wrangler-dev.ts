@@ -88,7 +88,7 @@ function onlyTmpIn(folder: string): boolean {
 }
 
 /** wrangler's errors are coloured even under NO_COLOR. */
-export function plainText(output: string): string {
+function plainText(output: string): string {
   return output.replace(/\x1b\[[0-9;]*m/g, "");
 }
 

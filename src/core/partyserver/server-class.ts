@@ -66,7 +66,7 @@ export function serverLineage(cls: ClassDeclaration): ServerLineage {
 }
 
 /** The class declaration an expression names, through imports of the project's own modules. */
-export function classNamed(expression: Expression | Node): ClassDeclaration | undefined {
+function classNamed(expression: Expression | Node): ClassDeclaration | undefined {
   if (!Node.isIdentifier(expression)) return undefined;
   let symbol = expression.getSymbol();
   if (symbol?.isAlias()) symbol = symbol.getAliasedSymbol();

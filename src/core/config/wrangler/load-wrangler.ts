@@ -34,7 +34,7 @@ export async function loadWrangler(cwd: string, explicit?: string): Promise<Load
 }
 
 /** The format of a wrangler config by its name: `.toml`, `.jsonc`, else JSON (wrangler reads that with comments too). */
-export function wranglerFormat(file: string): LoadedWrangler["format"] {
+function wranglerFormat(file: string): LoadedWrangler["format"] {
   return file.endsWith(".toml") ? "toml" : file.endsWith(".jsonc") ? "jsonc" : "json";
 }
 

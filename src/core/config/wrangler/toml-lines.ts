@@ -50,7 +50,7 @@ export function scanTomlLines(text: string): TomlLine[] {
 }
 
 /** The key path written in `text`, or undefined when it is not one. */
-export function keyPath(text: string): string[] | undefined {
+function keyPath(text: string): string[] | undefined {
   const parts: string[] = [];
   KEY_PART.lastIndex = 0;
   for (;;) {
