@@ -19,7 +19,7 @@ function apply(dir: string, plan: Plan) {
 const CASES = path.join(FIXTURES, "migrate-server-partyserver");
 
 // One tsc run (each start costs seconds) over:
-// - the runnable PartyServer chat after init and migrate: the class extends Sharded<Env>, the
+// - the bundled PartyServer chat after init and migrate: the class extends Sharded<Env>, the
 //   Worker calls routePartyShard with routePartykitRequest's options, main re-exports PartyShardRouter;
 // - every migrated fixture with no manual step left, beside the runtime generated for it: the
 //   swapped classes and routePartyShard calls must fit the runtime's types as the originals fit
@@ -30,7 +30,7 @@ describe("PartyServer code after init + migrate", () => {
     try {
       symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
       const chat = path.join(dir, "chat");
-      cpSync(path.join(FIXTURES, "partyserver", "chat"), chat, { recursive: true });
+      cpSync(path.join(REPO, "templates", "demo-partyserver-chat"), chat, { recursive: true });
       const loaded = await loadWrangler(chat);
       apply(chat, await planInitPartyServer(loaded, { force: false }, projectReader(loaded)));
       const migrated = await loadWrangler(chat);

@@ -1,18 +1,12 @@
 import assert from "node:assert/strict";
-import { cpSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
-import { FIXTURES, REPO, runCli, snapshotTree } from "../helpers/cli.js";
-import { tempDir } from "../helpers/temp.js";
+import { copyDemoApp, runCli, snapshotTree } from "../helpers/cli.js";
 import { editedSinceGenerated } from "../../src/core/render-template.js";
 
-/** A temp copy of the runnable PartyServer chat (test/fixtures/partyserver/chat), resolving packages from this repo. */
-function copyChat(): string {
-  const dir = tempDir("partyserver-chat");
-  cpSync(path.join(FIXTURES, "partyserver", "chat"), dir, { recursive: true });
-  symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
-  return dir;
-}
+/** A temp copy of the bundled PartyServer chat, resolving its packages from this repo. */
+const copyChat = () => copyDemoApp("demo-partyserver-chat");
 
 const read = (dir: string, file: string) => readFileSync(path.join(dir, file), "utf8");
 

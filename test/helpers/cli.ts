@@ -55,10 +55,13 @@ export function makeProject(files: Record<string, string>): string {
   return dir;
 }
 
-/** A temp copy of the bundled demo app, able to resolve partykit and partysocket from this repo. */
-export function copyDemoApp(): string {
+/**
+ * A temp copy of a bundled demo app (the PartyKit chat, or "demo-partyserver-chat"), able to
+ * resolve its packages (partykit or wrangler and partyserver, partysocket) from this repo.
+ */
+export function copyDemoApp(app: "demo-chat" | "demo-partyserver-chat" = "demo-chat"): string {
   const dir = tempDir("demo");
-  cpSync(path.join(REPO, "templates", "demo-chat"), dir, { recursive: true });
+  cpSync(path.join(REPO, "templates", app), dir, { recursive: true });
   symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
   return dir;
 }

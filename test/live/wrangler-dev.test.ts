@@ -5,17 +5,12 @@ import { after, describe, it } from "node:test";
 import { PartySocket } from "partysocket";
 import WebSocket from "ws";
 import { startWranglerDev, type WranglerDev } from "../../src/infra/wrangler-dev.js";
-import { FIXTURES, REPO } from "../helpers/cli.js";
+import { copyDemoApp } from "../helpers/cli.js";
 import { groupMembers, processesIn } from "../helpers/dev-processes.js";
 import { tempDir } from "../helpers/temp.js";
 
-/** A temp copy of the PartyServer chat fixture, resolving wrangler and partyserver from this repo. */
-function copyChat(): string {
-  const dir = tempDir("wrangler-chat");
-  cpSync(path.join(FIXTURES, "partyserver", "chat"), dir, { recursive: true });
-  symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
-  return dir;
-}
+/** A temp copy of the bundled PartyServer chat, resolving its packages from this repo. */
+const copyChat = () => copyDemoApp("demo-partyserver-chat");
 
 /** State folders wrangler-dev made (they are named so under the system temp dir). */
 function stateFolders(tmp: string): string[] {
