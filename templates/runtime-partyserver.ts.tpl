@@ -23,8 +23,9 @@
  * The Worker's `routePartyShard(request, env, options)` takes the place of routePartykitRequest:
  * `/parties/party-shard-router/<room>` is the router (your onBeforeConnect / onBeforeRequest run
  * there for "{{shardedBinding}}", as for a direct request); everything else goes to
- * routePartykitRequest as before. No request from the internet reaches a shard or a link:
- * routePartykitRequest marks what it forwards (x-partykit-namespace), and both refuse that.
+ * routePartykitRequest as before. No request from the internet reaches a shard or acts as a
+ * link: PartyShardRouter refuses what routePartykitRequest forwards (it marks it with
+ * x-partykit-namespace), and the leader accepts a link only with a ticket a shard got by RPC.
  */
 import { env as workerEnv } from "cloudflare:workers";
 import { Server, routePartykitRequest, type Connection, type ConnectionContext, type Lobby, type PartyServerOptions, type WSMessage } from "partyserver";
@@ -44,6 +45,8 @@ const SHARD_COUNT = {{shardCount}};
 const EDGE_HEADER = "x-partykit-namespace";
 /** With hibernation, the platform lists the links by this tag. */
 const LINK_TAG = "party-shard-link";
+/** How long a link ticket is good for: a shard asks for one just before it links. */
+const TICKET_MS = 10_000;
 
 /**
  * The base class of the sharded class, in place of `Server`: `class {{shardedBinding}} extends Sharded<Env>`.
@@ -53,6 +56,8 @@ export class Sharded<Env extends Cloudflare.Env = Cloudflare.Env, Props extends 
   readonly #core: LeaderCore;
   /** Links of a leader that does not hibernate; a hibernating one finds them by LINK_TAG. */
   readonly #links = new Map<string, WebSocket>();
+  /** Link tickets handed to shards (partyShardTicket), each good once, until it expires. */
+  readonly #tickets = new Map<string, number>();
   readonly #hibernates: boolean;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -74,34 +79,78 @@ export class Sharded<Env extends Cloudflare.Env = Cloudflare.Env, Props extends 
   }
 
   override async fetch(request: Request): Promise<Response> {
-    if (request.headers.has(EDGE_HEADER)) {
-      // From the internet: our headers are anyone's, and link ids are ours alone.
-      if (new URL(request.url).searchParams.get("_pk")?.startsWith(LINK_ID_PREFIX)) return new Response("Reserved connection id", { status: 400 });
-      const edge = new Request(request);
-      stripInternalHeaders(edge);
-      return super.fetch(edge);
+    const id = new URL(request.url).searchParams.get("_pk");
+    // A link is accepted only with a ticket the shard got by RPC, which no HTTP request can
+    // make: a Worker route that forwards a client's request here (getServerByName(…).fetch)
+    // must not let the client speak for a shard.
+    if (id !== null && isLink(id)) return request.headers.has(EDGE_HEADER) ? new Response("Reserved connection id", { status: 400 }) : this.#acceptLink(request, id);
+    if (!request.headers.has(EDGE_HEADER)) {
+      // From the router (a routed write, or a room request it forwards) or the runtime.
+      await this.#whole();
+      const own = await this.#core.request(request);
+      if (own) return own;
     }
-    if (request.headers.get("upgrade")?.toLowerCase() === "websocket" && request.headers.has(HEADER.link)) return this.#acceptLink(request);
-    await this.__unsafe_ensureInitialized();
-    return (await this.#core.request(request)) ?? super.fetch(request);
+    // The class sees the request as a direct one: without our headers (from the internet, they are anyone's).
+    const plain = asDirect(request);
+    if (id !== null && plain.headers.get("upgrade")?.toLowerCase() === "websocket") {
+      await this.#whole();
+      // One socket per id: a direct socket with the id of a client on a shard would get that
+      // client's messages (getConnection prefers a direct socket).
+      if (this.#core.onShard(id)) return new Response("Connection id in use", { status: 409 });
+    }
+    return super.fetch(plain);
+  }
+
+  /** Asked by a shard (RPC) before it links: a ticket its link's handshake must carry. */
+  partyShardTicket(): string {
+    const now = Date.now();
+    for (const [ticket, expires] of this.#tickets) if (expires <= now) this.#tickets.delete(ticket);
+    const ticket = crypto.randomUUID();
+    if (this.#tickets.size < 256) this.#tickets.set(ticket, now + TICKET_MS);
+    return ticket;
   }
 
   override async webSocketMessage(ws: WebSocket, message: WSMessage): Promise<void> {
     const link = linkOf(ws);
-    if (link === undefined) return super.webSocketMessage(ws, message);
-    await this.#core.onLinkFrame(link, message);
+    if (link !== undefined) return this.#core.onLinkFrame(link, message);
+    await this.#whole();
+    return super.webSocketMessage(ws, message);
   }
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string, wasClean: boolean): Promise<void> {
     const link = linkOf(ws);
-    if (link === undefined) return super.webSocketClose(ws, code, reason, wasClean);
+    if (link === undefined) {
+      await this.#whole();
+      return super.webSocketClose(ws, code, reason, wasClean);
+    }
     this.#core.onLinkClose(link);
     closeQuietly(ws, code, reason);
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
     // A link's error is followed by its close, where the shard's state is kept.
-    if (linkOf(ws) === undefined) return super.webSocketError(ws, error);
+    if (linkOf(ws) !== undefined) return;
+    await this.#whole();
+    return super.webSocketError(ws, error);
+  }
+
+  override async alarm(): Promise<void> {
+    await this.#whole();
+    return super.alarm();
+  }
+
+  /**
+   * Started, and told by its shards who is connected (at most RESYNC_TIMEOUT_MS): what the class
+   * does next (a broadcast, getConnections) spans every shard, also right after a wake.
+   */
+  async #whole(): Promise<void> {
+    try {
+      await this.__unsafe_ensureInitialized();
+    } catch {
+      // A room that fails to start: PartyServer answers that on the event's own path.
+      return;
+    }
+    await this.#core.heardShards();
   }
 
   override getConnection<TState = unknown>(id: string): Connection<TState> | undefined {
@@ -117,9 +166,13 @@ export class Sharded<Env extends Cloudflare.Env = Cloudflare.Env, Props extends 
   }
 
   /** A shard's link: accepted beside PartyServer's connections, never one of them. */
-  #acceptLink(request: Request): Response {
-    const id = new URL(request.url).searchParams.get("_pk") ?? "";
-    if (!isLink(id)) return new Response("Not a link", { status: 400 });
+  #acceptLink(request: Request, id: string): Response {
+    const ticket = request.headers.get(HEADER.ticket) ?? "";
+    const expires = this.#tickets.get(ticket);
+    this.#tickets.delete(ticket);
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !request.headers.has(HEADER.link) || expires === undefined || expires <= Date.now()) {
+      return new Response("Not a link", { status: 403 });
+    }
     const { 0: client, 1: server } = new WebSocketPair();
     if (this.#hibernates) {
       // Without PartyServer's own attachment the base class skips it; webSocketMessage above takes it.
@@ -198,7 +251,9 @@ export class PartyShardRouter extends Server<Cloudflare.Env> {
         storage: ctx.storage,
         connections: (tag) => this.getConnections(tag),
         openLink: async (leaderRoom, path, headers) => {
-          const res = await roomOf(env, SHARDED_BINDING, SHARDED_PARTY, leaderRoom)(path, { method: "GET", headers: { ...headers, upgrade: "websocket" } });
+          // A ticket first, by RPC: only a Durable Object of this Worker can ask for one.
+          const ticket = await (leaderStub(env, leaderRoom) as unknown as { partyShardTicket(): Promise<string> }).partyShardTicket();
+          const res = await roomOf(env, SHARDED_BINDING, SHARDED_PARTY, leaderRoom)(path, { method: "GET", headers: { ...headers, [HEADER.ticket]: ticket, upgrade: "websocket" } });
           if (!res.webSocket) throw new Error(`the leader answered ${res.status} to a link`);
           res.webSocket.accept();
           return res.webSocket;
@@ -316,9 +371,16 @@ function closeQuietly(ws: WebSocket, code: number, reason: string) {
  * carries the URL it would have had; internal requests use a placeholder host.
  */
 function roomOf(env: unknown, binding: string, party: string, name: string, origin = "http://party-shard"): RoomFetch {
-  return (path, init) => {
-    const namespace = (env as Record<string, DurableObjectNamespace | undefined>)[binding];
-    if (!namespace) throw new Error(`party-shard: env.${binding} is missing: add its Durable Object binding to the wrangler config (npx party-shard init)`);
-    return namespace.get(namespace.idFromName(name)).fetch(new Request(`${origin}/parties/${party}/${name}${path}`, init));
-  };
+  return (path, init) => stubOf(env, binding, name).fetch(new Request(`${origin}/parties/${party}/${name}${path}`, init));
+}
+
+/** The sharded class's room of that name (the leader), for RPC. */
+function leaderStub(env: unknown, room: string): DurableObjectStub {
+  return stubOf(env, SHARDED_BINDING, room);
+}
+
+function stubOf(env: unknown, binding: string, name: string): DurableObjectStub {
+  const namespace = (env as Record<string, DurableObjectNamespace | undefined>)[binding];
+  if (!namespace) throw new Error(`party-shard: env.${binding} is missing: add its Durable Object binding to the wrangler config (npx party-shard init)`);
+  return namespace.get(namespace.idFromName(name));
 }

@@ -85,7 +85,7 @@ export function sharded<T>(party: T): T {
       const own = await this.core.request(req as unknown as Request);
       if (own) return own;
       if (!this.party.onRequest) throw new Error("No onRequest handler");
-      return (await this.party.onRequest(req as never)) as Response;
+      return (await this.party.onRequest(asDirect(req as unknown as Request) as never)) as Response;
     }
     onAlarm() {
       return this.party.onAlarm?.();

@@ -28,8 +28,9 @@ const SEQ_MEMORY_MS = 300_000;
 const SEQ_MEMORY_ENTRIES = 100_000;
 
 export const HEADER = {
-  /** On a shard's link socket: the shard's number. */
+  /** On a shard's link socket: the shard's number, and (PartyServer) the ticket the leader gave it. */
   link: "x-party-shard-link",
+  ticket: "x-party-shard-ticket",
   /** On a routed write: the writer's connection id and key. */
   connection: "x-party-shard-connection",
   key: "x-party-shard-key",
@@ -41,6 +42,8 @@ export const HEADER = {
   seq: "x-party-shard-seq",
   /** On a write's answer: this router and room take batches. */
   batch: "x-party-shard-batch",
+  /** On the leader's own 425 and 503: nothing ran, the router may send it again (never on the party's answers). */
+  retry: "x-party-shard-retry",
   /** Between the router's rooms: placement and load. */
   place: "x-party-shard-place",
   load: "x-party-shard-load",
@@ -69,6 +72,14 @@ export function parseShardRoom(id: string): { room: string; shard: number } | un
 /** Drops our headers from a request that came from the internet, where anyone can set them. */
 export function stripInternalHeaders(req: { headers: { keys(): Iterable<string>; delete(name: string): void } }): void {
   for (const name of [...req.headers.keys()]) if (name.startsWith(HEADER_PREFIX)) req.headers.delete(name);
+}
+
+/** The request as the party would have got it directly: a copy without our headers (the request itself when it has none). */
+function asDirect<R extends Request>(req: R): R {
+  if (![...req.headers.keys()].some((name) => name.startsWith(HEADER_PREFIX))) return req;
+  const copy = new Request(req);
+  stripInternalHeaders(copy);
+  return copy as R;
 }
 
 // ─── Batches of writes ──────────────────────────────────────────────────────────────────────
@@ -313,6 +324,16 @@ class LeaderCore {
     await Promise.race([Promise.all(hellos), new Promise((resolve) => setTimeout(resolve, RESYNC_TIMEOUT_MS))]);
   }
 
+  /** Resolves once the shards told a starting leader who is connected (or RESYNC_TIMEOUT_MS passed). */
+  heardShards(): Promise<void> {
+    return this.started;
+  }
+
+  /** Whether a client of this id is connected through a shard. */
+  onShard(id: string): boolean {
+    return this.remotes.has(id);
+  }
+
   /** A link closed: what the party sends its shard meanwhile waits for the next one. */
   onLinkClose(link: LinkEnd): void {
     const state = this.shards.get(linkShard(link.id));
@@ -328,7 +349,7 @@ class LeaderCore {
     if (req.headers.has(HEADER.stats)) return Response.json(this.stats);
     if (req.headers.has(HEADER.connection)) return req.headers.get("content-type") === BATCH_TYPE ? this.writeBatch(req) : this.write(req);
     if (req.headers.has(HEADER.forwarded) && injectedFault(this.host.env, req.headers.get(HEADER.attempt) !== "1", "a forwarded request") === "before") {
-      return new Response("injected fault", { status: 503 });
+      return new Response("injected fault", { status: 503, headers: { [HEADER.retry]: "1" } });
     }
     return undefined;
   }
@@ -472,7 +493,7 @@ class LeaderCore {
     } catch (error) {
       // As PartyKit does for a direct socket whose onConnect throws.
       console.error("Error when connecting", error);
-      remote.close(1011, error instanceof Error ? error.message : "Uncaught exception when connecting");
+      remote.close(1011, closeReason(error instanceof Error ? error.message : "Uncaught exception when connecting"));
     }
   }
 
@@ -509,7 +530,9 @@ class LeaderCore {
     outcome.remote?.mirrorSeq();
     await outcome.done;
     // The header says this room takes batches: a helper sends one only after seeing it.
-    return new Response(outcome.error ?? "ok", { status: outcome.status, headers: { [HEADER.batch]: "1" } });
+    const headers: Record<string, string> = { [HEADER.batch]: "1" };
+    if (outcome.status === 425 || outcome.status === 503) headers[HEADER.retry] = "1";
+    return new Response(outcome.error ?? "ok", { status: outcome.status, headers });
   }
 
   /**
@@ -915,6 +938,13 @@ class Sequences {
   }
 }
 
+/** A close reason a WebSocket takes: at most 123 UTF-8 bytes. */
+function closeReason(text: string): string {
+  let reason = text;
+  while (utf8Length(reason) > 123) reason = reason.slice(0, -1);
+  return reason;
+}
+
 /** UTF-8 bytes of a string, without encoding it. */
 function utf8Length(text: string): number {
   let bytes = text.length;
@@ -1147,7 +1177,12 @@ export class ShardRelay {
         for (const item of frame.items) this.broadcast(item);
         return;
       case "close":
-        return this.client(frame.to)?.close(frame.code, frame.reason);
+        try {
+          return this.client(frame.to)?.close(frame.code, frame.reason);
+        } catch {
+          // A code or reason a WebSocket refuses (the party's conn.close(4, "…") on a shard client): it still closes.
+          return this.client(frame.to)?.close(1011, "");
+        }
       case "keep":
         return void this.host.storage.put(`kept:${frame.to}`, frame.kept);
     }
@@ -1291,7 +1326,8 @@ export async function edgeRequest(req: Request, edge: Edge): Promise<Request | R
       return new Response(null, { status: 204, headers: CORS_HEADERS });
     case "GET":
     case "HEAD":
-      return req;
+      // The load view is the room's: the party's onBeforeRequest guards it as it guards a direct GET.
+      return edge.hook("request", req);
     default:
       return json(405, { error: "Use GET or POST" }, { allow: "GET, HEAD, POST, OPTIONS" });
   }
@@ -1487,13 +1523,17 @@ async function roomRequest(req: Request, edge: Edge): Promise<Response> {
   return toLeader(edge, pathAfterRoom(allowed.url), { method: allowed.method, headers, body });
 }
 
-/** At-least-once to the leader: retried on failures that say nothing ran, with the same key. */
+/**
+ * At-least-once to the leader, with the same key: sent again when nothing answered, or when the
+ * runtime itself answered that nothing ran (425, 503 marked so). The party's own answers, a 503
+ * of its onRequest too, go back as they are: its handler ran.
+ */
 async function toLeader(edge: Edge, path: string, init: { method: string; headers: Headers; body: ArrayBuffer }): Promise<Response> {
   let last: Response | undefined;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     if (attempt > 1) await sleep(backoff(attempt));
     last = (await attemptLeader(edge, path, init, attempt, "a request")) ?? last;
-    if (last && !RETRY_STATUSES.includes(last.status)) return last;
+    if (last && !(RETRY_STATUSES.includes(last.status) && last.headers.get(HEADER.retry) === "1")) return last;
   }
   return last ?? json(502, { error: "The room did not answer" });
 }
