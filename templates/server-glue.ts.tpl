@@ -233,3 +233,7 @@ function roomOf(party: Party.Context["parties"][string], name: string): RoomFetc
     return path ? stub.fetch(path, init) : stub.fetch(init);
   };
 }
+
+// What the router file (router.ts) takes from this runtime, and what earlier versions exported.
+export { BATCH_TYPE, HEADER, HEADER_PREFIX, KEY_PARAM, ShardRelay, edgeConnect, edgeRequest, parseBatch, parseSeq, parseShardRoom, shardRoomId, stripInternalHeaders };
+export type { BatchEntry, BatchResult, Edge, LoadReport, Placement };

@@ -27,7 +27,7 @@ const LINK_MAX_BYTES = 1_048_576;
 const SEQ_MEMORY_MS = 300_000;
 const SEQ_MEMORY_ENTRIES = 100_000;
 
-export const HEADER = {
+const HEADER = {
   /** On a shard's link socket: the shard's number, and (PartyServer) the ticket the leader gave it. */
   link: "x-party-shard-link",
   ticket: "x-party-shard-ticket",
@@ -51,26 +51,26 @@ export const HEADER = {
   idempotencyKey: "idempotency-key",
 } as const;
 /** Every header of ours starts so; public requests never carry them past the edge. */
-export const HEADER_PREFIX = "x-party-shard-";
+const HEADER_PREFIX = "x-party-shard-";
 /** The query parameter carrying a socket's write key. */
-export const KEY_PARAM = "_psk";
+const KEY_PARAM = "_psk";
 /** The content type of a request carrying several writes of one connection, in order. */
-export const BATCH_TYPE = "application/vnd.party-shard.batch+json";
+const BATCH_TYPE = "application/vnd.party-shard.batch+json";
 const LINK_ID_PREFIX = "party-shard-link-";
 const SHARD_ROOM = /^(.+)!shard-(\d+)$/;
 
-export function shardRoomId(room: string, shard: number): string {
+function shardRoomId(room: string, shard: number): string {
   return `${room}!shard-${shard}`;
 }
 
 /** `{ room, shard }` for a shard room's id; undefined for any other room. */
-export function parseShardRoom(id: string): { room: string; shard: number } | undefined {
+function parseShardRoom(id: string): { room: string; shard: number } | undefined {
   const match = SHARD_ROOM.exec(id);
   return match ? { room: match[1]!, shard: Number(match[2]) } : undefined;
 }
 
 /** Drops our headers from a request that came from the internet, where anyone can set them. */
-export function stripInternalHeaders(req: { headers: { keys(): Iterable<string>; delete(name: string): void } }): void {
+function stripInternalHeaders(req: { headers: { keys(): Iterable<string>; delete(name: string): void } }): void {
   for (const name of [...req.headers.keys()]) if (name.startsWith(HEADER_PREFIX)) req.headers.delete(name);
 }
 
@@ -85,9 +85,9 @@ function asDirect<R extends Request>(req: R): R {
 // ─── Batches of writes ──────────────────────────────────────────────────────────────────────
 
 /** One write of a batch, as the client helper sends it: its idempotency key, its number (`s`), and text or base64. */
-export type BatchEntry = ({ k: string; t: string } | { k: string; b: string }) & { s?: number };
+type BatchEntry = ({ k: string; t: string } | { k: string; b: string }) & { s?: number };
 /** What became of each write of a batch, in order; a write after the first one left open is missing. */
-export interface BatchResult {
+interface BatchResult {
   status: number;
   error?: string;
 }
@@ -98,13 +98,13 @@ const PRINTABLE = /^[\x21-\x7e]+$/;
 const SEQ_PATTERN = /^[1-9][0-9]{0,15}$/;
 
 /** A write's number from its header; undefined when absent (an older helper), null when malformed. */
-export function parseSeq(header: string | null): number | undefined | null {
+function parseSeq(header: string | null): number | undefined | null {
   if (header === null) return undefined;
   return SEQ_PATTERN.test(header) && Number.isSafeInteger(Number(header)) ? Number(header) : null;
 }
 
 /** The entries of a batch body, or why it is refused. Checked entry by entry: the body came from the internet. */
-export function parseBatch(text: string, maxWrites: number, maxKeyLength: number): BatchEntry[] | string {
+function parseBatch(text: string, maxWrites: number, maxKeyLength: number): BatchEntry[] | string {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
@@ -177,7 +177,7 @@ interface Conn {
   send(message: Message): void;
   close(code?: number, reason?: string): void;
 }
-/** One end of a shard's link: a Workers WebSocket (whatever the project's lib), or a Conn on the leader. */
+/** The shard's end of its link: a Workers WebSocket (whatever the project's lib). The leader's end is a LinkEnd. */
 interface LinkSocket {
   readonly readyState: number;
   send(message: string): void;
@@ -491,7 +491,7 @@ class LeaderCore {
     try {
       await this.party.connect?.(remote, ctx);
     } catch (error) {
-      // As PartyKit does for a direct socket whose onConnect throws.
+      // As both platforms do for a direct socket whose onConnect throws: logged, and closed 1011.
       console.error("Error when connecting", error);
       remote.close(1011, closeReason(error instanceof Error ? error.message : "Uncaught exception when connecting"));
     }
@@ -838,7 +838,7 @@ class RemoteConnection extends EventTarget {
    * start in order and may interleave at awaits, as on a direct socket.
    */
   run(handler: () => unknown, wait: boolean): Promise<void> {
-    // A throw is only logged, as PartyKit does for a direct socket's handlers.
+    // A throw is only logged, as both platforms do for a direct socket's handlers.
     const done = this.tail.then(handler).then(
       () => undefined,
       (error: unknown) => console.error(error),
@@ -994,7 +994,7 @@ function sameKey(expected: string | null, given: string | null): boolean {
 // ─── A shard: holds client sockets, relays them to the leader ───────────────────────────────
 
 /** What a shard tells the router's room after each connect and close. */
-export interface LoadReport {
+interface LoadReport {
   shard: number;
   count: number;
   /** The client that came or went. */
@@ -1012,7 +1012,7 @@ const isIgnored = (conn: Conn) => (conn.state as typeof IGNORED | null)?.partySh
 
 const HOP_HEADERS = new Set(["upgrade", "connection", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "host"]);
 
-export class ShardRelay {
+class ShardRelay {
   /** Changes whenever this shard starts afresh, so the leader knows its numbering restarted. */
   private readonly incarnation = crypto.randomUUID();
   private seq = 0;
@@ -1269,7 +1269,7 @@ const CORS_HEADERS = {
 };
 
 /** One room as the router sees it at the edge, on its platform. */
-export interface Edge {
+interface Edge {
   readonly room: string;
   /** The sharded party's room of that name: the leader. */
   readonly leader: RoomFetch;
@@ -1282,7 +1282,7 @@ export interface Edge {
 }
 
 /** A WebSocket to the router: the party's hook, then the less loaded of the client's two shards. */
-export async function edgeConnect(req: Request, edge: Edge): Promise<Response> {
+async function edgeConnect(req: Request, edge: Edge): Promise<Response> {
   if (!ROOM_ID_PATTERN.test(edge.room)) return json(400, { error: "Invalid room id" });
   // PartyKit hands any request with `Upgrade: websocket` here; a handshake is a GET.
   if (req.method !== "GET") return json(400, { error: "A WebSocket handshake is a GET" });
@@ -1311,7 +1311,7 @@ export async function edgeConnect(req: Request, edge: Edge): Promise<Response> {
  * Any other request to the router: writes and requests go to the leader; a GET or HEAD is
  * returned, for the placement room to answer with its load view.
  */
-export async function edgeRequest(req: Request, edge: Edge): Promise<Request | Response> {
+async function edgeRequest(req: Request, edge: Edge): Promise<Request | Response> {
   if (!ROOM_ID_PATTERN.test(edge.room)) return json(400, { error: "Invalid room id" });
   const connection = req.headers.get(HEADER.connection);
   const key = req.headers.get(HEADER.key);
@@ -1334,7 +1334,7 @@ export async function edgeRequest(req: Request, edge: Edge): Promise<Request | R
 }
 
 /** The router's room `<room>`: where each client goes, and how many clients each shard holds. */
-export class Placement {
+class Placement {
   /** Connections per shard; index 0 is shard 1. Each shard reports its own count as it changes. */
   private load: number[];
   /** Clients placed but not yet reported by their shard: a handshake that fails never counts for long. */
