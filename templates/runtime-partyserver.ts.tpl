@@ -84,16 +84,15 @@ export class Sharded<Env extends Cloudflare.Env = Cloudflare.Env, Props extends 
     // make: a Worker route that forwards a client's request here (getServerByName(…).fetch)
     // must not let the client speak for a shard.
     if (id !== null && isLink(id)) return request.headers.has(EDGE_HEADER) ? new Response("Reserved connection id", { status: 400 }) : this.#acceptLink(request, id);
+    await this.#whole();
     if (!request.headers.has(EDGE_HEADER)) {
       // From the router (a routed write, or a room request it forwards) or the runtime.
-      await this.#whole();
       const own = await this.#core.request(request);
       if (own) return own;
     }
     // The class sees the request as a direct one: without our headers (from the internet, they are anyone's).
     const plain = asDirect(request);
     if (id !== null && plain.headers.get("upgrade")?.toLowerCase() === "websocket") {
-      await this.#whole();
       // One socket per id: a direct socket with the id of a client on a shard would get that
       // client's messages (getConnection prefers a direct socket).
       if (this.#core.onShard(id)) return new Response("Connection id in use", { status: 409 });
