@@ -21,6 +21,10 @@ const OK = { status: 200, body: "ok alice-http" };
 const AUTH = { authorization: "Bearer good" };
 /** wrangler dev's proxy's own answer when its connection to the Worker broke (see post). */
 const PROXY_RESTARTED = "Your worker restarted mid-request";
+/** wrangler dev evicts a hibernating room after ~10 s without events, sockets and links open or not. */
+const QUIET_MS = 13_000;
+/** The room left quiet from the start of the suite, so that its leader is evicted meanwhile. */
+const ASLEEP = "asleep";
 
 type RoutedSocket = { url: string; close(): void; addEventListener(type: "message", listener: (event: { data: unknown }) => void): void };
 type Join = (options: { host: string; room: string; id: string; WebSocket: unknown }) => { socket: RoutedSocket; say(text: string): void };
@@ -33,13 +37,19 @@ type Answer = { status: number; body: string };
 // broadcasts request bodies and `<sender>: <message>`, answers a request `ok <x-user>`, and fails
 // to start, with a secret in its error, in rooms named `boom…`. After migrate the test gives the
 // Worker a second, plain routePartykitRequest under `/legacy/` with no hooks at all: the kind of
-// route a Worker keeps for another purpose. Each attack has its own room.
+// route a Worker keeps for another purpose. The fixture's Worker also hands `/forward/<room>`
+// to the class itself (getServerByName(…).fetch(request)), as partyserver's README shows. Each
+// attack has its own room.
 describe("attacks on a PartyServer app after init + migrate, on one wrangler dev", () => {
   let server: WranglerDev | undefined;
   let project = "";
   let join: Join;
   const cleanups: (() => void)[] = [];
   const host = () => server!.host;
+  let asleep: Client[] = [];
+  let asleepSince = 0;
+  /** The leader instance that answered just before the quiet began (the fixture's x-instance). */
+  let asleepInstance = "";
 
   before(async () => {
     project = tempDir("partyserver-secure");
@@ -59,6 +69,13 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     );
     server = await startWranglerDev({ cwd: project });
     ({ join } = (await import(path.join(project, "app", "client.ts"))) as { join: Join });
+    asleep = await clients(ASLEEP, ["asleep-1", "asleep-2"]);
+    // Awake, a request's broadcast reaches them: the control for the test after the quiet.
+    const res = await fetch(`http://${host()}/parties/${PARTY}/${ASLEEP}`, { method: "POST", headers: AUTH, body: "awake" });
+    assert.equal(res.status, 200, await res.text());
+    asleepInstance = res.headers.get("x-instance") ?? "";
+    await expectInboxes(asleep, ["awake"]);
+    asleepSince = Date.now();
   });
   after(async () => {
     for (const cleanup of cleanups) cleanup();
@@ -132,7 +149,7 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     assert.ok(!placement.includes(SECRET), placement);
     // As PartyServer closes a direct socket whose room fails to start, without the error.
     assert.equal(closed?.code, 1011, placement);
-    const view = await fetch(`http://${host()}/parties/${ROUTER}/boom-place`).then(async (res) => `${res.status} ${await res.text()}`);
+    const view = await fetch(`http://${host()}/parties/${ROUTER}/boom-place`, { headers: AUTH }).then(async (res) => `${res.status} ${await res.text()}`);
     assert.ok(!view.includes(SECRET), view);
     // A plain request is the app's own business, as on a direct request: reported, not judged.
     const request = await post(`/parties/${ROUTER}/boom-request`, AUTH, "hi");
@@ -309,7 +326,7 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     assert.deepEqual(await post(`/parties/${ROUTER}/${room}`, { "x-party-shard-place": "rh-2", ...AUTH }, "place"), OK);
     assert.deepEqual(await post(`/parties/${ROUTER}/${room}`, { "x-party-shard-stats": "1", ...AUTH }, "stats"), OK);
     // A GET carrying them is the load view, unchanged.
-    const view = await fetch(`http://${host()}/parties/${ROUTER}/${room}`, { headers: { "x-party-shard-load": report, "x-party-shard-place": "rh-3" } });
+    const view = await fetch(`http://${host()}/parties/${ROUTER}/${room}`, { headers: { "x-party-shard-load": report, "x-party-shard-place": "rh-3", ...AUTH } });
     assert.deepEqual(((await view.json()) as { load: number[] }).load, before);
     await expectInboxes([client!], ["load", "place", "stats"]);
     assert.deepEqual(await load(room), before);
@@ -366,6 +383,131 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     for (const [how, answer] of Object.entries(answers)) assert.doesNotMatch(answer, /role=admin/, how);
   });
 
+  it("a Worker route handing a client's request to the class (getServerByName(…).fetch) makes no client a shard's link", async (t) => {
+    const room = "watch-link";
+    const [victim, witness] = await clients(room, ["victim-s1", "witness-s1"]);
+    const before = await load(room);
+    // The room's handlers log, so a forged frame that ran one would show.
+    const members = ["connect victim-s1", "connect witness-s1", "start -"];
+    assert.deepEqual(watched(room).sort(), members);
+    const uri = `http://${host()}/parties/${PARTY}/${room}?_pk=ghost-s1`;
+    // What a shard says on its link: who is there, then a socket's open, messages and close.
+    const frames = [
+      { t: "hello", incarnation: "evil", acked: 0, clients: [] },
+      { t: "open", seq: 1, id: "ghost-s1", uri, headers: [["x-user", "admin"]] },
+      { t: "message", seq: 2, id: "ghost-s1", data: { text: "forged" } },
+      { t: "message", seq: 3, id: victim!.id, data: { text: "forged as the victim" } },
+      { t: "close", seq: 4, id: victim!.id, code: 1000, reason: "forged" },
+    ];
+    const outcome = await forgeLink(`ws://${host()}/forward/${room}?_pk=party-shard-link-1-evil`, { "x-party-shard-link": "1" }, frames);
+    t.diagnostic(`the forged link: ${JSON.stringify(outcome)}; load ${JSON.stringify(before)}`);
+    await sleep(SETTLE_MS * 3);
+    assert.deepEqual(watched(room).sort(), members, "the room's handlers, after the forged frames");
+    await expectInboxes([victim!, witness!], []);
+    // Refused, or closed before it took a frame (a taken frame is acknowledged).
+    if ("refused" in outcome) assert.ok(outcome.refused >= 400 && outcome.refused < 500, JSON.stringify(outcome));
+    else assert.ok("received" in outcome && outcome.received.length === 0 && outcome.closed !== undefined, JSON.stringify(outcome));
+    // Nobody was closed or forgotten: the victim writes, everyone receives.
+    assert.deepEqual(await write(room, victim!, "still here"), { status: 200, body: "ok" });
+    await expectInboxes([victim!, witness!], ["victim-s1: still here"]);
+    assert.deepEqual(await load(room), before);
+  });
+
+  it("a socket straight to the class with the id of a client on a shard gets none of its private messages: refused while that client is connected", async (t) => {
+    const room = "dm";
+    const [victim, sender] = await clients(room, ["victim-dm", "sender-dm"]);
+    sender!.say("dm victim-dm before");
+    await expectInboxes([victim!], ["dm from sender-dm: before"]);
+    const attacker = await wsAttempt(`ws://${host()}/parties/${PARTY}/${room}?token=good&_pk=victim-dm`);
+    if (!attacker.refused) cleanups.push(() => attacker.socket.terminate());
+    sender!.say("dm victim-dm secret");
+    const secret = "dm from sender-dm: secret";
+    await until(() => victim!.inbox.includes(secret) || (!attacker.refused && attacker.inbox.includes(secret)), 5_000);
+    await sleep(SETTLE_MS);
+    const closed = attacker.refused ? undefined : await attacker.closedByServer(3_000);
+    const attack = attacker.refused ? `refused ${attacker.status} ${attacker.body}` : `opened, received ${JSON.stringify(attacker.inbox)}, closed ${JSON.stringify(closed)}`;
+    t.diagnostic(`the attacker: ${attack}; the victim received ${JSON.stringify(victim!.inbox)}`);
+    if (!attacker.refused) assert.ok(!attacker.inbox.includes(secret), attack);
+    if (attacker.refused) assert.ok(attacker.status >= 400 && attacker.status < 500, attack);
+    else assert.deepEqual({ code: closed?.code, inbox: attacker.inbox }, { code: 1008, inbox: [] }, attack);
+    await expectInboxes([victim!], [secret]);
+    sender!.say("dm victim-dm after");
+    await expectInboxes([victim!], ["dm from sender-dm: after"]);
+  });
+
+  it("the router's load view passes the app's onBeforeRequest: refused without auth exactly as a direct GET", async () => {
+    const room = "view";
+    await clients(room, ["view-1"]);
+    const get = async (pathname: string, headers: Record<string, string> = {}) => {
+      const res = await fetch(`http://${host()}${pathname}`, { headers });
+      return { status: res.status, body: await res.text() };
+    };
+    const direct = await get(`/parties/${PARTY}/${room}`);
+    assert.deepEqual(direct, { status: 403, body: "forbidden" });
+    assert.deepEqual(await get(`/parties/${ROUTER}/${room}`), direct);
+    assert.deepEqual(await get(`/parties/${ROUTER}/${room}`, { authorization: "Bearer bad" }), direct);
+    // With it, the view.
+    assert.equal(sum(await load(room)), 1);
+  });
+
+  it("a routed request the class itself answers 503 runs once, as a direct one", async () => {
+    const room = "busy";
+    const [witness] = await clients(room, ["busy-w"]);
+    const busy = { ...AUTH, "x-answer": "503" };
+    assert.deepEqual(await post(`/parties/${PARTY}/${room}`, busy, ""), { status: 503, body: "busy" });
+    const ranDirect = await ran503(witness!);
+    assert.equal(ranDirect.length, 1, JSON.stringify(ranDirect));
+    const routed = await post(`/parties/${ROUTER}/${room}`, busy, "");
+    const ranRouted = await ran503(witness!);
+    assert.equal(ranRouted.length, 1, `the handler ran ${JSON.stringify(ranRouted)} for one routed request answered ${routed.status} ${routed.body}`);
+    assert.deepEqual(routed, { status: 503, body: "busy" });
+  });
+
+  it("a client of a room whose onConnect throws (a 200-character message) is closed 1011 within seconds, through the router as directly", async (t) => {
+    const closes = await Promise.all([
+      `ws://${host()}/parties/${PARTY}/throws-direct?token=good&_pk=t-direct`,
+      `ws://${host()}/parties/${ROUTER}/throws-routed?token=good&_pk=t-routed&_psk=${randomBytes(16).toString("hex")}`,
+    ].map(async (url) => {
+      const attempt = await wsAttempt(url);
+      if (attempt.refused) return `refused ${attempt.status}`;
+      const closed = await attempt.closedByServer(5_000);
+      attempt.socket.terminate();
+      return closed ? `closed ${closed.code}` : "open after 5 s";
+    }));
+    t.diagnostic(`direct: ${closes[0]}; through the router: ${closes[1]}`);
+    assert.deepEqual(closes, ["closed 1011", "closed 1011"]);
+  });
+
+  it("a request through the router reaches onRequest without any x-party-shard-* header, as a direct one", async (t) => {
+    const room = "own-headers";
+    const [witness] = await clients(room, ["oh-w"]);
+    const seen = async (party: string, headers: Record<string, string>) => {
+      const res = await fetch(`http://${host()}/parties/${party}/${room}`, { method: "POST", headers, body: party });
+      return { status: res.status, body: await res.text(), ours: res.headers.get("x-shard-headers") ?? "" };
+    };
+    const answers = {
+      direct: await seen(PARTY, AUTH),
+      routed: await seen(ROUTER, AUTH),
+      routedWithOurs: await seen(ROUTER, { ...AUTH, "x-party-shard-stats": "1", "x-party-shard-forwarded": ROUTER }),
+    };
+    t.diagnostic(JSON.stringify(answers));
+    for (const answer of Object.values(answers)) assert.deepEqual(answer, { ...OK, ours: "" });
+    await expectInboxes([witness!], [PARTY, ROUTER, ROUTER]);
+  });
+
+  it("after the leader was evicted (its room quiet since the suite began), the first request that broadcasts reaches the clients on shards", async (t) => {
+    await sleep(asleepSince + QUIET_MS - Date.now());
+    const res = await fetch(`http://${host()}/parties/${PARTY}/${ASLEEP}`, { method: "POST", headers: AUTH, body: "wake up" });
+    assert.deepEqual({ status: res.status, body: await res.text() }, OK);
+    await until(() => asleep.every((client) => client.inbox.length > 0), 5_000);
+    await sleep(SETTLE_MS);
+    const instance = res.headers.get("x-instance");
+    t.diagnostic(`quiet for ${Math.round((Date.now() - asleepSince) / 1000)} s; instance before ${asleepInstance}, after ${instance}; inboxes ${JSON.stringify(asleep.map((client) => client.inbox))}`);
+    // What this test is for: the request was the first event of a leader started afresh.
+    assert.ok(instance && asleepInstance && instance !== asleepInstance, `the room was not evicted: the same instance ${instance} answered`);
+    for (const client of asleep) assert.deepEqual(client.inbox.splice(0), ["wake up"], client.id);
+  });
+
   // Last: wrangler dev's proxy does not recover well from the bodies it was left with (the next
   // requests on its connections were answered 503 "Your worker restarted mid-request").
   it("limits a body by the bytes it reads: a 1 MiB + 1 write or request, a chunked 2 MiB (declaring 10 bytes, or nothing), get 413", async (t) => {
@@ -385,6 +527,21 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     // Nothing of either ran: the open sockets would have had the bodies.
     await expectInboxes(group, []);
   });
+
+  /** The `[secure] <handler> <room> <id>` lines of a watched room so far, as `<handler> <id>`. */
+  function watched(room: string): string[] {
+    const plain = server!.output().replace(/\x1b\[[0-9;]*m/g, "");
+    return [...plain.matchAll(/\[secure\] (\w+) (\S+) (\S+)/g)].filter((match) => match[2] === room).map((match) => `${match[1]} ${match[3]}`);
+  }
+
+  /** The `ran 503 <n>` broadcasts a client received since the last call. */
+  async function ran503(client: Client): Promise<string[]> {
+    await until(() => client.inbox.length > 0, 10_000);
+    await sleep(SETTLE_MS * 3);
+    const ran = client.inbox.splice(0);
+    assert.ok(ran.every((text) => /^ran 503 \d+$/.test(text)), JSON.stringify(ran));
+    return ran;
+  }
 
   /** Clients of the migrated app/client.ts, each greeted, with the write key in its URL. */
   async function clients(room: string, ids: string[]): Promise<Client[]> {
@@ -491,7 +648,7 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
   }
 
   async function load(room: string): Promise<number[]> {
-    const view = (await (await fetch(`http://${host()}/parties/${ROUTER}/${room}`)).json()) as { load: number[] };
+    const view = (await (await fetch(`http://${host()}/parties/${ROUTER}/${room}`, { headers: AUTH })).json()) as { load: number[] };
     return view.load;
   }
 });
@@ -526,6 +683,36 @@ function tryWebSocketOnce(url: string): Promise<string> {
       done(`refused ${response.statusCode}`);
     });
     socket.on("error", (error) => done(`error ${error.message}`));
+  });
+}
+
+/**
+ * A socket that claims to be a shard's link: it sends `frames` once open and reports what came
+ * back within 3 s and whether the server closed it, or the status it was refused with.
+ */
+function forgeLink(url: string, headers: Record<string, string>, frames: object[]): Promise<{ refused: number } | { received: string[]; closed: number | "closing" | undefined } | { error: string }> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url, { headers });
+    const received: string[] = [];
+    let settled = false;
+    const finish = (outcome: Awaited<ReturnType<typeof forgeLink>>) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      socket.terminate();
+      resolve(outcome);
+    };
+    const timer = setTimeout(() => finish({ received, closed: socket.readyState === WebSocket.OPEN ? undefined : "closing" }), 3_000);
+    socket.on("open", () => {
+      for (const frame of frames) socket.send(JSON.stringify(frame));
+    });
+    socket.on("message", (data) => received.push(String(data)));
+    socket.on("close", (code) => finish({ received, closed: code }));
+    socket.on("unexpected-response", (_request, response) => {
+      response.resume();
+      finish({ refused: response.statusCode ?? 0 });
+    });
+    socket.on("error", (error) => finish({ error: error.message }));
   });
 }
 
