@@ -45,6 +45,8 @@ const SHARD_COUNT = {{shardCount}};
 const EDGE_HEADER = "x-partykit-namespace";
 /** With hibernation, the platform lists the links by this tag. */
 const LINK_TAG = "party-shard-link";
+/** Where routePartykitRequest puts the Worker's `props` for the room's onStart. */
+const PROPS_HEADER = "x-partykit-props";
 /** How long a link ticket is good for: a shard asks for one just before it links. */
 const TICKET_MS = 10_000;
 
@@ -84,7 +86,7 @@ export class Sharded<Env extends Cloudflare.Env = Cloudflare.Env, Props extends 
     // make: a Worker route that forwards a client's request here (getServerByName(…).fetch)
     // must not let the client speak for a shard.
     if (id !== null && isLink(id)) return request.headers.has(EDGE_HEADER) ? new Response("Reserved connection id", { status: 400 }) : this.#acceptLink(request, id);
-    await this.#whole();
+    await this.#whole(request.headers.get(PROPS_HEADER));
     if (!request.headers.has(EDGE_HEADER)) {
       // From the router (a routed write, or a room request it forwards) or the runtime.
       const own = await this.#core.request(request);
@@ -142,9 +144,11 @@ export class Sharded<Env extends Cloudflare.Env = Cloudflare.Env, Props extends 
    * Started, and told by its shards who is connected (at most RESYNC_TIMEOUT_MS): what the class
    * does next (a broadcast, getConnections) spans every shard, also right after a wake.
    */
-  async #whole(): Promise<void> {
+  async #whole(propsHeader: string | null = null): Promise<void> {
     try {
-      await this.__unsafe_ensureInitialized();
+      // The props routePartykitRequest sent start the room, as they would in Server.fetch.
+      const props = propsHeader === null ? undefined : decodeProps(propsHeader);
+      await (props === undefined ? this.__unsafe_ensureInitialized() : this.setName(this.name, props as Props));
     } catch {
       // A room that fails to start: PartyServer answers that on the event's own path.
       return;
@@ -328,6 +332,13 @@ export async function routePartyShard<Env extends Cloudflare.Env = Cloudflare.En
   if (answer instanceof Response) return answer;
   // GET and HEAD: the placement room's load view.
   return edge.routerRoom(room)("", { method: answer.method, headers: answer.headers });
+}
+
+/** Props as routePartykitRequest sends them: base64 of UTF-8 JSON, or (older versions) JSON. */
+function decodeProps(header: string): unknown {
+  const text = header.trim();
+  if (text.startsWith("{") || text.startsWith("[")) return JSON.parse(text);
+  return JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(text), (char) => char.charCodeAt(0))));
 }
 
 /** Whether the class (or a class it extends) hibernates, as PartyServer decides it. */
