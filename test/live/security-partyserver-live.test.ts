@@ -399,14 +399,20 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
       { t: "message", seq: 3, id: victim!.id, data: { text: "forged as the victim" } },
       { t: "close", seq: 4, id: victim!.id, code: 1000, reason: "forged" },
     ];
-    const outcome = await forgeLink(`ws://${host()}/forward/${room}?_pk=party-shard-link-1-evil`, { "x-party-shard-link": "1" }, frames);
-    t.diagnostic(`the forged link: ${JSON.stringify(outcome)}; load ${JSON.stringify(before)}`);
+    const forward = `ws://${host()}/forward/${room}`;
+    const outcomes = [
+      await forgeLink(`${forward}?_pk=party-shard-link-1-evil`, { "x-party-shard-link": "1" }, frames),
+      await forgeLink(`${forward}?_pk=party-shard-link-2-evil`, {}, frames),
+    ];
+    t.diagnostic(`the forged links: ${JSON.stringify(outcomes)}; load ${JSON.stringify(before)}`);
     await sleep(SETTLE_MS * 3);
     assert.deepEqual(watched(room).sort(), members, "the room's handlers, after the forged frames");
     await expectInboxes([victim!, witness!], []);
     // Refused, or closed before it took a frame (a taken frame is acknowledged).
-    if ("refused" in outcome) assert.ok(outcome.refused >= 400 && outcome.refused < 500, JSON.stringify(outcome));
-    else assert.ok("received" in outcome && outcome.received.length === 0 && outcome.closed !== undefined, JSON.stringify(outcome));
+    for (const outcome of outcomes) {
+      if ("refused" in outcome) assert.ok(outcome.refused >= 400 && outcome.refused < 500, JSON.stringify(outcome));
+      else assert.ok("received" in outcome && outcome.received.length === 0 && outcome.closed !== undefined, JSON.stringify(outcome));
+    }
     // Nobody was closed or forgotten: the victim writes, everyone receives.
     assert.deepEqual(await write(room, victim!, "still here"), { status: 200, body: "ok" });
     await expectInboxes([victim!, witness!], ["victim-s1: still here"]);
@@ -418,19 +424,22 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     const [victim, sender] = await clients(room, ["victim-dm", "sender-dm"]);
     sender!.say("dm victim-dm before");
     await expectInboxes([victim!], ["dm from sender-dm: before"]);
-    const attacker = await wsAttempt(`ws://${host()}/parties/${PARTY}/${room}?token=good&_pk=victim-dm`);
-    if (!attacker.refused) cleanups.push(() => attacker.socket.terminate());
-    sender!.say("dm victim-dm secret");
-    const secret = "dm from sender-dm: secret";
-    await until(() => victim!.inbox.includes(secret) || (!attacker.refused && attacker.inbox.includes(secret)), 5_000);
-    await sleep(SETTLE_MS);
-    const closed = attacker.refused ? undefined : await attacker.closedByServer(3_000);
-    const attack = attacker.refused ? `refused ${attacker.status} ${attacker.body}` : `opened, received ${JSON.stringify(attacker.inbox)}, closed ${JSON.stringify(closed)}`;
-    t.diagnostic(`the attacker: ${attack}; the victim received ${JSON.stringify(victim!.inbox)}`);
-    if (!attacker.refused) assert.ok(!attacker.inbox.includes(secret), attack);
-    if (attacker.refused) assert.ok(attacker.status >= 400 && attacker.status < 500, attack);
-    else assert.deepEqual({ code: closed?.code, inbox: attacker.inbox }, { code: 1008, inbox: [] }, attack);
-    await expectInboxes([victim!], [secret]);
+    // Through routePartykitRequest, and through a Worker route that hands the request to the class.
+    for (const url of [`ws://${host()}/parties/${PARTY}/${room}?token=good&_pk=victim-dm`, `ws://${host()}/forward/${room}?_pk=victim-dm`]) {
+      const attacker = await wsAttempt(url);
+      if (!attacker.refused) cleanups.push(() => attacker.socket.terminate());
+      const secret = `dm from sender-dm: secret via ${new URL(url).pathname}`;
+      sender!.say(`dm victim-dm secret via ${new URL(url).pathname}`);
+      await until(() => victim!.inbox.includes(secret) || (!attacker.refused && attacker.inbox.includes(secret)), 5_000);
+      await sleep(SETTLE_MS);
+      const closed = attacker.refused ? undefined : await attacker.closedByServer(3_000);
+      const attack = attacker.refused ? `refused ${attacker.status} ${attacker.body}` : `opened, received ${JSON.stringify(attacker.inbox)}, closed ${JSON.stringify(closed)}`;
+      t.diagnostic(`${url.replace(host(), "…")}: ${attack}; the victim received ${JSON.stringify(victim!.inbox)}`);
+      if (!attacker.refused) assert.ok(!attacker.inbox.includes(secret), attack);
+      if (attacker.refused) assert.ok(attacker.status >= 400 && attacker.status < 500, attack);
+      else assert.deepEqual({ code: closed?.code, inbox: attacker.inbox }, { code: 1008, inbox: [] }, attack);
+      await expectInboxes([victim!], [secret]);
+    }
     sender!.say("dm victim-dm after");
     await expectInboxes([victim!], ["dm from sender-dm: after"]);
   });
@@ -446,6 +455,8 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     assert.deepEqual(direct, { status: 403, body: "forbidden" });
     assert.deepEqual(await get(`/parties/${ROUTER}/${room}`), direct);
     assert.deepEqual(await get(`/parties/${ROUTER}/${room}`, { authorization: "Bearer bad" }), direct);
+    const head = async (party: string) => (await fetch(`http://${host()}/parties/${party}/${room}`, { method: "HEAD" })).status;
+    assert.equal(await head(ROUTER), await head(PARTY));
     // With it, the view.
     assert.equal(sum(await load(room)), 1);
   });
