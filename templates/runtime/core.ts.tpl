@@ -42,8 +42,6 @@ const HEADER = {
   seq: "x-party-shard-seq",
   /** On a write's answer: this router and room take batches. */
   batch: "x-party-shard-batch",
-  /** On the leader's own 425 and 503: nothing ran, the router may send it again (never on the party's answers). */
-  retry: "x-party-shard-retry",
   /** Between the router's rooms: placement and load. */
   place: "x-party-shard-place",
   load: "x-party-shard-load",
@@ -349,7 +347,7 @@ class LeaderCore {
     if (req.headers.has(HEADER.stats)) return Response.json(this.stats);
     if (req.headers.has(HEADER.connection)) return req.headers.get("content-type") === BATCH_TYPE ? this.writeBatch(req) : this.write(req);
     if (req.headers.has(HEADER.forwarded) && injectedFault(this.host.env, req.headers.get(HEADER.attempt) !== "1", "a forwarded request") === "before") {
-      return new Response("injected fault", { status: 503, headers: { [HEADER.retry]: "1" } });
+      return new Response("injected fault", { status: 503 });
     }
     return undefined;
   }
@@ -530,9 +528,7 @@ class LeaderCore {
     outcome.remote?.mirrorSeq();
     await outcome.done;
     // The header says this room takes batches: a helper sends one only after seeing it.
-    const headers: Record<string, string> = { [HEADER.batch]: "1" };
-    if (outcome.status === 425 || outcome.status === 503) headers[HEADER.retry] = "1";
-    return new Response(outcome.error ?? "ok", { status: outcome.status, headers });
+    return new Response(outcome.error ?? "ok", { status: outcome.status, headers: { [HEADER.batch]: "1" } });
   }
 
   /**
@@ -1524,16 +1520,16 @@ async function roomRequest(req: Request, edge: Edge): Promise<Response> {
 }
 
 /**
- * At-least-once to the leader, with the same key: sent again when nothing answered, or when the
- * runtime itself answered that nothing ran (425, 503 marked so). The party's own answers, a 503
- * of its onRequest too, go back as they are: its handler ran.
+ * At-least-once to the leader, with the same key: sent again when nothing answered, or on 425
+ * and 502–504, which say in HTTP that the request was not processed (the party's own 503 too:
+ * it gets the same Idempotency-Key each time, to drop a repeat).
  */
 async function toLeader(edge: Edge, path: string, init: { method: string; headers: Headers; body: ArrayBuffer }): Promise<Response> {
   let last: Response | undefined;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     if (attempt > 1) await sleep(backoff(attempt));
     last = (await attemptLeader(edge, path, init, attempt, "a request")) ?? last;
-    if (last && !(RETRY_STATUSES.includes(last.status) && last.headers.get(HEADER.retry) === "1")) return last;
+    if (last && !RETRY_STATUSES.includes(last.status)) return last;
   }
   return last ?? json(502, { error: "The room did not answer" });
 }
