@@ -459,8 +459,10 @@ class LeaderCore {
         return;
       }
       if (existing) {
-        // The same client again, on another shard: its old socket goes, as a reconnect would.
-        existing.close(1000, "Reconnected");
+        // The same client again: its old socket goes, as a reconnect would. On another shard it
+        // is closed there; on this shard the shard already let it go (a close sent now would
+        // reach the new socket, the only one of that id it still has open).
+        if (existing.shard !== shard) existing.close(1000, "Reconnected");
         this.gone(existing, 1000, "Reconnected");
       }
       // Its writes' numbers go on: a write the old socket abandoned must not run after a newer one.
@@ -1060,7 +1062,9 @@ class ShardRelay {
 
   /** `code` and `reason` as the platform tells them (PartyKit puts them on the connection). */
   async onClose(conn: Conn, code?: number, reason?: string) {
-    if (isIgnored(conn)) return this.reportLoad(conn.id);
+    // Ignored, or replaced: its client reconnected (same id) while this socket was closing, and
+    // the new socket's open already told the leader. Its close and its records are the new one's.
+    if (isIgnored(conn) || this.client(conn.id, conn)) return this.reportLoad(conn.id);
     const closed = conn as Conn & { closeCode?: number; closeReason?: string };
     this.emit({ t: "close", id: conn.id, code: code ?? closed.closeCode ?? 1005, reason: reason ?? closed.closeReason ?? "" });
     this.openSeq.delete(conn.id);

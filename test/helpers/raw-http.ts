@@ -124,3 +124,28 @@ export function wsAttempt(url: string): Promise<Attempt> {
     socket.on("error", (error) => reject(error));
   });
 }
+
+/** `opened` if a WebSocket handshake succeeded, `refused <status>` if answered without one, `no answer`, or the error. */
+export function handshakeOutcome(url: string, timeoutMs = 10_000): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url);
+    const timer = setTimeout(() => {
+      socket.terminate();
+      resolve("no answer");
+    }, timeoutMs);
+    const done = (outcome: string) => {
+      clearTimeout(timer);
+      resolve(outcome);
+    };
+    socket.on("open", () => {
+      socket.close();
+      done("opened");
+    });
+    socket.on("unexpected-response", (_request, response) => {
+      response.resume();
+      socket.terminate();
+      done(`refused ${response.statusCode}`);
+    });
+    socket.on("error", (error) => done(`error ${error.message}`));
+  });
+}

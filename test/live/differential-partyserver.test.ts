@@ -5,6 +5,7 @@ import { isDeepStrictEqual } from "node:util";
 import WebSocket from "ws";
 import { clientId, describeDifferential, type ClientModule, type DifferentialLab, type Message } from "../helpers/differential.js";
 import { counter, poll, type CounterClient } from "../helpers/differential-apps.js";
+import { handshakeOutcome } from "../helpers/raw-http.js";
 
 /**
  * The PartyKit differential test's scripts on wrangler dev, against the PartyServer twins of its
@@ -88,16 +89,16 @@ async function hostileEdge(lab: DifferentialLab<CounterClient>): Promise<void> {
         refused(`GET ${url}`, get.status, await get.text());
         const post = await fetch(base + url, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ amount: 1000 }) });
         refused(`POST ${url}`, post.status, await post.text());
-        refused(`WS ${url}`, await tryWebSocket(`ws://${server.host}${url}`));
+        refused(`WS ${url}`, await handshakeOutcome(`ws://${server.host}${url}`));
       }
       // A link's id from the internet, straight to the party and through the router.
       for (const url of [`/parties/counter/${ROOM}?_pk=party-shard-link-evil`, `/parties/counter/${ROOM}?_pk=party-shard-link-0`]) {
         const get = await fetch(base + url);
         refused(`GET ${url}`, get.status, await get.text());
-        refused(`WS ${url}`, await tryWebSocket(`ws://${server.host}${url}`));
+        refused(`WS ${url}`, await handshakeOutcome(`ws://${server.host}${url}`));
       }
       const routed = `/parties/party-shard-router/${ROOM}?_pk=party-shard-link-1-evil`;
-      refused(`WS ${routed}`, await tryWebSocket(`ws://${server.host}${routed}`));
+      refused(`WS ${routed}`, await handshakeOutcome(`ws://${server.host}${routed}`));
       // PartyServer does not decode room names: `%21` is not `!`, and names a room of its own (as
       // straight to the party), never a shard. Its placement view says which room it is.
       const encoded = await fetch(`${base}/parties/party-shard-router/${ROOM}%21shard-1`);
@@ -168,30 +169,6 @@ async function restart(lab: DifferentialLab<CounterClient>): Promise<void> {
   });
 }
 
-/** `opened` if the upgrade succeeded, `refused <status>` if answered without one, else the error. */
-function tryWebSocket(url: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = new WebSocket(url);
-    const timer = setTimeout(() => {
-      socket.terminate();
-      resolve("no answer");
-    }, 10_000);
-    const done = (outcome: string) => {
-      clearTimeout(timer);
-      resolve(outcome);
-    };
-    socket.on("open", () => {
-      socket.close();
-      done("opened");
-    });
-    socket.on("unexpected-response", (_request, response) => {
-      response.resume();
-      socket.terminate();
-      done(`refused ${response.statusCode}`);
-    });
-    socket.on("error", (error) => done(`error ${error.message}`));
-  });
-}
 
 /** The counter's handler lines in the log beyond the expected ones (each expected line taken once). */
 function unexpectedHandlerCalls(log: string, expected: string[]): string[] {

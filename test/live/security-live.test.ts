@@ -7,6 +7,7 @@ import WebSocket from "ws";
 import { startPartykitDev, type PartykitDev } from "../../src/infra/partykit-dev.js";
 import { PARTYKIT_BIN, REPO, copyProject, runCli } from "../helpers/cli.js";
 import { rawRequest, writeChunked, wsAttempt } from "../helpers/raw-http.js";
+import { pool, sleep, sum, until } from "../helpers/wait.js";
 
 const SHARDS = 4;
 /** Long enough for a message that was going to arrive to have arrived. */
@@ -286,29 +287,3 @@ describe("attacks on the router of a party with its own auth, after init + migra
     return view.load;
   }
 });
-
-async function pool<T>(count: number, width: number, task: (i: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = new Array<T>(count);
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const i = next++;
-      results[i] = await task(i);
-    }
-  };
-  await Promise.all(Array.from({ length: width }, worker));
-  return results;
-}
-
-function sum(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0);
-}
-
-async function until(done: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done()) && Date.now() < deadline) await sleep(50);
-}
-
-function sleep(ms: number): Promise<undefined> {
-  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms));
-}

@@ -6,8 +6,9 @@ import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
 import { startWranglerDev, type WranglerDev } from "../../src/infra/wrangler-dev.js";
 import { FIXTURES, REPO, runCli } from "../helpers/cli.js";
-import { rawRequest, writeChunked, wsAttempt } from "../helpers/raw-http.js";
+import { handshakeOutcome, rawRequest, writeChunked, wsAttempt } from "../helpers/raw-http.js";
 import { tempDir } from "../helpers/temp.js";
+import { pool, sleep, sum, until } from "../helpers/wait.js";
 
 const SHARDS = 4;
 /** Long enough for a message that was going to arrive to have arrived. */
@@ -678,33 +679,10 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
  * A handshake wrangler dev's proxy left unanswered (as the 503 in post) is tried once more.
  */
 async function tryWebSocket(url: string): Promise<string> {
-  const first = await tryWebSocketOnce(url);
-  return first === "no answer" ? tryWebSocketOnce(url) : first;
+  const first = await handshakeOutcome(url, 5_000);
+  return first === "no answer" ? handshakeOutcome(url, 5_000) : first;
 }
 
-function tryWebSocketOnce(url: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = new WebSocket(url);
-    const timer = setTimeout(() => {
-      socket.terminate();
-      resolve("no answer");
-    }, 5_000);
-    const done = (outcome: string) => {
-      clearTimeout(timer);
-      resolve(outcome);
-    };
-    socket.on("open", () => {
-      socket.close();
-      done("opened");
-    });
-    socket.on("unexpected-response", (_request, response) => {
-      response.resume();
-      socket.terminate();
-      done(`refused ${response.statusCode}`);
-    });
-    socket.on("error", (error) => done(`error ${error.message}`));
-  });
-}
 
 /**
  * A socket that claims to be a shard's link: it sends `frames` once open and reports what came
@@ -734,30 +712,4 @@ function forgeLink(url: string, headers: Record<string, string>, frames: object[
     });
     socket.on("error", (error) => finish({ error: error.message }));
   });
-}
-
-async function pool<T>(count: number, width: number, task: (i: number) => Promise<T>): Promise<T[]> {
-  const results: T[] = new Array<T>(count);
-  let next = 0;
-  const worker = async () => {
-    while (next < count) {
-      const i = next++;
-      results[i] = await task(i);
-    }
-  };
-  await Promise.all(Array.from({ length: width }, worker));
-  return results;
-}
-
-function sum(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0);
-}
-
-async function until(done: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done()) && Date.now() < deadline) await sleep(50);
-}
-
-function sleep(ms: number): Promise<undefined> {
-  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms));
 }
