@@ -25,7 +25,8 @@ export interface WranglerDevOptions {
 export type WranglerDev = DevServer;
 
 // Measured (docs/partyserver-notes.md): no prompt, no telemetry, no login, works offline.
-const ENV = { WRANGLER_SEND_METRICS: "false", CI: "1", NO_COLOR: "1", FORCE_COLOR: "0" };
+// WRANGLER_HIDE_BANNER: the banner checks for a newer wrangler (a network call, and an update-check folder in the temp dir).
+const ENV = { WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CI: "1", NO_COLOR: "1", FORCE_COLOR: "0" };
 
 /** Starts `wrangler dev` on free loopback ports and resolves once the Worker answers HTTP. */
 export async function startWranglerDev(options: WranglerDevOptions): Promise<WranglerDev> {
