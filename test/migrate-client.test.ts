@@ -9,12 +9,13 @@ import WebSocket from "ws";
 import { renderHelper } from "../src/core/migrate/client/render-helper.js";
 import { editedSinceGenerated } from "../src/core/render-template.js";
 import { FIXTURES, REPO } from "./helpers/cli.js";
-import { clientProject, migrateClient, routerStub } from "./helpers/migrate-client.js";
+import { clientProject, clientProjectPartyServer, migrateClient, migrateClientPartyServer, routerStub } from "./helpers/migrate-client.js";
 import { tempDir } from "./helpers/temp.js";
 
 // test/fixtures/migrate-client/<case>/input/<files>, output/<changed files> (none: nothing may
 // change) and findings.txt (`level code file:line:col`); case.json, when there, says where the
-// PartyKit config goes (`config`) and where helpers are written (`helpers`). UPDATE_FIXTURES=1
+// PartyKit config goes (`config`), where helpers are written (`helpers`), `writes`, and
+// `platform: "partyserver"` for a case in a PartyServer project (class ShardLeader). UPDATE_FIXTURES=1
 // writes output/ and findings.txt for a case that has no findings.txt yet.
 const CASES = path.join(FIXTURES, "migrate-client");
 const HELPER = "app/party-shard-client.ts";
@@ -36,6 +37,16 @@ interface CaseLayout {
   helpers?: string[];
   /** `migrate --writes` for this case (default routed). */
   writes?: "routed" | "socket";
+  /** The project around the case's files (default partykit). */
+  platform?: "partykit" | "partyserver";
+}
+
+/** The case's project, and migrate's client half on it. */
+function projectFor(layout: CaseLayout, input: string, withNodeModules: boolean): string {
+  return layout.platform === "partyserver" ? clientProjectPartyServer(input, withNodeModules) : clientProject(input, withNodeModules, layout.config);
+}
+function migrateFor(layout: CaseLayout, root: string) {
+  return layout.platform === "partyserver" ? migrateClientPartyServer(root) : migrateClient(root, layout.config, layout.writes);
 }
 
 function readCase(name: string) {
@@ -70,8 +81,7 @@ describe("migrate, client half: fixtures", () => {
     const fixture = readCase(name);
     for (const withNodeModules of [true, false]) {
       it(`${name} (${withNodeModules ? "with" : "without"} node_modules)`, async () => {
-        const { config, writes } = fixture.layout;
-        const { changes, findings } = await migrateClient(clientProject(fixture.input, withNodeModules, config), config, writes);
+        const { changes, findings } = await migrateFor(fixture.layout, projectFor(fixture.layout, fixture.input, withNodeModules));
         const helpers = [...changes.keys()].filter((file) => path.posix.basename(file) === "party-shard-client.ts");
         const helperTexts = helpers.map((file) => changes.get(file));
         for (const file of helpers) changes.delete(file);
@@ -82,7 +92,8 @@ describe("migrate, client half: fixtures", () => {
         const callsHelper = [...changes.values()].some((text) => /\b(sendViaRouter|shardKey)\(/.test(text));
         assert.deepEqual(helpers.sort(), fixture.layout.helpers?.sort() ?? (callsHelper ? [HELPER] : []));
         for (const text of helperTexts) {
-          assert.match(text!, /^const ROUTER_PATH = "\/parties\/router\/";$/m);
+          const router = fixture.layout.platform === "partyserver" ? "party-shard-router" : "router";
+          assert.match(text!, new RegExp(`^const ROUTER_PATH = "/parties/${router}/";$`, "m"));
           assert.match(text!, /^export function sendViaRouter\(/m);
           assert.equal(editedSinceGenerated(text!), false);
         }
@@ -90,11 +101,10 @@ describe("migrate, client half: fixtures", () => {
     }
 
     it(`${name}: applying twice is applying once`, async () => {
-      const { config, writes } = fixture.layout;
-      const root = clientProject(fixture.input, true, config);
-      const first = await migrateClient(root, config, writes);
+      const root = projectFor(fixture.layout, fixture.input, true);
+      const first = await migrateFor(fixture.layout, root);
       for (const [file, text] of first.changes) writeFileSync(path.join(root, file), text);
-      const second = await migrateClient(root, config, writes);
+      const second = await migrateFor(fixture.layout, root);
       assert.deepEqual([...second.changes.keys()], []);
       assert.ok(!second.findings.some((finding) => / (send-rewritten|socket-routed) /.test(finding)));
     });
@@ -106,7 +116,7 @@ describe("migrate, client half: migrated code type-checks with the generated hel
     // React is not installed here, so fixtures that import it are checked by the fixture test only.
     const usesReact = (name: string) => [...filesUnder(readCase(name).input).values()].some((text) => /from "react"/.test(text));
     // Cases laid out as a repository (case.json) are type-checked package by package in migrate-client-repo.test.ts.
-    const typed = names.filter((name) => !usesReact(name) && !readCase(name).layout.config && [...readCase(name).expected.keys()].some((file) => file.endsWith(".ts")));
+    const typed = names.filter((name) => !usesReact(name) && !readCase(name).layout.config && !readCase(name).layout.platform && [...readCase(name).expected.keys()].some((file) => file.endsWith(".ts")));
     const roots = await Promise.all(
       typed.map(async (name) => {
         const root = clientProject(readCase(name).input, true);

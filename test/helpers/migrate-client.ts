@@ -4,6 +4,9 @@ import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { WebSocketServer } from "ws";
 import { loadConfig } from "../../src/core/config/load-config.js";
+import { loadWrangler } from "../../src/core/config/wrangler/load-wrangler.js";
+import { planInitPartyServer } from "../../src/core/partyserver/plan-init-partyserver.js";
+import { planMigratePartyServer } from "../../src/core/partyserver/plan-migrate-partyserver.js";
 import { renderRouter } from "../../src/core/init/render-router.js";
 import { planMigrate } from "../../src/core/migrate/plan-migrate.js";
 import { projectReader } from "../../src/infra/project-reader.js";
@@ -89,4 +92,50 @@ export async function routerStub(answers: number[] = []) {
     return new Promise<void>((resolve) => server.close(() => resolve()));
   };
   return { host: `127.0.0.1:${port}`, seen, close };
+}
+
+const PARTYSERVER_MAIN = `import { routePartykitRequest, Server, type Connection, type WSMessage } from "partyserver";
+
+export class ShardLeader extends Server {
+  onMessage(_sender: Connection, message: WSMessage) {
+    this.broadcast(message);
+  }
+}
+
+export default {
+  async fetch(request: Request, env: Record<string, unknown>) {
+    return (await routePartykitRequest(request, env)) ?? new Response("Not found", { status: 404 });
+  },
+};
+`;
+
+/**
+ * A PartyServer project around `inputDir`'s files (a fixture's case.json `platform:
+ * "partyserver"`): a Worker whose class ShardLeader (URL name shard-leader) is bound in
+ * wrangler.jsonc, after init.
+ */
+export function clientProjectPartyServer(inputDir: string, withNodeModules: boolean): string {
+  const root = tempDir("client-ps");
+  mkdirSync(path.join(root, "src"), { recursive: true });
+  const wrangler = { name: "app", main: "src/server.ts", compatibility_date: "2026-04-20", durable_objects: { bindings: [{ name: "ShardLeader", class_name: "ShardLeader" }] }, migrations: [{ tag: "v1", new_sqlite_classes: ["ShardLeader"] }] };
+  writeFileSync(path.join(root, "wrangler.jsonc"), JSON.stringify(wrangler, null, 2));
+  writeFileSync(path.join(root, "package.json"), JSON.stringify({ name: "app", private: true, dependencies: { partyserver: "*", partysocket: "*" } }, null, 2));
+  writeFileSync(path.join(root, "src", "server.ts"), PARTYSERVER_MAIN);
+  cpSync(inputDir, root, { recursive: true });
+  if (withNodeModules) symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"), "dir");
+  return root;
+}
+
+/** The client half of migrate's plan for a PartyServer project (init applied first when needed): changes outside the Worker, and findings. */
+export async function migrateClientPartyServer(root: string) {
+  const initial = await loadWrangler(root);
+  for (const change of (await planInitPartyServer(initial, { force: false }, projectReader(initial))).changes) writeFileSync(path.join(root, change.path), change.after);
+  const loaded = await loadWrangler(root);
+  const plan = await planMigratePartyServer(loaded, projectReader(loaded), { force: false });
+  const isServer = (file: string) => file.startsWith("src/") || file === "wrangler.jsonc";
+  const changes = new Map(plan.changes.filter((change) => !isServer(change.path)).map((change) => [change.path, change.after]));
+  const findings = plan.findings
+    .filter((finding) => !isServer(finding.location?.file ?? ""))
+    .map((finding) => `${finding.level} ${finding.code} ${finding.location?.file}:${finding.location?.line}:${finding.location?.col}`);
+  return { changes, findings };
 }
