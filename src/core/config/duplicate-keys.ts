@@ -10,14 +10,18 @@ import { findProperty, locate, propertyName, type ConfigDocument } from "./confi
 export function refuseDuplicateKeys(file: string, document: ConfigDocument): void {
   const holder = document.config.getParent()?.getParent();
   if (Node.isPropertyAssignment(document.config.getParent()) && Node.isObjectLiteralExpression(holder)) {
-    refuseIn(file, document, holder, (name) => name === "partykit", "");
+    refuseDuplicatesIn(file, document, holder, "", "partykit", (name) => name === "partykit");
   }
-  refuseIn(file, document, document.config, () => true, "");
+  refuseDuplicatesIn(file, document, document.config, "", "partykit");
   const parties = findProperty(document.config, "parties")?.getInitializer();
-  if (Node.isObjectLiteralExpression(parties)) refuseIn(file, document, parties, () => true, ` in "parties"`);
+  if (Node.isObjectLiteralExpression(parties)) refuseDuplicatesIn(file, document, parties, ` in "parties"`, "partykit");
 }
 
-function refuseIn(file: string, document: ConfigDocument, object: ObjectLiteralExpression, matters: (name: string) => boolean, where: string): void {
+/**
+ * Throws when a key of `object` (those `matters` keeps) is written more than once, naming every
+ * line; `where` says which object, `tool` which program silently takes the last one.
+ */
+export function refuseDuplicatesIn(file: string, document: ConfigDocument, object: ObjectLiteralExpression, where: string, tool: string, matters: (name: string) => boolean = () => true): void {
   const seen = new Map<string, PropertyAssignment[]>();
   for (const property of object.getProperties()) {
     if (!Node.isPropertyAssignment(property)) continue;
@@ -31,7 +35,7 @@ function refuseIn(file: string, document: ConfigDocument, object: ObjectLiteralE
     const listed = `${lines.slice(0, -1).join(", ")} and ${lines.at(-1)}`;
     throw new PartyShardError(`"${name}" appears ${times}${where} (lines ${listed}).`, {
       location: { file, ...locate(document, properties[1]!) },
-      hint: "Keep one of them: partykit silently uses the last, and party-shard will not guess which one you meant.",
+      hint: `Keep one of them: ${tool} silently uses the last, and party-shard will not guess which one you meant.`,
     });
   }
 }

@@ -1,10 +1,10 @@
 import { promises as fs } from "node:fs";
 import path from "node:path";
-import JSON5 from "json5";
 import { PartyShardError } from "../../errors.js";
 import { findUp, isFile } from "../find-up.js";
 import { findProperty, locate, parseConfigDocument, type ConfigDocument } from "./config-document.js";
 import { refuseDuplicateKeys } from "./duplicate-keys.js";
+import { parseJson5 } from "./parse-json5.js";
 
 /** The parts of a PartyKit config party-shard reads. */
 export interface PartyKitConfig {
@@ -43,7 +43,7 @@ export async function loadConfig(cwd: string, explicit?: string): Promise<Loaded
 /** The pure half of `loadConfig`: validates `text` as the config file `file` in `root`. */
 export function parseConfig(root: string, file: string, text: string): LoadedConfig {
   const inPackageJson = file === "package.json";
-  const data = parseJson5(file, text);
+  const data = parseJson5(text, file, "The config");
   const raw = inPackageJson ? (data as { partykit?: unknown } | null)?.partykit : data;
   if (inPackageJson && raw === undefined) {
     throw new PartyShardError(`${file} has no "partykit" key, so it is not a PartyKit config.`, {
@@ -75,17 +75,6 @@ export function parseConfig(root: string, file: string, text: string): LoadedCon
     parties: parties as Record<string, string>,
   };
   return { root, file, inPackageJson, document, config };
-}
-
-function parseJson5(file: string, text: string): unknown {
-  try {
-    return JSON5.parse(text);
-  } catch (error) {
-    const { lineNumber, columnNumber, message } = error as SyntaxError & { lineNumber?: number; columnNumber?: number };
-    const location = { file, line: lineNumber, col: columnNumber };
-    const reason = message.replace(/^JSON5: /, "").replace(/ at \d+:\d+$/, "");
-    throw new PartyShardError(`The config does not parse: ${reason}.`, { location });
-  }
 }
 
 /** The PartyKit config `partykit` would use from `cwd`, or undefined. */

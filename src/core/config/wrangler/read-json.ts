@@ -1,7 +1,8 @@
-import JSON5 from "json5";
-import { Node, type ObjectLiteralExpression, type PropertyAssignment } from "ts-morph";
+import { Node, type ObjectLiteralExpression } from "ts-morph";
 import { PartyShardError } from "../../../errors.js";
 import { findProperty, locate, parseConfigDocument, propertyName, type ConfigDocument } from "../config-document.js";
+import { refuseDuplicatesIn } from "../duplicate-keys.js";
+import { parseJson5 } from "../parse-json5.js";
 import type { ConfigPath, ReadConfig } from "./read-config.js";
 
 /**
@@ -9,21 +10,11 @@ import type { ConfigPath, ReadConfig } from "./read-config.js";
  * and lines from the same text parsed with ts-morph, which edits use too.
  */
 export function readJsonConfig(file: string, text: string): ReadConfig & { document: ConfigDocument } {
-  const data = parse(file, text);
+  const data = parseJson5(text, file, file);
   const document = parseConfigDocument(text, false);
   if (!document) throw new PartyShardError(`${file} must be an object.`, { location: { file, line: 1 } });
   refuseDuplicates(file, document);
   return { data, document, lineOf: (path) => lineOf(document, path) };
-}
-
-function parse(file: string, text: string): unknown {
-  try {
-    return JSON5.parse(text);
-  } catch (error) {
-    const { lineNumber, columnNumber, message } = error as SyntaxError & { lineNumber?: number; columnNumber?: number };
-    const reason = message.replace(/^JSON5: /, "").replace(/ at \d+:\d+$/, "");
-    throw new PartyShardError(`${file} does not parse: ${reason}.`, { location: { file, line: lineNumber, col: columnNumber } });
-  }
 }
 
 /** The node at `path` (property names and array indexes), or undefined. */
@@ -65,21 +56,5 @@ function refuseDuplicates(file: string, document: ConfigDocument): void {
     add(["env", name], ` in "env.${name}"`);
     add(["env", name, "durable_objects"], ` in "env.${name}.durable_objects"`);
   }
-  for (const [object, where] of objects) refuseIn(file, document, object, where);
-}
-
-function refuseIn(file: string, document: ConfigDocument, object: ObjectLiteralExpression, where: string): void {
-  const seen = new Map<string, PropertyAssignment>();
-  for (const property of object.getProperties()) {
-    if (!Node.isPropertyAssignment(property)) continue;
-    const name = propertyName(property);
-    const first = seen.get(name);
-    if (first) {
-      throw new PartyShardError(`"${name}" appears twice${where} (lines ${locate(document, first).line} and ${locate(document, property).line}).`, {
-        location: { file, ...locate(document, property) },
-        hint: "Keep one of them: wrangler silently uses the last, and party-shard will not guess which one you meant.",
-      });
-    }
-    seen.set(name, property);
-  }
+  for (const [object, where] of objects) refuseDuplicatesIn(file, document, object, where, "wrangler");
 }
