@@ -5,6 +5,7 @@ import { findConfigFile, loadConfig, type LoadedConfig } from "./config/load-con
 import type { LoadedWrangler } from "./config/wrangler/loaded-wrangler.js";
 import { findWranglerConfig, loadWrangler, parseWrangler, WRANGLER_CONFIG_NAMES } from "./config/wrangler/load-wrangler.js";
 import { findUp, isFile } from "./find-up.js";
+import { readManifest } from "./manifest.js";
 import type { Platform } from "./platform.js";
 
 export type { Platform } from "./platform.js";
@@ -70,7 +71,7 @@ function refuseNameMismatch(file: string, platform: Platform): void {
 async function findPartyKitConfig(cwd: string): Promise<string | undefined> {
   const found = await findConfigFile(cwd);
   if (!found || path.basename(found) !== "package.json") return found;
-  return hasKey(readJson(found), "partykit") ? found : undefined;
+  return hasKey(readManifest(path.dirname(found)), "partykit") ? found : undefined;
 }
 
 /**
@@ -80,9 +81,9 @@ async function findPartyKitConfig(cwd: string): Promise<string | undefined> {
 function usesPartyServer(wranglerFile: string): boolean {
   const root = path.dirname(wranglerFile);
   const packageJson = findUp(root, "package.json", isFile);
-  const manifest = packageJson ? readJson(packageJson) : undefined;
-  const fields = ["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"];
-  if (fields.some((field) => hasKey((manifest as Record<string, unknown> | undefined)?.[field], "partyserver"))) return true;
+  const manifest = packageJson ? readManifest(path.dirname(packageJson)) : undefined;
+  const fields = ["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"] as const;
+  if (fields.some((field) => hasKey(manifest?.[field], "partyserver"))) return true;
   try {
     const main = parseWrangler(root, path.basename(wranglerFile), readFileSync(wranglerFile, "utf8")).main;
     return /\bfrom\s*["']partyserver["']|\b(?:import|require)\s*\(\s*["']partyserver["']\s*\)/.test(readFileSync(path.join(root, main), "utf8"));
@@ -90,14 +91,6 @@ function usesPartyServer(wranglerFile: string): boolean {
     // A config that does not read, or a main that is not there: not recognisably PartyServer.
     // `--platform partyserver` then reports exactly what is wrong with it.
     return false;
-  }
-}
-
-function readJson(file: string): unknown {
-  try {
-    return JSON.parse(readFileSync(file, "utf8"));
-  } catch {
-    return undefined;
   }
 }
 

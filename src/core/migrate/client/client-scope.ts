@@ -2,6 +2,7 @@ import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from "n
 import os from "node:os";
 import path from "node:path";
 import { escapeRegExp } from "../../escape-regexp.js";
+import { readManifest } from "../../manifest.js";
 
 /** Where client code is looked for: the repository around the PartyKit config, or the folders --client names. */
 export interface ClientScope {
@@ -37,23 +38,6 @@ function repositoryRoot(configRoot: string): string {
     if (existsSync(path.join(dir, "package.json"))) highestPackage = dir;
   }
   return highestPackage ?? path.resolve(configRoot);
-}
-
-interface Manifest {
-  name?: unknown;
-  workspaces?: unknown;
-  dependencies?: Record<string, string>;
-  devDependencies?: Record<string, string>;
-  peerDependencies?: Record<string, string>;
-}
-
-export function readManifest(dir: string): Manifest | undefined {
-  try {
-    const manifest: unknown = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8"));
-    return typeof manifest === "object" && manifest !== null ? (manifest as Manifest) : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** package.json `workspaces` (array or `{ packages }`) and pnpm-workspace.yaml `packages`, globs expanded. */

@@ -5,7 +5,8 @@ import { decodeSource, describeInvalid, type InvalidByte } from "../../decode-so
 import { findUp } from "../../find-up.js";
 import type { Finding, OnProgress } from "../../plan.js";
 import { socketCandidates, type SourceText } from "./candidate-files.js";
-import { readManifest, type ClientScope } from "./client-scope.js";
+import { readManifest } from "../../manifest.js";
+import type { ClientScope } from "./client-scope.js";
 import { readTsconfig } from "./read-tsconfig.js";
 import { walkSources } from "./walk-sources.js";
 
