@@ -280,13 +280,12 @@ class LeaderCore {
   private readonly writes = new RecentWrites();
   private readonly waitingHello = new Map<number, () => void>();
   private started: Promise<void> = Promise.resolve();
-  /** Links asked for a hello by a frame that came before it. */
-  private readonly askedHello = new Set<string>();
   /** Hellos taken from each shard: which of its frames came after which hello. */
   private readonly hellos = new Map<number, number>();
+  /** Shards asked for a hello, by the hellos taken from them then: asked once until one comes. */
+  private readonly askedHello = new Map<number, number>();
   /** Shards whose frames were dropped while the room failed to start, by the hellos taken from them then. */
   private readonly gaps = new Map<number, number>();
-  private readonly gapAsked = new Set<number>();
   /** Frames from shards, taken one after another. */
   private frames: Promise<void> = Promise.resolve();
   private readonly stats = { broadcasts: 0, shardFrames: 0, largestShardFrameBytes: 0 };
@@ -380,14 +379,9 @@ class LeaderCore {
         throw error;
       }
       if (this.gaps.has(shard)) {
-        if (this.gaps.get(shard) === since) {
-          // Started now: that shard's hello is followed by everything not acknowledged, in order.
-          if (!this.gapAsked.has(shard)) link.send(JSON.stringify({ t: "resync" } satisfies LeaderFrame));
-          this.gapAsked.add(shard);
-          return;
-        }
+        // Started now: that shard's hello is followed by everything not acknowledged, in order.
+        if (this.gaps.get(shard) === since) return this.askHello(shard, link, since);
         this.gaps.delete(shard);
-        this.gapAsked.delete(shard);
       }
       await this.started;
       this.takeFrame(shard, link, frame);
@@ -398,13 +392,9 @@ class LeaderCore {
 
   private takeFrame(shard: number, link: LinkEnd, frame: RelayFrame) {
     const state = this.shards.get(shard);
-    if (!state) {
-      // This leader started afresh and the shard has not said hello yet: ask it, once per link.
-      // Its hello is followed by everything not acknowledged, this frame too.
-      if (!this.askedHello.has(link.id)) link.send(JSON.stringify({ t: "resync" } satisfies LeaderFrame));
-      this.askedHello.add(link.id);
-      return;
-    }
+    // This leader started afresh and the shard has not said hello yet: its hello is followed by
+    // everything not acknowledged, this frame too.
+    if (!state) return this.askHello(shard, link, this.hellos.get(shard) ?? 0);
     // Frames still arriving on a link this leader dropped are sent again on the next one.
     if (state.linkId !== link.id) return;
     // A repeat (its ack was lost: a fault broke the link after the frame ran) is acknowledged
@@ -417,6 +407,13 @@ class LeaderCore {
     this.apply(shard, frame);
     if (fault === "after") return this.dropLink(state, link);
     link.send(JSON.stringify({ t: "ack", seq: frame.seq } satisfies LeaderFrame));
+  }
+
+  /** Asks a shard for a hello, once for all the frames that came after its hello number `since`. */
+  private askHello(shard: number, link: LinkEnd, since: number) {
+    if (this.askedHello.get(shard) === since) return;
+    this.askedHello.set(shard, since);
+    link.send(JSON.stringify({ t: "resync" } satisfies LeaderFrame));
   }
 
   /** An injected fault: the link breaks; what the party sends meanwhile waits for the next one. */
@@ -440,7 +437,6 @@ class LeaderCore {
       this.shards.set(shard, state);
     }
     state.linkId = link.id;
-    this.askedHello.delete(link.id);
     // What this leader took that the shard does not know of (the ack was lost with a link).
     if (state.processed > hello.acked) link.send(JSON.stringify({ t: "ack", seq: state.processed } satisfies LeaderFrame));
     for (const frame of state.outbox.splice(0)) link.send(frame);
