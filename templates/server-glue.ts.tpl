@@ -14,225 +14,26 @@
  *
  * For the party nothing changes: its connections are every client on every shard (plus any
  * client connected straight to `<room>`), with their id, uri, state, attachments and tags.
- * A shard numbers what it relays and resends what the leader has not acknowledged, so a dropped
- * link loses nothing and runs nothing twice. A write POSTed to the router (sendViaRouter) runs
+ * A shard numbers what it relays and resends what the leader has not acknowledged, so the party
+ * gets each client event once, in order, across dropped links. A write POSTed to the router (sendViaRouter) runs
  * as its connection only when it carries that connection's key, which the client put in its
  * connect URL (`_psk`); it runs once per idempotency key.
  */
-import type * as Party from "partykit/server";
+//#runtime partykit
+
+// ─── This project: the party "{{shardedParty}}" sharded by the router party "{{routerParty}}" ───
 
 const SHARDED_PARTY = {{shardedPartyLiteral}};
 const ROUTER_PARTY = {{routerPartyLiteral}};
-
-//#include runtime/core.ts
-
-// ─── PartyKit: the party wrapped, its room and its edge ──────────────────────────────────────
-
-type Handler = (...args: never[]) => unknown;
-type Handlers = Partial<Record<"onStart" | "onConnect" | "onMessage" | "onClose" | "onError" | "onRequest" | "onAlarm" | "getConnectionTags", Handler>> & {
-  options?: Party.ServerOptions;
-};
-type StaticHook = (req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext) => unknown;
-const STATIC_HOOKS = ["onBeforeConnect", "onBeforeRequest"] as const;
-const OTHER_STATICS = ["onFetch", "unstable_onFetch", "onSocket", "onCron"] as const;
+const runtime = partykitRuntime({ party: SHARDED_PARTY, router: ROUTER_PARTY });
 
 /**
  * Wraps a party (a class, or an object of handlers) so its room leads the shards:
  * `export default sharded(Chat);`. Direct connections and requests work as before.
  */
-export function sharded<T>(party: T): T {
-  const definition = party as unknown as Record<string, unknown> & (new (room: Party.Room) => Handlers);
-  const isClass = typeof party === "function" && definition.prototype instanceof Object;
-
-  class Leader {
-    readonly options: Party.ServerOptions;
-    private readonly core: LeaderCore;
-    private readonly party: Handlers;
-
-    constructor(room: Party.Room) {
-      // The core calls the party, which is made after it: its view of the room needs the core.
-      this.core = new LeaderCore(leaderHost(room, () => this.options.hibernate === true), partyCalls(() => this.party));
-      this.party = isClass ? bindClass(new definition(roomView(room, this.core))) : bindObject(definition, roomView(room, this.core));
-      this.options = this.party.options ?? {};
-    }
-    // Methods, not fields: PartyKit looks for onRequest on the prototype.
-    async onStart() {
-      await this.core.start();
-      await this.party.onStart?.();
-    }
-    getConnectionTags(conn: Party.Connection, ctx: Party.ConnectionContext) {
-      if (isLink(conn.id)) return [];
-      return this.party.getConnectionTags?.(conn as never, ctx as never) ?? [];
-    }
-    onConnect(conn: Party.Connection, ctx: Party.ConnectionContext) {
-      // A link id is refused at the edge, and the link header dropped: only a shard has both.
-      if (isLink(conn.id) && ctx.request.headers.get(HEADER.link) !== null) return;
-      return this.party.onConnect?.(conn as never, ctx as never);
-    }
-    onMessage(message: Message, conn: Party.Connection) {
-      if (isLink(conn.id)) return this.core.onLinkFrame(conn, message);
-      return this.party.onMessage?.(message as never, conn as never);
-    }
-    onClose(conn: Party.Connection) {
-      if (isLink(conn.id)) return this.core.onLinkClose(conn);
-      return this.party.onClose?.(conn as never);
-    }
-    onError(conn: Party.Connection, error: Error) {
-      // A link's error is followed by its close, where the shard's state is kept.
-      return isLink(conn.id) ? undefined : this.party.onError?.(conn as never, error as never);
-    }
-    async onRequest(req: Party.Request) {
-      const own = await this.core.request(req as unknown as Request);
-      if (own) return own;
-      if (!this.party.onRequest) throw new Error("No onRequest handler");
-      return (await this.party.onRequest(asDirect(req as unknown as Request) as never)) as Response;
-    }
-    onAlarm() {
-      return this.party.onAlarm?.();
-    }
-  }
-  for (const name of STATIC_HOOKS) {
-    const hook = definition[name] as StaticHook | undefined;
-    Object.defineProperty(Leader, name, { value: edgeHook(name, hook?.bind(definition)) });
-  }
-  for (const name of OTHER_STATICS) {
-    if (typeof definition[name] === "function") Object.defineProperty(Leader, name, { value: (definition[name] as Handler).bind(definition) });
-  }
-  return Leader as unknown as T;
-}
-
-/** At the edge, before the party's own hook: our headers are dropped, our ids refused. */
-function edgeHook(name: (typeof STATIC_HOOKS)[number], hook: StaticHook | undefined): StaticHook {
-  return async (req, lobby, ctx) => {
-    stripInternalHeaders(req);
-    if (name === "onBeforeConnect" && new URL(req.url).searchParams.get("_pk")?.startsWith(LINK_ID_PREFIX)) {
-      return new Response("Reserved connection id", { status: 400 });
-    }
-    return (await hook?.(req, lobby, ctx)) ?? req;
-  };
-}
-
-/** A class party's handlers, called as PartyKit calls them. */
-function bindClass(instance: Handlers): Handlers {
-  const bound: Handlers = { options: instance.options ?? {} };
-  for (const name of ["onStart", "onConnect", "onMessage", "onClose", "onError", "onRequest", "onAlarm", "getConnectionTags"] as const) {
-    const handler = instance[name];
-    if (typeof handler === "function") bound[name] = handler.bind(instance) as Handler;
-  }
-  return bound;
-}
-
-/** An object party's handlers get the room as an extra argument, as PartyKit gives it. */
-function bindObject(party: Record<string, unknown>, room: Party.Room): Handlers {
-  const call = (name: string, ...args: unknown[]) => (party[name] as (...a: unknown[]) => unknown).apply(party, args);
-  const has = (name: string) => typeof party[name] === "function";
-  // PartyKit hibernates an object party that has onMessage, or has no onConnect.
-  const bound: Handlers = { options: { hibernate: has("onMessage") || !has("onConnect") } };
-  if (has("onConnect")) bound.onConnect = ((conn: unknown, ctx: unknown) => call("onConnect", conn, room, ctx)) as Handler;
-  if (has("onMessage")) bound.onMessage = ((message: unknown, conn: unknown) => call("onMessage", message, conn, room)) as Handler;
-  if (has("onClose")) bound.onClose = ((conn: unknown) => call("onClose", conn, room)) as Handler;
-  if (has("onError")) bound.onError = ((conn: unknown, error: unknown) => call("onError", conn, error, room)) as Handler;
-  if (has("onRequest")) bound.onRequest = ((req: unknown) => call("onRequest", req, room)) as Handler;
-  if (has("onAlarm")) bound.onAlarm = (() => call("onAlarm", room)) as Handler;
-  return bound;
-}
-
-/** The room as the party sees it: connections and broadcast span every shard. */
-function roomView(room: Party.Room, core: LeaderCore): Party.Room {
-  const connections = () => new Map([...core.connections()].map((conn) => [conn.id, conn]));
-  return Object.create(room, {
-    broadcast: { value: (message: Message, without?: string[]) => core.broadcast(message, without ?? []) },
-    getConnection: { value: (id: string) => core.connection(id) },
-    getConnections: { value: (tag?: string) => core.connections(tag) },
-    connections: { get: connections },
-  }) as Party.Room;
-}
-
-/** The party's handlers in the core's order (the connection first), called as PartyKit calls them. */
-function partyCalls(party: () => Handlers): PartyCalls {
-  return {
-    tags: (conn, ctx) => party().getConnectionTags?.(conn as never, ctx as never),
-    connect: (conn, ctx) => party().onConnect?.(conn as never, ctx as never),
-    message: (conn, message) => party().onMessage?.(message as never, conn as never),
-    close: (conn) => party().onClose?.(conn as never),
-    error: (conn, error) => party().onError?.(conn as never, error as never),
-  };
-}
-
-/** A PartyKit room as the leader's core needs it: links are connections whose id says so. */
-function leaderHost(room: Party.Room, hibernates: () => boolean): LeaderHost {
-  return {
-    // Getters: in onAlarm PartyKit hides the room id, and only what reads it fails.
-    get id() {
-      return room.id;
-    },
-    get env() {
-      return room.env;
-    },
-    get hibernates() {
-      return hibernates();
-    },
-    *directConnections(tag) {
-      for (const conn of room.getConnections(tag)) if (!isLink(conn.id)) yield conn;
-    },
-    directConnection: (id) => (isLink(id) ? undefined : room.getConnection(id)),
-    *links() {
-      for (const conn of room.getConnections()) if (isLink(conn.id)) yield conn;
-    },
-    link: (id) => room.getConnection(id),
-    routerRoom: (name) => roomOf(room.context.parties[ROUTER_PARTY]!, name),
-  };
-}
-
-/** A PartyKit room of the router party as a shard's relay needs it. */
-export function shardHost(room: Party.Room): ShardHost {
-  return {
-    storage: room.storage,
-    connections: (tag) => room.getConnections(tag),
-    openLink: (leaderRoom, path, headers) => room.context.parties[SHARDED_PARTY]!.get(leaderRoom).socket(path, { headers }),
-    routerRoom: (name) => roomOf(room.context.parties[ROUTER_PARTY]!, name),
-  };
-}
-
-/** The router party's placement room `<room>`. */
-export function placementFor(room: Party.Room, shardCount: number): Placement {
-  return new Placement(room.id, shardCount, (name) => roomOf(room.context.parties[ROUTER_PARTY]!, name), roomOf(room.context.parties[SHARDED_PARTY]!, room.id));
-}
-
-type StaticHooks = Partial<Record<(typeof STATIC_HOOKS)[number], StaticHook>>;
-
-/** A room at the edge, as the router's static hooks see it; `party` is the sharded party, for its own hooks. */
-export function edgeOf(lobby: Party.Lobby, ctx: Party.ExecutionContext, party: unknown): Edge {
-  const hooks = party as StaticHooks;
-  return {
-    room: lobby.id,
-    leader: roomOf(lobby.parties[SHARDED_PARTY]!, lobby.id),
-    routerRoom: (name) => roomOf(lobby.parties[ROUTER_PARTY]!, name),
-    toShard: (shardRoom, search, headers) => lobby.parties[ROUTER_PARTY]!.get(shardRoom).fetch(`/${search}`, { headers }),
-    hook: (kind, req) => runHook(party, kind === "connect" ? hooks.onBeforeConnect : hooks.onBeforeRequest, req, lobby, ctx),
-  };
-}
-
-/** Runs a static hook as PartyKit does: a Response refuses, a Request replaces, nothing keeps. */
-async function runHook(party: unknown, hook: StaticHook | undefined, req: Request, lobby: Party.Lobby, ctx: Party.ExecutionContext): Promise<Request | Response> {
-  if (!hook) return req;
-  try {
-    const result = await hook.call(party, req as unknown as Party.Request, lobby, ctx);
-    return result instanceof Response || result instanceof Request ? result : req;
-  } catch (error) {
-    // As PartyKit answers a direct request whose hook threw, with CORS so a browser can read it.
-    console.error("party-shard: the party's hook threw", error);
-    return new Response(error instanceof Error ? error.message : "Unauthorised", { status: 401, headers: CORS_HEADERS });
-  }
-}
-
-/** A room of a party, by name; a fresh stub per request (a broken stub stays broken). */
-function roomOf(party: Party.Context["parties"][string], name: string): RoomFetch {
-  return (path, init) => {
-    const stub = party.get(name);
-    return path ? stub.fetch(path, init) : stub.fetch(init);
-  };
-}
+export const sharded: <T>(party: T) => T = runtime.sharded;
+/** What the router party (router.ts) needs: a shard's host, its placement room, its edge. */
+export const { shardHost, placementFor, edgeOf } = runtime;
 
 // What the router file (router.ts) takes from this runtime, and what earlier versions exported.
 export { BATCH_TYPE, HEADER, HEADER_PREFIX, KEY_PARAM, ShardRelay, edgeConnect, edgeRequest, parseBatch, parseSeq, parseShardRoom, shardRoomId, stripInternalHeaders };

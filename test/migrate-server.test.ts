@@ -48,7 +48,7 @@ describe("migrate, server half: party fixtures", () => {
       // Any wrapped party needs the runtime beside it: written, intact, for this router.
       if (/\bsharded\(/.test(result.after)) {
         assert.ok(result.glue, "the runtime is written");
-        assert.match(result.glue, /^export function sharded/m);
+        assert.match(result.glue, /^export const sharded: <T>/m);
         assert.match(result.glue, /^const ROUTER_PARTY = "router";$/m);
         assert.equal(editedSinceGenerated(result.glue), false);
       }

@@ -39,9 +39,11 @@ export default sharded({
 `,
 ];
 
-// Two ways PartyKit projects set up TypeScript: workers types only, and DOM types with every strict extra.
+// Ways PartyKit projects set up TypeScript: workers types only, DOM types with every strict extra,
+// and the plain `lib: ["ES2022", "DOM"]` (no DOM.Iterable: Headers cannot be iterated there).
 const COMPILER_OPTIONS = {
   "workers types": { types: ["@cloudflare/workers-types"], lib: ["ES2022"] },
+  "dom lib without DOM.Iterable": { types: [], lib: ["ES2022", "DOM"], noPropertyAccessFromIndexSignature: true },
   "dom lib, strictest": {
     types: [],
     lib: ["ES2022", "DOM", "DOM.Iterable"],

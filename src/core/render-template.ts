@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { bundleRuntime } from "./runtime-bundle.js";
 
 const TEMPLATES_DIR = new URL("../../templates/", import.meta.url);
 const CHECKSUM_LINE = /\r?\n\/\/ party-shard checksum: ([0-9a-f]{16})\r?\n$/;
@@ -22,10 +23,10 @@ export function renderTemplate(name: string, values: Record<string, string | num
   return `${rendered}\n// party-shard checksum: ${checksum(rendered)}\n`;
 }
 
-/** A template's text, with each `//#include <name>` line replaced by that template (shared parts). */
+/** A template's text, with each `//#runtime <entry>` line replaced by the runtime modules that entry needs. */
 function readTemplate(name: string): string {
   const text = readFileSync(new URL(`${name}.tpl`, TEMPLATES_DIR), "utf8");
-  return text.replace(/^\/\/#include (\S+)$/gm, (_, part: string) => readTemplate(part).replace(/\n$/, ""));
+  return text.replace(/^\/\/#runtime (\S+)$/gm, (_, entry: string) => bundleRuntime(entry));
 }
 
 /**

@@ -1,5 +1,5 @@
 import { renderTemplate } from "../render-template.js";
-import { kebab, ROUTER_BINDING } from "./names.js";
+import { kebab } from "./names.js";
 
 /** Same file name as on PartyKit: one runtime module per project, beside the sharded class. */
 export const RUNTIME_FILE_NAME = "party-shard-server.ts";
@@ -19,8 +19,6 @@ export function renderPartyServerRuntime(options: PartyServerRuntimeOptions): st
     shardedBinding: options.shardedBinding,
     shardedBindingLiteral: JSON.stringify(options.shardedBinding),
     shardedPartyLiteral: JSON.stringify(kebab(options.shardedBinding)),
-    routerBindingLiteral: JSON.stringify(ROUTER_BINDING),
-    routerPartyLiteral: JSON.stringify(kebab(ROUTER_BINDING)),
     shardCount: options.shardCount,
   });
 }

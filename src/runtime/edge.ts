@@ -1,0 +1,261 @@
+/**
+ * The router at the edge: what a client's request to `/parties/<router>/<room>` becomes.
+ *
+ * - a WebSocket passes the sharded party's own onBeforeConnect, then goes to a shard placement
+ *   chose; a client can never name a shard room (ROOM_ID_PATTERN has no `!`);
+ * - a write (a connection's id and key) goes to the leader, which runs it as that connection;
+ *   any other POST passes onBeforeRequest and reaches the party's onRequest;
+ * - requests to the leader are sent again only on answers that say nothing ran (RETRY_STATUSES),
+ *   with the same Idempotency-Key; bodies, ids and batches are bounded in bytes before reading.
+ */
+import { MAX_BATCH_BYTES, MAX_BATCH_WRITES, parseBatch, parseSeq, type BatchEntry, type BatchResult } from "./batch.js";
+import type { Edge } from "./host.js";
+import { BATCH_TYPE, HEADER, KEY_PARAM, LINK_ID_PREFIX, MAX_ID_LENGTH, shardRoomId, sleep, stripInternalHeaders } from "./protocol.js";
+
+/** Delivery of a POST to the leader: attempts, time per attempt, and backoff between them. */
+const MAX_ATTEMPTS = 4;
+const ATTEMPT_TIMEOUT_MS = 10_000;
+const BACKOFF_BASE_MS = 25;
+const BACKOFF_MAX_MS = 1_000;
+
+/** Largest POST body accepted, in bytes actually read. */
+const MAX_BODY_BYTES = 1_048_576;
+/** Room ids this router accepts. `!` is not among them: shard rooms stay unreachable. */
+const ROOM_ID_PATTERN = /^[\w.~:@%+-]{1,128}$/;
+/** Origin allowed to POST from a browser. */
+const ALLOWED_ORIGIN = "*";
+
+/** 425: the writer's socket is still connecting; 502–504: nothing reached the party. */
+const RETRY_STATUSES = [425, 502, 503, 504];
+
+const CORS_HEADERS = {
+  "access-control-allow-origin": ALLOWED_ORIGIN,
+  "access-control-allow-methods": "GET, POST, OPTIONS",
+  "access-control-allow-headers": `content-type, ${HEADER.idempotencyKey}, ${HEADER.connection}, ${HEADER.key}, ${HEADER.seq}`,
+  // A browser's helper must read it to learn that this router takes batches.
+  "access-control-expose-headers": HEADER.batch,
+};
+
+/** A WebSocket to the router: the party's hook, then the less loaded of the client's two shards. */
+async function edgeConnect(req: Request, edge: Edge): Promise<Response> {
+  if (!ROOM_ID_PATTERN.test(edge.room)) return json(400, { error: "Invalid room id" });
+  // PartyKit hands any request with `Upgrade: websocket` here; a handshake is a GET.
+  if (req.method !== "GET") return json(400, { error: "A WebSocket handshake is a GET" });
+  const asked = new URL(req.url).searchParams;
+  if ((asked.get("_pk") ?? "").length > MAX_ID_LENGTH || (asked.get(KEY_PARAM) ?? "").length > MAX_ID_LENGTH) {
+    return json(400, { error: `Connection id and key are at most ${MAX_ID_LENGTH} characters` });
+  }
+  // Link ids are the shards' own, as at the party's edge (same answer).
+  if (asked.get("_pk")?.startsWith(LINK_ID_PREFIX)) return new Response("Reserved connection id", { status: 400 });
+  stripInternalHeaders(req);
+  const allowed = await edge.hook("connect", req);
+  if (allowed instanceof Response) return allowed;
+  const url = new URL(allowed.url);
+  // The shard must see the same client id the placement was made for.
+  const clientId = url.searchParams.get("_pk") || crypto.randomUUID();
+  url.searchParams.set("_pk", clientId);
+  const placement = await edge.routerRoom(edge.room)("", { method: "POST", headers: { [HEADER.place]: clientId } });
+  if (!placement.ok) return placement;
+  const { shard } = (await placement.json()) as { shard: number };
+  const headers = new Headers(allowed.headers);
+  headers.set(HEADER.uri, url.toString());
+  return edge.toShard(shardRoomId(edge.room, shard), url.search, headers);
+}
+
+/**
+ * Any other request to the router: writes and requests go to the leader; a GET or HEAD is
+ * returned, for the placement room to answer with its load view.
+ */
+async function edgeRequest(req: Request, edge: Edge): Promise<Request | Response> {
+  if (!ROOM_ID_PATTERN.test(edge.room)) return json(400, { error: "Invalid room id" });
+  const connection = req.headers.get(HEADER.connection);
+  const key = req.headers.get(HEADER.key);
+  const seq = req.headers.get(HEADER.seq);
+  stripInternalHeaders(req);
+  switch (req.method) {
+    case "POST":
+      if (connection === null || key === null) return roomRequest(req, edge);
+      // By media type: a client may add parameters (a charset) to it.
+      return mediaType(req.headers.get("content-type")) === BATCH_TYPE ? writeBatch(req, edge, connection, key) : write(req, edge, connection, key, seq);
+    case "OPTIONS":
+      return new Response(null, { status: 204, headers: CORS_HEADERS });
+    case "GET":
+    case "HEAD":
+      // The load view is the room's: the party's onBeforeRequest guards it as it guards a direct GET.
+      return edge.hook("request", req);
+    default:
+      return json(405, { error: "Use GET or POST" }, { allow: "GET, HEAD, POST, OPTIONS" });
+  }
+}
+
+/** A connection's message: the leader checks the key and runs onMessage once per idempotency key. */
+async function write(req: Request, edge: Edge, connection: string, key: string, seq: string | null): Promise<Response> {
+  const idempotencyKey = req.headers.get(HEADER.idempotencyKey) ?? crypto.randomUUID();
+  // The leader remembers ids and keys: they are bounded before anything is read.
+  if (connection.length > MAX_ID_LENGTH || key.length > MAX_ID_LENGTH || idempotencyKey.length > MAX_ID_LENGTH) {
+    return json(400, { error: `Connection id, key and Idempotency-Key are at most ${MAX_ID_LENGTH} characters` });
+  }
+  if (parseSeq(seq) === null) return json(400, { error: `${HEADER.seq} is a positive integer` });
+  const body = await readBody(req, MAX_BODY_BYTES);
+  if (body === undefined) return json(413, { error: `Body larger than ${MAX_BODY_BYTES} bytes` });
+  const headers = new Headers({
+    "content-type": req.headers.get("content-type") ?? "text/plain;charset=UTF-8",
+    [HEADER.idempotencyKey]: idempotencyKey,
+    [HEADER.connection]: connection,
+    [HEADER.key]: key,
+  });
+  if (seq !== null) headers.set(HEADER.seq, seq);
+  const res = await toLeader(edge, "", { method: "POST", headers, body });
+  if (res.status >= 500) {
+    // What a failing room says (an exception, a connection string) is for the server log only.
+    console.error(`party-shard: room ${edge.room} answered a write ${res.status}:`, await res.text());
+    return json(502, { error: `The room answered ${res.status}` });
+  }
+  // Batches are offered only when the room says it takes them (an older runtime would run a batch as one message).
+  const batch = res.headers.get(HEADER.batch);
+  return new Response(res.body, { status: res.status, headers: { ...CORS_HEADERS, ...(batch === "1" ? { [HEADER.batch]: "1" } : {}) } });
+}
+
+/**
+ * Several writes of one connection. The leader runs them in order and stops at the first that
+ * may succeed later (425, 503); the rest go again from there, with the same keys, so each runs
+ * once and none overtakes another. Answers 200 with each write's own status, in order.
+ */
+async function writeBatch(req: Request, edge: Edge, connection: string, key: string): Promise<Response> {
+  if (connection.length > MAX_ID_LENGTH || key.length > MAX_ID_LENGTH) {
+    return json(400, { error: `Connection id and key are at most ${MAX_ID_LENGTH} characters` });
+  }
+  const body = await readBody(req, MAX_BATCH_BYTES);
+  if (body === undefined) return json(413, { error: `Batch larger than ${MAX_BATCH_BYTES} bytes` });
+  let entries: BatchEntry[] | string;
+  try {
+    entries = parseBatch(new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(body), MAX_BATCH_WRITES, MAX_ID_LENGTH);
+  } catch {
+    entries = "A batch is UTF-8 JSON";
+  }
+  if (typeof entries === "string") return json(400, { error: entries });
+  const results: BatchResult[] = entries.map(() => ({ status: 502, error: "The room did not answer" }));
+  let from = 0;
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS && from < entries.length; attempt++) {
+    if (attempt > 1) await sleep(backoff(attempt));
+    const headers = new Headers({ "content-type": BATCH_TYPE, [HEADER.connection]: connection, [HEADER.key]: key });
+    const res = await attemptLeader(edge, "", { method: "POST", headers, body: JSON.stringify(entries.slice(from)) }, attempt, "a batch");
+    if (!res || RETRY_STATUSES.includes(res.status) || res.status >= 500) continue;
+    if (!res.ok) {
+      // A refusal of the whole batch is each write's answer.
+      const error = await res.text();
+      for (let i = from; i < entries.length; i++) results[i] = { status: res.status, error };
+      break;
+    }
+    let answered: BatchResult[];
+    try {
+      answered = ((await res.json()) as { results: BatchResult[] }).results.slice(0, entries.length - from);
+    } catch (error) {
+      console.error("party-shard: the room's answer to a batch was not its results", error);
+      continue;
+    }
+    answered.forEach((result, i) => (results[from + i] = { status: result.status, ...(result.error ? { error: String(result.error) } : {}) }));
+    const open = answered.findIndex((result) => RETRY_STATUSES.includes(result.status));
+    from += open === -1 ? answered.length : open;
+  }
+  return json(200, { results }, { [HEADER.batch]: "1" });
+}
+
+/** Any other POST: the party's onBeforeRequest, then its onRequest, as for a direct request. */
+async function roomRequest(req: Request, edge: Edge): Promise<Response> {
+  const allowed = await edge.hook("request", req);
+  if (allowed instanceof Response) return allowed;
+  const body = await readBody(allowed, MAX_BODY_BYTES);
+  if (body === undefined) return json(413, { error: `Body larger than ${MAX_BODY_BYTES} bytes` });
+  const headers = new Headers(allowed.headers);
+  if (!headers.has(HEADER.idempotencyKey)) headers.set(HEADER.idempotencyKey, crypto.randomUUID());
+  headers.set(HEADER.forwarded, "1");
+  return toLeader(edge, pathAfterRoom(allowed.url), { method: allowed.method, headers, body });
+}
+
+/**
+ * At-least-once to the leader, with the same key: sent again when nothing answered, or on 425
+ * and 502–504, which say in HTTP that the request was not processed (the party's own 503 too:
+ * it gets the same Idempotency-Key each time, to drop a repeat).
+ */
+async function toLeader(edge: Edge, path: string, init: { method: string; headers: Headers; body: ArrayBuffer }): Promise<Response> {
+  let last: Response | undefined;
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    if (attempt > 1) await sleep(backoff(attempt));
+    last = (await attemptLeader(edge, path, init, attempt, "a request")) ?? last;
+    if (last && !RETRY_STATUSES.includes(last.status)) return last;
+  }
+  return last ?? json(502, { error: "The room did not answer" });
+}
+
+/** One attempt to the leader (single writes, batches, requests); undefined when nothing answered. */
+async function attemptLeader(edge: Edge, path: string, init: { method: string; headers: Headers; body: ArrayBuffer | string }, attempt: number, what: string): Promise<Response | undefined> {
+  init.headers.set(HEADER.attempt, String(attempt));
+  try {
+    // A fresh stub per attempt (the host makes one per call): a broken stub stays broken.
+    const res = await withTimeout(edge.leader(path, init), ATTEMPT_TIMEOUT_MS);
+    if (res.status >= 500 && what === "a batch") console.error(`party-shard: room ${edge.room} answered a batch ${res.status}:`, await res.clone().text());
+    return res;
+  } catch (error) {
+    console.error(`party-shard: delivery of ${what} to the room failed`, error);
+    return undefined;
+  }
+}
+
+function backoff(attempt: number): number {
+  return Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+}
+
+/** A content type's media type, without parameters, in lower case. */
+function mediaType(contentType: string | null): string {
+  return (contentType ?? "").split(";")[0]!.trim().toLowerCase();
+}
+
+/** The request path below /parties/<router>/<room>, with its query, so the room sees what was asked. */
+function pathAfterRoom(url: string): string {
+  const { pathname, search } = new URL(url);
+  const rest = pathname.split("/").slice(4).join("/");
+  return rest || search ? `/${rest}${search}` : "";
+}
+
+/** Reads at most `limit` bytes, counting what arrives: a declared length can lie. */
+async function readBody(req: Request, limit: number): Promise<ArrayBuffer | undefined> {
+  if (!req.body) return new ArrayBuffer(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    size += chunk.value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(chunk.value);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body.buffer;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "content-type": "application/json", ...CORS_HEADERS, ...headers },
+  });
+}
+
+export { CORS_HEADERS, edgeConnect, edgeRequest, json };

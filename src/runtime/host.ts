@@ -1,0 +1,90 @@
+/**
+ * What the runtime needs of its platform. PartyKit and PartyServer each implement these for
+ * their rooms (partykit.ts, partyserver.ts); the simulator implements them with fake rooms, so
+ * the leader, shard and router code it runs is the code users run.
+ */
+import type { Message } from "./protocol.js";
+
+/** A client's socket, as both platforms give it to a room. */
+interface Conn {
+  readonly id: string;
+  readonly uri: string | null;
+  readonly readyState: number;
+  readonly state: unknown;
+  setState(state: unknown): unknown;
+  send(message: Message): void;
+  close(code?: number, reason?: string): void;
+}
+/** The shard's end of its link: a Workers WebSocket (whatever the project's lib). The leader's end is a LinkEnd. */
+interface LinkSocket {
+  readonly readyState: number;
+  send(message: string): void;
+  close(code?: number, reason?: string): void;
+  addEventListener(type: "message", listener: (event: MessageEvent) => void): void;
+  addEventListener(type: "close" | "error", listener: () => void): void;
+}
+/** The leader's end of a link, with the id the shard gave it. */
+interface LinkEnd {
+  readonly id: string;
+  readonly readyState: number;
+  send(message: string): void;
+  close(code?: number, reason?: string): void;
+}
+/** A request to another room: `path` below the room (with its query), "" for the room itself. */
+type RoomFetch = (path: string, init: { method: string; headers?: HeadersInit; body?: ArrayBuffer | string }) => Promise<Response>;
+/** What a room's storage offers on both platforms (a Durable Object's storage). */
+interface RoomStorage {
+  get<T>(key: string): Promise<T | undefined>;
+  put<T>(key: string, value: T): Promise<void>;
+  delete(keys: string | string[]): Promise<unknown>;
+  list<T>(options: { prefix: string }): Promise<Map<string, T>>;
+}
+/** The party's handlers, one calling order for both platforms: the connection first. */
+interface PartyCalls {
+  tags?(conn: Conn, ctx: { request: Request }): unknown;
+  connect?(conn: Conn, ctx: { request: Request }): unknown;
+  message?(conn: Conn, message: string | ArrayBuffer): unknown;
+  close?(conn: Conn, code: number, reason: string, wasClean: boolean): unknown;
+  error?(conn: Conn, error: Error): unknown;
+}
+/** The leader's room, as its platform gives it. */
+interface LeaderHost {
+  readonly id: string;
+  readonly env: Record<string, unknown>;
+  readonly hibernates: boolean;
+  /** The room's own client sockets, never links. */
+  directConnections(tag?: string): Iterable<Conn>;
+  directConnection(id: string): Conn | undefined;
+  /** The links shards opened to this room. */
+  links(): Iterable<LinkEnd>;
+  link(id: string): LinkEnd | undefined;
+  /** A room of the router's party (a shard, to wake it). */
+  routerRoom(room: string): RoomFetch;
+  /** Resolves once the room has started (the party's onStart ran), where the platform does not ensure it first. */
+  ready?(): Promise<void>;
+}
+/** A shard's room, as its platform gives it. */
+interface ShardHost {
+  /** The sharded party's name, as clients put it in a URL. */
+  readonly party: string;
+  readonly storage: RoomStorage;
+  connections(tag?: string): Iterable<Conn>;
+  /** Opens a WebSocket to the leader's room at `path` (its query carries the link's id). */
+  openLink(leaderRoom: string, path: string, headers: Record<string, string>): Promise<LinkSocket>;
+  routerRoom(room: string): RoomFetch;
+}
+
+/** One room as the router sees it at the edge, on its platform. */
+interface Edge {
+  readonly room: string;
+  /** The sharded party's room of that name: the leader. */
+  readonly leader: RoomFetch;
+  /** A room of the router's party: the placement room `<room>`, or a shard. */
+  routerRoom(room: string): RoomFetch;
+  /** Opens the client's WebSocket on a shard room: `search` is the client's query, `headers` its (checked) headers. */
+  toShard(shardRoom: string, search: string, headers: Headers): Promise<Response>;
+  /** The sharded party's own hook, run as its platform runs it: a Response refuses, a Request replaces. */
+  hook(kind: "connect" | "request", req: Request): Promise<Request | Response>;
+}
+
+export type { Conn, Edge, LeaderHost, LinkEnd, LinkSocket, PartyCalls, RoomFetch, RoomStorage, ShardHost };

@@ -1,0 +1,186 @@
+/**
+ * The leader's frames to its shards: what the party sends, broadcasts and closes.
+ *
+ * Costs and bounds:
+ * - a broadcast is one frame per shard that holds a recipient, whatever its number of clients;
+ *   while writes are being handed to the party, or relayed messages are arriving, broadcasts to
+ *   a shard are held and go as one frame (at most COALESCE_MAX_MS, COALESCE_MAX_BYTES);
+ * - a shard sees the party's frames in the order the party made them: any other frame to that
+ *   shard sends what is held first;
+ * - frames for a shard whose link is down wait in its outbox (OUTBOX_MAX_BYTES), and the shard
+ *   is woken to link again.
+ */
+import type { LeaderHost } from "./host.js";
+import { HEADER, LINK_MAX_BYTES, encode, shardRoomId, utf8Length } from "./protocol.js";
+import type { Data, LeaderFrame, Message } from "./protocol.js";
+import type { RemoteConnection } from "./remote-connection.js";
+
+/** Bytes of frames kept for a shard whose link is down. */
+const OUTBOX_MAX_BYTES = 8_388_608;
+/**
+ * While the leader hands a batch of writes to the party, or messages relayed by shards are
+ * arriving, the party's broadcasts to a shard wait to go as one frame: at most this long, and
+ * this many UTF-8 bytes, well below LINK_MAX_BYTES.
+ */
+const COALESCE_MAX_MS = 50;
+const COALESCE_MAX_BYTES = 262_144;
+
+/** What the leader knows of one shard. */
+interface ShardState {
+  incarnation: string;
+  /** The last frame from this shard taken in; anything at or below it is a repeat. */
+  processed: number;
+  linkId: string | undefined;
+  /** Frames (as sent) waiting for the link to come back, and their size. */
+  outbox: string[];
+  outboxBytes: number;
+}
+
+/** Broadcasts held to go as one frame to a shard (see COALESCE_MAX_MS). */
+interface Held {
+  items: Extract<LeaderFrame, { t: "broadcast" }>[];
+  bytes: number;
+}
+
+class Fanout {
+  readonly stats = { broadcasts: 0, shardFrames: 0, largestShardFrameBytes: 0 };
+  /** Batches of writes being handed to the party now; while any is, broadcasts to each shard are held. */
+  batches = 0;
+  /** Relayed messages arrived this timer turn: their broadcasts are held until it ends. */
+  private holding = false;
+  private readonly held = new Map<number, Held>();
+  private holdTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(
+    private readonly host: LeaderHost,
+    private readonly shards: Map<number, ShardState>,
+  ) {}
+
+  /** A batch of writes is being handed to the party: broadcasts are held until it ends. */
+  beginBatch() {
+    this.batches++;
+  }
+  endBatch() {
+    if (--this.batches === 0 && !this.holding) this.releaseHeld();
+  }
+
+  /** Direct clients one by one; each shard gets one frame, whatever its number of clients. */
+  broadcast(message: Message, without: readonly string[], remotes: Iterable<RemoteConnection>) {
+    const excluded = new Set(without);
+    for (const conn of this.host.directConnections()) if (!excluded.has(conn.id)) conn.send(message);
+    const perShard = new Map<number, { clients: number; skipped: string[] }>();
+    for (const remote of remotes) {
+      const entry = perShard.get(remote.shard) ?? { clients: 0, skipped: [] };
+      entry.clients++;
+      if (excluded.has(remote.id)) entry.skipped.push(remote.id);
+      perShard.set(remote.shard, entry);
+    }
+    this.stats.broadcasts++;
+    let data: Data | undefined;
+    let dataBytes = 0;
+    for (const [shard, { clients, skipped }] of perShard) {
+      if (clients === skipped.length) continue;
+      // Encoded and measured once per broadcast, whatever the number of shards.
+      if (data === undefined) {
+        data = encode(message);
+        dataBytes = utf8Length(JSON.stringify(data));
+      }
+      // The item's other fields: ids at most 3 bytes a UTF-16 unit, and the upTo number.
+      const bytes = dataBytes + 3 * JSON.stringify(skipped).length + 64;
+      this.toShard(shard, { t: "broadcast", data, without: skipped, upTo: this.shards.get(shard)?.processed ?? 0 }, bytes);
+    }
+  }
+
+  toShard(shard: number, frame: LeaderFrame, bytes = 0) {
+    const state = this.shards.get(shard);
+    if (!state) return;
+    if (frame.t === "broadcast" && (this.batches > 0 || this.holding)) return this.hold(shard, frame, bytes);
+    // A connection's kept data only goes to the shard's storage and no client sees it: held
+    // broadcasts need not go before it (a write's number is kept once per request).
+    if (frame.t === "keep") return this.sendToShard(shard, state, frame);
+    // Held broadcasts go first: a shard sees the party's frames in the order it sent them.
+    this.releaseHeld(shard);
+    this.sendToShard(shard, state, frame);
+  }
+
+  private sendToShard(shard: number, state: ShardState, frame: LeaderFrame) {
+    if (frame.t === "broadcast" || frame.t === "broadcasts") this.stats.shardFrames++;
+    const link = state.linkId ? this.host.link(state.linkId) : undefined;
+    const text = JSON.stringify(frame);
+    // A UTF-16 unit is at most 3 UTF-8 bytes: only a long frame is measured.
+    const bytes = text.length * 3 > LINK_MAX_BYTES ? utf8Length(text) : text.length;
+    if (frame.t === "broadcast" || frame.t === "broadcasts") this.stats.largestShardFrameBytes = Math.max(this.stats.largestShardFrameBytes, utf8Length(text));
+    if (bytes > LINK_MAX_BYTES) {
+      // Held broadcasts never make such a frame; one message can (a binary one goes base64, 4/3 its size).
+      console.error(`party-shard: a ${frame.t} frame to shard ${shard} is ${bytes} bytes, over the ${LINK_MAX_BYTES}-byte WebSocket message limit of its link: on Cloudflare the link closes (1009) and that shard's clients miss this message. Keep messages to sharded clients under about ${Math.floor(LINK_MAX_BYTES / 2)} bytes of text or ${Math.floor((LINK_MAX_BYTES * 3) / 4 / 2)} bytes of binary.`);
+    }
+    // A link closing but not yet closed: its close event clears linkId, and the frame waits.
+    if (link && link.readyState === 1) return link.send(text);
+    state.outbox.push(text);
+    state.outboxBytes += text.length;
+    while (state.outboxBytes > OUTBOX_MAX_BYTES) {
+      state.outboxBytes -= state.outbox.shift()!.length;
+      console.error(`party-shard: shard ${shard} unreachable; its oldest waiting frame was dropped`);
+    }
+    if (state.outbox.length === 1) this.wakeShard(shard);
+  }
+
+  /**
+   * Relayed messages come one event each: their broadcasts wait until the events already
+   * queued have run (one timer turn, about a millisecond), then go as one frame per shard.
+   */
+  holdAWhile() {
+    if (this.holding) return;
+    this.holding = true;
+    setTimeout(() => {
+      this.holding = false;
+      if (this.batches === 0) this.releaseHeld();
+    }, 0);
+  }
+
+  /** `bytes`: the item's UTF-8 size in a frame (or more). What is held goes before it would cross the cap. */
+  private hold(shard: number, frame: Extract<LeaderFrame, { t: "broadcast" }>, bytes: number) {
+    const waiting = this.held.get(shard);
+    if (waiting && waiting.bytes + bytes > COALESCE_MAX_BYTES) this.releaseHeld(shard);
+    if (bytes > COALESCE_MAX_BYTES) {
+      // Too big to share a frame: it goes alone, as it would unheld.
+      const state = this.shards.get(shard);
+      if (state) this.sendToShard(shard, state, frame);
+      return;
+    }
+    const held = this.held.get(shard) ?? { items: [], bytes: 32 };
+    held.items.push(frame);
+    held.bytes += bytes;
+    this.held.set(shard, held);
+    this.holdTimer ??= setTimeout(() => this.releaseHeld(), COALESCE_MAX_MS);
+  }
+
+  /** Sends the broadcasts held for `shard` (or every shard) as one frame each. */
+  releaseHeld(only?: number) {
+    for (const [shard, { items }] of this.held) {
+      if (only !== undefined && shard !== only) continue;
+      this.held.delete(shard);
+      const frame: LeaderFrame = items.length === 1 ? items[0]! : { t: "broadcasts", items: items.map(({ data, without, upTo }) => ({ data, without, upTo })) };
+      const state = this.shards.get(shard);
+      if (state) this.sendToShard(shard, state, frame);
+    }
+    if (this.held.size === 0 && this.holdTimer !== undefined) {
+      clearTimeout(this.holdTimer);
+      this.holdTimer = undefined;
+    }
+  }
+
+  /** A shard whose link is down may be asleep: a request wakes it, and it links again. */
+  wakeShard(shard: number) {
+    try {
+      const shardRoom = this.host.routerRoom(shardRoomId(this.host.id, shard));
+      shardRoom("", { method: "POST", headers: { [HEADER.link]: "wake" } }).catch((error: unknown) => console.error("party-shard: could not wake shard", shard, error));
+    } catch (error) {
+      // In onAlarm PartyKit hides the room id; the shard links again on its own next event.
+      console.error("party-shard: could not wake shard", shard, error);
+    }
+  }
+}
+
+export { COALESCE_MAX_MS, Fanout };
+export type { ShardState };

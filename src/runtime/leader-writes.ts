@@ -1,0 +1,216 @@
+/**
+ * Writes POSTed through the router (sendViaRouter), run at the leader as their connection's
+ * messages.
+ *
+ * Invariants:
+ * - a write runs only as the connection whose key it carries (403 otherwise), and only once its
+ *   socket's open reached the leader (425 until then: the sender retries);
+ * - once per idempotency key while the key is remembered (WRITE_MEMORY_MS, WRITE_MEMORY_BYTES);
+ *   the same key with another body is 409;
+ * - a numbered write never runs after a newer write of its connection (410): numbers are kept
+ *   with the connection, mirrored to its shard, and remembered SEQ_MEMORY_MS after it left.
+ */
+import { MAX_BATCH_WRITES, parseBatch, parseSeq, type BatchResult } from "./batch.js";
+import { COALESCE_MAX_MS } from "./leader-fanout.js";
+import { HEADER, MAX_ID_LENGTH, decode, decodeId, injectedFault, sameKey, sleep } from "./protocol.js";
+import type { RemoteConnection } from "./remote-connection.js";
+import type { Fanout } from "./leader-fanout.js";
+
+/** How long a routed write is remembered by its idempotency key, and the bytes that memory may take. */
+const WRITE_MEMORY_MS = 60_000;
+const WRITE_MEMORY_BYTES = 4_194_304;
+/** How long the highest write number taken from a connection is kept after its last write, and how many. */
+const SEQ_MEMORY_MS = 300_000;
+const SEQ_MEMORY_ENTRIES = 100_000;
+
+/** What the writes need of the leader. */
+interface WriteTarget {
+  readonly env: Record<string, unknown>;
+  readonly fanout: Fanout;
+  /** Resolves once a starting leader heard its shards: before that it knows none of their clients. */
+  heardShards(): Promise<void>;
+  remote(id: string): RemoteConnection | undefined;
+  /** Hands a message to the party as the connection's. */
+  deliver(remote: RemoteConnection, message: string | ArrayBuffer): unknown;
+}
+
+class LeaderWrites {
+  private readonly recent = new RecentWrites();
+  /** Highest write number taken per connection id and key; outlives the connection for a reconnect. */
+  private readonly sequences = new Sequences();
+
+  constructor(private readonly leader: WriteTarget) {}
+
+  async write(req: Request): Promise<Response> {
+    const type = req.headers.get("content-type") ?? "";
+    const body = await req.arrayBuffer();
+    const idempotencyKey = req.headers.get(HEADER.idempotencyKey) ?? crypto.randomUUID();
+    const retry = req.headers.get(HEADER.attempt) !== "1";
+    const seq = parseSeq(req.headers.get(HEADER.seq));
+    if (seq === null) return new Response(`${HEADER.seq} is a positive integer`, { status: 400 });
+    const outcome = await this.takeWrite(req.headers.get(HEADER.connection), req.headers.get(HEADER.key), type, body, idempotencyKey, seq, retry, "a routed write");
+    outcome.remote?.mirrorSeq();
+    await outcome.done;
+    // The header says this room takes batches: a helper sends one only after seeing it.
+    return new Response(outcome.error ?? "ok", { status: outcome.status, headers: { [HEADER.batch]: "1" } });
+  }
+
+  /**
+   * Several writes of one connection, in order: each checked and run exactly as it would be
+   * alone. The first write that may succeed later (425, 503) ends the batch, so nothing runs
+   * ahead of it; the router sends the rest again. Broadcasts go one frame per shard while the
+   * writes are being handed to the party (each onMessage has started), not until they finish:
+   * a slow onMessage must not hold every broadcast of the room.
+   */
+  async writeBatch(req: Request): Promise<Response> {
+    // The router's limits (it checked them already).
+    const entries = parseBatch(await req.text(), MAX_BATCH_WRITES, MAX_ID_LENGTH);
+    if (typeof entries === "string") return new Response(entries, { status: 400 });
+    const connection = req.headers.get(HEADER.connection);
+    const key = req.headers.get(HEADER.key);
+    const retry = req.headers.get(HEADER.attempt) !== "1";
+    const results: BatchResult[] = [];
+    const runs: Promise<void>[] = [];
+    const started: Promise<void>[] = [];
+    let remote: RemoteConnection | undefined;
+    this.leader.fanout.beginBatch();
+    try {
+      for (const entry of entries) {
+        // The type and bytes the same write would carry alone: its digest is the same either way.
+        const [type, body] = "t" in entry ? ["text/plain;charset=UTF-8", new TextEncoder().encode(entry.t).slice().buffer] : ["application/octet-stream", decode({ base64: entry.b }) as ArrayBuffer];
+        const outcome = await this.takeWrite(connection, key, type, body, entry.k, entry.s, retry, "a batched write");
+        results.push(outcome.error === undefined ? { status: outcome.status } : { status: outcome.status, error: outcome.error });
+        remote ??= outcome.remote;
+        if (outcome.done) runs.push(outcome.done);
+        if (outcome.started) started.push(outcome.started);
+        if (outcome.status === 425 || outcome.status === 503) break;
+      }
+      remote?.mirrorSeq();
+      // Bounded: an earlier handler of this connection that never settles delays no broadcast long.
+      await Promise.race([Promise.all(started), sleep(COALESCE_MAX_MS)]);
+    } finally {
+      this.leader.fanout.endBatch();
+    }
+    await Promise.all(runs);
+    return Response.json({ results }, { headers: { [HEADER.batch]: "1" } });
+  }
+
+  /**
+   * One write: the connection must be known here and the key its own; then onMessage runs once
+   * per idempotency key. `done` settles when the party has taken it, `started` once its
+   * onMessage has been called. A numbered write not remembered by its key runs only when its
+   * number is above every number taken from the connection: an older write (one its client gave
+   * up on, still retried by the router) never runs after a newer one, nor a write twice once the
+   * key memory has moved on. Writes without a number (older helpers) run as before.
+   */
+  private async takeWrite(connection: string | null, key: string | null, type: string, body: ArrayBuffer, idempotencyKey: string, seq: number | undefined, retry: boolean, what: string): Promise<{ status: number; error?: string; done?: Promise<void>; started?: Promise<void>; remote?: RemoteConnection }> {
+    const id = decodeId(connection);
+    // A woken leader knows its shards' clients once they answered (resync).
+    await this.leader.heardShards();
+    const remote = id === undefined ? undefined : this.leader.remote(id);
+    // 425: the socket's open may still be on its way from its shard; the sender retries.
+    if (!remote) return { status: 425, error: "This room does not know that connection (yet)" };
+    if (!sameKey(remote.key, key)) return { status: 403, error: "Wrong key for this connection" };
+    const fault = injectedFault(this.leader.env, retry, what);
+    if (fault === "before") return { status: 503, error: "injected fault" };
+    const digest = await digestOf(type, body);
+    const memoryKey = `${remote.id}\n${idempotencyKey}`;
+    let done = this.recent.find(memoryKey, digest);
+    if (done === "reused") return { status: 409, error: "This Idempotency-Key was used for another write" };
+    let started: Promise<void> | undefined;
+    if (!done) {
+      if (seq !== undefined) {
+        const seqKey = `${remote.id}\n${remote.key ?? ""}`;
+        const highest = Math.max(this.sequences.get(seqKey), remote.seqTaken);
+        if (seq <= highest) return { status: 410, error: `Write ${seq} was overtaken by write ${highest} of this connection, or already taken`, remote };
+        this.sequences.set(seqKey, seq);
+        remote.seqTaken = seq;
+      }
+      const message = type.startsWith("application/octet-stream") ? body : new TextDecoder().decode(body);
+      let called!: () => void;
+      started = new Promise<void>((resolve) => (called = resolve));
+      // A throw in onMessage is only logged, as on a direct socket: the write was delivered.
+      done = this.recent.add(
+        memoryKey,
+        digest,
+        remote.run(() => {
+          try {
+            return this.leader.deliver(remote, message);
+          } finally {
+            called();
+          }
+        }, false),
+      );
+    }
+    const taken = { done, remote, ...(started ? { started } : {}) };
+    return fault === "after" ? { status: 503, error: "injected fault", ...taken } : { status: 200, ...taken };
+  }
+}
+
+/** Writes run lately, by idempotency key, with a digest of what they carried; bounded in bytes. */
+class RecentWrites {
+  private readonly entries = new Map<string, { expires: number; digest: string; bytes: number; done: Promise<void> }>();
+  private bytes = 0;
+
+  /** The earlier run of this key, "reused" when it carried something else, or undefined. */
+  find(key: string, digest: string): Promise<void> | "reused" | undefined {
+    this.forget();
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    return entry.digest === digest ? entry.done : "reused";
+  }
+
+  add(key: string, digest: string, done: Promise<void>): Promise<void> {
+    const bytes = 2 * (key.length + digest.length) + 100;
+    this.entries.set(key, { expires: Date.now() + WRITE_MEMORY_MS, digest, bytes, done });
+    this.bytes += bytes;
+    this.forget();
+    return done;
+  }
+
+  private forget() {
+    const now = Date.now();
+    for (const [key, entry] of this.entries) {
+      if (entry.expires > now && this.bytes <= WRITE_MEMORY_BYTES) break;
+      this.entries.delete(key);
+      this.bytes -= entry.bytes;
+    }
+  }
+}
+
+/** Highest write number taken per connection id and key, for SEQ_MEMORY_MS after its last write; bounded in entries. */
+class Sequences {
+  private readonly entries = new Map<string, { seq: number; expires: number }>();
+
+  get(key: string): number {
+    this.forget();
+    return this.entries.get(key)?.seq ?? 0;
+  }
+
+  set(key: string, seq: number) {
+    // Re-inserted, so the map stays oldest first.
+    this.entries.delete(key);
+    this.entries.set(key, { seq, expires: Date.now() + SEQ_MEMORY_MS });
+    this.forget();
+  }
+
+  private forget() {
+    const now = Date.now();
+    for (const [key, entry] of this.entries) {
+      if (entry.expires > now && this.entries.size <= SEQ_MEMORY_ENTRIES) break;
+      this.entries.delete(key);
+    }
+  }
+}
+
+async function digestOf(type: string, body: ArrayBuffer): Promise<string> {
+  const prefix = new TextEncoder().encode(`${type}\n`);
+  const typed = new Uint8Array(prefix.byteLength + body.byteLength);
+  typed.set(prefix);
+  typed.set(new Uint8Array(body), prefix.byteLength);
+  const hash = new Uint8Array(await crypto.subtle.digest("SHA-256", typed));
+  return Array.from(hash, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+export { LeaderWrites };
+export type { WriteTarget };

@@ -1,0 +1,289 @@
+/**
+ * The leader: the party's own room (same id, same storage), where the party's code runs, once per
+ * event, for clients on every shard.
+ *
+ * Invariants:
+ * - each shard's frames are taken in the order it numbered them, each once: a repeat (its ack was
+ *   lost with a link) is acknowledged again, never run again;
+ * - a client's handlers run in the order its events came (RemoteConnection.run), onConnect first;
+ * - an id is one client: a second socket with that id takes it over only with the same key;
+ * - after a wake or restart, nothing reaches the party before the shards said who is connected
+ *   (at most RESYNC_TIMEOUT_MS).
+ */
+import type { Conn, LeaderHost, LinkEnd, PartyCalls } from "./host.js";
+import { Fanout, type ShardState } from "./leader-fanout.js";
+import { LeaderWrites } from "./leader-writes.js";
+import { BATCH_TYPE, HEADER, closeReason, decode, injectedFault, isLink, linkShard, sameClient } from "./protocol.js";
+import type { Kept, LeaderFrame, Message, RelayFrame, ShardFrame } from "./protocol.js";
+import { RemoteConnection } from "./remote-connection.js";
+
+/** How long a woken leader waits for its shards to tell it who is connected. */
+const RESYNC_TIMEOUT_MS = 5_000;
+
+class LeaderCore {
+  private readonly remotes = new Map<string, RemoteConnection>();
+  private readonly shards = new Map<number, ShardState>();
+  private readonly waitingHello = new Map<number, () => void>();
+  private started: Promise<void> = Promise.resolve();
+  /** Hellos taken from each shard: which of its frames came after which hello. */
+  private readonly hellos = new Map<number, number>();
+  /** Shards asked for a hello, by the hellos taken from them then: asked once until one comes. */
+  private readonly askedHello = new Map<number, number>();
+  /** Shards whose frames were dropped while the room failed to start, by the hellos taken from them then. */
+  private readonly gaps = new Map<number, number>();
+  /** Frames from shards, taken one after another. */
+  private frames: Promise<void> = Promise.resolve();
+
+  readonly fanout: Fanout;
+  private readonly writes: LeaderWrites;
+
+  constructor(
+    private readonly host: LeaderHost,
+    private readonly party: PartyCalls,
+  ) {
+    this.fanout = new Fanout(host, this.shards);
+    this.writes = new LeaderWrites(this);
+  }
+
+  get env(): Record<string, unknown> {
+    return this.host.env;
+  }
+
+  remote(id: string): RemoteConnection | undefined {
+    return this.remotes.get(id);
+  }
+
+  /**
+   * Runs before the party's own onStart. Woken from hibernation (or evicted while shards kept
+   * their links), the leader has its links but not its clients: each shard tells it.
+   */
+  start(): Promise<void> {
+    this.started = this.resync([...this.host.links()]);
+    return this.started;
+  }
+
+  private async resync(links: LinkEnd[]): Promise<void> {
+    const hellos = links.map((link) => {
+      const heard = new Promise<void>((resolve) => this.waitingHello.set(linkShard(link.id), resolve));
+      link.send(JSON.stringify({ t: "resync" } satisfies LeaderFrame));
+      return heard;
+    });
+    await Promise.race([Promise.all(hellos), new Promise((resolve) => setTimeout(resolve, RESYNC_TIMEOUT_MS))]);
+  }
+
+  /** Resolves once the shards told a starting leader who is connected (or RESYNC_TIMEOUT_MS passed). */
+  heardShards(): Promise<void> {
+    return this.started;
+  }
+
+  /** Whether a client of this id is connected through a shard. */
+  onShard(id: string): boolean {
+    return this.remotes.has(id);
+  }
+
+  /** A link closed: what the party sends its shard meanwhile waits for the next one. */
+  onLinkClose(link: LinkEnd): void {
+    const state = this.shards.get(linkShard(link.id));
+    if (state?.linkId === link.id) state.linkId = undefined;
+    if (state && state.outbox.length > 0) this.fanout.wakeShard(linkShard(link.id));
+  }
+
+  /**
+   * The requests the runtime answers itself: its stats and routed writes. A forwarded request
+   * may meet an injected fault. Undefined: the request is the party's.
+   */
+  async request(req: Request): Promise<Response | undefined> {
+    if (req.headers.has(HEADER.stats)) return Response.json(this.fanout.stats);
+    if (req.headers.has(HEADER.connection)) return req.headers.get("content-type") === BATCH_TYPE ? this.writes.writeBatch(req) : this.writes.write(req);
+    if (req.headers.has(HEADER.forwarded) && injectedFault(this.host.env, req.headers.get(HEADER.attempt) !== "1", "a forwarded request") === "before") {
+      return new Response("injected fault", { status: 503 });
+    }
+    return undefined;
+  }
+
+  // ─── Frames from shards ───
+
+  /** A frame a shard sent over its link. */
+  onLinkFrame(link: LinkEnd, raw: Message): Promise<void> {
+    const frame = JSON.parse(typeof raw === "string" ? raw : new TextDecoder().decode(raw)) as ShardFrame;
+    const shard = linkShard(link.id);
+    // A hello is taken at once: a starting room waits for the hellos (resync).
+    if (frame.t === "hello") {
+      this.hellos.set(shard, (this.hellos.get(shard) ?? 0) + 1);
+      return Promise.resolve(this.onHello(shard, link, frame));
+    }
+    const since = this.hellos.get(shard) ?? 0;
+    // The rest in the order they came, once the room has started and heard its shards: the
+    // first frame after a wake may have to start it, and none may overtake it meanwhile.
+    const turn = this.frames.then(async () => {
+      try {
+        await this.host.ready?.();
+      } catch (error) {
+        // The room did not start (its onStart threw). This frame and the shard's later ones
+        // until its next hello are dropped; the shard keeps them unacknowledged. Nothing asks
+        // it again here: a room that keeps failing must not turn its shards' frames into a loop.
+        this.gaps.set(shard, since);
+        // As PartyServer closes a direct socket whose room fails to start (its client reconnects
+        // and tries again); what the room threw is for the server log, not the client.
+        if (frame.t === "open") this.fanout.toShard(shard, { t: "close", to: frame.id, code: 1011, reason: "Uncaught exception during session setup" });
+        throw error;
+      }
+      if (this.gaps.has(shard)) {
+        // Started now: that shard's hello is followed by everything not acknowledged, in order.
+        if (this.gaps.get(shard) === since) return this.askHello(shard, link, since);
+        this.gaps.delete(shard);
+      }
+      await this.started;
+      this.takeFrame(shard, link, frame);
+    });
+    this.frames = turn.catch((error: unknown) => console.error("party-shard: a frame from shard", shard, "failed", error));
+    return turn;
+  }
+
+  private takeFrame(shard: number, link: LinkEnd, frame: RelayFrame) {
+    const state = this.shards.get(shard);
+    // This leader started afresh and the shard has not said hello yet: its hello is followed by
+    // everything not acknowledged, this frame too.
+    if (!state) return this.askHello(shard, link, this.hellos.get(shard) ?? 0);
+    // Frames still arriving on a link this leader dropped are sent again on the next one.
+    if (state.linkId !== link.id) return;
+    // A repeat (its ack was lost: a fault broke the link after the frame ran) is acknowledged
+    // again: a shard still holding it would resend it to a leader that started afresh, which
+    // would run it twice (an open: onConnect again for a live socket).
+    if (frame.seq <= state.processed) return link.send(JSON.stringify({ t: "ack", seq: state.processed } satisfies LeaderFrame));
+    const fault = injectedFault(this.host.env, frame.retry, `a ${frame.t} frame`);
+    if (fault === "before") return this.dropLink(state, link);
+    state.processed = frame.seq;
+    this.apply(shard, frame);
+    if (fault === "after") return this.dropLink(state, link);
+    link.send(JSON.stringify({ t: "ack", seq: frame.seq } satisfies LeaderFrame));
+  }
+
+  /** Asks a shard for a hello, once for all the frames that came after its hello number `since`. */
+  private askHello(shard: number, link: LinkEnd, since: number) {
+    if (this.askedHello.get(shard) === since) return;
+    this.askedHello.set(shard, since);
+    link.send(JSON.stringify({ t: "resync" } satisfies LeaderFrame));
+  }
+
+  /** An injected fault: the link breaks; what the party sends meanwhile waits for the next one. */
+  private dropLink(state: ShardState, link: LinkEnd) {
+    state.linkId = undefined;
+    link.close(1011, "injected fault");
+  }
+
+  private onHello(shard: number, link: LinkEnd, hello: Extract<ShardFrame, { t: "hello" }>) {
+    let state = this.shards.get(shard);
+    if (state?.incarnation !== hello.incarnation) {
+      // A shard (or this leader) we have not met: its clients are as it says, up to what was acked.
+      const listed = new Set(hello.clients.map((client) => client.id));
+      for (const remote of this.remotes.values()) {
+        if (remote.shard === shard && !listed.has(remote.id)) this.gone(remote, 1006, "shard restarted");
+      }
+      for (const client of hello.clients) {
+        if (this.remotes.get(client.id)?.shard !== shard) this.addRemote(shard, client.id, client.uri, client.key, client.kept);
+      }
+      state = { incarnation: hello.incarnation, processed: hello.acked, linkId: undefined, outbox: state?.outbox ?? [], outboxBytes: state?.outboxBytes ?? 0 };
+      this.shards.set(shard, state);
+    }
+    state.linkId = link.id;
+    // What this leader took that the shard does not know of (the ack was lost with a link).
+    if (state.processed > hello.acked) link.send(JSON.stringify({ t: "ack", seq: state.processed } satisfies LeaderFrame));
+    for (const frame of state.outbox.splice(0)) link.send(frame);
+    state.outboxBytes = 0;
+    this.waitingHello.get(shard)?.();
+    this.waitingHello.delete(shard);
+  }
+
+  private apply(shard: number, frame: RelayFrame) {
+    if (frame.t === "open") {
+      const key = frame.key;
+      const existing = this.remotes.get(frame.id);
+      if (existing && !sameClient(existing.key, key)) {
+        // An id is public; only the client holding its key may take it over.
+        this.fanout.toShard(shard, { t: "close", to: frame.id, code: 1008, reason: "Connection id in use" });
+        return;
+      }
+      if (existing) {
+        // The same client again: its old socket goes, as a reconnect would. On another shard it
+        // is closed there; on this shard the shard already let it go (a close sent now would
+        // reach the new socket, the only one of that id it still has open).
+        if (existing.shard !== shard) existing.close(1000, "Reconnected");
+        this.gone(existing, 1000, "Reconnected");
+      }
+      // Its writes' numbers go on: a write the old socket abandoned must not run after a newer one.
+      const seq = existing?.seqTaken;
+      const remote = this.addRemote(shard, frame.id, frame.uri, key, { state: null, attachment: null, tags: [], ...(seq ? { seq } : {}) });
+      remote.run(() => this.onRemoteConnect(remote, frame.headers), true);
+      return;
+    }
+    const remote = this.remotes.get(frame.id);
+    if (remote?.shard !== shard) return;
+    if (frame.t === "message") {
+      const message = decode(frame.data);
+      this.fanout.holdAWhile();
+      remote.run(() => this.deliver(remote, message), false);
+    } else if (frame.t === "close") {
+      this.gone(remote, frame.code, frame.reason);
+    } else {
+      remote.run(() => this.party.error?.(remote, new Error(frame.error)), false);
+    }
+  }
+
+  private async onRemoteConnect(remote: RemoteConnection, headers: [string, string][]) {
+    const ctx = { request: new Request(remote.uri, { headers }) };
+    const tags = ((await this.party.tags?.(remote, ctx)) ?? []) as string[];
+    remote.setTags([remote.id, ...tags.filter((tag) => tag !== remote.id)]);
+    try {
+      await this.party.connect?.(remote, ctx);
+    } catch (error) {
+      // As both platforms do for a direct socket whose onConnect throws: logged, and closed 1011.
+      console.error("Error when connecting", error);
+      remote.close(1011, closeReason(error instanceof Error ? error.message : "Uncaught exception when connecting"));
+    }
+  }
+
+  deliver(remote: RemoteConnection, message: string | ArrayBuffer) {
+    remote.dispatchEvent(new MessageEvent("message", { data: message }));
+    return this.party.message?.(remote, message);
+  }
+
+  private gone(remote: RemoteConnection, code: number, reason: string) {
+    this.remotes.delete(remote.id);
+    remote.readyState = 3;
+    remote.run(() => {
+      remote.dispatchEvent(new CloseEvent("close", { code, reason }));
+      return this.party.close?.(remote, code, reason, true);
+    }, false);
+  }
+
+  /** `uri`: as the shard names it, the URL the client would have used without the router. */
+  private addRemote(shard: number, id: string, uri: string, key: string | null, kept: Kept): RemoteConnection {
+    const remote = new RemoteConnection(id, uri, this.host.id, shard, key, kept, this.host.hibernates, (frame) => this.fanout.toShard(shard, frame));
+    this.remotes.set(id, remote);
+    return remote;
+  }
+
+
+  // ─── What the party sees ───
+
+  /** A connection of the room: a direct socket, or a client on a shard. */
+  connection(id: string): Conn | undefined {
+    if (isLink(id)) return undefined;
+    return this.host.directConnection(id) ?? this.remotes.get(id);
+  }
+
+  /** Every connection of the room, on every shard. */
+  *connections(tag?: string): Generator<Conn> {
+    yield* this.host.directConnections(tag);
+    for (const remote of this.remotes.values()) if (tag === undefined || remote.hasTag(tag)) yield remote;
+  }
+
+
+  /** Direct clients one by one; each shard gets one frame, whatever its number of clients. */
+  broadcast(message: Message, without: readonly string[] = []) {
+    this.fanout.broadcast(message, without, this.remotes.values());
+  }
+}
+
+export { LeaderCore };

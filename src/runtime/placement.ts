@@ -1,0 +1,146 @@
+/**
+ * Placement: the router's room `<room>` chooses a shard for each connecting client and keeps
+ * how many clients each shard holds.
+ *
+ * - a client returns to its shard while that shard has room (sticky, STICKY_MEMORY ids);
+ *   otherwise it goes to the less loaded of its two rendezvous-hash choices;
+ * - counts come from the shards' own numbered reports, so an eviction of this room loses
+ *   nothing: it asks the shards again when it starts.
+ */
+import { json } from "./edge.js";
+import type { RoomFetch } from "./host.js";
+import { HEADER, shardRoomId } from "./protocol.js";
+import type { LoadReport } from "./protocol.js";
+
+/** Placement skips a shard holding this many connections. */
+const MAX_CONNECTIONS_PER_SHARD = 10_000;
+/** How many connections a client's preferred shard may hold above the emptiest one (0 = even). */
+const BALANCE_SLACK = 0;
+/** Client ids remembered so a reconnecting client returns to its shard. */
+const STICKY_MEMORY = 50_000;
+/** A placement counts toward its shard's load until the shard reports the client, or this long. */
+const PENDING_MS = 10_000;
+
+/** The router's room `<room>`: where each client goes, and how many clients each shard holds. */
+class Placement {
+  /** Connections per shard; index 0 is shard 1. Each shard reports its own count as it changes. */
+  private load: number[];
+  /** Clients placed but not yet reported by their shard: a handshake that fails never counts for long. */
+  private readonly pending = new Map<string, { shard: number; expires: number }>();
+  /** The latest report taken from each shard. */
+  private readonly lastReport: ({ from: string; n: number } | undefined)[] = [];
+  /** Shard each client id was placed on, oldest first. */
+  private readonly placements = new Map<string, number>();
+  /** When this room last started: operators can tell an eviction from the view. */
+  private readonly since = Date.now();
+
+  constructor(
+    private readonly room: string,
+    /** The sharded party's name, shown in the load view. */
+    private readonly party: string,
+    private readonly shardCount: number,
+    /** A room of the router's party, and the leader (the sharded party's room of the same name). */
+    private readonly routerRoom: (room: string) => RoomFetch,
+    private readonly leader: RoomFetch,
+  ) {
+    this.load = new Array<number>(shardCount).fill(0);
+  }
+
+  /** After an eviction the counts are gone from memory: the shards know them. */
+  async start() {
+    this.load = await Promise.all(
+      this.load.map(async (_, i) => {
+        const res = await this.routerRoom(shardRoomId(this.room, i + 1))("", { method: "GET" });
+        return ((await res.json()) as { connections: number }).connections;
+      }),
+    );
+  }
+
+  async onRequest(req: Request): Promise<Response> {
+    const placeFor = req.headers.get(HEADER.place);
+    if (placeFor !== null) return this.place(placeFor);
+    const reported = req.headers.get(HEADER.load);
+    if (reported !== null) {
+      this.takeReport(JSON.parse(decodeURIComponent(reported)) as LoadReport);
+      return new Response(null, { status: 204 });
+    }
+    return json(200, { room: this.room, party: this.party, shards: this.shardCount, load: this.load, since: this.since, leader: await this.leaderStats() });
+  }
+
+  /** What the leader sent its shards; null before the party is wrapped by migrate. */
+  private async leaderStats(): Promise<unknown> {
+    // A leader that throws (on PartyServer, a room whose onStart fails) shows no stats: what it
+    // said is for the server log, never the view, which anyone may read.
+    const res = await this.leader("", { method: "GET", headers: { [HEADER.stats]: "1" } }).catch((error: unknown) => {
+      console.error(`party-shard: room ${this.room} did not answer for its stats`, error);
+      return undefined;
+    });
+    if (!res) return null;
+    return res.ok && res.headers.get("content-type")?.includes("json") ? res.json().catch(() => null) : null;
+  }
+
+  /** A shard's own count replaces ours, unless a later report from it came first. */
+  private takeReport(report: LoadReport) {
+    this.pending.delete(report.id);
+    const last = this.lastReport[report.shard - 1];
+    if (report.shard < 1 || report.shard > this.shardCount || (last?.from === report.from && last.n > report.n)) return;
+    this.lastReport[report.shard - 1] = { from: report.from, n: report.n };
+    this.load[report.shard - 1] = report.count;
+  }
+
+  /** Sticky while the client's shard has room; otherwise the less loaded of the client's two shards. */
+  private place(clientId: string): Response {
+    const previous = this.placements.get(clientId);
+    const shard = previous !== undefined && this.hasRoom(previous) ? previous : this.choose(clientId);
+    if (shard === undefined) return json(503, { error: "Every shard is full" }, { "retry-after": "5" });
+    // Counted now so a burst of connects spreads out, until the shard reports the client.
+    this.pending.set(clientId, { shard, expires: Date.now() + PENDING_MS });
+    this.placements.delete(clientId);
+    this.placements.set(clientId, shard);
+    if (this.placements.size > STICKY_MEMORY) this.placements.delete(this.placements.keys().next().value!);
+    return json(200, { shard });
+  }
+
+  private choose(clientId: string): number | undefined {
+    const load = this.effectiveLoad();
+    const open = rendezvousOrder(clientId, this.shardCount).filter((shard) => load[shard - 1]! < MAX_CONNECTIONS_PER_SHARD);
+    const [first, second = first] = open;
+    if (first === undefined || second === undefined) return undefined;
+    const preferred = load[second - 1]! < load[first - 1]! ? second : first;
+    const least = Math.min(...open.map((shard) => load[shard - 1]!));
+    if (load[preferred - 1]! <= least + BALANCE_SLACK) return preferred;
+    return open.find((shard) => load[shard - 1] === least);
+  }
+
+  private hasRoom(shard: number): boolean {
+    return this.effectiveLoad()[shard - 1]! < MAX_CONNECTIONS_PER_SHARD;
+  }
+
+  /** Reported connections plus placements still on their way. */
+  private effectiveLoad(): number[] {
+    const load = [...this.load];
+    const now = Date.now();
+    for (const [clientId, { shard, expires }] of this.pending) {
+      if (expires <= now) this.pending.delete(clientId);
+      else load[shard - 1]! += 1;
+    }
+    return load;
+  }
+}
+
+/** Shards ordered by a rendezvous hash of the client id: the first two are its two choices. */
+function rendezvousOrder(clientId: string, shardCount: number): number[] {
+  const scored = Array.from({ length: shardCount }, (_, i) => ({ shard: i + 1, score: hash32(`${clientId}#${i + 1}`) }));
+  return scored.sort((a, b) => b.score - a.score || a.shard - b.shard).map(({ shard }) => shard);
+}
+
+/** FNV-1a with a murmur3 finaliser, so similar ids spread evenly. */
+function hash32(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return (hash ^ (hash >>> 16)) >>> 0;
+}
+
+export { Placement };

@@ -1,0 +1,249 @@
+/**
+ * What the leader, its shards and the router say to each other: room names, headers, the frames
+ * of a shard's link, and how a message is carried in them.
+ *
+ * Invariants kept here:
+ * - a message reaches a client as the party's own WebSocket would send it: text stays text,
+ *   bytes stay bytes, anything else becomes `String(value)` (WebIDL's conversion);
+ * - every header of ours starts with HEADER_PREFIX, so one check drops them all at the edge;
+ * - shard rooms are `<room>!shard-<n>`, a name the router's edge never accepts from a client.
+ */
+
+const HEADER = {
+  /** On a shard's link socket: the shard's number, and (PartyServer) the ticket the leader gave it. */
+  link: "x-party-shard-link",
+  ticket: "x-party-shard-ticket",
+  /** On a routed write: the writer's connection id and key. */
+  connection: "x-party-shard-connection",
+  key: "x-party-shard-key",
+  /** From the router: the client's own URL (to a shard), or that a request was forwarded (to the leader). */
+  uri: "x-party-shard-uri",
+  forwarded: "x-party-shard-forwarded",
+  attempt: "x-party-shard-attempt",
+  /** On a routed write: its number among its socket's writes (1, 2, …), so an older one never runs after a newer. */
+  seq: "x-party-shard-seq",
+  /** On a write's answer: this router and room take batches. */
+  batch: "x-party-shard-batch",
+  /** Between the router's rooms: placement and load. */
+  place: "x-party-shard-place",
+  load: "x-party-shard-load",
+  stats: "x-party-shard-stats",
+  idempotencyKey: "idempotency-key",
+} as const;
+/** Every header of ours starts so; public requests never carry them past the edge. */
+const HEADER_PREFIX = "x-party-shard-";
+/** The query parameter carrying a socket's write key. */
+const KEY_PARAM = "_psk";
+/** The content type of a request carrying several writes of one connection, in order. */
+const BATCH_TYPE = "application/vnd.party-shard.batch+json";
+const LINK_ID_PREFIX = "party-shard-link-";
+const SHARD_ROOM = /^(.+)!shard-(\d+)$/;
+/**
+ * The WebSocket message limit of a shard's link on Cloudflare: a bigger frame closes the link
+ * (1009), and frames from the leader are not resent, so the shard's clients would miss it.
+ */
+const LINK_MAX_BYTES = 1_048_576;
+/** Longest connection id, write key or Idempotency-Key (printable ASCII) a socket or a write may carry. */
+const MAX_ID_LENGTH = 128;
+
+function shardRoomId(room: string, shard: number): string {
+  return `${room}!shard-${shard}`;
+}
+
+/** `{ room, shard }` for a shard room's id; undefined for any other room. */
+function parseShardRoom(id: string): { room: string; shard: number } | undefined {
+  const match = SHARD_ROOM.exec(id);
+  return match ? { room: match[1]!, shard: Number(match[2]) } : undefined;
+}
+
+function isLink(id: string): boolean {
+  return id.startsWith(LINK_ID_PREFIX);
+}
+
+function linkShard(id: string): number {
+  return Number.parseInt(id.slice(LINK_ID_PREFIX.length), 10);
+}
+
+/**
+ * The part of Headers used here: `forEach`, not iteration, because a project whose lib is
+ * `["ES2022", "DOM"]` (no DOM.Iterable) has no iterator on Headers, and a generated file must
+ * type-check there; structural, because PartyKit's request type brings its own Headers.
+ */
+interface HeaderList {
+  forEach(callback: (value: string, name: string) => void): void;
+  delete(name: string): void;
+}
+
+/** A header list as `[name, value]` pairs. */
+function headerPairs(headers: Pick<HeaderList, "forEach">): [string, string][] {
+  const pairs: [string, string][] = [];
+  headers.forEach((value, name) => pairs.push([name, value]));
+  return pairs;
+}
+
+/** Drops our headers from a request that came from the internet, where anyone can set them. */
+function stripInternalHeaders(req: { headers: HeaderList }): void {
+  for (const [name] of headerPairs(req.headers)) if (name.startsWith(HEADER_PREFIX)) req.headers.delete(name);
+}
+
+/** The request as the party would have got it directly: a copy without our headers (the request itself when it has none). */
+function asDirect<R extends Request>(req: R): R {
+  if (!headerPairs(req.headers).some(([name]) => name.startsWith(HEADER_PREFIX))) return req;
+  const copy = new Request(req);
+  stripInternalHeaders(copy);
+  return copy as R;
+}
+
+// ─── The link protocol ──────────────────────────────────────────────────────────────────────
+
+type Data = { text: string } | { base64: string };
+interface Kept {
+  state: unknown;
+  attachment: unknown;
+  tags: string[];
+  /** The highest write number taken from this connection: kept with it so a woken leader still refuses older writes. */
+  seq?: number;
+}
+interface ClientRecord {
+  id: string;
+  /** The URL the client would have used without the router: `/parties/<party>/<room>`, no key. */
+  uri: string;
+  key: string | null;
+  kept: Kept;
+}
+/** Shard → leader. Every frame but hello has a sequence number; `retry` marks a resent frame. */
+type ShardFrame =
+  | { t: "hello"; incarnation: string; acked: number; clients: ClientRecord[] }
+  | { t: "open"; seq: number; id: string; uri: string; key: string | null; headers: [string, string][]; retry?: true }
+  | { t: "message"; seq: number; id: string; data: Data; retry?: true }
+  | { t: "close"; seq: number; id: string; code: number; reason: string; retry?: true }
+  | { t: "error"; seq: number; id: string; error: string; retry?: true };
+/** Leader → shard. `upTo`: only clients whose open the leader had seen get a broadcast. */
+type LeaderFrame =
+  | { t: "ack"; seq: number }
+  | { t: "resync" }
+  | { t: "send"; to: string; data: Data }
+  | { t: "broadcast"; data: Data; without: string[]; upTo: number }
+  | { t: "broadcasts"; items: { data: Data; without: string[]; upTo: number }[] }
+  | { t: "close"; to: string; code?: number | undefined; reason?: string | undefined }
+  | { t: "keep"; to: string; kept: Kept };
+
+/** What a party may pass to `send`/`broadcast`. Anything but bytes goes as text, as a WebSocket sends it. */
+type Message = string | ArrayBuffer | ArrayBufferView;
+/** A frame before the shard numbers it. */
+type Unnumbered<F> = F extends unknown ? Omit<F, "seq"> : never;
+type RelayFrame = Exclude<ShardFrame, { t: "hello" }>;
+
+/** What a shard tells the router's room after each connect and close. */
+interface LoadReport {
+  shard: number;
+  count: number;
+  /** The client that came or went. */
+  id: string;
+  /** The shard's incarnation and the report's number in it, to drop reports that arrive late. */
+  from: string;
+  n: number;
+}
+
+/**
+ * A message as a frame carries it. A WebSocket's `send` takes bytes as bytes and converts
+ * anything else to a string (WebIDL): a party's `send(42)` reaches a browser as "42", never as
+ * an empty binary frame.
+ */
+function encode(message: unknown): Data {
+  if (message instanceof ArrayBuffer || ArrayBuffer.isView(message)) {
+    const bytes = message instanceof ArrayBuffer ? new Uint8Array(message) : new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
+    let binary = "";
+    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+    return { base64: btoa(binary) };
+  }
+  return { text: String(message) };
+}
+
+function decode(data: Data): string | ArrayBuffer {
+  if ("text" in data) return data.text;
+  return Uint8Array.from(atob(data.base64), (c) => c.charCodeAt(0)).buffer;
+}
+
+/** With PARTY_SHARD_FAULT_PERCENT set (tests, staging), that share of first attempts fails. */
+function injectedFault(env: Record<string, unknown>, retry: boolean | undefined, where: string): "before" | "after" | undefined {
+  // Brackets: a project with noPropertyAccessFromIndexSignature type-checks this file too.
+  const percent = Number(env["PARTY_SHARD_FAULT_PERCENT"] ?? 0);
+  if (retry || !(Math.random() * 100 < percent)) return undefined;
+  const when = Math.random() < 0.5 ? "before" : "after";
+  // warn, not log: wrangler dev at --log-level info drops console.log, and the tests count these.
+  console.warn(`party-shard: injected fault ${when} ${where}`);
+  return when;
+}
+
+/** A close reason a WebSocket takes: at most 123 UTF-8 bytes. */
+function closeReason(text: string): string {
+  let reason = text;
+  while (utf8Length(reason) > 123) reason = reason.slice(0, -1);
+  return reason;
+}
+
+/** UTF-8 bytes of a string, without encoding it. */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code >= 0x80) bytes += code < 0x800 ? 1 : 2;
+    // A surrogate pair is four bytes: its two units and the 2 just added; its second unit adds nothing.
+    if (code >= 0xd800 && code < 0xdc00 && i + 1 < text.length) i++;
+  }
+  return bytes;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Ids travel percent-encoded, so any id fits in a header. */
+function decodeId(header: string | null): string | undefined {
+  try {
+    return header === null ? undefined : decodeURIComponent(header);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Two sockets are the same client when they hold the same key, or when neither has one. */
+function sameClient(a: string | null, b: string | null): boolean {
+  return a === null && b === null ? true : sameKey(a, b);
+}
+
+/** Compares in constant time: a key is a secret. */
+function sameKey(expected: string | null, given: string | null): boolean {
+  if (!expected || !given || expected.length !== given.length) return false;
+  let diff = 0;
+  for (let i = 0; i < expected.length; i++) diff |= expected.charCodeAt(i) ^ given.charCodeAt(i);
+  return diff === 0;
+}
+
+export {
+  BATCH_TYPE,
+  HEADER,
+  HEADER_PREFIX,
+  KEY_PARAM,
+  LINK_ID_PREFIX,
+  LINK_MAX_BYTES,
+  MAX_ID_LENGTH,
+  asDirect,
+  closeReason,
+  decode,
+  decodeId,
+  encode,
+  headerPairs,
+  injectedFault,
+  isLink,
+  linkShard,
+  parseShardRoom,
+  sameClient,
+  sameKey,
+  shardRoomId,
+  sleep,
+  stripInternalHeaders,
+  utf8Length,
+};
+export type { ClientRecord, Data, Kept, LeaderFrame, LoadReport, Message, RelayFrame, ShardFrame, Unnumbered };

@@ -1,0 +1,112 @@
+/**
+ * A client on a shard, as the party sees it at the leader: a Connection whose send and close
+ * travel over the shard's link, and whose state, attachment, tags and highest write number live
+ * here and are mirrored to the shard, so a woken leader gets them back.
+ */
+import { encode } from "./protocol.js";
+import type { Kept, LeaderFrame, Message } from "./protocol.js";
+
+class RemoteConnection extends EventTarget {
+  readonly CONNECTING = 0;
+  readonly OPEN = 1;
+  readonly CLOSING = 2;
+  readonly CLOSED = 3;
+  readonly url = null;
+  readonly protocol = "";
+  readonly extensions = "";
+  readonly binaryType = "arraybuffer";
+  readonly bufferedAmount = 0;
+  readyState = 1;
+  private tail: Promise<unknown> = Promise.resolve();
+  private seqMirrored = 0;
+
+  constructor(
+    readonly id: string,
+    readonly uri: string,
+    /** The room's name (PartyServer's `connection.server`). */
+    readonly server: string,
+    readonly shard: number,
+    readonly key: string | null,
+    private readonly kept: Kept,
+    /** Both platforms keep a hibernating connection's state in its attachment. */
+    private readonly stateIsAttachment: boolean,
+    private readonly out: (frame: LeaderFrame) => void,
+  ) {
+    super();
+  }
+
+  get socket() {
+    return this;
+  }
+  get state(): unknown {
+    return this.stateIsAttachment ? this.deserializeAttachment() : this.kept.state;
+  }
+  setState(next: unknown) {
+    const value = typeof next === "function" ? (next as (previous: unknown) => unknown)(this.state) : next;
+    if (this.stateIsAttachment) this.kept.attachment = structuredClone(value ?? null);
+    else this.kept.state = value;
+    this.mirror();
+    return value;
+  }
+  serializeAttachment(value: unknown) {
+    this.kept.attachment = structuredClone(value ?? null);
+    this.mirror();
+  }
+  deserializeAttachment(): unknown {
+    return structuredClone(this.kept.attachment ?? null);
+  }
+  setTags(tags: string[]) {
+    this.kept.tags = tags;
+    this.mirror();
+  }
+  hasTag(tag: string) {
+    return this.kept.tags.includes(tag);
+  }
+  /** PartyServer's `connection.tags`: the id first, then getConnectionTags'. */
+  get tags(): readonly string[] {
+    return this.kept.tags;
+  }
+  send(message: Message) {
+    this.out({ t: "send", to: this.id, data: encode(message) });
+  }
+  close(code?: number, reason?: string) {
+    if (this.readyState < 2) this.readyState = 2;
+    this.out({ t: "close", to: this.id, code, reason });
+  }
+  accept() {}
+
+  /**
+   * Runs this connection's handlers in the order its events came. `wait`: later events wait for
+   * this one to finish (onConnect, as PartyKit answers a socket only after it); otherwise they
+   * start in order and may interleave at awaits, as on a direct socket.
+   */
+  run(handler: () => unknown, wait: boolean): Promise<void> {
+    // A throw is only logged, as both platforms do for a direct socket's handlers.
+    const done = this.tail.then(handler).then(
+      () => undefined,
+      (error: unknown) => console.error(error),
+    );
+    this.tail = wait ? done : this.tail.then(() => undefined);
+    return done;
+  }
+
+  /** The highest write number taken from this connection (0: none), kept with its state. */
+  get seqTaken(): number {
+    return this.kept.seq ?? 0;
+  }
+  set seqTaken(seq: number) {
+    this.kept.seq = seq;
+  }
+  /** Mirrors a new highest write number to the shard: once per request, not once per write. */
+  mirrorSeq() {
+    if (this.seqTaken === this.seqMirrored) return;
+    this.seqMirrored = this.seqTaken;
+    this.mirror();
+  }
+
+  private mirror() {
+    this.out({ t: "keep", to: this.id, kept: this.kept });
+  }
+}
+
+export { RemoteConnection };

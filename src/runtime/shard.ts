@@ -1,0 +1,254 @@
+/**
+ * A shard: a room of the router's party holding client sockets. It runs no party code; it relays
+ * each socket's open, messages, close and errors to the leader over one WebSocket (its link), and
+ * carries out what the leader sends back.
+ *
+ * Invariants:
+ * - every relayed frame is numbered and kept until the leader acknowledges it, and sent again on
+ *   the next link: the leader gets each once, in order (UNACKED_MAX_BYTES bounds what is kept);
+ * - a client gets a broadcast only if the leader had taken its open when it broadcast (`upTo`);
+ * - one socket per id: the same client (same key) replaces its old socket, anyone else is refused;
+ * - the client records in storage outlive the shard's memory, so a woken shard says who is here.
+ */
+import type { Conn, LinkSocket, ShardHost } from "./host.js";
+import { HEADER, HEADER_PREFIX, KEY_PARAM, LINK_ID_PREFIX, decode, encode, headerPairs, sameClient } from "./protocol.js";
+import type { ClientRecord, Data, Kept, LeaderFrame, LoadReport, Message, RelayFrame, ShardFrame, Unnumbered } from "./protocol.js";
+
+/** Bytes of relayed frames a shard keeps until the leader acknowledges them. */
+const UNACKED_MAX_BYTES = 8_388_608;
+/** A shard reopening its link: backoff between attempts. */
+const RELINK_BASE_MS = 50;
+const RELINK_MAX_MS = 5_000;
+
+/** A socket this shard refused or replaced: it is closing, and nothing it does counts. */
+const IGNORED = { partyShardIgnored: true };
+/** WebSocket.OPEN: a connection that can still send and receive. */
+const WEBSOCKET_OPEN = 1;
+const isIgnored = (conn: Conn) => (conn.state as typeof IGNORED | null)?.partyShardIgnored === true;
+
+const HOP_HEADERS = new Set(["upgrade", "connection", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "host"]);
+
+class ShardRelay {
+  /** Changes whenever this shard starts afresh, so the leader knows its numbering restarted. */
+  private readonly incarnation = crypto.randomUUID();
+  private seq = 0;
+  private acked = 0;
+  private readonly unacked: RelayFrame[] = [];
+  private unackedBytes = 0;
+  /** The frame number of each client's open; before it the leader did not know the client. */
+  private readonly openSeq = new Map<string, number>();
+  private link: LinkSocket | undefined;
+  private linking = false;
+  private relinkAttempt = 0;
+  private reports = 0;
+
+  constructor(
+    private readonly host: ShardHost,
+    private readonly leaderRoom: string,
+    private readonly shard: number,
+  ) {}
+
+  async onConnect(conn: Conn, ctx: { request: Request }) {
+    // The router names the URL the client asked for; a shard is reached from the router only.
+    const clientUri = ctx.request.headers.get(HEADER.uri) ?? conn.uri ?? ctx.request.url;
+    const key = new URL(clientUri).searchParams.get(KEY_PARAM);
+    const uri = partyUri(clientUri, this.host.party, this.leaderRoom);
+    const current = this.client(conn.id, conn);
+    // No record: the old socket closed while this waited (its onClose forgets it), so the id is
+    // free again, as it is unsharded once its socket is gone: a plain connect, never a refusal.
+    const record = current && (await this.host.storage.get<Omit<ClientRecord, "kept">>(`client:${conn.id}`));
+    if (current && record) {
+      // One socket per id here. The same client again (same key) replaces its old socket, as a
+      // reconnect does; anyone else is refused: an id is public, its key is not.
+      const replaced = sameClient(record.key, key) ? current : conn;
+      replaced.setState(IGNORED);
+      replaced.close(replaced === conn ? 1008 : 1000, replaced === conn ? "Connection id in use" : "Reconnected");
+      if (replaced === conn) return this.reportLoad(conn.id);
+      this.emit({ t: "close", id: conn.id, code: 1000, reason: "Reconnected" });
+      await this.host.storage.delete(`kept:${conn.id}`);
+    }
+    const mine: Omit<ClientRecord, "kept"> = { id: conn.id, uri, key };
+    await this.host.storage.put(`client:${conn.id}`, mine);
+    const headers = headerPairs(ctx.request.headers).filter(([name]) => !name.startsWith(HEADER_PREFIX) && !HOP_HEADERS.has(name));
+    this.openSeq.set(conn.id, this.emit({ t: "open", id: conn.id, uri, key, headers }));
+    this.reportLoad(conn.id);
+  }
+
+  onMessage(conn: Conn, message: Message) {
+    if (isIgnored(conn)) return;
+    this.emit({ t: "message", id: conn.id, data: encode(message) });
+  }
+
+  /** `code` and `reason` as the platform tells them (PartyKit puts them on the connection). */
+  async onClose(conn: Conn, code?: number, reason?: string) {
+    // Ignored, or replaced: its client reconnected (same id) while this socket was closing, and
+    // the new socket's open already told the leader. Its close and its records are the new one's.
+    if (isIgnored(conn) || this.client(conn.id, conn)) return this.reportLoad(conn.id);
+    const closed = conn as Conn & { closeCode?: number; closeReason?: string };
+    this.emit({ t: "close", id: conn.id, code: code ?? closed.closeCode ?? 1005, reason: reason ?? closed.closeReason ?? "" });
+    this.openSeq.delete(conn.id);
+    await this.host.storage.delete([`client:${conn.id}`, `kept:${conn.id}`]);
+    this.reportLoad(conn.id);
+  }
+
+  onError(conn: Conn, error: Error) {
+    if (isIgnored(conn)) return;
+    this.emit({ t: "error", id: conn.id, error: String(error?.message ?? error) });
+  }
+
+  /**
+   * The live socket of a client id on this shard, other than `except`. Only an open one: a
+   * socket its client just closed can still be listed, and a reconnect's welcome sent to it
+   * would be lost.
+   */
+  private client(id: string, except?: Conn): Conn | undefined {
+    for (const conn of this.host.connections(id)) if (conn !== except && !isIgnored(conn) && conn.readyState === WEBSOCKET_OPEN) return conn;
+    return undefined;
+  }
+
+  /** Whether a socket of this client id is here, in any state (a closing one still sends its close). */
+  private present(id: string): boolean {
+    for (const conn of this.host.connections(id)) if (conn.id === id && !isIgnored(conn)) return true;
+    return false;
+  }
+
+  /** From this router's rooms only: the edge refuses shard room ids. */
+  onRequest(req: Request): Response {
+    if (req.headers.get(HEADER.link) === "wake") this.ensureLink();
+    return Response.json({ connections: this.clientCount() });
+  }
+
+  private emit(frame: Unnumbered<RelayFrame>): number {
+    const numbered = { ...frame, seq: ++this.seq } as RelayFrame;
+    this.unacked.push(numbered);
+    this.unackedBytes += JSON.stringify(numbered).length;
+    while (this.unackedBytes > UNACKED_MAX_BYTES) {
+      // The leader has not acknowledged anything for a long while: keep memory bounded.
+      this.unackedBytes -= JSON.stringify(this.unacked.shift()).length;
+      console.error("party-shard: leader unreachable; the oldest unacknowledged frame was dropped");
+    }
+    // A link that is closing is as good as gone; its close event may come many seconds later.
+    if (this.link && this.link.readyState !== 1) this.link = undefined;
+    if (this.link) this.link.send(JSON.stringify(numbered));
+    else this.ensureLink();
+    return numbered.seq;
+  }
+
+  private ensureLink() {
+    if (this.link || this.linking) return;
+    this.linking = true;
+    this.openLink().then(
+      () => {
+        this.linking = false;
+        this.relinkAttempt = 0;
+      },
+      (error: unknown) => {
+        this.linking = false;
+        console.error("party-shard: shard could not link to its leader", error);
+        this.relinkLater();
+      },
+    );
+  }
+
+  private async openLink() {
+    const id = `${LINK_ID_PREFIX}${this.shard}-${crypto.randomUUID()}`;
+    const socket = await this.host.openLink(this.leaderRoom, `/?_pk=${id}`, { [HEADER.link]: String(this.shard) });
+    socket.addEventListener("message", (event) => this.onLeaderFrame(socket, JSON.parse(String(event.data)) as LeaderFrame));
+    socket.addEventListener("close", () => this.onLinkClosed(socket));
+    socket.addEventListener("error", () => this.onLinkClosed(socket));
+    await this.hello(socket);
+    this.link = socket;
+  }
+
+  /** Who is here as far as the leader has acknowledged, then everything it has not. */
+  private async hello(socket: LinkSocket) {
+    const records = await this.host.storage.list<Omit<ClientRecord, "kept">>({ prefix: "client:" });
+    const kept = await this.host.storage.list<Kept>({ prefix: "kept:" });
+    // A record whose socket is gone (the server restarted: hibernated sockets do not survive
+    // that) is no client any more: forgotten, never announced.
+    const gone = [...records.values()].filter((record) => !this.present(record.id));
+    if (gone.length > 0) await this.host.storage.delete(gone.flatMap((record) => [`client:${record.id}`, `kept:${record.id}`]));
+    const clients = [...records.values()]
+      .filter((record) => this.present(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
+      .map((record) => ({ ...record, kept: kept.get(`kept:${record.id}`) ?? { state: null, attachment: null, tags: [] } }));
+    socket.send(JSON.stringify({ t: "hello", incarnation: this.incarnation, acked: this.acked, clients } satisfies ShardFrame));
+    for (const frame of this.unacked) socket.send(JSON.stringify({ ...frame, retry: true }));
+  }
+
+  private onLeaderFrame(socket: LinkSocket, frame: LeaderFrame) {
+    switch (frame.t) {
+      case "ack":
+        this.acked = Math.max(this.acked, frame.seq);
+        while (this.unacked[0] && this.unacked[0].seq <= this.acked) this.unackedBytes -= JSON.stringify(this.unacked.shift()).length;
+        // Nobody left and nothing owed: let the leader (and this shard) go idle.
+        if (this.unacked.length === 0 && this.clientCount() === 0) {
+          if (this.link === socket) this.link = undefined;
+          socket.close(1000, "no clients");
+        }
+        return;
+      case "resync":
+        return void this.hello(socket);
+      case "send":
+        return this.client(frame.to)?.send(decode(frame.data));
+      case "broadcast":
+        return this.broadcast(frame);
+      case "broadcasts":
+        for (const item of frame.items) this.broadcast(item);
+        return;
+      case "close":
+        try {
+          return this.client(frame.to)?.close(frame.code, frame.reason);
+        } catch {
+          // A code or reason a WebSocket refuses (the party's conn.close(4, "…") on a shard client): it still closes.
+          return this.client(frame.to)?.close(1011, "");
+        }
+      case "keep":
+        return void this.host.storage.put(`kept:${frame.to}`, frame.kept);
+    }
+  }
+
+  private broadcast({ data, without, upTo }: { data: Data; without: string[]; upTo: number }) {
+    const message = decode(data);
+    for (const conn of this.host.connections()) {
+      if ((this.openSeq.get(conn.id) ?? 0) <= upTo && !without.includes(conn.id) && !isIgnored(conn)) conn.send(message);
+    }
+  }
+
+  private onLinkClosed(socket: LinkSocket) {
+    if (this.link !== socket) return;
+    this.link = undefined;
+    if (this.unacked.length > 0 || this.clientCount() > 0) this.relinkLater();
+  }
+
+  private relinkLater() {
+    const delay = Math.random() * Math.min(RELINK_MAX_MS, RELINK_BASE_MS * 2 ** this.relinkAttempt++);
+    setTimeout(() => this.ensureLink(), delay);
+  }
+
+  private clientCount(): number {
+    let count = 0;
+    for (const conn of this.host.connections()) if (!isIgnored(conn)) count++;
+    return count;
+  }
+
+  /**
+   * Tells the router's room how many clients this shard holds and who came or went, so placement
+   * follows real load. Reports are numbered: one overtaken by a later one is ignored.
+   */
+  private reportLoad(id: string) {
+    const report: LoadReport = { shard: this.shard, count: this.clientCount(), id, from: this.incarnation, n: ++this.reports };
+    const placement = this.host.routerRoom(this.leaderRoom);
+    placement("", { method: "POST", headers: { [HEADER.load]: encodeURIComponent(JSON.stringify(report)) } })
+      .catch((error: unknown) => console.error("party-shard: could not report load", error));
+  }
+}
+
+/** The URL the client would have used without the router: /parties/<party>/<room>, no key. */
+function partyUri(clientUri: string, party: string, room: string): string {
+  const url = new URL(clientUri);
+  url.pathname = url.pathname.replace(/^\/parties\/[^/]+\/[^/]+/, `/parties/${party}/${room}`);
+  url.searchParams.delete(KEY_PARAM);
+  return url.toString();
+}
+
+export { ShardRelay };
