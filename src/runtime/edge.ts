@@ -25,8 +25,19 @@ const ROOM_ID_PATTERN = /^[\w.~:@%+-]{1,128}$/;
 /** Origin allowed to POST from a browser. */
 const ALLOWED_ORIGIN = "*";
 
-/** 425: the writer's socket is still connecting; 502–504: nothing reached the party. */
+/**
+ * Answers after which a write is sent again: 425, the writer's socket is still connecting;
+ * 502–504, nothing reached the party or it did not finish. A write runs once per idempotency key
+ * at the leader whatever the number of attempts, so sending it again is safe.
+ */
 const RETRY_STATUSES = [425, 502, 503, 504];
+/**
+ * A room request reaches the party's onRequest, which the runtime cannot deduplicate: it is sent
+ * again only when nothing ran (425, the room's 503, a failed delivery), never after a timeout
+ * (the first run may still be going) nor on a 502/504 the party may have answered after its
+ * side effects. Unsharded, the client's one request runs once; so it does here.
+ */
+const REQUEST_RETRY_STATUSES = [425, 503];
 
 const CORS_HEADERS = {
   "access-control-allow-origin": ALLOWED_ORIGIN,
@@ -78,7 +89,10 @@ async function edgeRequest(req: Request, edge: Edge): Promise<Request | Response
       // By media type: a client may add parameters (a charset) to it.
       return mediaType(req.headers.get("content-type")) === BATCH_TYPE ? writeBatch(req, edge, connection, key) : write(req, edge, connection, key, seq);
     case "OPTIONS":
-      return new Response(null, { status: 204, headers: CORS_HEADERS });
+      // A write's preflight (it asks for our headers) is the router's to answer. Any other is
+      // the room's, as it would be directly: the party's own CORS (an `authorization` header,
+      // its origins) decides what a browser may send it.
+      return asksForWrite(req) ? new Response(null, { status: 204, headers: CORS_HEADERS }) : roomRequest(req, edge);
     case "GET":
     case "HEAD":
       // The load view is the room's: the party's onBeforeRequest guards it as it guards a direct GET.
@@ -105,7 +119,7 @@ async function write(req: Request, edge: Edge, connection: string, key: string, 
     [HEADER.key]: key,
   });
   if (seq !== null) headers.set(HEADER.seq, seq);
-  const res = await toLeader(edge, "", { method: "POST", headers, body });
+  const res = await toLeader(edge, "", { method: "POST", headers, body }, "a write");
   if (res.status >= 500) {
     // What a failing room says (an exception, a connection string) is for the server log only.
     console.error(`party-shard: room ${edge.room} answered a write ${res.status}:`, await res.text());
@@ -161,7 +175,7 @@ async function writeBatch(req: Request, edge: Edge, connection: string, key: str
   return json(200, { results }, { [HEADER.batch]: "1" });
 }
 
-/** Any other POST: the party's onBeforeRequest, then its onRequest, as for a direct request. */
+/** Any other POST (or a preflight): the party's onBeforeRequest, then its onRequest, as for a direct request. */
 async function roomRequest(req: Request, edge: Edge): Promise<Response> {
   const allowed = await edge.hook("request", req);
   if (allowed instanceof Response) return allowed;
@@ -170,20 +184,20 @@ async function roomRequest(req: Request, edge: Edge): Promise<Response> {
   const headers = new Headers(allowed.headers);
   if (!headers.has(HEADER.idempotencyKey)) headers.set(HEADER.idempotencyKey, crypto.randomUUID());
   headers.set(HEADER.forwarded, "1");
-  return toLeader(edge, pathAfterRoom(allowed.url), { method: allowed.method, headers, body });
+  return toLeader(edge, pathAfterRoom(allowed.url), { method: allowed.method, headers, body }, "a request");
 }
 
 /**
- * At-least-once to the leader, with the same key: sent again when nothing answered, or on 425
- * and 502–504, which say in HTTP that the request was not processed (the party's own 503 too:
- * it gets the same Idempotency-Key each time, to drop a repeat).
+ * To the leader, with the same Idempotency-Key each attempt: a write until it is answered (see
+ * RETRY_STATUSES), a room request only while nothing ran (see REQUEST_RETRY_STATUSES).
  */
-async function toLeader(edge: Edge, path: string, init: { method: string; headers: Headers; body: ArrayBuffer }): Promise<Response> {
+async function toLeader(edge: Edge, path: string, init: { method: string; headers: Headers; body: ArrayBuffer }, what: "a write" | "a request"): Promise<Response> {
+  const retryOn = what === "a write" ? RETRY_STATUSES : REQUEST_RETRY_STATUSES;
   let last: Response | undefined;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     if (attempt > 1) await sleep(backoff(attempt));
-    last = (await attemptLeader(edge, path, init, attempt, "a request")) ?? last;
-    if (last && !RETRY_STATUSES.includes(last.status)) return last;
+    last = (await attemptLeader(edge, path, init, attempt, what)) ?? last;
+    if (last && !retryOn.includes(last.status)) return last;
   }
   return last ?? json(502, { error: "The room did not answer" });
 }
@@ -192,8 +206,10 @@ async function toLeader(edge: Edge, path: string, init: { method: string; header
 async function attemptLeader(edge: Edge, path: string, init: { method: string; headers: Headers; body: ArrayBuffer | string }, attempt: number, what: string): Promise<Response | undefined> {
   init.headers.set(HEADER.attempt, String(attempt));
   try {
-    // A fresh stub per attempt (the host makes one per call): a broken stub stays broken.
-    const res = await withTimeout(edge.leader(path, init), ATTEMPT_TIMEOUT_MS);
+    // A fresh stub per attempt (the host makes one per call): a broken stub stays broken. A room
+    // request has no timeout of ours: its onRequest may take long, and must not run twice.
+    const answer = edge.leader(path, init);
+    const res = await (what === "a request" ? answer : withTimeout(answer, ATTEMPT_TIMEOUT_MS));
     if (res.status >= 500 && what === "a batch") console.error(`party-shard: room ${edge.room} answered a batch ${res.status}:`, await res.clone().text());
     return res;
   } catch (error) {
@@ -204,6 +220,12 @@ async function attemptLeader(edge: Edge, path: string, init: { method: string; h
 
 function backoff(attempt: number): number {
   return Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+}
+
+/** Whether a CORS preflight is for a write: the browser asks to send a connection's id. */
+function asksForWrite(req: Request): boolean {
+  const asked = (req.headers.get("access-control-request-headers") ?? "").toLowerCase();
+  return asked.split(",").some((name) => name.trim() === HEADER.connection);
 }
 
 /** A content type's media type, without parameters, in lower case. */

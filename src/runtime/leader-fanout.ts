@@ -54,6 +54,7 @@ class Fanout {
   constructor(
     private readonly host: LeaderHost,
     private readonly shards: Map<number, ShardState>,
+    private readonly roomId: () => string,
   ) {}
 
   /** A batch of writes is being handed to the party: broadcasts are held until it ends. */
@@ -173,7 +174,7 @@ class Fanout {
   /** A shard whose link is down may be asleep: a request wakes it, and it links again. */
   wakeShard(shard: number) {
     try {
-      const shardRoom = this.host.routerRoom(shardRoomId(this.host.id, shard));
+      const shardRoom = this.host.routerRoom(shardRoomId(this.roomId(), shard));
       shardRoom("", { method: "POST", headers: { [HEADER.link]: "wake" } }).catch((error: unknown) => console.error("party-shard: could not wake shard", shard, error));
     } catch (error) {
       // In onAlarm PartyKit hides the room id; the shard links again on its own next event.

@@ -25,6 +25,8 @@ class LeaderCore {
   private readonly shards = new Map<number, ShardState>();
   private readonly waitingHello = new Map<number, () => void>();
   private started: Promise<void> = Promise.resolve();
+  /** The room id the shards named (see roomId). */
+  private namedByShards: string | undefined;
   /** Hellos taken from each shard: which of its frames came after which hello. */
   private readonly hellos = new Map<number, number>();
   /** Shards asked for a hello, by the hellos taken from them then: asked once until one comes. */
@@ -41,12 +43,25 @@ class LeaderCore {
     private readonly host: LeaderHost,
     private readonly party: PartyCalls,
   ) {
-    this.fanout = new Fanout(host, this.shards);
+    this.fanout = new Fanout(host, this.shards, () => this.roomId());
     this.writes = new LeaderWrites(this);
   }
 
   get env(): Record<string, unknown> {
     return this.host.env;
+  }
+
+  /**
+   * The room's id. PartyKit hides it from a room its alarm started (reading it throws), and the
+   * room keeps no other way to learn it: the shards' hellos name the room they link to.
+   */
+  roomId(): string {
+    try {
+      return this.host.id;
+    } catch (error) {
+      if (this.namedByShards !== undefined) return this.namedByShards;
+      throw error;
+    }
   }
 
   remote(id: string): RemoteConnection | undefined {
@@ -109,6 +124,7 @@ class LeaderCore {
     const shard = linkShard(link.id);
     // A hello is taken at once: a starting room waits for the hellos (resync).
     if (frame.t === "hello") {
+      this.namedByShards ??= frame.room;
       this.hellos.set(shard, (this.hellos.get(shard) ?? 0) + 1);
       return Promise.resolve(this.onHello(shard, link, frame));
     }
@@ -259,7 +275,7 @@ class LeaderCore {
 
   /** `uri`: as the shard names it, the URL the client would have used without the router. */
   private addRemote(shard: number, id: string, uri: string, key: string | null, kept: Kept): RemoteConnection {
-    const remote = new RemoteConnection(id, uri, this.host.id, shard, key, kept, this.host.hibernates, (frame) => this.fanout.toShard(shard, frame));
+    const remote = new RemoteConnection(id, uri, this.roomId(), shard, key, kept, this.host.hibernates, (frame) => this.fanout.toShard(shard, frame));
     this.remotes.set(id, remote);
     return remote;
   }

@@ -38,17 +38,23 @@ function wrapParty<T>(party: T, names: Names): T {
     readonly options: Party.ServerOptions;
     private readonly core: LeaderCore;
     private readonly party: Handlers;
+    /** The party's onStart, once PartyKit began it: relayed frames wait for it (see leaderHost's ready). */
+    private starting: Promise<void> | undefined;
 
     constructor(room: Party.Room) {
       // The core calls the party, which is made after it: its view of the room needs the core.
-      this.core = new LeaderCore(leaderHost(room, names, () => this.options.hibernate === true), partyCalls(() => this.party));
+      const ready = () => this.starting ?? Promise.resolve();
+      this.core = new LeaderCore(leaderHost(room, names, () => this.options.hibernate === true, ready), partyCalls(() => this.party));
       this.party = isClass ? bindClass(new definition(roomView(room, this.core))) : bindObject(definition, roomView(room, this.core));
       this.options = this.party.options ?? {};
     }
     // Methods, not fields: PartyKit looks for onRequest on the prototype.
-    async onStart() {
-      await this.core.start();
-      await this.party.onStart?.();
+    onStart() {
+      this.starting = (async () => {
+        await this.core.start();
+        await this.party.onStart?.();
+      })();
+      return this.starting;
     }
     getConnectionTags(conn: Party.Connection, ctx: Party.ConnectionContext) {
       if (isLink(conn.id)) return [];
@@ -150,7 +156,7 @@ function partyCalls(party: () => Handlers): PartyCalls {
 }
 
 /** A PartyKit room as the leader's core needs it: links are connections whose id says so. */
-function leaderHost(room: Party.Room, names: Names, hibernates: () => boolean): LeaderHost {
+function leaderHost(room: Party.Room, names: Names, hibernates: () => boolean, ready: () => Promise<void>): LeaderHost {
   return {
     // Getters: in onAlarm PartyKit hides the room id, and only what reads it fails.
     get id() {
@@ -171,6 +177,9 @@ function leaderHost(room: Party.Room, names: Names, hibernates: () => boolean): 
     },
     link: (id) => room.getConnection(id),
     routerRoom: (name) => roomOf(partyNamed(room.context, names.router), name),
+    // PartyKit runs a woken room's onStart but does not hold its socket events until it ends,
+    // as it holds a direct client's: a relayed frame must not reach the party before it.
+    ready,
   };
 }
 

@@ -171,7 +171,7 @@ class ShardRelay {
     const clients = [...records.values()]
       .filter((record) => this.present(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
       .map((record) => ({ ...record, kept: kept.get(`kept:${record.id}`) ?? { state: null, attachment: null, tags: [] } }));
-    socket.send(JSON.stringify({ t: "hello", incarnation: this.incarnation, acked: this.acked, clients } satisfies ShardFrame));
+    socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, acked: this.acked, clients } satisfies ShardFrame));
     for (const frame of this.unacked) socket.send(JSON.stringify({ ...frame, retry: true }));
   }
 
