@@ -34,6 +34,8 @@ interface ShardState {
   /** Frames (as sent) waiting for the link to come back, and their size. */
   outbox: string[];
   outboxBytes: number;
+  /** The outbox grew past OUTBOX_MAX_BYTES and was dropped: the shard's clients are closed at its next hello. */
+  overflowed: boolean;
 }
 
 /** Broadcasts held to go as one frame to a shard (see COALESCE_MAX_MS). */
@@ -117,11 +119,17 @@ class Fanout {
     }
     // A link closing but not yet closed: its close event clears linkId, and the frame waits.
     if (link && link.readyState === 1) return link.send(text);
+    // Its clients will be closed when it comes back (see ShardState.overflowed): nothing to keep.
+    if (state.overflowed) return;
     state.outbox.push(text);
     state.outboxBytes += text.length;
-    while (state.outboxBytes > OUTBOX_MAX_BYTES) {
-      state.outboxBytes -= state.outbox.shift()!.length;
-      console.error(`party-shard: shard ${shard} unreachable; its oldest waiting frame was dropped`);
+    if (state.outboxBytes > OUTBOX_MAX_BYTES) {
+      // Dropping one frame would leave a client without it (or a shard without a close), unseen.
+      console.error(`party-shard: shard ${shard} unreachable with ${OUTBOX_MAX_BYTES} bytes of frames waiting; its clients will be closed (1013) to reconnect`);
+      state.outbox = [];
+      state.outboxBytes = 0;
+      state.overflowed = true;
+      return this.wakeShard(shard);
     }
     if (state.outbox.length === 1) this.wakeShard(shard);
   }
@@ -183,5 +191,18 @@ class Fanout {
   }
 }
 
-export { COALESCE_MAX_MS, Fanout };
+/**
+ * The frames that waited for a shard's old incarnation that its new one can take: those to
+ * clients it still has, and broadcasts only to them (`upTo` 0: its numbering started again).
+ */
+function carriedOver(outbox: string[], listed: ReadonlySet<string>): string[] {
+  return outbox.flatMap((text) => {
+    const frame = JSON.parse(text) as LeaderFrame;
+    if (frame.t === "broadcast") return [JSON.stringify({ ...frame, upTo: 0 })];
+    if (frame.t === "broadcasts") return [JSON.stringify({ ...frame, items: frame.items.map((item) => ({ ...item, upTo: 0 })) })];
+    return "to" in frame && listed.has(frame.to) ? [text] : [];
+  });
+}
+
+export { COALESCE_MAX_MS, Fanout, carriedOver };
 export type { ShardState };

@@ -11,7 +11,7 @@
  *   (at most RESYNC_TIMEOUT_MS).
  */
 import type { Conn, LeaderHost, LinkEnd, PartyCalls } from "./host.js";
-import { Fanout, type ShardState } from "./leader-fanout.js";
+import { Fanout, carriedOver, type ShardState } from "./leader-fanout.js";
 import { LeaderWrites } from "./leader-writes.js";
 import { BATCH_TYPE, HEADER, closeReason, decode, injectedFault, isLink, linkShard, sameClient } from "./protocol.js";
 import type { Kept, LeaderFrame, Message, RelayFrame, ShardFrame } from "./protocol.js";
@@ -199,7 +199,11 @@ class LeaderCore {
       for (const client of hello.clients) {
         if (this.remotes.get(client.id)?.shard !== shard) this.addRemote(shard, client.id, client.uri, client.key, client.kept);
       }
-      state = { incarnation: hello.incarnation, processed: hello.acked, linkId: undefined, outbox: state?.outbox ?? [], outboxBytes: state?.outboxBytes ?? 0 };
+      // What waited for the old incarnation goes only to the clients it still has (sockets that
+      // outlived its memory); a broadcast only to them, as its numbering started again.
+      const outbox = state ? carriedOver(state.outbox, listed) : [];
+      const overflowed = state?.overflowed ?? false;
+      state = { incarnation: hello.incarnation, processed: hello.acked, linkId: undefined, outbox, outboxBytes: outbox.reduce((bytes, frame) => bytes + frame.length, 0), overflowed };
       this.shards.set(shard, state);
     }
     state.linkId = link.id;
@@ -207,6 +211,12 @@ class LeaderCore {
     if (state.processed > hello.acked) link.send(JSON.stringify({ t: "ack", seq: state.processed } satisfies LeaderFrame));
     for (const frame of state.outbox.splice(0)) link.send(frame);
     state.outboxBytes = 0;
+    if (state.overflowed) {
+      // Frames for this shard's clients were dropped while it was unreachable: rather than miss
+      // them silently, each client is closed to reconnect and be greeted again.
+      state.overflowed = false;
+      for (const remote of this.remotes.values()) if (remote.shard === shard) remote.close(1013, "Try Again Later");
+    }
     this.waitingHello.get(shard)?.();
     this.waitingHello.delete(shard);
   }

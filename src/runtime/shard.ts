@@ -30,7 +30,7 @@ const HOP_HEADERS = new Set(["upgrade", "connection", "sec-websocket-key", "sec-
 
 class ShardRelay {
   /** Changes whenever this shard starts afresh, so the leader knows its numbering restarted. */
-  private readonly incarnation = crypto.randomUUID();
+  private incarnation = crypto.randomUUID();
   private seq = 0;
   private acked = 0;
   private readonly unacked: RelayFrame[] = [];
@@ -122,16 +122,42 @@ class ShardRelay {
     const numbered = { ...frame, seq: ++this.seq } as RelayFrame;
     this.unacked.push(numbered);
     this.unackedBytes += JSON.stringify(numbered).length;
-    while (this.unackedBytes > UNACKED_MAX_BYTES) {
-      // The leader has not acknowledged anything for a long while: keep memory bounded.
-      this.unackedBytes -= JSON.stringify(this.unacked.shift()).length;
-      console.error("party-shard: leader unreachable; the oldest unacknowledged frame was dropped");
+    if (this.unackedBytes > UNACKED_MAX_BYTES) {
+      this.startAfresh();
+      return numbered.seq;
     }
     // A link that is closing is as good as gone; its close event may come many seconds later.
     if (this.link && this.link.readyState !== 1) this.link = undefined;
     if (this.link) this.link.send(JSON.stringify(numbered));
     else this.ensureLink();
     return numbered.seq;
+  }
+
+  /**
+   * The leader acknowledged nothing for UNACKED_MAX_BYTES of frames. Dropping one would lose an
+   * open (a client the party never meets) or a close (a ghost in getConnections()): instead every
+   * client here is closed to reconnect, and the shard starts a new incarnation, whose hello tells
+   * the leader that none of them is here any more (their onClose runs there).
+   */
+  private startAfresh() {
+    console.error(`party-shard: the leader acknowledged nothing for ${UNACKED_MAX_BYTES} bytes of frames; this shard's clients are closed (1013) to reconnect`);
+    const ids: string[] = [];
+    for (const conn of this.host.connections()) {
+      if (isIgnored(conn)) continue;
+      ids.push(conn.id);
+      conn.setState(IGNORED);
+      conn.close(1013, "Try Again Later");
+    }
+    void this.host.storage.delete(ids.flatMap((id) => [`client:${id}`, `kept:${id}`]));
+    this.incarnation = crypto.randomUUID();
+    this.seq = 0;
+    this.acked = 0;
+    this.unacked.length = 0;
+    this.unackedBytes = 0;
+    this.openSeq.clear();
+    this.link?.close(1000, "starting afresh");
+    this.link = undefined;
+    this.ensureLink();
   }
 
   private ensureLink() {

@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Conn, LeaderHost, LinkEnd, RoomStorage, ShardHost } from "../src/runtime/host.js";
+import { LeaderCore } from "../src/runtime/leader.js";
+import { ShardRelay } from "../src/runtime/shard.js";
+
+// Node 20 has no CloseEvent; the workers runtime does (the leader dispatches one on a close).
+globalThis.CloseEvent ??= class extends Event {
+  constructor(type: string, readonly init: { code?: number; reason?: string } = {}) {
+    super(type);
+  }
+} as unknown as typeof CloseEvent;
+
+const MEGABYTE_TEXT = "x".repeat(1_000_000);
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+function fakeLink(id: string): LinkEnd & { frames: { t: string; to?: string; code?: number; upTo?: number }[] } {
+  const link = { id, readyState: 1, frames: [] as never[], send: (text: string) => link.frames.push(JSON.parse(text) as never), close: () => void (link.readyState = 3) };
+  return link;
+}
+
+function leaderWith(links: LinkEnd[]) {
+  const host: LeaderHost = {
+    id: "lobby",
+    env: {},
+    hibernates: false,
+    directConnections: () => [],
+    directConnection: () => undefined,
+    links: () => links,
+    link: (id) => links.find((link) => link.id === id),
+    routerRoom: () => async () => new Response("{}"),
+  };
+  return new LeaderCore(host, {});
+}
+
+const hello = (incarnation: string, clients: string[], acked = 0) => ({
+  t: "hello",
+  room: "lobby",
+  incarnation,
+  acked,
+  clients: clients.map((id) => ({ id, uri: "http://host/parties/main/lobby", key: `${id}-key`, kept: { state: null, attachment: null, tags: [id] } })),
+});
+const open = (seq: number, id: string) => ({ t: "open", seq, id, uri: "http://host/parties/main/lobby", key: `${id}-key`, headers: [] });
+
+/** A leader with alice and bob on shard 1, whose link then went down. */
+async function leaderCutOff() {
+  const first = fakeLink("party-shard-link-1-a");
+  const links: LinkEnd[] = [first];
+  const core = leaderWith(links);
+  await core.start();
+  for (const frame of [hello("one", []), open(1, "alice"), open(2, "bob")]) await core.onLinkFrame(first, JSON.stringify(frame));
+  await settle();
+  first.close();
+  core.onLinkClose(first);
+  links.length = 0;
+  return { core, relink: async (frame: object) => {
+    const next = fakeLink("party-shard-link-1-b");
+    links.push(next);
+    await core.onLinkFrame(next, JSON.stringify(frame));
+    return next.frames;
+  } };
+}
+
+describe("the leader's frames for a shard whose link is down", () => {
+  it("go, after the shard restarted, only to the clients it still has; broadcasts only to them", async () => {
+    const { core, relink } = await leaderCutOff();
+    core.connection("alice")!.send("to alice");
+    core.connection("bob")!.send("to bob");
+    core.broadcast("to all");
+    // The shard lost its memory meanwhile; only alice's socket outlived it.
+    const frames = await relink(hello("two", ["alice"]));
+    assert.deepEqual(frames.map((frame) => [frame.t, frame.to ?? frame.upTo]), [["send", "alice"], ["broadcast", 0]]);
+  });
+
+  it("past the outbox's bound, are not dropped one by one: the shard's clients are closed 1013 when it comes back", async () => {
+    const { core, relink } = await leaderCutOff();
+    for (let i = 0; i < 9; i++) core.connection("alice")!.send(MEGABYTE_TEXT);
+    core.connection("bob")!.send("after the overflow");
+    const frames = await relink(hello("one", ["alice", "bob"], 2));
+    assert.deepEqual(frames.map((frame) => [frame.t, frame.to, frame.code]), [["close", "alice", 1013], ["close", "bob", 1013]]);
+  });
+});
+
+describe("a shard whose leader acknowledges nothing", () => {
+  it("past its bound, closes its clients 1013 and starts afresh, instead of dropping its oldest frame (their open)", async () => {
+    const closed: [string, number | undefined][] = [];
+    const storage = new Map<string, unknown>();
+    const alice: Conn = { id: "alice", uri: null, readyState: 1, state: null, setState: (state) => state, send() {}, close: (code) => void closed.push(["alice", code]) };
+    const host: ShardHost = {
+      party: "main",
+      storage: {
+        get: async (key: string) => storage.get(key),
+        put: async (key: string, value: unknown) => void storage.set(key, value),
+        delete: async (keys: string | string[]) => [keys].flat().forEach((key) => storage.delete(key)),
+        list: async ({ prefix }: { prefix: string }) => new Map([...storage].filter(([key]) => key.startsWith(prefix))),
+      } as RoomStorage,
+      connections: () => (closed.length ? [] : [alice]),
+      // The leader never answers: frames stay unacknowledged.
+      openLink: () => new Promise(() => {}),
+      routerRoom: () => async () => new Response(null, { status: 204 }),
+    };
+    const shard = new ShardRelay(host, "lobby", 1);
+    await shard.onConnect(alice, { request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=alice-key") });
+    for (let i = 0; i < 9; i++) shard.onMessage(alice, MEGABYTE_TEXT);
+    await settle();
+    assert.deepEqual(closed, [["alice", 1013]]);
+    assert.equal(storage.size, 0, "alice's record is gone, so the next hello does not list her");
+  });
+});
