@@ -48,7 +48,9 @@ describe("npm pack → npm install → npx party-shard", () => {
     const [{ filename, files }] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
     tarball = path.join(work, filename);
     assert.ok(files.some((file) => file.path === "dist/cli.js"), "the tarball has the built CLI");
-    assert.ok(!files.some((file) => file.path.startsWith("test/") || file.path.startsWith("src/")), "no tests or sources in the tarball");
+    // The runtime modules ship as sources (the generated files are bundled from them); nothing else of src/ or test/.
+    assert.ok(!files.some((file) => file.path.startsWith("test/") || (file.path.startsWith("src/") && !file.path.startsWith("src/runtime/"))), "no tests or sources but the runtime in the tarball");
+    assert.ok(files.some((file) => file.path === "src/runtime/leader.ts"), "the runtime modules are in the tarball");
 
     mkdirSync(path.join(app, "party"), { recursive: true });
     mkdirSync(path.join(app, "src"));
