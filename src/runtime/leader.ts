@@ -238,7 +238,8 @@ class LeaderCore {
         this.gone(existing, 1000, "Reconnected");
       }
       // Its writes' numbers go on: a write the old socket abandoned must not run after a newer one.
-      const seq = existing?.seqTaken;
+      // On the same shard its close came first (the old remote is gone): the shard names the number.
+      const seq = Math.max(existing?.seqTaken ?? 0, frame.taken ?? 0);
       const remote = this.addRemote(shard, frame.id, frame.uri, key, { state: null, attachment: null, tags: [], ...(seq ? { seq } : {}) });
       remote.run(() => this.onRemoteConnect(remote, frame.headers), true);
       return;

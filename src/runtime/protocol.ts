@@ -114,7 +114,7 @@ interface ClientRecord {
 /** Shard → leader. Every frame but hello has a sequence number; `retry` marks a resent frame. */
 type ShardFrame =
   | { t: "hello"; room: string; incarnation: string; acked: number; clients: ClientRecord[] }
-  | { t: "open"; seq: number; id: string; uri: string; key: string | null; headers: [string, string][]; retry?: true }
+  | { t: "open"; seq: number; id: string; uri: string; key: string | null; headers: [string, string][]; taken?: number; retry?: true }
   | { t: "message"; seq: number; id: string; data: Data; retry?: true }
   | { t: "close"; seq: number; id: string; code: number; reason: string; retry?: true }
   | { t: "error"; seq: number; id: string; error: string; retry?: true };

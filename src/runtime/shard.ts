@@ -57,6 +57,8 @@ class ShardRelay {
     // No record: the old socket closed while this waited (its onClose forgets it), so the id is
     // free again, as it is unsharded once its socket is gone: a plain connect, never a refusal.
     const record = current && (await this.host.storage.get<Omit<ClientRecord, "kept">>(`client:${conn.id}`));
+    /** The highest write number taken from the socket this one replaces: the new one's writes go on from it. */
+    let taken: number | undefined;
     if (current && record) {
       // One socket per id here. The same client again (same key) replaces its old socket, as a
       // reconnect does; anyone else is refused: an id is public, its key is not.
@@ -65,12 +67,13 @@ class ShardRelay {
       replaced.close(replaced === conn ? 1008 : 1000, replaced === conn ? "Connection id in use" : "Reconnected");
       if (replaced === conn) return this.reportLoad(conn.id);
       this.emit({ t: "close", id: conn.id, code: 1000, reason: "Reconnected" });
+      taken = (await this.host.storage.get<Kept>(`kept:${conn.id}`))?.seq;
       await this.host.storage.delete(`kept:${conn.id}`);
     }
     const mine: Omit<ClientRecord, "kept"> = { id: conn.id, uri, key };
     await this.host.storage.put(`client:${conn.id}`, mine);
     const headers = headerPairs(ctx.request.headers).filter(([name]) => !name.startsWith(HEADER_PREFIX) && !HOP_HEADERS.has(name));
-    this.openSeq.set(conn.id, this.emit({ t: "open", id: conn.id, uri, key, headers }));
+    this.openSeq.set(conn.id, this.emit({ t: "open", id: conn.id, uri, key, headers, ...(taken ? { taken } : {}) }));
     this.reportLoad(conn.id);
   }
 

@@ -1,0 +1,72 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Conn, LeaderHost, LinkEnd, LinkSocket, RoomStorage, ShardHost } from "../src/runtime/host.js";
+import { LeaderCore } from "../src/runtime/leader.js";
+import { ShardRelay } from "../src/runtime/shard.js";
+
+globalThis.CloseEvent ??= class extends Event {} as unknown as typeof CloseEvent;
+const settle = async () => {
+  for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+function memoryStorage(): RoomStorage & { map: Map<string, unknown> } {
+  const map = new Map<string, unknown>();
+  return {
+    map,
+    get: async <T>(key: string) => map.get(key) as T | undefined,
+    put: async (key, value) => void map.set(key, structuredClone(value)),
+    delete: async (keys) => [keys].flat().forEach((key) => map.delete(key)),
+    list: async <T>({ prefix }: { prefix: string }) => new Map([...map].filter(([key]) => key.startsWith(prefix))) as Map<string, T>,
+  };
+}
+
+function socket(id: string): Conn & { readyState: number } {
+  return { id, uri: null, readyState: 1, state: null, setState: (state) => state, send() {}, close() {} };
+}
+
+describe("a socket replaced by its own client (same id, same key) keeps its write numbers", () => {
+  it("the shard names the old socket's highest write number in the new socket's open", async () => {
+    const storage = memoryStorage();
+    const sent: { t: string; taken?: number }[] = [];
+    const link: LinkSocket = { readyState: 1, send: (text) => void sent.push(JSON.parse(text)), close() {}, addEventListener() {} };
+    const sockets: Conn[] = [];
+    const host: ShardHost = {
+      party: "main",
+      storage,
+      connections: (tag) => sockets.filter((conn) => tag === undefined || conn.id === tag),
+      openLink: async () => link,
+      routerRoom: () => async () => new Response(null, { status: 204 }),
+    };
+    const shard = new ShardRelay(host, "lobby", 1);
+    const request = () => ({ request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=alice-key") });
+    const first = socket("alice");
+    sockets.push(first);
+    await shard.onConnect(first, request());
+    // What the leader mirrored to the shard: alice's writes up to 5 were taken.
+    await storage.put("kept:alice", { state: null, attachment: null, tags: ["alice"], seq: 5 });
+    const second = socket("alice");
+    sockets.push(second);
+    await shard.onConnect(second, request());
+    await settle();
+    const opens = sent.filter((frame) => frame.t === "open");
+    assert.equal(opens.length, 2);
+    assert.equal(opens[1]!.taken, 5);
+  });
+
+  it("a leader that lost its memory (evicted) refuses the old socket's abandoned write after the new open", async () => {
+    const sent: string[] = [];
+    const link: LinkEnd = { id: "party-shard-link-1-x", readyState: 1, send: (text) => void sent.push(text), close() {} };
+    const host: LeaderHost = { id: "lobby", env: {}, hibernates: false, directConnections: () => [], directConnection: () => undefined, links: () => [link], link: () => link, routerRoom: () => async () => new Response("{}") };
+    const ran: string[] = [];
+    const core = new LeaderCore(host, { message: (_conn, message) => void ran.push(String(message)) });
+    await core.start();
+    await core.onLinkFrame(link, JSON.stringify({ t: "hello", room: "lobby", incarnation: "a", acked: 0, clients: [] }));
+    await core.onLinkFrame(link, JSON.stringify({ t: "open", seq: 1, id: "alice", uri: "http://host/parties/main/lobby", key: "alice-key", headers: [], taken: 5 }));
+    await settle();
+    const write = (seq: number, text: string) =>
+      core.request(new Request("http://host/parties/main/lobby", { method: "POST", body: text, headers: { "x-party-shard-connection": "alice", "x-party-shard-key": "alice-key", "x-party-shard-seq": String(seq), "x-party-shard-attempt": "1", "idempotency-key": `w${seq}` } }));
+    assert.equal((await write(3, "abandoned"))?.status, 410);
+    assert.equal((await write(6, "newer"))?.status, 200);
+    assert.deepEqual(ran, ["newer"]);
+  });
+});
