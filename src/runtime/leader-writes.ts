@@ -11,10 +11,9 @@
  *   with the connection, mirrored to its shard, and remembered SEQ_MEMORY_MS after it left.
  */
 import { MAX_BATCH_WRITES, parseBatch, parseSeq, type BatchResult } from "./batch.js";
-import { COALESCE_MAX_MS } from "./leader-fanout.js";
+import { COALESCE_MAX_MS, type Fanout } from "./leader-fanout.js";
 import { HEADER, MAX_ID_LENGTH, decode, decodeId, injectedFault, sameKey, sleep } from "./protocol.js";
 import type { RemoteConnection } from "./remote-connection.js";
-import type { Fanout } from "./leader-fanout.js";
 
 /** How long a routed write is remembered by its idempotency key, and the bytes that memory may take. */
 const WRITE_MEMORY_MS = 60_000;
