@@ -1,0 +1,77 @@
+/**
+ * The deterministic simulation (test/sim): seeded schedules of the real leader and shard code on
+ * fake rooms, links and clients, each checked against the same party unsharded. Replay a seed
+ * with `npm run sim -- --schedules 1 --seed <seed> --faults <kinds>`.
+ *
+ * Only the kinds that pass on these seeds run here. The others diverge (test/sim/README.md says
+ * how): `await` (handlers awaiting storage, released together by a starting leader, interleave),
+ * `reconnect` (a new socket with the id of an old one), link-drop, shard-evict, leader-evict; and
+ * link-delay, rarely, beyond these seeds. Each known divergence is a todo test below, failing
+ * while it lasts. Add a kind back once `npm run sim -- --schedules 20000 --faults <kind>` reports
+ * no divergence.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { FAULT_KINDS, describe as explain, runMany, runSchedule, type FaultKind } from "./sim/sim.js";
+
+const PASSING: FaultKind[] = ["link-delay", "restart"];
+/** About 10 s on a 2-core machine; SIM_SCHEDULES and SIM_SEED run another share. */
+const SCHEDULES = Number(process.env.SIM_SCHEDULES ?? 3000);
+const FIRST_SEED = Number(process.env.SIM_SEED ?? 1);
+
+/** Known divergences of the runtime, one seed each (test/sim/README.md): todo until fixed. */
+const KNOWN: [what: string, seed: number, faults: FaultKind[]][] = [
+  ["a late hello on an old link leaves a shard's frames dropped for good", 100221, ["link-delay"]],
+  ["handlers a starting leader releases together interleave at storage awaits", 641, ["await"]],
+  ["onClose of a replaced socket sees its replacement", 1, ["reconnect"]],
+  ["a frame for an earlier socket of an id reaches the new one", 2, ["reconnect"]],
+  ["messages sent before a close are dropped when the reconnect arrives first", 47, ["reconnect"]],
+  ["frames on a link that broke are lost", 1, ["link-drop"]],
+  ["an evicted shard's new hello adopts a client whose open was lost", 14, ["shard-evict"]],
+  ["a client that closes while the leader is evicted never gets onClose", 20, ["leader-evict"]],
+];
+
+describe("simulation against the unsharded reference", () => {
+  it(`${SCHEDULES} schedules (faults: ${PASSING.join(", ")}) behave as the unsharded party`, async () => {
+    const summary = await runMany(FIRST_SEED, SCHEDULES, PASSING);
+    if (summary.diverged.length > 0) {
+      const first = summary.diverged[0]!;
+      assert.fail(`${summary.diverged.length} of ${SCHEDULES} schedules diverged (seeds ${summary.diverged.map((r) => r.seed).join(", ")}):\n${await explain(first.seed, PASSING)}`);
+    }
+  });
+
+  it("replays a seed exactly: the same trace and handler order twice", async () => {
+    for (const seed of [3, 4242]) {
+      // Every kind on: the most randomness (uuids, backoff, evictions) that must still repeat.
+      const [a, b] = [await runSchedule(seed, { faults: FAULT_KINDS, trace: true }), await runSchedule(seed, { faults: FAULT_KINDS, trace: true })];
+      assert.ok(a.trace.length > 20, `seed ${seed} traced only ${a.trace.length} lines`);
+      assert.deepEqual(b.trace, a.trace);
+      assert.equal(b.log, a.log);
+      assert.equal(JSON.stringify(b.divergence), JSON.stringify(a.divergence));
+    }
+  });
+
+  it("reports a divergence when a shard's platform loses one message for a client", async () => {
+    let sabotaged = 0;
+    for (let seed = FIRST_SEED; seed < FIRST_SEED + 30; seed++) {
+      const healthy = await runSchedule(seed, { faults: PASSING });
+      assert.equal(healthy.divergence, undefined, `seed ${seed} diverged without sabotage`);
+      // A message to a socket still open at the end: it must have got every one. (A closed socket may miss its last ones.)
+      const lost = healthy.openReceipts[Math.floor(healthy.openReceipts.length / 2)];
+      if (lost === undefined) continue;
+      const broken = await runSchedule(seed, { faults: PASSING, dropMessage: lost });
+      assert.ok(broken.sabotaged && broken.divergence, `seed ${seed}: message ${lost} was lost and nothing was reported`);
+      assert.equal(broken.divergence.kind, "received");
+      assert.ok(broken.divergence.detail.startsWith(broken.sabotaged), broken.divergence.detail);
+      sabotaged++;
+    }
+    assert.ok(sabotaged >= 15, `only ${sabotaged} of 30 schedules had a socket open at the end`);
+  });
+
+  for (const [what, seed, faults] of KNOWN) {
+    it(`${what} (seed ${seed}, ${faults.join(",")})`, { todo: "a known divergence of the runtime" }, async () => {
+      const result = await runSchedule(seed, { faults });
+      assert.equal(result.divergence, undefined, result.divergence?.detail);
+    });
+  }
+});

@@ -1,0 +1,183 @@
+/**
+ * The reference and the invariant. The reference is the same party, unsharded: one room whose
+ * connections are the clients' sockets themselves, fed the events in the order the sharded
+ * party's handlers ran (the linearization), each handler to its end before the next, as a
+ * Durable Object's input gate runs them.
+ *
+ * A closed socket may have received a prefix of what the reference sent it: unsharded too, what
+ * is in flight when a socket closes is lost (any prefix is one latency's outcome). A socket open
+ * at the end must have received exactly the reference's messages.
+ */
+import type { Conn } from "../../src/runtime/host.js";
+import type { Message } from "../../src/runtime/protocol.js";
+import { MemStorage, show, type ClientSocket } from "./fakes.js";
+import { SOCKET_HEADER, TestParty, type Observation } from "./party.js";
+import type { World } from "./world.js";
+
+interface Divergence {
+  /** Which part of the invariant: (a) handlers, (c) observations, (b) received, (d) storage, or the run never settled. */
+  kind: "handlers" | "observation" | "received" | "storage" | "settle";
+  /** The client socket it concerns (or ""), and its connection id, for the trace. */
+  about: string;
+  id: string;
+  /** When the differing handler ran (virtual ms), if it is one. */
+  at?: number;
+  detail: string;
+}
+
+/** The socket each log entry belongs to: a close to the oldest socket of its id not closed yet. */
+function attribute(log: Observation[]): (string | undefined)[] {
+  const open = new Map<string, string[]>();
+  return log.map((o) => {
+    if (o.h === "restart") return void open.clear();
+    const sockets = open.get(o.id) ?? [];
+    open.set(o.id, sockets);
+    if (o.h === "connect") sockets.push(o.sock ?? "?");
+    if (o.h === "close") return sockets.shift() ?? `${o.id}.?`;
+    return o.sock;
+  });
+}
+
+class RefConn implements Conn {
+  readyState = 1;
+  private attachment: unknown = null;
+  constructor(
+    readonly id: string,
+    readonly uri: string,
+    private readonly received: string[],
+  ) {}
+  get state() {
+    return structuredClone(this.attachment);
+  }
+  setState(state: unknown) {
+    this.attachment = structuredClone(state ?? null);
+    return state;
+  }
+  send(message: Message) {
+    if (this.readyState === 1) this.received.push(show(message));
+  }
+  close() {
+    this.readyState = 3;
+  }
+}
+
+/** The unsharded run: its own log of observations, what each socket received, its storage. */
+async function reference(log: Observation[], awaits: boolean) {
+  const storage = new MemStorage();
+  const conns = new Map<string, RefConn>();
+  const received = new Map<string, string[]>();
+  const out: Observation[] = [];
+  const live = () => [...conns.values()];
+  const room = {
+    storage,
+    broadcast: (message: Message, without: string[] = []) => live().forEach((c) => without.includes(c.id) || c.send(message)),
+    getConnection: (id: string) => live().reverse().find((c) => c.id === id),
+    getConnections: live,
+  };
+  const party = new TestParty(room, (o) => out.push(o), awaits);
+  const owners = attribute(log);
+  for (const [i, o] of log.entries()) {
+    const sock = owners[i] ?? "?";
+    if (o.h === "restart") {
+      for (const conn of conns.values()) conn.close();
+      conns.clear();
+      out.push({ ...o });
+    } else if (o.h === "connect") {
+      const list = received.get(sock) ?? [];
+      received.set(sock, list);
+      // The URL the client used, without its key: what the party sees unsharded.
+      const conn = new RefConn(o.id, `http://sim.test/parties/main/room?_pk=${o.id}`, list);
+      conns.set(sock, conn);
+      await party.onConnect(conn, { request: new Request(conn.uri, { headers: { [SOCKET_HEADER]: sock } }) });
+    } else {
+      const conn = conns.get(sock) ?? new RefConn(o.id, "?", []);
+      if (o.h === "message") await party.onMessage(conn, o.data ?? "");
+      else {
+        conns.delete(sock);
+        conn.close();
+        await party.onClose(conn, o.code ?? 1005, o.reason ?? "");
+      }
+    }
+  }
+  return { log: out, received, storage };
+}
+
+const isPrefix = (a: readonly string[], b: readonly string[]) => a.length <= b.length && a.every((x, i) => x === b[i]);
+const same = (a: readonly string[], b: readonly string[]) => a.length === b.length && isPrefix(a, b);
+
+/** (a) Per socket: onConnect once, each message it sent once and in order, onClose once if it closed. */
+function checkHandlers(w: World): Divergence | undefined {
+  const events = new Map<string, string[]>();
+  const owners = attribute(w.log);
+  for (const [i, o] of w.log.entries()) {
+    if (o.h === "restart") continue;
+    const sock = owners[i]!;
+    const list = events.get(sock) ?? [];
+    list.push(o.h === "message" ? `message ${o.data}` : o.h);
+    events.set(sock, list);
+  }
+  for (const socket of w.sockets) {
+    const got = events.get(socket.name) ?? [];
+    events.delete(socket.name);
+    const full = ["connect", ...socket.sent.map((text) => `message ${text}`)];
+    if (!handlersOk(socket, got, full)) {
+      return { kind: "handlers", about: socket.name, id: socket.id, detail: `${socket.name} (${closedHow(socket)}) sent ${JSON.stringify(socket.sent)}; the leader ran ${JSON.stringify(got)}` };
+    }
+  }
+  for (const [sock, got] of events) return { kind: "handlers", about: sock, id: sock.split(".")[0] ?? "", detail: `handlers ran for no socket of the schedule: ${sock} ${JSON.stringify(got)}` };
+  return undefined;
+}
+
+function handlersOk(socket: ClientSocket, got: string[], full: string[]): boolean {
+  // Unsharded too, a restart loses what the room had not run yet: any prefix of the story.
+  if (socket.restartHit) return isPrefix(got, [...full, "close"]);
+  if (socket.closedFirstBy === undefined) return same(got, full);
+  if (socket.closedFirstBy === "client") return same(got, [...full, "close"]);
+  // Closed by the runtime: what the client sent meanwhile may be lost, as when a server closes a socket.
+  // Refused before the leader heard of it (id in use, room failed to start): nothing at all.
+  if (got.length === 0) return socket.closeCode === 1008 || socket.closeCode === 1011;
+  return got.at(-1) === "close" && isPrefix(got.slice(0, -1), full) && got.length >= 2;
+}
+
+function closedHow(socket: ClientSocket): string {
+  const how = socket.closedFirstBy ? `closed by ${socket.closedFirstBy} ${socket.closeCode}` : "open at the end";
+  return socket.restartHit ? `${how}, hit by a restart` : how;
+}
+
+/** (b) What each socket received, against the reference. */
+function checkReceived(w: World, expected: Map<string, string[]>): Divergence | undefined {
+  for (const socket of w.sockets) {
+    const want = expected.get(socket.name) ?? [];
+    const got = socket.received;
+    const open = socket.closedFirstBy === undefined && !socket.restartHit;
+    if (open ? same(got, want) : isPrefix(got, want)) continue;
+    const at = got.findIndex((x, i) => x !== want[i]);
+    const where = at === -1 ? `it got ${got.length} of ${want.length}; first missing: ${JSON.stringify(want[got.length])}` : `message ${at}: got ${JSON.stringify(got[at])}, reference ${JSON.stringify(want[at])}`;
+    return { kind: "received", about: socket.name, id: socket.id, detail: `${socket.name} (${closedHow(socket)}) ${where}` };
+  }
+  return undefined;
+}
+
+/** (c) Each handler saw what the unsharded party saw: connections, state, counters read. */
+function checkObservations(w: World, ref: Observation[]): Divergence | undefined {
+  const owners = attribute(w.log);
+  for (const [i, o] of w.log.entries()) {
+    const a = JSON.stringify(o);
+    const b = JSON.stringify(ref[i]);
+    if (a !== b) return { kind: "observation", about: owners[i] ?? "", id: o.id, at: w.logTimes[i], detail: `handler ${i} (${owners[i]}): sharded ${a}, reference ${b}` };
+  }
+  return undefined;
+}
+
+async function check(w: World, settled: boolean, awaits: boolean): Promise<Divergence | undefined> {
+  if (!settled) return { kind: "settle", about: "", id: "", detail: `still busy at ${w.clock.now} ms of virtual time` };
+  const ref = await reference(w.log, awaits);
+  const storage = (): Divergence | undefined => {
+    const [a, b] = [w.leader.storage.dump(), ref.storage.dump()];
+    return a === b ? undefined : { kind: "storage", about: "", id: "", detail: `sharded ${a}, reference ${b}` };
+  };
+  return checkHandlers(w) ?? checkObservations(w, ref.log) ?? checkReceived(w, ref.received) ?? storage();
+}
+
+export { attribute, check };
+export type { Divergence };

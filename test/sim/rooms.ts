@@ -1,0 +1,169 @@
+/**
+ * The leader's room and the shards' rooms, as their platform runs them: storage that outlives
+ * the object's memory, and an incarnation (LeaderCore or ShardRelay, with the party) made on the
+ * room's first event and lost when the room is evicted. Accepted sockets survive eviction (they
+ * hibernate): the leader keeps its links, a shard its clients.
+ */
+import type { Conn, LeaderHost, PartyCalls, ShardHost } from "../../src/runtime/host.js";
+import { LeaderCore } from "../../src/runtime/leader.js";
+import { ShardRelay } from "../../src/runtime/shard.js";
+import type { Actor } from "./env.js";
+import { MemStorage, type ClientSocket } from "./fakes.js";
+import type { Link } from "./link.js";
+import { TestParty, type Observation } from "./party.js";
+
+/** What the rooms need of the world around them. */
+interface RoomWorld {
+  readonly clock: { current: Actor };
+  /** A handler of the party ran: the linearization grows. */
+  note(observation: Observation): void;
+  readonly links: Link[];
+  trace(line: string): void;
+  wakeShard(room: string): void;
+  openLink(shard: ShardRoom, path: string): Promise<import("../../src/runtime/host.js").LinkSocket>;
+}
+
+/** The placement room's answer to a load report: nothing here depends on it. */
+const LOAD_ANSWER = Promise.resolve(new Response(null, { status: 204 }));
+
+interface LeaderIncarnation {
+  actor: Actor;
+  core: LeaderCore;
+  started: boolean;
+}
+
+class LeaderRoom {
+  readonly storage = new MemStorage();
+  /** Links the leader accepted, by id: hibernated, they outlive its memory. */
+  readonly links = new Map<string, Link>();
+  inc: LeaderIncarnation | undefined;
+  private made = 0;
+
+  constructor(
+    private readonly w: RoomWorld,
+    /** PartyKit starts a room (onStart, the core's start) before its first event; PartyServer when a frame needs it (host.ready). */
+    private readonly startEarly: boolean,
+    private readonly awaits: boolean,
+  ) {}
+
+  /** The incarnation that takes the next event: made afresh after an eviction. */
+  wake(): LeaderIncarnation {
+    if (!this.inc) this.inc = this.make();
+    this.w.clock.current = this.inc.actor;
+    return this.inc;
+  }
+
+  /** Evicted: memory lost, storage and links kept. Only when idle, unless the process dies. */
+  evict(force = false): boolean {
+    if (!this.inc || (!force && this.inc.actor.pending > 0)) return false;
+    this.inc.actor.alive = false;
+    this.w.trace(`${this.inc.actor.name} evicted`);
+    this.inc = undefined;
+    return true;
+  }
+
+  private make(): LeaderIncarnation {
+    const actor: Actor = { name: `leader#${++this.made}`, alive: true, pending: 0 };
+    this.w.clock.current = actor;
+    const open = () => [...this.links.values()].filter((link) => link.listedAtLeader);
+    const host: LeaderHost = {
+      id: "room",
+      env: {},
+      hibernates: true,
+      directConnections: () => [],
+      directConnection: () => undefined,
+      links: () => open().map((link) => link.leaderEnd),
+      link: (id) => open().find((link) => link.id === id)?.leaderEnd,
+      routerRoom: (room) => () => {
+        this.w.wakeShard(room);
+        return LOAD_ANSWER;
+      },
+      ready: () => {
+        if (!inc.started) {
+          inc.started = true;
+          void inc.core.start();
+        }
+        return Promise.resolve();
+      },
+    };
+    let party: TestParty | undefined;
+    const calls: PartyCalls = {
+      connect: (conn, ctx) => party!.onConnect(conn, ctx),
+      message: (conn, message) => party!.onMessage(conn, message),
+      close: (conn, code, reason) => party!.onClose(conn, code, reason),
+    };
+    const core = new LeaderCore(host, calls);
+    const view = {
+      storage: this.storage,
+      broadcast: (message: Parameters<LeaderCore["broadcast"]>[0], without?: string[]) => core.broadcast(message, without),
+      getConnection: (id: string): Conn | undefined => core.connection(id),
+      getConnections: () => core.connections(),
+    };
+    party = new TestParty(
+      view,
+      (observation) => {
+        if (actor.alive) this.w.note(observation);
+      },
+      this.awaits,
+    );
+    const inc: LeaderIncarnation = { actor, core, started: false };
+    this.w.trace(`${actor.name} starts${this.startEarly ? " (onStart first)" : ""}`);
+    if (this.startEarly) {
+      inc.started = true;
+      void core.start();
+    }
+    return inc;
+  }
+}
+
+interface ShardIncarnation {
+  actor: Actor;
+  relay: ShardRelay;
+}
+
+class ShardRoom {
+  readonly storage = new MemStorage();
+  /** Its client sockets, in the order they came: the platform lists the open ones. */
+  readonly sockets: ClientSocket[] = [];
+  readonly host: ShardHost;
+  inc: ShardIncarnation | undefined;
+  private made = 0;
+
+  constructor(
+    private readonly w: RoomWorld,
+    readonly n: number,
+  ) {
+    this.host = {
+      party: "main",
+      storage: this.storage,
+      connections: (tag) => this.sockets.filter((socket) => socket.readyState === 1 && (tag === undefined || socket.id === tag)),
+      openLink: (_room, path) => this.w.openLink(this, path),
+      routerRoom: () => () => LOAD_ANSWER,
+    };
+  }
+
+  wake(): ShardIncarnation {
+    if (!this.inc) {
+      const actor: Actor = { name: `shard${this.n}#${++this.made}`, alive: true, pending: 0 };
+      this.w.clock.current = actor;
+      this.inc = { actor, relay: new ShardRelay(this.host, "room", this.n) };
+      this.w.trace(`${actor.name} starts`);
+    }
+    this.w.clock.current = this.inc.actor;
+    return this.inc;
+  }
+
+  /** Evicted: its relay's memory and its outgoing link are lost; its clients' sockets stay. */
+  evict(force = false): boolean {
+    if (!this.inc || (!force && this.inc.actor.pending > 0)) return false;
+    const actor = this.inc.actor;
+    actor.alive = false;
+    this.w.trace(`${actor.name} evicted`);
+    for (const link of this.w.links) if (link.opener === actor) link.drop();
+    this.inc = undefined;
+    return true;
+  }
+}
+
+export { LeaderRoom, ShardRoom };
+export type { RoomWorld };
