@@ -153,10 +153,15 @@ class ShardRoom {
     return this.inc;
   }
 
-  /** Evicted: its relay's memory and its outgoing link are lost; its clients' sockets stay. */
+  /**
+   * Evicted: its relay's memory is lost; its clients' sockets stay. Only when idle: no timer, no
+   * call out, and no outgoing WebSocket (the platform keeps an object holding one in memory), so
+   * unless the process dies, a shard with a live link is never evicted.
+   */
   evict(force = false): boolean {
     if (!this.inc || (!force && this.inc.actor.pending > 0)) return false;
     const actor = this.inc.actor;
+    if (!force && this.w.links.some((link) => link.opener === actor && link.up)) return false;
     actor.alive = false;
     this.w.trace(`${actor.name} evicted`);
     for (const link of this.w.links) if (link.opener === actor) link.drop();
