@@ -37,6 +37,9 @@ const hello = (incarnation: string, clients: string[], acked = 0) => ({
   t: "hello",
   room: "lobby",
   incarnation,
+  epoch: incarnation === "one" ? 1 : 2,
+  link: 1,
+  heard: 0,
   acked,
   clients: clients.map((id) => ({ id, uri: "http://host/parties/main/lobby", key: `${id}-key`, kept: { state: null, attachment: null, tags: [id] } })),
 });
@@ -50,6 +53,8 @@ async function leaderCutOff() {
   await core.start();
   for (const frame of [hello("one", []), open(1, "alice"), open(2, "bob")]) await core.onLinkFrame(first, JSON.stringify(frame));
   await settle();
+  // The shard carried out what the leader sent it so far (each client's tags, kept).
+  await core.onLinkFrame(first, JSON.stringify({ t: "got", n: first.frames.filter((frame) => "n" in frame).length }));
   first.close();
   core.onLinkClose(first);
   links.length = 0;

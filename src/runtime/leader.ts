@@ -14,7 +14,7 @@ import type { Conn, LeaderHost, LinkEnd, PartyCalls } from "./host.js";
 import { Fanout, carriedOver, type ShardState } from "./leader-fanout.js";
 import { LeaderWrites } from "./leader-writes.js";
 import { BATCH_TYPE, HEADER, closeReason, decode, injectedFault, isLink, linkShard, sameClient } from "./protocol.js";
-import type { Kept, LeaderFrame, Message, RelayFrame, ShardFrame } from "./protocol.js";
+import type { Delivery, Kept, LeaderFrame, Message, RelayFrame, ShardFrame } from "./protocol.js";
 import { RemoteConnection } from "./remote-connection.js";
 
 /** How long a woken leader waits for its shards to tell it who is connected. */
@@ -25,6 +25,8 @@ class LeaderCore {
   private readonly shards = new Map<number, ShardState>();
   private readonly waitingHello = new Map<number, () => void>();
   private started: Promise<void> = Promise.resolve();
+  /** Questions this leader asked its shards (see ask). */
+  private readonly asks = new Set<string>();
   /** The room id the shards named (see roomId). */
   private namedByShards: string | undefined;
   /** Hellos taken from each shard: which of its frames came after which hello. */
@@ -80,10 +82,13 @@ class LeaderCore {
   private async resync(links: LinkEnd[]): Promise<void> {
     const hellos = links.map((link) => {
       const heard = new Promise<void>((resolve) => this.waitingHello.set(linkShard(link.id), resolve));
-      link.send(JSON.stringify({ t: "resync" } satisfies LeaderFrame));
+      this.ask(link);
       return heard;
     });
-    await Promise.race([Promise.all(hellos), new Promise((resolve) => setTimeout(resolve, RESYNC_TIMEOUT_MS))]);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([Promise.all(hellos), new Promise((resolve) => (timer = setTimeout(resolve, RESYNC_TIMEOUT_MS)))]);
+    // A timer left running would keep the room in memory that long after every start.
+    if (timer !== undefined) clearTimeout(timer);
   }
 
   /** Resolves once the shards told a starting leader who is connected (or RESYNC_TIMEOUT_MS passed). */
@@ -127,6 +132,11 @@ class LeaderCore {
       this.namedByShards ??= frame.room;
       this.hellos.set(shard, (this.hellos.get(shard) ?? 0) + 1);
       return Promise.resolve(this.onHello(shard, link, frame));
+    }
+    if (frame.t === "got") {
+      const state = this.shards.get(shard);
+      if (state?.linkId === link.id) this.fanout.got(state, frame.n);
+      return Promise.resolve();
     }
     const since = this.hellos.get(shard) ?? 0;
     // The rest in the order they came, once the room has started and heard its shards: the
@@ -179,7 +189,18 @@ class LeaderCore {
   private askHello(shard: number, link: LinkEnd, since: number) {
     if (this.askedHello.get(shard) === since) return;
     this.askedHello.set(shard, since);
-    link.send(JSON.stringify({ t: "resync" } satisfies LeaderFrame));
+    this.ask(link);
+  }
+
+  /**
+   * Asks a shard who is connected. Only the answer to this leader's own question is taken: one
+   * to a question an earlier incarnation asked can be older than what that incarnation took
+   * from the shard (its acknowledgement was still on the way), and would run those frames again.
+   */
+  private ask(link: LinkEnd) {
+    const ask = crypto.randomUUID();
+    this.asks.add(ask);
+    link.send(JSON.stringify({ t: "resync", ask } satisfies LeaderFrame));
   }
 
   /** An injected fault: the link breaks; what the party sends meanwhile waits for the next one. */
@@ -189,7 +210,14 @@ class LeaderCore {
   }
 
   private onHello(shard: number, link: LinkEnd, hello: Extract<ShardFrame, { t: "hello" }>) {
+    if (hello.answers !== undefined && !this.asks.delete(hello.answers)) return;
     let state = this.shards.get(shard);
+    // A hello late on a link the shard has since replaced, or from an incarnation that is gone,
+    // must not make that link the current one: frames on the live link would be ignored for good.
+    if (state && (state.incarnation === hello.incarnation ? hello.link < state.link : hello.epoch < state.epoch)) {
+      link.close(1000, "Replaced by a newer link");
+      return;
+    }
     if (state?.incarnation !== hello.incarnation) {
       // A shard (or this leader) we have not met: its clients are as it says, up to what was acked.
       const listed = new Set(hello.clients.map((client) => client.id));
@@ -199,21 +227,29 @@ class LeaderCore {
       for (const client of hello.clients) {
         if (this.remotes.get(client.id)?.shard !== shard) this.addRemote(shard, client.id, client.uri, client.key, client.kept);
       }
-      // What waited for the old incarnation goes only to the clients it still has (sockets that
-      // outlived its memory); a broadcast only to them, as its numbering started again.
-      const outbox = state ? carriedOver(state.outbox, listed) : [];
-      const overflowed = state?.overflowed ?? false;
-      state = { incarnation: hello.incarnation, processed: hello.acked, linkId: undefined, outbox, outboxBytes: outbox.reduce((bytes, frame) => bytes + frame.length, 0), overflowed };
+      // Numbered on from what the shard got: this leader may be new to a shard it had before.
+      const carried = state ? carriedOver(state.outbox, listed, hello.heard) : { entries: [], lost: false };
+      state = {
+        incarnation: hello.incarnation,
+        epoch: hello.epoch,
+        link: hello.link,
+        processed: hello.acked,
+        linkId: undefined,
+        outbox: carried.entries,
+        outboxBytes: carried.entries.reduce((bytes, entry) => bytes + entry.text.length, 0),
+        numbered: hello.heard + carried.entries.length,
+        overflowed: (state?.overflowed ?? false) || carried.lost,
+      };
       this.shards.set(shard, state);
     }
+    state.link = hello.link;
     state.linkId = link.id;
     // What this leader took that the shard does not know of (the ack was lost with a link).
     if (state.processed > hello.acked) link.send(JSON.stringify({ t: "ack", seq: state.processed } satisfies LeaderFrame));
-    for (const frame of state.outbox.splice(0)) link.send(frame);
-    state.outboxBytes = 0;
+    this.fanout.resume(state, link, hello.heard);
     if (state.overflowed) {
-      // Frames for this shard's clients were dropped while it was unreachable: rather than miss
-      // them silently, each client is closed to reconnect and be greeted again.
+      // Frames for this shard's clients were dropped, or may not have been carried out: rather
+      // than miss them silently, each client is closed to reconnect and be greeted again.
       state.overflowed = false;
       for (const remote of this.remotes.values()) if (remote.shard === shard) remote.close(1013, "Try Again Later");
     }
@@ -286,7 +322,7 @@ class LeaderCore {
 
   /** `uri`: as the shard names it, the URL the client would have used without the router. */
   private addRemote(shard: number, id: string, uri: string, key: string | null, kept: Kept): RemoteConnection {
-    const remote = new RemoteConnection(id, uri, this.roomId(), shard, key, kept, this.host.hibernates, (frame) => this.fanout.toShard(shard, frame));
+    const remote = new RemoteConnection(id, uri, this.roomId(), shard, key, kept, this.host.hibernates, (frame: Delivery) => this.fanout.toShard(shard, frame));
     this.remotes.set(id, remote);
     return remote;
   }
