@@ -3,32 +3,39 @@
  * fake rooms, links and clients, each checked against the same party unsharded. Replay a seed
  * with `npm run sim -- --schedules 1 --seed <seed> --faults <kinds>`.
  *
- * Only the kinds that pass on these seeds run here. The others diverge (test/sim/README.md says
- * how): `await` (handlers awaiting storage, released together by a starting leader, interleave),
- * `reconnect` (a new socket with the id of an old one), link-drop, shard-evict, leader-evict; and
- * link-delay, rarely, beyond these seeds. Each known divergence is a todo test below, failing
- * while it lasts. Add a kind back once `npm run sim -- --schedules 20000 --faults <kind>` reports
- * no divergence.
+ * The fault kinds run here together: links dropped and delayed, shards and the leader evicted,
+ * the process restarted. Two kinds still diverge and are todo tests below, one seed each, failing
+ * while they last (test/sim/README.md says why): `await` (handlers a starting leader releases
+ * together interleave at storage awaits) and `reconnect` (a new socket with the id of an old one).
+ * Add a kind here once `npm run sim -- --schedules 20000 --faults <kinds>` reports no divergence.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FAULT_KINDS, describe as explain, runMany, runSchedule, type FaultKind } from "./sim/sim.js";
 
-const PASSING: FaultKind[] = ["link-delay", "restart"];
+const PASSING: FaultKind[] = ["link-drop", "link-delay", "shard-evict", "leader-evict", "restart"];
 /** About 10 s on a 2-core machine; SIM_SCHEDULES and SIM_SEED run another share. */
 const SCHEDULES = Number(process.env.SIM_SCHEDULES ?? 3000);
 const FIRST_SEED = Number(process.env.SIM_SEED ?? 1);
 
 /** Known divergences of the runtime, one seed each (test/sim/README.md): todo until fixed. */
 const KNOWN: [what: string, seed: number, faults: FaultKind[]][] = [
-  ["a late hello on an old link leaves a shard's frames dropped for good", 100221, ["link-delay"]],
   ["handlers a starting leader releases together interleave at storage awaits", 641, ["await"]],
   ["onClose of a replaced socket sees its replacement", 1, ["reconnect"]],
   ["a frame for an earlier socket of an id reaches the new one", 2, ["reconnect"]],
   ["messages sent before a close are dropped when the reconnect arrives first", 47, ["reconnect"]],
-  ["frames on a link that broke are lost", 1, ["link-drop"]],
-  ["an evicted shard's new hello adopts a client whose open was lost", 14, ["shard-evict"]],
-  ["a client that closes while the leader is evicted never gets onClose", 20, ["leader-evict"]],
+];
+
+/** Seeds that found divergences since fixed: each must stay equal to the reference. */
+const FIXED: [what: string, seed: number, faults: FaultKind[]][] = [
+  ["a late hello on an old link left a shard's frames dropped for good", 100221, ["link-delay"]],
+  ["frames on a link that broke were lost", 1, ["link-drop"]],
+  ["an evicted shard's new hello adopted a client whose open was lost", 14, ["shard-evict"]],
+  ["a client that closed while the leader was evicted never got onClose", 20, ["leader-evict"]],
+  ["a leader evicted with frames its shard had not got lost them", 14, ["link-drop", "leader-evict"]],
+  ["a woken leader missed the clients of a shard whose link was down", 78, ["link-drop", "leader-evict"]],
+  ["a woken leader took an answer to its predecessor's question and ran an open twice", 36, ["leader-evict"]],
+  ["a woken leader missed a client whose close it had not taken", 17084, ["link-drop", "link-delay", "shard-evict", "leader-evict", "restart"]],
 ];
 
 describe("simulation against the unsharded reference", () => {
@@ -67,6 +74,13 @@ describe("simulation against the unsharded reference", () => {
     }
     assert.ok(sabotaged >= 15, `only ${sabotaged} of 30 schedules had a socket open at the end`);
   });
+
+  for (const [what, seed, faults] of FIXED) {
+    it(`${what} (seed ${seed}, ${faults.join(",")}): now as unsharded`, async () => {
+      const result = await runSchedule(seed, { faults });
+      assert.equal(result.divergence, undefined, result.divergence?.detail);
+    });
+  }
 
   for (const [what, seed, faults] of KNOWN) {
     it(`${what} (seed ${seed}, ${faults.join(",")})`, { todo: "a known divergence of the runtime" }, async () => {

@@ -24,6 +24,12 @@ const OUTBOX_MAX_BYTES = 8_388_608;
  */
 const COALESCE_MAX_MS = 50;
 const COALESCE_MAX_BYTES = 262_144;
+/**
+ * While a shard has not said it got some frames, the leader looks again this often (and wakes a
+ * shard whose link is down). The timer is also what keeps the leader in memory meanwhile: an
+ * object with a timer pending is not evicted, and its frames live only in its memory.
+ */
+const OUTBOX_WATCH_MS = 1_000;
 
 /** A frame for a shard, numbered, as sent; `sent` once it went on a link. */
 interface Entry {
@@ -63,6 +69,7 @@ class Fanout {
   private holding = false;
   private readonly held = new Map<number, Held>();
   private holdTimer: ReturnType<typeof setTimeout> | undefined;
+  private watchTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly host: LeaderHost,
@@ -142,6 +149,7 @@ class Fanout {
       state.overflowed = true;
       return this.wakeShard(shard);
     }
+    this.watch();
     const link = state.linkId ? this.host.link(state.linkId) : undefined;
     // A link closing but not yet closed: its close event clears linkId, and the frame waits.
     if (link && link.readyState === 1) {
@@ -150,6 +158,20 @@ class Fanout {
     } else if (!state.outbox.some((other) => other !== entry && !other.sent)) {
       this.wakeShard(shard);
     }
+  }
+
+  /** Until every shard got what it was sent: wakes those whose link is down, and keeps the leader awake. */
+  private watch() {
+    this.watchTimer ??= setTimeout(() => {
+      this.watchTimer = undefined;
+      let waiting = false;
+      for (const [shard, state] of this.shards) {
+        if (state.outbox.length === 0) continue;
+        waiting = true;
+        if (!(state.linkId && this.host.link(state.linkId)?.readyState === 1)) this.wakeShard(shard);
+      }
+      if (waiting) this.watch();
+    }, OUTBOX_WATCH_MS);
   }
 
   /** The shard got the frames up to `n`: they are forgotten. */

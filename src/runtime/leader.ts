@@ -80,15 +80,36 @@ class LeaderCore {
   }
 
   private async resync(links: LinkEnd[]): Promise<void> {
+    const heard = (shard: number) => new Promise<void>((resolve) => this.waitingHello.set(shard, resolve));
     const hellos = links.map((link) => {
-      const heard = new Promise<void>((resolve) => this.waitingHello.set(linkShard(link.id), resolve));
       this.ask(link);
-      return heard;
+      return heard(linkShard(link.id));
     });
+    // A shard with clients whose link is down (it broke while this leader slept) is woken and
+    // waited for too: its clients are the room's as much as any.
+    const linked = new Set(links.map((link) => linkShard(link.id)));
+    for (const shard of await this.shardsWithClients()) {
+      if (linked.has(shard)) continue;
+      hellos.push(heard(shard));
+      this.fanout.wakeShard(shard);
+    }
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([Promise.all(hellos), new Promise((resolve) => (timer = setTimeout(resolve, RESYNC_TIMEOUT_MS)))]);
     // A timer left running would keep the room in memory that long after every start.
     if (timer !== undefined) clearTimeout(timer);
+  }
+
+  /** The shards that hold clients, as the placement room counts them; none if it cannot tell. */
+  private async shardsWithClients(): Promise<number[]> {
+    try {
+      const res = await this.host.routerRoom(this.roomId())("", { method: "GET", headers: { [HEADER.clients]: "1" } });
+      const { load } = (await res.json()) as { load: number[] };
+      return load.flatMap((count, i) => (count > 0 ? [i + 1] : []));
+    } catch {
+      // No placement room to ask (an older router, or PartyKit hiding the room id in onAlarm):
+      // the shards link again on their own.
+      return [];
+    }
   }
 
   /** Resolves once the shards told a starting leader who is connected (or RESYNC_TIMEOUT_MS passed). */

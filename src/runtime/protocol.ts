@@ -28,6 +28,8 @@ const HEADER = {
   place: "x-party-shard-place",
   load: "x-party-shard-load",
   stats: "x-party-shard-stats",
+  /** From a starting leader to the placement room: which shards hold clients. */
+  clients: "x-party-shard-clients",
   idempotencyKey: "idempotency-key",
 } as const;
 /** Every header of ours starts so; public requests never carry them past the edge. */

@@ -134,7 +134,7 @@ class ShardRelay {
   /** From this router's rooms only: the edge refuses shard room ids. */
   onRequest(req: Request): Response {
     if (req.headers.get(HEADER.link) === "wake") this.ensureLink();
-    return Response.json({ connections: this.clientCount() });
+    return Response.json({ connections: this.clientCount() + this.closing.size });
   }
 
   private emit(frame: Unnumbered<RelayFrame>): number {
@@ -289,6 +289,7 @@ class ShardRelay {
   private forgetClosed() {
     const taken = [...this.closing].filter(([, seq]) => seq <= this.acked).map(([id]) => id);
     for (const id of taken) this.closing.delete(id);
+    if (taken.length > 0) this.reportLoad(taken[taken.length - 1]!);
     const gone = taken.filter((id) => !this.client(id));
     for (const id of gone) this.openSeq.delete(id);
     if (gone.length > 0) void this.host.storage.delete(gone.flatMap((id) => [`client:${id}`, `kept:${id}`]));
@@ -323,7 +324,9 @@ class ShardRelay {
    * follows real load. Reports are numbered: one overtaken by a later one is ignored.
    */
   private reportLoad(id: string) {
-    const report: LoadReport = { shard: this.shard, count: this.clientCount(), id, from: this.incarnation, n: ++this.reports };
+    // A client whose close the leader has not taken still counts: a leader that starts meanwhile
+    // waits for this shard (see LeaderCore.resync), as the room still has that connection.
+    const report: LoadReport = { shard: this.shard, count: this.clientCount() + this.closing.size, id, from: this.incarnation, n: ++this.reports };
     const placement = this.host.routerRoom(this.leaderRoom);
     placement("", { method: "POST", headers: { [HEADER.load]: encodeURIComponent(JSON.stringify(report)) } })
       .catch((error: unknown) => console.error("party-shard: could not report load", error));

@@ -73,6 +73,10 @@ class Link {
   get listedAtLeader(): boolean {
     return !this.leader.closeFired;
   }
+  /** The shard still holds it: its close event has not reached the shard (a broken link too, until then). */
+  get heldByShard(): boolean {
+    return !this.shardSide.closeFired;
+  }
   get up(): boolean {
     return !this.broken && this.leader.readyState === 1 && this.shardSide.readyState === 1;
   }

@@ -6,6 +6,7 @@
  */
 import type { Conn, LeaderHost, PartyCalls, ShardHost } from "../../src/runtime/host.js";
 import { LeaderCore } from "../../src/runtime/leader.js";
+import { parseShardRoom } from "../../src/runtime/protocol.js";
 import { ShardRelay } from "../../src/runtime/shard.js";
 import type { Actor } from "./env.js";
 import { MemStorage, type ClientSocket } from "./fakes.js";
@@ -20,6 +21,8 @@ interface RoomWorld {
   readonly links: Link[];
   trace(line: string): void;
   wakeShard(room: string): void;
+  /** Clients per shard, as the placement room knows them. */
+  load(): number[];
   openLink(shard: ShardRoom, path: string): Promise<import("../../src/runtime/host.js").LinkSocket>;
 }
 
@@ -75,6 +78,8 @@ class LeaderRoom {
       links: () => open().map((link) => link.leaderEnd),
       link: (id) => open().find((link) => link.id === id)?.leaderEnd,
       routerRoom: (room) => () => {
+        // The placement room: clients per shard (shard n at index n - 1), as the shards report them.
+        if (parseShardRoom(room) === undefined) return Promise.resolve(Response.json({ load: this.w.load() }));
         this.w.wakeShard(room);
         return LOAD_ANSWER;
       },
@@ -146,7 +151,8 @@ class ShardRoom {
     if (!this.inc) {
       const actor: Actor = { name: `shard${this.n}#${++this.made}`, alive: true, pending: 0 };
       this.w.clock.current = actor;
-      this.inc = { actor, relay: new ShardRelay(this.host, "room", this.n) };
+      // Shards are numbered from 1, as the router numbers them.
+      this.inc = { actor, relay: new ShardRelay(this.host, "room", this.n + 1) };
       this.w.trace(`${actor.name} starts`);
     }
     this.w.clock.current = this.inc.actor;
@@ -155,13 +161,14 @@ class ShardRoom {
 
   /**
    * Evicted: its relay's memory is lost; its clients' sockets stay. Only when idle: no timer, no
-   * call out, and no outgoing WebSocket (the platform keeps an object holding one in memory), so
-   * unless the process dies, a shard with a live link is never evicted.
+   * call out, and no outgoing WebSocket (the platform keeps an object holding one in memory, a
+   * broken one too until its close event came), so unless the process dies, a shard with a link is
+   * never evicted.
    */
   evict(force = false): boolean {
     if (!this.inc || (!force && this.inc.actor.pending > 0)) return false;
     const actor = this.inc.actor;
-    if (!force && this.w.links.some((link) => link.opener === actor && link.up)) return false;
+    if (!force && this.w.links.some((link) => link.opener === actor && link.heldByShard)) return false;
     actor.alive = false;
     this.w.trace(`${actor.name} evicted`);
     for (const link of this.w.links) if (link.opener === actor) link.drop();

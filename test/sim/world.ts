@@ -106,9 +106,14 @@ class World implements LinkWorld, RoomWorld, SocketHooks {
     });
   }
 
+  load(): number[] {
+    // What the shards report: their clients, with those whose close the leader has not taken.
+    return this.shards.map((shard) => [...shard.storage.map.keys()].filter((key) => key.startsWith("client:")).length);
+  }
+
   /** The leader's request that wakes a shard (it links again). */
   wakeShard(room: string) {
-    const shard = this.shards[parseShardRoom(room)?.shard ?? -1];
+    const shard = this.shards[(parseShardRoom(room)?.shard ?? 0) - 1];
     if (!shard) return;
     this.later(this.latency(), () => {
       this.trace(`shard${shard.n} woken`);
