@@ -12,7 +12,7 @@
  */
 import type { LeaderHost, LinkEnd } from "./host.js";
 import { HEADER, LINK_MAX_BYTES, encode, shardRoomId, utf8Length } from "./protocol.js";
-import type { Data, Delivery, LeaderFrame, Message } from "./protocol.js";
+import type { Data, Delivery, LeaderFrame, Message, RelayFrame } from "./protocol.js";
 import type { RemoteConnection } from "./remote-connection.js";
 
 /** Bytes of frames kept for a shard whose link is down. */
@@ -30,6 +30,12 @@ const COALESCE_MAX_BYTES = 262_144;
  * object with a timer pending is not evicted, and its frames live only in its memory.
  */
 const OUTBOX_WATCH_MS = 1_000;
+/**
+ * A shard that says it got nothing for this long is given up on: its waiting frames are dropped
+ * and its clients closed (1013) when it comes back, so an unreachable shard keeps the leader
+ * awake (and billed) for a bounded time only.
+ */
+const OUTBOX_GIVE_UP_MS = 30_000;
 
 /** A frame for a shard, numbered, as sent; `sent` once it went on a link. */
 interface Entry {
@@ -46,11 +52,15 @@ interface ShardState {
   link: number;
   /** The last frame from this shard taken in; anything at or below it is a repeat. */
   processed: number;
+  /** Frames that came before an earlier one of theirs, by number (see LeaderCore.takeFrame). */
+  early: Map<number, RelayFrame>;
   linkId: string | undefined;
   /** Frames for the shard it has not said it got (sent or waiting), their size, and the last number given. */
   outbox: Entry[];
   outboxBytes: number;
   numbered: number;
+  /** When the shard last said it got something, or its outbox last started filling. */
+  progressAt: number;
   /** The outbox grew past OUTBOX_MAX_BYTES and was dropped: the shard's clients are closed at its next hello. */
   overflowed: boolean;
 }
@@ -139,14 +149,13 @@ class Fanout {
     if (state.overflowed) return;
     // Kept until the shard says it got it: a link can break with frames on it.
     const entry: Entry = { n, text, sent: false };
+    if (state.outbox.length === 0) state.progressAt = Date.now();
     state.outbox.push(entry);
     state.outboxBytes += text.length;
     if (state.outboxBytes > OUTBOX_MAX_BYTES) {
       // Dropping one frame would leave a client without it (or a shard without a close), unseen.
       console.error(`party-shard: shard ${shard} holds ${OUTBOX_MAX_BYTES} bytes of frames it has not got; its clients will be closed (1013) to reconnect`);
-      state.outbox = [];
-      state.outboxBytes = 0;
-      state.overflowed = true;
+      this.dropOutbox(state);
       return this.wakeShard(shard);
     }
     this.watch();
@@ -167,6 +176,11 @@ class Fanout {
       let waiting = false;
       for (const [shard, state] of this.shards) {
         if (state.outbox.length === 0) continue;
+        if (Date.now() - state.progressAt > OUTBOX_GIVE_UP_MS) {
+          console.error(`party-shard: shard ${shard} got nothing for ${OUTBOX_GIVE_UP_MS} ms; its clients will be closed (1013) to reconnect`);
+          this.dropOutbox(state);
+          continue;
+        }
         waiting = true;
         if (!(state.linkId && this.host.link(state.linkId)?.readyState === 1)) this.wakeShard(shard);
       }
@@ -174,13 +188,31 @@ class Fanout {
     }, OUTBOX_WATCH_MS);
   }
 
+  /** Frames a shard may never get: dropped whole, and its clients closed at its next hello. */
+  private dropOutbox(state: ShardState) {
+    state.outbox = [];
+    state.outboxBytes = 0;
+    state.overflowed = true;
+  }
+
   /** The shard got the frames up to `n`: they are forgotten. */
   got(state: ShardState, n: number) {
+    if (state.outbox[0] && state.outbox[0].n <= n) state.progressAt = Date.now();
     while (state.outbox[0] && state.outbox[0].n <= n) state.outboxBytes -= state.outbox.shift()!.text.length;
   }
 
   /** A shard linked (or said hello again): what it did not get, in order, on this link. */
   resume(state: ShardState, link: LinkEnd, heard: number) {
+    // The shard heard more than this leader ever numbered: an earlier incarnation of the leader
+    // numbered those (a hello sent before they arrived made this one start lower). Its own
+    // frames would pass for repeats: they are numbered on from what the shard heard.
+    if (heard > state.numbered) {
+      state.outbox = state.outbox.map((entry, i) => {
+        const n = heard + i + 1;
+        return { n, text: JSON.stringify({ ...(JSON.parse(entry.text) as object), n }), sent: entry.sent };
+      });
+      state.numbered = heard + state.outbox.length;
+    }
     this.got(state, heard);
     for (const entry of state.outbox) {
       link.send(entry.text);

@@ -17,6 +17,8 @@ import { BATCH_TYPE, HEADER, closeReason, decode, injectedFault, isLink, linkSha
 import type { Delivery, Kept, LeaderFrame, Message, RelayFrame, ShardFrame } from "./protocol.js";
 import { RemoteConnection } from "./remote-connection.js";
 
+/** Frames a shard's link may bring ahead of an earlier one still on its way (see takeFrame). */
+const MAX_EARLY_FRAMES = 1_024;
 /** How long a woken leader waits for its shards to tell it who is connected. */
 const RESYNC_TIMEOUT_MS = 5_000;
 
@@ -75,28 +77,35 @@ class LeaderCore {
    * their links), the leader has its links but not its clients: each shard tells it.
    */
   start(): Promise<void> {
-    this.started = this.resync([...this.host.links()]);
-    return this.started;
-  }
-
-  private async resync(links: LinkEnd[]): Promise<void> {
+    const links = [...this.host.links()];
     const heard = (shard: number) => new Promise<void>((resolve) => this.waitingHello.set(shard, resolve));
-    const hellos = links.map((link) => {
+    const linked = links.map((link) => {
       this.ask(link);
       return heard(linkShard(link.id));
     });
     // A shard with clients whose link is down (it broke while this leader slept) is woken and
-    // waited for too: its clients are the room's as much as any.
-    const linked = new Set(links.map((link) => linkShard(link.id)));
-    for (const shard of await this.shardsWithClients()) {
-      if (linked.has(shard)) continue;
-      hellos.push(heard(shard));
-      this.fanout.wakeShard(shard);
-    }
+    // waited for too: its clients are the room's as much as any. Not by what start returns:
+    // PartyKit holds a new link until the room's onStart ends, so waiting there would wait for
+    // nothing but the timeout.
+    const unlinked = this.shardsWithClients().then((shards) => {
+      const known = new Set(links.map((link) => linkShard(link.id)));
+      // One that linked while the placement room answered has said hello already.
+      return shards.filter((shard) => !known.has(shard) && this.shards.get(shard)?.linkId === undefined).map((shard) => {
+        const hello = heard(shard);
+        this.fanout.wakeShard(shard);
+        return hello;
+      });
+    });
+    const deadline = this.deadline();
+    this.started = Promise.race([unlinked.then((more) => Promise.all([...linked, ...more])), deadline.passed]).then(deadline.clear);
+    return Promise.race([Promise.all(linked), deadline.passed]).then(() => undefined);
+  }
+
+  /** RESYNC_TIMEOUT_MS from now; cleared once heard (a timer left running keeps the room in memory). */
+  private deadline() {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    await Promise.race([Promise.all(hellos), new Promise((resolve) => (timer = setTimeout(resolve, RESYNC_TIMEOUT_MS)))]);
-    // A timer left running would keep the room in memory that long after every start.
-    if (timer !== undefined) clearTimeout(timer);
+    const passed = new Promise<void>((resolve) => (timer = setTimeout(resolve, RESYNC_TIMEOUT_MS)));
+    return { passed, clear: () => (timer === undefined ? undefined : clearTimeout(timer)) };
   }
 
   /** The shards that hold clients, as the placement room counts them; none if it cannot tell. */
@@ -198,12 +207,25 @@ class LeaderCore {
     // again: a shard still holding it would resend it to a leader that started afresh, which
     // would run it twice (an open: onConnect again for a live socket).
     if (frame.seq <= state.processed) return link.send(JSON.stringify({ t: "ack", seq: state.processed } satisfies LeaderFrame));
-    const fault = injectedFault(this.host.env, frame.retry, `a ${frame.t} frame`);
-    if (fault === "before") return this.dropLink(state, link);
-    state.processed = frame.seq;
-    this.apply(shard, frame);
-    if (fault === "after") return this.dropLink(state, link);
-    link.send(JSON.stringify({ t: "ack", seq: frame.seq } satisfies LeaderFrame));
+    if (frame.seq > state.processed + 1) {
+      // An earlier frame of this link is still to come: PartyKit hands a waking room the message
+      // that woke it only once its onStart ended, and later ones before. Taken in the shard's order.
+      state.early.set(frame.seq, frame);
+      if (state.early.size > MAX_EARLY_FRAMES) {
+        state.early.clear();
+        this.askHello(shard, link, this.hellos.get(shard) ?? 0);
+      }
+      return;
+    }
+    for (let next: RelayFrame | undefined = frame; next; next = state.early.get(state.processed + 1)) {
+      state.early.delete(next.seq);
+      const fault = injectedFault(this.host.env, next.retry, `a ${next.t} frame`);
+      if (fault === "before") return this.dropLink(state, link);
+      state.processed = next.seq;
+      this.apply(shard, next);
+      if (fault === "after") return this.dropLink(state, link);
+      link.send(JSON.stringify({ t: "ack", seq: next.seq } satisfies LeaderFrame));
+    }
   }
 
   /** Asks a shard for a hello, once for all the frames that came after its hello number `since`. */
@@ -259,12 +281,16 @@ class LeaderCore {
         outbox: carried.entries,
         outboxBytes: carried.entries.reduce((bytes, entry) => bytes + entry.text.length, 0),
         numbered: hello.heard + carried.entries.length,
+        progressAt: Date.now(),
+        early: new Map(),
         overflowed: (state?.overflowed ?? false) || carried.lost,
       };
       this.shards.set(shard, state);
     }
     state.link = hello.link;
     state.linkId = link.id;
+    // What came early on an earlier link is sent again after this hello.
+    state.early.clear();
     // What this leader took that the shard does not know of (the ack was lost with a link).
     if (state.processed > hello.acked) link.send(JSON.stringify({ t: "ack", seq: state.processed } satisfies LeaderFrame));
     this.fanout.resume(state, link, hello.heard);

@@ -238,7 +238,7 @@ class ShardRelay {
       // skipped; after a gap, the rest is asked for again (a hello says what was carried out).
       if (frame.n <= this.heard) return;
       if (frame.n !== this.heard + 1) {
-        if (this.askedAfter !== this.heard) void this.hello(socket);
+        if (this.askedAfter !== this.heard && socket === this.link) void this.hello(socket).catch((error: unknown) => console.error("party-shard: a hello could not go", error));
         this.askedAfter = this.heard;
         return;
       }
@@ -257,7 +257,10 @@ class ShardRelay {
         }
         return;
       case "resync":
-        return void this.hello(socket, this.links, frame.ask);
+        // Asked on a link this shard has replaced: its new link's hello says it all, and a hello
+        // here would make the old link the leader's current one.
+        if (socket !== this.link) return;
+        return void this.hello(socket, this.links, frame.ask).catch((error: unknown) => console.error("party-shard: a hello could not go", error));
       case "send":
         return this.client(frame.to)?.send(decode(frame.data));
       case "broadcast":
