@@ -13,17 +13,19 @@ const EXPORT_LIST = /^export (?:type )?\{[^}]*\};\n/gm;
  * bundle, so two modules must not declare the same top-level name (the type-check tests catch it).
  */
 export function bundleRuntime(entry: string): string {
-  const order: string[] = [];
+  // Each module read once: its imports decide the order, its text is the body.
+  const texts = new Map<string, string>();
   const visit = (name: string, path: string[]) => {
-    if (order.includes(name)) return;
+    if (texts.has(name)) return;
     if (path.includes(name)) throw new Error(`Runtime modules import each other: ${[...path, name].join(" → ")}`);
-    for (const dependency of relativeImports(readModule(name))) visit(dependency, [...path, name]);
-    order.push(name);
+    const text = readModule(name);
+    for (const dependency of relativeImports(text)) visit(dependency, [...path, name]);
+    texts.set(name, text);
   };
   visit(entry, []);
   const packages = new Set<string>();
-  const bodies = order.map((name) =>
-    readModule(name)
+  const bodies = [...texts.values()].map((text) =>
+    text
       .replace(IMPORT, (statement, from: string) => {
         if (!from.startsWith("./")) packages.add(statement.trimEnd());
         return "";

@@ -90,7 +90,7 @@ class ShardRelay {
     const closed = conn as Conn & { closeCode?: number; closeReason?: string };
     this.emit({ t: "close", id: conn.id, code: code ?? closed.closeCode ?? 1005, reason: reason ?? closed.closeReason ?? "" });
     this.openSeq.delete(conn.id);
-    await this.host.storage.delete([`client:${conn.id}`, `kept:${conn.id}`]);
+    await this.host.storage.delete(recordKeys([conn.id]));
     this.reportLoad(conn.id);
   }
 
@@ -151,7 +151,7 @@ class ShardRelay {
       conn.setState(IGNORED);
       conn.close(1013, "Try Again Later");
     }
-    void this.host.storage.delete(ids.flatMap((id) => [`client:${id}`, `kept:${id}`]));
+    void this.host.storage.delete(recordKeys(ids));
     this.incarnation = crypto.randomUUID();
     this.seq = 0;
     this.acked = 0;
@@ -196,7 +196,7 @@ class ShardRelay {
     // A record whose socket is gone (the server restarted: hibernated sockets do not survive
     // that) is no client any more: forgotten, never announced.
     const gone = [...records.values()].filter((record) => !this.present(record.id));
-    if (gone.length > 0) await this.host.storage.delete(gone.flatMap((record) => [`client:${record.id}`, `kept:${record.id}`]));
+    if (gone.length > 0) await this.host.storage.delete(recordKeys(gone.map((record) => record.id)));
     const clients = [...records.values()]
       .filter((record) => this.present(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
       .map((record) => ({ ...record, kept: kept.get(`kept:${record.id}`) ?? { state: null, attachment: null, tags: [] } }));
@@ -270,6 +270,11 @@ class ShardRelay {
     placement("", { method: "POST", headers: { [HEADER.load]: encodeURIComponent(JSON.stringify(report)) } })
       .catch((error: unknown) => console.error("party-shard: could not report load", error));
   }
+}
+
+/** The storage keys of clients' records: who each is (`client:`), and what the leader kept of it (`kept:`). */
+function recordKeys(ids: readonly string[]): string[] {
+  return ids.flatMap((id) => [`client:${id}`, `kept:${id}`]);
 }
 
 /** The URL the client would have used without the router: /parties/<party>/<room>, no key. */
