@@ -6,13 +6,14 @@
  *   npm run demo                    the PartyKit app (templates/demo-chat) on partykit dev
  *   npm run demo -- --partyserver   the PartyServer app (templates/demo-partyserver-chat) on wrangler dev
  */
-import { cpSync, symlinkSync } from "node:fs";
+import { cpSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { makeTempDir } from "./infra/temp-dir.js";
 import { decidePalette } from "./ui/colour.js";
 import { colorDiff } from "./ui/render-diff.js";
+import { linkNodeModules } from "./infra/link-node-modules.js";
 
 const REPO = fileURLToPath(new URL("..", import.meta.url));
 const CLI = path.join(REPO, "bin", "party-shard.js");
@@ -69,8 +70,8 @@ async function step(title: string, command: string, cwd: string): Promise<void> 
 async function main(demo: DemoApp): Promise<number> {
   const { path: app, remove } = makeTempDir("demo");
   cpSync(path.join(REPO, "templates", demo.template), app, { recursive: true });
-  // The demo app uses this checkout's packages (partykit or wrangler and partyserver, partysocket): nothing to download.
-  symlinkSync(path.join(REPO, "node_modules"), path.join(app, "node_modules"), "dir");
+  // The demo app uses this checkout as party-shard, and its packages (partykit or wrangler and partyserver, partysocket): nothing to download.
+  linkNodeModules(app, REPO);
   console.log(pc.bold(`party-shard demo: ${demo.intro}\ncopied to ${app}`));
   try {
     await step(demo.initTitle, "init", app);

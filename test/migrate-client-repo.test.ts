@@ -7,6 +7,7 @@ import { ts } from "ts-morph";
 import { loadConfig } from "../src/core/config/load-config.js";
 import { renderRouter } from "../src/core/init/render-router.js";
 import { planMigrate } from "../src/core/migrate/plan-migrate.js";
+import { DEPENDENCY_RANGE } from "../src/core/runtime-dependency.js";
 import { projectReader } from "../src/infra/project-reader.js";
 import { FIXTURES, REPO, makeProject, runCli, snapshotTree } from "./helpers/cli.js";
 import { clientProject, migrateClient } from "./helpers/migrate-client.js";
@@ -57,6 +58,8 @@ describe("migrate, client half: symlinked folders", () => {
       assert.deepEqual(clientChanges, ["packages/chat/src/party-shard-client.ts", "packages/chat/src/socket.ts"]);
       assert.deepEqual(sites(whole.findings.filter((finding) => finding.location?.file.startsWith("packages/"))), [
         "link-outside-project packages/external",
+        // No package.json anywhere to list party-shard in: said, not guessed.
+        "runtime-dependency packages/chat/src/party-shard-client.ts",
         "send-rewritten packages/chat/src/socket.ts",
         "socket-routed packages/chat/src/socket.ts",
       ]);
@@ -86,9 +89,11 @@ describe("migrate, client half: the repository around the config", () => {
       const result = await plan(path.join(dir, "server"));
       assert.equal(result.root, realpathSync(dir));
       const clientChanges = result.changes.map((change) => change.path).filter((file) => !file.startsWith("server/")).sort();
-      assert.deepEqual(clientChanges, ["web/src/party-shard-client.ts", "web/src/socket.ts"]);
+      // The repository's package.json gains party-shard: web/ has none of its own.
+      assert.deepEqual(clientChanges, ["package.json", "web/src/party-shard-client.ts", "web/src/socket.ts"]);
       assert.deepEqual(sites(result.findings.filter((finding) => !finding.location?.file.startsWith("server/"))), [
         "other-partykit-project admin/partykit.json",
+        "runtime-dependency package.json",
         "send-rewritten web/src/socket.ts",
         "socket-routed web/src/socket.ts",
       ]);
@@ -140,7 +145,9 @@ describe("party-shard migrate and check --client (built CLI)", () => {
       const result = await runCli(["migrate", "--yes", "--json", "--client", "../web"], path.join(dir, "server"));
       assert.equal(result.exitCode, 0, result.stderr);
       const changed = (JSON.parse(result.stdout) as { changes: { path: string }[] }).changes.map((change) => change.path).sort();
-      assert.deepEqual(changed, ["server/party/party-shard-server.ts", "server/party/server.ts", "web/src/party-shard-client.ts", "web/src/socket.ts"]);
+      // One package.json (the repository's) lists party-shard for the server's glue and the client's helper.
+      assert.deepEqual(changed, ["package.json", "server/party/party-shard-server.ts", "server/party/server.ts", "web/src/party-shard-client.ts", "web/src/socket.ts"]);
+      assert.equal(JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")).dependencies["party-shard"], DEPENDENCY_RANGE);
       assert.match(readFileSync(path.join(dir, "web/src/socket.ts"), "utf8"), /sendViaRouter\(socket, "hello"\)/);
       assert.equal(readFileSync(path.join(dir, "tools/bot.ts"), "utf8"), SOCKET);
 

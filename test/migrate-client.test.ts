@@ -8,6 +8,7 @@ import PartySocket from "partysocket";
 import WebSocket from "ws";
 import { renderHelper } from "../src/core/migrate/client/render-helper.js";
 import { editedSinceGenerated } from "../src/core/render-template.js";
+import { linkNodeModules } from "../src/infra/link-node-modules.js";
 import { FIXTURES, REPO } from "./helpers/cli.js";
 import { clientProject, clientProjectPartyServer, migrateClient, migrateClientPartyServer, routerStub } from "./helpers/migrate-client.js";
 import { tempDir } from "./helpers/temp.js";
@@ -93,8 +94,8 @@ describe("migrate, client half: fixtures", () => {
         assert.deepEqual(helpers.sort(), fixture.layout.helpers?.sort() ?? (callsHelper ? [HELPER] : []));
         for (const text of helperTexts) {
           const router = fixture.layout.platform === "partyserver" ? "party-shard-router" : "router";
-          assert.match(text!, new RegExp(`^const ROUTER_PATH = "/parties/${router}/";$`, "m"));
-          assert.match(text!, /^export function sendViaRouter\(/m);
+          assert.match(text!, new RegExp(`^export const \\{ sendViaRouter, shardKey \\} = routerClient\\("${router}"\\);$`, "m"));
+          assert.match(text!, /^import \{ routerClient \} from "party-shard\/client";$/m);
           assert.equal(editedSinceGenerated(text!), false);
         }
       });
@@ -148,8 +149,11 @@ describe("migrate, client half: the generated helper at work", () => {
   };
   let helper: Helper;
   before(async () => {
-    const file = path.join(tempDir("helper"), "party-shard-client.ts");
-    writeFileSync(file, renderHelper({ routerParty: "router" }));
+    // As a user's project has it: importing party-shard/client, as built from src/runtime.
+    const dir = tempDir("helper");
+    linkNodeModules(dir, REPO);
+    const file = path.join(dir, "party-shard-client.ts");
+    writeFileSync(file, renderHelper({ routerParty: "router", mode: "package" }));
     helper = (await import(file)) as Helper;
   });
 

@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { execa } from "execa";
 import { FIXTURES, REPO } from "./helpers/cli.js";
 import { migrateParty } from "./helpers/migrate-server.js";
+import { linkNodeModules } from "../src/infra/link-node-modules.js";
 
 const CASES = path.join(FIXTURES, "migrate-server");
 
@@ -57,7 +58,7 @@ describe("migrate, server half: every patched party type-checks under its fixtur
     assert.ok(patched.some((fixture) => fixture.ext === ".js"), "no JS party among them");
     const dir = mkdtempSync(path.join(os.tmpdir(), "party-shard-server-tsc-"));
     try {
-      symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
+      linkNodeModules(dir, REPO);
       const projects = new Map<string, string[]>();
       for (const fixture of patched) {
         const key = JSON.stringify(fixture.options);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { execa } from "execa";
@@ -11,16 +11,21 @@ import { planInitPartyServer } from "../src/core/partyserver/plan-init-partyserv
 import { planMigratePartyServer } from "../src/core/partyserver/plan-migrate-partyserver.js";
 import { renderPartyServerRuntime } from "../src/core/partyserver/render-runtime.js";
 import { projectReader } from "../src/infra/project-reader.js";
+import { linkNodeModules } from "../src/infra/link-node-modules.js";
 
 function apply(dir: string, plan: Plan) {
-  for (const change of plan.changes) writeFileSync(path.join(dir, change.path), change.after);
+  for (const change of plan.changes) {
+    mkdirSync(path.dirname(path.join(dir, change.path)), { recursive: true });
+    writeFileSync(path.join(dir, change.path), change.after);
+  }
 }
 
 const CASES = path.join(FIXTURES, "migrate-server-partyserver");
 
 // One tsc run (each start costs seconds) over:
-// - the bundled PartyServer chat after init and migrate: the class extends Sharded<Env>, the
-//   Worker calls routePartyShard with routePartykitRequest's options, main re-exports PartyShardRouter;
+// - the bundled PartyServer chat after init --vendor and migrate: the class extends Sharded<Env>, the
+//   Worker calls routePartyShard with routePartykitRequest's options, main re-exports PartyShardRouter,
+//   and the runtime's modules are copied into src/party-shard-runtime/;
 // - every migrated fixture with no manual step left, beside the runtime generated for it: the
 //   swapped classes and routePartyShard calls must fit the runtime's types as the originals fit
 //   partyserver's. Strict, @cloudflare/workers-types, as the chat's own tsconfig.
@@ -28,17 +33,19 @@ describe("PartyServer code after init + migrate", () => {
   it("type-checks with the generated runtime", async () => {
     const dir = tempDir("partyserver-tsc");
     try {
-      symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
+      linkNodeModules(dir, REPO);
       const chat = path.join(dir, "chat");
       cpSync(path.join(REPO, "templates", "demo-partyserver-chat"), chat, { recursive: true });
       const loaded = await loadWrangler(chat);
-      apply(chat, await planInitPartyServer(loaded, { force: false }, projectReader(loaded)));
+      // The chat's runtime vendored (src/party-shard-runtime/), the fixtures' from the package.
+      apply(chat, await planInitPartyServer(loaded, { force: false, vendor: true }, projectReader(loaded)));
       const migrated = await loadWrangler(chat);
       apply(chat, await planMigratePartyServer(migrated, projectReader(migrated), { force: false }));
       const server = readFileSync(path.join(chat, "src", "server.ts"), "utf8");
       assert.match(server, /^export class Chat extends Sharded<Env> \{$/m);
       assert.match(server, /await routePartyShard\(request, env, \{$/m);
       assert.match(server, /^export \{ PartyShardRouter \} from "\.\/party-shard-server";$/m);
+      assert.ok(existsSync(path.join(chat, "src", "party-shard-runtime", "leader.ts")), "the runtime is vendored");
 
       const checked = ["chat"];
       for (const name of readdirSync(CASES).sort()) {
@@ -48,7 +55,7 @@ describe("PartyServer code after init + migrate", () => {
         if (existsSync(path.join(CASES, name, "output"))) cpSync(path.join(CASES, name, "output"), path.join(dir, name), { recursive: true });
         const runtime = path.join(dir, name, "src", "party-shard-server.ts");
         mkdirSync(path.dirname(runtime), { recursive: true });
-        writeFileSync(runtime, renderPartyServerRuntime({ shardedBinding: "Chat", shardCount: 4 }));
+        writeFileSync(runtime, renderPartyServerRuntime({ shardedBinding: "Chat", shardCount: 4, mode: "package" }));
         checked.push(name);
       }
       assert.ok(checked.length >= 7, `only ${checked.length} projects to type-check`);

@@ -1,10 +1,12 @@
 import assert from "node:assert/strict";
-import { symlinkSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { execa } from "execa";
 import { renderRouter, type RouterOptions } from "../src/core/init/render-router.js";
 import { renderGlue } from "../src/core/migrate/server/render-glue.js";
+import { VENDOR_DIR, modulesOf, vendoredChanges, type RuntimeMode } from "../src/core/runtime-files.js";
+import { linkNodeModules } from "../src/infra/link-node-modules.js";
 import { REPO } from "./helpers/cli.js";
 import { tempDir } from "./helpers/temp.js";
 
@@ -56,17 +58,25 @@ const COMPILER_OPTIONS = {
 };
 
 describe("generated router and runtime type-check against the installed partykit types", () => {
+  // Importing party-shard/partykit (its declarations, built from src/runtime), or the modules vendored beside the glue.
   for (const [label, extra] of Object.entries(COMPILER_OPTIONS)) {
-    it(`tsc --noEmit --strict (${label}) for ${OPTION_SETS.length} option sets`, async () => {
+    it(`tsc --noEmit --strict (${label}) for ${OPTION_SETS.length} option sets, with the runtime from the package and vendored`, async () => {
       const dir = tempDir("tsc");
-      symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
-      const files = OPTION_SETS.map((options, i) => {
-        const file = `router-${i}.ts`;
-        writeFileSync(path.join(dir, file), renderRouter({ ...options, partyImport: `./party-${i}`, glueImport: `./glue-${i}` }));
-        writeFileSync(path.join(dir, `glue-${i}.ts`), renderGlue(options));
-        writeFileSync(path.join(dir, `party-${i}.ts`), PARTIES[i % PARTIES.length]!.replace("glue-N", `glue-${i}`));
-        return file;
-      });
+      linkNodeModules(dir, REPO);
+      const files: string[] = [];
+      for (const [i, options] of OPTION_SETS.entries()) {
+        for (const mode of ["package", "vendor"] as RuntimeMode[]) {
+          const name = `${i}-${mode}`;
+          writeFileSync(path.join(dir, `router-${name}.ts`), renderRouter({ ...options, partyImport: `./party-${name}`, glueImport: `./glue-${name}` }));
+          writeFileSync(path.join(dir, `glue-${name}.ts`), renderGlue({ ...options, mode }));
+          writeFileSync(path.join(dir, `party-${name}.ts`), PARTIES[i % PARTIES.length]!.replace("glue-N", `glue-${name}`));
+          files.push(`router-${name}.ts`);
+        }
+      }
+      const vendored = await vendoredChanges("partykit", "glue.ts", "vendor", async () => null, false);
+      assert.deepEqual(vendored.map((change) => path.basename(change.path, ".ts")), modulesOf("partykit"));
+      mkdirSync(path.join(dir, VENDOR_DIR));
+      for (const change of vendored) writeFileSync(path.join(dir, change.path), change.after);
       const compilerOptions = { strict: true, noEmit: true, target: "ES2022", module: "ESNext", moduleResolution: "Bundler", skipLibCheck: true, ...extra };
       writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, files }));
       const tsc = await execa(path.join(REPO, "node_modules", ".bin", "tsc"), ["-p", dir], { reject: false });

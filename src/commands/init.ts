@@ -56,6 +56,7 @@ export async function init(context: CommandContext, raw: Record<string, unknown>
     name,
     out: typeof raw.out === "string" ? path.resolve(options.cwd, raw.out) : undefined,
     force: options.force,
+    vendor: options.vendor,
   };
   const plan = await planInit(loaded, initOptions, read);
   const exitCode = await settlePlan("init", plan, context);
@@ -84,7 +85,7 @@ async function initPartyServer(context: CommandContext, loaded: LoadedWrangler, 
     (prompts.interactive ? await prompts.number("How many shards?", (await runtimeShardCount(loaded, party, read)) ?? DEFAULT_SHARDS, (n) =>
       n >= 1 && n <= MAX_SHARDS ? undefined : `Between 1 and ${MAX_SHARDS}`,
     ) : undefined);
-  const plan = await planInitPartyServer(loaded, { party, shards, force: options.force }, read);
+  const plan = await planInitPartyServer(loaded, { party, shards, force: options.force, vendor: options.vendor }, read);
   const exitCode = await settlePlan("init", plan, context);
   if (exitCode === 0 && !options.json && !options.dryRun) context.logger.info("Next: npx party-shard migrate --dry-run shows what routing the clients and the class changes.");
   return exitCode;

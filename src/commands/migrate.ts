@@ -23,7 +23,7 @@ export async function migrate(context: CommandContext, raw: Record<string, unkno
   const { projectReader } = await import("../infra/project-reader.js");
   const project = await loadProject(options.cwd, { config: options.config, platform: options.platform });
   const read = projectReader(project.config);
-  const migrateOptions = { force: options.force, writes, clientDirs };
+  const migrateOptions = { force: options.force, vendor: options.vendor, writes, clientDirs };
   const plan =
     project.platform === "partyserver"
       ? await withProgress(context.progress, async (onProgress) => (await import("../core/partyserver/plan-migrate-partyserver.js")).planMigratePartyServer(project.config, read, { ...migrateOptions, onProgress }))

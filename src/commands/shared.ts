@@ -3,6 +3,7 @@ import path from "node:path";
 import { Option, type Command } from "commander";
 import { PartyShardError, type ExitCode } from "../errors.js";
 import type { OnProgress } from "../core/plan.js";
+import { VENDOR_DIR } from "../core/runtime-files.js";
 import { PLATFORMS, type Platform } from "../core/platform.js";
 import type { ProgressLine } from "../ui/progress-line.js";
 
@@ -17,6 +18,8 @@ export interface SharedOptions {
   json: boolean;
   force: boolean;
   verbose: boolean;
+  /** --vendor (true) or --no-vendor (false); unset: the generated files keep importing the runtime as they do. */
+  vendor?: boolean;
 }
 
 export function withSharedOptions(command: Command): Command {
@@ -29,6 +32,8 @@ export function withSharedOptions(command: Command): Command {
     .option("--json", "print the plan and findings as JSON on stdout")
     .option("--force", "replace files that party-shard generated and you edited since")
     .option("--verbose", "show generated files in full, not as one line each")
+    .option("--vendor", `copy the runtime's modules into the project (${VENDOR_DIR}/ beside the generated files) instead of importing the party-shard package`)
+    .option("--no-vendor", "import the runtime from the party-shard package (the default)")
     .addOption(noColorOption());
 }
 
@@ -56,6 +61,7 @@ export function parseSharedOptions(raw: Record<string, unknown>): SharedOptions 
     json: raw.json === true,
     force: raw.force === true,
     verbose: raw.verbose === true,
+    vendor: typeof raw.vendor === "boolean" ? raw.vendor : undefined,
   };
 }
 

@@ -40,6 +40,8 @@ export type FindingCode =
   | "tsconfig-partly-read"
   | "link-outside-project"
   | "other-partykit-project"
+  // init and migrate: the runtime package the generated files import
+  | "runtime-dependency"
   // PartyServer: migrate's server half, init and check
   | "class-swapped"
   | "class-not-swappable"

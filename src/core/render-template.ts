@@ -1,6 +1,5 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { bundleRuntime } from "./runtime-bundle.js";
 
 const TEMPLATES_DIR = new URL("../../templates/", import.meta.url);
 const CHECKSUM_LINE = /\r?\n\/\/ party-shard checksum: ([0-9a-f]{16})\r?\n$/;
@@ -20,13 +19,16 @@ export function renderTemplate(name: string, values: Record<string, string | num
     return String(value);
   });
   if (unused.size > 0) throw new Error(`Template ${name} has no {{${[...unused].join("}}, {{")}}}`);
-  return `${rendered}\n// party-shard checksum: ${checksum(rendered)}\n`;
+  return sealGenerated(rendered);
 }
 
-/** A template's text, with each `//#runtime <entry>` line replaced by the runtime modules that entry needs. */
+/** A generated file's text, ended with a checksum of itself. */
+export function sealGenerated(text: string): string {
+  return `${text}\n// party-shard checksum: ${checksum(text)}\n`;
+}
+
 function readTemplate(name: string): string {
-  const text = readFileSync(new URL(`${name}.tpl`, TEMPLATES_DIR), "utf8");
-  return text.replace(/^\/\/#runtime (\S+)$/gm, (_, entry: string) => bundleRuntime(entry));
+  return readFileSync(new URL(`${name}.tpl`, TEMPLATES_DIR), "utf8");
 }
 
 /**

@@ -38,7 +38,7 @@ const PROPS_HEADER = "x-partykit-props";
 const TICKET_MS = 10_000;
 
 /**
- * The base class of the sharded class, in place of `Server`: `class {{shardedBinding}} extends Sharded<Env>`.
+ * The base class of the sharded class, in place of `Server`: `class Chat extends Sharded<Env>`.
  * Your handlers stay as they are; connections, getConnection(s) and broadcast span every shard.
  */
 class Sharded<Env extends Cloudflare.Env = Cloudflare.Env, Props extends Record<string, unknown> = Record<string, unknown>> extends Server<Env, Props> {

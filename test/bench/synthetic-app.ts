@@ -4,10 +4,11 @@
  * the rest are ordinary code, each with a non-socket `.send` call and an import of its folder's
  * helper.
  */
-import { existsSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { REPO, runCli } from "../helpers/cli.js";
+import { linkNodeModules } from "../../src/infra/link-node-modules.js";
 
 export const SOCKET_FILES = 200;
 
@@ -78,7 +79,7 @@ export async function generateApp(total: number, dense = false): Promise<{ root:
       expected.connections += count(text, "new PartySocket(");
     }
   }
-  symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"), "dir");
+  linkNodeModules(root, REPO);
   const init = await runCli(["init", "--yes"], root);
   if (init.exitCode !== 0) throw new Error(init.stderr);
   return { root, expected };

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import fs, { chmodSync, chownSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, watch, writeFileSync } from "node:fs";
+import fs, { chmodSync, chownSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, watch, writeFileSync } from "node:fs";
 import path from "node:path";
 import { isDeepStrictEqual } from "node:util";
 import { before, describe, it } from "node:test";
@@ -9,6 +9,7 @@ import type { InterruptedError } from "../../src/errors.js";
 import { applyPlan } from "../../src/infra/apply-plan.js";
 import { CLI, REPO, runCli } from "../helpers/cli.js";
 import { tempDir } from "../helpers/temp.js";
+import { linkNodeModules } from "../../src/infra/link-node-modules.js";
 
 // Few client files, so planning is short; the hooks' slowdown makes applying them take a while.
 const CLIENT_FILES = 60;
@@ -55,7 +56,7 @@ async function generateProject(): Promise<string> {
   }
   chmodSync(path.join(root, OWNED), 0o640);
   writeFileSync(path.join(root, ".gitignore"), "node_modules\n");
-  symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"), "dir");
+  linkNodeModules(root, REPO);
   const init = await runCli(["init", "--yes"], root);
   assert.equal(init.exitCode, 0, init.stderr);
   const git = (...args: string[]) => execa("git", ["-c", "user.name=test", "-c", "user.email=test@example.com", ...args], { cwd: root });

@@ -40,7 +40,7 @@ const INITIALIZED = {
   "partykit.json": `{\n  "main": "src/server.ts",\n  "parties": {\n    "router": "src/router.ts"\n  }\n}\n`,
   "src/server.ts": SERVER,
   "src/router.ts": renderRouter({ shardedParty: "main", routerParty: "router", shardCount: 4, partyImport: "./server", glueImport: "./party-shard-server" }),
-  "src/party-shard-server.ts": renderGlue({ shardedParty: "main", routerParty: "router" }),
+  "src/party-shard-server.ts": renderGlue({ shardedParty: "main", routerParty: "router", mode: "package" }),
 };
 /** A party's source, and a `main` built from it: an esbuild bundle under dist/ with its map. */
 const CHAT_PARTY = "export default {\n  onMessage(message, sender, room) {\n    room.broadcast(message);\n  },\n};\n";
@@ -266,7 +266,7 @@ const CASES: BadInput[] = [
   },
   {
     name: "init: --out another generated file, --force",
-    files: { ...BASE, "src/party-shard-client.ts": renderHelper({ routerParty: "router" }) },
+    files: { ...BASE, "src/party-shard-client.ts": renderHelper({ routerParty: "router", mode: "package" }) },
     args: ["init", "--out", "src/party-shard-client.ts", "--force"],
     message: /The router file src\/party-shard-client\.ts would replace another file party-shard generated/,
   },

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { copyFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { copyFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { FIXTURES, REPO, copyDemoApp, copyProject, runCli } from "../helpers/cli.js";
+import { linkNodeModules } from "../../src/infra/link-node-modules.js";
 
 describe("party-shard verify (built CLI, real partykit dev)", () => {
   it("exit 0 and delivery 1.000 on the migrated demo app", async () => {
@@ -24,7 +25,7 @@ describe("party-shard verify (built CLI, real partykit dev)", () => {
     const dir = copyProject("broadcast");
     copyFileSync(path.join(FIXTURES, "routers", "naive-router.ts"), path.join(dir, "src", "router.ts"));
     writeFileSync(path.join(dir, "partykit.json"), JSON.stringify({ name: "naive", main: "src/main.ts", parties: { router: "src/router.ts" } }));
-    symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
+    linkNodeModules(dir, REPO);
     const result = await runCli(["verify", "--router", "router", "--clients", "10", "--messages", "8"], dir);
     assert.equal(result.exitCode, 1, result.stderr);
     // The writer is one of the 10 clients; the other 9 listen.

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cpSync, existsSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { spawnSync } from "node:child_process";
 import { after, describe, it } from "node:test";
@@ -7,6 +7,7 @@ import { execa } from "execa";
 import { CLI, REPO, runCli } from "../helpers/cli.js";
 import { processesIn } from "../helpers/dev-processes.js";
 import { tempDir } from "../helpers/temp.js";
+import { linkNodeModules } from "../../src/infra/link-node-modules.js";
 
 // util-linux `script` gives the CLI a terminal; Ctrl-C typed into it reaches the CLI as the terminal sends it.
 const HAS_SCRIPT = process.platform === "linux" && spawnSync("script", ["--version"]).status === 0;
@@ -15,7 +16,7 @@ const HAS_SCRIPT = process.platform === "linux" && spawnSync("script", ["--versi
 function copyPartyServerDemo(linked = true): string {
   const dir = tempDir("demo-partyserver");
   cpSync(path.join(REPO, "templates", "demo-partyserver-chat"), dir, { recursive: true });
-  if (linked) symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
+  if (linked) linkNodeModules(dir, REPO);
   return dir;
 }
 

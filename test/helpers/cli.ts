@@ -1,7 +1,8 @@
-import { cpSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { execa } from "execa";
 import { tempDir } from "./temp.js";
+import { linkNodeModules } from "../../src/infra/link-node-modules.js";
 
 export const REPO = path.resolve(import.meta.dirname, "..", "..");
 export const CLI = path.join(REPO, "bin", "party-shard.js");
@@ -62,6 +63,6 @@ export function makeProject(files: Record<string, string>): string {
 export function copyDemoApp(app: "demo-chat" | "demo-partyserver-chat" = "demo-chat"): string {
   const dir = tempDir("demo");
   cpSync(path.join(REPO, "templates", app), dir, { recursive: true });
-  symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
+  linkNodeModules(dir, REPO);
   return dir;
 }

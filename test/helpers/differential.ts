@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { cpSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -9,6 +9,7 @@ import { startPartykitDev } from "../../src/infra/partykit-dev.js";
 import { startWranglerDev } from "../../src/infra/wrangler-dev.js";
 import { FIXTURES, PARTYKIT_BIN, REPO, runCli } from "./cli.js";
 import { tempDir } from "./temp.js";
+import { linkNodeModules } from "../../src/infra/link-node-modules.js";
 
 /** Clients per run; in sharded runs one of them is an old bundle that connects straight to the party. */
 export const CLIENTS = 17;
@@ -226,7 +227,7 @@ export class DifferentialLab<C extends AppClient> {
   private copy(from: string): string {
     const dir = tempDir(`differential-${this.app.fixture}`);
     cpSync(from, dir, { recursive: true, filter: (source) => path.basename(source) !== "node_modules" });
-    symlinkSync(path.join(REPO, "node_modules"), path.join(dir, "node_modules"), "dir");
+    linkNodeModules(dir, REPO);
     this.dirs.push(dir);
     return dir;
   }

@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
@@ -12,6 +12,7 @@ import { planMigrate } from "../../src/core/migrate/plan-migrate.js";
 import { projectReader } from "../../src/infra/project-reader.js";
 import { REPO } from "./cli.js";
 import { tempDir } from "./temp.js";
+import { linkNodeModules } from "../../src/infra/link-node-modules.js";
 
 const PARTY = `import type * as Party from "partykit/server";
 
@@ -33,10 +34,12 @@ export function clientProject(inputDir: string, withNodeModules: boolean, config
   const base = path.join(root, configDir);
   mkdirSync(path.join(base, "party"), { recursive: true });
   writeFileSync(path.join(base, "partykit.json"), JSON.stringify({ name: "app", main: "party/server.ts", parties: { router: "party/router.ts" } }, null, 2));
+  // As after init: party-shard is a dependency (test/runtime-dependency.test.ts covers adding it).
+  writeFileSync(path.join(base, "package.json"), JSON.stringify({ name: "app", private: true, dependencies: { "party-shard": "*", partysocket: "*" } }, null, 2));
   writeFileSync(path.join(base, "party", "server.ts"), PARTY);
   writeFileSync(path.join(base, "party", "router.ts"), renderRouter({ shardedParty: "main", routerParty: "router", shardCount: 4, partyImport: "./server", glueImport: "./party-shard-server" }));
   cpSync(inputDir, root, { recursive: true });
-  if (withNodeModules) symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"), "dir");
+  if (withNodeModules) linkNodeModules(root, REPO);
   return root;
 }
 
@@ -119,10 +122,10 @@ export function clientProjectPartyServer(inputDir: string, withNodeModules: bool
   mkdirSync(path.join(root, "src"), { recursive: true });
   const wrangler = { name: "app", main: "src/server.ts", compatibility_date: "2026-04-20", durable_objects: { bindings: [{ name: "ShardLeader", class_name: "ShardLeader" }] }, migrations: [{ tag: "v1", new_sqlite_classes: ["ShardLeader"] }] };
   writeFileSync(path.join(root, "wrangler.jsonc"), JSON.stringify(wrangler, null, 2));
-  writeFileSync(path.join(root, "package.json"), JSON.stringify({ name: "app", private: true, dependencies: { partyserver: "*", partysocket: "*" } }, null, 2));
+  writeFileSync(path.join(root, "package.json"), JSON.stringify({ name: "app", private: true, dependencies: { "party-shard": "*", partyserver: "*", partysocket: "*" } }, null, 2));
   writeFileSync(path.join(root, "src", "server.ts"), PARTYSERVER_MAIN);
   cpSync(inputDir, root, { recursive: true });
-  if (withNodeModules) symlinkSync(path.join(REPO, "node_modules"), path.join(root, "node_modules"), "dir");
+  if (withNodeModules) linkNodeModules(root, REPO);
   return root;
 }
 

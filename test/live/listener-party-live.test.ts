@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { rmSync, symlinkSync } from "node:fs";
+import { rmSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
 import { startPartykitDev, type PartykitDev } from "../../src/infra/partykit-dev.js";
 import { PARTYKIT_BIN, REPO, makeProject, runCli } from "../helpers/cli.js";
+import { linkNodeModules } from "../../src/infra/link-node-modules.js";
 
 const SHARDS = 3;
 const ROUTED = 6;
@@ -43,7 +44,7 @@ describe("a party that handles messages with addEventListener in onConnect, afte
       "party/echo.ts": PARTY,
       "app/client.ts": CLIENT,
     });
-    symlinkSync(path.join(REPO, "node_modules"), path.join(project, "node_modules"), "dir");
+    linkNodeModules(project, REPO);
     for (const args of [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes"]]) {
       const result = await runCli(args, project);
       assert.equal(result.exitCode, 0, result.stderr);

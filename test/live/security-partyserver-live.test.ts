@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
-import { cpSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
@@ -9,6 +9,7 @@ import { FIXTURES, REPO, runCli } from "../helpers/cli.js";
 import { handshakeOutcome, rawRequest, writeChunked, wsAttempt } from "../helpers/raw-http.js";
 import { tempDir } from "../helpers/temp.js";
 import { pool, sleep, sum, until } from "../helpers/wait.js";
+import { linkNodeModules } from "../../src/infra/link-node-modules.js";
 
 const SHARDS = 4;
 /** Long enough for a message that was going to arrive to have arrived. */
@@ -55,7 +56,7 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
   before(async () => {
     project = tempDir("partyserver-secure");
     cpSync(path.join(FIXTURES, "partyserver", "secure"), project, { recursive: true });
-    symlinkSync(path.join(REPO, "node_modules"), path.join(project, "node_modules"), "dir");
+    linkNodeModules(project, REPO);
     for (const args of [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes"]]) {
       const result = await runCli(args, project);
       assert.equal(result.exitCode, 0, result.stderr);

@@ -11,6 +11,8 @@ import type { FileChange, Finding, Plan } from "../plan.js";
 import type { ReadFile } from "../read-file.js";
 import { relativeImport } from "../code-style.js";
 import { GLUE_FILE_NAME, renderGlue } from "../migrate/server/render-glue.js";
+import { withRuntimeDependency } from "../runtime-dependency.js";
+import { chooseRuntimeMode, vendoredChanges } from "../runtime-files.js";
 import { DEFAULT_SHARDS, isGeneratedFile, isGeneratedRouter, renderRouter, routerShardCount } from "./render-router.js";
 
 export interface InitOptions {
@@ -26,6 +28,8 @@ export interface InitOptions {
   /** Router file relative to the project root; defaults to next to `main`. */
   out?: string;
   force: boolean;
+  /** `--vendor`/`--no-vendor`: the runtime copied into the project, or imported from the package; by default as it is now. */
+  vendor?: boolean;
 }
 
 
@@ -79,18 +83,21 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, read:
     partyImport: relativeImport(out, partyFile, partyText).replace(/\.tsx?$/, ""),
     glueImport: relativeImport(out, glueFile, partyText),
   });
+  const mode = chooseRuntimeMode(options.vendor, await readTarget(glueFile, read));
   for (const [file, contents, existing] of [
     [out, router, async () => current],
-    [glueFile, renderGlue({ shardedParty: party, routerParty: name }), read],
+    [glueFile, renderGlue({ shardedParty: party, routerParty: name, mode }), read],
   ] as const) {
     const change = await generatedFileChange(file, contents, existing, options.force);
     if (change) changes.push(change);
   }
+  changes.push(...(await vendoredChanges("partykit", glueFile, mode, read, options.force)));
+  const planned = await withRuntimeDependency(changes, mode === "package" ? [glueFile] : [], read, loaded.root);
   const findings: Finding[] =
-    changes.length === 0
+    planned.changes.length === 0
       ? [{ level: "info", code: "up-to-date", message: `The "${name}" router for party "${party}" is already set up.` }]
-      : [];
-  return { root: loaded.root, changes, findings };
+      : planned.findings;
+  return { root: loaded.root, changes: planned.changes, findings };
 }
 
 function defaultOut(main: string, name: string): string {

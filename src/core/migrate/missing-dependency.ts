@@ -3,12 +3,26 @@ import type { ReadFile } from "../read-file.js";
 import type { Finding } from "../plan.js";
 
 const LOCKFILES: [string, string][] = [
-  ["pnpm-lock.yaml", "pnpm add partysocket"],
-  ["yarn.lock", "yarn add partysocket"],
-  ["bun.lockb", "bun add partysocket"],
-  ["bun.lock", "bun add partysocket"],
-  ["package-lock.json", "npm install partysocket"],
+  ["pnpm-lock.yaml", "pnpm add"],
+  ["yarn.lock", "yarn add"],
+  ["bun.lockb", "bun add"],
+  ["bun.lock", "bun add"],
+  ["package-lock.json", "npm install"],
 ];
+
+/**
+ * The command that adds `spec` with the package manager a package uses: the one its
+ * package.json declares, else the one whose lockfile is in `dir` or above (a workspace
+ * package's lockfile is the repository's), else npm. With no spec, the install command.
+ */
+export function installCommand(dir: string, manifest: { packageManager?: unknown }, spec?: string): string {
+  const declared = typeof manifest.packageManager === "string" ? manifest.packageManager.split("@")[0] : undefined;
+  const add =
+    (declared && LOCKFILES.find(([, command]) => command.startsWith(declared))?.[1]) ??
+    LOCKFILES.find(([lockfile]) => findUp(dir, lockfile) !== undefined)?.[1] ??
+    "npm install";
+  return spec ? `${add} ${spec}` : `${add.split(" ")[0]} install`;
+}
 
 /**
  * A finding when client code uses partysocket but the project's package.json does not list it,
@@ -25,16 +39,10 @@ export async function missingPartysocket(root: string, read: ReadFile, clientUse
     return undefined;
   }
   if ("partysocket" in (manifest.dependencies ?? {}) || "partysocket" in (manifest.devDependencies ?? {})) return undefined;
-  const declared = manifest.packageManager?.split("@")[0];
-  const command =
-    (declared && LOCKFILES.find(([, install]) => install.startsWith(declared))?.[1]) ??
-    // A workspace package's lockfile is the repository's, above it.
-    LOCKFILES.find(([lockfile]) => findUp(root, lockfile) !== undefined)?.[1] ??
-    "npm install partysocket";
   return {
     level: "manual",
     code: "partysocket-missing",
-    message: `The client code uses partysocket, but package.json does not list it. Run: ${command}`,
+    message: `The client code uses partysocket, but package.json does not list it. Run: ${installCommand(root, manifest, "partysocket")}`,
     location: { file: "package.json" },
   };
 }

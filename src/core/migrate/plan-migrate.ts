@@ -3,7 +3,8 @@ import path from "node:path";
 import type { LoadedConfig } from "../config/load-config.js";
 import type { ReadFile } from "../read-file.js";
 import type { OnProgress, Plan } from "../plan.js";
-import { located, planClientHalf } from "./client/plan-client-half.js";
+import { planClientHalf } from "./client/plan-client-half.js";
+import { joinHalves } from "./join-halves.js";
 import type { WritesMode } from "./client/plan-client.js";
 import { findRouter } from "./find-router.js";
 import { GLUE_FILE_NAME } from "./server/render-glue.js";
@@ -15,6 +16,8 @@ export interface MigrateOptions {
   clientDirs?: string[];
   /** How routed sockets write (`--writes`): sendViaRouter (default) or their own send, relayed by their shard. */
   writes?: WritesMode;
+  /** `--vendor`/`--no-vendor`: the runtime copied into the project, or imported from the package; by default as it is now. */
+  vendor?: boolean;
   /** Called as client files are read, parsed and analysed. */
   onProgress?: OnProgress;
 }
@@ -27,15 +30,10 @@ export interface MigrateOptions {
 export async function planMigrate(loaded: LoadedConfig, read: ReadFile, options: MigrateOptions): Promise<Plan> {
   const configRoot = realpathSync(loaded.root);
   const setup = await findRouter(loaded, read);
-  const server = await planServer(setup, read, options.force);
+  const server = await planServer(setup, read, options);
 
   // Party files are server code: their `connection.send` is never a client write.
   const serverFiles = [loaded.config.main, ...Object.values(loaded.config.parties), path.posix.join(path.posix.dirname(setup.routerFile), GLUE_FILE_NAME)];
   const client = await planClientHalf(loaded.root, serverFiles, { ...setup, writes: options.writes }, read, options);
-  // Server paths are relative to the config's folder; the plan's are relative to the repository.
-  return {
-    root: client.scopeRoot === configRoot ? loaded.root : client.scopeRoot,
-    changes: [...server.changes.map((change) => ({ ...change, path: client.rebase(change.path) })), ...client.changes],
-    findings: [...server.findings.map((finding) => located(finding, client.rebase)), ...client.findings],
-  };
+  return joinHalves(server, client, client.scopeRoot === configRoot ? loaded.root : client.scopeRoot);
 }

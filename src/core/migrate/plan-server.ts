@@ -3,7 +3,9 @@ import { Project } from "ts-morph";
 import { PartyShardError } from "../../errors.js";
 import { detectCodeStyle, relativeImport } from "../code-style.js";
 import { buildOutputReason, sourcesOf } from "../init/build-output.js";
-import { generatedFileChange } from "../generated-file.js";
+import { generatedFileChange, readTarget } from "../generated-file.js";
+import { chooseRuntimeMode, vendoredChanges } from "../runtime-files.js";
+import type { ServerHalf } from "./join-halves.js";
 import type { ReadFile } from "../read-file.js";
 import type { FileChange, Finding } from "../plan.js";
 import type { RouterSetup } from "./find-router.js";
@@ -13,10 +15,14 @@ import { patchParty } from "./server/patch-party.js";
 const VIRTUAL_ROOT = "/project";
 
 /** The server half of migrate: the glue module, and the party wrapped so its room leads the shards. */
-export async function planServer(setup: RouterSetup, read: ReadFile, force: boolean): Promise<{ changes: FileChange[]; findings: Finding[] }> {
+export async function planServer(setup: RouterSetup, read: ReadFile, options: { force: boolean; vendor?: boolean }): Promise<ServerHalf> {
+  const { force } = options;
   const glueFile = path.posix.join(path.posix.dirname(setup.routerFile), GLUE_FILE_NAME);
-  const glueChange = await generatedFileChange(glueFile, renderGlue(setup), read, force);
+  const mode = chooseRuntimeMode(options.vendor, await readTarget(glueFile, read));
+  const glueChange = await generatedFileChange(glueFile, renderGlue({ ...setup, mode }), read, force);
   const changes: FileChange[] = glueChange ? [glueChange] : [];
+  changes.push(...(await vendoredChanges("partykit", glueFile, mode, read, force)));
+  const importers = mode === "package" ? [glueFile] : [];
 
   const before = await read(setup.partyFile);
   if (before === null) {
@@ -24,7 +30,7 @@ export async function planServer(setup: RouterSetup, read: ReadFile, force: bool
   }
   // A patch to a bundle is undone by the next build: the source is what init should shard.
   const built = buildOutputReason(setup.partyFile, before);
-  if (built) return { changes, findings: [await builtPartyFinding(setup.partyFile, before, built, read)] };
+  if (built) return { changes, findings: [await builtPartyFinding(setup.partyFile, before, built, read)], importers };
   // noLib: finding the party needs the binder, not the standard library (which costs ~0.5 s to load).
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true, noLib: true } });
   const file = project.createSourceFile(path.posix.join(VIRTUAL_ROOT, setup.partyFile), before);
@@ -35,7 +41,7 @@ export async function planServer(setup: RouterSetup, read: ReadFile, force: bool
   for (const finding of findings) {
     if (finding.location) finding.location.file = path.posix.relative(VIRTUAL_ROOT, finding.location.file);
   }
-  return { changes, findings: findings.sort(byLocation) };
+  return { changes, findings: findings.sort(byLocation), importers };
 }
 
 async function builtPartyFinding(file: string, text: string, reason: string, read: ReadFile): Promise<Finding> {

@@ -11,6 +11,8 @@ import { chooseClass, classCandidates } from "./choose-class.js";
 import { runtimeFileFor } from "./find-setup.js";
 import { ROUTER_BINDING } from "./names.js";
 import { readPartyServerRuntime, renderPartyServerRuntime } from "./render-runtime.js";
+import { withRuntimeDependency } from "../runtime-dependency.js";
+import { chooseRuntimeMode, vendoredChanges } from "../runtime-files.js";
 import { exportRouterEdits } from "./route-worker.js";
 import { loadWorkerSources } from "./worker-sources.js";
 
@@ -20,6 +22,8 @@ export interface InitPartyServerOptions {
   /** Shard count; by default the existing runtime's, or DEFAULT_SHARDS. */
   shards?: number;
   force: boolean;
+  /** `--vendor`/`--no-vendor`: the runtime copied into the project, or imported from the package; by default as it is now. */
+  vendor?: boolean;
 }
 
 /**
@@ -44,16 +48,20 @@ export async function planInitPartyServer(loaded: LoadedWrangler, options: InitP
   const config = addRouterToWrangler(loaded);
   if (config !== loaded.text) changes.push({ path: loaded.file, before: loaded.text, after: config });
   const shardCount = options.shards ?? existing?.shardCount ?? DEFAULT_SHARDS;
-  const runtime = await generatedFileChange(runtimeFile, renderPartyServerRuntime({ shardedBinding: chosen.binding.name, shardCount }), read, options.force);
+  const mode = chooseRuntimeMode(options.vendor, current);
+  const runtime = await generatedFileChange(runtimeFile, renderPartyServerRuntime({ shardedBinding: chosen.binding.name, shardCount, mode }), read, options.force);
   if (runtime) changes.push(runtime);
+  changes.push(...(await vendoredChanges("partyserver", runtimeFile, mode, read, options.force)));
+  const importers = mode === "package" ? [runtimeFile] : [];
 
   const mainText = sources.main.getFullText();
   const exportLine = exportRouterEdits(sources.main, relativeImport(loaded.main, runtimeFile, mainText), detectCodeStyle(mainText));
   if (exportLine.length > 0) changes.push({ path: loaded.main, before: mainText, after: applyEdits(mainText, exportLine) });
 
+  const planned = await withRuntimeDependency(changes, importers, read, loaded.root);
   const findings: Finding[] =
-    changes.length === 0 ? [{ level: "info", code: "up-to-date", message: `The ${ROUTER_BINDING} router for the ${chosen.binding.name} class is already set up.` }] : [];
-  return { root: loaded.root, changes, findings };
+    planned.changes.length === 0 ? [{ level: "info", code: "up-to-date", message: `The ${ROUTER_BINDING} router for the ${chosen.binding.name} class is already set up.` }] : planned.findings;
+  return { root: loaded.root, changes: planned.changes, findings };
 }
 
 /** The shard count of the runtime init would update, if there is one (for the question's default); init checks the rest. */

@@ -1,6 +1,7 @@
 import { realpathSync } from "node:fs";
 import type { LoadedWrangler } from "../config/wrangler/loaded-wrangler.js";
-import { located, planClientHalf } from "../migrate/client/plan-client-half.js";
+import { planClientHalf } from "../migrate/client/plan-client-half.js";
+import { joinHalves } from "../migrate/join-halves.js";
 import type { MigrateOptions } from "../migrate/plan-migrate.js";
 import type { Plan } from "../plan.js";
 import type { ReadFile } from "../read-file.js";
@@ -22,9 +23,5 @@ export async function planMigratePartyServer(loaded: LoadedWrangler, read: ReadF
   const serverFiles = [...sources.project.getSourceFiles().map(sources.relative), setup.runtimeFile];
   const target = { shardedParty: kebab(setup.chosen.binding.name), routerParty: kebab(ROUTER_BINDING), writes: options.writes, noMainParty: true };
   const client = await planClientHalf(loaded.root, serverFiles, target, read, options);
-  return {
-    root: client.scopeRoot === realpathSync(loaded.root) ? loaded.root : client.scopeRoot,
-    changes: [...server.changes.map((change) => ({ ...change, path: client.rebase(change.path) })), ...client.changes],
-    findings: [...server.findings.map((finding) => located(finding, client.rebase)), ...client.findings],
-  };
+  return joinHalves({ ...server, importers: [] }, client, client.scopeRoot === realpathSync(loaded.root) ? loaded.root : client.scopeRoot);
 }

@@ -1,4 +1,5 @@
 import { renderTemplate } from "../render-template.js";
+import { runtimeSpecifier, type RuntimeMode } from "../runtime-files.js";
 import { kebab } from "./names.js";
 
 /** Same file name as on PartyKit: one runtime module per project, beside the sharded class. */
@@ -8,14 +9,16 @@ export interface PartyServerRuntimeOptions {
   /** The sharded class's binding (`Chat`); its clients use `/parties/<kebab>/`. */
   shardedBinding: string;
   shardCount: number;
+  mode: RuntimeMode;
 }
 
 /**
- * The runtime `init` writes beside a PartyServer project's sharded class: the shared core plus
- * the PartyServer host (`Sharded`, `PartyShardRouter`, `routePartyShard`).
+ * The module `init` writes beside a PartyServer project's sharded class: `Sharded`, and
+ * `PartyShardRouter` and `routePartyShard` configured for this class, from the runtime.
  */
 export function renderPartyServerRuntime(options: PartyServerRuntimeOptions): string {
   return renderTemplate("runtime-partyserver.ts", {
+    runtimeImport: runtimeSpecifier("partyserver", options.mode),
     shardedBinding: options.shardedBinding,
     shardedBindingLiteral: JSON.stringify(options.shardedBinding),
     shardedPartyLiteral: JSON.stringify(kebab(options.shardedBinding)),

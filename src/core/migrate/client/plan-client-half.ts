@@ -2,7 +2,9 @@ import { readFileSync, realpathSync } from "node:fs";
 import path from "node:path";
 import { PartyShardError } from "../../../errors.js";
 import { decodeSource, describeInvalid } from "../../decode-source.js";
-import { generatedFileChange } from "../../generated-file.js";
+import { generatedFileChange, readTarget } from "../../generated-file.js";
+import { chooseRuntimeMode, vendoredChanges } from "../../runtime-files.js";
+import { located, type ClientHalf } from "../join-halves.js";
 import type { ReadFile } from "../../read-file.js";
 import type { FileChange, Finding, OnProgress } from "../../plan.js";
 import { missingPartysocket } from "../missing-dependency.js";
@@ -17,6 +19,7 @@ export interface ClientHalfOptions {
   force: boolean;
   /** Folders (absolute) to look for client code in, instead of the whole repository around the config. */
   clientDirs?: string[];
+  vendor?: boolean;
   onProgress?: OnProgress;
 }
 
@@ -26,7 +29,7 @@ export interface ClientHalfOptions {
  * that imports partysocket without listing it. Paths are relative to `scopeRoot`, the repository.
  * `serverFiles` (relative to `configRoot`) are server code, never read as clients.
  */
-export async function planClientHalf(configRoot: string, serverFiles: string[], target: ClientTarget, read: ReadFile, options: ClientHalfOptions) {
+export async function planClientHalf(configRoot: string, serverFiles: string[], target: ClientTarget, read: ReadFile, options: ClientHalfOptions): Promise<ClientHalf> {
   const realRoot = realpathSync(configRoot);
   const scope = clientScope(realRoot, options.clientDirs);
   const client = loadClientProject(scope, new Set(serverFiles.map((file) => path.resolve(realRoot, file))), options.onProgress);
@@ -38,9 +41,13 @@ export async function planClientHalf(configRoot: string, serverFiles: string[], 
     const absolute = path.resolve(scope.root, file);
     return isInside(realRoot, absolute) ? read(path.relative(realRoot, absolute)) : readOutsideConfig(absolute, file);
   };
-  for (const helperFile of clientPlan.helperFiles) {
-    const helper = await generatedFileChange(relative(helperFile), renderHelper(target), readInScope, options.force);
+  const importers: string[] = [];
+  for (const helperFile of clientPlan.helperFiles.map(relative)) {
+    const mode = chooseRuntimeMode(options.vendor, await readTarget(helperFile, readInScope));
+    const helper = await generatedFileChange(helperFile, renderHelper({ routerParty: target.routerParty, mode }), readInScope, options.force);
     if (helper) changes.push(helper);
+    changes.push(...(await vendoredChanges("client", helperFile, mode, readInScope, options.force)));
+    if (mode === "package") importers.push(helperFile);
   }
   // Each package whose code imports partysocket must list it, unless the repository's root package does (hoisted).
   const rootManifest = readManifest(scope.root);
@@ -57,15 +64,12 @@ export async function planClientHalf(configRoot: string, serverFiles: string[], 
   }
   return {
     scopeRoot: scope.root,
-    /** Makes a path relative to `configRoot` relative to the repository, as the plan's paths are. */
     rebase: (file: string) => relative(path.resolve(realRoot, file)),
+    read: readInScope,
     changes,
     findings: [...clientPlan.findings.map((finding) => located(finding, relative)), ...missing],
+    importers,
   };
-}
-
-export function located(finding: Finding, where: (file: string) => string): Finding {
-  return finding.location ? { ...finding, location: { ...finding.location, file: where(finding.location.file) } } : finding;
 }
 
 /** A file outside the config's folder (a helper beside a sibling client), read as the project reader reads: UTF-8 or refused. */

@@ -1,6 +1,11 @@
 import { renderTemplate } from "../../render-template.js";
+import { runtimeSpecifier, type RuntimeMode } from "../../runtime-files.js";
 
-/** The client helper module migrate writes once, next to the files that use it. */
-export function renderHelper(options: { routerParty: string }): string {
-  return renderTemplate("client-helper.ts", { routerParty: options.routerParty });
+/** The client helper module migrate writes once per package, next to the files that use it. */
+export function renderHelper(options: { routerParty: string; mode: RuntimeMode }): string {
+  return renderTemplate("client-helper.ts", {
+    runtimeImport: runtimeSpecifier("client", options.mode),
+    routerPartyLiteral: JSON.stringify(options.routerParty),
+    routerParty: options.routerParty,
+  });
 }
