@@ -25,10 +25,13 @@ export async function withRuntimeDependency(changes: FileChange[], importers: st
     if (manifests.has(manifest?.file ?? importer)) continue;
     manifests.set(manifest?.file ?? importer, manifest?.file);
     if (!manifest) {
+      // Its packages may come from a package.json above the project's root, which is not ours to
+      // edit: said once, when the file is written.
+      if (!planned.has(importer)) continue;
       findings.push({
-        level: "manual",
+        level: "info",
         code: "runtime-dependency",
-        message: `${importer} imports ${PACKAGE_NAME}, but no package.json above it can list it. Add one with ${PACKAGE_NAME} ${DEPENDENCY_RANGE} in its dependencies, or run again with --vendor to copy the runtime into the project.`,
+        message: `${importer} imports ${PACKAGE_NAME}, and no package.json in the project lists it: install ${PACKAGE_NAME} ${DEPENDENCY_RANGE} where the project's packages come from, or run again with --vendor to copy the runtime into the project.`,
         location: { file: importer },
       });
       continue;

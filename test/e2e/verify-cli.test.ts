@@ -1,9 +1,8 @@
 import assert from "node:assert/strict";
-import { copyFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { FIXTURES, REPO, copyDemoApp, copyProject, runCli } from "../helpers/cli.js";
-import { linkNodeModules } from "../../src/infra/link-node-modules.js";
 
 describe("party-shard verify (built CLI, real partykit dev)", () => {
   it("exit 0 and delivery 1.000 on the migrated demo app", async () => {
@@ -25,7 +24,6 @@ describe("party-shard verify (built CLI, real partykit dev)", () => {
     const dir = copyProject("broadcast");
     copyFileSync(path.join(FIXTURES, "routers", "naive-router.ts"), path.join(dir, "src", "router.ts"));
     writeFileSync(path.join(dir, "partykit.json"), JSON.stringify({ name: "naive", main: "src/main.ts", parties: { router: "src/router.ts" } }));
-    linkNodeModules(dir, REPO);
     const result = await runCli(["verify", "--router", "router", "--clients", "10", "--messages", "8"], dir);
     assert.equal(result.exitCode, 1, result.stderr);
     // The writer is one of the 10 clients; the other 9 listen.
@@ -70,6 +68,7 @@ export default class Chat implements Party.Server {
 
   it("exit 2 with a clear message when partykit is not installed", async () => {
     const dir = copyProject("broadcast");
+    rmSync(path.join(dir, "node_modules"), { recursive: true });
     await runCli(["init", "--yes"], dir);
     const result = await runCli(["verify"], dir);
     assert.equal(result.exitCode, 2);

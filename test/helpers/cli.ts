@@ -23,6 +23,7 @@ export function runCli(args: string[], cwd: string, env: Record<string, string> 
 export function copyProject(name: string): string {
   const dir = tempDir(name);
   cpSync(path.join(FIXTURES, "projects", name), dir, { recursive: true });
+  linkNodeModules(dir, REPO);
   return dir;
 }
 
@@ -53,6 +54,8 @@ export function makeProject(files: Record<string, string>): string {
     mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
     writeFileSync(path.join(dir, file), contents);
   }
+  // What the generated files import (party-shard/partykit, …) resolves as in an installed app.
+  linkNodeModules(dir, REPO);
   return dir;
 }
 

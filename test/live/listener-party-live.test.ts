@@ -5,7 +5,6 @@ import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
 import { startPartykitDev, type PartykitDev } from "../../src/infra/partykit-dev.js";
 import { PARTYKIT_BIN, REPO, makeProject, runCli } from "../helpers/cli.js";
-import { linkNodeModules } from "../../src/infra/link-node-modules.js";
 
 const SHARDS = 3;
 const ROUTED = 6;
@@ -44,8 +43,8 @@ describe("a party that handles messages with addEventListener in onConnect, afte
       "party/echo.ts": PARTY,
       "app/client.ts": CLIENT,
     });
-    linkNodeModules(project, REPO);
-    for (const args of [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes"]]) {
+    // The runtime vendored (party/party-shard-runtime/): the modules as copied run as the package does.
+    for (const args of [["init", "--yes", "--shards", String(SHARDS), "--vendor"], ["migrate", "--yes"]]) {
       const result = await runCli(args, project);
       assert.equal(result.exitCode, 0, result.stderr);
       assert.doesNotMatch(result.stdout, /nothing to/i);

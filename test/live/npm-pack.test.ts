@@ -48,9 +48,12 @@ describe("npm pack → npm install → npx party-shard", () => {
     const [{ filename, files }] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
     tarball = path.join(work, filename);
     assert.ok(files.some((file) => file.path === "dist/cli.js"), "the tarball has the built CLI");
-    // The runtime modules ship as sources (the generated files are bundled from them); nothing else of src/ or test/.
+    // The runtime ships built (party-shard/partykit, …) and as sources (what --vendor copies); nothing else of src/ or test/.
     assert.ok(!files.some((file) => file.path.startsWith("test/") || (file.path.startsWith("src/") && !file.path.startsWith("src/runtime/"))), "no tests or sources but the runtime in the tarball");
     assert.ok(files.some((file) => file.path === "src/runtime/leader.ts"), "the runtime modules are in the tarball");
+    for (const entry of ["partykit", "partyserver", "client"]) {
+      assert.ok(files.some((file) => file.path === `dist/runtime/${entry}.js`) && files.some((file) => file.path === `dist/runtime/${entry}.d.ts`), `party-shard/${entry} is in the tarball`);
+    }
 
     mkdirSync(path.join(app, "party"), { recursive: true });
     mkdirSync(path.join(app, "src"));
@@ -79,8 +82,13 @@ describe("npm pack → npm install → npx party-shard", () => {
     assert.match(init.stdout + init.stderr, /created party\/router\.ts/);
     assert.match(init.stdout + init.stderr, /Next: npx party-shard migrate/);
 
+    // The app's party-shard (a devDependency, from the tarball) is what the generated files import; package.json stays.
+    const manifest = readFileSync(path.join(app, "package.json"), "utf8");
+    assert.match(readFileSync(path.join(app, "party", "party-shard-server.ts"), "utf8"), /from "party-shard\/partykit";$/m);
     const migrate = await npx("migrate", "--yes");
     assert.equal(migrate.exitCode, 0, migrate.stderr);
+    assert.match(readFileSync(path.join(app, "src", "party-shard-client.ts"), "utf8"), /from "party-shard\/client";$/m);
+    assert.equal(readFileSync(path.join(app, "package.json"), "utf8"), manifest);
     assert.match(readFileSync(path.join(app, "src", "client.ts"), "utf8"), /sendViaRouter\(socket, JSON\.stringify/);
     assert.match(readFileSync(path.join(app, "party", "chat.ts"), "utf8"), /export default sharded\(Chat\);/);
 

@@ -8,7 +8,6 @@ import { startPartykitDev, type PartykitDev } from "../../src/infra/partykit-dev
 import { PARTYKIT_BIN, REPO, copyProject, runCli } from "../helpers/cli.js";
 import { rawRequest, writeChunked, wsAttempt } from "../helpers/raw-http.js";
 import { pool, sleep, sum, until } from "../helpers/wait.js";
-import { linkNodeModules } from "../../src/infra/link-node-modules.js";
 
 const SHARDS = 4;
 /** Long enough for a message that was going to arrive to have arrived. */
@@ -36,7 +35,6 @@ describe("attacks on the router of a party with its own auth, after init + migra
 
   before(async () => {
     project = copyProject("secure");
-    linkNodeModules(project, REPO);
     for (const args of [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes"]]) {
       const result = await runCli(args, project);
       assert.equal(result.exitCode, 0, result.stderr);

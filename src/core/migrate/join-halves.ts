@@ -1,6 +1,7 @@
 import type { FileChange, Finding, Plan } from "../plan.js";
 import type { ReadFile } from "../read-file.js";
 import { withRuntimeDependency } from "../runtime-dependency.js";
+import { runtimeModeOf } from "../runtime-files.js";
 
 /** What a half of migrate plans; `importers` are its generated files that import the runtime package. */
 export interface ServerHalf {
@@ -36,6 +37,11 @@ export async function joinHalves(server: ServerHalf, client: ClientHalf, root: s
     changes: dependency.changes,
     findings: [...server.findings.map((finding) => located(finding, client.rebase)), ...client.findings, ...dependency.findings],
   };
+}
+
+/** true when the project's server file vendors the runtime, so that new client helpers do too; else undefined (each file as it is). */
+export function projectVendors(serverFile: string | null): true | undefined {
+  return runtimeModeOf(serverFile) === "vendor" || undefined;
 }
 
 export function located(finding: Finding, where: (file: string) => string): Finding {

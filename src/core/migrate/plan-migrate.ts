@@ -4,7 +4,7 @@ import type { LoadedConfig } from "../config/load-config.js";
 import type { ReadFile } from "../read-file.js";
 import type { OnProgress, Plan } from "../plan.js";
 import { planClientHalf } from "./client/plan-client-half.js";
-import { joinHalves } from "./join-halves.js";
+import { joinHalves, projectVendors } from "./join-halves.js";
 import type { WritesMode } from "./client/plan-client.js";
 import { findRouter } from "./find-router.js";
 import { GLUE_FILE_NAME } from "./server/render-glue.js";
@@ -30,10 +30,13 @@ export interface MigrateOptions {
 export async function planMigrate(loaded: LoadedConfig, read: ReadFile, options: MigrateOptions): Promise<Plan> {
   const configRoot = realpathSync(loaded.root);
   const setup = await findRouter(loaded, read);
-  const server = await planServer(setup, read, options);
+  const glueFile = path.posix.join(path.posix.dirname(setup.routerFile), GLUE_FILE_NAME);
+  // Without --vendor/--no-vendor, the clients get the runtime as the server's glue does.
+  const vendor = options.vendor ?? projectVendors(await read(glueFile).catch(() => null));
+  const server = await planServer(setup, read, { ...options, vendor });
 
   // Party files are server code: their `connection.send` is never a client write.
-  const serverFiles = [loaded.config.main, ...Object.values(loaded.config.parties), path.posix.join(path.posix.dirname(setup.routerFile), GLUE_FILE_NAME)];
-  const client = await planClientHalf(loaded.root, serverFiles, { ...setup, writes: options.writes }, read, options);
+  const serverFiles = [loaded.config.main, ...Object.values(loaded.config.parties), glueFile];
+  const client = await planClientHalf(loaded.root, serverFiles, { ...setup, writes: options.writes }, read, { ...options, vendor });
   return joinHalves(server, client, client.scopeRoot === configRoot ? loaded.root : client.scopeRoot);
 }

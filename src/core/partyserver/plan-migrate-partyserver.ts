@@ -1,7 +1,7 @@
 import { realpathSync } from "node:fs";
 import type { LoadedWrangler } from "../config/wrangler/loaded-wrangler.js";
 import { planClientHalf } from "../migrate/client/plan-client-half.js";
-import { joinHalves } from "../migrate/join-halves.js";
+import { joinHalves, projectVendors } from "../migrate/join-halves.js";
 import type { MigrateOptions } from "../migrate/plan-migrate.js";
 import type { Plan } from "../plan.js";
 import type { ReadFile } from "../read-file.js";
@@ -22,6 +22,8 @@ export async function planMigratePartyServer(loaded: LoadedWrangler, read: ReadF
   // The Worker's own modules are server code: their `connection.send` is never a client write.
   const serverFiles = [...sources.project.getSourceFiles().map(sources.relative), setup.runtimeFile];
   const target = { shardedParty: kebab(setup.chosen.binding.name), routerParty: kebab(ROUTER_BINDING), writes: options.writes, noMainParty: true };
-  const client = await planClientHalf(loaded.root, serverFiles, target, read, options);
+  // Without --vendor/--no-vendor, the clients get the runtime as the server's runtime file does.
+  const vendor = options.vendor ?? projectVendors(await read(setup.runtimeFile).catch(() => null));
+  const client = await planClientHalf(loaded.root, serverFiles, target, read, { ...options, vendor });
   return joinHalves({ ...server, importers: [] }, client, client.scopeRoot === realpathSync(loaded.root) ? loaded.root : client.scopeRoot);
 }
