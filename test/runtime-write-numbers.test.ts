@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, mock } from "node:test";
 import type { Conn, LeaderHost, LinkEnd, LinkSocket, RoomStorage, ShardHost } from "../src/runtime/host.js";
 import { LeaderCore } from "../src/runtime/leader.js";
+import { RecentWrites, Sequences } from "../src/runtime/leader-writes.js";
 import { ShardRelay } from "../src/runtime/shard.js";
 
 globalThis.CloseEvent ??= class extends Event {} as unknown as typeof CloseEvent;
@@ -68,5 +69,42 @@ describe("a socket replaced by its own client (same id, same key) keeps its writ
     assert.equal((await write(3, "abandoned"))?.status, 410);
     assert.equal((await write(6, "newer"))?.status, 200);
     assert.deepEqual(ran, ["newer"]);
+  });
+});
+
+describe("the leader's memory of writes is bounded in bytes, and never forgets a write its client may still retry", () => {
+  const digest = "d".repeat(64);
+  const done = Promise.resolve();
+
+  it("past WRITE_MEMORY_BYTES of writes younger than 20 s it takes no new write (503) and still knows every one of them", () => {
+    mock.timers.enable({ apis: ["Date"], now: 0 });
+    try {
+      const recent = new RecentWrites();
+      let added = 0;
+      for (; !recent.full(); added++) recent.add(`conn\n${String(added).padStart(300, "k")}`, digest, done);
+      assert.ok(added > 10_000 && added < 30_000, `${added} writes fill 16 MiB`);
+      assert.equal(recent.find(`conn\n${"0".padStart(300, "k")}`, digest), done, "the oldest young write is still known");
+      mock.timers.tick(19_999);
+      assert.equal(recent.full(), true);
+      mock.timers.tick(2);
+      // Older than 20 s: the oldest go, down to the bound; the write memory takes writes again.
+      assert.equal(recent.full(), false);
+      assert.equal(recent.find(`conn\n${"0".padStart(300, "k")}`, digest), undefined);
+      assert.equal(recent.find(`conn\n${String(added - 1).padStart(300, "k")}`, digest), done);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it("keeps write numbers within SEQ_MEMORY_BYTES, the least recently written connection forgotten first", () => {
+    const sequences = new Sequences();
+    const key = (i: number) => `${String(i).padStart(128, "c")}\n${"k".repeat(128)}`;
+    for (let i = 0; i < 20_000; i++) sequences.set(key(i), 1);
+    sequences.set(key(0), 2);
+    const kept = (sequences as unknown as { entries: Map<string, unknown> }).entries.size;
+    assert.ok(kept < 20_000 && kept > 5_000, `${kept} entries in 8 MiB`);
+    assert.equal(sequences.get(key(0)), 2, "written last, so kept");
+    assert.equal(sequences.get(key(1)), 0, "the oldest is forgotten");
+    assert.equal(sequences.get(key(19_999)), 1);
   });
 });

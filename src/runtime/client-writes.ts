@@ -65,16 +65,18 @@ interface Lane {
 
 const lanes = new WeakMap<RoutableSocket, Lane>();
 /**
- * The last write number given per write key. Per key rather than per socket object: a new
- * socket made with the same id and keyed query (a remount) goes on from the old one's numbers,
- * which the room still remembers.
+ * The last write number per write key (the MAX_KEYS written with last), not per socket object: a
+ * remounted socket (same id and keyed query) goes on from the old one's numbers.
  */
 const sequences = new Map<string, number>();
+const MAX_KEYS = 1_000;
 
 function numbered(write: Write, key: string): Write {
   if (write.seq === undefined) {
     write.seq = (sequences.get(key) ?? 0) + 1;
+    sequences.delete(key); // re-inserted: least recently written first
     sequences.set(key, write.seq);
+    if (sequences.size > MAX_KEYS) sequences.delete(sequences.keys().next().value!);
   }
   return write;
 }

@@ -5,10 +5,12 @@
  * Invariants:
  * - a write runs only as the connection whose key it carries (403 otherwise), and only once its
  *   socket's open reached the leader (425 until then: the sender retries);
- * - once per idempotency key while the key is remembered (WRITE_MEMORY_MS, WRITE_MEMORY_BYTES);
- *   the same key with another body is 409;
+ * - once per idempotency key while the key is remembered: at least WRITE_MEMORY_MIN_MS (longer
+ *   than its client retries), at most WRITE_MEMORY_MS; past WRITE_MEMORY_BYTES of young writes a
+ *   new write gets 503, never a forgotten key; the same key with another body is 409;
  * - a numbered write never runs after a newer write of its connection (410): numbers are kept
- *   with the connection, mirrored to its shard, and remembered SEQ_MEMORY_MS after it left.
+ *   with the connection, mirrored to its shard, and remembered SEQ_MEMORY_MS after it left
+ *   (at most SEQ_MEMORY_BYTES).
  */
 import { MAX_BATCH_WRITES, parseBatch, parseSeq, type BatchResult } from "./batch.js";
 import { COALESCE_MAX_MS, type Fanout } from "./leader-fanout.js";
@@ -17,10 +19,16 @@ import type { RemoteConnection } from "./remote-connection.js";
 
 /** How long a routed write is remembered by its idempotency key, and the bytes that memory may take. */
 const WRITE_MEMORY_MS = 60_000;
-const WRITE_MEMORY_BYTES = 4_194_304;
-/** How long the highest write number taken from a connection is kept after its last write, and how many. */
+const WRITE_MEMORY_BYTES = 16_777_216;
+/**
+ * A write is never forgotten younger than this, even past WRITE_MEMORY_BYTES: its client may
+ * still retry it (15 s), and the retry must hear "taken", not run again or get 410. New writes
+ * get 503 (retried by the client) while young writes fill the memory.
+ */
+const WRITE_MEMORY_MIN_MS = 20_000;
+/** How long the highest write number taken from a connection is kept after its last write, and the bytes that may take. */
 const SEQ_MEMORY_MS = 300_000;
-const SEQ_MEMORY_ENTRIES = 100_000;
+const SEQ_MEMORY_BYTES = 8_388_608;
 
 /** What the writes need of the leader. */
 interface WriteTarget {
@@ -118,6 +126,7 @@ class LeaderWrites {
     if (done === "reused") return { status: 409, error: "This Idempotency-Key was used for another write" };
     let started: Promise<void> | undefined;
     if (!done) {
+      if (this.recent.full()) return { status: 503, error: "This room is taking too many writes at once; try again shortly", remote };
       if (seq !== undefined) {
         const seqKey = `${remote.id}\n${remote.key ?? ""}`;
         const highest = Math.max(this.sequences.get(seqKey), remote.seqTaken);
@@ -148,7 +157,7 @@ class LeaderWrites {
 
 /** Writes run lately, by idempotency key, with a digest of what they carried; bounded in bytes. */
 class RecentWrites {
-  private readonly entries = new Map<string, { expires: number; digest: string; bytes: number; done: Promise<void> }>();
+  private readonly entries = new Map<string, { at: number; digest: string; bytes: number; done: Promise<void> }>();
   private bytes = 0;
 
   /** The earlier run of this key, "reused" when it carried something else, or undefined. */
@@ -159,27 +168,36 @@ class RecentWrites {
     return entry.digest === digest ? entry.done : "reused";
   }
 
+  /** Whether the memory holds as many bytes as it may, all of writes too young to forget. */
+  full(): boolean {
+    this.forget();
+    return this.bytes >= WRITE_MEMORY_BYTES;
+  }
+
   add(key: string, digest: string, done: Promise<void>): Promise<void> {
-    const bytes = 2 * (key.length + digest.length) + 100;
-    this.entries.set(key, { expires: Date.now() + WRITE_MEMORY_MS, digest, bytes, done });
+    const bytes = entryBytes(key, digest);
+    this.entries.set(key, { at: Date.now(), digest, bytes, done });
     this.bytes += bytes;
     this.forget();
     return done;
   }
 
+  /** Oldest first: past WRITE_MEMORY_MS, or past the byte bound once older than WRITE_MEMORY_MIN_MS. */
   private forget() {
     const now = Date.now();
     for (const [key, entry] of this.entries) {
-      if (entry.expires > now && this.bytes <= WRITE_MEMORY_BYTES) break;
+      const age = now - entry.at;
+      if (age < WRITE_MEMORY_MS && (this.bytes <= WRITE_MEMORY_BYTES || age < WRITE_MEMORY_MIN_MS)) break;
       this.entries.delete(key);
       this.bytes -= entry.bytes;
     }
   }
 }
 
-/** Highest write number taken per connection id and key, for SEQ_MEMORY_MS after its last write; bounded in entries. */
+/** Highest write number taken per connection id and key, for SEQ_MEMORY_MS after its last write; bounded in bytes. */
 class Sequences {
-  private readonly entries = new Map<string, { seq: number; expires: number }>();
+  private readonly entries = new Map<string, { seq: number; expires: number; bytes: number }>();
+  private bytes = 0;
 
   get(key: string): number {
     this.forget();
@@ -188,18 +206,32 @@ class Sequences {
 
   set(key: string, seq: number) {
     // Re-inserted, so the map stays oldest first.
-    this.entries.delete(key);
-    this.entries.set(key, { seq, expires: Date.now() + SEQ_MEMORY_MS });
+    this.delete(key);
+    const bytes = entryBytes(key, "");
+    this.entries.set(key, { seq, expires: Date.now() + SEQ_MEMORY_MS, bytes });
+    this.bytes += bytes;
     this.forget();
   }
 
   private forget() {
     const now = Date.now();
     for (const [key, entry] of this.entries) {
-      if (entry.expires > now && this.entries.size <= SEQ_MEMORY_ENTRIES) break;
-      this.entries.delete(key);
+      if (entry.expires > now && this.bytes <= SEQ_MEMORY_BYTES) break;
+      this.delete(key);
     }
   }
+
+  private delete(key: string) {
+    const entry = this.entries.get(key);
+    if (!entry) return;
+    this.entries.delete(key);
+    this.bytes -= entry.bytes;
+  }
+}
+
+/** What an entry of those maps takes, about: UTF-16 strings and the entry's own overhead. */
+function entryBytes(key: string, digest: string): number {
+  return 2 * (key.length + digest.length) + 100;
 }
 
 async function digestOf(type: string, body: ArrayBuffer): Promise<string> {
@@ -211,5 +243,5 @@ async function digestOf(type: string, body: ArrayBuffer): Promise<string> {
   return Array.from(hash, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-export { LeaderWrites };
+export { LeaderWrites, RecentWrites, Sequences };
 export type { WriteTarget };

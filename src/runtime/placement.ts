@@ -5,7 +5,10 @@
  * - a client returns to its shard while that shard has room (sticky, STICKY_MEMORY ids);
  *   otherwise it goes to the less loaded of its two rendezvous-hash choices;
  * - counts come from the shards' own numbered reports, so an eviction of this room loses
- *   nothing: it asks the shards again when it starts.
+ *   nothing: it asks the shards again when it starts;
+ * - a shard that fails or is slow to answer then blocks nobody: start waits at most START_ASK_MS
+ *   and never throws, and that shard's count comes with its next report;
+ * - memory is bounded: STICKY_MEMORY placements and MAX_PENDING pending ones (ids ≤ 128 chars).
  */
 import { json } from "./edge.js";
 import type { RoomFetch } from "./host.js";
@@ -20,6 +23,10 @@ const BALANCE_SLACK = 0;
 const STICKY_MEMORY = 50_000;
 /** A placement counts toward its shard's load until the shard reports the client, or this long. */
 const PENDING_MS = 10_000;
+/** Placements counted as pending at most; past it the oldest stops counting (a flood of connects cannot grow memory). */
+const MAX_PENDING = 20_000;
+/** How long start waits for a shard's count. */
+const START_ASK_MS = 5_000;
 
 /** The router's room `<room>`: where each client goes, and how many clients each shard holds. */
 class Placement {
@@ -27,6 +34,8 @@ class Placement {
   private load: number[];
   /** Clients placed but not yet reported by their shard: a handshake that fails never counts for long. */
   private readonly pending = new Map<string, { shard: number; expires: number }>();
+  /** Pending placements per shard (index 0 is shard 1): a connect costs O(shards), not O(pending). */
+  private readonly pendingCount: number[];
   /** The latest report taken from each shard. */
   private readonly lastReport: ({ from: string; n: number } | undefined)[] = [];
   /** Shard each client id was placed on, oldest first. */
@@ -44,16 +53,34 @@ class Placement {
     private readonly leader: RoomFetch,
   ) {
     this.load = new Array<number>(shardCount).fill(0);
+    this.pendingCount = new Array<number>(shardCount).fill(0);
   }
 
-  /** After an eviction the counts are gone from memory: the shards know them. */
+  /**
+   * After an eviction the counts are gone from memory: the shards know them. A shard that cannot
+   * say (restarting, failing, slow) keeps no one waiting: PartyServer runs a failed start again
+   * before every event, so one bad shard would refuse every connect.
+   */
   async start() {
-    this.load = await Promise.all(
-      this.load.map(async (_, i) => {
-        const res = await this.routerRoom(shardRoomId(this.room, i + 1))("", { method: "GET" });
-        return ((await res.json()) as { connections: number }).connections;
-      }),
-    );
+    const counts = await Promise.allSettled(this.load.map((_, i) => this.askCount(i + 1)));
+    counts.forEach((count, i) => {
+      // A report taken meanwhile is newer than the answer.
+      if (count.status === "fulfilled" && this.lastReport[i] === undefined) this.load[i] = count.value;
+      if (count.status === "rejected") console.error(`party-shard: shard ${i + 1} of room ${this.room} did not give its count; it counts from its next report`, count.reason);
+    });
+  }
+
+  private async askCount(shard: number): Promise<number> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${START_ASK_MS} ms`)), START_ASK_MS)));
+    try {
+      const res = await Promise.race([this.routerRoom(shardRoomId(this.room, shard))("", { method: "GET" }), late]);
+      const { connections } = (await Promise.race([res.json(), late])) as { connections?: unknown };
+      if (!res.ok || typeof connections !== "number" || !Number.isSafeInteger(connections) || connections < 0) throw new Error(`answered ${res.status} without a count`);
+      return connections;
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
   }
 
   async onRequest(req: Request): Promise<Response> {
@@ -81,7 +108,7 @@ class Placement {
 
   /** A shard's own count replaces ours, unless a later report from it came first. */
   private takeReport(report: LoadReport) {
-    this.pending.delete(report.id);
+    this.unpend(report.id);
     const last = this.lastReport[report.shard - 1];
     if (report.shard < 1 || report.shard > this.shardCount || (last?.from === report.from && last.n > report.n)) return;
     this.lastReport[report.shard - 1] = { from: report.from, n: report.n };
@@ -94,7 +121,10 @@ class Placement {
     const shard = previous !== undefined && this.hasRoom(previous) ? previous : this.choose(clientId);
     if (shard === undefined) return json(503, { error: "Every shard is full" }, { "retry-after": "5" });
     // Counted now so a burst of connects spreads out, until the shard reports the client.
+    this.unpend(clientId);
     this.pending.set(clientId, { shard, expires: Date.now() + PENDING_MS });
+    this.pendingCount[shard - 1]! += 1;
+    if (this.pending.size > MAX_PENDING) this.unpend(this.pending.keys().next().value!);
     this.placements.delete(clientId);
     this.placements.set(clientId, shard);
     if (this.placements.size > STICKY_MEMORY) this.placements.delete(this.placements.keys().next().value!);
@@ -118,13 +148,20 @@ class Placement {
 
   /** Reported connections plus placements still on their way. */
   private effectiveLoad(): number[] {
-    const load = [...this.load];
+    // The map is in placement order, so in expiry order: the expired ones are its head.
     const now = Date.now();
-    for (const [clientId, { shard, expires }] of this.pending) {
-      if (expires <= now) this.pending.delete(clientId);
-      else load[shard - 1]! += 1;
+    for (const [clientId, { expires }] of this.pending) {
+      if (expires > now) break;
+      this.unpend(clientId);
     }
-    return load;
+    return this.load.map((count, i) => count + this.pendingCount[i]!);
+  }
+
+  private unpend(clientId: string) {
+    const pending = this.pending.get(clientId);
+    if (!pending) return;
+    this.pending.delete(clientId);
+    this.pendingCount[pending.shard - 1]! -= 1;
   }
 }
 
