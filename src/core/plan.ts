@@ -35,6 +35,8 @@ export type FindingCode =
   | "send-any"
   | "party-unknown"
   | "parse-error"
+  | "script-lang-unsupported"
+  | "send-outside-block"
   | "not-utf8"
   | "partysocket-missing"
   | "tsconfig-partly-read"

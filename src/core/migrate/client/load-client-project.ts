@@ -5,6 +5,7 @@ import { decodeSource, describeInvalid, type InvalidByte } from "../../decode-so
 import { findUp } from "../../find-up.js";
 import type { Finding, OnProgress } from "../../plan.js";
 import { socketCandidates, type SourceText } from "./candidate-files.js";
+import { expandComponents, type ComponentMap } from "./component-sources.js";
 import { readManifest } from "../../manifest.js";
 import type { ClientScope } from "./client-scope.js";
 import { readTsconfig } from "./read-tsconfig.js";
@@ -33,6 +34,8 @@ export interface ClientProject {
   packageOf: (file: string) => string;
   /** Helper modules an earlier migrate wrote, by package folder: new rewrites import them too. */
   existingHelpers: Map<string, string>;
+  /** The virtual files of components' script blocks, and the way back to the component. */
+  components: ComponentMap;
   /** Files left alone (not UTF-8), tsconfigs read in part, links leading outside: with why. */
   findings: Finding[];
 }
@@ -44,8 +47,10 @@ export interface ClientProject {
  */
 export function loadClientProject(scope: ClientScope, exclude: Set<string>, onProgress?: OnProgress): ClientProject {
   const walked = walkSources(scope.root, scope.dirs, scope.configRoot);
-  const { sources, notUtf8, helpers } = readSources(walked.files, exclude, onProgress);
-  const findings: Finding[] = [...walked.findings];
+  const readSource = readSources(walked.files, exclude, onProgress);
+  const { notUtf8, helpers } = readSource;
+  const { sources, components, findings: componentFindings } = expandComponents(readSource.sources, new Set(notUtf8.keys()));
+  const findings: Finding[] = [...walked.findings, ...componentFindings];
   const nearest = nearestFinder(scope.root);
   const packageOf = (file: string) => nearest(path.dirname(file), ["package.json"]) ?? scope.root;
   const lookupDirs = [...walked.packageDirs, scope.root];
@@ -70,14 +75,17 @@ export function loadClientProject(scope: ClientScope, exclude: Set<string>, onPr
     const project = new Project({ compilerOptions: compilerOptions(read?.options, home, scope.workspace) });
     for (const file of files) {
       // Added by path, parsed once: creating it from our text would parse the file on disk first.
-      project.addSourceFileAtPath(file);
+      // A component's block is no file on disk: it is created from the block's text.
+      const block = components.get(file);
+      if (block) project.createSourceFile(file, block.text.slice(block.block.start, block.block.end));
+      else project.addSourceFileAtPath(file);
       onProgress?.({ phase: "parse", done: ++parsed, total: candidates.length, files: sources.length });
     }
     return { project, candidates: files, typesAvailable: hasPartysocket(home) };
   });
   const existingHelpers = new Map<string, string>();
   for (const helper of helpers) if (!existingHelpers.has(packageOf(helper))) existingHelpers.set(packageOf(helper), helper);
-  return { root: scope.root, groups, candidates, packageOf, existingHelpers, findings };
+  return { root: scope.root, groups, candidates, packageOf, existingHelpers, components, findings };
 }
 
 /**

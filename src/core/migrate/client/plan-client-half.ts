@@ -10,6 +10,7 @@ import type { FileChange, Finding, OnProgress } from "../../plan.js";
 import { missingPartysocket } from "../missing-dependency.js";
 import { readManifest } from "../../manifest.js";
 import { clientScope } from "./client-scope.js";
+import { joinComponentChanges, locateInComponent, sendsOutsideBlock } from "./component-sources.js";
 import { loadClientProject } from "./load-client-project.js";
 import { planClient, type ClientTarget } from "./plan-client.js";
 import { renderHelper } from "./render-helper.js";
@@ -36,7 +37,8 @@ export async function planClientHalf(configRoot: string, serverFiles: string[], 
   const clientPlan = planClient(client, target, options.onProgress);
 
   const relative = (file: string) => path.relative(scope.root, file).split(path.sep).join("/");
-  const changes: FileChange[] = clientPlan.changes.map(({ file, before, after }) => ({ path: relative(file), before, after }));
+  // Edits to components' script blocks land in the components.
+  const changes: FileChange[] = joinComponentChanges(client.components, clientPlan.changes).map(({ file, before, after }) => ({ path: relative(file), before, after }));
   const readInScope: ReadFile = (file) => {
     const absolute = path.resolve(scope.root, file);
     return isInside(realRoot, absolute) ? read(path.relative(realRoot, absolute)) : readOutsideConfig(absolute, file);
@@ -67,7 +69,11 @@ export async function planClientHalf(configRoot: string, serverFiles: string[], 
     rebase: (file: string) => relative(path.resolve(realRoot, file)),
     read: readInScope,
     changes,
-    findings: [...clientPlan.findings.map((finding) => located(finding, relative)), ...missing],
+    findings: [
+      ...clientPlan.findings.map((finding) => located(locateInComponent(client.components, finding), relative)),
+      ...sendsOutsideBlock(client.components, clientPlan.routedSockets).map((finding) => located(finding, relative)),
+      ...missing,
+    ],
     importers,
   };
 }

@@ -41,6 +41,8 @@ export interface ClientPlan {
   changes: ClientFileChange[];
   /** Where the helper modules are (or go): one per package that needs it. */
   helperFiles: string[];
+  /** Variables holding a socket to the sharded party or the router, by file: a component's template may send on them. */
+  routedSockets: { file: string; name: string }[];
   findings: Finding[];
 }
 
@@ -71,12 +73,15 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
 
   // Options shared by several sockets (one variable passed to each) are edited once.
   const routedOptions = new Map<string, { keyed: boolean }>();
+  const routedSockets: ClientPlan["routedSockets"] = [];
   for (const [key, construction] of constructions) {
     const party = partyOf.get(key)!;
     const file = construction.call.getSourceFile();
     if (party.kind === "dynamic") {
       plan.findings.push(findingAt(file, construction.call, "manual", "party-unknown", `This socket's party is ${party.reason}; migrate cannot tell whether it is "${target.shardedParty}". If it is, connect it to party "${target.routerParty}" with query: shardKey(…); its sends already go through ${HELPER_CALL}, which routes them once it does.`));
     } else if (routed(party)) {
+      const declaration = construction.call.getParent();
+      if (Node.isVariableDeclaration(declaration)) routedSockets.push({ file: file.getFilePath(), name: declaration.getName() });
       // A socket an earlier party-shard routed may lack a write key: it gets one, and keeps its party.
       const upgrade = party.name === target.routerParty;
       const options = construction.options!;
@@ -114,7 +119,7 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
     changes.push({ file, before, after: applyEdits(before, [...importEdit, ...edits]) });
   }
   // A helper an earlier migrate wrote is kept up to date even where nothing new calls it.
-  return { changes, helperFiles: [...new Set([...client.existingHelpers.values(), ...helperFiles.values()])], findings: dedupeFindings(plan.findings) };
+  return { changes, helperFiles: [...new Set([...client.existingHelpers.values(), ...helperFiles.values()])], routedSockets, findings: dedupeFindings(plan.findings) };
 }
 
 /** One group's files that parse (the others are reported and skipped; the run goes on), and their site nodes. */

@@ -2,7 +2,8 @@ import { readdirSync, realpathSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
 import type { Finding } from "../../plan.js";
 
-const SOURCE = /\.(ts|tsx|js|jsx|mts|cts|mjs|cjs)$/;
+// Single-file components too: their script blocks are read as modules (component-sources.ts).
+const SOURCE = /\.(ts|tsx|js|jsx|mts|cts|mjs|cjs|svelte|vue|astro)$/;
 const PARTYKIT_CONFIGS = new Set(["partykit.json", "partykit.json5", "partykit.jsonc"]);
 const SKIPPED_DIRS = new Set(["node_modules", "dist", "build", "out", "coverage", ".partykit", ".next", ".svelte-kit", ".turbo", ".output", ".vercel", ".cache"]);
 
