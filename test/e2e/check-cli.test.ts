@@ -23,6 +23,42 @@ describe("party-shard check (built CLI, no TTY)", () => {
     assert.deepEqual(snapshotTree(dir), before);
   });
 
+  it("lists an unrouted socket and send in a .vue component's <script setup> at the file's line:col; green after migrate", async () => {
+    const dir = copyDemoApp();
+    await runCli(["init", "--yes"], dir);
+    await runCli(["migrate", "--yes"], dir);
+    const component = path.join(dir, "app", "Chat.vue");
+    const text = '<template>\n  <button @click="hello">Hello</button>\n</template>\n\n<script setup lang="ts">\nimport PartySocket from "partysocket";\n\nconst socket = new PartySocket({ host: "localhost:1999", room: "lobby" });\nfunction hello() {\n  socket.send("hello");\n}\n</script>\n';
+    writeFileSync(component, text);
+    const before = snapshotTree(dir);
+    const red = await runCli(["check"], dir);
+    assert.equal(red.exitCode, 1, red.stdout);
+    assert.match(red.stdout, /^app\/Chat\.vue:8:16 {2}socket connects to the sharded party directly/m);
+    assert.match(red.stdout, /^app\/Chat\.vue:10:3 {2}socket\.send is not routed yet/m);
+    assert.deepEqual(snapshotTree(dir), before);
+
+    assert.equal((await runCli(["migrate", "--yes"], dir)).exitCode, 0);
+    const migrated = readFileSync(component, "utf8");
+    assert.equal(migrated.slice(0, migrated.indexOf("<script")), text.slice(0, text.indexOf("<script")));
+    assert.match(migrated, /^ {2}void sendViaRouter\(socket, "hello"\);$/m);
+    const green = await runCli(["check"], dir);
+    assert.equal(green.exitCode, 0, green.stdout);
+    assert.match(green.stdout, /fully sharded/);
+  });
+
+  it("an unterminated <script> in a component is a manual step at its line:col, and migrate leaves the file as it is", async () => {
+    const dir = copyDemoApp();
+    await runCli(["init", "--yes"], dir);
+    await runCli(["migrate", "--yes"], dir);
+    const broken = '<p>Hi</p>\n<script lang="ts">\nimport PartySocket from "partysocket";\nnew PartySocket({ host: "h", room: "r" }).send("x");\n';
+    writeFileSync(path.join(dir, "app", "Broken.svelte"), broken);
+    const result = await runCli(["check"], dir);
+    assert.equal(result.exitCode, 1);
+    assert.match(result.stdout, /^app\/Broken\.svelte:2:1 {2}Does not parse \(This `<script>` is never closed\); skipped\./m);
+    await runCli(["migrate", "--yes"], dir);
+    assert.equal(readFileSync(path.join(dir, "app", "Broken.svelte"), "utf8"), broken);
+  });
+
   it("--json and --format github carry the same items", async () => {
     const dir = copyDemoApp();
     await runCli(["init", "--yes"], dir);
