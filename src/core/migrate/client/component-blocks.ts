@@ -31,6 +31,8 @@ export interface ComponentBlocks {
 const LANGUAGES: Record<string, ScriptBlock["extension"]> = { js: "js", javascript: "js", ts: "ts", typescript: "ts", jsx: "jsx", tsx: "tsx" };
 // `type` values that still mean script code; any other (JSON, a template) is not code migrate can read.
 const SCRIPT_TYPES = new Set(["module", "text/javascript", "application/javascript", "text/typescript", "ts"]);
+// Data (JSON-LD, an import map) or markup (a template) holds no code at all: skipped without a word.
+const DATA_TYPE = /json|importmap|template|html/;
 const ATTRIBUTE = /([^\s=/>]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?/g;
 
 /**
@@ -70,8 +72,8 @@ export function componentBlocks(file: string, text: string): ComponentBlocks {
     const end = openEnd + close;
     tag.lastIndex = end;
     const attributes = readAttributes(text.slice(match.index + match[0].length, openEnd - 1));
-    if ("src" in attributes || selfClosing) continue;
     const type = attributes.type?.toLowerCase();
+    if ("src" in attributes || selfClosing || (type && DATA_TYPE.test(type))) continue;
     const lang = attributes.lang?.toLowerCase() ?? (type !== undefined && !SCRIPT_TYPES.has(type) ? type : undefined);
     const extension = lang === undefined ? (astro && !("is:inline" in attributes) ? "ts" : type === "text/typescript" || type === "ts" ? "ts" : "js") : LANGUAGES[lang];
     // The code starts on the line after the tag when the tag ends its line: an import added first then sits on a line of its own.
