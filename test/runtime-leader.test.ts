@@ -5,7 +5,7 @@ import { LeaderCore } from "../src/runtime/leader.js";
 import { partykitRuntime } from "../src/runtime/partykit.js";
 
 const LINK_ID = "party-shard-link-1-test";
-const hello = { t: "hello", room: "lobby", incarnation: "shard-1-a", acked: 0, clients: [] };
+const hello = { t: "hello", room: "lobby", incarnation: "shard-1-a", epoch: 1, link: 1, heard: 0, acked: 0, clients: [] };
 const open = { t: "open", seq: 1, id: "alice", uri: "http://host/parties/main/lobby", key: "alice-key", headers: [] };
 const message = { t: "message", seq: 2, id: "alice", data: { text: "hi" } };
 
@@ -39,12 +39,15 @@ describe("a leader started by its alarm (PartyKit hides the room id there)", () 
       message: (conn: Conn, data) => void calls.push(`message ${conn.id} ${String(data)}`),
     };
     const core = new LeaderCore(host, party);
-    await core.start();
+    const started = core.start(); // resolves once the shard said hello (below)
     for (const frame of [hello, open, message]) await core.onLinkFrame(link, JSON.stringify(frame));
     await settle();
+    await started;
     assert.deepEqual(calls, ["connect alice", "message alice hi"]);
     assert.equal(core.roomId(), "lobby");
     assert.deepEqual(link.toShard.filter((frame) => frame.t === "ack"), [{ t: "ack", seq: 1 }, { t: "ack", seq: 2 }]);
+    // The shard got what the leader sent it: no leader stays awake waiting for it.
+    await core.onLinkFrame(link, JSON.stringify({ t: "got", n: link.toShard.filter((frame) => "n" in frame).length }));
   });
 });
 
@@ -87,5 +90,6 @@ describe("PartyKit: a frame relayed to a woken leader", () => {
     await relayed;
     await settle();
     assert.deepEqual(calls, ["onStart begins", "onStart ends", "onConnect alice"]);
+    await leader.onMessage(JSON.stringify({ t: "got", n: linkConn.toShard.filter((frame) => "n" in frame).length }), linkConn);
   });
 });

@@ -86,6 +86,8 @@ class Placement {
   async onRequest(req: Request): Promise<Response> {
     const placeFor = req.headers.get(HEADER.place);
     if (placeFor !== null) return this.place(placeFor);
+    // A starting leader asks which shards to wait for: counts only (the view would ask the leader back).
+    if (req.headers.has(HEADER.clients)) return json(200, { load: this.effectiveLoad() });
     const reported = req.headers.get(HEADER.load);
     if (reported !== null) {
       this.takeReport(JSON.parse(decodeURIComponent(reported)) as LoadReport);
