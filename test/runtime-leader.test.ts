@@ -93,3 +93,52 @@ describe("PartyKit: a frame relayed to a woken leader", () => {
     await leader.onMessage(JSON.stringify({ t: "got", n: linkConn.toShard.filter((frame) => "n" in frame).length }), linkConn);
   });
 });
+
+describe("a room whose onStart fails (PartyServer runs it again for the next event)", () => {
+  it("closes the client whose open met the failure (1011) and never runs onConnect for it, though its shard sends the open again", async () => {
+    const link = fakeLink();
+    const calls: string[] = [];
+    let failures = 1;
+    const host: LeaderHost = {
+      id: "flaky",
+      env: {},
+      hibernates: false,
+      directConnections: () => [],
+      directConnection: () => undefined,
+      links: () => [link],
+      link: (id) => (id === LINK_ID ? link : undefined),
+      routerRoom: () => async () => new Response("{}"),
+      ready: async () => {
+        if (failures-- > 0) throw new Error("flaky start");
+      },
+    };
+    const party: PartyCalls = { connect: (conn: Conn) => void calls.push(`connect ${conn.id}`) };
+    const core = new LeaderCore(host, party);
+    const started = core.start();
+    await core.onLinkFrame(link, JSON.stringify(hello));
+    await started;
+    const errors: unknown[] = [];
+    const log = console.error;
+    console.error = (...args: unknown[]) => void errors.push(args);
+    try {
+      await assert.rejects(core.onLinkFrame(link, JSON.stringify(open)), /flaky start/);
+      await settle();
+    } finally {
+      console.error = log;
+    }
+    assert.deepEqual(link.toShard.filter((frame) => frame.t === "close"), [{ t: "close", n: 1, to: "alice", code: 1011, reason: "Uncaught exception during session setup" }]);
+    // The shard's next hello (it was asked for one) comes with its unacknowledged open again.
+    assert.ok(link.toShard.some((frame) => frame.t === "resync"));
+    await core.onLinkFrame(link, JSON.stringify({ ...hello, heard: 1, answers: (link.toShard.findLast((frame) => frame.t === "resync") as { ask?: string }).ask }));
+    await core.onLinkFrame(link, JSON.stringify({ ...open, retry: true }));
+    await settle();
+    assert.deepEqual(calls, [], "onConnect never runs for a client closed because its room failed to start");
+    assert.deepEqual(link.toShard.filter((frame) => frame.t === "ack"), [{ t: "ack", seq: 1 }]);
+    // A later client of the same shard is served as any other.
+    await core.onLinkFrame(link, JSON.stringify({ ...open, seq: 2, id: "bob", key: "bob-key" }));
+    await settle();
+    assert.deepEqual(calls, ["connect bob"]);
+    // The shard got what the leader sent it: no leader stays awake waiting for it.
+    await core.onLinkFrame(link, JSON.stringify({ t: "got", n: link.toShard.filter((frame) => "n" in frame).length }));
+  });
+});

@@ -13,7 +13,7 @@
 import type { Conn, LeaderHost, LinkEnd, PartyCalls } from "./host.js";
 import { Fanout, carriedOver, type ShardState } from "./leader-fanout.js";
 import { LeaderWrites } from "./leader-writes.js";
-import { BATCH_TYPE, HEADER, closeReason, decode, injectedFault, isLink, linkShard, sameClient } from "./protocol.js";
+import { BATCH_TYPE, HEADER, closeReason, deadlineIn, decode, injectedFault, isLink, linkShard, sameClient } from "./protocol.js";
 import type { Delivery, Kept, LeaderFrame, Message, RelayFrame, ShardFrame } from "./protocol.js";
 import { RemoteConnection } from "./remote-connection.js";
 
@@ -37,9 +37,10 @@ class LeaderCore {
   private readonly askedHello = new Map<number, number>();
   /** Shards whose frames were dropped while the room failed to start, by the hellos taken from them then. */
   private readonly gaps = new Map<number, number>();
+  /** Opens met by a failed start (their clients closed 1011), by shard: sent again, they are acknowledged, never run. */
+  private readonly refusedOpens = new Map<number, Set<number>>();
   /** Frames from shards, taken one after another. */
   private frames: Promise<void> = Promise.resolve();
-
   readonly fanout: Fanout;
   private readonly writes: LeaderWrites;
 
@@ -96,16 +97,10 @@ class LeaderCore {
         return hello;
       });
     });
-    const deadline = this.deadline();
+    // Cleared once heard: a timer left running keeps the room in memory.
+    const deadline = deadlineIn(RESYNC_TIMEOUT_MS);
     this.started = Promise.race([unlinked.then((more) => Promise.all([...linked, ...more])), deadline.passed]).then(deadline.clear);
     return Promise.race([Promise.all(linked), deadline.passed]).then(() => undefined);
-  }
-
-  /** RESYNC_TIMEOUT_MS from now; cleared once heard (a timer left running keeps the room in memory). */
-  private deadline() {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const passed = new Promise<void>((resolve) => (timer = setTimeout(resolve, RESYNC_TIMEOUT_MS)));
-    return { passed, clear: () => (timer === undefined ? undefined : clearTimeout(timer)) };
   }
 
   /** The shards that hold clients, as the placement room counts them; none if it cannot tell. */
@@ -181,7 +176,10 @@ class LeaderCore {
         this.gaps.set(shard, since);
         // As PartyServer closes a direct socket whose room fails to start (its client reconnects
         // and tries again); what the room threw is for the server log, not the client.
-        if (frame.t === "open") this.fanout.toShard(shard, { t: "close", to: frame.id, code: 1011, reason: "Uncaught exception during session setup" });
+        if (frame.t === "open") {
+          this.fanout.toShard(shard, { t: "close", to: frame.id, code: 1011, reason: "Uncaught exception during session setup" });
+          this.refusedOpens.set(shard, (this.refusedOpens.get(shard) ?? new Set()).add(frame.seq));
+        }
         throw error;
       }
       if (this.gaps.has(shard)) {
@@ -222,7 +220,7 @@ class LeaderCore {
       const fault = injectedFault(this.host.env, next.retry, `a ${next.t} frame`);
       if (fault === "before") return this.dropLink(state, link);
       state.processed = next.seq;
-      this.apply(shard, next);
+      if (next.t !== "open" || !this.refusedOpens.get(shard)?.delete(next.seq)) this.apply(shard, next);
       if (fault === "after") return this.dropLink(state, link);
       link.send(JSON.stringify({ t: "ack", seq: next.seq } satisfies LeaderFrame));
     }
@@ -263,6 +261,8 @@ class LeaderCore {
     }
     if (state?.incarnation !== hello.incarnation) {
       // A shard (or this leader) we have not met: its clients are as it says, up to what was acked.
+      // Its frames are numbered afresh: what an earlier incarnation's numbers meant is gone.
+      if (state) this.refusedOpens.delete(shard);
       const listed = new Set(hello.clients.map((client) => client.id));
       for (const remote of this.remotes.values()) {
         if (remote.shard === shard && !listed.has(remote.id)) this.gone(remote, 1006, "shard restarted");

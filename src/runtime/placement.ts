@@ -12,7 +12,7 @@
  */
 import { json } from "./edge.js";
 import type { RoomFetch } from "./host.js";
-import { HEADER, shardRoomId } from "./protocol.js";
+import { HEADER, deadlineIn, shardRoomId } from "./protocol.js";
 import type { LoadReport } from "./protocol.js";
 
 /** Placement skips a shard holding this many connections. */
@@ -71,15 +71,15 @@ class Placement {
   }
 
   private async askCount(shard: number): Promise<number> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${START_ASK_MS} ms`)), START_ASK_MS)));
+    const deadline = deadlineIn(START_ASK_MS);
+    const late = deadline.passed.then(() => Promise.reject(new Error(`no answer within ${START_ASK_MS} ms`)));
     try {
       const res = await Promise.race([this.routerRoom(shardRoomId(this.room, shard))("", { method: "GET" }), late]);
       const { connections } = (await Promise.race([res.json(), late])) as { connections?: unknown };
       if (!res.ok || typeof connections !== "number" || !Number.isSafeInteger(connections) || connections < 0) throw new Error(`answered ${res.status} without a count`);
       return connections;
     } finally {
-      if (timer !== undefined) clearTimeout(timer);
+      deadline.clear();
     }
   }
 

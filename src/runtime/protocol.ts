@@ -205,6 +205,13 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** A promise that resolves `ms` from now, and a way to stop its timer once it is not needed. */
+function deadlineIn(ms: number): { passed: Promise<void>; clear(): void } {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const passed = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  return { passed, clear: () => (timer === undefined ? undefined : clearTimeout(timer)) };
+}
+
 /** Ids travel percent-encoded, so any id fits in a header. */
 function decodeId(header: string | null): string | undefined {
   try {
@@ -237,6 +244,7 @@ export {
   MAX_ID_LENGTH,
   asDirect,
   closeReason,
+  deadlineIn,
   decode,
   decodeId,
   encode,

@@ -295,7 +295,7 @@ class ShardRelay {
     if (taken.length > 0) this.reportLoad(taken[taken.length - 1]!);
     const gone = taken.filter((id) => !this.client(id));
     for (const id of gone) this.openSeq.delete(id);
-    if (gone.length > 0) void this.host.storage.delete(gone.flatMap((id) => [`client:${id}`, `kept:${id}`]));
+    if (gone.length > 0) void this.host.storage.delete(recordKeys(gone));
   }
 
   private broadcast({ data, without, upTo }: { data: Data; without: string[]; upTo: number }) {

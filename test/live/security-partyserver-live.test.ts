@@ -185,6 +185,7 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     (socket as unknown as EventTarget).addEventListener("close", (event) => closes.push((event as CloseEvent).code));
     cleanups.push(() => socket.close());
     await until(() => inbox.includes("hello f-1 alice"), 15_000);
+    assert.ok(inbox.includes("hello f-1 alice"), `f-1 greeted again within 15 s: ${JSON.stringify({ closes, inbox })}`);
     const [witness] = await clients("flaky", ["f-witness"]);
     say("after");
     await until(() => inbox.includes("f-1: after"), 10_000);
