@@ -35,10 +35,8 @@ class LeaderCore {
   private readonly hellos = new Map<number, number>();
   /** Shards asked for a hello, by the hellos taken from them then: asked once until one comes. */
   private readonly askedHello = new Map<number, number>();
-  /** Shards whose frames were dropped while the room failed to start, by the hellos taken from them then. */
-  private readonly gaps = new Map<number, number>();
-  /** Opens met by a failed start (their clients closed 1011), by shard: sent again, they are acknowledged, never run. */
-  private readonly refusedOpens = new Map<number, Set<number>>();
+  /** Frames that met a failed start, by shard and number: acknowledged in their turn, never run. */
+  private readonly refused = new Map<number, Set<number>>();
   /** Frames from shards, taken one after another. */
   private frames: Promise<void> = Promise.resolve();
   readonly fanout: Fanout;
@@ -163,29 +161,20 @@ class LeaderCore {
       if (state?.linkId === link.id) this.fanout.got(state, frame.n);
       return Promise.resolve();
     }
-    const since = this.hellos.get(shard) ?? 0;
     // The rest in the order they came, once the room has started and heard its shards: the
     // first frame after a wake may have to start it, and none may overtake it meanwhile.
     const turn = this.frames.then(async () => {
       try {
         await this.host.ready?.();
       } catch (error) {
-        // The room did not start (its onStart threw). This frame and the shard's later ones
-        // until its next hello are dropped; the shard keeps them unacknowledged. Nothing asks
-        // it again here: a room that keeps failing must not turn its shards' frames into a loop.
-        this.gaps.set(shard, since);
-        // As PartyServer closes a direct socket whose room fails to start (its client reconnects
-        // and tries again); what the room threw is for the server log, not the client.
-        if (frame.t === "open") {
-          this.fanout.toShard(shard, { t: "close", to: frame.id, code: 1011, reason: "Uncaught exception during session setup" });
-          this.refusedOpens.set(shard, (this.refusedOpens.get(shard) ?? new Set()).add(frame.seq));
-        }
+        // The room did not start (its onStart threw; the next event tries again). As for a
+        // direct socket, the event that met it is lost: an open is closed 1011 (its client
+        // reconnects), a message never reaches onMessage. Taken in its turn, never run, so the
+        // shard does not send it again; what the room threw is for the server log, not the client.
+        if (frame.t === "open") this.fanout.toShard(shard, { t: "close", to: frame.id, code: 1011, reason: "Uncaught exception during session setup" });
+        this.refused.set(shard, (this.refused.get(shard) ?? new Set()).add(frame.seq));
+        this.takeFrame(shard, link, frame);
         throw error;
-      }
-      if (this.gaps.has(shard)) {
-        // Started now: that shard's hello is followed by everything not acknowledged, in order.
-        if (this.gaps.get(shard) === since) return this.askHello(shard, link, since);
-        this.gaps.delete(shard);
       }
       await this.started;
       this.takeFrame(shard, link, frame);
@@ -220,7 +209,7 @@ class LeaderCore {
       const fault = injectedFault(this.host.env, next.retry, `a ${next.t} frame`);
       if (fault === "before") return this.dropLink(state, link);
       state.processed = next.seq;
-      if (next.t !== "open" || !this.refusedOpens.get(shard)?.delete(next.seq)) this.apply(shard, next);
+      if (!this.refused.get(shard)?.delete(next.seq)) this.apply(shard, next);
       if (fault === "after") return this.dropLink(state, link);
       link.send(JSON.stringify({ t: "ack", seq: next.seq } satisfies LeaderFrame));
     }
@@ -262,7 +251,7 @@ class LeaderCore {
     if (state?.incarnation !== hello.incarnation) {
       // A shard (or this leader) we have not met: its clients are as it says, up to what was acked.
       // Its frames are numbered afresh: what an earlier incarnation's numbers meant is gone.
-      if (state) this.refusedOpens.delete(shard);
+      if (state) this.refused.delete(shard);
       const listed = new Set(hello.clients.map((client) => client.id));
       for (const remote of this.remotes.values()) {
         if (remote.shard === shard && !listed.has(remote.id)) this.gone(remote, 1006, "shard restarted");
