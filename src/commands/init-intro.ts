@@ -1,5 +1,5 @@
+import path from "node:path";
 import type { LoadedConfig } from "../core/config/load-config.js";
-import { configFilePath } from "../core/config/party-file.js";
 import { DEFAULT_SHARDS } from "../core/init/render-router.js";
 import type { InitPlan } from "../core/plan.js";
 import type { Platform } from "../core/platform.js";
@@ -11,6 +11,8 @@ import { setupFacts } from "./summary.js";
 
 export const MAX_SHARDS = 256;
 
+// Imported by init.ts at start-up: nothing here may load ts-morph, so --help and flag errors stay fast.
+
 /**
  * init's first line, printed before any question: the app it found and the party it will shard,
  * or, when it is about to ask which, the parties to choose from.
@@ -18,7 +20,7 @@ export const MAX_SHARDS = 256;
 export async function foundPartyKitParty(loaded: LoadedConfig, party: string | undefined, asking: boolean, read: ReadFile): Promise<string> {
   const app = `a PartyKit app (${loaded.file})`;
   if (asking) {
-    const parties = Object.entries({ main: loaded.config.main, ...loaded.config.parties }).map(([name, file]) => `${name} (${configFilePath(String(file))})`);
+    const parties = Object.entries({ main: loaded.config.main, ...loaded.config.parties }).map(([name, file]) => `${name} (${path.posix.normalize(String(file).replaceAll("\\", "/"))})`);
     return `Found ${app} with ${parties.length} parties: ${parties.join(", ")}.`;
   }
   // The same choice planInit makes, so a party init refuses is refused here, before anything is asked.
