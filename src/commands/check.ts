@@ -5,7 +5,7 @@ import type { CheckItem, CheckResult } from "../core/check/plan-check.js";
 import { clientOption, parseClientOptions } from "./client-options.js";
 import type { CommandContext } from "./settle-plan.js";
 import { exitCodesHelp, noColorOption, platformOption, withProgress, type ActionRunner } from "./shared.js";
-import { countByLevel, setupFacts, type Summary } from "./summary.js";
+import { setupFacts, summarize } from "./summary.js";
 
 export function checkCommand(run: ActionRunner<CommandContext>): Command {
   return new Command("check")
@@ -47,7 +47,7 @@ export async function check(context: CommandContext, raw: Record<string, unknown
   const next = checkNext(result, project.platform === "partyserver" ? "wrangler dev" : "partykit dev");
   const { setup, ...report } = result;
   if (options.json) {
-    const summary: Summary = { command: "check", platform: project.platform, ...setupFacts(setup), filesChanged: 0, itemsLeft: result.items.length, findings: countByLevel(result.warnings), next };
+    const summary = summarize("check", { platform: project.platform, ...setupFacts(setup) }, 0, result.warnings, next, result.items.length);
     context.stdout(JSON.stringify({ summary, ok, ...report }, null, 2));
   } else if (raw.format === "github") context.stdout(githubAnnotations(result));
   else context.stdout(`${textReport(result)}\nNext: ${next}.`);

@@ -9,7 +9,7 @@ import type { Prompts } from "../ui/prompts.js";
 import { colorDiff, unifiedDiff } from "../ui/render-diff.js";
 import { listed, type RunLeft } from "./next-step.js";
 import type { SharedOptions } from "./shared.js";
-import { countByLevel, type ProjectFacts, type Summary } from "./summary.js";
+import { summarize, type ProjectFacts } from "./summary.js";
 
 export interface CommandContext {
   options: SharedOptions;
@@ -52,17 +52,10 @@ export async function settlePlan(command: string, plan: Plan, context: CommandCo
     await applyPlan(plan);
     applied = true;
   }
-  const left: RunLeft = {
-    dryRun: options.dryRun,
-    changed: plan.changes.map((change) => path.relative(options.cwd, path.join(plan.root, change.path)).split(path.sep).join("/")),
-    written: applied,
-    uncommitted: options.dryRun || applied ? await uncommittedFiles(plan.root) : [],
-    force: options.force,
-  };
-  const next = facts.next(left);
+  const next = facts.next(await whatIsLeft(plan, options, applied));
 
   if (options.json) {
-    const summary: Summary = { command, ...projectFacts(facts), filesChanged: plan.changes.length, findings: countByLevel(plan.findings), next };
+    const summary = summarize(command, facts, plan.changes.length, plan.findings, next);
     context.stdout(JSON.stringify({ summary, ...planToJson(command, plan, options.dryRun, applied) }, null, 2));
     return 0;
   }
@@ -79,9 +72,16 @@ export async function settlePlan(command: string, plan: Plan, context: CommandCo
   return 0;
 }
 
-/** The facts without the next-step function, in the summary's order. */
-function projectFacts({ platform, party, shards }: ProjectFacts): ProjectFacts {
-  return { platform, ...(party ? { party } : {}), ...(shards !== undefined ? { shards } : {}) };
+/** What the run left for the next step to start from; git is asked only when the answer can matter. */
+async function whatIsLeft(plan: Plan, options: SharedOptions, applied: boolean): Promise<RunLeft> {
+  return {
+    dryRun: options.dryRun,
+    // As the user's shell names them: the next step may be a git command to paste.
+    changed: plan.changes.map((change) => path.relative(process.cwd(), path.join(plan.root, change.path)).split(path.sep).join("/")),
+    written: applied,
+    uncommitted: options.dryRun || applied ? await uncommittedFiles(plan.root) : [],
+    force: options.force,
+  };
 }
 
 /** Writing over uncommitted work makes it hard to review or undo what party-shard did. */

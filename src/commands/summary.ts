@@ -29,7 +29,22 @@ export function setupFacts(setup: ShardSetup | undefined): Omit<ProjectFacts, "p
   return { party: { name: setup.party, file: setup.file }, ...(setup.shards !== undefined ? { shards: setup.shards } : {}) };
 }
 
-export function countByLevel(findings: Finding[]): Record<FindingLevel, number> {
+/** The summary of a run: the facts first (platform, party, shards when known), then the counts and the next step. */
+export function summarize(command: string, facts: ProjectFacts, filesChanged: number, findings: Finding[], next: string, itemsLeft?: number): Summary {
+  const { platform, party, shards } = facts;
+  return {
+    command,
+    platform,
+    ...(party ? { party } : {}),
+    ...(shards !== undefined ? { shards } : {}),
+    filesChanged,
+    ...(itemsLeft !== undefined ? { itemsLeft } : {}),
+    findings: countByLevel(findings),
+    next,
+  };
+}
+
+function countByLevel(findings: Finding[]): Record<FindingLevel, number> {
   const counts: Record<FindingLevel, number> = { info: 0, warning: 0, manual: 0 };
   for (const finding of findings) counts[finding.level]++;
   return counts;
