@@ -1,12 +1,12 @@
 import { readFileSync } from "node:fs";
-import { Command, CommanderError } from "commander";
+import { Command, CommanderError, Help, type Option } from "commander";
 import { InterruptedError, PartyShardError, TRAPPED_SIGNALS, formatLocation, type ExitCode } from "./errors.js";
 import { initCommand } from "./commands/init.js";
 import { checkCommand } from "./commands/check.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { verifyCommand } from "./commands/verify.js";
 import type { CommandContext } from "./commands/settle-plan.js";
-import type { Colors } from "./ui/colour.js";
+import { decidePalette, type Colors } from "./ui/colour.js";
 import { parseSharedOptions, type CommandAction } from "./commands/shared.js";
 
 const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
@@ -26,13 +26,17 @@ export async function main(argv: string[]): Promise<number> {
     .description("Shard a PartyKit room across many rooms, and prove it works.")
     .version(version, "-v, --version")
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
     .addHelpText("after", "\nExamples:\n  $ npx party-shard init --shards 8\n  $ npx party-shard migrate --dry-run\n\nExit codes: 0 done, 1 work left or failed, 2 bad input, 130 interrupted (each command's --help says more).\nColour only on a terminal; --no-color, NO_COLOR=1 or FORCE_COLOR=0 turn it off, FORCE_COLOR=1 on.\n")
     .addCommand(initCommand(run))
     .addCommand(migrateCommand(run))
     .addCommand(checkCommand(run))
     .addCommand(verifyCommand(run));
-  for (const command of program.commands) command.exitOverride();
+  for (const command of [program, ...program.commands]) {
+    command.exitOverride().configureHelp({ optionDescription: unquotedDefaults }).configureOutput({
+      writeErr: (text) => process.stderr.write(text),
+      outputError: (text) => usageError(text, command === program ? "party-shard --help" : `party-shard ${command.name()} --help`),
+    });
+  }
   try {
     await program.parseAsync(argv);
   } catch (error) {
@@ -51,7 +55,7 @@ async function runAction(action: CommandAction<CommandContext>, raw: Record<stri
   const { createLogger } = await import("./ui/logger.js");
   const { createPrompts } = await import("./ui/prompts.js");
   const { createProgressLine } = await import("./ui/progress-line.js");
-  const { decidePalette, turnOffLibraryColour } = await import("./ui/colour.js");
+  const { turnOffLibraryColour } = await import("./ui/colour.js");
   const palette = decidePalette(raw.color === false);
   if (!palette.stdout.isColorSupported) turnOffLibraryColour();
   const logger = createLogger({ silent: json, colors: palette.stdout });
@@ -72,6 +76,30 @@ async function runAction(action: CommandAction<CommandContext>, raw: Record<stri
   }
 }
 
+/**
+ * Commander's usage errors ("error: unknown option '--shardz'") in the shape of the project's
+ * own, so a typo and an out-of-range --shards read alike: one error line, then one hint.
+ */
+function usageError(text: string, help: string): void {
+  const pc = decidePalette(process.argv.includes("--no-color")).stderr;
+  const [first = "", ...rest] = text.trimEnd().replace(/^error: /, "").split("\n");
+  // Commander's "(Did you mean --shards?)" is the better hint when it has one.
+  const suggestion = rest.join(" ").replace(/^\((.*)\)$/, "$1");
+  writeError(first, suggestion || `${help} lists what it takes.`, pc);
+}
+
+function writeError(message: string, hint: string | undefined, pc: Colors): void {
+  process.stderr.write(`${pc.red("error:")} ${message}\n`);
+  if (hint) process.stderr.write(`${pc.dim("hint:")} ${hint}\n`);
+}
+
+/** Commander quotes string defaults and choices (`default: "20"`); on the command line they are typed bare. */
+function unquotedDefaults(this: Help, option: Option): string {
+  const text = Help.prototype.optionDescription.call(this, option);
+  const own = option.description ?? "";
+  return own + text.slice(own.length).replace(/"([^"\s]*)"/g, "$1");
+}
+
 function reportError(error: unknown, json: boolean, pc: Colors): ExitCode {
   const known = error instanceof PartyShardError;
   const exitCode: ExitCode = known ? error.exitCode : 1;
@@ -81,8 +109,7 @@ function reportError(error: unknown, json: boolean, pc: Colors): ExitCode {
     process.stdout.write(`${JSON.stringify({ error: { message, hint: known ? error.hint : undefined, location, exitCode } }, null, 2)}\n`);
   }
   const where = known && error.location ? `${formatLocation(error.location)}: ` : "";
-  process.stderr.write(`${pc.red("error")} ${where}${message}\n`);
-  if (known && error.hint) process.stderr.write(`${pc.dim("hint")}  ${error.hint}\n`);
+  writeError(`${where}${message}`, known ? error.hint : undefined, pc);
   if (process.env.DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
   else if (!known) process.stderr.write(pc.dim("Set DEBUG=1 for the stack trace.\n"));
   return exitCode;

@@ -11,5 +11,5 @@ export { planInit, type InitOptions } from "./core/init/plan-init.js";
 export type { ReadFile } from "./core/read-file.js";
 export { renderRouter, type RouterOptions } from "./core/init/render-router.js";
 export { applyPlan } from "./infra/apply-plan.js";
-export type { FileChange, Finding, FindingCode, FindingLevel, Plan } from "./core/plan.js";
+export type { FileChange, Finding, FindingCode, FindingLevel, InitPlan, Plan, ShardSetup } from "./core/plan.js";
 export { PartyShardError, type SourceLocation } from "./errors.js";

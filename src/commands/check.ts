@@ -5,6 +5,7 @@ import type { CheckItem, CheckResult } from "../core/check/plan-check.js";
 import { clientOption, parseClientOptions } from "./client-options.js";
 import type { CommandContext } from "./settle-plan.js";
 import { exitCodesHelp, noColorOption, platformOption, withProgress, type ActionRunner } from "./shared.js";
+import { setupFacts, summarize } from "./summary.js";
 
 export function checkCommand(run: ActionRunner<CommandContext>): Command {
   return new Command("check")
@@ -43,10 +44,23 @@ export async function check(context: CommandContext, raw: Record<string, unknown
       ? await withProgress(context.progress, async (onProgress) => (await import("../core/check/plan-check-partyserver.js")).planCheckPartyServer(project.config, read, { ...checkOptions, onProgress }))
       : await withProgress(context.progress, async (onProgress) => (await import("../core/check/plan-check.js")).planCheck(project.config, read, { ...checkOptions, onProgress }));
   const ok = result.items.length === 0;
-  if (options.json) context.stdout(JSON.stringify({ ok, ...result }, null, 2));
-  else if (raw.format === "github") context.stdout(githubAnnotations(result));
-  else context.stdout(textReport(result));
+  const next = checkNext(result, project.platform === "partyserver" ? "wrangler dev" : "partykit dev");
+  const { setup, ...report } = result;
+  if (options.json) {
+    const summary = summarize("check", { platform: project.platform, ...setupFacts(setup) }, 0, result.warnings, next, result.items.length);
+    context.stdout(JSON.stringify({ summary, ok, ...report }, null, 2));
+  } else if (raw.format === "github") context.stdout(githubAnnotations(result));
+  else context.stdout(`${textReport(result)}\nNext: ${next}.`);
   return ok ? 0 : 1;
+}
+
+/** Green: measure it; no setup: init; otherwise the items, most of which migrate routes. */
+function checkNext(result: CheckResult, devServer: string): string {
+  if (result.items.length === 0) return `npx party-shard verify measures delivery on ${devServer}`;
+  if (!result.setup) return "npx party-shard init sets up the router";
+  // The items migrate can do end with "(party-shard migrate)"; the rest are edits by hand.
+  if (result.items.some((item) => item.reason.endsWith("(party-shard migrate)"))) return "npx party-shard migrate --dry-run shows the changes for the items marked party-shard migrate";
+  return "edit each item at the line listed, then run npx party-shard check again";
 }
 
 // Exit 1 is for items only (work the user can do); warnings are printed, but a warning alone

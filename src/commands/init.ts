@@ -6,10 +6,9 @@ import { ROUTER_BINDING } from "../core/partyserver/names.js";
 import type { InitOptions } from "../core/init/plan-init.js";
 import type { LoadedConfig } from "../core/config/load-config.js";
 import { DEFAULT_SHARDS, routerShardCount } from "../core/init/render-router.js";
+import { MAX_SHARDS, askShards, foundPartyKitParty, initFacts } from "./init-intro.js";
 import type { CommandContext } from "./settle-plan.js";
 import { WRITING_EXIT_CODES, exitCodesHelp, parseIntegerOption, withSharedOptions, type ActionRunner } from "./shared.js";
-
-const MAX_SHARDS = 256;
 
 export function initCommand(run: ActionRunner<CommandContext>): Command {
   return withSharedOptions(
@@ -35,21 +34,19 @@ export async function init(context: CommandContext, raw: Record<string, unknown>
   const { planInit } = await import("../core/init/plan-init.js");
   const { settlePlan } = await import("./settle-plan.js");
   const loaded = project.config;
-  // Without --party, planInit takes main only if it is a source with WebSocket handlers.
-  const party =
-    raw.party === undefined && prompts.interactive && Object.keys(loaded.config.parties).length > 0
-      ? await prompts.select("Which party should be sharded?", ["main", ...Object.keys(loaded.config.parties)], "main")
-      : partyOption(raw.party, options.cwd);
-  const name = typeof raw.name === "string" ? raw.name : undefined;
   const { projectReader } = await import("../infra/project-reader.js");
   const read = projectReader(loaded);
+  const asksParty = raw.party === undefined && prompts.interactive && Object.keys(loaded.config.parties).length > 0;
+  context.logger.info(await foundPartyKitParty(loaded, asksParty ? undefined : partyOption(raw.party, options.cwd), asksParty, read));
+  // Without --party, planInit takes main only if it is a source with WebSocket handlers.
+  const party = asksParty
+    ? await prompts.select("Which party should be sharded?", ["main", ...Object.keys(loaded.config.parties)], "main")
+    : partyOption(raw.party, options.cwd);
+  const name = typeof raw.name === "string" ? raw.name : undefined;
   // Without --shards a non-interactive run keeps an existing router's count (or the default);
   // the question starts from that count, so pressing enter changes nothing.
   const shards =
-    flagShards ??
-    (prompts.interactive ? await prompts.number("How many shards?", (await currentShardCount(loaded, read, party === undefined || isFile(party) ? "main" : party, name)) ?? DEFAULT_SHARDS, (n) =>
-      n >= 1 && n <= MAX_SHARDS ? undefined : `Between 1 and ${MAX_SHARDS}`,
-    ) : undefined);
+    flagShards ?? (prompts.interactive ? await askShards(prompts, await currentShardCount(loaded, read, party === undefined || isFile(party) ? "main" : party, name)) : undefined);
   const initOptions: InitOptions = {
     party,
     shards,
@@ -59,9 +56,7 @@ export async function init(context: CommandContext, raw: Record<string, unknown>
     vendor: options.vendor,
   };
   const plan = await planInit(loaded, initOptions, read);
-  const exitCode = await settlePlan("init", plan, context);
-  if (exitCode === 0 && !options.json && !options.dryRun) context.logger.info("Next: npx party-shard migrate --dry-run shows what routing the clients and the party changes.");
-  return exitCode;
+  return settlePlan("init", plan, context, initFacts("partykit", plan));
 }
 
 /** init on a PartyServer project: the router's binding and migration, the runtime beside the class, main's export. */
@@ -70,25 +65,22 @@ async function initPartyServer(context: CommandContext, loaded: LoadedWrangler, 
   for (const flag of ["name", "out"] as const) {
     if (raw[flag] !== undefined) throw new PartyShardError(`--${flag} is for PartyKit projects; on PartyServer the router is the ${ROUTER_BINDING} binding, and its runtime goes beside the sharded class.`, { hint: `Drop --${flag}.` });
   }
-  const { planInitPartyServer, currentShardCount: runtimeShardCount, shardableBindings } = await import("../core/partyserver/plan-init-partyserver.js");
+  const { planInitPartyServer, currentShardCount: runtimeShardCount, shardableBindings, classToShard } = await import("../core/partyserver/plan-init-partyserver.js");
   const { settlePlan } = await import("./settle-plan.js");
   const { projectReader } = await import("../infra/project-reader.js");
   const read = projectReader(loaded);
   // Asked only when there is a choice; without a terminal, several candidates stop init (exit 2) listing them.
   const candidates = raw.party === undefined && prompts.interactive ? await shardableBindings(loaded, read) : [];
-  const party =
-    candidates.length > 1
-      ? await prompts.select("Which class should be sharded?", candidates, candidates[0]!)
-      : typeof raw.party === "string" ? (isFile(raw.party) ? path.resolve(options.cwd, raw.party) : raw.party) : undefined;
-  const shards =
-    flagShards ??
-    (prompts.interactive ? await prompts.number("How many shards?", (await runtimeShardCount(loaded, party, read)) ?? DEFAULT_SHARDS, (n) =>
-      n >= 1 && n <= MAX_SHARDS ? undefined : `Between 1 and ${MAX_SHARDS}`,
-    ) : undefined);
+  const flagParty = typeof raw.party === "string" ? (isFile(raw.party) ? path.resolve(options.cwd, raw.party) : raw.party) : undefined;
+  if (candidates.length > 1) context.logger.info(`Found a PartyServer app (${loaded.file}) with ${candidates.length} classes to shard: ${candidates.join(", ")}.`);
+  else {
+    const found = await classToShard(loaded, flagParty, read);
+    context.logger.info(`Found the ${found.className} class (binding ${found.binding}, ${found.file}) in a PartyServer app (${loaded.file}).`);
+  }
+  const party = candidates.length > 1 ? await prompts.select("Which class should be sharded?", candidates, candidates[0]!) : flagParty;
+  const shards = flagShards ?? (prompts.interactive ? await askShards(prompts, await runtimeShardCount(loaded, party, read)) : undefined);
   const plan = await planInitPartyServer(loaded, { party, shards, force: options.force, vendor: options.vendor }, read);
-  const exitCode = await settlePlan("init", plan, context);
-  if (exitCode === 0 && !options.json && !options.dryRun) context.logger.info("Next: npx party-shard migrate --dry-run shows what routing the clients and the class changes.");
-  return exitCode;
+  return settlePlan("init", plan, context, initFacts("partyserver", plan));
 }
 
 /** `--party` as planInit takes it: a name as given, a file resolved from the folder init runs in. */

@@ -1,7 +1,9 @@
 import { Command } from "commander";
 import type { ExitCode } from "../errors.js";
 import { clientOption, parseClientOptions } from "./client-options.js";
+import { migrateNext } from "./next-step.js";
 import type { CommandContext } from "./settle-plan.js";
+import { setupFacts } from "./summary.js";
 import { WRITING_EXIT_CODES, exitCodesHelp, withProgress, withSharedOptions, type ActionRunner } from "./shared.js";
 
 export function migrateCommand(run: ActionRunner<CommandContext>): Command {
@@ -28,8 +30,6 @@ export async function migrate(context: CommandContext, raw: Record<string, unkno
     project.platform === "partyserver"
       ? await withProgress(context.progress, async (onProgress) => (await import("../core/partyserver/plan-migrate-partyserver.js")).planMigratePartyServer(project.config, read, { ...migrateOptions, onProgress }))
       : await withProgress(context.progress, async (onProgress) => (await import("../core/migrate/plan-migrate.js")).planMigrate(project.config, read, { ...migrateOptions, onProgress }));
-  const exitCode = await settlePlan("migrate", plan, context);
   const devServer = project.platform === "partyserver" ? "wrangler dev" : "partykit dev";
-  if (exitCode === 0 && !options.json && !options.dryRun) context.logger.info(`Next: npx party-shard check lists anything left; npx party-shard verify measures delivery on ${devServer}.`);
-  return exitCode;
+  return settlePlan("migrate", plan, context, { platform: project.platform, ...setupFacts(plan.setup), next: (left) => migrateNext(left, devServer) });
 }

@@ -1,3 +1,4 @@
+import path from "node:path";
 import { PartyShardError, formatLocation, type ExitCode } from "../errors.js";
 import { uncommittedFiles } from "../infra/git.js";
 import type { FileChange, Finding, Plan } from "../core/plan.js";
@@ -6,7 +7,9 @@ import type { Logger } from "../ui/logger.js";
 import type { ProgressLine } from "../ui/progress-line.js";
 import type { Prompts } from "../ui/prompts.js";
 import { colorDiff, unifiedDiff } from "../ui/render-diff.js";
+import { listed, type RunLeft } from "./next-step.js";
 import type { SharedOptions } from "./shared.js";
+import { summarize, type ProjectFacts } from "./summary.js";
 
 export interface CommandContext {
   options: SharedOptions;
@@ -18,12 +21,20 @@ export interface CommandContext {
   progress: ProgressLine | undefined;
 }
 
+/** What the command knows besides its plan: the summary's facts, and how to tell the next step. */
+export interface RunFacts extends ProjectFacts {
+  next: (left: RunLeft) => string;
+}
+
 /**
  * The end of every writing command: show the plan, ask when interactive, apply it (unless
  * --dry-run), and report. Dry run, JSON and the real write all use the same plan.
  */
-export async function settlePlan(command: string, plan: Plan, context: CommandContext): Promise<ExitCode> {
+export async function settlePlan(command: string, plan: Plan, context: CommandContext, facts: RunFacts): Promise<ExitCode> {
   const { options, logger, prompts } = context;
+  const writes = !options.dryRun && plan.changes.length > 0;
+  // Before the diff: a diff the user reads to the end only to be refused is time lost.
+  if (writes) await refuseDirtyTree(plan.root, options.force);
   const showDiff = options.dryRun || (prompts.interactive && plan.changes.length > 0);
   if (showDiff && !options.json) {
     for (const change of plan.changes) {
@@ -33,8 +44,7 @@ export async function settlePlan(command: string, plan: Plan, context: CommandCo
   }
 
   let applied = false;
-  if (!options.dryRun && plan.changes.length > 0) {
-    await refuseDirtyTree(plan.root, options.force);
+  if (writes) {
     if (prompts.interactive && !(await prompts.confirm(`Write ${describeCount(plan)}?`))) {
       logger.warn("Nothing was written.");
       return 1;
@@ -42,9 +52,11 @@ export async function settlePlan(command: string, plan: Plan, context: CommandCo
     await applyPlan(plan);
     applied = true;
   }
+  const next = facts.next(await whatIsLeft(plan, options, applied));
 
   if (options.json) {
-    context.stdout(JSON.stringify(planToJson(command, plan, options.dryRun, applied), null, 2));
+    const summary = summarize(command, facts, plan.changes.length, plan.findings, next);
+    context.stdout(JSON.stringify({ summary, ...planToJson(command, plan, options.dryRun, applied) }, null, 2));
     return 0;
   }
   for (const change of plan.changes) {
@@ -54,7 +66,22 @@ export async function settlePlan(command: string, plan: Plan, context: CommandCo
   for (const line of summarizeSites(plan.findings)) logger.info(line);
   for (const finding of plan.findings) if (!SITE_CODES.has(finding.code)) logFinding(logger, finding);
   if (options.dryRun && plan.changes.length > 0) logger.info(`Dry run: ${describeCount(plan)} not written.`);
+  // init says "already set up" itself; migrate's plan has no finding for a project it already routed.
+  if (plan.changes.length === 0 && !plan.findings.some((finding) => finding.code === "up-to-date")) logger.info("Nothing to change: no file was written.");
+  logger.info(`Next: ${next}.`);
   return 0;
+}
+
+/** What the run left for the next step to start from; git is asked only when the answer can matter. */
+async function whatIsLeft(plan: Plan, options: SharedOptions, applied: boolean): Promise<RunLeft> {
+  return {
+    dryRun: options.dryRun,
+    // As the user's shell names them: the next step may be a git command to paste.
+    changed: plan.changes.map((change) => path.relative(process.cwd(), path.join(plan.root, change.path)).split(path.sep).join("/")),
+    written: applied,
+    uncommitted: options.dryRun || applied ? await uncommittedFiles(plan.root) : [],
+    force: options.force,
+  };
 }
 
 /** Writing over uncommitted work makes it hard to review or undo what party-shard did. */
@@ -62,8 +89,7 @@ async function refuseDirtyTree(root: string, force: boolean): Promise<void> {
   if (force) return;
   const dirty = await uncommittedFiles(root);
   if (dirty.length === 0) return;
-  const shown = dirty.slice(0, 5).join(", ") + (dirty.length > 5 ? `, and ${dirty.length - 5} more` : "");
-  throw new PartyShardError(`The git working tree has uncommitted changes (${shown}); nothing was written.`, {
+  throw new PartyShardError(`The git working tree has uncommitted changes (${listed(dirty)}); nothing was written.`, {
     hint: "Commit or stash them first so party-shard's changes can be reviewed on their own, or pass --force.",
   });
 }

@@ -1,3 +1,4 @@
+import path from "node:path";
 import type { SourceLocation } from "../errors.js";
 
 /**
@@ -70,6 +71,29 @@ export interface Plan {
   root: string;
   changes: FileChange[];
   findings: Finding[];
+}
+
+/** What is sharded: the party (PartyServer: the binding) and its file, and the shard count when known. */
+export interface ShardSetup {
+  party: string;
+  file: string;
+  shards?: number;
+}
+
+/** A root-relative path as seen from another root (a plan's root may be the repository's, not the config's). */
+export function rebase(file: string, from: string, to: string): string {
+  return path.relative(to, path.join(from, file)).split(path.sep).join("/");
+}
+
+/** A plan that also says what it works on, so the command can name it. */
+export interface SetupPlan extends Plan {
+  setup: ShardSetup;
+}
+
+/** init's plan: also whether migrate has already run on the party, which decides the step after init. */
+export interface InitPlan extends SetupPlan {
+  setup: Required<ShardSetup>;
+  migrated: boolean;
 }
 
 

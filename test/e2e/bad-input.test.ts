@@ -65,9 +65,10 @@ async function dirtyGitTree(dir: string): Promise<void> {
 
 const CASES: BadInput[] = [
   // Usage errors, caught by the argument parser.
-  { name: "unknown command", files: BASE, args: ["shard-it"], message: /unknown command 'shard-it'/ },
-  { name: "init: unknown flag", files: BASE, args: ["init", "--shardz", "3"], message: /unknown option '--shardz'/ },
-  { name: "init: --shards without a value", files: BASE, args: ["init", "--shards"], message: /option '--shards <n>' argument missing/ },
+  // They read like the project's own errors: "error: " and the message, then "hint: " and what to do.
+  { name: "unknown command", files: BASE, args: ["shard-it"], message: /^error: unknown command 'shard-it'\nhint: party-shard --help lists what it takes\.$/ },
+  { name: "init: unknown flag", files: BASE, args: ["init", "--shardz", "3"], message: /^error: unknown option '--shardz'\nhint: Did you mean --shards\?$/ },
+  { name: "init: --shards without a value", files: BASE, args: ["init", "--shards"], message: /^error: option '--shards <n>' argument missing\nhint: party-shard init --help lists what it takes\.$/ },
   { name: "migrate: unknown flag", files: INITIALIZED, args: ["migrate", "--shards", "3"], message: /unknown option '--shards'/ },
   { name: "check: unknown flag", files: INITIALIZED, args: ["check", "--fix"], message: /unknown option '--fix'/ },
   {
@@ -79,7 +80,7 @@ const CASES: BadInput[] = [
   { name: "verify: unknown flag", files: INITIALIZED, args: ["verify", "--port", "1999"], message: /unknown option '--port'/ },
 
   // Number flags.
-  { name: "init: --shards 0", files: BASE, args: ["init", "--shards", "0"], message: /--shards must be a whole number from 1 to 256; got "0"/ },
+  { name: "init: --shards 0", files: BASE, args: ["init", "--shards", "0"], message: /^error: --shards must be a whole number from 1 to 256; got "0"/ },
   { name: "init: --shards abc", files: BASE, args: ["init", "--shards", "abc"], message: /--shards must be a whole number from 1 to 256; got "abc"/ },
   { name: "init: --shards 999", files: BASE, args: ["init", "--shards", "999"], message: /--shards must be a whole number from 1 to 256; got "999"/ },
   { name: "init: --shards 2.5", files: BASE, args: ["init", "--shards", "2.5"], message: /got "2\.5"/ },

@@ -65,7 +65,7 @@ describe("colour from the built CLI", () => {
     assert.match(ok.stdout, /\+const SHARD_COUNT = 4;/);
     const failed = await pipe(["init", "--shards", "0"], { CI: "true" });
     assert.equal(failed.exitCode, 2);
-    assert.match(failed.stderr, /^error --shards must be/);
+    assert.match(failed.stderr, /^error: --shards must be/);
     assert.ok(!(ok.stdout + ok.stderr + failed.stdout + failed.stderr).includes(ESC));
   });
 
@@ -73,7 +73,7 @@ describe("colour from the built CLI", () => {
     const ok = await pipe(DRY_INIT, { CI: "true", FORCE_COLOR: "1" });
     assert.match(ok.stdout, /\x1b\[32m\+const SHARD_COUNT = 4;\x1b\[39m/);
     const failed = await pipe(["init", "--shards", "0"], { FORCE_COLOR: "1" });
-    assert.match(failed.stderr, /\x1b\[31merror\x1b\[39m/);
+    assert.match(failed.stderr, /\x1b\[31merror:\x1b\[39m/);
   });
 
   for (const [name, env, args] of [

@@ -97,6 +97,15 @@ describe("party-shard init (built CLI, no TTY)", () => {
     assert.equal(unknown.exitCode, 2);
     assert.match(unknown.stderr, /unknown option '--shardz'/);
   });
+
+  it("--help shows defaults and choices as they are typed, without quotes", async () => {
+    const dir = app();
+    const help = (await runCli(["verify", "--help"], dir)).stdout + (await runCli(["check", "--help"], dir)).stdout + (await runCli(["migrate", "--help"], dir)).stdout;
+    assert.match(help, /\(default: 20\)/);
+    assert.match(help, /\(choices: text, github, default: text\)/);
+    assert.match(help, /\(default: routed\)/);
+    assert.doesNotMatch(help, /default: "/);
+  });
 });
 
 // Every other kind of bad input is a row of test/bad-input.test.ts.

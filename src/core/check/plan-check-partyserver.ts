@@ -37,7 +37,7 @@ export async function planCheckPartyServer(loaded: LoadedWrangler, read: ReadFil
   // force: a generated file the user edited shows up as a change instead of stopping the check.
   const plan = await planMigratePartyServer(loaded, read, { force: true, writes: options.writes, clientDirs: options.clientDirs, onProgress: options.onProgress });
   items.push(...migrateItems(plan, loaded.file));
-  return { items, warnings: [...warnings, ...plan.findings.filter((finding) => finding.level === "warning")] };
+  return { items, warnings: [...warnings, ...plan.findings.filter((finding) => finding.level === "warning")], setup: plan.setup };
 }
 
 /** Why init, run again for the same class and shard count, would change the runtime; undefined if it would not. */

@@ -6,7 +6,7 @@ import type { ReadFile } from "../read-file.js";
 import { findRouterIfAny, type RouterSetup } from "../migrate/find-router.js";
 import { planMigrate } from "../migrate/plan-migrate.js";
 import type { WritesMode } from "../migrate/client/plan-client.js";
-import type { Finding, FindingCode, OnProgress, Plan } from "../plan.js";
+import type { Finding, FindingCode, OnProgress, Plan, ShardSetup } from "../plan.js";
 
 /** One thing left to do before the project is fully sharded. */
 export interface CheckItem {
@@ -18,6 +18,8 @@ export interface CheckResult {
   items: CheckItem[];
   /** Findings worth reading that are not work left. */
   warnings: Finding[];
+  /** What is sharded; undefined before init. */
+  setup?: ShardSetup;
 }
 
 const SITE_REASONS: Partial<Record<FindingCode, string>> = {
@@ -58,7 +60,7 @@ export async function planCheck(loaded: LoadedConfig, read: ReadFile, options: C
   // force: a generated file the user edited shows up as a change instead of stopping the check.
   const plan = await planMigrate(loaded, read, { force: true, writes: options.writes, clientDirs: options.clientDirs, onProgress: options.onProgress });
   items.push(...migrateItems(plan, loaded.file));
-  return { items, warnings: [...warnings, ...plan.findings.filter((finding) => finding.level === "warning")] };
+  return { items, warnings: [...warnings, ...plan.findings.filter((finding) => finding.level === "warning")], setup: plan.setup };
 }
 
 /** The work a migrate plan shows is left: a file it creates or regenerates, a site it rewrites, a manual step. */

@@ -34,3 +34,10 @@ export function socketHandlers(fileName: string, text: string): SocketHandlers {
   const handlers = SOCKET_HANDLERS.filter((name) => names.includes(name));
   return handlers.length > 0 ? { kind: "found", handlers } : { kind: "none" };
 }
+
+/** Whether migrate already wrapped the party a file exports (`export default sharded(Party)`). */
+export function leadsShards(fileName: string, text: string): boolean {
+  const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true, noLib: true } });
+  const found = findParty(project.createSourceFile(`/project/${fileName}`, text));
+  return "party" in found && found.party.kind === "expression" && found.party.wrapped;
+}

@@ -6,8 +6,9 @@ import { findProperty, locate } from "../config/config-document.js";
 import type { LoadedConfig } from "../config/load-config.js";
 import { configFilePath } from "../config/party-file.js";
 import { buildOutputReason } from "./build-output.js";
+import { leadsShards } from "./party-handlers.js";
 import { chooseParty } from "./choose-party.js";
-import type { FileChange, Finding, Plan } from "../plan.js";
+import type { FileChange, Finding, InitPlan } from "../plan.js";
 import type { ReadFile } from "../read-file.js";
 import { relativeImport } from "../code-style.js";
 import { GLUE_FILE_NAME, renderGlue } from "../migrate/server/render-glue.js";
@@ -36,7 +37,7 @@ export interface InitOptions {
 export const PARTY_NAME_PATTERN = /^[A-Za-z0-9][\w-]*$/;
 
 /** What `init` would change: the config's `parties` entry and the router file. Writes nothing. */
-export async function planInit(loaded: LoadedConfig, options: InitOptions, read: ReadFile): Promise<Plan> {
+export async function planInit(loaded: LoadedConfig, options: InitOptions, read: ReadFile): Promise<InitPlan> {
   const { config, file } = loaded;
   const location = (key: string) => {
     const property = findProperty(loaded.document.config, key);
@@ -76,10 +77,11 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, read:
     changes.push({ path: file, before: loaded.document.text, after });
   }
   // The router imports the party (for its own static hooks) and the runtime beside it.
+  const shardCount = options.shards ?? (current !== null ? routerShardCount(current) : undefined) ?? DEFAULT_SHARDS;
   const router = renderRouter({
     shardedParty: party,
     routerParty: name,
-    shardCount: options.shards ?? (current !== null ? routerShardCount(current) : undefined) ?? DEFAULT_SHARDS,
+    shardCount,
     partyImport: relativeImport(out, partyFile, partyText).replace(/\.tsx?$/, ""),
     glueImport: relativeImport(out, glueFile, partyText),
   });
@@ -97,7 +99,8 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, read:
     planned.changes.length === 0
       ? [{ level: "info", code: "up-to-date", message: `The "${name}" router for party "${party}" is already set up.` }]
       : planned.findings;
-  return { root: loaded.root, changes: planned.changes, findings };
+  const setup = { party, file: partyFile, shards: shardCount };
+  return { root: loaded.root, changes: planned.changes, findings, setup, migrated: leadsShards(partyFile, partyText) };
 }
 
 function defaultOut(main: string, name: string): string {

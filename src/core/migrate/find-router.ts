@@ -2,7 +2,7 @@ import path from "node:path";
 import { PartyShardError } from "../../errors.js";
 import type { LoadedConfig } from "../config/load-config.js";
 import { configFilePath, insideRoot, readPartyFile } from "../config/party-file.js";
-import { isGeneratedRouter } from "../init/render-router.js";
+import { isGeneratedRouter, routerShardCount } from "../init/render-router.js";
 import type { ReadFile } from "../read-file.js";
 
 export interface RouterSetup {
@@ -13,6 +13,8 @@ export interface RouterSetup {
   shardedParty: string;
   /** Root-relative path of the sharded party's file. */
   partyFile: string;
+  /** The router's SHARD_COUNT, when it reads as a number. */
+  shardCount?: number;
 }
 
 /** Reads back what `init` set up: the router party and the party it shards, whose file must exist. */
@@ -47,7 +49,7 @@ export async function findRouterIfAny(loaded: LoadedConfig, read: ReadFile): Pro
     const { file: configured } = await readPartyFile(loaded, shardedParty, read);
     // init may have pointed the router at main's source, when main is a build output.
     const partyFile = (await importedParty(routerFile, text, configured, read)) ?? configured;
-    return { routerParty, routerFile, shardedParty, partyFile };
+    return { routerParty, routerFile, shardedParty, partyFile, shardCount: routerShardCount(text) };
   }
   return undefined;
 }

@@ -2,7 +2,7 @@ import { realpathSync } from "node:fs";
 import path from "node:path";
 import type { LoadedConfig } from "../config/load-config.js";
 import type { ReadFile } from "../read-file.js";
-import type { OnProgress, Plan } from "../plan.js";
+import { rebase, type OnProgress, type SetupPlan } from "../plan.js";
 import { planClientHalf } from "./client/plan-client-half.js";
 import { joinHalves, projectVendors } from "./join-halves.js";
 import type { WritesMode } from "./client/plan-client.js";
@@ -27,7 +27,7 @@ export interface MigrateOptions {
  * project; writes nothing. Clients are looked for in the whole repository the config lives in
  * (a `client/` beside `server/`, workspace packages), so the plan's root is that repository's.
  */
-export async function planMigrate(loaded: LoadedConfig, read: ReadFile, options: MigrateOptions): Promise<Plan> {
+export async function planMigrate(loaded: LoadedConfig, read: ReadFile, options: MigrateOptions): Promise<SetupPlan> {
   const configRoot = realpathSync(loaded.root);
   const setup = await findRouter(loaded, read);
   const glueFile = path.posix.join(path.posix.dirname(setup.routerFile), GLUE_FILE_NAME);
@@ -38,5 +38,6 @@ export async function planMigrate(loaded: LoadedConfig, read: ReadFile, options:
   // Party files are server code: their `connection.send` is never a client write.
   const serverFiles = [loaded.config.main, ...Object.values(loaded.config.parties), glueFile];
   const client = await planClientHalf(loaded.root, serverFiles, { ...setup, writes: options.writes }, read, { ...options, vendor });
-  return joinHalves(server, client, client.scopeRoot === configRoot ? loaded.root : client.scopeRoot);
+  const joined = await joinHalves(server, client, client.scopeRoot === configRoot ? loaded.root : client.scopeRoot);
+  return { ...joined, setup: { party: setup.shardedParty, file: rebase(setup.partyFile, loaded.root, joined.root), shards: setup.shardCount } };
 }

@@ -4,7 +4,7 @@ import { addRouterToWrangler } from "../config/wrangler/add-router.js";
 import type { LoadedWrangler } from "../config/wrangler/loaded-wrangler.js";
 import { generatedFileChange, readTarget } from "../generated-file.js";
 import { DEFAULT_SHARDS } from "../init/render-router.js";
-import type { FileChange, Finding, Plan } from "../plan.js";
+import type { FileChange, Finding, InitPlan } from "../plan.js";
 import type { ReadFile } from "../read-file.js";
 import { applyEdits } from "../text-edits.js";
 import { chooseClass, classCandidates } from "./choose-class.js";
@@ -14,6 +14,7 @@ import { readPartyServerRuntime, renderPartyServerRuntime } from "./render-runti
 import { withRuntimeDependency } from "../runtime-dependency.js";
 import { chooseRuntimeMode, vendoredChanges } from "../runtime-files.js";
 import { exportRouterEdits } from "./route-worker.js";
+import { serverLineage } from "./server-class.js";
 import { loadWorkerSources } from "./worker-sources.js";
 
 export interface InitPartyServerOptions {
@@ -31,7 +32,7 @@ export interface InitPartyServerOptions {
  * wrangler config, the runtime beside the sharded class, and the router's export in the
  * Worker's main (wrangler finds a bound class only there). Writes nothing.
  */
-export async function planInitPartyServer(loaded: LoadedWrangler, options: InitPartyServerOptions, read: ReadFile): Promise<Plan> {
+export async function planInitPartyServer(loaded: LoadedWrangler, options: InitPartyServerOptions, read: ReadFile): Promise<InitPlan> {
   const sources = await loadWorkerSources(loaded, read);
   const chosen = chooseClass(loaded, sources, options.party);
   const runtimeFile = runtimeFileFor(chosen.file);
@@ -61,7 +62,9 @@ export async function planInitPartyServer(loaded: LoadedWrangler, options: InitP
   const planned = await withRuntimeDependency(changes, importers, read, loaded.root);
   const findings: Finding[] =
     planned.changes.length === 0 ? [{ level: "info", code: "up-to-date", message: `The ${ROUTER_BINDING} router for the ${chosen.binding.name} class is already set up.` }] : planned.findings;
-  return { root: loaded.root, changes: planned.changes, findings };
+  const lineage = serverLineage(chosen.cls);
+  const setup = { party: chosen.binding.name, file: chosen.file, shards: shardCount };
+  return { root: loaded.root, changes: planned.changes, findings, setup, migrated: lineage.extendsServer && lineage.sharded };
 }
 
 /** The shard count of the runtime init would update, if there is one (for the question's default); init checks the rest. */
@@ -78,4 +81,10 @@ export async function currentShardCount(loaded: LoadedWrangler, party: string | 
 /** The bindings init could shard (their names), for the question an interactive init asks when there are several. */
 export async function shardableBindings(loaded: LoadedWrangler, read: ReadFile): Promise<string[]> {
   return classCandidates(loaded, await loadWorkerSources(loaded, read)).map((candidate) => candidate.binding.name);
+}
+
+/** The class init would shard (throws as init would when it cannot tell), for the line init prints before it asks anything. */
+export async function classToShard(loaded: LoadedWrangler, party: string | undefined, read: ReadFile): Promise<{ binding: string; className: string; file: string }> {
+  const chosen = chooseClass(loaded, await loadWorkerSources(loaded, read), party);
+  return { binding: chosen.binding.name, className: chosen.binding.className, file: chosen.file };
 }
