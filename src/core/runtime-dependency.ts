@@ -19,11 +19,12 @@ export async function withRuntimeDependency(changes: FileChange[], importers: st
   const planned = new Map(changes.map((change) => [change.path, change]));
   const read: ReadFile = async (file) => planned.get(file)?.after ?? readFile(file);
   const findings: Finding[] = [];
-  const manifests = new Map<string, string | undefined>();
+  // Each package once, however many of its files import the runtime.
+  const seen = new Set<string>();
   for (const importer of importers) {
     const manifest = await nearestManifest(importer, read);
-    if (manifests.has(manifest?.file ?? importer)) continue;
-    manifests.set(manifest?.file ?? importer, manifest?.file);
+    if (seen.has(manifest?.file ?? importer)) continue;
+    seen.add(manifest?.file ?? importer);
     if (!manifest) {
       // Its packages may come from a package.json above the project's root, which is not ours to
       // edit: said once, when the file is written.
