@@ -73,7 +73,7 @@ describe("generated router and runtime type-check against the installed partykit
           files.push(`router-${name}.ts`);
         }
       }
-      const vendored = await vendoredChanges("partykit", "glue.ts", "vendor", async () => null, false);
+      const vendored = (await vendoredChanges("partykit", "glue.ts", "vendor", async () => null, false)).changes;
       assert.deepEqual(vendored.map((change) => path.basename(change.path, ".ts")), modulesOf("partykit"));
       mkdirSync(path.join(dir, VENDOR_DIR));
       for (const change of vendored) writeFileSync(path.join(dir, change.path), change.after);

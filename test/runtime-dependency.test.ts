@@ -76,7 +76,7 @@ describe("the runtime imported from the package, or vendored", () => {
 
   it("vendors each module an entry needs, once, as a generated file under ~400 lines that imports only its neighbours and its platform", async () => {
     for (const [entry, platform] of [["partykit", "partykit/server"], ["partyserver", "partyserver"], ["client", undefined]] as const) {
-      const changes = await vendoredChanges(entry, "src/party-shard-server.ts", "vendor", async () => null, false);
+      const { changes } = await vendoredChanges(entry, "src/party-shard-server.ts", "vendor", async () => null, false);
       assert.deepEqual(changes.map((change) => change.path), modulesOf(entry).map((name) => `src/party-shard-runtime/${name}.ts`));
       assert.ok(modulesOf(entry).includes("protocol"));
       for (const change of changes) {
@@ -89,6 +89,15 @@ describe("the runtime imported from the package, or vendored", () => {
     }
     // The client needs none of the server's modules.
     assert.deepEqual(modulesOf("client"), ["batch", "client", "client-writes", "protocol"]);
-    assert.deepEqual(await vendoredChanges("client", "src/party-shard-client.ts", "package", async () => null, false), []);
+    assert.deepEqual(await vendoredChanges("client", "src/party-shard-client.ts", "package", async () => null, false), { changes: [], findings: [] });
+  });
+
+  it("back on the package, points out the copies an earlier --vendor left (party-shard deletes nothing); a file of the user's there is not ours to mention", async () => {
+    const copy = (await vendoredChanges("client", "src/party-shard-client.ts", "vendor", async () => null, false)).changes.find((change) => change.path.endsWith("/client.ts"))!;
+    const left = await vendoredChanges("client", "src/party-shard-client.ts", "package", async (file) => (file === copy.path ? copy.after : null), false);
+    assert.deepEqual(left.changes, []);
+    assert.deepEqual(left.findings.map((finding) => [finding.level, finding.code, finding.location?.file]), [["info", "vendored-runtime-unused", "src/party-shard-runtime"]]);
+    const mine = await vendoredChanges("client", "src/party-shard-client.ts", "package", async (file) => (file === copy.path ? "export const mine = 1;\n" : null), false);
+    assert.deepEqual(mine, { changes: [], findings: [] });
   });
 });

@@ -45,6 +45,7 @@ export type FindingCode =
   | "other-partykit-project"
   // init and migrate: the runtime package the generated files import
   | "runtime-dependency"
+  | "vendored-runtime-unused"
   // PartyServer: migrate's server half, init and check
   | "class-swapped"
   | "class-not-swappable"

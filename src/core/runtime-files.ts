@@ -1,7 +1,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { generatedFileChange } from "./generated-file.js";
-import type { FileChange } from "./plan.js";
+import { isGeneratedFile } from "./init/render-router.js";
+import type { FileChange, Finding } from "./plan.js";
 import type { ReadFile } from "./read-file.js";
 import { sealGenerated } from "./render-template.js";
 
@@ -46,17 +47,23 @@ export function chooseRuntimeMode(vendor: boolean | undefined, existing: string 
  * With --vendor, the runtime modules `entry` needs, copied into `<folder of importer>/party-shard-runtime/`
  * as they are in party-shard (one file per module, each under ~400 lines), each with a header
  * saying where it came from and a checksum, so a later run upgrades it unless it was edited.
- * Without it, nothing: the generated file imports the installed package.
+ * Without it, no file: the generated file imports the installed package, and copies an earlier
+ * --vendor left there are pointed out (party-shard never deletes a file).
  */
-export async function vendoredChanges(entry: RuntimeEntry, importer: string, mode: RuntimeMode, read: ReadFile, force: boolean): Promise<FileChange[]> {
-  if (mode === "package") return [];
+export async function vendoredChanges(entry: RuntimeEntry, importer: string, mode: RuntimeMode, read: ReadFile, force: boolean): Promise<{ changes: FileChange[]; findings: Finding[] }> {
   const folder = path.posix.join(path.posix.dirname(importer), VENDOR_DIR);
+  if (mode === "package") {
+    const left = await read(path.posix.join(folder, `${entry}.ts`)).catch(() => null);
+    if (left === null || !isGeneratedFile(left)) return { changes: [], findings: [] };
+    const message = `${importer} imports the runtime from the party-shard package now; the copies in ${folder}/ are no longer used. Delete that folder.`;
+    return { changes: [], findings: [{ level: "info", code: "vendored-runtime-unused", message, location: { file: folder } }] };
+  }
   const changes: FileChange[] = [];
   for (const name of modulesOf(entry)) {
     const change = await generatedFileChange(path.posix.join(folder, `${name}.ts`), vendoredModule(name), read, force);
     if (change) changes.push(change);
   }
-  return changes;
+  return { changes, findings: [] };
 }
 
 /** `entry` and every runtime module it imports, each once. */

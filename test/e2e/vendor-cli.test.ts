@@ -64,6 +64,7 @@ describe("the runtime from the party-shard package, or vendored with --vendor (b
     for (const args of [["init", "--yes", "--vendor"], ["migrate", "--yes"]]) assert.equal((await runCli(args, dir)).exitCode, 0);
     const back = await runCli(["migrate", "--yes", "--no-vendor"], dir);
     assert.equal(back.exitCode, 0, back.stderr);
+    for (const folder of ["party", "app"]) assert.match(back.stdout, new RegExp(`the copies in ${folder}/party-shard-runtime/ are no longer used\\. Delete that folder\\.`));
     assert.match(read(dir, "party/party-shard-server.ts"), /from "party-shard\/partykit";$/m);
     assert.match(read(dir, "app/party-shard-client.ts"), /from "party-shard\/client";$/m);
     assert.equal(dependency(dir), DEPENDENCY_RANGE);

@@ -93,12 +93,13 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, read:
     const change = await generatedFileChange(file, contents, existing, options.force);
     if (change) changes.push(change);
   }
-  changes.push(...(await vendoredChanges("partykit", glueFile, mode, read, options.force)));
+  const vendored = await vendoredChanges("partykit", glueFile, mode, read, options.force);
+  changes.push(...vendored.changes);
   const planned = await withRuntimeDependency(changes, mode === "package" ? [glueFile] : [], read, loaded.root);
   const findings: Finding[] =
     planned.changes.length === 0
       ? [{ level: "info", code: "up-to-date", message: `The "${name}" router for party "${party}" is already set up.` }]
-      : planned.findings;
+      : [...planned.findings, ...vendored.findings];
   const setup = { party, file: partyFile, shards: shardCount };
   return { root: loaded.root, changes: planned.changes, findings, setup, migrated: leadsShards(partyFile, partyText) };
 }

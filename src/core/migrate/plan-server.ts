@@ -21,7 +21,8 @@ export async function planServer(setup: RouterSetup, read: ReadFile, options: { 
   const mode = chooseRuntimeMode(options.vendor, await readTarget(glueFile, read));
   const glueChange = await generatedFileChange(glueFile, renderGlue({ ...setup, mode }), read, force);
   const changes: FileChange[] = glueChange ? [glueChange] : [];
-  changes.push(...(await vendoredChanges("partykit", glueFile, mode, read, force)));
+  const vendored = await vendoredChanges("partykit", glueFile, mode, read, force);
+  changes.push(...vendored.changes);
   const importers = mode === "package" ? [glueFile] : [];
 
   const before = await read(setup.partyFile);
@@ -30,7 +31,7 @@ export async function planServer(setup: RouterSetup, read: ReadFile, options: { 
   }
   // A patch to a bundle is undone by the next build: the source is what init should shard.
   const built = buildOutputReason(setup.partyFile, before);
-  if (built) return { changes, findings: [await builtPartyFinding(setup.partyFile, before, built, read)], importers };
+  if (built) return { changes, findings: [await builtPartyFinding(setup.partyFile, before, built, read), ...vendored.findings], importers };
   // noLib: finding the party needs the binder, not the standard library (which costs ~0.5 s to load).
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true, noLib: true } });
   const file = project.createSourceFile(path.posix.join(VIRTUAL_ROOT, setup.partyFile), before);
@@ -41,7 +42,7 @@ export async function planServer(setup: RouterSetup, read: ReadFile, options: { 
   for (const finding of findings) {
     if (finding.location) finding.location.file = path.posix.relative(VIRTUAL_ROOT, finding.location.file);
   }
-  return { changes, findings: findings.sort(byLocation), importers };
+  return { changes, findings: [...findings.sort(byLocation), ...vendored.findings], importers };
 }
 
 async function builtPartyFinding(file: string, text: string, reason: string, read: ReadFile): Promise<Finding> {

@@ -52,7 +52,8 @@ export async function planInitPartyServer(loaded: LoadedWrangler, options: InitP
   const mode = chooseRuntimeMode(options.vendor, current);
   const runtime = await generatedFileChange(runtimeFile, renderPartyServerRuntime({ shardedBinding: chosen.binding.name, shardCount, mode }), read, options.force);
   if (runtime) changes.push(runtime);
-  changes.push(...(await vendoredChanges("partyserver", runtimeFile, mode, read, options.force)));
+  const vendored = await vendoredChanges("partyserver", runtimeFile, mode, read, options.force);
+  changes.push(...vendored.changes);
   const importers = mode === "package" ? [runtimeFile] : [];
 
   const mainText = sources.main.getFullText();
@@ -61,7 +62,7 @@ export async function planInitPartyServer(loaded: LoadedWrangler, options: InitP
 
   const planned = await withRuntimeDependency(changes, importers, read, loaded.root);
   const findings: Finding[] =
-    planned.changes.length === 0 ? [{ level: "info", code: "up-to-date", message: `The ${ROUTER_BINDING} router for the ${chosen.binding.name} class is already set up.` }] : planned.findings;
+    planned.changes.length === 0 ? [{ level: "info", code: "up-to-date", message: `The ${ROUTER_BINDING} router for the ${chosen.binding.name} class is already set up.` }] : [...planned.findings, ...vendored.findings];
   const lineage = serverLineage(chosen.cls);
   const setup = { party: chosen.binding.name, file: chosen.file, shards: shardCount };
   return { root: loaded.root, changes: planned.changes, findings, setup, migrated: lineage.extendsServer && lineage.sharded };

@@ -44,11 +44,14 @@ export async function planClientHalf(configRoot: string, serverFiles: string[], 
     return isInside(realRoot, absolute) ? read(path.relative(realRoot, absolute)) : readOutsideConfig(absolute, file);
   };
   const importers: string[] = [];
+  const unusedCopies: Finding[] = [];
   for (const helperFile of clientPlan.helperFiles.map(relative)) {
     const mode = chooseRuntimeMode(options.vendor, await readTarget(helperFile, readInScope));
     const helper = await generatedFileChange(helperFile, renderHelper({ routerParty: target.routerParty, mode }), readInScope, options.force);
     if (helper) changes.push(helper);
-    changes.push(...(await vendoredChanges("client", helperFile, mode, readInScope, options.force)));
+    const vendored = await vendoredChanges("client", helperFile, mode, readInScope, options.force);
+    changes.push(...vendored.changes);
+    unusedCopies.push(...vendored.findings);
     if (mode === "package") importers.push(helperFile);
   }
   // Each package whose code imports partysocket must list it, unless the repository's root package does (hoisted).
@@ -73,6 +76,7 @@ export async function planClientHalf(configRoot: string, serverFiles: string[], 
       ...clientPlan.findings.map((finding) => located(locateInComponent(client.components, finding), relative)),
       ...sendsOutsideBlock(client.components, clientPlan.routedSockets).map((finding) => located(finding, relative)),
       ...missing,
+      ...unusedCopies,
     ],
     importers,
   };
