@@ -18,22 +18,31 @@ function fakeLink() {
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
+/** A leader's host with one shard linked by `link`, and the differences a test needs. */
+function fakeHost(link: LinkEnd, more: Partial<LeaderHost>): LeaderHost {
+  const host: LeaderHost = {
+    id: "lobby",
+    env: {},
+    hibernates: false,
+    directConnections: () => [],
+    directConnection: () => undefined,
+    links: () => [link],
+    link: (id) => (id === LINK_ID ? link : undefined),
+    routerRoom: () => async () => new Response("{}"),
+  };
+  // Properties, getters included, as the test defines them.
+  return Object.defineProperties(host, Object.getOwnPropertyDescriptors(more));
+}
+
 describe("a leader started by its alarm (PartyKit hides the room id there)", () => {
   it("learns its room from its shards' hellos: a client that joins after gets onConnect, and its messages run", async () => {
     const link = fakeLink();
     const calls: string[] = [];
-    const host: LeaderHost = {
+    const host = fakeHost(link, {
       get id(): string {
         throw new Error("This room's id is not available in onAlarm");
       },
-      env: {},
-      hibernates: false,
-      directConnections: () => [],
-      directConnection: () => undefined,
-      links: () => [link],
-      link: (id) => (id === LINK_ID ? link : undefined),
-      routerRoom: () => async () => new Response("{}"),
-    };
+    });
     const party: PartyCalls = {
       connect: (conn: Conn) => void calls.push(`connect ${conn.id}`),
       message: (conn: Conn, data) => void calls.push(`message ${conn.id} ${String(data)}`),
@@ -99,19 +108,12 @@ describe("a room whose onStart fails (PartyServer runs it again for the next eve
     const link = fakeLink();
     const calls: string[] = [];
     let failures = 1;
-    const host: LeaderHost = {
+    const host = fakeHost(link, {
       id: "flaky",
-      env: {},
-      hibernates: false,
-      directConnections: () => [],
-      directConnection: () => undefined,
-      links: () => [link],
-      link: (id) => (id === LINK_ID ? link : undefined),
-      routerRoom: () => async () => new Response("{}"),
       ready: async () => {
         if (failures-- > 0) throw new Error("flaky start");
       },
-    };
+    });
     const party: PartyCalls = { connect: (conn: Conn) => void calls.push(`connect ${conn.id}`) };
     const core = new LeaderCore(host, party);
     const started = core.start();
