@@ -10,9 +10,9 @@
  * - frames for a shard whose link is down wait in its outbox (OUTBOX_MAX_BYTES), and the shard
  *   is woken to link again.
  */
-import type { LeaderHost, LinkEnd } from "./host.js";
+import type { LeaderHost } from "./host.js";
 import { HEADER, LINK_MAX_BYTES, encode, shardRoomId, utf8Length } from "./protocol.js";
-import type { Data, Delivery, LeaderFrame, Message, RelayFrame } from "./protocol.js";
+import type { Data, LeaderFrame, Message } from "./protocol.js";
 import type { RemoteConnection } from "./remote-connection.js";
 
 /** Bytes of frames kept for a shard whose link is down. */
@@ -24,50 +24,23 @@ const OUTBOX_MAX_BYTES = 8_388_608;
  */
 const COALESCE_MAX_MS = 50;
 const COALESCE_MAX_BYTES = 262_144;
-/**
- * While a shard has not said it got some frames, the leader looks again this often (and wakes a
- * shard whose link is down). The timer is also what keeps the leader in memory meanwhile: an
- * object with a timer pending is not evicted, and its frames live only in its memory.
- */
-const OUTBOX_WATCH_MS = 1_000;
-/**
- * A shard that says it got nothing for this long is given up on: its waiting frames are dropped
- * and its clients closed (1013) when it comes back, so an unreachable shard keeps the leader
- * awake (and billed) for a bounded time only.
- */
-const OUTBOX_GIVE_UP_MS = 30_000;
-
-/** A frame for a shard, numbered, as sent; `sent` once it went on a link. */
-interface Entry {
-  n: number;
-  text: string;
-  sent: boolean;
-}
 
 /** What the leader knows of one shard. */
 interface ShardState {
   incarnation: string;
-  /** The order of the shard's incarnations, and of this incarnation's links (see onHello). */
-  epoch: number;
-  link: number;
   /** The last frame from this shard taken in; anything at or below it is a repeat. */
   processed: number;
-  /** Frames that came before an earlier one of theirs, by number (see LeaderCore.takeFrame). */
-  early: Map<number, RelayFrame>;
   linkId: string | undefined;
-  /** Frames for the shard it has not said it got (sent or waiting), their size, and the last number given. */
-  outbox: Entry[];
+  /** Frames (as sent) waiting for the link to come back, and their size. */
+  outbox: string[];
   outboxBytes: number;
-  numbered: number;
-  /** When the shard last said it got something, or its outbox last started filling. */
-  progressAt: number;
   /** The outbox grew past OUTBOX_MAX_BYTES and was dropped: the shard's clients are closed at its next hello. */
   overflowed: boolean;
 }
 
 /** Broadcasts held to go as one frame to a shard (see COALESCE_MAX_MS). */
 interface Held {
-  items: Extract<Delivery, { t: "broadcast" }>[];
+  items: Extract<LeaderFrame, { t: "broadcast" }>[];
   bytes: number;
 }
 
@@ -79,7 +52,6 @@ class Fanout {
   private holding = false;
   private readonly held = new Map<number, Held>();
   private holdTimer: ReturnType<typeof setTimeout> | undefined;
-  private watchTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly host: LeaderHost,
@@ -122,7 +94,7 @@ class Fanout {
     }
   }
 
-  toShard(shard: number, frame: Delivery, bytes = 0) {
+  toShard(shard: number, frame: LeaderFrame, bytes = 0) {
     const state = this.shards.get(shard);
     if (!state) return;
     if (frame.t === "broadcast" && (this.batches > 0 || this.holding)) return this.hold(shard, frame, bytes);
@@ -134,10 +106,10 @@ class Fanout {
     this.sendToShard(shard, state, frame);
   }
 
-  private sendToShard(shard: number, state: ShardState, frame: Delivery) {
+  private sendToShard(shard: number, state: ShardState, frame: LeaderFrame) {
     if (frame.t === "broadcast" || frame.t === "broadcasts") this.stats.shardFrames++;
-    const n = ++state.numbered;
-    const text = JSON.stringify({ ...frame, n });
+    const link = state.linkId ? this.host.link(state.linkId) : undefined;
+    const text = JSON.stringify(frame);
     // A UTF-16 unit is at most 3 UTF-8 bytes: only a long frame is measured.
     const bytes = text.length * 3 > LINK_MAX_BYTES ? utf8Length(text) : text.length;
     if (frame.t === "broadcast" || frame.t === "broadcasts") this.stats.largestShardFrameBytes = Math.max(this.stats.largestShardFrameBytes, utf8Length(text));
@@ -145,79 +117,21 @@ class Fanout {
       // Held broadcasts never make such a frame; one message can (a binary one goes base64, 4/3 its size).
       console.error(`party-shard: a ${frame.t} frame to shard ${shard} is ${bytes} bytes, over the ${LINK_MAX_BYTES}-byte WebSocket message limit of its link: on Cloudflare the link closes (1009) and that shard's clients miss this message. Keep messages to sharded clients under about ${Math.floor(LINK_MAX_BYTES / 2)} bytes of text or ${Math.floor((LINK_MAX_BYTES * 3) / 4 / 2)} bytes of binary.`);
     }
+    // A link closing but not yet closed: its close event clears linkId, and the frame waits.
+    if (link && link.readyState === 1) return link.send(text);
     // Its clients will be closed when it comes back (see ShardState.overflowed): nothing to keep.
     if (state.overflowed) return;
-    // Kept until the shard says it got it: a link can break with frames on it.
-    const entry: Entry = { n, text, sent: false };
-    if (state.outbox.length === 0) state.progressAt = Date.now();
-    state.outbox.push(entry);
+    state.outbox.push(text);
     state.outboxBytes += text.length;
     if (state.outboxBytes > OUTBOX_MAX_BYTES) {
       // Dropping one frame would leave a client without it (or a shard without a close), unseen.
-      console.error(`party-shard: shard ${shard} holds ${OUTBOX_MAX_BYTES} bytes of frames it has not got; its clients will be closed (1013) to reconnect`);
-      this.dropOutbox(state);
+      console.error(`party-shard: shard ${shard} unreachable with ${OUTBOX_MAX_BYTES} bytes of frames waiting; its clients will be closed (1013) to reconnect`);
+      state.outbox = [];
+      state.outboxBytes = 0;
+      state.overflowed = true;
       return this.wakeShard(shard);
     }
-    this.watch();
-    const link = state.linkId ? this.host.link(state.linkId) : undefined;
-    // A link closing but not yet closed: its close event clears linkId, and the frame waits.
-    if (link && link.readyState === 1) {
-      link.send(text);
-      entry.sent = true;
-    } else if (!state.outbox.some((other) => other !== entry && !other.sent)) {
-      this.wakeShard(shard);
-    }
-  }
-
-  /** Until every shard got what it was sent: wakes those whose link is down, and keeps the leader awake. */
-  private watch() {
-    this.watchTimer ??= setTimeout(() => {
-      this.watchTimer = undefined;
-      let waiting = false;
-      for (const [shard, state] of this.shards) {
-        if (state.outbox.length === 0) continue;
-        if (Date.now() - state.progressAt > OUTBOX_GIVE_UP_MS) {
-          console.error(`party-shard: shard ${shard} got nothing for ${OUTBOX_GIVE_UP_MS} ms; its clients will be closed (1013) to reconnect`);
-          this.dropOutbox(state);
-          continue;
-        }
-        waiting = true;
-        if (!(state.linkId && this.host.link(state.linkId)?.readyState === 1)) this.wakeShard(shard);
-      }
-      if (waiting) this.watch();
-    }, OUTBOX_WATCH_MS);
-  }
-
-  /** Frames a shard may never get: dropped whole, and its clients closed at its next hello. */
-  private dropOutbox(state: ShardState) {
-    state.outbox = [];
-    state.outboxBytes = 0;
-    state.overflowed = true;
-  }
-
-  /** The shard got the frames up to `n`: they are forgotten. */
-  got(state: ShardState, n: number) {
-    if (state.outbox[0] && state.outbox[0].n <= n) state.progressAt = Date.now();
-    while (state.outbox[0] && state.outbox[0].n <= n) state.outboxBytes -= state.outbox.shift()!.text.length;
-  }
-
-  /** A shard linked (or said hello again): what it did not get, in order, on this link. */
-  resume(state: ShardState, link: LinkEnd, heard: number) {
-    // The shard heard more than this leader ever numbered: an earlier incarnation of the leader
-    // numbered those (a hello sent before they arrived made this one start lower). Its own
-    // frames would pass for repeats: they are numbered on from what the shard heard.
-    if (heard > state.numbered) {
-      state.outbox = state.outbox.map((entry, i) => {
-        const n = heard + i + 1;
-        return { n, text: JSON.stringify({ ...(JSON.parse(entry.text) as object), n }), sent: entry.sent };
-      });
-      state.numbered = heard + state.outbox.length;
-    }
-    this.got(state, heard);
-    for (const entry of state.outbox) {
-      link.send(entry.text);
-      entry.sent = true;
-    }
+    if (state.outbox.length === 1) this.wakeShard(shard);
   }
 
   /**
@@ -234,7 +148,7 @@ class Fanout {
   }
 
   /** `bytes`: the item's UTF-8 size in a frame (or more). What is held goes before it would cross the cap. */
-  private hold(shard: number, frame: Extract<Delivery, { t: "broadcast" }>, bytes: number) {
+  private hold(shard: number, frame: Extract<LeaderFrame, { t: "broadcast" }>, bytes: number) {
     const waiting = this.held.get(shard);
     if (waiting && waiting.bytes + bytes > COALESCE_MAX_BYTES) this.releaseHeld(shard);
     if (bytes > COALESCE_MAX_BYTES) {
@@ -255,7 +169,7 @@ class Fanout {
     for (const [shard, { items }] of this.held) {
       if (only !== undefined && shard !== only) continue;
       this.held.delete(shard);
-      const frame: Delivery = items.length === 1 ? items[0]! : { t: "broadcasts", items: items.map(({ data, without, upTo }) => ({ data, without, upTo })) };
+      const frame: LeaderFrame = items.length === 1 ? items[0]! : { t: "broadcasts", items: items.map(({ data, without, upTo }) => ({ data, without, upTo })) };
       const state = this.shards.get(shard);
       if (state) this.sendToShard(shard, state, frame);
     }
@@ -278,25 +192,16 @@ class Fanout {
 }
 
 /**
- * What waited for a shard's old incarnation that its new one can take, numbered afresh: frames
- * never sent, to the clients it still has, and broadcasts only to them (`upTo` 0: its numbering
- * started again). `lost`: some frames went out and may or may not have been carried out (the old
- * incarnation's memory is gone), so its clients must be closed to be greeted again.
+ * The frames that waited for a shard's old incarnation that its new one can take: those to
+ * clients it still has, and broadcasts only to them (`upTo` 0: its numbering started again).
  */
-function carriedOver(outbox: readonly Entry[], listed: ReadonlySet<string>, after: number): { entries: Entry[]; lost: boolean } {
-  const entries: Entry[] = [];
-  for (const { text, sent } of outbox) {
-    if (sent) return { entries: [], lost: true };
-    const { n: _n, ...frame } = JSON.parse(text) as LeaderFrame & { n: number };
-    const kept: Delivery | undefined =
-      frame.t === "broadcast" ? { ...frame, upTo: 0 }
-      : frame.t === "broadcasts" ? { ...frame, items: frame.items.map((item) => ({ ...item, upTo: 0 })) }
-      : "to" in frame && listed.has(frame.to) ? (frame as Delivery)
-      : undefined;
-    const n = after + entries.length + 1;
-    if (kept) entries.push({ n, text: JSON.stringify({ ...kept, n }), sent: false });
-  }
-  return { entries, lost: false };
+function carriedOver(outbox: string[], listed: ReadonlySet<string>): string[] {
+  return outbox.flatMap((text) => {
+    const frame = JSON.parse(text) as LeaderFrame;
+    if (frame.t === "broadcast") return [JSON.stringify({ ...frame, upTo: 0 })];
+    if (frame.t === "broadcasts") return [JSON.stringify({ ...frame, items: frame.items.map((item) => ({ ...item, upTo: 0 })) })];
+    return "to" in frame && listed.has(frame.to) ? [text] : [];
+  });
 }
 
 export { COALESCE_MAX_MS, Fanout, carriedOver };

@@ -13,12 +13,10 @@
 import type { Conn, LeaderHost, LinkEnd, PartyCalls } from "./host.js";
 import { Fanout, carriedOver, type ShardState } from "./leader-fanout.js";
 import { LeaderWrites } from "./leader-writes.js";
-import { BATCH_TYPE, HEADER, closeReason, deadlineIn, decode, injectedFault, isLink, linkShard, sameClient } from "./protocol.js";
-import type { Delivery, Kept, LeaderFrame, Message, RelayFrame, ShardFrame } from "./protocol.js";
+import { BATCH_TYPE, HEADER, closeReason, decode, injectedFault, isLink, linkShard, sameClient } from "./protocol.js";
+import type { Kept, LeaderFrame, Message, RelayFrame, ShardFrame } from "./protocol.js";
 import { RemoteConnection } from "./remote-connection.js";
 
-/** Frames a shard's link may bring ahead of an earlier one still on its way (see takeFrame). */
-const MAX_EARLY_FRAMES = 1_024;
 /** How long a woken leader waits for its shards to tell it who is connected. */
 const RESYNC_TIMEOUT_MS = 5_000;
 
@@ -27,18 +25,17 @@ class LeaderCore {
   private readonly shards = new Map<number, ShardState>();
   private readonly waitingHello = new Map<number, () => void>();
   private started: Promise<void> = Promise.resolve();
-  /** Questions this leader asked its shards (see ask). */
-  private readonly asks = new Set<string>();
   /** The room id the shards named (see roomId). */
   private namedByShards: string | undefined;
   /** Hellos taken from each shard: which of its frames came after which hello. */
   private readonly hellos = new Map<number, number>();
   /** Shards asked for a hello, by the hellos taken from them then: asked once until one comes. */
   private readonly askedHello = new Map<number, number>();
-  /** Frames that met a failed start, by shard and number: acknowledged in their turn, never run. */
-  private readonly refused = new Map<number, Set<number>>();
+  /** Shards whose frames were dropped while the room failed to start, by the hellos taken from them then. */
+  private readonly gaps = new Map<number, number>();
   /** Frames from shards, taken one after another. */
   private frames: Promise<void> = Promise.resolve();
+
   readonly fanout: Fanout;
   private readonly writes: LeaderWrites;
 
@@ -76,42 +73,17 @@ class LeaderCore {
    * their links), the leader has its links but not its clients: each shard tells it.
    */
   start(): Promise<void> {
-    const links = [...this.host.links()];
-    const heard = (shard: number) => new Promise<void>((resolve) => this.waitingHello.set(shard, resolve));
-    const linked = links.map((link) => {
-      this.ask(link);
-      return heard(linkShard(link.id));
-    });
-    // A shard with clients whose link is down (it broke while this leader slept) is woken and
-    // waited for too: its clients are the room's as much as any. Not by what start returns:
-    // PartyKit holds a new link until the room's onStart ends, so waiting there would wait for
-    // nothing but the timeout.
-    const unlinked = this.shardsWithClients().then((shards) => {
-      const known = new Set(links.map((link) => linkShard(link.id)));
-      // One that linked while the placement room answered has said hello already.
-      return shards.filter((shard) => !known.has(shard) && this.shards.get(shard)?.linkId === undefined).map((shard) => {
-        const hello = heard(shard);
-        this.fanout.wakeShard(shard);
-        return hello;
-      });
-    });
-    // Cleared once heard: a timer left running keeps the room in memory.
-    const deadline = deadlineIn(RESYNC_TIMEOUT_MS);
-    this.started = Promise.race([unlinked.then((more) => Promise.all([...linked, ...more])), deadline.passed]).then(deadline.clear);
-    return Promise.race([Promise.all(linked), deadline.passed]).then(() => undefined);
+    this.started = this.resync([...this.host.links()]);
+    return this.started;
   }
 
-  /** The shards that hold clients, as the placement room counts them; none if it cannot tell. */
-  private async shardsWithClients(): Promise<number[]> {
-    try {
-      const res = await this.host.routerRoom(this.roomId())("", { method: "GET", headers: { [HEADER.clients]: "1" } });
-      const { load } = (await res.json()) as { load: number[] };
-      return load.flatMap((count, i) => (count > 0 ? [i + 1] : []));
-    } catch {
-      // No placement room to ask (an older router, or PartyKit hiding the room id in onAlarm):
-      // the shards link again on their own.
-      return [];
-    }
+  private async resync(links: LinkEnd[]): Promise<void> {
+    const hellos = links.map((link) => {
+      const heard = new Promise<void>((resolve) => this.waitingHello.set(linkShard(link.id), resolve));
+      link.send(JSON.stringify({ t: "resync" } satisfies LeaderFrame));
+      return heard;
+    });
+    await Promise.race([Promise.all(hellos), new Promise((resolve) => setTimeout(resolve, RESYNC_TIMEOUT_MS))]);
   }
 
   /** Resolves once the shards told a starting leader who is connected (or RESYNC_TIMEOUT_MS passed). */
@@ -156,25 +128,26 @@ class LeaderCore {
       this.hellos.set(shard, (this.hellos.get(shard) ?? 0) + 1);
       return Promise.resolve(this.onHello(shard, link, frame));
     }
-    if (frame.t === "got") {
-      const state = this.shards.get(shard);
-      if (state?.linkId === link.id) this.fanout.got(state, frame.n);
-      return Promise.resolve();
-    }
+    const since = this.hellos.get(shard) ?? 0;
     // The rest in the order they came, once the room has started and heard its shards: the
     // first frame after a wake may have to start it, and none may overtake it meanwhile.
     const turn = this.frames.then(async () => {
       try {
         await this.host.ready?.();
       } catch (error) {
-        // The room did not start (its onStart threw; the next event tries again). As for a
-        // direct socket, the event that met it is lost: an open is closed 1011 (its client
-        // reconnects), a message never reaches onMessage. Taken in its turn, never run, so the
-        // shard does not send it again; what the room threw is for the server log, not the client.
+        // The room did not start (its onStart threw). This frame and the shard's later ones
+        // until its next hello are dropped; the shard keeps them unacknowledged. Nothing asks
+        // it again here: a room that keeps failing must not turn its shards' frames into a loop.
+        this.gaps.set(shard, since);
+        // As PartyServer closes a direct socket whose room fails to start (its client reconnects
+        // and tries again); what the room threw is for the server log, not the client.
         if (frame.t === "open") this.fanout.toShard(shard, { t: "close", to: frame.id, code: 1011, reason: "Uncaught exception during session setup" });
-        this.refused.set(shard, (this.refused.get(shard) ?? new Set()).add(frame.seq));
-        this.takeFrame(shard, link, frame);
         throw error;
+      }
+      if (this.gaps.has(shard)) {
+        // Started now: that shard's hello is followed by everything not acknowledged, in order.
+        if (this.gaps.get(shard) === since) return this.askHello(shard, link, since);
+        this.gaps.delete(shard);
       }
       await this.started;
       this.takeFrame(shard, link, frame);
@@ -194,43 +167,19 @@ class LeaderCore {
     // again: a shard still holding it would resend it to a leader that started afresh, which
     // would run it twice (an open: onConnect again for a live socket).
     if (frame.seq <= state.processed) return link.send(JSON.stringify({ t: "ack", seq: state.processed } satisfies LeaderFrame));
-    if (frame.seq > state.processed + 1) {
-      // An earlier frame of this link is still to come: PartyKit hands a waking room the message
-      // that woke it only once its onStart ended, and later ones before. Taken in the shard's order.
-      state.early.set(frame.seq, frame);
-      if (state.early.size > MAX_EARLY_FRAMES) {
-        state.early.clear();
-        this.askHello(shard, link, this.hellos.get(shard) ?? 0);
-      }
-      return;
-    }
-    for (let next: RelayFrame | undefined = frame; next; next = state.early.get(state.processed + 1)) {
-      state.early.delete(next.seq);
-      const fault = injectedFault(this.host.env, next.retry, `a ${next.t} frame`);
-      if (fault === "before") return this.dropLink(state, link);
-      state.processed = next.seq;
-      if (!this.refused.get(shard)?.delete(next.seq)) this.apply(shard, next);
-      if (fault === "after") return this.dropLink(state, link);
-      link.send(JSON.stringify({ t: "ack", seq: next.seq } satisfies LeaderFrame));
-    }
+    const fault = injectedFault(this.host.env, frame.retry, `a ${frame.t} frame`);
+    if (fault === "before") return this.dropLink(state, link);
+    state.processed = frame.seq;
+    this.apply(shard, frame);
+    if (fault === "after") return this.dropLink(state, link);
+    link.send(JSON.stringify({ t: "ack", seq: frame.seq } satisfies LeaderFrame));
   }
 
   /** Asks a shard for a hello, once for all the frames that came after its hello number `since`. */
   private askHello(shard: number, link: LinkEnd, since: number) {
     if (this.askedHello.get(shard) === since) return;
     this.askedHello.set(shard, since);
-    this.ask(link);
-  }
-
-  /**
-   * Asks a shard who is connected. Only the answer to this leader's own question is taken: one
-   * to a question an earlier incarnation asked can be older than what that incarnation took
-   * from the shard (its acknowledgement was still on the way), and would run those frames again.
-   */
-  private ask(link: LinkEnd) {
-    const ask = crypto.randomUUID();
-    this.asks.add(ask);
-    link.send(JSON.stringify({ t: "resync", ask } satisfies LeaderFrame));
+    link.send(JSON.stringify({ t: "resync" } satisfies LeaderFrame));
   }
 
   /** An injected fault: the link breaks; what the party sends meanwhile waits for the next one. */
@@ -240,18 +189,9 @@ class LeaderCore {
   }
 
   private onHello(shard: number, link: LinkEnd, hello: Extract<ShardFrame, { t: "hello" }>) {
-    if (hello.answers !== undefined && !this.asks.delete(hello.answers)) return;
     let state = this.shards.get(shard);
-    // A hello late on a link the shard has since replaced, or from an incarnation that is gone,
-    // must not make that link the current one: frames on the live link would be ignored for good.
-    if (state && (state.incarnation === hello.incarnation ? hello.link < state.link : hello.epoch < state.epoch)) {
-      link.close(1000, "Replaced by a newer link");
-      return;
-    }
     if (state?.incarnation !== hello.incarnation) {
       // A shard (or this leader) we have not met: its clients are as it says, up to what was acked.
-      // Its frames are numbered afresh: what an earlier incarnation's numbers meant is gone.
-      if (state) this.refused.delete(shard);
       const listed = new Set(hello.clients.map((client) => client.id));
       for (const remote of this.remotes.values()) {
         if (remote.shard === shard && !listed.has(remote.id)) this.gone(remote, 1006, "shard restarted");
@@ -259,33 +199,21 @@ class LeaderCore {
       for (const client of hello.clients) {
         if (this.remotes.get(client.id)?.shard !== shard) this.addRemote(shard, client.id, client.uri, client.key, client.kept);
       }
-      // Numbered on from what the shard got: this leader may be new to a shard it had before.
-      const carried = state ? carriedOver(state.outbox, listed, hello.heard) : { entries: [], lost: false };
-      state = {
-        incarnation: hello.incarnation,
-        epoch: hello.epoch,
-        link: hello.link,
-        processed: hello.acked,
-        linkId: undefined,
-        outbox: carried.entries,
-        outboxBytes: carried.entries.reduce((bytes, entry) => bytes + entry.text.length, 0),
-        numbered: hello.heard + carried.entries.length,
-        progressAt: Date.now(),
-        early: new Map(),
-        overflowed: (state?.overflowed ?? false) || carried.lost,
-      };
+      // What waited for the old incarnation goes only to the clients it still has (sockets that
+      // outlived its memory); a broadcast only to them, as its numbering started again.
+      const outbox = state ? carriedOver(state.outbox, listed) : [];
+      const overflowed = state?.overflowed ?? false;
+      state = { incarnation: hello.incarnation, processed: hello.acked, linkId: undefined, outbox, outboxBytes: outbox.reduce((bytes, frame) => bytes + frame.length, 0), overflowed };
       this.shards.set(shard, state);
     }
-    state.link = hello.link;
     state.linkId = link.id;
-    // What came early on an earlier link is sent again after this hello.
-    state.early.clear();
     // What this leader took that the shard does not know of (the ack was lost with a link).
     if (state.processed > hello.acked) link.send(JSON.stringify({ t: "ack", seq: state.processed } satisfies LeaderFrame));
-    this.fanout.resume(state, link, hello.heard);
+    for (const frame of state.outbox.splice(0)) link.send(frame);
+    state.outboxBytes = 0;
     if (state.overflowed) {
-      // Frames for this shard's clients were dropped, or may not have been carried out: rather
-      // than miss them silently, each client is closed to reconnect and be greeted again.
+      // Frames for this shard's clients were dropped while it was unreachable: rather than miss
+      // them silently, each client is closed to reconnect and be greeted again.
       state.overflowed = false;
       for (const remote of this.remotes.values()) if (remote.shard === shard) remote.close(1013, "Try Again Later");
     }
@@ -358,7 +286,7 @@ class LeaderCore {
 
   /** `uri`: as the shard names it, the URL the client would have used without the router. */
   private addRemote(shard: number, id: string, uri: string, key: string | null, kept: Kept): RemoteConnection {
-    const remote = new RemoteConnection(id, uri, this.roomId(), shard, key, kept, this.host.hibernates, (frame: Delivery) => this.fanout.toShard(shard, frame));
+    const remote = new RemoteConnection(id, uri, this.roomId(), shard, key, kept, this.host.hibernates, (frame) => this.fanout.toShard(shard, frame));
     this.remotes.set(id, remote);
     return remote;
   }

@@ -81,8 +81,6 @@ function wrapParty<T>(party: T, names: Names): T {
       const own = await this.core.request(req as unknown as Request);
       if (own) return own;
       if (!this.party.onRequest) throw new Error("No onRequest handler");
-      // Woken, the room knows its shards' clients once they said hello (PartyServer waits too).
-      await this.core.heardShards();
       return (await this.party.onRequest(asDirect(req as unknown as Request) as never)) as Response;
     }
     onAlarm() {

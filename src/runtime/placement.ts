@@ -12,7 +12,7 @@
  */
 import { json } from "./edge.js";
 import type { RoomFetch } from "./host.js";
-import { HEADER, deadlineIn, shardRoomId } from "./protocol.js";
+import { HEADER, shardRoomId } from "./protocol.js";
 import type { LoadReport } from "./protocol.js";
 
 /** Placement skips a shard holding this many connections. */
@@ -71,23 +71,21 @@ class Placement {
   }
 
   private async askCount(shard: number): Promise<number> {
-    const deadline = deadlineIn(START_ASK_MS);
-    const late = deadline.passed.then(() => Promise.reject(new Error(`no answer within ${START_ASK_MS} ms`)));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${START_ASK_MS} ms`)), START_ASK_MS)));
     try {
       const res = await Promise.race([this.routerRoom(shardRoomId(this.room, shard))("", { method: "GET" }), late]);
       const { connections } = (await Promise.race([res.json(), late])) as { connections?: unknown };
       if (!res.ok || typeof connections !== "number" || !Number.isSafeInteger(connections) || connections < 0) throw new Error(`answered ${res.status} without a count`);
       return connections;
     } finally {
-      deadline.clear();
+      if (timer !== undefined) clearTimeout(timer);
     }
   }
 
   async onRequest(req: Request): Promise<Response> {
     const placeFor = req.headers.get(HEADER.place);
     if (placeFor !== null) return this.place(placeFor);
-    // A starting leader asks which shards to wait for: counts only (the view would ask the leader back).
-    if (req.headers.has(HEADER.clients)) return json(200, { load: this.effectiveLoad() });
     const reported = req.headers.get(HEADER.load);
     if (reported !== null) {
       this.takeReport(JSON.parse(decodeURIComponent(reported)) as LoadReport);

@@ -28,8 +28,6 @@ const HEADER = {
   place: "x-party-shard-place",
   load: "x-party-shard-load",
   stats: "x-party-shard-stats",
-  /** From a starting leader to the placement room: which shards hold clients. */
-  clients: "x-party-shard-clients",
   idempotencyKey: "idempotency-key",
 } as const;
 /** Every header of ours starts so; public requests never carry them past the edge. */
@@ -115,30 +113,26 @@ interface ClientRecord {
 }
 /** Shard → leader. Every frame but hello has a sequence number; `retry` marks a resent frame. */
 type ShardFrame =
-  | { t: "hello"; room: string; incarnation: string; epoch: number; link: number; heard: number; acked: number; clients: ClientRecord[]; answers?: string }
-  | { t: "got"; n: number }
+  | { t: "hello"; room: string; incarnation: string; acked: number; clients: ClientRecord[] }
   | { t: "open"; seq: number; id: string; uri: string; key: string | null; headers: [string, string][]; taken?: number; retry?: true }
   | { t: "message"; seq: number; id: string; data: Data; retry?: true }
   | { t: "close"; seq: number; id: string; code: number; reason: string; retry?: true }
   | { t: "error"; seq: number; id: string; error: string; retry?: true };
-/**
- * Leader → shard. `upTo`: only clients whose open the leader had seen get a broadcast. What the
- * party sends (a Delivery) is numbered `n` per shard incarnation on the link, kept until the shard
- * says it got it, and sent again on its next link.
- */
-type Delivery =
+/** Leader → shard. `upTo`: only clients whose open the leader had seen get a broadcast. */
+type LeaderFrame =
+  | { t: "ack"; seq: number }
+  | { t: "resync" }
   | { t: "send"; to: string; data: Data }
   | { t: "broadcast"; data: Data; without: string[]; upTo: number }
   | { t: "broadcasts"; items: { data: Data; without: string[]; upTo: number }[] }
   | { t: "close"; to: string; code?: number | undefined; reason?: string | undefined }
   | { t: "keep"; to: string; kept: Kept };
-type LeaderFrame = { t: "ack"; seq: number } | { t: "resync"; ask: string } | (Delivery & { n: number });
 
 /** What a party may pass to `send`/`broadcast`. Anything but bytes goes as text, as a WebSocket sends it. */
 type Message = string | ArrayBuffer | ArrayBufferView;
 /** A frame before the shard numbers it. */
 type Unnumbered<F> = F extends unknown ? Omit<F, "seq"> : never;
-type RelayFrame = Exclude<ShardFrame, { t: "hello" } | { t: "got" }>;
+type RelayFrame = Exclude<ShardFrame, { t: "hello" }>;
 
 /** What a shard tells the router's room after each connect and close. */
 interface LoadReport {
@@ -205,13 +199,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** A promise that resolves `ms` from now, and a way to stop its timer once it is not needed. */
-function deadlineIn(ms: number): { passed: Promise<void>; clear(): void } {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const passed = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
-  return { passed, clear: () => (timer === undefined ? undefined : clearTimeout(timer)) };
-}
-
 /** Ids travel percent-encoded, so any id fits in a header. */
 function decodeId(header: string | null): string | undefined {
   try {
@@ -244,7 +231,6 @@ export {
   MAX_ID_LENGTH,
   asDirect,
   closeReason,
-  deadlineIn,
   decode,
   decodeId,
   encode,
@@ -260,4 +246,4 @@ export {
   stripInternalHeaders,
   utf8Length,
 };
-export type { ClientRecord, Data, Delivery, Kept, LeaderFrame, LoadReport, Message, RelayFrame, ShardFrame, Unnumbered };
+export type { ClientRecord, Data, Kept, LeaderFrame, LoadReport, Message, RelayFrame, ShardFrame, Unnumbered };

@@ -4,7 +4,7 @@
  * here and are mirrored to the shard, so a woken leader gets them back.
  */
 import { encode } from "./protocol.js";
-import type { Delivery, Kept, Message } from "./protocol.js";
+import type { Kept, LeaderFrame, Message } from "./protocol.js";
 
 class RemoteConnection extends EventTarget {
   readonly CONNECTING = 0;
@@ -30,7 +30,7 @@ class RemoteConnection extends EventTarget {
     private readonly kept: Kept,
     /** Both platforms keep a hibernating connection's state in its attachment. */
     private readonly stateIsAttachment: boolean,
-    private readonly out: (frame: Delivery) => void,
+    private readonly out: (frame: LeaderFrame) => void,
   ) {
     super();
   }

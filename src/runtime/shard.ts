@@ -16,8 +16,6 @@ import type { ClientRecord, Data, Kept, LeaderFrame, LoadReport, Message, RelayF
 
 /** Bytes of relayed frames a shard keeps until the leader acknowledges them. */
 const UNACKED_MAX_BYTES = 8_388_608;
-/** How long a shard waits to tell the leader which of its frames it carried out, gathering several in one. */
-const GOT_DELAY_MS = 50;
 /** A shard reopening its link: backoff between attempts. */
 const RELINK_BASE_MS = 50;
 const RELINK_MAX_MS = 5_000;
@@ -33,20 +31,6 @@ const HOP_HEADERS = new Set(["upgrade", "connection", "sec-websocket-key", "sec-
 class ShardRelay {
   /** Changes whenever this shard starts afresh, so the leader knows its numbering restarted. */
   private incarnation = crypto.randomUUID();
-  /**
-   * This incarnation's place among the shard's incarnations (a counter in storage), and the
-   * number of its current link: a hello late on an old link, or from an incarnation that is
-   * gone, is told from the current one by these.
-   */
-  private epoch: number | undefined;
-  private links = 0;
-  /** The leader's frames carried out, by their number `n`; told back (got) so the leader can forget them. */
-  private heard = 0;
-  /** `heard` when this shard last asked for the frames after it (a gap): asked once per gap. */
-  private askedAfter = -1;
-  private gotTimer: ReturnType<typeof setTimeout> | undefined;
-  /** Clients whose close the leader has not acknowledged: their records stay until it has (a woken leader must hear it). */
-  private readonly closing = new Map<string, number>();
   private seq = 0;
   private acked = 0;
   private readonly unacked: RelayFrame[] = [];
@@ -104,9 +88,9 @@ class ShardRelay {
     // the new socket's open already told the leader. Its close and its records are the new one's.
     if (isIgnored(conn) || this.client(conn.id, conn)) return this.reportLoad(conn.id);
     const closed = conn as Conn & { closeCode?: number; closeReason?: string };
-    // Its records stay until the leader took the close: a leader evicted meanwhile learns of the
-    // client from the hello, and then of its close (its onClose runs, as for a direct socket).
-    this.closing.set(conn.id, this.emit({ t: "close", id: conn.id, code: code ?? closed.closeCode ?? 1005, reason: reason ?? closed.closeReason ?? "" }));
+    this.emit({ t: "close", id: conn.id, code: code ?? closed.closeCode ?? 1005, reason: reason ?? closed.closeReason ?? "" });
+    this.openSeq.delete(conn.id);
+    await this.host.storage.delete(recordKeys([conn.id]));
     this.reportLoad(conn.id);
   }
 
@@ -134,7 +118,7 @@ class ShardRelay {
   /** From this router's rooms only: the edge refuses shard room ids. */
   onRequest(req: Request): Response {
     if (req.headers.get(HEADER.link) === "wake") this.ensureLink();
-    return Response.json({ connections: this.clientCount() + this.closing.size });
+    return Response.json({ connections: this.clientCount() });
   }
 
   private emit(frame: Unnumbered<RelayFrame>): number {
@@ -169,9 +153,6 @@ class ShardRelay {
     }
     void this.host.storage.delete(recordKeys(ids));
     this.incarnation = crypto.randomUUID();
-    this.epoch = undefined;
-    this.heard = 0;
-    this.closing.clear();
     this.seq = 0;
     this.acked = 0;
     this.unacked.length = 0;
@@ -204,52 +185,30 @@ class ShardRelay {
     socket.addEventListener("message", (event) => this.onLeaderFrame(socket, JSON.parse(String(event.data)) as LeaderFrame));
     socket.addEventListener("close", () => this.onLinkClosed(socket));
     socket.addEventListener("error", () => this.onLinkClosed(socket));
-    this.epoch ??= await this.nextEpoch();
-    await this.hello(socket, ++this.links, undefined, true);
-  }
-
-  private async nextEpoch(): Promise<number> {
-    const epoch = ((await this.host.storage.get<number>("epoch")) ?? 0) + 1;
-    await this.host.storage.put("epoch", epoch);
-    return epoch;
+    await this.hello(socket);
+    this.link = socket;
   }
 
   /** Who is here as far as the leader has acknowledged, then everything it has not. */
-  /** `adopt`: a new link, which frames go on from the moment the hello has gone (not a moment later: one emitted between would wait for the next link). */
-  private async hello(socket: LinkSocket, link = this.links, answers?: string, adopt = false) {
+  private async hello(socket: LinkSocket) {
     const records = await this.host.storage.list<Omit<ClientRecord, "kept">>({ prefix: "client:" });
     const kept = await this.host.storage.list<Kept>({ prefix: "kept:" });
     // A record whose socket is gone (the server restarted: hibernated sockets do not survive
     // that) is no client any more: forgotten, never announced.
-    const here = (id: string) => this.present(id) || this.closing.has(id);
-    const gone = [...records.values()].filter((record) => !here(record.id));
+    const gone = [...records.values()].filter((record) => !this.present(record.id));
     if (gone.length > 0) await this.host.storage.delete(recordKeys(gone.map((record) => record.id)));
     const clients = [...records.values()]
-      .filter((record) => here(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
+      .filter((record) => this.present(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
       .map((record) => ({ ...record, kept: kept.get(`kept:${record.id}`) ?? { state: null, attachment: null, tags: [] } }));
-    socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, epoch: this.epoch ?? 0, link, heard: this.heard, acked: this.acked, clients, ...(answers ? { answers } : {}) } satisfies ShardFrame));
+    socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, acked: this.acked, clients } satisfies ShardFrame));
     for (const frame of this.unacked) socket.send(JSON.stringify({ ...frame, retry: true }));
-    if (adopt) this.link = socket;
   }
 
   private onLeaderFrame(socket: LinkSocket, frame: LeaderFrame) {
-    if ("n" in frame) {
-      // Each of the leader's frames once, in its order: a repeat (resent after a link broke) is
-      // skipped; after a gap, the rest is asked for again (a hello says what was carried out).
-      if (frame.n <= this.heard) return;
-      if (frame.n !== this.heard + 1) {
-        if (this.askedAfter !== this.heard && socket === this.link) void this.hello(socket).catch((error: unknown) => console.error("party-shard: a hello could not go", error));
-        this.askedAfter = this.heard;
-        return;
-      }
-      this.heard = frame.n;
-      this.gotLater();
-    }
     switch (frame.t) {
       case "ack":
         this.acked = Math.max(this.acked, frame.seq);
         while (this.unacked[0] && this.unacked[0].seq <= this.acked) this.unackedBytes -= JSON.stringify(this.unacked.shift()).length;
-        this.forgetClosed();
         // Nobody left and nothing owed: let the leader (and this shard) go idle.
         if (this.unacked.length === 0 && this.clientCount() === 0) {
           if (this.link === socket) this.link = undefined;
@@ -257,10 +216,7 @@ class ShardRelay {
         }
         return;
       case "resync":
-        // Asked on a link this shard has replaced: its new link's hello says it all, and a hello
-        // here would make the old link the leader's current one.
-        if (socket !== this.link) return;
-        return void this.hello(socket, this.links, frame.ask).catch((error: unknown) => console.error("party-shard: a hello could not go", error));
+        return void this.hello(socket);
       case "send":
         return this.client(frame.to)?.send(decode(frame.data));
       case "broadcast":
@@ -278,24 +234,6 @@ class ShardRelay {
       case "keep":
         return void this.host.storage.put(`kept:${frame.to}`, frame.kept);
     }
-  }
-
-  /** Tells the leader, a little later and once for several, which of its frames were carried out. */
-  private gotLater() {
-    this.gotTimer ??= setTimeout(() => {
-      this.gotTimer = undefined;
-      if (this.link?.readyState === 1) this.link.send(JSON.stringify({ t: "got", n: this.heard } satisfies ShardFrame));
-    }, GOT_DELAY_MS);
-  }
-
-  /** Records of clients whose close the leader took: gone now, unless the id came back meanwhile. */
-  private forgetClosed() {
-    const taken = [...this.closing].filter(([, seq]) => seq <= this.acked).map(([id]) => id);
-    for (const id of taken) this.closing.delete(id);
-    if (taken.length > 0) this.reportLoad(taken[taken.length - 1]!);
-    const gone = taken.filter((id) => !this.client(id));
-    for (const id of gone) this.openSeq.delete(id);
-    if (gone.length > 0) void this.host.storage.delete(recordKeys(gone));
   }
 
   private broadcast({ data, without, upTo }: { data: Data; without: string[]; upTo: number }) {
@@ -327,9 +265,7 @@ class ShardRelay {
    * follows real load. Reports are numbered: one overtaken by a later one is ignored.
    */
   private reportLoad(id: string) {
-    // A client whose close the leader has not taken still counts: a leader that starts meanwhile
-    // waits for this shard (see LeaderCore.resync), as the room still has that connection.
-    const report: LoadReport = { shard: this.shard, count: this.clientCount() + this.closing.size, id, from: this.incarnation, n: ++this.reports };
+    const report: LoadReport = { shard: this.shard, count: this.clientCount(), id, from: this.incarnation, n: ++this.reports };
     const placement = this.host.routerRoom(this.leaderRoom);
     placement("", { method: "POST", headers: { [HEADER.load]: encodeURIComponent(JSON.stringify(report)) } })
       .catch((error: unknown) => console.error("party-shard: could not report load", error));
