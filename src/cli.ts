@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { PACKAGE_VERSION as version } from "./core/package-info.js";
 import { Command, CommanderError, Help, type Option } from "commander";
 import { InterruptedError, PartyShardError, TRAPPED_SIGNALS, formatLocation, type ExitCode } from "./errors.js";
 import { initCommand } from "./commands/init.js";
@@ -9,7 +9,6 @@ import type { CommandContext } from "./commands/settle-plan.js";
 import { decidePalette, type Colors } from "./ui/colour.js";
 import { parseSharedOptions, type CommandAction } from "./commands/shared.js";
 
-const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
 
 /** Runs the CLI and returns its exit code: 0 done, 1 work left or failed, 2 bad input. */
 export async function main(argv: string[]): Promise<number> {

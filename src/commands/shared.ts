@@ -3,7 +3,7 @@ import path from "node:path";
 import { Option, type Command } from "commander";
 import { PartyShardError, type ExitCode } from "../errors.js";
 import type { OnProgress } from "../core/plan.js";
-import { VENDOR_DIR } from "../core/runtime-files.js";
+import { VENDOR_DIR } from "../core/package-info.js";
 import { PLATFORMS, type Platform } from "../core/platform.js";
 import type { ProgressLine } from "../ui/progress-line.js";
 

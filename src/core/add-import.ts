@@ -1,6 +1,6 @@
 import { Node, ts, type ImportDeclaration, type SourceFile } from "ts-morph";
 import { statement, type CodeStyle } from "./code-style.js";
-import type { Edit } from "./text-edits.js";
+import { lineIndent, type Edit } from "./text-edits.js";
 
 export interface NamedImport {
   /** The names the file must import. */
@@ -36,10 +36,10 @@ export function importEdits(file: SourceFile, wanted: NamedImport, style: CodeSt
   if (named.length > 0) return [{ at: named.at(-1)!.getEnd(), insert: missing.map((name) => `, ${name}`).join("") }];
   const anchor = file.getImportDeclarations().at(-1) ?? directives(file).at(-1);
   // Indented like the code around it: a component's script block may indent its whole body.
-  if (anchor) return [{ at: anchor.getEnd(), insert: `${style.newline}${indentation(file, anchor.getStart())}${line(missing, wanted.specifier)}` }];
+  if (anchor) return [{ at: anchor.getEnd(), insert: `${style.newline}${lineIndent(file.getFullText(), anchor.getStart())}${line(missing, wanted.specifier)}` }];
   const header = headerEnd(file.getFullText());
   const first = file.getStatements()[0];
-  const indent = first ? indentation(file, first.getStart()) : "";
+  const indent = first ? lineIndent(file.getFullText(), first.getStart()) : "";
   if (header === undefined) return [{ at: 0, insert: `${indent}${line(missing, wanted.specifier)}${style.newline}${style.newline}` }];
   // A blank line parts a licence from the import; a pragma keeps the import right below it.
   const before = header.pragma ? style.newline : style.newline + style.newline;
@@ -64,12 +64,6 @@ function headerEnd(text: string): { end: number; blankAfter: boolean; pragma: bo
     if (pragma || blankAfter(range.end)) header = { end: range.end, blankAfter: blankAfter(range.end), pragma };
   }
   return header;
-}
-
-/** The spaces and tabs that open the line `offset` is on. */
-function indentation(file: SourceFile, offset: number): string {
-  const text = file.getFullText();
-  return /^[ \t]*/.exec(text.slice(text.lastIndexOf("\n", offset - 1) + 1))![0];
 }
 
 /** Leading "use client"-style statements, which must stay first. */

@@ -2,7 +2,7 @@ import path from "node:path";
 import { installCommand } from "./migrate/missing-dependency.js";
 import type { FileChange, Finding } from "./plan.js";
 import type { ReadFile } from "./read-file.js";
-import { PACKAGE_NAME, PACKAGE_VERSION } from "./runtime-files.js";
+import { PACKAGE_NAME, PACKAGE_VERSION } from "./package-info.js";
 
 /** The range a project depends on: this version's minor line, which the generated files were written for. */
 export const DEPENDENCY_RANGE = `^${PACKAGE_VERSION}`;

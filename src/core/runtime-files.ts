@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { generatedFileChange } from "./generated-file.js";
+import { PACKAGE_NAME, PACKAGE_VERSION, VENDOR_DIR } from "./package-info.js";
 import { isGeneratedFile } from "./init/render-router.js";
 import type { FileChange, Finding } from "./plan.js";
 import type { ReadFile } from "./read-file.js";
 import { sealGenerated } from "./render-template.js";
 
 const RUNTIME_DIR = new URL("../../src/runtime/", import.meta.url);
-const PACKAGE_JSON = new URL("../../package.json", import.meta.url);
 /** `import … from "./x.js";` or `export … from "./x.js";`, over one or more lines. */
 const RELATIVE_IMPORT = /^(?:import|export)\s[^;]*?\sfrom\s+"\.\/([\w-]+)\.js";$/gm;
 
@@ -16,10 +16,7 @@ export type RuntimeMode = "package" | "vendor";
 /** The runtime's entry points: `party-shard/<entry>`, or `src/runtime/<entry>.ts` vendored. */
 export type RuntimeEntry = "partykit" | "partyserver" | "client";
 
-/** The folder, beside the generated file that imports it, that holds the vendored modules. */
-export const VENDOR_DIR = "party-shard-runtime";
-export const PACKAGE_NAME = "party-shard";
-export const PACKAGE_VERSION = (JSON.parse(readFileSync(PACKAGE_JSON, "utf8")) as { version: string }).version;
+export { PACKAGE_NAME, PACKAGE_VERSION, VENDOR_DIR } from "./package-info.js";
 
 /** The specifier a generated file imports `entry` with. */
 export function runtimeSpecifier(entry: RuntimeEntry, mode: RuntimeMode): string {
