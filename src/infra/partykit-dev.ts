@@ -15,6 +15,12 @@ export interface PartykitDevOptions {
   /** Passed as `--var KEY=VALUE`. */
   vars?: Record<string, string>;
   readyTimeoutMs?: number;
+  /**
+   * A process that has printed nothing at all after this long never started: it is stopped and
+   * one fresh process tried instead (seen rarely on a loaded 2-core machine; partykit prints its
+   * banner within a second otherwise). Default 20 s.
+   */
+  silentStartMs?: number;
   /** Aborting it while the server starts stops it, and rejects with the signal's reason. */
   signal?: AbortSignal;
 }
@@ -29,30 +35,37 @@ export async function startPartykitDev(options: PartykitDevOptions): Promise<Par
   if (!bin || !existsSync(bin)) {
     throw new PartyShardError(`partykit is not installed in ${options.cwd}.`, { hint: "Run `npm install -D partykit` there." });
   }
-  const port = options.port ?? (await freePort());
   const vars = Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}=${value}`]);
   const persist = options.persist ? ["--persist", options.persist] : [];
-  const args = ["dev", "--port", String(port), "--no-hotkeys", "--disable-request-cf-fetch", ...persist, ...vars];
-  const child = spawnDevProcess(bin, args, options.cwd, { FORCE_COLOR: "0", NO_COLOR: "1" });
-  const server = trackDevServer(child, port);
-  try {
-    await waitUntilReady(server, child, options.readyTimeoutMs ?? 60_000, options.signal);
-  } catch (error) {
-    await server.stop();
-    throw error;
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port ?? (await freePort());
+    const args = ["dev", "--port", String(port), "--no-hotkeys", "--disable-request-cf-fetch", ...persist, ...vars];
+    const child = spawnDevProcess(bin, args, options.cwd, { FORCE_COLOR: "0", NO_COLOR: "1" });
+    const server = trackDevServer(child, port);
+    try {
+      await waitUntilReady(server, child, options.readyTimeoutMs ?? 60_000, options.signal, attempt === 1 ? (options.silentStartMs ?? 20_000) : undefined);
+      return server;
+    } catch (error) {
+      await server.stop();
+      if (!(error instanceof SilentStart)) throw error;
+    }
   }
-  return server;
 }
 
-async function waitUntilReady(server: PartykitDev, { child }: DevProcess, timeoutMs: number, signal: AbortSignal | undefined): Promise<void> {
+/** The process printed nothing within its silent-start time: it never started. */
+class SilentStart extends Error {}
+
+async function waitUntilReady(server: PartykitDev, { child }: DevProcess, timeoutMs: number, signal: AbortSignal | undefined, silentStartMs: number | undefined): Promise<void> {
   let exited = false;
   void child.then(() => {
     exited = true;
   });
-  const deadline = Date.now() + timeoutMs;
+  const started = Date.now();
+  const deadline = started + timeoutMs;
   while (Date.now() < deadline) {
     signal?.throwIfAborted();
     if (exited) break;
+    if (silentStartMs !== undefined && server.output() === "" && Date.now() - started > silentStartMs) throw new SilentStart();
     const answered = await fetch(`http://${server.host}/__party_shard_ready`).then(
       () => /Ready on/.test(server.output()),
       () => false,
