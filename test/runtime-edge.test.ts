@@ -4,7 +4,7 @@ import { edgeRequest } from "../src/runtime/edge.js";
 import type { Edge } from "../src/runtime/host.js";
 
 /** An edge whose leader is the party: `answer` is its onRequest, each run recorded. */
-function edgeWith(answer: (req: Request) => Promise<Response>) {
+function edgeWith(answer: (req: Request) => Promise<Response>, viewToken?: string) {
   const runs: Request[] = [];
   const edge: Edge = {
     room: "lobby",
@@ -16,6 +16,7 @@ function edgeWith(answer: (req: Request) => Promise<Response>) {
     routerRoom: () => () => Promise.reject(new Error("no router room here")),
     toShard: () => Promise.reject(new Error("no shard here")),
     hook: async (_kind, req) => req,
+    viewToken,
   };
   return { edge, runs };
 }
@@ -85,5 +86,45 @@ describe("CORS preflights through the router", () => {
     assert.equal(res.status, 204);
     assert.match(res.headers.get("access-control-allow-headers") ?? "", /x-party-shard-connection/);
     assert.equal(runs.length, 0);
+  });
+});
+
+describe("the router's load view is the operator's: only with the deploy's PARTY_SHARD_VIEW_TOKEN", () => {
+  const TOKEN = "view-token-0123456789";
+  const get = (headers: Record<string, string> = {}, method = "GET") => new Request("http://host/parties/router/lobby", { method, headers });
+  const roomAnswer = async (req: Request) => new Response(`the room's own ${req.method}`);
+
+  for (const [what, token, headers] of [
+    ["no token header", TOKEN, {}],
+    ["a wrong token", TOKEN, { "x-party-shard-view-token": "view-token-0123456780" }],
+    ["a token that is a prefix of the right one", TOKEN, { "x-party-shard-view-token": TOKEN.slice(0, -1) }],
+    ["a token while the deploy has none", undefined, { "x-party-shard-view-token": "" }],
+    ["any token while the deploy has none", undefined, { "x-party-shard-view-token": "anything" }],
+  ] as const) {
+    it(`a GET with ${what} is the room's own GET, without our header`, async () => {
+      const { edge, runs } = edgeWith(roomAnswer, token);
+      const res = await respond(edgeRequest(get({ ...headers }), edge));
+      assert.equal(await res.text(), "the room's own GET");
+      assert.equal(runs.length, 1);
+      assert.equal(runs[0]!.method, "GET");
+      assert.equal(runs[0]!.headers.get("x-party-shard-view-token"), null);
+    });
+  }
+
+  it("a GET or HEAD with the right token is handed to the placement room for its view, the token dropped", async () => {
+    for (const method of ["GET", "HEAD"]) {
+      const { edge, runs } = edgeWith(roomAnswer, TOKEN);
+      const answer = await edgeRequest(get({ "x-party-shard-view-token": TOKEN }, method), edge);
+      assert.ok(answer instanceof Request, `${method}: the view is the placement room's`);
+      assert.equal(answer.headers.get("x-party-shard-view-token"), null);
+      assert.equal(runs.length, 0);
+    }
+  });
+
+  it("a HEAD without the token is the room's own HEAD", async () => {
+    const { edge, runs } = edgeWith(roomAnswer, TOKEN);
+    const res = await respond(edgeRequest(get({}, "HEAD"), edge));
+    assert.equal(res.status, 200);
+    assert.deepEqual(runs.map((req) => req.method), ["HEAD"]);
   });
 });

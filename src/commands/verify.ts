@@ -107,6 +107,7 @@ async function measure(context: CommandContext, verifyOptions: VerifyOptions, si
         party: router,
         router,
         room: `party-shard-verify-${Date.now().toString(36)}`,
+        viewToken: server.viewToken,
         // As migrated clients write: a client's own message, through the router.
         publish: { kind: "write" },
         payload,

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { PartySocket } from "partysocket";
 import WebSocket from "ws";
+import { VIEW_TOKEN_HEADER } from "./dev-process.js";
 import { DEFAULT_PAYLOAD, fillPayload, isJson } from "./probe-payload.js";
 import { whenAborted } from "./signals.js";
 
@@ -32,6 +33,8 @@ export interface ProbeOptions {
   onPublished?: (seq: number, status: number, body: string) => void;
   /** Router party whose load view to read once every client is connected. */
   router?: string;
+  /** The dev server's view token (DevServer.viewToken): without it the view is the room's own GET. */
+  viewToken?: string;
   /** Aborting it stops the probe (its clients closed) with the signal's reason. */
   signal?: AbortSignal;
 }
@@ -100,7 +103,7 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
   const stopped = options.signal ? whenAborted(options.signal) : new Promise<never>(() => undefined);
   try {
     await Promise.race([Promise.all(sockets.map((socket) => opened(socket, options.connectTimeoutMs ?? 15_000))), stopped]);
-    const shardLoad = options.router ? await readShardLoad(options.host, options.router, options.room) : undefined;
+    const shardLoad = options.router ? await readShardLoad(options.host, options.router, options.room, options.viewToken) : undefined;
     const failures: string[] = [];
     let publishFailures = 0;
     const latencies: number[] = [];
@@ -156,9 +159,9 @@ async function publish(options: ProbeOptions, text: string, contentType: string,
 }
 
 /** The router's view of a room: connections per shard. */
-export async function readShardLoad(host: string, router: string, room: string): Promise<number[] | undefined> {
+export async function readShardLoad(host: string, router: string, room: string, viewToken = ""): Promise<number[] | undefined> {
   try {
-    const view = (await (await fetch(`http://${host}/parties/${router}/${room}`)).json()) as { load?: unknown };
+    const view = (await (await fetch(`http://${host}/parties/${router}/${room}`, { headers: { [VIEW_TOKEN_HEADER]: viewToken } })).json()) as { load?: unknown };
     return Array.isArray(view.load) && view.load.every((n) => typeof n === "number") ? (view.load as number[]) : undefined;
   } catch {
     return undefined;

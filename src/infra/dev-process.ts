@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import net from "node:net";
 import { execa, type ResultPromise } from "execa";
 
@@ -7,9 +8,23 @@ export interface DevServer {
   port: number;
   /** The id of its process group (its leader's pid): every process it started is in it. */
   pid: number | undefined;
+  /**
+   * The PARTY_SHARD_VIEW_TOKEN it was started with: a GET of the router's room carrying it in
+   * VIEW_TOKEN_HEADER answers the load view (without it, the GET is the room's own).
+   */
+  viewToken: string;
   /** The server's recent output, for error messages. */
   output(): string;
   stop(): Promise<void>;
+}
+
+/** The header and the deploy variable that open the router's load view (the runtime's protocol.ts names them too). */
+export const VIEW_TOKEN_HEADER = "x-party-shard-view-token";
+export const VIEW_TOKEN_VAR = "PARTY_SHARD_VIEW_TOKEN";
+
+/** A fresh view token for one dev server: the load view is readable by its starter alone. */
+export function newViewToken(): string {
+  return randomBytes(18).toString("base64url");
 }
 
 export interface DevProcess {
@@ -35,10 +50,11 @@ export function spawnDevProcess(file: string, args: string[], cwd: string, env: 
  * The server object for a spawned process: tracked from now on, so that party-shard's exit or
  * a signal stops it; `stop()` kills the group, then runs `cleanup` (say, removing its state folder).
  */
-export function trackDevServer(process_: DevProcess, port: number, cleanup: () => void = () => undefined): DevServer {
+export function trackDevServer(process_: DevProcess, port: number, viewToken: string, cleanup: () => void = () => undefined): DevServer {
   const server: DevServer = {
     host: `127.0.0.1:${port}`,
     port,
+    viewToken,
     pid: process_.child.pid,
     output: process_.output,
     stop: async () => {

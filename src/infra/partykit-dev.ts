@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { findUp } from "../core/find-up.js";
 import { PartyShardError } from "../errors.js";
-import { freePort, spawnDevProcess, trackDevServer, type DevProcess, type DevServer } from "./dev-process.js";
+import { VIEW_TOKEN_VAR, freePort, newViewToken, spawnDevProcess, trackDevServer, type DevProcess, type DevServer } from "./dev-process.js";
 
 export interface PartykitDevOptions {
   /** The PartyKit project to run. */
@@ -35,13 +35,14 @@ export async function startPartykitDev(options: PartykitDevOptions): Promise<Par
   if (!bin || !existsSync(bin)) {
     throw new PartyShardError(`partykit is not installed in ${options.cwd}.`, { hint: "Run `npm install -D partykit` there." });
   }
-  const vars = Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}=${value}`]);
+  const viewToken = newViewToken();
+  const vars = Object.entries({ [VIEW_TOKEN_VAR]: viewToken, ...options.vars }).flatMap(([key, value]) => ["--var", `${key}=${value}`]);
   const persist = options.persist ? ["--persist", options.persist] : [];
   for (let attempt = 1; ; attempt++) {
     const port = options.port ?? (await freePort());
     const args = ["dev", "--port", String(port), "--no-hotkeys", "--disable-request-cf-fetch", ...persist, ...vars];
     const child = spawnDevProcess(bin, args, options.cwd, { FORCE_COLOR: "0", NO_COLOR: "1" });
-    const server = trackDevServer(child, port);
+    const server = trackDevServer(child, port, viewToken);
     try {
       await waitUntilReady(server, child, options.readyTimeoutMs ?? 60_000, options.signal, attempt === 1 ? (options.silentStartMs ?? 20_000) : undefined);
       return server;

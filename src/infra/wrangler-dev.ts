@@ -2,7 +2,7 @@ import { existsSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { findUp } from "../core/find-up.js";
 import { PartyShardError } from "../errors.js";
-import { freePort, spawnDevProcess, trackDevServer, type DevProcess, type DevServer } from "./dev-process.js";
+import { VIEW_TOKEN_VAR, freePort, newViewToken, spawnDevProcess, trackDevServer, type DevProcess, type DevServer } from "./dev-process.js";
 import { makeTempDir } from "./temp-dir.js";
 
 export interface WranglerDevOptions {
@@ -52,18 +52,19 @@ class PortTaken extends Error {}
 async function startOnce(options: WranglerDevOptions, script: string, port: number): Promise<WranglerDev> {
   // Its own inspector port: the default one is taken by any other wrangler dev running.
   const inspectorPort = await freePort();
+  const viewToken = newViewToken();
   // State in a folder of its own: the project's .wrangler/state (and the developer's rooms) is never touched.
   const state = options.persist === undefined ? makeTempDir("wrangler-state") : undefined;
   const args = [
     script, "dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspectorPort),
     "--persist-to", options.persist ?? state!.path, "--log-level", "info",
     ...(options.config ? ["--config", options.config] : []),
-    ...Object.entries(options.vars ?? {}).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
+    ...Object.entries({ [VIEW_TOKEN_VAR]: viewToken, ...options.vars }).flatMap(([key, value]) => ["--var", `${key}:${value}`]),
   ];
   const child = spawnDevProcess(process.execPath, args, options.cwd, ENV);
   const bundleFolder = path.join(options.cwd, ".wrangler");
   const madeBundleFolder = !existsSync(bundleFolder);
-  const server = trackDevServer(child, port, () => {
+  const server = trackDevServer(child, port, viewToken, () => {
     state?.remove();
     // wrangler bundles into .wrangler/tmp even with --persist-to. A .wrangler it made, holding
     // nothing else, goes too: the project is left as it was found.

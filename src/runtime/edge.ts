@@ -10,7 +10,7 @@
  */
 import { MAX_BATCH_BYTES, MAX_BATCH_WRITES, parseBatch, parseSeq, type BatchEntry, type BatchResult } from "./batch.js";
 import type { Edge } from "./host.js";
-import { BATCH_TYPE, HEADER, KEY_PARAM, LINK_ID_PREFIX, MAX_ID_LENGTH, shardRoomId, sleep, stripInternalHeaders } from "./protocol.js";
+import { BATCH_TYPE, HEADER, KEY_PARAM, LINK_ID_PREFIX, MAX_ID_LENGTH, sameKey, shardRoomId, sleep, stripInternalHeaders } from "./protocol.js";
 
 /** Delivery of a POST to the leader: attempts, time per attempt, and backoff between them. */
 const MAX_ATTEMPTS = 4;
@@ -82,6 +82,7 @@ async function edgeRequest(req: Request, edge: Edge): Promise<Request | Response
   const connection = req.headers.get(HEADER.connection);
   const key = req.headers.get(HEADER.key);
   const seq = req.headers.get(HEADER.seq);
+  const viewToken = req.headers.get(HEADER.viewToken);
   stripInternalHeaders(req);
   switch (req.method) {
     case "POST":
@@ -95,8 +96,10 @@ async function edgeRequest(req: Request, edge: Edge): Promise<Request | Response
       return asksForWrite(req) ? new Response(null, { status: 204, headers: CORS_HEADERS }) : roomRequest(req, edge);
     case "GET":
     case "HEAD":
-      // The load view is the room's: the party's onBeforeRequest guards it as it guards a direct GET.
-      return edge.hook("request", req);
+      // The load view (occupancy per shard, the leader's counts) is the operator's: only with the
+      // deploy's token. Any other GET is the room's own, as unsharded, where it could reveal
+      // nothing of the router.
+      return viewAllowed(edge.viewToken, viewToken) ? req : roomRequest(req, edge);
     default:
       return json(405, { error: "Use GET or POST" }, { allow: "GET, HEAD, POST, OPTIONS" });
   }
@@ -175,12 +178,13 @@ async function writeBatch(req: Request, edge: Edge, connection: string, key: str
   return json(200, { results }, { [HEADER.batch]: "1" });
 }
 
-/** Any other POST (or a preflight): the party's onBeforeRequest, then its onRequest, as for a direct request. */
+/** Any other POST (or a preflight, or a GET): the party's onBeforeRequest, then its onRequest, as for a direct request. */
 async function roomRequest(req: Request, edge: Edge): Promise<Response> {
   const allowed = await edge.hook("request", req);
   if (allowed instanceof Response) return allowed;
-  const body = await readBody(allowed, MAX_BODY_BYTES);
-  if (body === undefined) return json(413, { error: `Body larger than ${MAX_BODY_BYTES} bytes` });
+  const bodiless = allowed.method === "GET" || allowed.method === "HEAD";
+  const body = bodiless ? undefined : await readBody(allowed, MAX_BODY_BYTES);
+  if (body === undefined && !bodiless) return json(413, { error: `Body larger than ${MAX_BODY_BYTES} bytes` });
   const headers = new Headers(allowed.headers);
   if (!headers.has(HEADER.idempotencyKey)) headers.set(HEADER.idempotencyKey, crypto.randomUUID());
   headers.set(HEADER.forwarded, "1");
@@ -191,7 +195,7 @@ async function roomRequest(req: Request, edge: Edge): Promise<Response> {
  * To the leader, with the same Idempotency-Key each attempt: a write until it is answered (see
  * RETRY_STATUSES), a room request only while nothing ran (see REQUEST_RETRY_STATUSES).
  */
-async function toLeader(edge: Edge, path: string, init: { method: string; headers: Headers; body: ArrayBuffer }, what: "a write" | "a request"): Promise<Response> {
+async function toLeader(edge: Edge, path: string, init: { method: string; headers: Headers; body?: ArrayBuffer }, what: "a write" | "a request"): Promise<Response> {
   const retryOn = what === "a write" ? RETRY_STATUSES : REQUEST_RETRY_STATUSES;
   let last: Response | undefined;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
@@ -203,7 +207,7 @@ async function toLeader(edge: Edge, path: string, init: { method: string; header
 }
 
 /** One attempt to the leader (single writes, batches, requests); undefined when nothing answered. */
-async function attemptLeader(edge: Edge, path: string, init: { method: string; headers: Headers; body: ArrayBuffer | string }, attempt: number, what: string): Promise<Response | undefined> {
+async function attemptLeader(edge: Edge, path: string, init: { method: string; headers: Headers; body?: ArrayBuffer | string }, attempt: number, what: string): Promise<Response | undefined> {
   init.headers.set(HEADER.attempt, String(attempt));
   try {
     // A fresh stub per attempt (the host makes one per call): a broken stub stays broken. A room
@@ -220,6 +224,11 @@ async function attemptLeader(edge: Edge, path: string, init: { method: string; h
 
 function backoff(attempt: number): number {
   return Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+}
+
+/** The view token asked for, and the deploy has one: compared in constant time, as a key is. */
+function viewAllowed(expected: unknown, given: string | null): boolean {
+  return typeof expected === "string" && expected.length > 0 && sameKey(expected, given);
 }
 
 /** Whether a CORS preflight is for a write: the browser asks to send a connection's id. */

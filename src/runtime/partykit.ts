@@ -9,7 +9,7 @@ import { CORS_HEADERS, edgeConnect, edgeRequest } from "./edge.js";
 import type { Edge, LeaderHost, PartyCalls, RoomFetch, ShardHost } from "./host.js";
 import { LeaderCore } from "./leader.js";
 import { Placement } from "./placement.js";
-import { HEADER, LINK_ID_PREFIX, asDirect, isLink, parseShardRoom, stripInternalHeaders, type Message } from "./protocol.js";
+import { HEADER, LINK_ID_PREFIX, VIEW_TOKEN_VAR, asDirect, isLink, parseShardRoom, stripInternalHeaders, type Message } from "./protocol.js";
 import { ShardRelay } from "./shard.js";
 
 /** The names of the sharded party and of its router party, as partykit.json lists them. */
@@ -210,6 +210,7 @@ function edgeAt(lobby: Party.Lobby, ctx: Party.ExecutionContext, sharded: unknow
     routerRoom: (name) => roomOf(partyNamed(lobby, names.router), name),
     toShard: (shardRoom, search, headers) => partyNamed(lobby, names.router).get(shardRoom).fetch(`/${search}`, { headers }),
     hook: (kind, req) => runHook(sharded, kind === "connect" ? hooks.onBeforeConnect : hooks.onBeforeRequest, req, lobby, ctx),
+    viewToken: lobby.env[VIEW_TOKEN_VAR],
   };
 }
 

@@ -13,7 +13,7 @@ import { edgeConnect, edgeRequest, json } from "./edge.js";
 import type { Edge, LeaderHost, LinkEnd, PartyCalls, RoomFetch, ShardHost } from "./host.js";
 import { LeaderCore } from "./leader.js";
 import { Placement } from "./placement.js";
-import { HEADER, asDirect, headerPairs, isLink, parseShardRoom, type Message } from "./protocol.js";
+import { HEADER, VIEW_TOKEN_VAR, asDirect, headerPairs, isLink, parseShardRoom, type Message } from "./protocol.js";
 import { ShardRelay } from "./shard.js";
 
 /** The router's binding and URL name: the same in every project (init adds the binding). */
@@ -318,6 +318,7 @@ async function routeToShards<Env extends Cloudflare.Env>(config: RouterConfig, r
       const result = await hook?.(hooked, lobby);
       return result instanceof Request || result instanceof Response ? result : hooked;
     },
+    viewToken: (env as Record<string, unknown>)[VIEW_TOKEN_VAR],
   };
   if (req.headers.get("upgrade")?.toLowerCase() === "websocket") return edgeConnect(req, edge);
   const answer = await edgeRequest(req, edge);

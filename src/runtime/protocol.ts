@@ -28,10 +28,14 @@ const HEADER = {
   place: "x-party-shard-place",
   load: "x-party-shard-load",
   stats: "x-party-shard-stats",
+  /** From an operator: the deploy's PARTY_SHARD_VIEW_TOKEN, to read the router's load view. */
+  viewToken: "x-party-shard-view-token",
   idempotencyKey: "idempotency-key",
 } as const;
 /** Every header of ours starts so; public requests never carry them past the edge. */
 const HEADER_PREFIX = "x-party-shard-";
+/** The deploy's variable holding the token that reads the router's load view (HEADER.viewToken). */
+const VIEW_TOKEN_VAR = "PARTY_SHARD_VIEW_TOKEN";
 /** The query parameter carrying a socket's write key. */
 const KEY_PARAM = "_psk";
 /** The content type of a request carrying several writes of one connection, in order. */
@@ -245,5 +249,6 @@ export {
   sleep,
   stripInternalHeaders,
   utf8Length,
+  VIEW_TOKEN_VAR,
 };
 export type { ClientRecord, Data, Kept, LeaderFrame, LoadReport, Message, RelayFrame, ShardFrame, Unnumbered };

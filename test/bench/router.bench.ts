@@ -64,6 +64,7 @@ async function measure(project: string, failPercent: number, probes: Probe[]) {
         host: server.host,
         party: probe.party,
         router: probe.router,
+        viewToken: server.viewToken,
         room,
         publish: { kind: "request", party: probe.party },
         clients: CLIENTS,
@@ -72,7 +73,7 @@ async function measure(project: string, failPercent: number, probes: Probe[]) {
       });
       let framesPerBroadcast: number | undefined;
       if (probe.router) {
-        const view = (await (await fetch(`http://${server.host}/parties/${probe.router}/${room}`)).json()) as { leader?: { broadcasts: number; shardFrames: number } };
+        const view = (await (await fetch(`http://${server.host}/parties/${probe.router}/${room}`, { headers: { "x-party-shard-view-token": server.viewToken } })).json()) as { leader?: { broadcasts: number; shardFrames: number } };
         if (view.leader) framesPerBroadcast = view.leader.shardFrames / view.leader.broadcasts;
       }
       results[probe.label] = { result, framesPerBroadcast };

@@ -99,7 +99,7 @@ async function measure(mode: Mode, room: string, paceMs?: number): Promise<Run |
   const everyone = [...listeners, writer];
   try {
     await withDeadline(Promise.all(everyone.map((c) => c.welcomed)), 30_000, "clients did not connect");
-    const shardLoad = mode.sharded ? await readShardLoad(proxy.host, "router", room) : undefined;
+    const shardLoad = mode.sharded ? await readShardLoad(proxy.host, "router", room, mode.server.viewToken) : undefined;
     const started = performance.now();
     for (let i = 0; i < writes; i++) {
       if (paceMs !== undefined && i > 0) await sleep(paceMs);
@@ -126,7 +126,7 @@ async function measure(mode: Mode, room: string, paceMs?: number): Promise<Run |
     }
     let framesPerWrite: number | undefined;
     if (mode.sharded) {
-      const view = (await (await fetch(`http://${mode.server.host}/parties/router/${room}`)).json()) as { leader?: { broadcasts: number; shardFrames: number } };
+      const view = (await (await fetch(`http://${mode.server.host}/parties/router/${room}`, { headers: { "x-party-shard-view-token": mode.server.viewToken } })).json()) as { leader?: { broadcasts: number; shardFrames: number } };
       if (view.leader && view.leader.broadcasts > 0) framesPerWrite = view.leader.shardFrames / view.leader.broadcasts;
     }
     const seconds = (finished - started) / 1000;

@@ -245,7 +245,7 @@ export class DifferentialLab<C extends AppClient> {
       const original = (await import(path.join(this.fixtureDir, "app", "client.ts"))) as ClientModule<C>;
       const own = mode === "unsharded" ? original : ((await import(path.join(dir, "app", "client.ts"))) as ClientModule<C>);
       const parties = { party: this.app.party ?? "main", router: this.platform.routerParty };
-      run = new Run<C>({ host: server.host, room: this.app.room, mode, own, original, sink: sink.calls, parties, quietMs: this.app.quietMs ?? 0 });
+      run = new Run<C>({ host: server.host, viewToken: server.viewToken, room: this.app.room, mode, own, original, sink: sink.calls, parties, quietMs: this.app.quietMs ?? 0 });
       await script(run);
       await sleep(SETTLE_MS);
       const observations = run.snapshot();
@@ -278,6 +278,8 @@ export async function migrate(dir: string): Promise<void> {
 
 interface RunOptions<C> {
   host: string;
+  /** The dev server's load view token. */
+  viewToken: string;
   room: string;
   mode: Mode;
   /** The project's own client module (migrated in sharded runs) and the fixture's, untouched. */
@@ -361,7 +363,7 @@ export class Run<C extends AppClient> {
   /** In sharded runs, the router's load view must place the 16 routed clients on every shard. */
   async checkShardLoad(): Promise<void> {
     if (!this.sharded) return;
-    const view = await readRouterLoad(this.options.host, this.options.room, this.options.parties.router);
+    const view = await readRouterLoad(this.options.host, this.options.room, this.options.parties.router, this.options.viewToken);
     this.load = view.load;
     const routed = this.present().filter((i) => i !== OLD_BUNDLE).length;
     assert.equal(view.load.reduce((sum, n) => sum + n, 0), routed, `router load ${JSON.stringify(view.load)}`);
@@ -408,8 +410,8 @@ export class Run<C extends AppClient> {
 }
 
 /** The router's view of one room: `GET /parties/<router>/<room>`. */
-export async function readRouterLoad(host: string, room: string, router = "router"): Promise<{ load: number[] }> {
-  const response = await fetch(`http://${host}/parties/${router}/${room}`);
+export async function readRouterLoad(host: string, room: string, router: string, viewToken: string): Promise<{ load: number[] }> {
+  const response = await fetch(`http://${host}/parties/${router}/${room}`, { headers: { "x-party-shard-view-token": viewToken } });
   const text = await response.text();
   assert.equal(response.status, 200, `GET /parties/${router}/${room} answered ${response.status}: ${text}`);
   return JSON.parse(text) as { load: number[] };

@@ -50,11 +50,11 @@ describe("the party's own auth, through the router, after init + migrate", () =>
   it("forwards the request onBeforeConnect returned: the party greets each socket as alice", async () => {
     await received(["hello alice"]);
     // The two router sockets really sit on shards.
-    const view = (await (await fetch(`http://${host()}${ROUTER}`, { headers: { authorization: "Bearer good" } })).json()) as { load: number[] };
+    const view = (await (await fetch(`http://${host()}${ROUTER}`, { headers: { "x-party-shard-view-token": server!.viewToken } })).json()) as { load: number[] };
     assert.equal(view.load.reduce((a, b) => a + b), 2, JSON.stringify(view));
   });
 
-  it("guards the router's load view with onBeforeRequest, as a direct GET of the room", async () => {
+  it("answers a GET of the router without the view token as the room's own GET: onBeforeRequest refuses it as it refuses a direct one", async () => {
     const direct = await fetch(`http://${host()}${DIRECT}`);
     const viaRouter = await fetch(`http://${host()}${ROUTER}`);
     assert.deepEqual({ status: viaRouter.status, body: await viaRouter.text() }, { status: direct.status, body: await direct.text() });

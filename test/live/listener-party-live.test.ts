@@ -77,7 +77,7 @@ describe("a party that handles messages with addEventListener in onConnect, afte
       await until(() => [...inboxes.values()].every((inbox) => inbox.length >= expected.length), 15_000);
       await new Promise((resolve) => setTimeout(resolve, 300)); // late duplicates would land here
       for (const [id, inbox] of inboxes) assert.deepEqual([...inbox].sort(), [...expected].sort(), `${id} received`);
-      const load = (await (await fetch(`http://${server!.host}/parties/router/lobby`)).json()) as { load: number[] };
+      const load = (await (await fetch(`http://${server!.host}/parties/router/lobby`, { headers: { "x-party-shard-view-token": server!.viewToken } })).json()) as { load: number[] };
       assert.ok(load.load.filter((n) => n > 0).length >= 2, `the routed clients sit on one shard only: ${JSON.stringify(load)}`);
 
       sockets[0]!.close();

@@ -103,7 +103,7 @@ describe("the migrated demo with the oldest supported partysocket (0.0.10), and 
       sendViaRouter(sender, new Uint8Array([1, 2, 3]));
       await until(() => inboxes.every((inbox) => inbox.length === 2), 10_000);
       for (const inbox of inboxes) assert.deepEqual(inbox, ["old-sender>hello from 0.0.10", "old-sender><3 bytes>"]);
-      const shards = (await (await fetch(`http://${server!.host}/parties/router/oldest`)).json()) as { load: number[] };
+      const shards = (await (await fetch(`http://${server!.host}/parties/router/oldest`, { headers: { "x-party-shard-view-token": server!.viewToken } })).json()) as { load: number[] };
       assert.equal(shards.load.filter((load) => load > 0).length, SHARDS, "the clients should sit on every shard");
     } finally {
       sender.close();

@@ -31,6 +31,7 @@ for (const failPercent of [0, 20]) {
         host: server!.host,
         party: "router",
         router: "router",
+        viewToken: server!.viewToken,
         room: `live-${failPercent}`,
         publish: { kind: "request", party: "router" },
         clients: CLIENTS,
@@ -64,7 +65,7 @@ for (const failPercent of [0, 20]) {
         await first.opened;
         await until(async () => first.inbox.length > 0, 5_000); // its welcome: the leader knows it
         first.socket.close();
-        await until(async () => (await readShardLoad(server!.host, "router", room))?.reduce((a, b) => a + b) === 0, 5_000);
+        await until(async () => (await readShardLoad(server!.host, "router", room, server!.viewToken))?.reduce((a, b) => a + b) === 0, 5_000);
         await new Promise((resolve) => setTimeout(resolve, 500));
         const second = join(); // the same id: sticky placement puts it on the emptied shard
         try {
@@ -83,16 +84,16 @@ for (const failPercent of [0, 20]) {
         const sockets = Array.from({ length: 8 }, (_, i) => new PartySocket({ host: server!.host, party: "router", room, id: `idle-${i}`, WebSocket: WebSocket as never }));
         try {
           await Promise.all(sockets.map((socket) => new Promise((resolve) => socket.addEventListener("open", resolve, { once: true }))));
-          const before = (await (await fetch(`http://${server!.host}/parties/router/${room}`)).json()) as { load: number[]; since: number };
+          const before = (await (await fetch(`http://${server!.host}/parties/router/${room}`, { headers: { "x-party-shard-view-token": server!.viewToken } })).json()) as { load: number[]; since: number };
           assert.deepEqual(before.load, [2, 2, 2, 2]);
           // Nothing reaches the router's room for longer than partykit dev keeps an idle room.
           await new Promise((resolve) => setTimeout(resolve, 13_000));
-          const afterIdle = (await (await fetch(`http://${server!.host}/parties/router/${room}`)).json()) as { load: number[]; since: number };
+          const afterIdle = (await (await fetch(`http://${server!.host}/parties/router/${room}`, { headers: { "x-party-shard-view-token": server!.viewToken } })).json()) as { load: number[]; since: number };
           assert.notEqual(afterIdle.since, before.since, "the router's room was not evicted; the test proves nothing");
           assert.deepEqual(afterIdle.load, [2, 2, 2, 2]);
           sockets.slice(0, 4).forEach((socket) => socket.close());
-          await until(async () => (await readShardLoad(server!.host, "router", room))?.reduce((a, b) => a + b) === 4, 5_000);
-          assert.equal((await readShardLoad(server!.host, "router", room))?.reduce((a, b) => a + b), 4);
+          await until(async () => (await readShardLoad(server!.host, "router", room, server!.viewToken))?.reduce((a, b) => a + b) === 4, 5_000);
+          assert.equal((await readShardLoad(server!.host, "router", room, server!.viewToken))?.reduce((a, b) => a + b), 4);
         } finally {
           sockets.forEach((socket) => socket.close());
         }

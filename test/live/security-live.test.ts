@@ -281,8 +281,8 @@ describe("attacks on the router of a party with its own auth, after init + migra
   }
 
   async function load(room: string): Promise<number[]> {
-    // The view passes the party's onBeforeRequest, as a direct GET of the room does.
-    const view = (await (await fetch(`http://${host()}/parties/router/${room}`, { headers: { authorization: "Bearer good" } })).json()) as { load: number[] };
+    // The view is the operator's: only with the deploy's view token.
+    const view = (await (await fetch(`http://${host()}/parties/router/${room}`, { headers: { "x-party-shard-view-token": server!.viewToken } })).json()) as { load: number[] };
     return view.load;
   }
 });

@@ -152,7 +152,7 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     assert.ok(!placement.includes(SECRET), placement);
     // As PartyServer closes a direct socket whose room fails to start, without the error.
     assert.equal(closed?.code, 1011, placement);
-    const view = await fetch(`http://${host()}/parties/${ROUTER}/boom-place`, { headers: AUTH }).then(async (res) => `${res.status} ${await res.text()}`);
+    const view = await fetch(`http://${host()}/parties/${ROUTER}/boom-place`, { headers: { "x-party-shard-view-token": server!.viewToken } }).then(async (res) => `${res.status} ${await res.text()}`);
     assert.ok(!view.includes(SECRET), view);
     // A plain request is the app's own business, as on a direct request: reported, not judged.
     const request = await post(`/parties/${ROUTER}/boom-request`, AUTH, "hi");
@@ -328,8 +328,8 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     assert.deepEqual(await post(`/parties/${ROUTER}/${room}`, { "x-party-shard-load": report, ...AUTH }, "load"), OK);
     assert.deepEqual(await post(`/parties/${ROUTER}/${room}`, { "x-party-shard-place": "rh-2", ...AUTH }, "place"), OK);
     assert.deepEqual(await post(`/parties/${ROUTER}/${room}`, { "x-party-shard-stats": "1", ...AUTH }, "stats"), OK);
-    // A GET carrying them is the load view, unchanged.
-    const view = await fetch(`http://${host()}/parties/${ROUTER}/${room}`, { headers: { "x-party-shard-load": report, "x-party-shard-place": "rh-3", ...AUTH } });
+    // A GET carrying them with the view token is the load view, unchanged.
+    const view = await fetch(`http://${host()}/parties/${ROUTER}/${room}`, { headers: { "x-party-shard-load": report, "x-party-shard-place": "rh-3", "x-party-shard-view-token": server!.viewToken } });
     assert.deepEqual(((await view.json()) as { load: number[] }).load, before);
     await expectInboxes([client!], ["load", "place", "stats"]);
     assert.deepEqual(await load(room), before);
@@ -447,7 +447,7 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     await expectInboxes([victim!], ["dm from sender-dm: after"]);
   });
 
-  it("the router's load view passes the app's onBeforeRequest: refused without auth exactly as a direct GET", async () => {
+  it("a GET of the router without the view token (or with a wrong one) is the room's own GET, the app's auth first; with the token, the load view", async () => {
     const room = "view";
     await clients(room, ["view-1"]);
     const get = async (pathname: string, headers: Record<string, string> = {}) => {
@@ -458,9 +458,14 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     assert.deepEqual(direct, { status: 403, body: "forbidden" });
     assert.deepEqual(await get(`/parties/${ROUTER}/${room}`), direct);
     assert.deepEqual(await get(`/parties/${ROUTER}/${room}`, { authorization: "Bearer bad" }), direct);
+    assert.deepEqual(await get(`/parties/${ROUTER}/${room}`, { "x-party-shard-view-token": `${server!.viewToken}x` }), direct);
+    // With the app's auth, the class's own answer, as directly: the view is not the app's business.
+    const own = await get(`/parties/${PARTY}/${room}`, AUTH);
+    assert.equal(own.status, 200, own.body);
+    assert.deepEqual(await get(`/parties/${ROUTER}/${room}`, AUTH), own);
     const head = async (party: string) => (await fetch(`http://${host()}/parties/${party}/${room}`, { method: "HEAD" })).status;
     assert.equal(await head(ROUTER), await head(PARTY));
-    // With it, the view.
+    // With the token, the view.
     assert.equal(sum(await load(room)), 1);
   });
 
@@ -671,7 +676,7 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
   }
 
   async function load(room: string): Promise<number[]> {
-    const view = (await (await fetch(`http://${host()}/parties/${ROUTER}/${room}`, { headers: AUTH })).json()) as { load: number[] };
+    const view = (await (await fetch(`http://${host()}/parties/${ROUTER}/${room}`, { headers: { "x-party-shard-view-token": server!.viewToken } })).json()) as { load: number[] };
     return view.load;
   }
 });

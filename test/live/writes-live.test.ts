@@ -96,7 +96,7 @@ describe("sendViaRouter on partykit dev, 20% of first attempts failing", () => {
 
       // Batches really went (the runtime logs each fault it injects into one), and were retried away.
       assert.match(server!.output(), /party-shard: injected fault (before|after) a batched write/);
-      const view = (await (await fetch(`http://${server!.host}/parties/router/${room}`)).json()) as { leader: { broadcasts: number; shardFrames: number } };
+      const view = (await (await fetch(`http://${server!.host}/parties/router/${room}`, { headers: { "x-party-shard-view-token": server!.viewToken } })).json()) as { leader: { broadcasts: number; shardFrames: number } };
       assert.equal(view.leader.broadcasts, WRITES);
       // One broadcast a write would be one frame per shard each: WRITES × SHARDS.
       assert.ok(view.leader.shardFrames < (WRITES * SHARDS) / 4, `${view.leader.shardFrames} frames to shards for ${WRITES} broadcasts`);
@@ -116,7 +116,7 @@ describe("sendViaRouter on partykit dev, 20% of first attempts failing", () => {
       await new Promise((resolve) => setTimeout(resolve, 500));
       const expected = Array.from({ length: WRITES }, (_, i) => String(i));
       listeners.forEach(({ inbox }, i) => assert.deepEqual(inbox, expected, `listener ${i}`));
-      const view = (await (await fetch(`http://${server!.host}/parties/router/${room}`)).json()) as { leader: { broadcasts: number; shardFrames: number } };
+      const view = (await (await fetch(`http://${server!.host}/parties/router/${room}`, { headers: { "x-party-shard-view-token": server!.viewToken } })).json()) as { leader: { broadcasts: number; shardFrames: number } };
       assert.equal(view.leader.broadcasts, WRITES);
       assert.ok(view.leader.shardFrames < (WRITES * SHARDS) / 4, `${view.leader.shardFrames} frames to shards for ${WRITES} broadcasts`);
     } finally {
@@ -249,7 +249,7 @@ describe("sendViaRouter on partykit dev, 20% of first attempts failing", () => {
       assert.deepEqual(listener.inbox.map((text) => Number(text.split(":")[0])), Array.from({ length: 300 }, (_, i) => i));
       // partykit dev passes link frames of several MB, so the 1 MiB limit of Cloudflare is checked
       // by the largest frame the leader sent: the 256 KiB cap on held broadcasts, in UTF-8 bytes.
-      const view = (await (await fetch(`http://${server!.host}/parties/router/${room}`)).json()) as { leader: { largestShardFrameBytes?: number } };
+      const view = (await (await fetch(`http://${server!.host}/parties/router/${room}`, { headers: { "x-party-shard-view-token": server!.viewToken } })).json()) as { leader: { largestShardFrameBytes?: number } };
       const largest = view.leader.largestShardFrameBytes;
       assert.ok(largest !== undefined && largest > 200_000 && largest <= 262_144, `largest frame to a shard: ${largest} bytes`);
 
