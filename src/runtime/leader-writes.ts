@@ -3,8 +3,9 @@
  * messages.
  *
  * Invariants:
- * - a write runs only as the connection whose key it carries (403 otherwise), and only once its
- *   socket's open reached the leader (425 until then: the sender retries);
+ * - a write runs only as the connection whose key it carries, and only once its socket's open
+ *   reached the leader: 425 otherwise (the sender retries), the same answer for both, so the
+ *   answer tells nobody without the key whether an id is connected;
  * - once per idempotency key while the key is remembered: at least WRITE_MEMORY_MIN_MS (longer
  *   than its client retries), at most WRITE_MEMORY_MS; past WRITE_MEMORY_BYTES of young writes a
  *   new write gets 503, never a forgotten key; the same key with another body is 409;
@@ -115,9 +116,10 @@ class LeaderWrites {
     // A woken leader knows its shards' clients once they answered (resync).
     await this.leader.heardShards();
     const remote = id === undefined ? undefined : this.leader.remote(id);
-    // 425: the socket's open may still be on its way from its shard; the sender retries.
-    if (!remote) return { status: 425, error: "This room does not know that connection (yet)" };
-    if (!sameKey(remote.key, key)) return { status: 403, error: "Wrong key for this connection" };
+    // 425: the socket's open may still be on its way from its shard; the sender retries. A wrong
+    // key gets the same answer: to whoever lacks the key, a connected id and an unknown one look
+    // alike (a 403 told anyone which ids are connected).
+    if (!remote || !sameKey(remote.key, key)) return { status: 425, error: "This room does not know that connection (yet)" };
     const fault = injectedFault(this.leader.env, retry, what);
     if (fault === "before") return { status: 503, error: "injected fault" };
     const digest = await digestOf(type, body);

@@ -6,14 +6,17 @@
  * - each shard's frames are taken in the order it numbered them, each once: a repeat (its ack was
  *   lost with a link) is acknowledged again, never run again;
  * - a client's handlers run in the order its events came (RemoteConnection.run), onConnect first;
- * - an id is one client: a second socket with that id takes it over only with the same key;
+ * - an id is one client: a second socket with that id takes it over only with the same key, also
+ *   for ID_GRACE_MS after its last socket closed (DepartedIds); a socket without a key, or with
+ *   the id of a direct socket, takes none;
  * - after a wake or restart, nothing reaches the party before the shards said who is connected
  *   (at most RESYNC_TIMEOUT_MS).
  */
 import type { Conn, LeaderHost, LinkEnd, PartyCalls } from "./host.js";
 import { Fanout, carriedOver, type ShardState } from "./leader-fanout.js";
+import { DepartedIds } from "./leader-ids.js";
 import { LeaderWrites } from "./leader-writes.js";
-import { BATCH_TYPE, HEADER, closeReason, decode, injectedFault, isLink, linkShard, sameClient } from "./protocol.js";
+import { BATCH_TYPE, HEADER, ID_GRACE_MS, closeReason, decode, injectedFault, isLink, linkShard, sameClient } from "./protocol.js";
 import type { Kept, LeaderFrame, Message, RelayFrame, ShardFrame } from "./protocol.js";
 import { RemoteConnection } from "./remote-connection.js";
 
@@ -22,6 +25,8 @@ const RESYNC_TIMEOUT_MS = 5_000;
 
 class LeaderCore {
   private readonly remotes = new Map<string, RemoteConnection>();
+  /** Keyed clients whose last socket closed, within ID_GRACE_MS: their ids are still theirs. */
+  private readonly departed = new DepartedIds();
   private readonly shards = new Map<number, ShardState>();
   private readonly waitingHello = new Map<number, () => void>();
   private started: Promise<void> = Promise.resolve();
@@ -199,6 +204,8 @@ class LeaderCore {
       for (const client of hello.clients) {
         if (this.remotes.get(client.id)?.shard !== shard) this.addRemote(shard, client.id, client.uri, client.key, client.kept);
       }
+      // A leader woken from hibernation forgot who left lately: the shards remember (older shards name none).
+      for (const entry of hello.left ?? []) if (!this.remotes.has(entry.id)) this.departed.remember(entry);
       // What waited for the old incarnation goes only to the clients it still has (sockets that
       // outlived its memory); a broadcast only to them, as its numbering started again.
       const outbox = state ? carriedOver(state.outbox, listed) : [];
@@ -225,9 +232,11 @@ class LeaderCore {
     if (frame.t === "open") {
       const key = frame.key;
       const existing = this.remotes.get(frame.id);
-      if (existing && !sameClient(existing.key, key)) {
-        // An id is public; only the client holding its key may take it over.
-        this.fanout.toShard(shard, { t: "close", to: frame.id, code: 1008, reason: "Connection id in use" });
+      // An id is public; only the client holding its key may take it over, or take it back
+      // while it reconnects. A direct socket's id is its own (PartyServer refuses the reverse).
+      const claim = existing ? (sameClient(existing.key, key) ? 0 : "taken") : this.host.directConnection(frame.id) ? "taken" : this.departed.claim(frame.id, key);
+      if (claim === "taken") {
+        this.fanout.toShard(shard, { t: "close", to: frame.id, code: 1008, reason: "Connection id in use", refused: true });
         return;
       }
       if (existing) {
@@ -239,7 +248,7 @@ class LeaderCore {
       }
       // Its writes' numbers go on: a write the old socket abandoned must not run after a newer one.
       // On the same shard its close came first (the old remote is gone): the shard names the number.
-      const seq = Math.max(existing?.seqTaken ?? 0, frame.taken ?? 0);
+      const seq = Math.max(existing?.seqTaken ?? 0, frame.taken ?? 0, claim);
       const remote = this.addRemote(shard, frame.id, frame.uri, key, { state: null, attachment: null, tags: [], ...(seq ? { seq } : {}) });
       remote.run(() => this.onRemoteConnect(remote, frame.headers), true);
       return;
@@ -277,6 +286,7 @@ class LeaderCore {
 
   private gone(remote: RemoteConnection, code: number, reason: string) {
     this.remotes.delete(remote.id);
+    if (remote.key !== null) this.departed.remember({ id: remote.id, key: remote.key, seq: remote.seqTaken, until: Date.now() + ID_GRACE_MS });
     remote.readyState = 3;
     remote.run(() => {
       remote.dispatchEvent(new CloseEvent("close", { code, reason }));
@@ -297,12 +307,13 @@ class LeaderCore {
   /** A connection of the room: a direct socket, or a client on a shard. */
   connection(id: string): Conn | undefined {
     if (isLink(id)) return undefined;
-    return this.host.directConnection(id) ?? this.remotes.get(id);
+    // A client on a shard first: a direct socket with its id is an impostor, closed as it came.
+    return this.remotes.get(id) ?? this.host.directConnection(id);
   }
 
   /** Every connection of the room, on every shard. */
   *connections(tag?: string): Generator<Conn> {
-    yield* this.host.directConnections(tag);
+    for (const direct of this.host.directConnections(tag)) if (!this.remotes.has(direct.id)) yield direct;
     for (const remote of this.remotes.values()) if (tag === undefined || remote.hasTag(tag)) yield remote;
   }
 

@@ -57,25 +57,31 @@ function wrapParty<T>(party: T, names: Names): T {
       return this.starting;
     }
     getConnectionTags(conn: Party.Connection, ctx: Party.ConnectionContext) {
-      if (isLink(conn.id)) return [];
+      if (isLink(conn.id) || this.core.onShard(conn.id)) return [];
       return this.party.getConnectionTags?.(conn as never, ctx as never) ?? [];
     }
     onConnect(conn: Party.Connection, ctx: Party.ConnectionContext) {
       // A link id is refused at the edge, and the link header dropped: only a shard has both.
       if (isLink(conn.id) && ctx.request.headers.get(HEADER.link) !== null) return;
+      // One socket per id, as on PartyServer (409 there): a direct socket with the id of a client
+      // on a shard would otherwise get that client's private messages. PartyKit has accepted it
+      // already; it is closed, and the party never meets it.
+      if (this.core.onShard(conn.id)) return conn.close(1008, "Connection id in use");
       return this.party.onConnect?.(conn as never, ctx as never);
     }
     onMessage(message: Message, conn: Party.Connection) {
       if (isLink(conn.id)) return this.core.onLinkFrame(conn, message);
+      if (this.core.onShard(conn.id)) return;
       return this.party.onMessage?.(message as never, conn as never);
     }
     onClose(conn: Party.Connection) {
       if (isLink(conn.id)) return this.core.onLinkClose(conn);
+      if (this.core.onShard(conn.id)) return;
       return this.party.onClose?.(conn as never);
     }
     onError(conn: Party.Connection, error: Error) {
       // A link's error is followed by its close, where the shard's state is kept.
-      return isLink(conn.id) ? undefined : this.party.onError?.(conn as never, error as never);
+      return isLink(conn.id) || this.core.onShard(conn.id) ? undefined : this.party.onError?.(conn as never, error as never);
     }
     async onRequest(req: Party.Request) {
       const own = await this.core.request(req as unknown as Request);

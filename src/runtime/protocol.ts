@@ -47,6 +47,11 @@ const SHARD_ROOM = /^(.+)!shard-(\d+)$/;
  * (1009), and frames from the leader are not resent, so the shard's clients would miss it.
  */
 const LINK_MAX_BYTES = 1_048_576;
+/**
+ * How long a connection id stays its key's after its last socket closed: longer than a client
+ * takes to reconnect (partysocket waits at most 10 s between attempts, 4 s per attempt).
+ */
+const ID_GRACE_MS = 60_000;
 /** Longest connection id, write key or Idempotency-Key (printable ASCII) a socket or a write may carry. */
 const MAX_ID_LENGTH = 128;
 
@@ -108,6 +113,17 @@ interface Kept {
   /** The highest write number taken from this connection: kept with it so a woken leader still refuses older writes. */
   seq?: number;
 }
+/**
+ * A keyed client whose last socket closed: its id stays its key's until `until` (ID_GRACE_MS
+ * later), with the highest write number taken from it, so neither a squatter nor a replayed
+ * write gets in while it reconnects.
+ */
+interface Departed {
+  id: string;
+  key: string;
+  seq: number;
+  until: number;
+}
 interface ClientRecord {
   id: string;
   /** The URL the client would have used without the router: `/parties/<party>/<room>`, no key. */
@@ -117,7 +133,7 @@ interface ClientRecord {
 }
 /** Shard → leader. Every frame but hello has a sequence number; `retry` marks a resent frame. */
 type ShardFrame =
-  | { t: "hello"; room: string; incarnation: string; acked: number; clients: ClientRecord[] }
+  | { t: "hello"; room: string; incarnation: string; acked: number; clients: ClientRecord[]; left?: Departed[] }
   | { t: "open"; seq: number; id: string; uri: string; key: string | null; headers: [string, string][]; taken?: number; retry?: true }
   | { t: "message"; seq: number; id: string; data: Data; retry?: true }
   | { t: "close"; seq: number; id: string; code: number; reason: string; retry?: true }
@@ -129,7 +145,7 @@ type LeaderFrame =
   | { t: "send"; to: string; data: Data }
   | { t: "broadcast"; data: Data; without: string[]; upTo: number }
   | { t: "broadcasts"; items: { data: Data; without: string[]; upTo: number }[] }
-  | { t: "close"; to: string; code?: number | undefined; reason?: string | undefined }
+  | { t: "close"; to: string; code?: number | undefined; reason?: string | undefined; refused?: true }
   | { t: "keep"; to: string; kept: Kept };
 
 /** What a party may pass to `send`/`broadcast`. Anything but bytes goes as text, as a WebSocket sends it. */
@@ -212,9 +228,12 @@ function decodeId(header: string | null): string | undefined {
   }
 }
 
-/** Two sockets are the same client when they hold the same key, or when neither has one. */
-function sameClient(a: string | null, b: string | null): boolean {
-  return a === null && b === null ? true : sameKey(a, b);
+/**
+ * Whether a socket holding `key` is the client that holds `owner`'s id again (a reconnect): only
+ * with the same key. A socket without a key proves nothing, so it never takes an id in use.
+ */
+function sameClient(owner: string | null, key: string | null): boolean {
+  return sameKey(owner, key);
 }
 
 /** Compares in constant time: a key is a secret. */
@@ -227,6 +246,7 @@ function sameKey(expected: string | null, given: string | null): boolean {
 
 export {
   BATCH_TYPE,
+  ID_GRACE_MS,
   HEADER,
   HEADER_PREFIX,
   KEY_PARAM,
@@ -251,4 +271,4 @@ export {
   utf8Length,
   VIEW_TOKEN_VAR,
 };
-export type { ClientRecord, Data, Kept, LeaderFrame, LoadReport, Message, RelayFrame, ShardFrame, Unnumbered };
+export type { ClientRecord, Data, Departed, Kept, LeaderFrame, LoadReport, Message, RelayFrame, ShardFrame, Unnumbered };

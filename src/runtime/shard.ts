@@ -7,12 +7,14 @@
  * - every relayed frame is numbered and kept until the leader acknowledges it, and sent again on
  *   the next link: the leader gets each once, in order (UNACKED_MAX_BYTES bounds what is kept);
  * - a client gets a broadcast only if the leader had taken its open when it broadcast (`upTo`);
- * - one socket per id: the same client (same key) replaces its old socket, anyone else is refused;
+ * - one socket per id: the same client (same key) replaces its old socket, anyone else is refused,
+ *   also for ID_GRACE_MS after a keyed client's socket closed (its record stays, marked `left`,
+ *   and this shard keeps its link meanwhile, so a woken leader hears of it in the hello);
  * - the client records in storage outlive the shard's memory, so a woken shard says who is here.
  */
 import type { Conn, LinkSocket, ShardHost } from "./host.js";
-import { HEADER, HEADER_PREFIX, KEY_PARAM, LINK_ID_PREFIX, decode, encode, headerPairs, sameClient } from "./protocol.js";
-import type { ClientRecord, Data, Kept, LeaderFrame, LoadReport, Message, RelayFrame, ShardFrame, Unnumbered } from "./protocol.js";
+import { HEADER, HEADER_PREFIX, ID_GRACE_MS, KEY_PARAM, LINK_ID_PREFIX, decode, encode, headerPairs, sameClient } from "./protocol.js";
+import type { ClientRecord, Data, Departed, Kept, LeaderFrame, LoadReport, Message, RelayFrame, ShardFrame, Unnumbered } from "./protocol.js";
 
 /** Bytes of relayed frames a shard keeps until the leader acknowledges them. */
 const UNACKED_MAX_BYTES = 8_388_608;
@@ -25,6 +27,9 @@ const IGNORED = { partyShardIgnored: true };
 /** WebSocket.OPEN: a connection that can still send and receive. */
 const WEBSOCKET_OPEN = 1;
 const isIgnored = (conn: Conn) => (conn.state as typeof IGNORED | null)?.partyShardIgnored === true;
+
+/** A client's record in storage (`client:<id>`); `left`: when its socket closed, `seq`: the write number it reached then. */
+type StoredClient = Omit<ClientRecord, "kept"> & { left?: number; seq?: number };
 
 const HOP_HEADERS = new Set(["upgrade", "connection", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "host"]);
 
@@ -41,6 +46,9 @@ class ShardRelay {
   private linking = false;
   private relinkAttempt = 0;
   private reports = 0;
+  /** Until when a departed client's id is still its key's here: the link stays open until then. */
+  private departedUntil = 0;
+  private departedTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly host: ShardHost,
@@ -54,23 +62,25 @@ class ShardRelay {
     const key = new URL(clientUri).searchParams.get(KEY_PARAM);
     const uri = partyUri(clientUri, this.host.party, this.leaderRoom);
     const current = this.client(conn.id, conn);
-    // No record: the old socket closed while this waited (its onClose forgets it), so the id is
-    // free again, as it is unsharded once its socket is gone: a plain connect, never a refusal.
-    const record = current && (await this.host.storage.get<Omit<ClientRecord, "kept">>(`client:${conn.id}`));
+    const record = await this.host.storage.get<StoredClient>(`client:${conn.id}`);
     /** The highest write number taken from the socket this one replaces: the new one's writes go on from it. */
     let taken: number | undefined;
-    if (current && record) {
+    if (record?.left !== undefined) {
+      // Its client left lately (maybe while this waited): only its key takes the id back, and
+      // its writes go on from the number they reached. Later, the id is free for anyone.
+      if (record.left + ID_GRACE_MS > Date.now() && !sameClient(record.key, key)) return this.refuse(conn);
+      if (sameClient(record.key, key)) taken = record.seq;
+    } else if (current && record) {
       // One socket per id here. The same client again (same key) replaces its old socket, as a
       // reconnect does; anyone else is refused: an id is public, its key is not.
-      const replaced = sameClient(record.key, key) ? current : conn;
-      replaced.setState(IGNORED);
-      replaced.close(replaced === conn ? 1008 : 1000, replaced === conn ? "Connection id in use" : "Reconnected");
-      if (replaced === conn) return this.reportLoad(conn.id);
+      if (!sameClient(record.key, key)) return this.refuse(conn);
+      current.setState(IGNORED);
+      current.close(1000, "Reconnected");
       this.emit({ t: "close", id: conn.id, code: 1000, reason: "Reconnected" });
       taken = (await this.host.storage.get<Kept>(`kept:${conn.id}`))?.seq;
       await this.host.storage.delete(`kept:${conn.id}`);
     }
-    const mine: Omit<ClientRecord, "kept"> = { id: conn.id, uri, key };
+    const mine: StoredClient = { id: conn.id, uri, key };
     await this.host.storage.put(`client:${conn.id}`, mine);
     const headers = headerPairs(ctx.request.headers).filter(([name]) => !name.startsWith(HEADER_PREFIX) && !HOP_HEADERS.has(name));
     this.openSeq.set(conn.id, this.emit({ t: "open", id: conn.id, uri, key, headers, ...(taken ? { taken } : {}) }));
@@ -90,8 +100,35 @@ class ShardRelay {
     const closed = conn as Conn & { closeCode?: number; closeReason?: string };
     this.emit({ t: "close", id: conn.id, code: code ?? closed.closeCode ?? 1005, reason: reason ?? closed.closeReason ?? "" });
     this.openSeq.delete(conn.id);
-    await this.host.storage.delete(recordKeys([conn.id]));
+    await this.depart(conn.id);
     this.reportLoad(conn.id);
+  }
+
+  /** A socket that may not have its id (another key holds it): closed, and nothing it does counts. */
+  private refuse(conn: Conn) {
+    conn.setState(IGNORED);
+    conn.close(1008, "Connection id in use");
+    this.reportLoad(conn.id);
+  }
+
+  /**
+   * A client's socket closed: a keyed client's record stays, marked `left`, with the write
+   * number it reached, so its id stays its key's for ID_GRACE_MS (as many storage writes as
+   * deleting it would take). A keyless one is forgotten.
+   */
+  private async depart(id: string) {
+    const record = await this.host.storage.get<StoredClient>(`client:${id}`);
+    if (!record || record.key === null) return void (await this.host.storage.delete(recordKeys([id])));
+    const seq = (await this.host.storage.get<Kept>(`kept:${id}`))?.seq ?? 0;
+    const left = Date.now();
+    await this.host.storage.put(`client:${id}`, { id, uri: record.uri, key: record.key, left, seq } satisfies StoredClient);
+    await this.host.storage.delete(`kept:${id}`);
+    this.departedUntil = Math.max(this.departedUntil, left + ID_GRACE_MS);
+    if (this.departedTimer !== undefined) clearTimeout(this.departedTimer);
+    this.departedTimer = setTimeout(() => {
+      this.departedTimer = undefined;
+      this.idleLink();
+    }, ID_GRACE_MS + 10);
   }
 
   onError(conn: Conn, error: Error) {
@@ -191,16 +228,23 @@ class ShardRelay {
 
   /** Who is here as far as the leader has acknowledged, then everything it has not. */
   private async hello(socket: LinkSocket) {
-    const records = await this.host.storage.list<Omit<ClientRecord, "kept">>({ prefix: "client:" });
+    const stored = await this.host.storage.list<StoredClient>({ prefix: "client:" });
     const kept = await this.host.storage.list<Kept>({ prefix: "kept:" });
+    const now = Date.now();
+    const records = [...stored.values()].filter((record) => record.left === undefined);
+    const left: Departed[] = [];
+    for (const record of stored.values()) {
+      if (record.left !== undefined && record.key !== null) left.push({ id: record.id, key: record.key, seq: record.seq ?? 0, until: record.left + ID_GRACE_MS });
+    }
     // A record whose socket is gone (the server restarted: hibernated sockets do not survive
-    // that) is no client any more: forgotten, never announced.
-    const gone = [...records.values()].filter((record) => !this.present(record.id));
-    if (gone.length > 0) await this.host.storage.delete(recordKeys(gone.map((record) => record.id)));
-    const clients = [...records.values()]
+    // that) is no client any more: forgotten, never announced; so is a departure past its grace.
+    const gone = [...records.filter((record) => !this.present(record.id)).map((record) => record.id), ...left.filter((entry) => entry.until <= now).map((entry) => entry.id)];
+    if (gone.length > 0) await this.host.storage.delete(recordKeys(gone));
+    const clients = records
       .filter((record) => this.present(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
-      .map((record) => ({ ...record, kept: kept.get(`kept:${record.id}`) ?? { state: null, attachment: null, tags: [] } }));
-    socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, acked: this.acked, clients } satisfies ShardFrame));
+      .map(({ id, uri, key }) => ({ id, uri, key, kept: kept.get(`kept:${id}`) ?? { state: null, attachment: null, tags: [] } }));
+    const departed = left.filter((entry) => entry.until > now);
+    socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, acked: this.acked, clients, left: departed } satisfies ShardFrame));
     for (const frame of this.unacked) socket.send(JSON.stringify({ ...frame, retry: true }));
   }
 
@@ -209,11 +253,7 @@ class ShardRelay {
       case "ack":
         this.acked = Math.max(this.acked, frame.seq);
         while (this.unacked[0] && this.unacked[0].seq <= this.acked) this.unackedBytes -= JSON.stringify(this.unacked.shift()).length;
-        // Nobody left and nothing owed: let the leader (and this shard) go idle.
-        if (this.unacked.length === 0 && this.clientCount() === 0) {
-          if (this.link === socket) this.link = undefined;
-          socket.close(1000, "no clients");
-        }
+        this.idleLink(socket);
         return;
       case "resync":
         return void this.hello(socket);
@@ -225,6 +265,7 @@ class ShardRelay {
         for (const item of frame.items) this.broadcast(item);
         return;
       case "close":
+        if (frame.refused) return this.refusedByLeader(frame.to);
         try {
           return this.client(frame.to)?.close(frame.code, frame.reason);
         } catch {
@@ -234,6 +275,22 @@ class ShardRelay {
       case "keep":
         return void this.host.storage.put(`kept:${frame.to}`, frame.kept);
     }
+  }
+
+  /** Nobody here, nothing owed, no departed client's id to keep: the leader (and this shard) may go idle. */
+  private idleLink(link = this.link) {
+    if (!link || this.unacked.length > 0 || this.clientCount() > 0 || this.departedUntil > Date.now()) return;
+    if (this.link === link) this.link = undefined;
+    link.close(1000, "no clients");
+  }
+
+  /** The leader refused a client its id (another key holds it): it goes, as if it never came. */
+  private refusedByLeader(id: string) {
+    const conn = this.client(id);
+    if (!conn) return;
+    this.refuse(conn);
+    this.openSeq.delete(id);
+    void this.host.storage.delete(recordKeys([id]));
   }
 
   private broadcast({ data, without, upTo }: { data: Data; without: string[]; upTo: number }) {

@@ -113,13 +113,15 @@ describe("attacks on the router of a party with its own auth, after init + migra
     for (const answer of upgrades) assert.ok(answer.status === 400 || answer.status >= 500, `${answer.head}\n${answer.body}`);
   });
 
-  it("3. runs no POST as another client: a wrong key gets 403, no key makes a plain request that needs the party's auth", async () => {
+  it("3. runs no POST as another client: a wrong key gets the answer an unknown id gets (425), no key makes a plain request that needs the party's auth", async () => {
     const [victim, witness] = await clients("spoof", ["victim-3", "witness-3"]);
     const named = { "x-party-shard-connection": encodeURIComponent(victim!.id) };
     const wrongKey = await write("spoof", { id: victim!.id, key: "0".repeat(32) }, "wrong key", { authorization: "Bearer good" });
-    assert.equal(wrongKey.status, 403, wrongKey.body);
+    assert.equal(wrongKey.status, 425, wrongKey.body);
     const witnessKey = await write("spoof", { id: victim!.id, key: witness!.key }, "witness's key");
-    assert.equal(witnessKey.status, 403, witnessKey.body);
+    assert.deepEqual(witnessKey, wrongKey);
+    // No presence oracle: an id nobody holds gets the very same answer.
+    assert.deepEqual(await write("spoof", { id: "nobody-3", key: witness!.key }, "unknown id"), wrongKey);
     assert.deepEqual(await post("spoof", named, "no key"), { status: 403, body: "forbidden" });
     assert.deepEqual(await post("spoof", { ...named, authorization: "Bearer good" }, "a plain request"), OK);
     await expectInboxes([victim!, witness!], ["a plain request"]);
@@ -188,7 +190,7 @@ describe("attacks on the router of a party with its own auth, after init + migra
       assert.equal(closed?.code, 1008, `the attacker's socket: ${JSON.stringify(closed)}`);
     }
     const asAttacker = await write("reuse", { id: victim!.id, key: "a".repeat(32) }, "as the attacker");
-    assert.equal(asAttacker.status, 403, asAttacker.body);
+    assert.equal(asAttacker.status, 425, asAttacker.body);
     assert.deepEqual(await post("reuse", { authorization: "Bearer good" }, "after the attack"), OK);
     await expectInboxes([victim!, witness!], ["after the attack"]);
     assert.deepEqual(await write("reuse", victim!, "still me"), OK);

@@ -105,13 +105,15 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     assert.equal(sum(await load("control")), group.length);
   });
 
-  it("runs no POST as another client: a wrong key gets 403, no key makes a plain request that needs the app's auth", async () => {
+  it("runs no POST as another client: a wrong key gets the answer an unknown id gets (425), no key makes a plain request that needs the app's auth", async () => {
     const [victim, witness] = await clients("spoof", ["victim-3", "witness-3"]);
     const named = { "x-party-shard-connection": encodeURIComponent(victim!.id) };
     const wrongKey = await write("spoof", { id: victim!.id, key: "0".repeat(32) }, "wrong key", AUTH);
-    assert.equal(wrongKey.status, 403, wrongKey.body);
+    assert.equal(wrongKey.status, 425, wrongKey.body);
     const witnessKey = await write("spoof", { id: victim!.id, key: witness!.key }, "witness's key");
-    assert.equal(witnessKey.status, 403, witnessKey.body);
+    assert.deepEqual(witnessKey, wrongKey);
+    // No presence oracle: an id nobody holds gets the very same answer.
+    assert.deepEqual(await write("spoof", { id: "nobody-3", key: witness!.key }, "unknown id"), wrongKey);
     assert.deepEqual(await post(`/parties/${ROUTER}/spoof`, named, "no key"), { status: 403, body: "forbidden" });
     assert.deepEqual(await post(`/parties/${ROUTER}/spoof`, { ...named, ...AUTH }, "a plain request"), OK);
     await expectInboxes([victim!, witness!], ["a plain request"]);
@@ -208,7 +210,7 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
       assert.deepEqual(attacker.inbox, []);
     }
     const asAttacker = await write("reuse", { id: victim!.id, key: "a".repeat(32) }, "as the attacker");
-    assert.equal(asAttacker.status, 403, asAttacker.body);
+    assert.equal(asAttacker.status, 425, asAttacker.body);
     assert.deepEqual(await post(`/parties/${ROUTER}/reuse`, AUTH, "after the attack"), OK);
     await expectInboxes([victim!, witness!], ["after the attack"]);
     assert.deepEqual(await write("reuse", victim!, "still me"), { status: 200, body: "ok" });
@@ -350,7 +352,7 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
       // Through the router: a write still needs the key; a plain request still needs the hook.
       assert.deepEqual(await post(`/parties/${ROUTER}/${room}`, { ...ns, "x-party-shard-connection": victim!.id }, "no key"), { status: 403, body: "forbidden" }, value);
       const wrongKey = await post(`/parties/${ROUTER}/${room}`, { ...ns, "x-party-shard-connection": victim!.id, "x-party-shard-key": "0".repeat(32) }, "wrong key");
-      assert.equal(wrongKey.status, 403, `${value}: ${wrongKey.body}`);
+      assert.equal(wrongKey.status, 425, `${value}: ${wrongKey.body}`);
       const ws = await wsAttemptWith(`ws://${host()}/parties/${ROUTER}/${room}?_pk=ns-${value || "empty"}`, ns);
       answers.push(`socket without a token through the router, x-partykit-namespace "${value}": ${ws}`);
       assert.match(ws, /^refused 4\d\d/, value);

@@ -147,18 +147,19 @@ describe("sendViaRouter on partykit dev, 20% of first attempts failing", () => {
     }
   });
 
-  it("a write the room refuses (wrong key) rejects its promise, alone and in a batch", async () => {
+  it("a write the router refuses (a connection id over 128 characters: 400) rejects its promise, alone and in a batch", async () => {
     const room = "refused";
     const writer = join(room, { query: helper.shardKey() });
     try {
       await writer.welcomed;
-      const impostor = fakeSocket(`ws://${server!.host}/parties/router/${room}?_pk=${writer.socket.id}&_psk=${"0".repeat(32)}`, writer.socket.id);
+      const longId = "c".repeat(200);
+      const impostor = fakeSocket(`ws://${server!.host}/parties/router/${room}?_pk=${longId}&_psk=${"0".repeat(32)}`, longId);
       await quietly(async () => {
-        await assert.rejects(helper.sendViaRouter(impostor, "alone"), /router answered 403/);
+        await assert.rejects(helper.sendViaRouter(impostor, "alone"), /router answered 400/);
         const batch = ["a", "b", "c"].map((text) => helper.sendViaRouter(impostor, text));
         for (const outcome of await Promise.allSettled(batch)) {
           assert.equal(outcome.status, "rejected");
-          assert.match(String((outcome as PromiseRejectedResult).reason), /403/);
+          assert.match(String((outcome as PromiseRejectedResult).reason), /400/);
         }
       });
       assert.deepEqual(impostor.sent, [], "a refused write fell back to the socket");

@@ -1,0 +1,260 @@
+import assert from "node:assert/strict";
+import { describe, it, mock } from "node:test";
+import type { Conn, LeaderHost, LinkEnd, LinkSocket, RoomStorage, ShardHost } from "../src/runtime/host.js";
+import { LeaderCore } from "../src/runtime/leader.js";
+import { ShardRelay } from "../src/runtime/shard.js";
+
+// Node 20 has no CloseEvent; the workers runtime does (the leader dispatches one on a close).
+globalThis.CloseEvent ??= class extends Event {} as unknown as typeof CloseEvent;
+const settle = async () => {
+  for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+const GRACE_MS = 60_000;
+const URI = "http://host/parties/main/lobby";
+
+type Frame = { t: string; to?: string; code?: number; refused?: boolean };
+
+/** A leader with one link per shard; `calls` is what the party saw, `frames(n)` what shard n was sent. */
+async function leader(options: { direct?: string[] } = {}) {
+  const links = new Map<number, LinkEnd & { frames: Frame[] }>();
+  const linkOf = (shard: number) => {
+    let link = links.get(shard);
+    if (!link) {
+      const frames: Frame[] = [];
+      link = { id: `party-shard-link-${shard}-x`, readyState: 1, send: (text) => void frames.push(JSON.parse(text)), close() {}, frames };
+      links.set(shard, link);
+    }
+    return link;
+  };
+  const direct = (options.direct ?? []).map((id): Conn => ({ id, uri: null, readyState: 1, state: null, setState: (state) => state, send() {}, close() {} }));
+  const host: LeaderHost = {
+    id: "lobby",
+    env: {},
+    hibernates: false,
+    directConnections: () => direct,
+    directConnection: (id) => direct.find((conn) => conn.id === id),
+    links: () => links.values(),
+    link: (id) => [...links.values()].find((link) => link.id === id),
+    routerRoom: () => async () => new Response("{}"),
+  };
+  const calls: string[] = [];
+  const core = new LeaderCore(host, {
+    connect: (conn) => void calls.push(`connect ${conn.id}`),
+    message: (conn, message) => void calls.push(`message ${conn.id} ${String(message)}`),
+    close: (conn) => void calls.push(`close ${conn.id}`),
+  });
+  await core.start();
+  const seqs = new Map<number, number>();
+  const frame = async (shard: number, body: object) => {
+    const seq = (seqs.get(shard) ?? 0) + 1;
+    seqs.set(shard, seq);
+    await core.onLinkFrame(linkOf(shard), JSON.stringify({ ...body, seq }));
+    await settle();
+  };
+  const hello = async (shard: number, left: object[] = []) => {
+    await core.onLinkFrame(linkOf(shard), JSON.stringify({ t: "hello", room: "lobby", incarnation: `shard-${shard}`, acked: 0, clients: [], left }));
+  };
+  const write = async (id: string, key: string, seq: number, text: string) =>
+    (await core.request(new Request(URI, { method: "POST", body: text, headers: { "x-party-shard-connection": id, "x-party-shard-key": key, "x-party-shard-seq": String(seq), "x-party-shard-attempt": "1", "idempotency-key": `${id}-${key}-${seq}` } })))!.status;
+  return {
+    core,
+    calls,
+    hello,
+    write,
+    open: (shard: number, id: string, key: string | null) => frame(shard, { t: "open", id, uri: URI, key, headers: [] }),
+    close: (shard: number, id: string) => frame(shard, { t: "close", id, code: 1000, reason: "" }),
+    refusals: (shard: number) => (links.get(shard)?.frames ?? []).filter((sent) => sent.t === "close" && sent.refused).map((sent) => `${sent.to} ${sent.code}`),
+  };
+}
+
+describe("an id belongs to its key at the leader", () => {
+  it("after a keyed client's socket closed, another key cannot take its id within the grace period; the client itself can; later anyone can", async () => {
+    mock.timers.enable({ apis: ["Date"], now: 1_700_000_000_000 });
+    try {
+      const room = await leader();
+      for (const shard of [1, 2]) await room.hello(shard);
+      await room.open(1, "victim", "victim-key");
+      await room.close(1, "victim");
+      // The squatter, on another shard, with a key of its own: refused, never met by the party.
+      await room.open(2, "victim", "squatter-key");
+      assert.deepEqual(room.refusals(2), ["victim 1008"]);
+      // The victim reconnects with its own key, wherever it lands.
+      await room.open(2, "victim", "victim-key");
+      assert.deepEqual(room.calls, ["connect victim", "close victim", "connect victim"]);
+      await room.close(2, "victim");
+      mock.timers.tick(GRACE_MS + 1);
+      await room.open(1, "victim", "someone-else");
+      assert.deepEqual(room.calls.at(-1), "connect victim");
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it("a socket without a key never takes an id in use: not a keyless client's, not a keyed one's", async () => {
+    const room = await leader();
+    for (const shard of [1, 2]) await room.hello(shard);
+    await room.open(1, "anon", null);
+    await room.open(2, "anon", null);
+    await room.open(1, "keyed", "keyed-key");
+    await room.open(2, "keyed", null);
+    assert.deepEqual(room.refusals(2), ["anon 1008", "keyed 1008"]);
+    assert.deepEqual(room.calls, ["connect anon", "connect keyed"]);
+  });
+
+  it("a client on a shard cannot take the id of a direct socket; a direct socket with a shard client's id is none of the party's connections", async () => {
+    const room = await leader({ direct: ["carol", "dave"] });
+    await room.hello(1);
+    await room.open(1, "carol", "carol-key");
+    assert.deepEqual(room.refusals(1), ["carol 1008"]);
+    assert.deepEqual(room.calls, []);
+    // A shard's hello names erin, whose id a direct socket (the impostor PartyKit accepted before
+    // the wrapper closes it) also holds: the party sees erin on the shard, once.
+    const impostor = await leader({ direct: ["erin"] });
+    await impostor.core.onLinkFrame(
+      { id: "party-shard-link-1-x", readyState: 1, send() {}, close() {} },
+      JSON.stringify({ t: "hello", room: "lobby", incarnation: "one", acked: 0, clients: [{ id: "erin", uri: URI, key: "erin-key", kept: { state: null, attachment: null, tags: ["erin"] } }] }),
+    );
+    assert.deepEqual([...impostor.core.connections()].map((conn) => [conn.id, "shard" in conn]), [["erin", true]]);
+    assert.ok("shard" in impostor.core.connection("erin")!);
+  });
+
+  it("a leader woken from hibernation learns the departed ids and their write numbers from its shards' hellos", async () => {
+    const room = await leader();
+    await room.hello(1, [{ id: "victim", key: "victim-key", seq: 7, until: Date.now() + GRACE_MS }]);
+    await room.open(1, "victim", "squatter-key");
+    assert.deepEqual(room.refusals(1), ["victim 1008"]);
+    await room.open(1, "victim", "victim-key");
+    // A captured write of the victim's earlier socket, replayed: its number is below what was taken.
+    assert.equal(await room.write("victim", "victim-key", 6, "replayed"), 410);
+    assert.equal(await room.write("victim", "victim-key", 8, "newer"), 200);
+    await settle();
+    assert.deepEqual(room.calls, ["connect victim", "message victim newer"]);
+  });
+
+  it("write numbers go on across a reconnect after the leader's write memory (5 min) forgot them: a replayed write never runs", async () => {
+    mock.timers.enable({ apis: ["Date"], now: 1_700_000_000_000 });
+    try {
+      const room = await leader();
+      for (const shard of [1, 2]) await room.hello(shard);
+      await room.open(1, "writer", "writer-key");
+      for (const seq of [1, 2, 3]) assert.equal(await room.write("writer", "writer-key", seq, `w${seq}`), 200);
+      await room.close(1, "writer");
+      await room.open(2, "writer", "writer-key");
+      mock.timers.tick(6 * 60_000);
+      assert.equal(await room.write("writer", "writer-key", 2, "w2"), 410);
+      assert.equal(await room.write("writer", "writer-key", 4, "w4"), 200);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+});
+
+/** A shard with its storage and sockets; `sent` is what went over its link. */
+function shard() {
+  const map = new Map<string, unknown>();
+  const storage: RoomStorage = {
+    get: async <T>(key: string) => structuredClone(map.get(key)) as T | undefined,
+    put: async (key, value) => void map.set(key, structuredClone(value)),
+    delete: async (keys) => [keys].flat().forEach((key) => map.delete(key)),
+    list: async <T>({ prefix }: { prefix: string }) => new Map([...map].filter(([key]) => key.startsWith(prefix))) as Map<string, T>,
+  };
+  const sent: { t: string; id?: string; left?: { id: string; seq: number }[] }[] = [];
+  const listeners: ((event: MessageEvent) => void)[] = [];
+  const link: LinkSocket & { closed: boolean } = {
+    readyState: 1,
+    closed: false,
+    send: (text) => void sent.push(JSON.parse(text)),
+    close: () => void (link.closed = true),
+    addEventListener: (type: string, listener: (event: MessageEvent) => void) => void (type === "message" && listeners.push(listener)),
+  };
+  const sockets: (Conn & { closedWith?: number; readyState: number })[] = [];
+  const host: ShardHost = {
+    party: "main",
+    storage,
+    connections: (tag) => sockets.filter((conn) => conn.readyState === 1 && (tag === undefined || conn.id === tag)),
+    openLink: async () => link,
+    routerRoom: () => async () => new Response(null, { status: 204 }),
+  };
+  const relay = new ShardRelay(host, "lobby", 1);
+  const connect = async (id: string, key: string | null) => {
+    let state: unknown = null;
+    const conn = {
+      id,
+      uri: null,
+      readyState: 1,
+      closedWith: undefined as number | undefined,
+      get state() {
+        return state;
+      },
+      setState: (next: unknown) => (state = next),
+      send() {},
+      close(code?: number) {
+        conn.closedWith = code;
+        conn.readyState = 3;
+      },
+    };
+    sockets.push(conn);
+    await relay.onConnect(conn, { request: new Request(`http://host/parties/router/lobby?_pk=${id}${key ? `&_psk=${key}` : ""}`) });
+    await settle();
+    return conn;
+  };
+  const fromLeader = (frame: object) => listeners.forEach((listener) => listener(new MessageEvent("message", { data: JSON.stringify(frame) })));
+  return { relay, map, sent, link, connect, fromLeader, leave: async (conn: Conn & { readyState: number }) => {
+    conn.readyState = 3;
+    await relay.onClose(conn, 1000, "");
+    await settle();
+  } };
+}
+
+describe("an id belongs to its key on a shard", () => {
+  it("a departed client's record stays (marked left, with its write number) and refuses another key within the grace period; its own key comes back with its number", async () => {
+    const s = shard();
+    const victim = await s.connect("victim", "victim-key");
+    s.map.set("kept:victim", { state: null, attachment: null, tags: [], seq: 4 });
+    await s.leave(victim);
+    const squatter = await s.connect("victim", "squatter-key");
+    assert.equal(squatter.closedWith, 1008);
+    const back = await s.connect("victim", "victim-key");
+    assert.equal(back.closedWith, undefined);
+    const opens = s.sent.filter((frame) => frame.t === "open");
+    assert.deepEqual(opens.map((frame) => [frame.id, (frame as { taken?: number }).taken]), [["victim", undefined], ["victim", 4]]);
+  });
+
+  it("a second socket without a key does not replace a keyless one", async () => {
+    const s = shard();
+    const first = await s.connect("anon", null);
+    const second = await s.connect("anon", null);
+    assert.equal(second.closedWith, 1008);
+    assert.equal(first.closedWith, undefined);
+  });
+
+  it("keeps its link while a departed client's id is kept, names it in its hello, and lets the link go once the grace period is over", async () => {
+    mock.timers.enable({ apis: ["Date", "setTimeout"], now: 1_700_000_000_000 });
+    try {
+      const s = shard();
+      const victim = await s.connect("victim", "victim-key");
+      await s.leave(victim);
+      s.fromLeader({ t: "ack", seq: 2 });
+      assert.equal(s.link.closed, false, "the link stays while the id is kept");
+      s.fromLeader({ t: "resync" });
+      await settle();
+      const hello = s.sent.filter((frame) => frame.t === "hello").at(-1)!;
+      assert.deepEqual(hello.left?.map((entry) => entry.id), ["victim"]);
+      mock.timers.tick(GRACE_MS + 100);
+      assert.equal(s.link.closed, true, "the link goes once the grace period is over");
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it("a socket the leader refused its id goes without a trace: no record, no close relayed", async () => {
+    const s = shard();
+    const squatter = await s.connect("victim", "squatter-key");
+    s.fromLeader({ t: "close", to: "victim", code: 1008, reason: "Connection id in use", refused: true });
+    await settle();
+    assert.equal(squatter.closedWith, 1008);
+    await s.leave(squatter);
+    assert.equal([...s.map.keys()].filter((key) => key.endsWith(":victim")).length, 0);
+    assert.deepEqual(s.sent.filter((frame) => frame.t === "close"), []);
+  });
+});
