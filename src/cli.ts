@@ -1,12 +1,13 @@
 import { PACKAGE_VERSION as version } from "./core/package-info.js";
 import { Command, CommanderError, Help, type Option } from "commander";
-import { InterruptedError, PartyShardError, TRAPPED_SIGNALS, formatLocation, type ExitCode } from "./errors.js";
+import { InterruptedError, PartyShardError, TRAPPED_SIGNALS, type ExitCode } from "./errors.js";
 import { initCommand } from "./commands/init.js";
 import { checkCommand } from "./commands/check.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { verifyCommand } from "./commands/verify.js";
 import type { CommandContext } from "./commands/settle-plan.js";
 import { decidePalette, type Colors } from "./ui/colour.js";
+import { wantsJson, writeErrorReport } from "./ui/error-report.js";
 import { parseSharedOptions, type CommandAction } from "./commands/shared.js";
 
 
@@ -33,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
   for (const command of [program, ...program.commands]) {
     command.exitOverride().configureHelp({ optionDescription: unquotedDefaults }).configureOutput({
       writeErr: (text) => process.stderr.write(text),
-      outputError: (text) => usageError(text, command === program ? "party-shard --help" : `party-shard ${command.name()} --help`),
+      outputError: (text) => usageError(text, command === program ? "party-shard --help" : `party-shard ${command.name()} --help`, wantsJson(argv)),
     });
   }
   try {
@@ -77,19 +78,15 @@ async function runAction(action: CommandAction<CommandContext>, raw: Record<stri
 
 /**
  * Commander's usage errors ("error: unknown option '--shardz'") in the shape of the project's
- * own, so a typo and an out-of-range --shards read alike: one error line, then one hint.
+ * own, so a typo and an out-of-range --shards read alike: one error line, then one hint; with
+ * --json, the same JSON object on stdout as any other error.
  */
-function usageError(text: string, help: string): void {
-  const pc = decidePalette(process.argv.includes("--no-color")).stderr;
+function usageError(text: string, help: string, json: boolean): void {
+  const colors = decidePalette(process.argv.includes("--no-color")).stderr;
   const [first = "", ...rest] = text.trimEnd().replace(/^error: /, "").split("\n");
   // Commander's "(Did you mean --shards?)" is the better hint when it has one.
   const suggestion = rest.join(" ").replace(/^\((.*)\)$/, "$1");
-  writeError(first, suggestion || `${help} lists what it takes.`, pc);
-}
-
-function writeError(message: string, hint: string | undefined, pc: Colors): void {
-  process.stderr.write(`${pc.red("error:")} ${message}\n`);
-  if (hint) process.stderr.write(`${pc.dim("hint:")} ${hint}\n`);
+  writeErrorReport({ message: first, hint: suggestion || `${help} lists what it takes.`, exitCode: 2 }, { json, colors });
 }
 
 /** Commander quotes string defaults and choices (`default: "20"`); on the command line they are typed bare. */
@@ -99,17 +96,12 @@ function unquotedDefaults(this: Help, option: Option): string {
   return own + text.slice(own.length).replace(/"([^"\s]*)"/g, "$1");
 }
 
-function reportError(error: unknown, json: boolean, pc: Colors): ExitCode {
+function reportError(error: unknown, json: boolean, colors: Colors): ExitCode {
   const known = error instanceof PartyShardError;
   const exitCode: ExitCode = known ? error.exitCode : 1;
   const message = error instanceof Error ? error.message : String(error);
-  if (json) {
-    const location = known ? error.location : undefined;
-    process.stdout.write(`${JSON.stringify({ error: { message, hint: known ? error.hint : undefined, location, exitCode } }, null, 2)}\n`);
-  }
-  const where = known && error.location ? `${formatLocation(error.location)}: ` : "";
-  writeError(`${where}${message}`, known ? error.hint : undefined, pc);
+  writeErrorReport({ message, hint: known ? error.hint : undefined, location: known ? error.location : undefined, exitCode }, { json, colors });
   if (process.env.DEBUG && error instanceof Error) process.stderr.write(`${error.stack}\n`);
-  else if (!known) process.stderr.write(pc.dim("Set DEBUG=1 for the stack trace.\n"));
+  else if (!known) process.stderr.write(colors.dim("Set DEBUG=1 for the stack trace.\n"));
   return exitCode;
 }

@@ -23,9 +23,12 @@ describe("party-shard added to the package.json of each generated file that impo
   it("creates dependencies when there is none, and leaves a package that lists it in any field as it is", async () => {
     const bare = await withRuntimeDependency([], [GLUE.path], reader({ "package.json": '{"name":"app"}' }), "/project");
     assert.deepEqual(JSON.parse(bare.changes[0]!.after), { name: "app", dependencies: { "party-shard": DEPENDENCY_RANGE } });
-    for (const field of ["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"]) {
-      const listed = await withRuntimeDependency([], [GLUE.path], reader({ "package.json": JSON.stringify({ [field]: { "party-shard": "file:../party-shard" } }) }), "/project");
-      assert.deepEqual(listed, { changes: [], findings: [] }, field);
+    // Any spec counts: the README's pre-publish install records the tarball in the app's vendor/.
+    for (const spec of ["file:vendor/party-shard-0.1.0.tgz", "file:../party-shard", "^0.0.1"]) {
+      for (const field of ["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"]) {
+        const listed = await withRuntimeDependency([], [GLUE.path], reader({ "package.json": JSON.stringify({ [field]: { "party-shard": spec } }) }), "/project");
+        assert.deepEqual(listed, { changes: [], findings: [] }, `${field}: ${spec}`);
+      }
     }
   });
 

@@ -13,7 +13,7 @@ export function checkCommand(run: ActionRunner<CommandContext>): Command {
     .option("--cwd <dir>", "run as if started in this folder")
     .option("--config <file>", "PartyKit or wrangler config to use (default: found like partykit and wrangler do)")
     .addOption(platformOption())
-    .option("--json", "print the result as JSON")
+    .option("--json", "print the result, or the error, as JSON on stdout")
     .addOption(new Option("--format <format>", "output format").choices(["text", "github"]).default("text"))
     .option("--strict", "also fail when the router differs from what this version generates")
     .option("--writes <mode>", "the --writes migrate ran with: routed, or socket (then socket.send on a routed socket is expected)", "routed")

@@ -29,7 +29,7 @@ export function withSharedOptions(command: Command): Command {
     .addOption(platformOption())
     .option("--dry-run", "print the diff and write nothing")
     .option("-y, --yes", "never prompt; take the defaults")
-    .option("--json", "print the plan and findings as JSON on stdout")
+    .option("--json", "print the plan and findings, or the error, as JSON on stdout")
     .option("--force", "replace files that party-shard generated and you edited since")
     .option("--verbose", "show generated files in full, not as one line each")
     .option("--vendor", `copy the runtime's modules into the project (${VENDOR_DIR}/ beside the generated files) instead of importing the party-shard package`)

@@ -351,3 +351,39 @@ describe("bad input: exit 2, say where and why, change nothing", { concurrency: 
     });
   }
 });
+
+/** With --json, the same failure as one JSON object on stdout (where --json output goes), the text still on stderr. */
+const JSON_CASES: { name: string; files: Record<string, string>; args: string[]; error: RegExp; hint: RegExp | null; location?: object }[] = [
+  { name: "init: unknown flag", files: BASE, args: ["init", "--json", "--shardz", "3"], error: /^unknown option '--shardz'$/, hint: /^Did you mean --shards\?$/ },
+  { name: "init: --shards without a value", files: BASE, args: ["init", "--json", "--shards"], error: /argument missing/, hint: /^party-shard init --help lists what it takes\.$/ },
+  { name: "init: --shards abc", files: BASE, args: ["init", "--json", "--shards", "abc"], error: /^--shards must be a whole number from 1 to 256; got "abc"\.$/, hint: null },
+  { name: "migrate: unknown flag", files: INITIALIZED, args: ["migrate", "--json", "--shards", "3"], error: /^unknown option '--shards'$/, hint: /migrate --help/ },
+  { name: "migrate: without init", files: BASE, args: ["migrate", "--json"], error: /^No party-shard router in partykit\.json/, hint: null, location: { file: "partykit.json" } },
+  { name: "check: --format xml", files: INITIALIZED, args: ["check", "--json", "--format", "xml"], error: /argument 'xml' is invalid/, hint: /check --help/ },
+  { name: "check: the party's file missing", files: without(INITIALIZED, "src/server.ts"), args: ["check", "--json"], error: /which does not exist/, hint: /^Point it at the file that exports the party/, location: { file: "partykit.json", line: 2, col: 3 } },
+  { name: "unknown command", files: BASE, args: ["shard-it", "--json"], error: /^unknown command 'shard-it'$/, hint: /^party-shard --help lists/ },
+];
+
+describe("bad input with --json: { error, hint, location?, exitCode } on stdout, exit 2, change nothing", { concurrency: 2 }, () => {
+  for (const { name, files, args, error, hint, location } of JSON_CASES) {
+    it(name, async () => {
+      const dir = makeProject(files);
+      try {
+        const before = treeHash(dir);
+        const result = await runCli(args, dir);
+        assert.equal(result.exitCode, 2, `exit code; stderr:\n${result.stderr}`);
+        const report = JSON.parse(result.stdout) as Record<string, unknown>;
+        assert.deepEqual(Object.keys(report), location ? ["error", "hint", "location", "exitCode"] : ["error", "hint", "exitCode"]);
+        assert.match(String(report.error), error);
+        if (hint) assert.match(String(report.hint), hint);
+        else assert.equal(report.hint, null);
+        assert.deepEqual(report.location, location);
+        assert.equal(report.exitCode, 2);
+        assert.match(result.stderr, /^error: /, "the text stays on stderr");
+        assert.equal(treeHash(dir), before, "the project changed");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});

@@ -115,7 +115,7 @@ describe("party-shard init: errors as data, and a write that fails halfway", () 
     const result = await runCli(["init", "--json"], dir);
     assert.equal(result.exitCode, 2);
     const report = JSON.parse(result.stdout);
-    assert.deepEqual(report.error.location, { file: "partykit.json", line: 1, col: 1 });
+    assert.deepEqual(report.location, { file: "partykit.json", line: 1, col: 1 });
   });
 
   it("a write that fails halfway leaves the project as it was", async () => {

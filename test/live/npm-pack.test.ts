@@ -1,14 +1,17 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { pathToFileURL } from "node:url";
 import { before, describe, it } from "node:test";
 import { execa } from "execa";
 import { REPO } from "../helpers/cli.js";
 import { tempDir } from "../helpers/temp.js";
 
 /**
- * The newcomer's path, end to end: the package as `npm pack` makes it, installed into a fresh
- * app by a real `npm install`, every command run through `npx`. The app's party parses JSON, as
+ * The newcomer's path, end to end, as the README tells it before the package is on npm: the
+ * package as `npm pack` makes it, committed under a fresh app's vendor/ and installed by a real
+ * `npm install`, then a clone of the app elsewhere installed by `npm ci`, every command run
+ * through `npx`. The app's party parses JSON, as
  * most do, so verify's probe must be shaped like its traffic.
  */
 const PARTY = `import type * as Party from "partykit/server";
@@ -35,39 +38,80 @@ export function say(text: string) {
 `;
 
 const installedVersion = (name: string) => (JSON.parse(readFileSync(path.join(REPO, "node_modules", name, "package.json"), "utf8")) as { version: string }).version;
+const readJson = (file: string) => JSON.parse(readFileSync(file, "utf8")) as Record<string, any>;
+const ENTRIES = ["partykit", "partyserver", "client"];
 
-describe("npm pack → npm install → npx party-shard", () => {
+/**
+ * What the tarball must hold and nothing more: the CLI (bin, dist as JavaScript and
+ * declarations), the runtime's sources (what --vendor copies) and the generator's templates.
+ * No source maps (their sources are not shipped), no demo, no tests or fixtures, and nothing in
+ * dist/ that src/ no longer has (a stale build).
+ */
+function unexpectedFiles(files: string[]): string[] {
+  const sources = (dir: string) => readdirSync(path.join(REPO, dir)).filter((name) => name.endsWith(".ts")).map((name) => `${dir}/${name}`);
+  const runtime = new Set(sources("src/runtime"));
+  const templates = new Set(readdirSync(path.join(REPO, "templates")).filter((name) => name.endsWith(".tpl")).map((name) => `templates/${name}`));
+  const expected = (file: string) => {
+    if (["package.json", "README.md", "LICENSE", "bin/party-shard.js"].includes(file)) return true;
+    if (runtime.has(file) || templates.has(file)) return true;
+    const built = /^dist\/(.+)\.(?:js|d\.ts)$/.exec(file);
+    return built !== null && built[1] !== "demo" && existsSync(path.join(REPO, "src", `${built[1]}.ts`));
+  };
+  return files.filter((file) => !expected(file));
+}
+
+describe("npm pack → the tarball in the app's vendor/ → npm ci elsewhere → npx party-shard", () => {
   const work = tempDir("pack");
-  const app = path.join(work, "app");
-  let tarball = "";
+  // The app as its author set it up, and a teammate's (or CI's) clone of what was committed.
+  const origin = path.join(work, "origin");
+  const app = path.join(work, "clone");
+  let packed: { filename: string; files: string[] };
   const npx = (...args: string[]) => execa("npx", ["--no-install", "party-shard", ...args], { cwd: app, env: { CI: "true", NO_COLOR: "1" }, stdin: "ignore", reject: false });
 
   before(async () => {
-    // dist/ is built by `npm test` before any test runs; prepare would build it again.
-    const packed = await execa("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], { cwd: REPO });
-    const [{ filename, files }] = JSON.parse(packed.stdout) as { filename: string; files: { path: string }[] }[];
-    tarball = path.join(work, filename);
-    assert.ok(files.some((file) => file.path === "dist/cli.js"), "the tarball has the built CLI");
-    // The runtime ships built (party-shard/partykit, …) and as sources (what --vendor copies); nothing else of src/ or test/.
-    assert.ok(!files.some((file) => file.path.startsWith("test/") || (file.path.startsWith("src/") && !file.path.startsWith("src/runtime/"))), "no tests or sources but the runtime in the tarball");
-    assert.ok(files.some((file) => file.path === "src/runtime/leader.ts"), "the runtime modules are in the tarball");
-    for (const entry of ["partykit", "partyserver", "client"]) {
-      assert.ok(files.some((file) => file.path === `dist/runtime/${entry}.js`) && files.some((file) => file.path === `dist/runtime/${entry}.d.ts`), `party-shard/${entry} is in the tarball`);
-    }
+    // dist/ is built by `npm test` before any test runs; prepack would build it again.
+    const pack = await execa("npm", ["pack", "--ignore-scripts", "--json", "--pack-destination", work], { cwd: REPO });
+    const [{ filename, files }] = JSON.parse(pack.stdout) as { filename: string; files: { path: string }[] }[];
+    packed = { filename, files: files.map((file) => file.path) };
 
-    mkdirSync(path.join(app, "party"), { recursive: true });
-    mkdirSync(path.join(app, "src"));
-    writeFileSync(path.join(app, "package.json"), `${JSON.stringify({ name: "json-chat", private: true, type: "module" }, null, 2)}\n`);
-    writeFileSync(path.join(app, "partykit.json"), `{\n  "name": "json-chat",\n  "main": "party/chat.ts",\n  "compatibilityDate": "2024-01-01"\n}\n`);
-    writeFileSync(path.join(app, "party", "chat.ts"), PARTY);
-    writeFileSync(path.join(app, "src", "client.ts"), CLIENT);
+    // The README's pre-publish install: the tarball committed under the app's vendor/, recorded
+    // as a path inside the app, so the app installs the same on any machine.
+    mkdirSync(path.join(origin, "vendor"), { recursive: true });
+    mkdirSync(path.join(origin, "party"));
+    mkdirSync(path.join(origin, "src"));
+    renameSync(path.join(work, filename), path.join(origin, "vendor", filename));
+    writeFileSync(path.join(origin, "package.json"), `${JSON.stringify({ name: "json-chat", private: true, type: "module" }, null, 2)}\n`);
+    writeFileSync(path.join(origin, "partykit.json"), `{\n  "name": "json-chat",\n  "main": "party/chat.ts",\n  "compatibilityDate": "2024-01-01"\n}\n`);
+    writeFileSync(path.join(origin, "party", "chat.ts"), PARTY);
+    writeFileSync(path.join(origin, "src", "client.ts"), CLIENT);
     // The versions this checkout has, so npm finds them in its cache.
-    const install = await execa(
-      "npm",
-      ["install", "--prefer-offline", "--no-audit", "--no-fund", "-D", tarball, `partykit@${installedVersion("partykit")}`, `partysocket@${installedVersion("partysocket")}`],
-      { cwd: app, reject: false },
-    );
+    const npm = (cwd: string, ...args: string[]) => execa("npm", [...args, "--prefer-offline", "--no-audit", "--no-fund"], { cwd, reject: false });
+    const install = await npm(origin, "install", "--package-lock-only", "-D", `./vendor/${filename}`, `partykit@${installedVersion("partykit")}`, `partysocket@${installedVersion("partysocket")}`);
     assert.equal(install.exitCode, 0, install.stderr);
+    cpSync(origin, app, { recursive: true });
+    const ci = await npm(app, "ci");
+    assert.equal(ci.exitCode, 0, ci.stderr);
+  });
+
+  it("packs the CLI, the runtime built and as sources, and the templates: nothing else", () => {
+    assert.deepEqual(unexpectedFiles(packed.files), []);
+    assert.ok(packed.files.includes("dist/cli.js"), "the tarball has the built CLI");
+    assert.ok(packed.files.includes("src/runtime/leader.ts"), "the runtime modules are in the tarball (--vendor copies them)");
+    assert.ok(packed.files.includes("templates/router.ts.tpl"), "the templates are in the tarball");
+    const manifest = readJson(path.join(REPO, "package.json"));
+    for (const target of [manifest.bin["party-shard"], ...Object.values<{ types?: string; default?: string } | string>(manifest.exports).flatMap((target) => (typeof target === "string" ? [target] : [target.types, target.default]))]) {
+      if (typeof target === "string" && target !== "./package.json") assert.ok(packed.files.includes(path.posix.normalize(target)), `${target} is in the tarball`);
+    }
+  });
+
+  it("records the tarball as a path inside the app, which a clone elsewhere installs with npm ci", async () => {
+    const spec = `file:vendor/${packed.filename}`;
+    assert.equal(readJson(path.join(app, "package.json")).devDependencies["party-shard"], spec);
+    assert.equal(readJson(path.join(app, "package-lock.json")).packages["node_modules/party-shard"].resolved, spec);
+    for (const entry of ENTRIES) {
+      const resolved = await execa(process.execPath, ["--input-type=module", "-e", `console.log(import.meta.resolve("party-shard/${entry}"))`], { cwd: app });
+      assert.equal(resolved.stdout, pathToFileURL(path.join(app, "node_modules", "party-shard", "dist", "runtime", `${entry}.js`)).href);
+    }
   });
 
   it("runs --version from the installed package", async () => {
@@ -77,13 +121,14 @@ describe("npm pack → npm install → npx party-shard", () => {
   });
 
   it("init, migrate, check and verify an app whose party parses JSON", async () => {
+    const manifest = readFileSync(path.join(app, "package.json"), "utf8");
     const init = await npx("init", "--yes");
     assert.equal(init.exitCode, 0, init.stderr);
     assert.match(init.stdout + init.stderr, /created party\/router\.ts/);
     assert.match(init.stdout + init.stderr, /Next: npx party-shard migrate/);
 
     // The app's party-shard (a devDependency, from the tarball) is what the generated files import; package.json stays.
-    const manifest = readFileSync(path.join(app, "package.json"), "utf8");
+    assert.equal(readFileSync(path.join(app, "package.json"), "utf8"), manifest);
     assert.match(readFileSync(path.join(app, "party", "party-shard-server.ts"), "utf8"), /from "party-shard\/partykit";$/m);
     const migrate = await npx("migrate", "--yes");
     assert.equal(migrate.exitCode, 0, migrate.stderr);

@@ -1,0 +1,33 @@
+import { formatLocation, type SourceLocation } from "../errors.js";
+import type { Colors } from "./colour.js";
+
+/** One failure as the user sees it, whether commander or a command found it. */
+export interface ErrorReport {
+  message: string;
+  hint?: string;
+  location?: SourceLocation;
+  exitCode: number;
+}
+
+/**
+ * `error: <message>` and `hint: <what to do>` on stderr; with `--json`, the same as one JSON
+ * object on stdout too, where every `--json` output goes, so a script reading stdout always gets
+ * JSON: `{ "error", "hint" (null when there is none), "location" (when known), "exitCode" }`.
+ */
+export function writeErrorReport(report: ErrorReport, options: { json: boolean; colors: Colors }): void {
+  if (options.json) process.stdout.write(`${JSON.stringify(errorJson(report), null, 2)}\n`);
+  const { red, dim } = options.colors;
+  const where = report.location ? `${formatLocation(report.location)}: ` : "";
+  process.stderr.write(`${red("error:")} ${where}${report.message}\n`);
+  if (report.hint) process.stderr.write(`${dim("hint:")} ${report.hint}\n`);
+}
+
+export function errorJson({ message, hint, location, exitCode }: ErrorReport): Record<string, unknown> {
+  return { error: message, hint: hint ?? null, ...(location ? { location } : {}), exitCode };
+}
+
+/** Whether the command line asks for JSON: read from argv, since a usage error stops commander before it parses options. */
+export function wantsJson(argv: string[]): boolean {
+  const end = argv.indexOf("--");
+  return (end === -1 ? argv : argv.slice(0, end)).includes("--json");
+}
