@@ -29,7 +29,7 @@ export function verifyCommand(run: ActionRunner<CommandContext>): Command {
     .addOption(noColorOption())
     .addHelpText(
       "after",
-      `\nExamples:\n  $ party-shard verify\n  $ party-shard verify --payload '{"type":"chat","text":"{id}"}'\n  $ party-shard verify --setup 'POST /parties/main/{room} {"question":"Lunch?","options":["pizza","sushi"]}' --payload '{"type":"vote","option":0}' --count any\n  $ party-shard verify --clients 50 --messages 500 --json\n\nparty-shard.verify.json (flags win over it):\n  { "setup": ["POST /parties/main/{room} {\\"question\\":\\"Lunch?\\"}"], "payload": "{\\"type\\":\\"vote\\",\\"option\\":0}", "count": "any" }\n${exitCodesHelp([
+      `\nExamples:\n  $ party-shard verify\n  $ party-shard verify --payload '{"type":"chat","text":"{id}"}'\n  $ party-shard verify --setup 'POST /parties/main/{room} {"title":"Lunch?","options":["pizza","sushi"]}' --payload '{"type":"vote","option":0}' --count any\n  $ party-shard verify --clients 50 --messages 500 --json\n\nparty-shard.verify.json (flags win over it):\n  { "setup": ["POST /parties/main/{room} {\\"question\\":\\"Lunch?\\"}"], "payload": "{\\"type\\":\\"vote\\",\\"option\\":0}", "count": "any" }\n${exitCodesHelp([
         [0, "every message reached every client exactly once"],
         [1, "messages were lost or duplicated, a setup request failed, or the dev server (partykit dev, wrangler dev) did not start"],
         [2, "bad input (flags, verify config, no router, the dev server not installed or too old); nothing started"],

@@ -18,7 +18,7 @@ export interface SetupRequest {
 
 const METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"];
 export const ROOM_PLACEHOLDER = "{room}";
-export const SETUP_EXAMPLE = `--setup 'POST /parties/main/{room} {"question":"Lunch?","options":["pizza","sushi"]}'`;
+export const SETUP_EXAMPLE = `--setup 'POST /parties/main/{room} {"title":"Lunch?","options":["pizza","sushi"]}'`;
 
 /** The parties a setup request may name, and which one is sharded (the router passes POST only on to it). */
 export interface SetupParties {

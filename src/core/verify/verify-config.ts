@@ -1,4 +1,5 @@
-import { PartyShardError, lineColAt } from "../../errors.js";
+import { PartyShardError } from "../../errors.js";
+import { parseJson5 } from "../config/parse-json5.js";
 import { checkRequest, parseSetupLine, type SetupParties, type SetupRequest } from "./setup-request.js";
 
 /** The file verify reads from the project root when there is one: what an app needs to be probed, kept with the app. */
@@ -22,14 +23,8 @@ const KEYS = ["$comment", "setup", "payload", "count"];
  * Anything unknown or ill-typed is bad input at its key, so a typo is never silently ignored.
  */
 export function parseVerifyConfig(text: string, file: string, parties: SetupParties): VerifyConfig {
-  let data: unknown;
-  try {
-    data = JSON.parse(text);
-  } catch (error) {
-    const position = /position (\d+)/.exec((error as Error).message)?.[1];
-    const at = position === undefined ? {} : lineColAt(text, Number(position));
-    throw new PartyShardError(`not JSON: ${(error as Error).message}.`, { location: { file, ...at } });
-  }
+  // JSON5 like partykit.json5: comments may say why a setup request is there.
+  const data = parseJson5(text, file, file);
   if (typeof data !== "object" || data === null || Array.isArray(data)) throw bad(file, "the file must hold one JSON object");
   const record = data as Record<string, unknown>;
   const unknown = Object.keys(record).find((key) => !KEYS.includes(key));
