@@ -2,7 +2,7 @@ import { PartyShardError, type SourceLocation } from "../../errors.js";
 
 /**
  * A request verify sends before its clients connect, so that an app which needs some state
- * first (a poll created by a POST) has it: `POST /parties/main/{room} {"question":"?"}`.
+ * first (a poll created by a POST) has it: `POST /parties/main/{room} {"title":"Lunch?"}`.
  * `{room}` becomes the probe's room, in the path and in the body.
  */
 export interface SetupRequest {
