@@ -34,8 +34,11 @@ export function errorLines(output: string): string[] {
   return [...new Set(lines)].slice(0, 3).map((line) => line.slice(0, 200));
 }
 
-const PROBE_HINT =
-  "Pass --payload shaped like your clients' messages (with {id} in a field the party passes on), --setup for the state the party needs first (a POST that creates it), or --count any if it broadcasts its state rather than the message";
+/** What to change in the probe; --count any only where it was not already what counted. */
+function probeHint(result: ProbeResult): string {
+  const count = result.counted === "token" ? ", or --count any if it broadcasts its state rather than the message" : "";
+  return `Pass --payload shaped like your clients' messages (with {id} in a field the party passes on) or --setup for the state the party needs first (a POST that creates it)${count}`;
+}
 
 /** The one step to take next, for the text's last line and the JSON summary. */
 export function verifyNext({ ok, sharded, unsharded, partyErrors }: VerifyOutcome): string {
@@ -48,10 +51,10 @@ export function verifyNext({ ok, sharded, unsharded, partyErrors }: VerifyOutcom
     return "sharding loses or repeats what the app delivers unsharded: npx party-shard check lists clients that bypass the router; if it is green, report this output to party-shard";
   }
   const same = direct ? "; the app does the same unsharded, so the probe does not fit it" : "";
-  if (partyErrors.length > 0) return `the party threw on the probe's writes (party logged, above)${same}. ${PROBE_HINT}`;
+  if (partyErrors.length > 0) return `the party threw on the probe's writes (party logged, above)${same}. ${probeHint(result)}`;
   if (result.publishFailures === result.messages) return `every write was refused (answered, above)${same}; npx party-shard check lists what is left to shard`;
-  if (result.deliveryRatio === 0) return `no client received anything after a write${same}. ${PROBE_HINT}`;
-  return direct ? `the app loses these writes unsharded too: the probe's doing, not sharding's. ${PROBE_HINT}` : "npx party-shard check lists clients that still bypass the router";
+  if (result.deliveryRatio === 0) return `no client received anything after a write${same}. ${probeHint(result)}`;
+  return direct ? `the app loses these writes unsharded too: the probe's doing, not sharding's. ${probeHint(result)}` : "npx party-shard check lists clients that still bypass the router";
 }
 
 export function jsonReport(outcome: VerifyOutcome): Record<string, unknown> & { summary: Summary } {
