@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { PartyShardError } from "../src/errors.js";
-import { parseSetupLine, setupBody, setupPath } from "../src/core/verify/setup-request.js";
+import { parseSetupHeader, parseSetupLine, setupBody, setupPath } from "../src/core/verify/setup-request.js";
 import { parseVerifyConfig } from "../src/core/verify/verify-config.js";
 import { compareVersions } from "../src/infra/dev-version.js";
 import { Receipts } from "../src/infra/probe-receipts.js";
@@ -44,14 +44,23 @@ describe("verify's setup requests", () => {
   });
 });
 
+describe("verify's setup headers", () => {
+  it("'name: value', the name lower-cased; anything else refused", () => {
+    assert.deepEqual(parseSetupHeader("Authorization: Bearer a:b", "--setup-header #1"), ["authorization", "Bearer a:b"]);
+    assert.match(refusal(() => parseSetupHeader("Bearer demo", "--setup-header #2")), /--setup-header #2: expected "name: value", got "Bearer demo"/);
+    assert.match(refusal(() => parseSetupHeader("bad name: x", "--setup-header #1")), /expected "name: value"/);
+  });
+});
+
 describe("party-shard.verify.json", () => {
   it("setup as lines or objects (a JSON body is sent as JSON), payload and count", () => {
     const config = parseVerifyConfig(
-      JSON.stringify({ setup: ["POST /parties/main/{room} hello", { method: "POST", path: "/parties/main/{room}", body: { title: "Lunch?" } }], payload: `{"type":"vote","option":0}`, count: "any" }),
+      JSON.stringify({ setup: ["POST /parties/main/{room} hello", { method: "POST", path: "/parties/main/{room}", body: { title: "Lunch?" }, headers: { authorization: "Bearer x" } }], payload: `{"type":"vote","option":0}`, count: "any" }),
       "party-shard.verify.json",
       parties,
     );
     assert.deepEqual(config.setup?.map((request) => [request.source, request.body]), [["setup[0]", "hello"], ["setup[1]", `{"title":"Lunch?"}`]]);
+    assert.deepEqual(config.setup?.[1]?.headers, { authorization: "Bearer x" });
     assert.equal(config.count, "any");
   });
 
@@ -60,7 +69,8 @@ describe("party-shard.verify.json", () => {
     assert.match(refusal(parse(`{"setpu":[]}`)), /unknown key "setpu" \(it takes setup, payload, count\)/);
     assert.match(refusal(parse(`{"count":"all"}`)), /"count" must be auto, token, any; got "all"/);
     assert.match(refusal(parse(`{"setup":"POST /parties/main/{room}"}`)), /"setup" must be an array/);
-    assert.match(refusal(parse(`{"setup":[{"method":"POST","path":"/parties/main/{room}","headers":{}}]}`)), /setup\[0\] has an unknown key "headers"/);
+    assert.match(refusal(parse(`{"setup":[{"method":"POST","path":"/parties/main/{room}","header":{}}]}`)), /setup\[0\] has an unknown key "header" \(it takes method, path, body, headers\)/);
+    assert.match(refusal(parse(`{"setup":[{"method":"POST","path":"/parties/main/{room}","headers":{"x":1}}]}`)), /setup\[0\] "headers" must be an object of strings/);
     assert.match(refusal(parse(`{"setup":["POST /parties/nope/{room}"]}`)), /setup\[0\]: "nope" is not a party/);
     try {
       parse(`{\n  "setup": [,]\n}`)();

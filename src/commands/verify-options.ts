@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { PartyShardError } from "../errors.js";
-import { parseSetupLine, type SetupParties, type SetupRequest } from "../core/verify/setup-request.js";
+import { parseSetupHeader, parseSetupLine, type SetupParties, type SetupRequest } from "../core/verify/setup-request.js";
 import { parseVerifyConfig, VERIFY_CONFIG_NAME, type CountMode, type VerifyConfig } from "../core/verify/verify-config.js";
 import { PAYLOAD_ID, fillPayload } from "../infra/probe-payload.js";
 import { parseIntegerOption } from "./shared.js";
@@ -16,6 +16,8 @@ export interface VerifyFlags {
   router: string | undefined;
   /** Each --setup as typed; checked against the project's parties once it is read. */
   setup: string[];
+  /** Each --setup-header, parsed: sent with every setup request. */
+  setupHeaders: [string, string][];
   count: CountMode | undefined;
   verifyConfig: string | undefined;
   compare: boolean;
@@ -28,6 +30,7 @@ export function parseVerifyFlags(raw: Record<string, unknown>): VerifyFlags {
     payload: raw.payload === undefined ? undefined : String(raw.payload),
     router: typeof raw.router === "string" ? raw.router : undefined,
     setup: Array.isArray(raw.setup) ? raw.setup.map(String) : [],
+    setupHeaders: (Array.isArray(raw.setupHeader) ? raw.setupHeader.map(String) : []).map((text, i) => parseSetupHeader(text, `--setup-header #${i + 1}`)),
     count: raw.count as CountMode | undefined,
     verifyConfig: typeof raw.verifyConfig === "string" ? raw.verifyConfig : undefined,
     compare: raw.compare !== false,
@@ -35,7 +38,7 @@ export function parseVerifyFlags(raw: Record<string, unknown>): VerifyFlags {
 }
 
 /** The flags with the verify config file under them, every setup request checked against the project. */
-export interface VerifyOptions extends Omit<VerifyFlags, "setup" | "count" | "verifyConfig"> {
+export interface VerifyOptions extends Omit<VerifyFlags, "setup" | "setupHeaders" | "count" | "verifyConfig"> {
   setup: SetupRequest[];
   count: CountMode;
   /** The config file read, relative to the project root; undefined when there was none. */
@@ -44,11 +47,13 @@ export interface VerifyOptions extends Omit<VerifyFlags, "setup" | "count" | "ve
 
 export function resolveVerifyOptions(flags: VerifyFlags, cwd: string, root: string, parties: SetupParties): VerifyOptions {
   const { config, file } = readVerifyConfig(flags.verifyConfig, cwd, root, parties);
-  const setup = flags.setup.length > 0 ? flags.setup.map((line, i) => parseSetupLine(line, `--setup #${i + 1}`, parties)) : (config.setup ?? []);
+  const given = flags.setup.length > 0 ? flags.setup.map((line, i) => parseSetupLine(line, `--setup #${i + 1}`, parties)) : (config.setup ?? []);
+  const setup = given.map((request) => ({ ...request, headers: { ...request.headers, ...Object.fromEntries(flags.setupHeaders) } }));
   const count = flags.count ?? config.count ?? "auto";
   const template = flags.payload ?? config.payload;
   const payload = template === undefined ? undefined : parsePayload(template, flags.payload !== undefined ? "--payload" : `"payload" in ${file}`, count);
-  return { ...flags, setup, payload, count, ...(file ? { configFile: file } : {}) };
+  const { setupHeaders: _, verifyConfig: __, ...rest } = flags;
+  return { ...rest, setup, payload, count, ...(file ? { configFile: file } : {}) };
 }
 
 /** `--verify-config FILE` (which must exist), else party-shard.verify.json in the project root when there is one. */

@@ -43,7 +43,7 @@ function probeHint(result: ProbeResult): string {
 /** The one step to take next, for the text's last line and the JSON summary. */
 export function verifyNext({ ok, sharded, unsharded, partyErrors }: VerifyOutcome): string {
   const failedSetup = sharded.setup.find((outcome) => outcome.status < 200 || outcome.status >= 300);
-  if (failedSetup) return `the setup request ${failedSetup.source} answered ${failedSetup.status || "nothing"}: make it succeed on your app (method, path, body), then run verify again`;
+  if (failedSetup) return `the setup request ${failedSetup.source} answered ${failedSetup.status || "nothing"}: make it succeed on your app (method, path, body; --setup-header for its auth), then run verify again`;
   if (ok) return "deploy the server (router and wrapped party) first, then the client bundle";
   const result = sharded.result!;
   const direct = unsharded?.result;
@@ -79,8 +79,10 @@ export function renderReport(outcome: VerifyOutcome, pc: Colors): string {
   const runs = [sharded, ...(unsharded ? [unsharded] : [])];
   const header: [string, ...string[]] = ["", `sharded, through "${target.router}"`, ...(unsharded ? [`unsharded, straight to "${target.party!.url}"`] : [])];
   const rows: [string, ...string[]][] = [];
+  // Runs that were not measured (a setup request failed) show one line, not a column of dashes.
+  const measured = runs.some((run) => run.result);
   const row = (label: string, cell: (run: VerifyRun, result: ProbeResult) => string, when = true) => {
-    if (when) rows.push([label, ...runs.map((run) => (run.result ? cell(run, run.result) : "— (not run: a setup request failed)"))]);
+    if (when && measured) rows.push([label, ...runs.map((run) => (run.result ? cell(run, run.result) : "— (not run: a setup request failed)"))]);
   };
   const setupRows = Math.max(...runs.map((run) => run.setup.length));
   for (let i = 0; i < setupRows; i++) {
@@ -98,7 +100,7 @@ export function renderReport(outcome: VerifyOutcome, pc: Colors): string {
   row("fan-out latency p99", (_, r) => ms(r.latencyMs.p99));
   row("clients per shard", (run, r) => (!run.sharded ? "— (one room)" : r.shardLoad ? r.shardLoad.map((count, i) => `${i + 1}: ${count}`).join(", ") : "(the router did not answer its load view)"));
   const details: [string, string][] = [
-    ...runs.flatMap((run) => run.setup.filter((o) => o.status < 200 || o.status >= 300).map((o): [string, string] => [`  setup ${o.source} answered`, `${o.status || "no answer"}: ${o.body}`])),
+    ...runs.flatMap((run) => run.setup.filter((o) => o.status < 200 || o.status >= 300).map((o): [string, string] => [`  ${o.source} (${run.sharded ? "sharded" : "unsharded"})`, `${o.status || "no answer"}: ${o.body}`])),
     ...(sharded.result?.failureReasons ?? []).map((reason): [string, string] => ["  answered", reason]),
     ...partyErrors.map((line): [string, string] => ["  party logged", line]),
     ...(ok ? [] : runs.flatMap((run) => (run.result?.frames.sample ?? []).map((frame): [string, string] => [`  a frame (${run.sharded ? "sharded" : "unsharded"})`, frame]))),

@@ -20,6 +20,7 @@ export function verifyCommand(run: ActionRunner<CommandContext>): Command {
     .option("--messages <n>", "messages to publish through the router", "100")
     .option("--payload <template>", `each message, with {id} where its token goes (default: ${DEFAULT_PAYLOAD})`)
     .option("--setup <request>", "a request sent before clients connect, 'METHOD /parties/<party>/{room} [body]' ({room}: the probe's room); repeat for several", collect, [])
+    .option("--setup-header <header>", "'name: value' sent with every setup request (an app's auth); repeat for several", collect, [])
     .addOption(new Option("--count <what>", "what counts as a client's receipt of a write: token (a frame with its token), any (any frame after it), auto (token, or any when no frame carries one)").choices(["auto", "token", "any"]))
     .option("--verify-config <file>", "setup, payload and count from this file (default: party-shard.verify.json in the project root, if there is one)")
     .option("--no-compare", "skip the same run straight to the room (unsharded)")

@@ -23,7 +23,7 @@ export async function sendSetupRequests(host: string, requests: SetupRequest[], 
     const party = via && request.party === via.party ? via.router : request.party;
     const path = setupPath(request, room, party);
     const body = setupBody(request, room);
-    const headers = body === "" ? undefined : { "content-type": isJson(body) ? "application/json" : "text/plain;charset=UTF-8" };
+    const headers = { ...(body === "" ? {} : { "content-type": isJson(body) ? "application/json" : "text/plain;charset=UTF-8" }), ...request.headers };
     const outcome = await fetch(`http://${host}${path}`, { method: request.method, headers, body: body === "" ? undefined : body }).then(
       async (response) => ({ status: response.status, body: (await response.text()).slice(0, 200) }),
       (error: unknown) => ({ status: 0, body: error instanceof Error ? error.message : String(error) }),

@@ -46,6 +46,7 @@ describe("party-shard verify: bad input is exit 2, nothing started", () => {
     await refused(["--setup", "POST /parties/poll/{room} {}"], /--setup #1: "poll" is not a party of this project \(parties: main, router\)/);
     await refused(["--setup", "POST /parties/router/{room}"], /name the party itself, not the router "router"/);
     await refused(["--setup", `POST /parties/main/{room} {"title":`], /--setup #1: the body looks like JSON but is not/);
+    await refused(["--setup", POLL, "--setup-header", "Bearer demo"], /--setup-header #1: expected "name: value", got "Bearer demo"/);
   });
 
   it("party-shard.verify.json with an unknown key or a bad request, a --verify-config that is not there: the file and why", async () => {

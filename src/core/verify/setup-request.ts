@@ -12,6 +12,8 @@ export interface SetupRequest {
   /** The path after `/parties/<party>/`, with its query: `{room}`, `{room}/polls?x=1`. */
   rest: string;
   body: string;
+  /** Headers to send with it (an app's auth, say): from the config file's object form, or --setup-header. */
+  headers: Record<string, string>;
   /** Where it was given, for messages: `--setup #1`, `party-shard.verify.json setup[0]`. */
   source: string;
 }
@@ -35,8 +37,8 @@ export function parseSetupLine(line: string, source: string, parties: SetupParti
 }
 
 /** The config file's object form: `{ "method": "POST", "path": "/parties/main/{room}", "body": {…} }`. */
-export function checkRequest(request: { method: string; path: string; body: string }, source: string, parties: SetupParties, location?: SourceLocation): SetupRequest {
-  const { method, path, body } = request;
+export function checkRequest(request: { method: string; path: string; body: string; headers?: Record<string, string> }, source: string, parties: SetupParties, location?: SourceLocation): SetupRequest {
+  const { method, path, body, headers = {} } = request;
   if (!METHODS.includes(method)) fail(source, `the method must be one of ${METHODS.join(", ")} (upper case); got ${quote(method)}`, location);
   const parts = /^\/parties\/([^/?#]+)\/([^?#]+(?:\?[^#]*)?)$/.exec(path);
   if (!parts) fail(source, `the path must be /parties/<party>/<room>[/…][?…], where <room> is usually {room}; got ${quote(path)}`, location);
@@ -56,7 +58,10 @@ export function checkRequest(request: { method: string; path: string; body: stri
       fail(source, `the body looks like JSON but is not: ${(error as Error).message}`, location);
     }
   }
-  return { method, party: party!, rest: rest!, body, source };
+  for (const [name, value] of Object.entries(headers)) {
+    if (!HEADER_NAME.test(name) || /[\r\n]/.test(value)) fail(source, `the header ${quote(`${name}: ${value}`)} is not a valid HTTP header`, location);
+  }
+  return { method, party: party!, rest: rest!, body, headers, source };
 }
 
 /** The request's path for one room, with another party in place of its own (the router, in the sharded run). */
@@ -66,6 +71,17 @@ export function setupPath(request: SetupRequest, room: string, party = request.p
 
 export function setupBody(request: SetupRequest, room: string): string {
   return request.body.replaceAll(ROOM_PLACEHOLDER, room);
+}
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** `--setup-header 'authorization: Bearer x'`, sent with every setup request. */
+export function parseSetupHeader(text: string, source: string): [string, string] {
+  const match = /^([^:\s]+):\s*(.*)$/.exec(text);
+  if (!match || !HEADER_NAME.test(match[1]!) || /[\r\n]/.test(match[2]!)) {
+    throw new PartyShardError(`${source}: expected "name: value", got ${quote(text)}.`, { hint: "Example: --setup-header 'authorization: Bearer <token>'" });
+  }
+  return [match[1]!.toLowerCase(), match[2]!];
 }
 
 function fail(source: string, why: string, location?: SourceLocation): never {

@@ -47,14 +47,17 @@ export function parseVerifyConfig(text: string, file: string, parties: SetupPart
 
 function setupEntry(entry: unknown, source: string, file: string, parties: SetupParties): SetupRequest {
   if (typeof entry === "string") return parseSetupLine(entry, source, parties, { file });
-  if (typeof entry !== "object" || entry === null) throw bad(file, `${source} must be a string "METHOD /parties/<party>/{room} [body]" or an object { method, path, body }`);
-  const { method, path, body, ...rest } = entry as Record<string, unknown>;
+  if (typeof entry !== "object" || entry === null) throw bad(file, `${source} must be a string "METHOD /parties/<party>/{room} [body]" or an object { method, path, body, headers }`);
+  const { method, path, body, headers, ...rest } = entry as Record<string, unknown>;
   const extra = Object.keys(rest)[0];
-  if (extra !== undefined) throw bad(file, `${source} has an unknown key "${extra}" (it takes method, path, body)`);
+  if (extra !== undefined) throw bad(file, `${source} has an unknown key "${extra}" (it takes method, path, body, headers)`);
   if (typeof method !== "string" || typeof path !== "string") throw bad(file, `${source} needs "method" and "path" strings`);
   // A body given as JSON is sent as JSON; a string as it is.
   const text = body === undefined ? "" : typeof body === "string" ? body : JSON.stringify(body);
-  return checkRequest({ method, path, body: text }, source, parties, { file });
+  if (headers !== undefined && (typeof headers !== "object" || headers === null || Object.values(headers).some((value) => typeof value !== "string"))) {
+    throw bad(file, `${source} "headers" must be an object of strings`);
+  }
+  return checkRequest({ method, path, body: text, headers: (headers ?? {}) as Record<string, string> }, source, parties, { file });
 }
 
 function bad(file: string, why: string): PartyShardError {
