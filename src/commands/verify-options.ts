@@ -52,8 +52,8 @@ export function resolveVerifyOptions(flags: VerifyFlags, cwd: string, root: stri
   const count = flags.count ?? config.count ?? "auto";
   const template = flags.payload ?? config.payload;
   const payload = template === undefined ? undefined : parsePayload(template, flags.payload !== undefined ? "--payload" : `"payload" in ${file}`, count);
-  const { setupHeaders: _, verifyConfig: __, ...rest } = flags;
-  return { ...rest, setup, payload, count, ...(file ? { configFile: file } : {}) };
+  const { clients, messages, router, compare } = flags;
+  return { clients, messages, router, compare, setup, payload, count, ...(file ? { configFile: file } : {}) };
 }
 
 /** `--verify-config FILE` (which must exist), else party-shard.verify.json in the project root when there is one. */

@@ -118,14 +118,12 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
     await Promise.race([Promise.all(sockets.map((socket) => opened(socket, options.connectTimeoutMs ?? 15_000))), stopped]);
     const shardLoad = options.router ? await readShardLoad(options.host, options.router, options.room) : undefined;
     if (mode !== "token") await quiet(receipts, options.signal);
-    const failures: string[] = [];
-    const statuses: Record<string, number> = {};
-    let publishFailures = 0;
+    const answers = new Answers();
+    const shouldStop = options.earlyStop ? earlyStop(options.earlyStop, options.messages) : () => undefined;
     let stoppedEarly: ProbeResult["stoppedEarly"];
     const latencies: number[] = [];
     let writes = 0;
     let firstSentAt: number | undefined;
-    let watching = options.earlyStop !== undefined;
     for (let seq = 0; seq < options.messages; seq++) {
       options.signal?.throwIfAborted();
       const allArrived = new Promise<void>((wake) => {
@@ -137,27 +135,14 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
       writes = seq + 1;
       const token = `party-shard-probe:${probe}:${seq}`;
       const { status, body } = await publish(options, fillPayload(template, token), contentType, sockets[WRITER]!, key);
-      const label = status === 0 ? "no answer" : status === SENT ? "sent" : String(status);
-      statuses[label] = (statuses[label] ?? 0) + 1;
-      if (status !== SENT && (status < 200 || status >= 300)) {
-        publishFailures++;
-        const reason = `${status || "no answer"}: ${body.slice(0, 200)}`;
-        if (failures.length < 5 && !failures.includes(reason)) failures.push(reason);
-      }
+      answers.record(status, body);
       options.onPublished?.(seq, status, body);
       await delay(graceMs, options.signal, allArrived);
       const got = receipts.receipts(mode, seq);
       if (got.size === listeners) latencies.push(Math.max(...got.values()) - sentAt);
       options.onProgress?.(seq + 1);
-      if (watching && options.earlyStop) {
-        const elapsed = performance.now() - firstSentAt;
-        if (writes < options.earlyStop.writes && elapsed < options.earlyStop.ms) continue;
-        watching = false;
-        if (receipts.delivered(mode, writes) === 0 && writes < options.messages) {
-          stoppedEarly = { afterWrites: writes, afterMs: Math.round(elapsed) };
-          break;
-        }
-      }
+      stoppedEarly = shouldStop(writes, performance.now() - firstSentAt, receipts.delivered(mode, writes));
+      if (stoppedEarly) break;
     }
     await delay(200, options.signal); // late duplicates still count
     options.signal?.throwIfAborted();
@@ -171,9 +156,9 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
       deliveryRatio: expected === 0 ? 0 : delivered / expected,
       lost: expected - delivered,
       duplicates: counted === "token" ? receipts.duplicates : 0,
-      publishFailures,
-      failureReasons: failures,
-      statuses,
+      publishFailures: answers.failures,
+      failureReasons: answers.reasons,
+      statuses: answers.statuses,
       frames: { total: receipts.frames, beforeWrites: receipts.framesBeforeWrites, sample: receipts.sample },
       ...(stoppedEarly ? { stoppedEarly } : {}),
       latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
@@ -195,6 +180,35 @@ async function quiet(receipts: Receipts, signal: AbortSignal | undefined): Promi
 
 /** A publish over the writer's socket: nothing answers it. */
 const SENT = -1;
+
+/** How the writes were answered: a count per status, and up to five distinct failures as `status: body`. */
+class Answers {
+  readonly statuses: Record<string, number> = {};
+  readonly reasons: string[] = [];
+  failures = 0;
+
+  record(status: number, body: string): void {
+    const label = status === 0 ? "no answer" : status === SENT ? "sent" : String(status);
+    this.statuses[label] = (this.statuses[label] ?? 0) + 1;
+    if (status === SENT || (status >= 200 && status < 300)) return;
+    this.failures++;
+    const reason = `${status || "no answer"}: ${body.slice(0, 200)}`;
+    if (this.reasons.length < 5 && !this.reasons.includes(reason)) this.reasons.push(reason);
+  }
+}
+
+/**
+ * Asked after each write: once `limits` writes were sent or `limits.ms` passed, it decides once
+ * whether to stop, which it does when none of them reached any client (and writes are left).
+ */
+function earlyStop(limits: { writes: number; ms: number }, total: number) {
+  let decided = false;
+  return (writes: number, elapsedMs: number, delivered: number): ProbeResult["stoppedEarly"] => {
+    if (decided || (writes < limits.writes && elapsedMs < limits.ms)) return undefined;
+    decided = true;
+    return delivered === 0 && writes < total ? { afterWrites: writes, afterMs: Math.round(elapsedMs) } : undefined;
+  };
+}
 
 async function publish(options: ProbeOptions, text: string, contentType: string, writer: PartySocket, key: string): Promise<{ status: number; body: string }> {
   if (options.publish.kind === "socket") {
