@@ -3,16 +3,17 @@ import { PartySocket } from "partysocket";
 import WebSocket from "ws";
 import { VIEW_TOKEN_HEADER } from "./dev-process.js";
 import { DEFAULT_PAYLOAD, fillPayload, isJson } from "./probe-payload.js";
+import { Receipts, type CountMode, type Counted } from "./probe-receipts.js";
 import { whenAborted } from "./signals.js";
 
 /**
  * How probe messages are sent:
  *  - `write`: as a client's own message, the way migrated clients write: POST to the router
  *    with the writer's connection id and key, so the party's onMessage runs with it as sender;
+ *  - `socket`: `socket.send` on the writer's own socket, as clients of an unsharded room write;
  *  - `request`: a plain HTTP POST to `/parties/<party>/<room>`, which the party's onRequest answers.
  */
-export type PublishMode = { kind: "write" } | { kind: "request"; party: string };
-
+export type PublishMode = { kind: "write" } | { kind: "socket" } | { kind: "request"; party: string };
 
 export interface ProbeOptions {
   /** `host:port` of the dev server (partykit dev or wrangler dev). */
@@ -23,11 +24,18 @@ export interface ProbeOptions {
   publish: PublishMode;
   /** The message, with `{id}` where its token goes (default: DEFAULT_PAYLOAD). */
   payload?: string;
+  /** What counts as a client's receipt of a write (see Receipts); default `token`. */
+  count?: CountMode;
   clients: number;
   messages: number;
   /** How long to wait for a message after its POST answered, before counting it lost. */
   graceMs?: number;
   connectTimeoutMs?: number;
+  /**
+   * Stop once `writes` writes were sent or `ms` passed since the first, if none of them has
+   * reached any client by then: a party that delivers nothing is said so in seconds, not minutes.
+   */
+  earlyStop?: { writes: number; ms: number };
   onProgress?: (sent: number) => void;
   /** Sees each publish's answer. */
   onPublished?: (seq: number, status: number, body: string) => void;
@@ -40,16 +48,26 @@ export interface ProbeOptions {
 }
 
 export interface ProbeResult {
-  /** Clients that counted receipts: every client but the writer in `write` mode. */
+  /** Clients that counted receipts: every client but the writer in `write` and `socket` modes. */
   listeners: number;
+  /** Writes sent: fewer than asked when the probe stopped early. */
   messages: number;
+  /** What counted as a receipt: a frame with the write's token, or any frame after it. */
+  counted: Counted;
   /** Receipts that arrived, over listeners × messages. */
   deliveryRatio: number;
   lost: number;
+  /** Token frames received twice; not counted (0) when any frame counts. */
   duplicates: number;
   publishFailures: number;
   /** Up to five distinct answers of failed publishes, as `status: body`. */
   failureReasons: string[];
+  /** How the writes were answered: HTTP status (or `sent` on a socket, `no answer`) → count. */
+  statuses: Record<string, number>;
+  /** Frames every client received, how many before the first write, and a few of them. */
+  frames: { total: number; beforeWrites: number; sample: string[] };
+  /** Set when no write reached any client early on, and the probe stopped there. */
+  stoppedEarly?: { afterWrites: number; afterMs: number };
   /** POST sent → the last listener received it, for messages every listener got; null when none did. */
   latencyMs: { p50: number | null; p99: number | null };
   /** Connections per shard as the router saw them with every client connected. */
@@ -58,6 +76,9 @@ export interface ProbeResult {
 
 const WRITER = 0;
 const KEY_PARAM = "_psk";
+// Frames a party sends on connect must not count as receipts of the first write in `any` mode.
+const QUIET_MS = 300;
+const QUIET_MAX_MS = 2_000;
 
 /**
  * Connects real partysocket clients, publishes one message at a time and counts what each
@@ -68,13 +89,12 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
   const probe = randomUUID().slice(0, 8);
   const key = randomUUID();
   const graceMs = options.graceMs ?? 1_000;
-  const listeners = options.publish.kind === "write" ? options.clients - 1 : options.clients;
-  const counts = (client: number) => options.publish.kind !== "write" || client !== WRITER;
-  const receipts = Array.from({ length: options.messages }, () => new Map<number, number>());
-  let duplicates = 0;
-  let waiting: { seq: number; wake: () => void } | undefined;
+  const mode = options.count ?? "token";
+  const writerListens = options.publish.kind === "request";
+  const listeners = writerListens ? options.clients : options.clients - 1;
   // A token, not JSON of ours: it survives a party that wraps or re-encodes what it broadcasts.
-  const tokenPattern = new RegExp(`party-shard-probe:${probe}:(\\d+)`);
+  const receipts = new Receipts(options.messages, listeners, new RegExp(`party-shard-probe:${probe}:(\\d+)`));
+  let waiting: { seq: number; wake: () => void } | undefined;
   const template = options.payload ?? DEFAULT_PAYLOAD;
   // Every message has the template's shape, so its content type is decided once.
   const contentType = isJson(fillPayload(template, `party-shard-probe:${probe}:0`)) ? "application/json" : "text/plain;charset=UTF-8";
@@ -85,16 +105,12 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
       party: options.party,
       room: options.room,
       id: `${probe}-${client}`,
-      query: client === WRITER ? { [KEY_PARAM]: key } : {},
+      query: client === WRITER && options.publish.kind === "write" ? { [KEY_PARAM]: key } : {},
       WebSocket: WebSocket as unknown as typeof globalThis.WebSocket,
     });
     socket.addEventListener("message", (event: MessageEvent) => {
-      const seq = Number(tokenPattern.exec(typeof event.data === "string" ? event.data : "")?.[1] ?? Number.NaN);
-      const got = receipts[seq];
-      if (!got || !counts(client)) return;
-      if (got.has(client)) duplicates++;
-      else got.set(client, performance.now());
-      if (waiting?.seq === seq && got.size === listeners) waiting.wake();
+      receipts.onFrame(client, event.data, writerListens || client !== WRITER, performance.now());
+      if (waiting && receipts.receipts(mode, waiting.seq).size === listeners) waiting.wake();
     });
     return socket;
   });
@@ -104,40 +120,50 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
   try {
     await Promise.race([Promise.all(sockets.map((socket) => opened(socket, options.connectTimeoutMs ?? 15_000))), stopped]);
     const shardLoad = options.router ? await readShardLoad(options.host, options.router, options.room, options.viewToken) : undefined;
-    const failures: string[] = [];
-    let publishFailures = 0;
+    if (mode !== "token") await quiet(receipts, options.signal);
+    const answers = new Answers();
+    const shouldStop = options.earlyStop ? earlyStop(options.earlyStop, options.messages) : () => undefined;
+    let stoppedEarly: ProbeResult["stoppedEarly"];
     const latencies: number[] = [];
+    let writes = 0;
+    let firstSentAt: number | undefined;
     for (let seq = 0; seq < options.messages; seq++) {
       options.signal?.throwIfAborted();
       const allArrived = new Promise<void>((wake) => {
         waiting = { seq, wake };
       });
       const sentAt = performance.now();
+      firstSentAt ??= sentAt;
+      receipts.published = seq + 1;
+      writes = seq + 1;
       const token = `party-shard-probe:${probe}:${seq}`;
-      const { status, body } = await publish(options, fillPayload(template, token), contentType, sockets[WRITER]!.id, key);
-      if (status < 200 || status >= 300) {
-        publishFailures++;
-        const reason = `${status || "no answer"}: ${body.slice(0, 200)}`;
-        if (failures.length < 5 && !failures.includes(reason)) failures.push(reason);
-      }
+      const { status, body } = await publish(options, fillPayload(template, token), contentType, sockets[WRITER]!, key);
+      answers.record(status, body);
       options.onPublished?.(seq, status, body);
       await delay(graceMs, options.signal, allArrived);
-      const got = receipts[seq]!;
+      const got = receipts.receipts(mode, seq);
       if (got.size === listeners) latencies.push(Math.max(...got.values()) - sentAt);
       options.onProgress?.(seq + 1);
+      stoppedEarly = shouldStop(writes, performance.now() - firstSentAt, receipts.delivered(mode, writes));
+      if (stoppedEarly) break;
     }
     await delay(200, options.signal); // late duplicates still count
     options.signal?.throwIfAborted();
-    const delivered = receipts.reduce((sum, got) => sum + got.size, 0);
-    const expected = listeners * options.messages;
+    const counted = receipts.counted(mode);
+    const delivered = receipts.delivered(mode, writes);
+    const expected = listeners * writes;
     return {
       listeners,
-      messages: options.messages,
-      deliveryRatio: delivered / expected,
+      messages: writes,
+      counted,
+      deliveryRatio: expected === 0 ? 0 : delivered / expected,
       lost: expected - delivered,
-      duplicates,
-      publishFailures,
-      failureReasons: failures,
+      duplicates: counted === "token" ? receipts.duplicates : 0,
+      publishFailures: answers.failures,
+      failureReasons: answers.reasons,
+      statuses: answers.statuses,
+      frames: { total: receipts.frames, beforeWrites: receipts.framesBeforeWrites, sample: receipts.sample },
+      ...(stoppedEarly ? { stoppedEarly } : {}),
       latencyMs: { p50: percentile(latencies, 50), p99: percentile(latencies, 99) },
       shardLoad,
     };
@@ -146,7 +172,54 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
   }
 }
 
-async function publish(options: ProbeOptions, text: string, contentType: string, writerId: string, key: string): Promise<{ status: number; body: string }> {
+/** Waits until no frame arrived for QUIET_MS (at most QUIET_MAX_MS): what the party sends on connect has come. */
+async function quiet(receipts: Receipts, signal: AbortSignal | undefined): Promise<void> {
+  const started = performance.now();
+  while (performance.now() - started < QUIET_MAX_MS && performance.now() - receipts.lastFrameAt < QUIET_MS) {
+    await delay(50, signal);
+    signal?.throwIfAborted();
+  }
+}
+
+/** A publish over the writer's socket: nothing answers it. */
+const SENT = -1;
+
+/** How the writes were answered: a count per status, and up to five distinct failures as `status: body`. */
+class Answers {
+  readonly statuses: Record<string, number> = {};
+  readonly reasons: string[] = [];
+  failures = 0;
+
+  record(status: number, body: string): void {
+    const label = status === 0 ? "no answer" : status === SENT ? "sent" : String(status);
+    this.statuses[label] = (this.statuses[label] ?? 0) + 1;
+    if (status === SENT || (status >= 200 && status < 300)) return;
+    this.failures++;
+    const reason = `${status || "no answer"}: ${body.slice(0, 200)}`;
+    if (this.reasons.length < 5 && !this.reasons.includes(reason)) this.reasons.push(reason);
+  }
+}
+
+/**
+ * Asked after each write: once `limits` writes were sent or `limits.ms` passed, it decides once
+ * whether to stop, which it does when none of them reached any client (and writes are left).
+ */
+function earlyStop(limits: { writes: number; ms: number }, total: number) {
+  let decided = false;
+  return (writes: number, elapsedMs: number, delivered: number): ProbeResult["stoppedEarly"] => {
+    if (decided || (writes < limits.writes && elapsedMs < limits.ms)) return undefined;
+    decided = true;
+    return delivered === 0 && writes < total ? { afterWrites: writes, afterMs: Math.round(elapsedMs) } : undefined;
+  };
+}
+
+async function publish(options: ProbeOptions, text: string, contentType: string, writer: PartySocket, key: string): Promise<{ status: number; body: string }> {
+  if (options.publish.kind === "socket") {
+    if (writer.readyState !== 1) return { status: 0, body: "the writer's socket was not open" };
+    writer.send(text);
+    return { status: SENT, body: "" };
+  }
+  const writerId = writer.id;
   const party = options.publish.kind === "write" ? options.party : options.publish.party;
   const headers: Record<string, string> = { "content-type": contentType, "idempotency-key": randomUUID() };
   if (options.publish.kind === "write") Object.assign(headers, { "x-party-shard-connection": encodeURIComponent(writerId), "x-party-shard-key": key });

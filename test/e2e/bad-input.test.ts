@@ -93,7 +93,7 @@ const CASES: BadInput[] = [
     message: /--messages must be a whole number from 1 to 100000; got "x"/,
   },
   { name: "verify: --messages 0", files: INITIALIZED, args: ["verify", "--messages", "0"], message: /--messages must be a whole number .*got "0"/ },
-  { name: "verify: --payload without {id}", files: INITIALIZED, args: ["verify", "--payload", '{"type":"chat"}'], message: /--payload must contain \{id\}/ },
+  { name: "verify: --payload without {id} where only tokens count", files: INITIALIZED, args: ["verify", "--count", "token", "--payload", '{"type":"chat"}'], message: /--payload must contain \{id\}/ },
   { name: "verify: --payload that is broken JSON", files: INITIALIZED, args: ["verify", "--payload", '{"type":"chat","text":{id}}'], message: /--payload looks like JSON but is not/ },
 
   // --cwd and --config.
