@@ -64,27 +64,34 @@ async function leader(options: { direct?: string[] } = {}) {
     open: (shard: number, id: string, key: string | null) => frame(shard, { t: "open", id, uri: URI, key, headers: [] }),
     close: (shard: number, id: string) => frame(shard, { t: "close", id, code: 1000, reason: "" }),
     refusals: (shard: number) => (links.get(shard)?.frames ?? []).filter((sent) => sent.t === "close" && sent.refused).map((sent) => `${sent.to} ${sent.code}`),
+    closes: (shard: number) => (links.get(shard)?.frames ?? []).filter((sent) => sent.t === "close" && !sent.refused).map((sent) => `${sent.to} ${sent.code}`),
   };
 }
 
 describe("an id belongs to its key at the leader", () => {
-  it("after a keyed client's socket closed, another key cannot take its id within the grace period; the client itself can; later anyone can", async () => {
+  it("a client that left takes its id back from whoever took it meanwhile, within the grace period; the squatter, gone, has no claim on it", async () => {
     mock.timers.enable({ apis: ["Date"], now: 1_700_000_000_000 });
     try {
       const room = await leader();
       for (const shard of [1, 2]) await room.hello(shard);
       await room.open(1, "victim", "victim-key");
       await room.close(1, "victim");
-      // The squatter, on another shard, with a key of its own: refused, never met by the party.
+      // A free id is anyone's, as unsharded (a page reload comes back with a new key).
+      await room.open(2, "victim", "squatter-key");
+      // The victim comes back (partysocket reconnects with its key): the squatter is closed on its shard.
+      await room.open(1, "victim", "victim-key");
+      assert.deepEqual(room.closes(2), ["victim 1008"]);
+      assert.deepEqual(room.calls, ["connect victim", "close victim", "connect victim", "close victim", "connect victim"]);
+      // The squatter again, while the victim holds the id: refused, never met by the party.
       await room.open(2, "victim", "squatter-key");
       assert.deepEqual(room.refusals(2), ["victim 1008"]);
-      // The victim reconnects with its own key, wherever it lands.
-      await room.open(2, "victim", "victim-key");
-      assert.deepEqual(room.calls, ["connect victim", "close victim", "connect victim"]);
-      await room.close(2, "victim");
+      assert.equal(room.calls.length, 5);
+      // Past the grace period the victim's claim is over: whoever takes the free id keeps it.
+      await room.close(1, "victim");
       mock.timers.tick(GRACE_MS + 1);
-      await room.open(1, "victim", "someone-else");
-      assert.deepEqual(room.calls.at(-1), "connect victim");
+      await room.open(2, "victim", "someone-else");
+      await room.open(1, "victim", "victim-key");
+      assert.deepEqual(room.refusals(1), ["victim 1008"]);
     } finally {
       mock.timers.reset();
     }
@@ -121,14 +128,15 @@ describe("an id belongs to its key at the leader", () => {
   it("a leader woken from hibernation learns the departed ids and their write numbers from its shards' hellos", async () => {
     const room = await leader();
     await room.hello(1, [{ id: "victim", key: "victim-key", seq: 7, until: Date.now() + GRACE_MS }]);
-    await room.open(1, "victim", "squatter-key");
-    assert.deepEqual(room.refusals(1), ["victim 1008"]);
+    await room.hello(2);
+    await room.open(2, "victim", "squatter-key");
     await room.open(1, "victim", "victim-key");
+    assert.deepEqual(room.closes(2), ["victim 1008"]);
     // A captured write of the victim's earlier socket, replayed: its number is below what was taken.
     assert.equal(await room.write("victim", "victim-key", 6, "replayed"), 410);
     assert.equal(await room.write("victim", "victim-key", 8, "newer"), 200);
     await settle();
-    assert.deepEqual(room.calls, ["connect victim", "message victim newer"]);
+    assert.deepEqual(room.calls, ["connect victim", "close victim", "connect victim", "message victim newer"]);
   });
 
   it("write numbers go on across a reconnect after the leader's write memory (5 min) forgot them: a replayed write never runs", async () => {
@@ -207,17 +215,34 @@ function shard() {
 }
 
 describe("an id belongs to its key on a shard", () => {
-  it("a departed client's record stays (marked left, with its write number) and refuses another key within the grace period; its own key comes back with its number", async () => {
+  it("a departed client's record stays (marked left, with its write number): it takes its id back from whoever took it meanwhile, with its number", async () => {
     const s = shard();
     const victim = await s.connect("victim", "victim-key");
     s.map.set("kept:victim", { state: null, attachment: null, tags: [], seq: 4 });
     await s.leave(victim);
     const squatter = await s.connect("victim", "squatter-key");
-    assert.equal(squatter.closedWith, 1008);
+    assert.equal(squatter.closedWith, undefined, "a free id is anyone's");
     const back = await s.connect("victim", "victim-key");
+    assert.equal(squatter.closedWith, 1008);
     assert.equal(back.closedWith, undefined);
-    const opens = s.sent.filter((frame) => frame.t === "open");
-    assert.deepEqual(opens.map((frame) => [frame.id, (frame as { taken?: number }).taken]), [["victim", undefined], ["victim", 4]]);
+    const frames = s.sent.filter((frame) => frame.t === "open" || frame.t === "close") as { t: string; id: string; taken?: number; displaced?: boolean }[];
+    assert.deepEqual(frames.map((frame) => [frame.t, frame.taken ?? frame.displaced ?? null]), [["open", null], ["close", null], ["open", null], ["close", true], ["open", 4]]);
+    // The squatter, back while the victim holds the id: refused.
+    const again = await s.connect("victim", "squatter-key");
+    assert.equal(again.closedWith, 1008);
+  });
+
+  it("a socket that took a departed client's id leaves, on its own close, the departed client's record: it keeps its place", async () => {
+    const s = shard();
+    const victim = await s.connect("victim", "victim-key");
+    await s.leave(victim);
+    const squatter = await s.connect("victim", "squatter-key");
+    await s.leave(squatter);
+    assert.equal((s.map.get("client:victim") as { key: string }).key, "victim-key");
+    const reload = await s.connect("victim", "reload-key");
+    assert.equal(reload.closedWith, undefined);
+    await s.connect("victim", "victim-key");
+    assert.equal(reload.closedWith, 1008);
   });
 
   it("a second socket without a key does not replace a keyless one", async () => {

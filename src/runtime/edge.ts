@@ -188,7 +188,7 @@ async function roomRequest(req: Request, edge: Edge): Promise<Response> {
   const headers = new Headers(allowed.headers);
   if (!headers.has(HEADER.idempotencyKey)) headers.set(HEADER.idempotencyKey, crypto.randomUUID());
   headers.set(HEADER.forwarded, "1");
-  return toLeader(edge, pathAfterRoom(allowed.url), { method: allowed.method, headers, body }, "a request");
+  return toLeader(edge, pathAfterRoom(allowed.url), { method: allowed.method, headers, ...(body ? { body } : {}) }, "a request");
 }
 
 /**

@@ -6,9 +6,9 @@
  * - each shard's frames are taken in the order it numbered them, each once: a repeat (its ack was
  *   lost with a link) is acknowledged again, never run again;
  * - a client's handlers run in the order its events came (RemoteConnection.run), onConnect first;
- * - an id is one client: a second socket with that id takes it over only with the same key, also
- *   for ID_GRACE_MS after its last socket closed (DepartedIds); a socket without a key, or with
- *   the id of a direct socket, takes none;
+ * - an id is one client: a second socket with that id takes it over only with the same key, or
+ *   as its owner back within ID_GRACE_MS of leaving (DepartedIds); a socket without a key, or
+ *   with the id of a direct socket, takes none;
  * - after a wake or restart, nothing reaches the party before the shards said who is connected
  *   (at most RESYNC_TIMEOUT_MS).
  */
@@ -232,23 +232,27 @@ class LeaderCore {
     if (frame.t === "open") {
       const key = frame.key;
       const existing = this.remotes.get(frame.id);
-      // An id is public; only the client holding its key may take it over, or take it back
-      // while it reconnects. A direct socket's id is its own (PartyServer refuses the reverse).
-      const claim = existing ? (sameClient(existing.key, key) ? 0 : "taken") : this.host.directConnection(frame.id) ? "taken" : this.departed.claim(frame.id, key);
-      if (claim === "taken") {
-        this.fanout.toShard(shard, { t: "close", to: frame.id, code: 1008, reason: "Connection id in use", refused: true });
-        return;
+      const same = existing !== undefined && sameClient(existing.key, key);
+      if (existing && !same) {
+        // An id is public: another key may not take it from its socket, unless it is the id's
+        // owner coming back (within ID_GRACE_MS) to whoever took it while it was away.
+        if (!this.departed.owns(frame.id, key)) return this.refuseOpen(shard, frame.id);
+        if (existing.shard !== shard) existing.close(1008, "Connection id in use");
+        this.gone(existing, 1008, "Connection id in use", false);
+      } else if (!existing && this.host.directConnection(frame.id)) {
+        // A direct socket's id is its own (PartyServer refuses the reverse, PartyKit's wrapper too).
+        return this.refuseOpen(shard, frame.id);
       }
-      if (existing) {
+      if (existing && same) {
         // The same client again: its old socket goes, as a reconnect would. On another shard it
         // is closed there; on this shard the shard already let it go (a close sent now would
         // reach the new socket, the only one of that id it still has open).
         if (existing.shard !== shard) existing.close(1000, "Reconnected");
-        this.gone(existing, 1000, "Reconnected");
+        this.gone(existing, 1000, "Reconnected", false);
       }
       // Its writes' numbers go on: a write the old socket abandoned must not run after a newer one.
       // On the same shard its close came first (the old remote is gone): the shard names the number.
-      const seq = Math.max(existing?.seqTaken ?? 0, frame.taken ?? 0, claim);
+      const seq = Math.max(existing && same ? existing.seqTaken : 0, frame.taken ?? 0, this.departed.claim(frame.id, key));
       const remote = this.addRemote(shard, frame.id, frame.uri, key, { state: null, attachment: null, tags: [], ...(seq ? { seq } : {}) });
       remote.run(() => this.onRemoteConnect(remote, frame.headers), true);
       return;
@@ -260,10 +264,16 @@ class LeaderCore {
       this.fanout.holdAWhile();
       remote.run(() => this.deliver(remote, message), false);
     } else if (frame.t === "close") {
-      this.gone(remote, frame.code, frame.reason);
+      // Displaced by its id's owner (on its shard): it never owned the id, so leaves no claim on it.
+      this.gone(remote, frame.code, frame.reason, frame.displaced !== true);
     } else {
       remote.run(() => this.party.error?.(remote, new Error(frame.error)), false);
     }
+  }
+
+  /** A socket that may not have its id: its shard closes it, and the party never meets it. */
+  private refuseOpen(shard: number, id: string) {
+    this.fanout.toShard(shard, { t: "close", to: id, code: 1008, reason: "Connection id in use", refused: true });
   }
 
   private async onRemoteConnect(remote: RemoteConnection, headers: [string, string][]) {
@@ -284,9 +294,10 @@ class LeaderCore {
     return this.party.message?.(remote, message);
   }
 
-  private gone(remote: RemoteConnection, code: number, reason: string) {
+  /** A client leaves; `departed`: it left on its own (closed, or its shard restarted), and may come back to its id. */
+  private gone(remote: RemoteConnection, code: number, reason: string, departed = true) {
     this.remotes.delete(remote.id);
-    if (remote.key !== null) this.departed.remember({ id: remote.id, key: remote.key, seq: remote.seqTaken, until: Date.now() + ID_GRACE_MS });
+    if (departed && remote.key !== null) this.departed.remember({ id: remote.id, key: remote.key, seq: remote.seqTaken, until: Date.now() + ID_GRACE_MS });
     remote.readyState = 3;
     remote.run(() => {
       remote.dispatchEvent(new CloseEvent("close", { code, reason }));

@@ -136,7 +136,7 @@ type ShardFrame =
   | { t: "hello"; room: string; incarnation: string; acked: number; clients: ClientRecord[]; left?: Departed[] }
   | { t: "open"; seq: number; id: string; uri: string; key: string | null; headers: [string, string][]; taken?: number; retry?: true }
   | { t: "message"; seq: number; id: string; data: Data; retry?: true }
-  | { t: "close"; seq: number; id: string; code: number; reason: string; retry?: true }
+  | { t: "close"; seq: number; id: string; code: number; reason: string; displaced?: true; retry?: true }
   | { t: "error"; seq: number; id: string; error: string; retry?: true };
 /** Leader → shard. `upTo`: only clients whose open the leader had seen get a broadcast. */
 type LeaderFrame =

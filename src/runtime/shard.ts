@@ -7,9 +7,10 @@
  * - every relayed frame is numbered and kept until the leader acknowledges it, and sent again on
  *   the next link: the leader gets each once, in order (UNACKED_MAX_BYTES bounds what is kept);
  * - a client gets a broadcast only if the leader had taken its open when it broadcast (`upTo`);
- * - one socket per id: the same client (same key) replaces its old socket, anyone else is refused,
- *   also for ID_GRACE_MS after a keyed client's socket closed (its record stays, marked `left`,
- *   and this shard keeps its link meanwhile, so a woken leader hears of it in the hello);
+ * - one socket per id: the same client (same key) replaces its old socket, anyone else is
+ *   refused; a free id is anyone's, but for ID_GRACE_MS after a keyed client left, that client
+ *   takes it back from whoever took it meanwhile (the record stays, marked `left`, or as the new
+ *   holder's `owner`; this shard keeps its link meanwhile, so a woken leader hears of it);
  * - the client records in storage outlive the shard's memory, so a woken shard says who is here.
  */
 import type { Conn, LinkSocket, ShardHost } from "./host.js";
@@ -28,8 +29,12 @@ const IGNORED = { partyShardIgnored: true };
 const WEBSOCKET_OPEN = 1;
 const isIgnored = (conn: Conn) => (conn.state as typeof IGNORED | null)?.partyShardIgnored === true;
 
-/** A client's record in storage (`client:<id>`); `left`: when its socket closed, `seq`: the write number it reached then. */
-type StoredClient = Omit<ClientRecord, "kept"> & { left?: number; seq?: number };
+/**
+ * A client's record in storage (`client:<id>`). `left`: when its socket closed, and `seq` the
+ * write number it reached then. `owner`: the keyed client that left this id within its grace
+ * before this one took it, and may take it back.
+ */
+type StoredClient = Omit<ClientRecord, "kept"> & { left?: number; seq?: number; owner?: Departed };
 
 const HOP_HEADERS = new Set(["upgrade", "connection", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "host"]);
 
@@ -63,24 +68,36 @@ class ShardRelay {
     const uri = partyUri(clientUri, this.host.party, this.leaderRoom);
     const current = this.client(conn.id, conn);
     const record = await this.host.storage.get<StoredClient>(`client:${conn.id}`);
-    /** The highest write number taken from the socket this one replaces: the new one's writes go on from it. */
+    const now = Date.now();
+    /** The highest write number taken from this client's earlier socket: the new one's writes go on from it. */
     let taken: number | undefined;
+    /** The keyed client that left this id lately: it may take it back from this socket. */
+    let owner: Departed | undefined;
     if (record?.left !== undefined) {
-      // Its client left lately (maybe while this waited): only its key takes the id back, and
-      // its writes go on from the number they reached. Later, the id is free for anyone.
-      if (record.left + ID_GRACE_MS > Date.now() && !sameClient(record.key, key)) return this.refuse(conn);
+      // Nobody holds the id (its socket closed, maybe while this waited): anyone may take it, as
+      // unsharded. Its client comes back with its write numbers; anyone else holds it only
+      // until that client comes back within its grace.
       if (sameClient(record.key, key)) taken = record.seq;
+      else if (record.key !== null && record.left + ID_GRACE_MS > now) owner = { id: conn.id, key: record.key, seq: record.seq ?? 0, until: record.left + ID_GRACE_MS };
     } else if (current && record) {
       // One socket per id here. The same client again (same key) replaces its old socket, as a
-      // reconnect does; anyone else is refused: an id is public, its key is not.
-      if (!sameClient(record.key, key)) return this.refuse(conn);
+      // reconnect does, and so does the id's owner coming back to whoever took it meanwhile
+      // (that one leaves no claim: `displaced`). Anyone else is refused: an id is public, its key is not.
+      const back = record.owner !== undefined && record.owner.until > now && sameClient(record.owner.key, key);
+      if (!sameClient(record.key, key) && !back) return this.refuse(conn);
       current.setState(IGNORED);
-      current.close(1000, "Reconnected");
-      this.emit({ t: "close", id: conn.id, code: 1000, reason: "Reconnected" });
-      taken = (await this.host.storage.get<Kept>(`kept:${conn.id}`))?.seq;
+      if (back) {
+        current.close(1008, "Connection id in use");
+        this.emit({ t: "close", id: conn.id, code: 1008, reason: "Connection id in use", displaced: true });
+        taken = record.owner!.seq;
+      } else {
+        current.close(1000, "Reconnected");
+        this.emit({ t: "close", id: conn.id, code: 1000, reason: "Reconnected" });
+        taken = (await this.host.storage.get<Kept>(`kept:${conn.id}`))?.seq;
+      }
       await this.host.storage.delete(`kept:${conn.id}`);
     }
-    const mine: StoredClient = { id: conn.id, uri, key };
+    const mine: StoredClient = { id: conn.id, uri, key, ...(owner ? { owner } : {}) };
     await this.host.storage.put(`client:${conn.id}`, mine);
     const headers = headerPairs(ctx.request.headers).filter(([name]) => !name.startsWith(HEADER_PREFIX) && !HOP_HEADERS.has(name));
     this.openSeq.set(conn.id, this.emit({ t: "open", id: conn.id, uri, key, headers, ...(taken ? { taken } : {}) }));
@@ -113,22 +130,26 @@ class ShardRelay {
 
   /**
    * A client's socket closed: a keyed client's record stays, marked `left`, with the write
-   * number it reached, so its id stays its key's for ID_GRACE_MS (as many storage writes as
-   * deleting it would take). A keyless one is forgotten.
+   * number it reached, so it can take its id back for ID_GRACE_MS (as many storage writes as
+   * deleting it would take). A socket that took the id from an owner still within its grace
+   * leaves the owner's record instead: the owner keeps its place. A keyless one is forgotten.
    */
   private async depart(id: string) {
     const record = await this.host.storage.get<StoredClient>(`client:${id}`);
-    if (!record || record.key === null) return void (await this.host.storage.delete(recordKeys([id])));
+    const now = Date.now();
+    const owner = record?.owner !== undefined && record.owner.until > now ? record.owner : undefined;
+    if (!record || (record.key === null && !owner)) return void (await this.host.storage.delete(recordKeys([id])));
     const seq = (await this.host.storage.get<Kept>(`kept:${id}`))?.seq ?? 0;
-    const left = Date.now();
-    await this.host.storage.put(`client:${id}`, { id, uri: record.uri, key: record.key, left, seq } satisfies StoredClient);
+    const until = owner ? owner.until : now + ID_GRACE_MS;
+    const left: StoredClient = { id, uri: record.uri, key: owner ? owner.key : record.key, left: until - ID_GRACE_MS, seq: owner ? owner.seq : seq };
+    await this.host.storage.put(`client:${id}`, left);
     await this.host.storage.delete(`kept:${id}`);
-    this.departedUntil = Math.max(this.departedUntil, left + ID_GRACE_MS);
+    this.departedUntil = Math.max(this.departedUntil, until);
     if (this.departedTimer !== undefined) clearTimeout(this.departedTimer);
     this.departedTimer = setTimeout(() => {
       this.departedTimer = undefined;
       this.idleLink();
-    }, ID_GRACE_MS + 10);
+    }, this.departedUntil - now + 10);
   }
 
   onError(conn: Conn, error: Error) {
@@ -235,6 +256,7 @@ class ShardRelay {
     const left: Departed[] = [];
     for (const record of stored.values()) {
       if (record.left !== undefined && record.key !== null) left.push({ id: record.id, key: record.key, seq: record.seq ?? 0, until: record.left + ID_GRACE_MS });
+      else if (record.owner !== undefined) left.push(record.owner);
     }
     // A record whose socket is gone (the server restarted: hibernated sockets do not survive
     // that) is no client any more: forgotten, never announced; so is a departure past its grace.
