@@ -272,6 +272,28 @@ describe("an id belongs to its key on a shard", () => {
     }
   });
 
+  it("what the leader sends a socket that closed never reaches the next socket of its id (frames name their socket)", async () => {
+    const s = shard();
+    const received: string[] = [];
+    const first = await s.connect("victim", "victim-key");
+    const firstTag = (s.sent.find((frame) => frame.t === "open") as { socket?: string }).socket;
+    assert.ok(firstTag, "the open names its socket");
+    await s.leave(first);
+    const next = await s.connect("victim", "squatter-key");
+    next.send = (message: unknown) => void received.push(String(message));
+    // In flight when the first socket closed: a private send, a close and what the leader keeps of it.
+    s.fromLeader({ t: "send", to: "victim", at: firstTag, data: { text: "for the first socket" } });
+    s.fromLeader({ t: "close", to: "victim", at: firstTag, code: 4000, reason: "bye" });
+    s.fromLeader({ t: "keep", to: "victim", at: firstTag, kept: { state: "first's", attachment: null, tags: [] } });
+    await settle();
+    assert.deepEqual(received, []);
+    assert.equal(next.closedWith, undefined);
+    assert.equal(s.map.has("kept:victim"), false);
+    const nextTag = (s.sent.filter((frame) => frame.t === "open").at(-1) as { socket?: string }).socket;
+    s.fromLeader({ t: "send", to: "victim", at: nextTag, data: { text: "for the next socket" } });
+    assert.deepEqual(received, ["for the next socket"]);
+  });
+
   it("a socket the leader refused its id goes without a trace: no record, no close relayed", async () => {
     const s = shard();
     const squatter = await s.connect("victim", "squatter-key");

@@ -202,7 +202,7 @@ class LeaderCore {
         if (remote.shard === shard && !listed.has(remote.id)) this.gone(remote, 1006, "shard restarted");
       }
       for (const client of hello.clients) {
-        if (this.remotes.get(client.id)?.shard !== shard) this.addRemote(shard, client.id, client.uri, client.key, client.kept);
+        if (this.remotes.get(client.id)?.shard !== shard) this.addRemote(shard, client.id, client.uri, client.key, client.kept, client.socket);
       }
       // A leader woken from hibernation forgot who left lately: the shards remember (older shards name none).
       for (const entry of hello.left ?? []) if (!this.remotes.has(entry.id)) this.departed.remember(entry);
@@ -236,12 +236,12 @@ class LeaderCore {
       if (existing && !same) {
         // An id is public: another key may not take it from its socket, unless it is the id's
         // owner coming back (within ID_GRACE_MS) to whoever took it while it was away.
-        if (!this.departed.owns(frame.id, key)) return this.refuseOpen(shard, frame.id);
+        if (!this.departed.owns(frame.id, key)) return this.refuseOpen(shard, frame);
         if (existing.shard !== shard) existing.close(1008, "Connection id in use");
         this.gone(existing, 1008, "Connection id in use", false);
       } else if (!existing && this.host.directConnection(frame.id)) {
         // A direct socket's id is its own (PartyServer refuses the reverse, PartyKit's wrapper too).
-        return this.refuseOpen(shard, frame.id);
+        return this.refuseOpen(shard, frame);
       }
       if (existing && same) {
         // The same client again: its old socket goes, as a reconnect would. On another shard it
@@ -253,7 +253,7 @@ class LeaderCore {
       // Its writes' numbers go on: a write the old socket abandoned must not run after a newer one.
       // On the same shard its close came first (the old remote is gone): the shard names the number.
       const seq = Math.max(existing && same ? existing.seqTaken : 0, frame.taken ?? 0, this.departed.claim(frame.id, key));
-      const remote = this.addRemote(shard, frame.id, frame.uri, key, { state: null, attachment: null, tags: [], ...(seq ? { seq } : {}) });
+      const remote = this.addRemote(shard, frame.id, frame.uri, key, { state: null, attachment: null, tags: [], ...(seq ? { seq } : {}) }, frame.socket);
       remote.run(() => this.onRemoteConnect(remote, frame.headers), true);
       return;
     }
@@ -272,8 +272,8 @@ class LeaderCore {
   }
 
   /** A socket that may not have its id: its shard closes it, and the party never meets it. */
-  private refuseOpen(shard: number, id: string) {
-    this.fanout.toShard(shard, { t: "close", to: id, code: 1008, reason: "Connection id in use", refused: true });
+  private refuseOpen(shard: number, open: { id: string; socket?: string | undefined }) {
+    this.fanout.toShard(shard, { t: "close", to: open.id, ...(open.socket ? { at: open.socket } : {}), code: 1008, reason: "Connection id in use", refused: true });
   }
 
   private async onRemoteConnect(remote: RemoteConnection, headers: [string, string][]) {
@@ -306,8 +306,8 @@ class LeaderCore {
   }
 
   /** `uri`: as the shard names it, the URL the client would have used without the router. */
-  private addRemote(shard: number, id: string, uri: string, key: string | null, kept: Kept): RemoteConnection {
-    const remote = new RemoteConnection(id, uri, this.roomId(), shard, key, kept, this.host.hibernates, (frame) => this.fanout.toShard(shard, frame));
+  private addRemote(shard: number, id: string, uri: string, key: string | null, kept: Kept, socket: string | undefined): RemoteConnection {
+    const remote = new RemoteConnection(id, uri, this.roomId(), shard, key, socket, kept, this.host.hibernates, (frame) => this.fanout.toShard(shard, frame));
     this.remotes.set(id, remote);
     return remote;
   }

@@ -126,6 +126,8 @@ interface Departed {
 }
 interface ClientRecord {
   id: string;
+  /** Names this socket of the id among its shard's sockets (SocketTag): frames for it carry it as `at`. */
+  socket?: string;
   /** The URL the client would have used without the router: `/parties/<party>/<room>`, no key. */
   uri: string;
   key: string | null;
@@ -134,19 +136,23 @@ interface ClientRecord {
 /** Shard → leader. Every frame but hello has a sequence number; `retry` marks a resent frame. */
 type ShardFrame =
   | { t: "hello"; room: string; incarnation: string; acked: number; clients: ClientRecord[]; left?: Departed[] }
-  | { t: "open"; seq: number; id: string; uri: string; key: string | null; headers: [string, string][]; taken?: number; retry?: true }
+  | { t: "open"; seq: number; id: string; socket?: string; uri: string; key: string | null; headers: [string, string][]; taken?: number; retry?: true }
   | { t: "message"; seq: number; id: string; data: Data; retry?: true }
   | { t: "close"; seq: number; id: string; code: number; reason: string; displaced?: true; retry?: true }
   | { t: "error"; seq: number; id: string; error: string; retry?: true };
-/** Leader → shard. `upTo`: only clients whose open the leader had seen get a broadcast. */
+/**
+ * Leader → shard. `upTo`: only clients whose open the leader had seen get a broadcast. `at`: the
+ * socket of `to` a frame is for (its open's `socket`), so nothing meant for a socket that closed
+ * reaches a later socket of the same id (absent from leaders before it: any socket of the id).
+ */
 type LeaderFrame =
   | { t: "ack"; seq: number }
   | { t: "resync" }
-  | { t: "send"; to: string; data: Data }
+  | { t: "send"; to: string; at?: string; data: Data }
   | { t: "broadcast"; data: Data; without: string[]; upTo: number }
   | { t: "broadcasts"; items: { data: Data; without: string[]; upTo: number }[] }
-  | { t: "close"; to: string; code?: number | undefined; reason?: string | undefined; refused?: true }
-  | { t: "keep"; to: string; kept: Kept };
+  | { t: "close"; to: string; at?: string; code?: number | undefined; reason?: string | undefined; refused?: true }
+  | { t: "keep"; to: string; at?: string; kept: Kept };
 
 /** What a party may pass to `send`/`broadcast`. Anything but bytes goes as text, as a WebSocket sends it. */
 type Message = string | ArrayBuffer | ArrayBufferView;

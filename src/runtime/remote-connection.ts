@@ -27,6 +27,8 @@ class RemoteConnection extends EventTarget {
     readonly server: string,
     readonly shard: number,
     readonly key: string | null,
+    /** Which socket of this id on its shard this is (undefined from shards before it). */
+    private readonly socketTag: string | undefined,
     private readonly kept: Kept,
     /** Both platforms keep a hibernating connection's state in its attachment. */
     private readonly stateIsAttachment: boolean,
@@ -67,11 +69,11 @@ class RemoteConnection extends EventTarget {
     return this.kept.tags;
   }
   send(message: Message) {
-    this.out({ t: "send", to: this.id, data: encode(message) });
+    this.out({ t: "send", to: this.id, ...this.at(), data: encode(message) });
   }
   close(code?: number, reason?: string) {
     if (this.readyState < 2) this.readyState = 2;
-    this.out({ t: "close", to: this.id, code, reason });
+    this.out({ t: "close", to: this.id, ...this.at(), code, reason });
   }
   accept() {}
 
@@ -105,7 +107,12 @@ class RemoteConnection extends EventTarget {
   }
 
   private mirror() {
-    this.out({ t: "keep", to: this.id, kept: this.kept });
+    this.out({ t: "keep", to: this.id, ...this.at(), kept: this.kept });
+  }
+
+  /** Frames for this socket name it: a later socket of the same id gets none of them. */
+  private at(): { at?: string } {
+    return this.socketTag === undefined ? {} : { at: this.socketTag };
   }
 }
 

@@ -28,6 +28,8 @@ const IGNORED = { partyShardIgnored: true };
 /** WebSocket.OPEN: a connection that can still send and receive. */
 const WEBSOCKET_OPEN = 1;
 const isIgnored = (conn: Conn) => (conn.state as typeof IGNORED | null)?.partyShardIgnored === true;
+/** A socket's tag (its state here, kept through hibernation): which socket of its id the leader's frames are for. */
+const tagOf = (conn: Conn) => (conn.state as { partyShardSocket?: string } | null)?.partyShardSocket;
 
 /**
  * A client's record in storage (`client:<id>`). `left`: when its socket closed, and `seq` the
@@ -97,10 +99,12 @@ class ShardRelay {
       }
       await this.host.storage.delete(`kept:${conn.id}`);
     }
-    const mine: StoredClient = { id: conn.id, uri, key, ...(owner ? { owner } : {}) };
+    const socket = crypto.randomUUID().slice(0, 8);
+    conn.setState({ partyShardSocket: socket });
+    const mine: StoredClient = { id: conn.id, socket, uri, key, ...(owner ? { owner } : {}) };
     await this.host.storage.put(`client:${conn.id}`, mine);
     const headers = headerPairs(ctx.request.headers).filter(([name]) => !name.startsWith(HEADER_PREFIX) && !HOP_HEADERS.has(name));
-    this.openSeq.set(conn.id, this.emit({ t: "open", id: conn.id, uri, key, headers, ...(taken ? { taken } : {}) }));
+    this.openSeq.set(conn.id, this.emit({ t: "open", id: conn.id, socket, uri, key, headers, ...(taken ? { taken } : {}) }));
     this.reportLoad(conn.id);
   }
 
@@ -264,7 +268,7 @@ class ShardRelay {
     if (gone.length > 0) await this.host.storage.delete(recordKeys(gone));
     const clients = records
       .filter((record) => this.present(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
-      .map(({ id, uri, key }) => ({ id, uri, key, kept: kept.get(`kept:${id}`) ?? { state: null, attachment: null, tags: [] } }));
+      .map(({ id, socket, uri, key }) => ({ id, ...(socket ? { socket } : {}), uri, key, kept: kept.get(`kept:${id}`) ?? { state: null, attachment: null, tags: [] } }));
     const departed = left.filter((entry) => entry.until > now);
     socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, acked: this.acked, clients, left: departed } satisfies ShardFrame));
     for (const frame of this.unacked) socket.send(JSON.stringify({ ...frame, retry: true }));
@@ -280,23 +284,34 @@ class ShardRelay {
       case "resync":
         return void this.hello(socket);
       case "send":
-        return this.client(frame.to)?.send(decode(frame.data));
+        return this.addressed(frame.to, frame.at)?.send(decode(frame.data));
       case "broadcast":
         return this.broadcast(frame);
       case "broadcasts":
         for (const item of frame.items) this.broadcast(item);
         return;
       case "close":
-        if (frame.refused) return this.refusedByLeader(frame.to);
+        if (frame.refused) return this.refusedByLeader(frame.to, frame.at);
         try {
-          return this.client(frame.to)?.close(frame.code, frame.reason);
+          return this.addressed(frame.to, frame.at)?.close(frame.code, frame.reason);
         } catch {
           // A code or reason a WebSocket refuses (the party's conn.close(4, "…") on a shard client): it still closes.
-          return this.client(frame.to)?.close(1011, "");
+          return this.addressed(frame.to, frame.at)?.close(1011, "");
         }
       case "keep":
+        // What the leader keeps of a socket that is gone is not the next socket's of its id.
+        if (frame.at !== undefined && !this.addressed(frame.to, frame.at)) return;
         return void this.host.storage.put(`kept:${frame.to}`, frame.kept);
     }
+  }
+
+  /**
+   * The live socket a leader's frame is for: the id's socket here and, when the frame names one
+   * (`at`), that very socket: what was meant for a socket that closed never reaches the next.
+   */
+  private addressed(id: string, at: string | undefined): Conn | undefined {
+    const conn = this.client(id);
+    return conn && (at === undefined || tagOf(conn) === at) ? conn : undefined;
   }
 
   /** Nobody here, nothing owed, no departed client's id to keep: the leader (and this shard) may go idle. */
@@ -307,8 +322,8 @@ class ShardRelay {
   }
 
   /** The leader refused a client its id (another key holds it): it goes, as if it never came. */
-  private refusedByLeader(id: string) {
-    const conn = this.client(id);
+  private refusedByLeader(id: string, at: string | undefined) {
+    const conn = this.addressed(id, at);
     if (!conn) return;
     this.refuse(conn);
     this.openSeq.delete(id);

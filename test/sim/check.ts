@@ -107,6 +107,8 @@ const same = (a: readonly string[], b: readonly string[]) => a.length === b.leng
 
 /** (a) Per socket: onConnect once, each message it sent once and in order, onClose once if it closed. */
 function checkHandlers(w: World): Divergence | undefined {
+  // A socket the party never met is fine when it was refused its id: closed 1008 by the runtime,
+  // or (its client gone before the refusal came) its id held by another key the party met.
   const events = new Map<string, string[]>();
   const owners = attribute(w.log);
   for (const [i, o] of w.log.entries()) {
@@ -116,11 +118,15 @@ function checkHandlers(w: World): Divergence | undefined {
     list.push(o.h === "message" ? `message ${o.data}` : o.h);
     events.set(sock, list);
   }
+  // Who the party met: a socket may be refused an id another key held (squat), and never be met.
+  const met = new Map(w.sockets.map((socket) => [socket.name, socket]));
+  const keysMet = (id: string) => new Set(w.log.flatMap((o) => (o.h === "connect" && o.id === id ? [met.get(o.sock ?? "")?.key] : [])));
   for (const socket of w.sockets) {
     const got = events.get(socket.name) ?? [];
     events.delete(socket.name);
     const full = ["connect", ...socket.sent.map((text) => `message ${text}`)];
-    if (!handlersOk(socket, got, full)) {
+    const refused = got.length === 0 && (socket.serverCloseCode === 1008 || [...keysMet(socket.id)].some((key) => key !== socket.key));
+    if (!refused && !handlersOk(socket, got, full)) {
       return { kind: "handlers", about: socket.name, id: socket.id, detail: `${socket.name} (${closedHow(socket)}) sent ${JSON.stringify(socket.sent)}; the leader ran ${JSON.stringify(got)}` };
     }
   }

@@ -69,6 +69,8 @@ class ClientSocket implements Conn {
   closeCode: number | undefined;
   /** The server called close(): send throws from then on, as workerd's does. */
   serverClosed = false;
+  /** The code the runtime closed it with, whoever closed first. */
+  serverCloseCode: number | undefined;
   closeEventDue = false;
   /** It existed when the process restarted: the leader may never have heard the rest of its story. */
   restartHit = false;
@@ -111,6 +113,7 @@ class ClientSocket implements Conn {
     if (this.serverClosed || this.readyState === 3) return;
     this.readyState = 2;
     this.serverClosed = true;
+    this.serverCloseCode = code ?? 1005;
     this.hooks.trace(`${this.name} closed by its shard ${code ?? 1005} ${reason ?? ""}`);
     if (this.clientOpen) this.endForClient("server", code ?? 1005);
     // The client answers the close; then the platform tells the shard.

@@ -17,8 +17,10 @@ import { World } from "./world.js";
  *   write storage without awaiting, one key per event;
  * - `reconnect`: a client's later sockets keep its id and key (as partysocket reconnects); off,
  *   every socket has an id of its own.
+ * `squat` is an attacker: a socket with a client's id and a key of its own, on any shard, which
+ * the runtime must refuse, or let hold a free id until its owner comes back.
  */
-const FAULT_KINDS = ["await", "reconnect", "link-drop", "link-delay", "shard-evict", "leader-evict", "restart"] as const;
+const FAULT_KINDS = ["await", "reconnect", "link-drop", "link-delay", "shard-evict", "leader-evict", "restart", "squat"] as const;
 type FaultKind = (typeof FAULT_KINDS)[number];
 
 interface ScheduleOptions {
@@ -57,6 +59,7 @@ interface Client {
 class Driver {
   private readonly clients: Client[];
   private said = 0;
+  private squats = 0;
   /** Evictions asked for and not done yet: a room is evicted only when idle (no timer, no call out). */
   private readonly evictions = new Set<number | "leader">();
 
@@ -124,6 +127,11 @@ class Driver {
     if (kind === "shard-evict") this.evictions.add(Math.floor(this.rng() * this.w.shards.length));
     if (kind === "leader-evict") this.evictions.add("leader");
     if (kind === "restart") this.w.restart();
+    if (kind === "squat") {
+      const victim = this.pick(this.clients);
+      const n = ++this.squats;
+      this.w.connect(victim.socket?.id ?? victim.id, `squatter-key-${n}`, `squatter${n}`, Math.floor(this.rng() * this.w.shards.length));
+    }
     this.tryEvictions();
   }
 
