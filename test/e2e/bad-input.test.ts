@@ -8,6 +8,7 @@ import { renderHelper } from "../../src/core/migrate/client/render-helper.js";
 import { renderGlue } from "../../src/core/migrate/server/render-glue.js";
 import { makeProject, runCli } from "../helpers/cli.js";
 import { treeHash } from "../helpers/tree-hash.js";
+import { commandIn } from "../../src/ui/error-report.js";
 
 /**
  * One row per way to hand party-shard bad input: a small project, a command line for the built
@@ -364,7 +365,7 @@ const JSON_CASES: { name: string; files: Record<string, string>; args: string[];
   { name: "unknown command", files: BASE, args: ["shard-it", "--json"], error: /^unknown command 'shard-it'$/, hint: /^party-shard --help lists/ },
 ];
 
-describe("bad input with --json: { error, hint, location?, exitCode } on stdout, exit 2, change nothing", { concurrency: 2 }, () => {
+describe("bad input with --json: { summary, error, hint, location?, exitCode } on stdout, exit 2, change nothing", { concurrency: 2 }, () => {
   for (const { name, files, args, error, hint, location } of JSON_CASES) {
     it(name, async () => {
       const dir = makeProject(files);
@@ -373,7 +374,8 @@ describe("bad input with --json: { error, hint, location?, exitCode } on stdout,
         const result = await runCli(args, dir);
         assert.equal(result.exitCode, 2, `exit code; stderr:\n${result.stderr}`);
         const report = JSON.parse(result.stdout) as Record<string, unknown>;
-        assert.deepEqual(Object.keys(report), location ? ["error", "hint", "location", "exitCode"] : ["error", "hint", "exitCode"]);
+        assert.deepEqual(Object.keys(report), location ? ["summary", "error", "hint", "location", "exitCode"] : ["summary", "error", "hint", "exitCode"]);
+        assert.deepEqual(report.summary, { command: commandIn(args), filesChanged: 0, next: report.hint });
         assert.match(String(report.error), error);
         if (hint) assert.match(String(report.hint), hint);
         else assert.equal(report.hint, null);
