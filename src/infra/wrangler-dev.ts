@@ -24,7 +24,7 @@ export interface WranglerDevOptions {
 
 export type WranglerDev = DevServer;
 
-// No prompt, no telemetry, no login, and it runs offline (docs/verify-partyserver.md).
+// No prompt, no telemetry, no login, and it runs offline (docs/partyserver.md, "verify on wrangler dev").
 // WRANGLER_HIDE_BANNER: the banner checks for a newer wrangler (a network call, and an update-check folder in the temp dir).
 const ENV = { WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CI: "1", NO_COLOR: "1", FORCE_COLOR: "0" };
 

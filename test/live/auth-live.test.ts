@@ -74,9 +74,9 @@ describe("the party's own auth, through the router, after init + migrate", () =>
     const write = (headers: Record<string, string>, body: string) => post(ROUTER, { "x-party-shard-connection": "alice-1", ...headers }, body);
     const forged = await write({ "x-party-shard-key": "not-alices-key", authorization: "Bearer good" }, "forged");
     // The answer an unknown id gets: whoever lacks the key cannot tell that alice-1 is connected.
-    const unknown = await post(ROUTER, { "x-party-shard-connection": "nobody-here", "x-party-shard-key": "not-alices-key", authorization: "Bearer good" }, "forged");
+    const nobody = await post(ROUTER, { "x-party-shard-connection": "nobody-here", "x-party-shard-key": "not-alices-key", authorization: "Bearer good" }, "forged");
     assert.equal(forged.status, 425, forged.body);
-    assert.deepEqual(forged, unknown);
+    assert.deepEqual(forged, nobody);
     await received([]);
 
     // Without a key the connection header means nothing: a plain request to the room.

@@ -100,8 +100,9 @@ async function hostileEdge(lab: DifferentialLab<CounterClient>): Promise<void> {
       const routed = `/parties/party-shard-router/${ROOM}?_pk=party-shard-link-1-evil`;
       refused(`WS ${routed}`, await handshakeOutcome(`ws://${server.host}${routed}`));
       // PartyServer does not decode room names: `%21` is not `!`, and names a room of its own (as
-      // straight to the party), never a shard. Its placement view says which room it is.
-      const encoded = await fetch(`${base}/parties/party-shard-router/${ROOM}%21shard-1`);
+      // straight to the party), never a shard. Its placement view (the operator's, with the view
+      // token) says which room it is.
+      const encoded = await fetch(`${base}/parties/party-shard-router/${ROOM}%21shard-1`, { headers: { "x-party-shard-view-token": server.viewToken } });
       const view = (await encoded.json()) as { room?: string; shards?: number };
       answers.push(`GET ${ROOM}%21shard-1: ${encoded.status} ${JSON.stringify(view)}`);
       if (encoded.status !== 200 || view.room !== `${ROOM}%21shard-1` || view.shards !== 4) wrong.push(`GET ${ROOM}%21shard-1 is not the placement view of the room named so: ${encoded.status} ${JSON.stringify(view)}`);

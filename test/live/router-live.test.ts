@@ -43,7 +43,7 @@ for (const failPercent of [0, 20]) {
       assert.equal(result.deliveryRatio, 1);
       assert.deepEqual(result.shardLoad, Array(SHARDS).fill(CLIENTS / SHARDS));
       // The leader sent one frame per shard per broadcast, never one per client.
-      const view = (await (await fetch(`http://${server!.host}/parties/router/live-${failPercent}`)).json()) as { leader: { broadcasts: number; shardFrames: number } };
+      const view = (await (await fetch(`http://${server!.host}/parties/router/live-${failPercent}`, { headers: { "x-party-shard-view-token": server!.viewToken } })).json()) as { leader: { broadcasts: number; shardFrames: number } };
       assert.equal(view.leader.broadcasts, MESSAGES);
       assert.equal(view.leader.shardFrames, MESSAGES * SHARDS);
       // The injected failures really happened (the fixture logs each), and were retried away.

@@ -159,7 +159,7 @@ describe("attacks on the router of a party with its own auth, after init + migra
     const placement = placed.refused ? `refused ${placed.status} ${placed.body}` : `opened, received ${JSON.stringify(placed.inbox)}, closed ${JSON.stringify(closed)}`;
     if (!placed.refused) placed.socket.terminate();
     assert.ok(!placement.includes(SECRET), placement);
-    assert.ok(!(await fetch(`http://${host()}/parties/router/boom-place`, { headers: { authorization: "Bearer good" } }).then((res) => res.text())).includes(SECRET));
+    assert.ok(!(await fetch(`http://${host()}/parties/router/boom-place`, { headers: { "x-party-shard-view-token": server!.viewToken } }).then((res) => res.text())).includes(SECRET));
     // A plain request is the party's own business, as on a direct request: reported, not judged.
     const request = await post("boom-request", { authorization: "Bearer good" }, "hi");
     t.diagnostic(`write: ${written.status} ${written.body}; placement: ${placement}; room request: ${request.status} ${request.body.includes(SECRET) ? "(carries the secret)" : request.body}`);
