@@ -4,7 +4,8 @@
  * - a WebSocket passes the sharded party's own onBeforeConnect, then goes to a shard placement
  *   chose; a client can never name a shard room (ROOM_ID_PATTERN has no `!`);
  * - a write (a connection's id and key) goes to the leader, which runs it as that connection;
- *   any other POST passes onBeforeRequest and reaches the party's onRequest;
+ *   any other POST, and a GET or HEAD without the operator's view token, passes onBeforeRequest
+ *   and reaches the party's onRequest (with the token, a GET reads the load view);
  * - requests to the leader are sent again only on answers that say nothing ran (RETRY_STATUSES),
  *   with the same Idempotency-Key; bodies, ids and batches are bounded in bytes before reading.
  */

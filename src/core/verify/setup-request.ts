@@ -47,8 +47,8 @@ export function checkRequest(request: { method: string; path: string; body: stri
     fail(source, `name the party itself, not the router "${party}": verify sends it through the router in the sharded run and straight to the room in the unsharded one`, location);
   }
   if (!parties.known.includes(party!)) fail(source, `"${party}" is not a party of this project (parties: ${parties.known.join(", ")})`, location);
-  if (party === parties.sharded && method !== "POST") {
-    fail(source, `the router passes only POST on to the room of "${party}" (a GET reads its load view); got ${method}`, location);
+  if (party === parties.sharded && method !== "POST" && method !== "GET") {
+    fail(source, `the router passes only GET and POST on to the room of "${party}"; got ${method}`, location);
   }
   if (body !== "" && method === "GET") fail(source, "a GET has no body", location);
   if (/^\s*[[{]/.test(body)) {
