@@ -6,8 +6,10 @@
  * while it reconnects, nor keep receiving what the party sends it. The owner's write numbers go
  * on, so a captured write cannot run after newer ones.
  *
- * The shard that held the client keeps the same record (and its link to the leader) for as long,
- * and names it in its hello: a leader woken from hibernation learns it again.
+ * The shard that held the client keeps the same record for as long and names it in its hello: a
+ * leader woken from hibernation learns it again from every shard still linked. A leader evicted
+ * while no shard was linked (the whole room idle) learns a shard's records when that shard links
+ * again, with its next client.
  */
 import { sameKey, type Departed } from "./protocol.js";
 

@@ -10,7 +10,7 @@
  * - one socket per id: the same client (same key) replaces its old socket, anyone else is
  *   refused; a free id is anyone's, but for ID_GRACE_MS after a keyed client left, that client
  *   takes it back from whoever took it meanwhile (the record stays, marked `left`, or as the new
- *   holder's `owner`; this shard keeps its link meanwhile, so a woken leader hears of it);
+ *   holder's `owner`, and the hello names it, so a woken leader hears of it);
  * - the client records in storage outlive the shard's memory, so a woken shard says who is here.
  */
 import type { Conn, LinkSocket, ShardHost } from "./host.js";
@@ -53,9 +53,6 @@ class ShardRelay {
   private linking = false;
   private relinkAttempt = 0;
   private reports = 0;
-  /** Until when a departed client's id is still its key's here: the link stays open until then. */
-  private departedUntil = 0;
-  private departedTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor(
     private readonly host: ShardHost,
@@ -148,12 +145,6 @@ class ShardRelay {
     const left: StoredClient = { id, uri: record.uri, key: owner ? owner.key : record.key, left: until - ID_GRACE_MS, seq: owner ? owner.seq : seq };
     await this.host.storage.put(`client:${id}`, left);
     await this.host.storage.delete(`kept:${id}`);
-    this.departedUntil = Math.max(this.departedUntil, until);
-    if (this.departedTimer !== undefined) clearTimeout(this.departedTimer);
-    this.departedTimer = setTimeout(() => {
-      this.departedTimer = undefined;
-      this.idleLink();
-    }, this.departedUntil - now + 10);
   }
 
   onError(conn: Conn, error: Error) {
@@ -314,9 +305,13 @@ class ShardRelay {
     return conn && (at === undefined || tagOf(conn) === at) ? conn : undefined;
   }
 
-  /** Nobody here, nothing owed, no departed client's id to keep: the leader (and this shard) may go idle. */
+  /**
+   * Nobody here, nothing owed: the leader (and this shard) may go idle. Departed clients' records
+   * do not hold the link: on wrangler dev a shard that never idles delivers its sockets' closes
+   * only when it does (a 1011 for a room that failed to start came 60 s late).
+   */
   private idleLink(link = this.link) {
-    if (!link || this.unacked.length > 0 || this.clientCount() > 0 || this.departedUntil > Date.now()) return;
+    if (!link || this.unacked.length > 0 || this.clientCount() > 0) return;
     if (this.link === link) this.link = undefined;
     link.close(1000, "no clients");
   }
