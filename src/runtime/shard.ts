@@ -301,8 +301,10 @@ class ShardRelay {
    * (`at`), that very socket: what was meant for a socket that closed never reaches the next.
    */
   private addressed(id: string, at: string | undefined): Conn | undefined {
-    const conn = this.client(id);
-    return conn && (at === undefined || tagOf(conn) === at) ? conn : undefined;
+    if (at === undefined) return this.client(id);
+    // Among every socket of the id: one that closed may still be listed as open for a moment.
+    for (const conn of this.host.connections(id)) if (tagOf(conn) === at && !isIgnored(conn) && conn.readyState === WEBSOCKET_OPEN) return conn;
+    return undefined;
   }
 
   /**

@@ -218,9 +218,11 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
 
     // A reconnect: the old socket goes, a new one comes with the same id and key.
     victim!.close();
-    const back = await opened(`ws://${host()}/parties/${ROUTER}/reuse?token=good&_pk=victim-7&_psk=${victim!.key}`);
-    const inbox: string[] = [];
-    back.on("message", (data) => inbox.push(String(data)));
+    // Its own inbox from the handshake on: the greeting can come in the same read as the 101.
+    const attempt = await wsAttempt(`ws://${host()}/parties/${ROUTER}/reuse?token=good&_pk=victim-7&_psk=${victim!.key}`);
+    assert.ok(!attempt.refused, attempt.refused ? `${attempt.status} ${attempt.body}` : "");
+    cleanups.push(() => attempt.socket.close());
+    const { socket: back, inbox } = attempt;
     await until(() => inbox.includes("hello victim-7 alice"), 5_000);
     assert.deepEqual(inbox, ["hello victim-7 alice"]);
     assert.deepEqual(await write("reuse", victim!, "back again"), { status: 200, body: "ok" });
