@@ -1,6 +1,7 @@
 import path from "node:path";
 import { PartyShardError, formatLocation, type ExitCode } from "../errors.js";
 import { uncommittedFiles } from "../infra/git.js";
+import { findingSpec, type FindingCode } from "../core/findings.js";
 import type { FileChange, Finding, Plan } from "../core/plan.js";
 import { applyPlan } from "../infra/apply-plan.js";
 import type { Logger } from "../ui/logger.js";
@@ -64,7 +65,7 @@ export async function settlePlan(command: string, plan: Plan, context: CommandCo
     logger.step(`${options.dryRun ? `would ${verb}` : `${verb}d`} ${change.path}`);
   }
   for (const line of summarizeSites(plan.findings)) logger.info(line);
-  for (const finding of plan.findings) if (!SITE_CODES.has(finding.code)) logFinding(logger, finding);
+  for (const finding of plan.findings) if (!counted(finding)) logFinding(logger, finding);
   if (options.dryRun && plan.changes.length > 0) logger.info(`Dry run: ${describeCount(plan)} not written.`);
   // init says "already set up" itself; migrate's plan has no finding for a project it already routed.
   if (plan.changes.length === 0 && !plan.findings.some((finding) => finding.code === "up-to-date")) logger.info("Nothing to change: no file was written.");
@@ -109,25 +110,20 @@ function planToJson(command: string, plan: Plan, dryRun: boolean, applied: boole
   };
 }
 
-// Findings that record an edited site: shown as a count per file, listed in full only by --json.
-const SITE_CODES = new Map([
-  ["send-rewritten", ["send rewritten", "sends rewritten"]],
-  ["socket-routed", ["socket routed", "sockets routed"]],
-  ["socket-keyed", ["socket keyed", "sockets keyed"]],
-  ["party-patched", ["party patched", "parties patched"]],
-]);
+/** A finding that records an edited site: shown as a count per file, listed in full only by --json. */
+const counted = (finding: Finding) => findingSpec(finding.code).counted !== undefined;
 
 function summarizeSites(findings: Finding[]): string[] {
-  const perFile = new Map<string, Map<string, number>>();
+  const perFile = new Map<string, Map<FindingCode, number>>();
   for (const finding of findings) {
-    if (!SITE_CODES.has(finding.code) || !finding.location) continue;
-    const counts = perFile.get(finding.location.file) ?? new Map<string, number>();
+    if (!counted(finding) || !finding.location) continue;
+    const counts = perFile.get(finding.location.file) ?? new Map<FindingCode, number>();
     counts.set(finding.code, (counts.get(finding.code) ?? 0) + 1);
     perFile.set(finding.location.file, counts);
   }
   return [...perFile].map(([file, counts]) => {
     const parts = [...counts].map(([code, count]) => {
-      const [one, many] = SITE_CODES.get(code)!;
+      const [one, many] = findingSpec(code).counted!;
       return count === 1 ? `1 ${one}` : `${count} ${many}`;
     });
     return `${file}: ${parts.join(", ")}`;

@@ -6,7 +6,8 @@ import type { ReadFile } from "../read-file.js";
 import { findRouterIfAny, type RouterSetup } from "../migrate/find-router.js";
 import { planMigrate } from "../migrate/plan-migrate.js";
 import type { WritesMode } from "../migrate/client/plan-client.js";
-import type { Finding, FindingCode, OnProgress, Plan, ShardSetup } from "../plan.js";
+import { findingSpec } from "../findings.js";
+import type { Finding, OnProgress, Plan, ShardSetup } from "../plan.js";
 
 /** One thing left to do before the project is fully sharded. */
 export interface CheckItem {
@@ -21,15 +22,6 @@ export interface CheckResult {
   /** What is sharded; undefined before init. */
   setup?: ShardSetup;
 }
-
-const SITE_REASONS: Partial<Record<FindingCode, string>> = {
-  "send-rewritten": "socket.send is not routed yet: it reaches the room through its shard, not as a retried write (party-shard migrate)",
-  "socket-routed": "socket connects to the sharded party directly, not through the router (party-shard migrate)",
-  "socket-keyed": "socket connects through the router without a write key (party-shard migrate)",
-  "party-patched": "the party does not lead its shards yet: its export needs sharded() (party-shard migrate)",
-  "class-swapped": "the class does not lead its shards yet: it extends Server, not Sharded (party-shard migrate)",
-  "worker-routed": "routePartykitRequest is not routed through the shards yet: it should be routePartyShard (party-shard migrate)",
-};
 
 /** What `check` is asked: `strict` fails on a generated file that differs from today's template. */
 export interface CheckOptions {
@@ -66,14 +58,14 @@ export async function planCheck(loaded: LoadedConfig, read: ReadFile, options: C
 /** The work a migrate plan shows is left: a file it creates or regenerates, a site it rewrites, a manual step. */
 export function migrateItems(plan: Plan, configFile: string): CheckItem[] {
   const items: CheckItem[] = [];
-  const sites = new Set(plan.findings.filter((finding) => finding.code in SITE_REASONS).map((finding) => finding.location?.file));
+  const sites = new Set(plan.findings.filter((finding) => findingSpec(finding.code).left !== undefined).map((finding) => finding.location?.file));
   for (const change of plan.changes) {
     if (change.before === null) items.push({ location: { file: change.path }, reason: "missing: party-shard migrate creates it" });
     else if (!sites.has(change.path)) items.push({ location: { file: change.path }, reason: "differs from what party-shard generates: run `npx party-shard migrate --force`" });
   }
   // Work the user can do fails the check: a site migrate rewrites, or a manual step.
   for (const finding of plan.findings) {
-    const reason = SITE_REASONS[finding.code] ?? (finding.level === "manual" ? finding.message : undefined);
+    const reason = findingSpec(finding.code).left ?? (finding.level === "manual" ? finding.message : undefined);
     if (reason) items.push({ location: finding.location ?? { file: configFile }, reason });
   }
   return items;

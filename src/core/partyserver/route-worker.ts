@@ -2,7 +2,7 @@ import { Node, type Identifier, type SourceFile } from "ts-morph";
 import { statement, type CodeStyle } from "../code-style.js";
 import type { Finding } from "../plan.js";
 import type { Edit } from "../text-edits.js";
-import { findingAt } from "../migrate/findings.js";
+import { findingAt } from "../findings.js";
 import { ROUTER_BINDING } from "./names.js";
 import { partyserverExport } from "./server-class.js";
 

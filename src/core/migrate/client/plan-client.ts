@@ -4,7 +4,7 @@ import { importEdits } from "../../add-import.js";
 import { detectCodeStyle, relativeImport } from "../../code-style.js";
 import type { Finding, OnProgress } from "../../plan.js";
 import { applyEdits, type Edit } from "../../text-edits.js";
-import { findingAt } from "../findings.js";
+import { findingAt } from "../../findings.js";
 import { HELPER_FILE_NAME, type ClientGroup, type ClientProject } from "./load-client-project.js";
 import { readParty, type PartyOf } from "./party-name.js";
 import { KEY_CALL, keyConnection, routeConnection } from "./route-connection.js";
