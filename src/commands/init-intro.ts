@@ -5,11 +5,10 @@ import type { InitPlan } from "../core/plan.js";
 import type { Platform } from "../core/platform.js";
 import type { ReadFile } from "../core/read-file.js";
 import type { Prompts } from "../ui/prompts.js";
+import { MAX_SHARDS } from "./flags.js";
 import { initNext } from "./next-step.js";
 import type { RunFacts } from "./settle-plan.js";
 import { setupFacts } from "./summary.js";
-
-export const MAX_SHARDS = 256;
 
 // Imported by init.ts at start-up: nothing here may load ts-morph, so --help and flag errors stay fast.
 

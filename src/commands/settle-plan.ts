@@ -5,22 +5,14 @@ import { findingSpec, type FindingCode } from "../core/findings.js";
 import type { FileChange, Finding, Plan } from "../core/plan.js";
 import { applyPlan } from "../infra/apply-plan.js";
 import type { Logger } from "../ui/logger.js";
-import type { ProgressLine } from "../ui/progress-line.js";
-import type { Prompts } from "../ui/prompts.js";
 import { colorDiff, unifiedDiff } from "../ui/render-diff.js";
 import { listed, type RunLeft } from "./next-step.js";
-import type { SharedOptions } from "./shared.js";
+import type { CommandContext } from "./context.js";
+import type { WritingOptions } from "./flags.js";
 import { summarize, type ProjectFacts } from "./summary.js";
 
-export interface CommandContext {
-  options: SharedOptions;
-  logger: Logger;
-  prompts: Prompts;
-  /** Where `--json` output goes. */
-  stdout: (text: string) => void;
-  /** A progress line on stderr, only when it is a terminal and the output is not JSON. */
-  progress: ProgressLine | undefined;
-}
+/** The flags that decide how a plan is shown and whether it is written. */
+export type SettleOptions = Pick<WritingOptions, "dryRun" | "json" | "force" | "verbose">;
 
 /** What the command knows besides its plan: the summary's facts, and how to tell the next step. */
 export interface RunFacts extends ProjectFacts {
@@ -31,7 +23,7 @@ export interface RunFacts extends ProjectFacts {
  * The end of every writing command: show the plan, ask when interactive, apply it (unless
  * --dry-run), and report. Dry run, JSON and the real write all use the same plan.
  */
-export async function settlePlan(command: string, plan: Plan, context: CommandContext, facts: RunFacts): Promise<ExitCode> {
+export async function settlePlan(command: string, plan: Plan, context: CommandContext<SettleOptions>, facts: RunFacts): Promise<ExitCode> {
   const { options, logger, prompts } = context;
   const writes = !options.dryRun && plan.changes.length > 0;
   // Before the diff: a diff the user reads to the end only to be refused is time lost.
@@ -74,7 +66,7 @@ export async function settlePlan(command: string, plan: Plan, context: CommandCo
 }
 
 /** What the run left for the next step to start from; git is asked only when the answer can matter. */
-async function whatIsLeft(plan: Plan, options: SharedOptions, applied: boolean): Promise<RunLeft> {
+async function whatIsLeft(plan: Plan, options: SettleOptions, applied: boolean): Promise<RunLeft> {
   return {
     dryRun: options.dryRun,
     // As the user's shell names them: the next step may be a git command to paste.
