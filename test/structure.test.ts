@@ -19,3 +19,11 @@ describe("structure: what the folder names promise", () => {
     assert.deepEqual(declaring.map(([file]) => file), []);
   });
 });
+
+describe("structure: commands never ask which platform", () => {
+  it("finds no platform branch, platform name or platform module in src/commands (the adapter in src/platforms/ answers)", () => {
+    const branching = /platform\s*[!=]==?|["'`](?:partykit|partyserver)["'`]|core\/partyserver\/|core\/config\/wrangler\/|platforms\/(?:partykit|partyserver)\//;
+    const found = sources("commands").flatMap(([file, text]) => text.split("\n").flatMap((line, i) => (branching.test(line) ? [`${file}:${i + 1}: ${line.trim()}`] : [])));
+    assert.deepEqual(found, []);
+  });
+});

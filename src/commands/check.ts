@@ -33,17 +33,12 @@ export function checkCommand(run: ActionRunner): Command {
 
 export async function check(context: CommandContext<OptionsOf<typeof CHECK_FLAGS>>): Promise<ExitCode> {
   const { options } = context;
-  const { loadProject } = await import("../core/project.js");
-  const { projectReader } = await import("../infra/project-reader.js");
-  const project = await loadProject(options.cwd, { config: options.config, platform: options.platform });
-  const read = projectReader(project.config);
+  const { openProject } = await import("../platforms/index.js");
+  const project = await openProject(options.cwd, options);
   const checkOptions = { strict: options.strict, writes: options.writes, clientDirs: options.client };
-  const result =
-    project.platform === "partyserver"
-      ? await withProgress(context.progress, async (onProgress) => (await import("../core/check/plan-check-partyserver.js")).planCheckPartyServer(project.config, read, { ...checkOptions, onProgress }))
-      : await withProgress(context.progress, async (onProgress) => (await import("../core/check/plan-check.js")).planCheck(project.config, read, { ...checkOptions, onProgress }));
+  const result = await withProgress(context.progress, (onProgress) => project.planCheck({ ...checkOptions, onProgress }));
   const ok = result.items.length === 0;
-  const next = checkNext(result, project.platform === "partyserver" ? "wrangler dev" : "partykit dev");
+  const next = checkNext(result, project.devServer);
   const { setup, ...report } = result;
   if (options.json) {
     const summary = summarize("check", { platform: project.platform, ...setupFacts(setup) }, 0, result.warnings, next, result.items.length);

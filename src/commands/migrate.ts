@@ -16,17 +16,10 @@ export function migrateCommand(run: ActionRunner): Command {
 
 export async function migrate(context: CommandContext<OptionsOf<typeof MIGRATE_FLAGS>>): Promise<ExitCode> {
   const { options } = context;
-  // ts-morph is loaded only when a command needs it, so --help and flag errors stay fast.
-  const { loadProject } = await import("../core/project.js");
+  const { openProject } = await import("../platforms/index.js");
   const { settlePlan } = await import("./settle-plan.js");
-  const { projectReader } = await import("../infra/project-reader.js");
-  const project = await loadProject(options.cwd, { config: options.config, platform: options.platform });
-  const read = projectReader(project.config);
+  const project = await openProject(options.cwd, options);
   const migrateOptions = { force: options.force, vendor: options.vendor, writes: options.writes, clientDirs: options.client };
-  const plan =
-    project.platform === "partyserver"
-      ? await withProgress(context.progress, async (onProgress) => (await import("../core/partyserver/plan-migrate-partyserver.js")).planMigratePartyServer(project.config, read, { ...migrateOptions, onProgress }))
-      : await withProgress(context.progress, async (onProgress) => (await import("../core/migrate/plan-migrate.js")).planMigrate(project.config, read, { ...migrateOptions, onProgress }));
-  const devServer = project.platform === "partyserver" ? "wrangler dev" : "partykit dev";
-  return settlePlan("migrate", plan, context, { platform: project.platform, ...setupFacts(plan.setup), next: (left) => migrateNext(left, devServer) });
+  const plan = await withProgress(context.progress, (onProgress) => project.planMigrate({ ...migrateOptions, onProgress }));
+  return settlePlan("migrate", plan, context, { platform: project.platform, ...setupFacts(plan.setup), next: (left) => migrateNext(left, project.devServer) });
 }

@@ -5,7 +5,7 @@ import { PROJECT_FLAGS, withFlags, type OptionsOf } from "./flags.js";
 import { exitCodesHelp } from "./shared.js";
 import { resolveVerifyOptions, type VerifyOptions } from "./verify-options.js";
 import type { VerifyRun } from "./verify-report.js";
-import type { VerifyTarget } from "./verify-target.js";
+import type { VerifyTarget } from "../platforms/adapter.js";
 
 // The first writes, or the first seconds of writing, after which a party that delivered none of them is stopped.
 const EARLY_STOP = { writes: 5, ms: 4_000 };
@@ -45,11 +45,10 @@ export function verifyCommand(run: ActionRunner): Command {
 }
 
 export async function verify(context: CommandContext<VerifyCommandOptions>): Promise<ExitCode> {
-  const { loadProject } = await import("../core/project.js");
-  const { verifyTarget } = await import("./verify-target.js");
+  const { openProject } = await import("../platforms/index.js");
   const { options } = context;
-  const project = await loadProject(options.cwd, { config: options.config, platform: options.platform });
-  const target = await verifyTarget(project, options.router);
+  const project = await openProject(options.cwd, options);
+  const target = await project.verifyTarget(options.router);
   // Every input is checked before the dev server starts: bad input starts nothing.
   const verifyOptions = resolveVerifyOptions(options, options.cwd, target.root, { known: target.parties, sharded: target.party?.url ?? "", router: target.router });
   const { withSignalsTrapped } = await import("../infra/signals.js");

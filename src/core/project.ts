@@ -22,13 +22,18 @@ export type Project = { platform: "partykit"; config: LoadedConfig } | { platfor
  * @example const project = await loadProject(process.cwd(), { platform: "partyserver" });
  */
 export async function loadProject(cwd: string, options: { config?: string; platform?: Platform } = {}): Promise<Project> {
+  return load(await choosePlatform(cwd, options), cwd, options.config);
+}
+
+/** The platform of the project `loadProject` would load, told as it tells it; reads no more than it must to tell. */
+export async function choosePlatform(cwd: string, options: { config?: string; platform?: Platform } = {}): Promise<Platform> {
   const { config, platform } = options;
   if (config !== undefined) {
     const chosen = platform ?? platformOfName(config);
     refuseNameMismatch(config, chosen);
-    return load(chosen, cwd, config);
+    return chosen;
   }
-  if (platform) return load(platform, cwd);
+  if (platform) return platform;
   const partykit = await findPartyKitConfig(cwd);
   const wrangler = findWranglerConfig(cwd);
   const partyserver = wrangler && usesPartyServer(wrangler) ? wrangler : undefined;
@@ -37,8 +42,8 @@ export async function loadProject(cwd: string, options: { config?: string; platf
       hint: "Pass --platform partykit or --platform partyserver, or --config with the file to use.",
     });
   }
-  if (partykit) return load("partykit", cwd);
-  if (partyserver) return load("partyserver", cwd);
+  if (partykit) return "partykit";
+  if (partyserver) return "partyserver";
   const aside = wrangler ? ` (${shown(cwd, wrangler)} was found, but neither its package.json nor its main module uses partyserver)` : "";
   throw new PartyShardError(`No PartyKit or PartyServer project found in ${cwd} or any folder above it${aside}.`, {
     hint: `Run party-shard in a project with partykit.json (PartyKit) or ${WRANGLER_CONFIG_NAMES.join(", ")} and partyserver (PartyServer); pass --cwd, --config or --platform to point at one.`,

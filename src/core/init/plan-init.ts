@@ -14,7 +14,7 @@ import { relativeImport } from "../code-style.js";
 import { GLUE_FILE_NAME, renderGlue } from "../migrate/server/render-glue.js";
 import { withRuntimeDependency } from "../runtime-dependency.js";
 import { chooseRuntimeMode, vendoredChanges } from "../runtime-files.js";
-import { DEFAULT_SHARDS, isGeneratedFile, isGeneratedRouter, renderRouter, routerShardCount } from "./render-router.js";
+import { DEFAULT_SHARDS, defaultRouterName, isGeneratedFile, isGeneratedRouter, renderRouter, routerShardCount } from "./render-router.js";
 
 export interface InitOptions {
   /**
@@ -46,7 +46,7 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, read:
   // The party's file is checked before anything is planned: a router for a missing party, or
   // for a build output or a party without sockets, is no use.
   const { party, file: partyFile, text: partyText } = await chooseParty(loaded, options.party, read);
-  const name = options.name ?? (party === "main" ? "router" : `${party}-router`);
+  const name = options.name ?? defaultRouterName(party);
   if (!PARTY_NAME_PATTERN.test(name) || name === "main" || name === party) {
     throw new PartyShardError(`--name ${name} cannot be the router's party name.`, {
       hint: "Use letters, digits, - or _, and a name other than main or the sharded party.",

@@ -2,6 +2,9 @@ import { renderTemplate } from "../render-template.js";
 
 export const DEFAULT_SHARDS = 4;
 
+/** The router party init names for `party` without --name: `router`, or `<party>-router` for a party other than main. */
+export const defaultRouterName = (party: string) => (party === "main" ? "router" : `${party}-router`);
+
 export interface RouterOptions {
   shardedParty: string;
   routerParty: string;
