@@ -3,7 +3,7 @@ import { rmSync } from "node:fs";
 import path from "node:path";
 import { after, describe, it } from "node:test";
 import { parseFlags } from "../src/commands/flags.js";
-import { loadProject } from "../src/core/project.js";
+import { loadProject } from "../src/platforms/load-project.js";
 import { PartyShardError } from "../src/errors.js";
 import { makeProject } from "./helpers/cli.js";
 

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import type { ExitCode } from "../errors.js";
 import { formatLocation } from "../errors.js";
-import type { CheckItem, CheckResult } from "../core/check/plan-check.js";
+import type { CheckItem, CheckResult } from "../core/check/check-result.js";
 import type { ActionRunner, CommandContext } from "./context.js";
 import { PROJECT_FLAGS, withFlags, type OptionsOf } from "./flags.js";
 import { exitCodesHelp, withProgress } from "./shared.js";

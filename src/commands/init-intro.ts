@@ -1,4 +1,4 @@
-import { DEFAULT_SHARDS } from "../core/init/render-router.js";
+import { DEFAULT_SHARDS } from "../core/shard-count.js";
 import type { InitPlan } from "../core/plan.js";
 import type { Platform } from "../core/platform.js";
 import type { Prompts } from "../ui/prompts.js";

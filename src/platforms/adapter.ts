@@ -1,5 +1,5 @@
-import type { CheckOptions, CheckResult } from "../core/check/plan-check.js";
-import type { MigrateOptions } from "../core/migrate/plan-migrate.js";
+import type { CheckOptions, CheckResult } from "../core/check/check-result.js";
+import type { MigrateOptions } from "../core/migrate/migrate-options.js";
 import type { InitPlan, SetupPlan } from "../core/plan.js";
 import type { Platform } from "../core/platform.js";
 import type { DevServer } from "../infra/dev-process.js";

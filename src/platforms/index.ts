@@ -1,4 +1,4 @@
-import { choosePlatform } from "../core/project.js";
+import { choosePlatform } from "./load-project.js";
 import type { Platform } from "../core/platform.js";
 import type { PlatformAdapter, PlatformProject } from "./adapter.js";
 

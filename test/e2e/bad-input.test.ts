@@ -3,9 +3,9 @@ import { rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { execa } from "execa";
-import { renderRouter } from "../../src/core/init/render-router.js";
+import { renderRouter } from "../../src/core/partykit/render-router.js";
 import { renderHelper } from "../../src/core/migrate/client/render-helper.js";
-import { renderGlue } from "../../src/core/migrate/server/render-glue.js";
+import { renderGlue } from "../../src/core/partykit/render-glue.js";
 import { makeProject, runCli } from "../helpers/cli.js";
 import { treeHash } from "../helpers/tree-hash.js";
 

@@ -3,7 +3,7 @@ import { statement, type CodeStyle } from "../code-style.js";
 import type { Finding } from "../plan.js";
 import type { Edit } from "../text-edits.js";
 import { findingAt } from "../findings.js";
-import { ROUTER_BINDING } from "./names.js";
+import { ROUTER_BINDING } from "../config/wrangler/names.js";
 import { partyserverExport } from "./server-class.js";
 
 /** The runtime's stand-in for partyserver's routePartykitRequest (same signature and options). */

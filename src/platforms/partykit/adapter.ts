@@ -1,6 +1,6 @@
 import path from "node:path";
 import { loadConfig, type LoadedConfig } from "../../core/config/load-config.js";
-import { defaultRouterName, routerShardCount } from "../../core/init/render-router.js";
+import { defaultRouterName, routerShardCount } from "../../core/partykit/render-router.js";
 import type { ReadFile } from "../../core/read-file.js";
 import { projectReader } from "../../infra/project-reader.js";
 import { namesFile, type InitIo, type InitRequest, type PlatformAdapter, type PlatformProject } from "../adapter.js";
@@ -21,9 +21,9 @@ function partyKitProject(loaded: LoadedConfig): PlatformProject {
     devServer: "partykit dev",
     chooseParty: (request, io) => chooseParty(loaded, read, request, io),
     shardCount: (request) => currentShardCount(loaded, read, request.party === undefined || namesFile(request.party) ? "main" : request.party, request.name),
-    planInit: async (request) => (await import("../../core/init/plan-init.js")).planInit(loaded, request, read),
-    planMigrate: async (options) => (await import("../../core/migrate/plan-migrate.js")).planMigrate(loaded, read, options),
-    planCheck: async (options) => (await import("../../core/check/plan-check.js")).planCheck(loaded, read, options),
+    planInit: async (request) => (await import("../../core/partykit/plan-init.js")).planInit(loaded, request, read),
+    planMigrate: async (options) => (await import("../../core/partykit/plan-migrate.js")).planMigrate(loaded, read, options),
+    planCheck: async (options) => (await import("../../core/partykit/plan-check.js")).planCheck(loaded, read, options),
     verifyTarget: (router) => partyKitVerifyTarget(loaded, read, router),
   };
 }
@@ -42,7 +42,7 @@ async function chooseParty(loaded: LoadedConfig, read: ReadFile, request: InitRe
     return io.prompts.select("Which party should be sharded?", ["main", ...Object.keys(loaded.config.parties)], "main");
   }
   // The same choice planInit makes, so a party init refuses is refused here, before anything is asked.
-  const { chooseParty: choose } = await import("../../core/init/choose-party.js");
+  const { chooseParty: choose } = await import("../../core/partykit/choose-party.js");
   const chosen = await choose(loaded, request.party, read);
   io.info(`Found party ${chosen.party} (${chosen.file}) in ${app}.`);
   return request.party;

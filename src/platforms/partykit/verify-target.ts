@@ -5,7 +5,7 @@ import type { VerifyTarget } from "../adapter.js";
 /** The partykit dev server and router of a project that `init` set up; `router` overrides the one init generated. */
 export async function partyKitVerifyTarget(loaded: LoadedConfig, read: ReadFile, router: string | undefined): Promise<VerifyTarget> {
   const { refuseOldDevServer } = await import("../../infra/dev-version.js");
-  const { findRouter, findRouterIfAny } = await import("../../core/migrate/find-router.js");
+  const { findRouter, findRouterIfAny } = await import("../../core/partykit/find-router.js");
   const { startPartykitDev } = await import("../../infra/partykit-dev.js");
   // The party init wrapped is "the room"; a router named by hand may shard nothing init knows.
   const setup = router === undefined ? await findRouter(loaded, read) : await findRouterIfAny(loaded, read).catch(() => undefined);

@@ -1,6 +1,6 @@
 import type { LoadedWrangler } from "../../core/config/wrangler/loaded-wrangler.js";
 import { loadWrangler } from "../../core/config/wrangler/load-wrangler.js";
-import { ROUTER_BINDING } from "../../core/partyserver/names.js";
+import { ROUTER_BINDING } from "../../core/config/wrangler/names.js";
 import type { ReadFile } from "../../core/read-file.js";
 import { PartyShardError } from "../../errors.js";
 import { projectReader } from "../../infra/project-reader.js";
@@ -25,7 +25,7 @@ function partyServerProject(loaded: LoadedWrangler): PlatformProject {
     shardCount: async (request) => (await initPlanner()).currentShardCount(loaded, request.party, read),
     planInit: async (request) => (await initPlanner()).planInitPartyServer(loaded, { party: request.party, shards: request.shards, force: request.force, vendor: request.vendor }, read),
     planMigrate: async (options) => (await import("../../core/partyserver/plan-migrate-partyserver.js")).planMigratePartyServer(loaded, read, options),
-    planCheck: async (options) => (await import("../../core/check/plan-check-partyserver.js")).planCheckPartyServer(loaded, read, options),
+    planCheck: async (options) => (await import("../../core/partyserver/plan-check-partyserver.js")).planCheckPartyServer(loaded, read, options),
     verifyTarget: (router) => partyServerVerifyTarget(loaded, read, router),
   };
 }

@@ -7,7 +7,7 @@ import type { VerifyTarget } from "../adapter.js";
 /** The wrangler dev server and router of a project that `init` set up; `router` overrides the one init bound. */
 export async function partyServerVerifyTarget(loaded: LoadedWrangler, read: ReadFile, router: string | undefined): Promise<VerifyTarget> {
   const { refuseOldDevServer } = await import("../../infra/dev-version.js");
-  const { ROUTER_BINDING, kebab } = await import("../../core/partyserver/names.js");
+  const { ROUTER_BINDING, kebab } = await import("../../core/config/wrangler/names.js");
   const { startWranglerDev } = await import("../../infra/wrangler-dev.js");
   // On PartyServer the router is a class init binds: its party is the binding's URL name.
   if (router === undefined && !loaded.bindings.some((binding) => binding.name === ROUTER_BINDING)) {

@@ -1,4 +1,5 @@
 import path from "node:path";
+import type { WritesMode } from "../migrate-options.js";
 import { Node, SyntaxKind, type CallExpression, type ImportDeclaration, type NewExpression, type ObjectLiteralExpression, type SourceFile } from "ts-morph";
 import { importEdits } from "../../add-import.js";
 import { detectCodeStyle, relativeImport } from "../../code-style.js";
@@ -28,7 +29,6 @@ export interface ClientTarget {
   noMainParty?: boolean;
 }
 
-export type WritesMode = "routed" | "socket";
 
 export interface ClientFileChange {
   /** Absolute path. */

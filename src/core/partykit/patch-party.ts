@@ -1,10 +1,10 @@
 import { SyntaxKind, type ImportDeclaration, type Node, type SourceFile } from "ts-morph";
-import { importEdits } from "../../add-import.js";
-import { statement, type CodeStyle } from "../../code-style.js";
-import { FINDINGS, findingAt, type Finding, type FindingCode } from "../../findings.js";
+import { importEdits } from "../add-import.js";
+import { statement, type CodeStyle } from "../code-style.js";
+import { FINDINGS, findingAt, type Finding, type FindingCode } from "../findings.js";
 import { findParty, WRAPPER, type PartyExport } from "./find-party.js";
 import { OLD_CALLS, oldCalls, removeOldPatch } from "./remove-old-patch.js";
-import { applyEdits, type Edit } from "../../text-edits.js";
+import { applyEdits, type Edit } from "../text-edits.js";
 
 export interface PatchPartyOptions {
   /** Module specifier of the generated server glue, as the party file should import it. */
@@ -67,7 +67,7 @@ function wrapExport(file: SourceFile, party: PartyExport, style: CodeStyle): Edi
   ];
 }
 
-/** `import { sharded } from "./party-shard-server"`; an earlier import of what the glue no longer exports loses those names. */
+/** `import { sharded } from "../migrate/server/party-shard-server"`; an earlier import of what the glue no longer exports loses those names. */
 function importWrapper(file: SourceFile, { glueSpecifier, style }: PatchPartyOptions): Edit[] {
   const sameModule = (specifier: string) => specifier.replace(/\.js$/, "") === glueSpecifier.replace(/\.js$/, "");
   const isModule = (declaration: ImportDeclaration) => sameModule(declaration.getModuleSpecifierValue());

@@ -11,10 +11,12 @@ import { chooseParty } from "./choose-party.js";
 import type { FileChange, Finding, InitPlan } from "../plan.js";
 import type { ReadFile } from "../read-file.js";
 import { relativeImport } from "../code-style.js";
-import { GLUE_FILE_NAME, renderGlue } from "../migrate/server/render-glue.js";
+import { GLUE_FILE_NAME, renderGlue } from "./render-glue.js";
 import { withRuntimeDependency } from "../runtime-dependency.js";
 import { chooseRuntimeMode, vendoredChanges } from "../runtime-files.js";
-import { DEFAULT_SHARDS, defaultRouterName, isGeneratedFile, isGeneratedRouter, renderRouter, routerShardCount } from "./render-router.js";
+import { DEFAULT_SHARDS } from "../shard-count.js";
+import { isGeneratedFile } from "../generated-file.js";
+import { defaultRouterName, isGeneratedRouter, renderRouter, routerShardCount } from "./render-router.js";
 
 export interface InitOptions {
   /**

@@ -1,14 +1,14 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { PartyShardError } from "../errors.js";
-import { findConfigFile, loadConfig, type LoadedConfig } from "./config/load-config.js";
-import type { LoadedWrangler } from "./config/wrangler/loaded-wrangler.js";
-import { findWranglerConfig, loadWrangler, parseWrangler, WRANGLER_CONFIG_NAMES } from "./config/wrangler/load-wrangler.js";
-import { findUp, isFile } from "./find-up.js";
-import { readManifest } from "./manifest.js";
-import type { Platform } from "./platform.js";
+import { findConfigFile, loadConfig, type LoadedConfig } from "../core/config/load-config.js";
+import type { LoadedWrangler } from "../core/config/wrangler/loaded-wrangler.js";
+import { findWranglerConfig, loadWrangler, parseWrangler, WRANGLER_CONFIG_NAMES } from "../core/config/wrangler/load-wrangler.js";
+import { findUp, isFile } from "../core/find-up.js";
+import { readManifest } from "../core/manifest.js";
+import type { Platform } from "../core/platform.js";
 
-export type { Platform } from "./platform.js";
+export type { Platform } from "../core/platform.js";
 
 /** A project party-shard works on: a PartyKit one (partykit.json) or a PartyServer one (a Worker's wrangler config). */
 export type Project = { platform: "partykit"; config: LoadedConfig } | { platform: "partyserver"; config: LoadedWrangler };
