@@ -5,10 +5,10 @@ import { initCommand } from "./commands/init.js";
 import { checkCommand } from "./commands/check.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { verifyCommand } from "./commands/verify.js";
-import type { CommandContext } from "./commands/settle-plan.js";
+import type { ActionRunner, CommandAction } from "./commands/context.js";
 import { decidePalette, type Colors } from "./ui/colour.js";
 import { wantsJson, writeErrorReport } from "./ui/error-report.js";
-import { parseSharedOptions, type CommandAction } from "./commands/shared.js";
+import { parseFlags, type FlagUse } from "./commands/flags.js";
 
 
 /** Runs the CLI and returns its exit code: 0 done, 1 work left or failed, 2 bad input. */
@@ -19,8 +19,8 @@ export async function main(argv: string[]): Promise<number> {
   process.stdout.on("error", (error: NodeJS.ErrnoException) => {
     if (error.code !== "EPIPE") throw error;
   });
-  const run = (action: CommandAction<CommandContext>) => async (raw: Record<string, unknown>) => {
-    exitCode = await runAction(action, raw);
+  const run: ActionRunner = (uses, action) => async (raw) => {
+    exitCode = await runAction(uses, action as CommandAction<unknown>, raw);
   };
   const program = new Command("party-shard")
     .description("Shard a PartyKit room across many rooms, and prove it works.")
@@ -49,7 +49,7 @@ export async function main(argv: string[]): Promise<number> {
   return exitCode;
 }
 
-async function runAction(action: CommandAction<CommandContext>, raw: Record<string, unknown>): Promise<ExitCode> {
+async function runAction(uses: readonly FlagUse[], action: CommandAction<unknown>, raw: Record<string, unknown>): Promise<ExitCode> {
   const json = raw.json === true;
   // Loaded here rather than at the top, so `--help` and `--version` do not pay for @clack/prompts.
   const { createLogger } = await import("./ui/logger.js");
@@ -60,15 +60,14 @@ async function runAction(action: CommandAction<CommandContext>, raw: Record<stri
   if (!palette.stdout.isColorSupported) turnOffLibraryColour();
   const logger = createLogger({ silent: json, colors: palette.stdout });
   try {
-    const options = parseSharedOptions(raw);
-    const context: CommandContext = {
+    const options = parseFlags(uses, raw);
+    return await action({
       options,
       logger,
-      prompts: createPrompts({ yes: options.yes, json: options.json }),
+      prompts: createPrompts({ yes: raw.yes === true, json }),
       stdout: (text) => process.stdout.write(`${text}\n`),
       progress: process.stderr.isTTY && !json ? createProgressLine(process.stderr) : undefined,
-    };
-    return await action(context, raw);
+    });
   } catch (error) {
     // Stopped by a signal and put back, the run is on its way out: another Ctrl-C must not cut it short.
     if (error instanceof InterruptedError) for (const signal of TRAPPED_SIGNALS) process.on(signal, () => undefined);

@@ -7,9 +7,9 @@
  * for (const change of plan.changes) console.log(change.path);
  */
 export { loadConfig, parseConfig, type LoadedConfig, type PartyKitConfig } from "./core/config/load-config.js";
-export { planInit, type InitOptions } from "./core/init/plan-init.js";
+export { planInit, type InitOptions } from "./core/partykit/plan-init.js";
 export type { ReadFile } from "./core/read-file.js";
-export { renderRouter, type RouterOptions } from "./core/init/render-router.js";
+export { renderRouter, type RouterOptions } from "./core/partykit/render-router.js";
 export { applyPlan } from "./infra/apply-plan.js";
 export type { FileChange, Finding, FindingCode, FindingLevel, InitPlan, Plan, ShardSetup } from "./core/plan.js";
 export { PartyShardError, type SourceLocation } from "./errors.js";

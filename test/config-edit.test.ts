@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from "node:path";
 import { describe, it } from "node:test";
 import { parseConfig } from "../src/core/config/load-config.js";
-import { planInit, type InitOptions } from "../src/core/init/plan-init.js";
+import { planInit, type InitOptions } from "../src/core/partykit/plan-init.js";
 import { FIXTURES } from "./helpers/cli.js";
 
 // Each case is test/fixtures/config-edit/<case>/{input,output}/<config file> and an optional

@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import path from "node:path";
 import { after, describe, it } from "node:test";
-import { parseSharedOptions } from "../src/commands/shared.js";
-import { loadProject } from "../src/core/project.js";
+import { parseFlags } from "../src/commands/flags.js";
+import { loadProject } from "../src/platforms/load-project.js";
 import { PartyShardError } from "../src/errors.js";
 import { makeProject } from "./helpers/cli.js";
 
@@ -99,8 +99,8 @@ describe("project detection", () => {
   });
 
   it("--platform takes partykit or partyserver; anything else is bad input", () => {
-    assert.equal(parseSharedOptions({ platform: "partyserver" }).platform, "partyserver");
-    assert.equal(parseSharedOptions({}).platform, undefined);
-    assert.throws(() => parseSharedOptions({ platform: "cloudflare" }), (error: unknown) => error instanceof PartyShardError && error.exitCode === 2 && /--platform must be partykit or partyserver; got "cloudflare"/.test(error.message));
+    assert.equal(parseFlags(["cwd", "platform"], { platform: "partyserver" }).platform, "partyserver");
+    assert.equal(parseFlags(["cwd", "platform"], {}).platform, undefined);
+    assert.throws(() => parseFlags(["cwd", "platform"], { platform: "cloudflare" }), (error: unknown) => error instanceof PartyShardError && error.exitCode === 2 && /--platform must be partykit or partyserver; got "cloudflare"/.test(error.message));
   });
 });

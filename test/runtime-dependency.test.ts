@@ -4,7 +4,7 @@ import type { FileChange } from "../src/core/plan.js";
 import { DEPENDENCY_RANGE, withRuntimeDependency } from "../src/core/runtime-dependency.js";
 import { chooseRuntimeMode, modulesOf, runtimeModeOf, vendoredChanges } from "../src/core/runtime-files.js";
 import { editedSinceGenerated } from "../src/core/render-template.js";
-import { isGeneratedFile } from "../src/core/init/render-router.js";
+import { isGeneratedFile } from "../src/core/generated-file.js";
 
 const reader = (files: Record<string, string>) => async (file: string) => files[file] ?? null;
 const GLUE: FileChange = { path: "party/party-shard-server.ts", before: null, after: 'import { partykitRuntime } from "party-shard/partykit";\n', generated: true };

@@ -5,7 +5,8 @@ import { describe, it } from "node:test";
 import { execa } from "execa";
 import picocolors from "picocolors";
 import { askShards } from "../src/commands/init-intro.js";
-import { settlePlan, type CommandContext } from "../src/commands/settle-plan.js";
+import type { CommandContext } from "../src/commands/context.js";
+import { settlePlan, type SettleOptions } from "../src/commands/settle-plan.js";
 import type { Plan } from "../src/core/plan.js";
 import type { Logger } from "../src/ui/logger.js";
 import type { Prompts } from "../src/ui/prompts.js";
@@ -14,7 +15,7 @@ import { tempDir } from "./helpers/temp.js";
 const GIT_ENV = { GIT_AUTHOR_NAME: "t", GIT_AUTHOR_EMAIL: "t@t", GIT_COMMITTER_NAME: "t", GIT_COMMITTER_EMAIL: "t@t" };
 
 /** A terminal user's context: prompts are interactive (so the diff is shown before the question), everything printed is kept. */
-function terminalContext(cwd: string, asked: string[] = []): { context: CommandContext; printed: string[] } {
+function terminalContext(cwd: string, asked: string[] = []): { context: CommandContext<SettleOptions>; printed: string[] } {
   const printed: string[] = [];
   const keep = (text: string) => void printed.push(text);
   const logger: Logger = { colors: picocolors.createColors(false), info: keep, success: keep, warn: keep, error: keep, step: keep, raw: keep };

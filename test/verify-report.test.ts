@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { ProbeResult } from "../src/infra/delivery-probe.js";
 import { renderReport, verifyNext, type VerifyOutcome, type VerifyRun } from "../src/commands/verify-report.js";
-import type { VerifyTarget } from "../src/commands/verify-target.js";
+import type { VerifyTarget } from "../src/platforms/adapter.js";
 import { decidePalette } from "../src/ui/colour.js";
 
 // What each verdict reads like, without a dev server: the runs are made up, the wording is verify's.

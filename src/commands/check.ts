@@ -1,25 +1,25 @@
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import type { ExitCode } from "../errors.js";
 import { formatLocation } from "../errors.js";
-import type { CheckItem, CheckResult } from "../core/check/plan-check.js";
-import { clientOption, parseClientOptions } from "./client-options.js";
-import type { CommandContext } from "./settle-plan.js";
-import { exitCodesHelp, noColorOption, platformOption, withProgress, type ActionRunner } from "./shared.js";
+import type { CheckItem, CheckResult } from "../core/check/check-result.js";
+import type { ActionRunner, CommandContext } from "./context.js";
+import { PROJECT_FLAGS, withFlags, type OptionsOf } from "./flags.js";
+import { exitCodesHelp, withProgress } from "./shared.js";
 import { setupFacts, summarize } from "./summary.js";
 
-export function checkCommand(run: ActionRunner<CommandContext>): Command {
-  return new Command("check")
-    .description("exit 1, listing file:line:col for each, if anything is left to shard (for CI; never writes)")
-    .option("--cwd <dir>", "run as if started in this folder")
-    .option("--config <file>", "PartyKit or wrangler config to use (default: found like partykit and wrangler do)")
-    .addOption(platformOption())
-    .option("--json", "print the result, or the error, as JSON on stdout")
-    .addOption(new Option("--format <format>", "output format").choices(["text", "github"]).default("text"))
-    .option("--strict", "also fail when the router differs from what this version generates")
-    .option("--writes <mode>", "the --writes migrate ran with: routed, or socket (then socket.send on a routed socket is expected)", "routed")
-    .addOption(clientOption())
-    .option("-y, --yes", "accepted for symmetry; check never prompts")
-    .addOption(noColorOption())
+const CHECK_FLAGS = [
+  ...PROJECT_FLAGS,
+  ["json", "print the result, or the error, as JSON on stdout"],
+  "format",
+  "strict",
+  ["writes", "the --writes migrate ran with: routed, or socket (then socket.send on a routed socket is expected)"],
+  "client",
+  ["yes", "accepted for symmetry; check never prompts"],
+  "color",
+] as const;
+
+export function checkCommand(run: ActionRunner): Command {
+  return withFlags(new Command("check").description("exit 1, listing file:line:col for each, if anything is left to shard (for CI; never writes)"), CHECK_FLAGS)
     .addHelpText(
       "after",
       `\nExamples:\n  $ party-shard check\n  $ party-shard check --strict --format github\n${exitCodesHelp([
@@ -28,28 +28,22 @@ export function checkCommand(run: ActionRunner<CommandContext>): Command {
         [2, "bad input (flags, config, unreadable files)"],
       ])}`,
     )
-    .action(run(check));
+    .action(run(CHECK_FLAGS, check));
 }
 
-export async function check(context: CommandContext, raw: Record<string, unknown>): Promise<ExitCode> {
+export async function check(context: CommandContext<OptionsOf<typeof CHECK_FLAGS>>): Promise<ExitCode> {
   const { options } = context;
-  const { writes, clientDirs } = parseClientOptions(raw, options.cwd);
-  const { loadProject } = await import("../core/project.js");
-  const { projectReader } = await import("../infra/project-reader.js");
-  const project = await loadProject(options.cwd, { config: options.config, platform: options.platform });
-  const read = projectReader(project.config);
-  const checkOptions = { strict: raw.strict === true, writes, clientDirs };
-  const result =
-    project.platform === "partyserver"
-      ? await withProgress(context.progress, async (onProgress) => (await import("../core/check/plan-check-partyserver.js")).planCheckPartyServer(project.config, read, { ...checkOptions, onProgress }))
-      : await withProgress(context.progress, async (onProgress) => (await import("../core/check/plan-check.js")).planCheck(project.config, read, { ...checkOptions, onProgress }));
+  const { openProject } = await import("../platforms/index.js");
+  const project = await openProject(options.cwd, options);
+  const checkOptions = { strict: options.strict, writes: options.writes, clientDirs: options.client };
+  const result = await withProgress(context.progress, (onProgress) => project.planCheck({ ...checkOptions, onProgress }));
   const ok = result.items.length === 0;
-  const next = checkNext(result, project.platform === "partyserver" ? "wrangler dev" : "partykit dev");
+  const next = checkNext(result, project.devServer);
   const { setup, ...report } = result;
   if (options.json) {
     const summary = summarize("check", { platform: project.platform, ...setupFacts(setup) }, 0, result.warnings, next, result.items.length);
     context.stdout(JSON.stringify({ summary, ok, ...report }, null, 2));
-  } else if (raw.format === "github") context.stdout(githubAnnotations(result));
+  } else if (options.format === "github") context.stdout(githubAnnotations(result));
   else context.stdout(`${textReport(result)}\nNext: ${next}.`);
   return ok ? 0 : 1;
 }

@@ -1,33 +1,13 @@
-import path from "node:path";
-import type { LoadedConfig } from "../core/config/load-config.js";
-import { DEFAULT_SHARDS } from "../core/init/render-router.js";
+import { DEFAULT_SHARDS } from "../core/shard-count.js";
 import type { InitPlan } from "../core/plan.js";
 import type { Platform } from "../core/platform.js";
-import type { ReadFile } from "../core/read-file.js";
 import type { Prompts } from "../ui/prompts.js";
+import { MAX_SHARDS } from "./flags.js";
 import { initNext } from "./next-step.js";
 import type { RunFacts } from "./settle-plan.js";
 import { setupFacts } from "./summary.js";
 
-export const MAX_SHARDS = 256;
-
 // Imported by init.ts at start-up: nothing here may load ts-morph, so --help and flag errors stay fast.
-
-/**
- * init's first line, printed before any question: the app it found and the party it will shard,
- * or, when it is about to ask which, the parties to choose from.
- */
-export async function foundPartyKitParty(loaded: LoadedConfig, party: string | undefined, asking: boolean, read: ReadFile): Promise<string> {
-  const app = `a PartyKit app (${loaded.file})`;
-  if (asking) {
-    const parties = Object.entries({ main: loaded.config.main, ...loaded.config.parties }).map(([name, file]) => `${name} (${path.posix.normalize(String(file).replaceAll("\\", "/"))})`);
-    return `Found ${app} with ${parties.length} parties: ${parties.join(", ")}.`;
-  }
-  // The same choice planInit makes, so a party init refuses is refused here, before anything is asked.
-  const { chooseParty } = await import("../core/init/choose-party.js");
-  const chosen = await chooseParty(loaded, party, read);
-  return `Found party ${chosen.party} (${chosen.file}) in ${app}.`;
-}
 
 /** The shard count question, saying where its default comes from so enter is an informed choice. */
 export function askShards(prompts: Prompts, current: number | undefined): Promise<number> {

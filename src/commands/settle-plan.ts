@@ -1,25 +1,18 @@
 import path from "node:path";
 import { PartyShardError, formatLocation, type ExitCode } from "../errors.js";
 import { uncommittedFiles } from "../infra/git.js";
+import { findingSpec, type FindingCode } from "../core/findings.js";
 import type { FileChange, Finding, Plan } from "../core/plan.js";
 import { applyPlan } from "../infra/apply-plan.js";
 import type { Logger } from "../ui/logger.js";
-import type { ProgressLine } from "../ui/progress-line.js";
-import type { Prompts } from "../ui/prompts.js";
 import { colorDiff, unifiedDiff } from "../ui/render-diff.js";
 import { listed, type RunLeft } from "./next-step.js";
-import type { SharedOptions } from "./shared.js";
+import type { CommandContext } from "./context.js";
+import type { WritingOptions } from "./flags.js";
 import { summarize, type ProjectFacts } from "./summary.js";
 
-export interface CommandContext {
-  options: SharedOptions;
-  logger: Logger;
-  prompts: Prompts;
-  /** Where `--json` output goes. */
-  stdout: (text: string) => void;
-  /** A progress line on stderr, only when it is a terminal and the output is not JSON. */
-  progress: ProgressLine | undefined;
-}
+/** The flags that decide how a plan is shown and whether it is written. */
+export type SettleOptions = Pick<WritingOptions, "dryRun" | "json" | "force" | "verbose">;
 
 /** What the command knows besides its plan: the summary's facts, and how to tell the next step. */
 export interface RunFacts extends ProjectFacts {
@@ -30,7 +23,7 @@ export interface RunFacts extends ProjectFacts {
  * The end of every writing command: show the plan, ask when interactive, apply it (unless
  * --dry-run), and report. Dry run, JSON and the real write all use the same plan.
  */
-export async function settlePlan(command: string, plan: Plan, context: CommandContext, facts: RunFacts): Promise<ExitCode> {
+export async function settlePlan(command: string, plan: Plan, context: CommandContext<SettleOptions>, facts: RunFacts): Promise<ExitCode> {
   const { options, logger, prompts } = context;
   const writes = !options.dryRun && plan.changes.length > 0;
   // Before the diff: a diff the user reads to the end only to be refused is time lost.
@@ -64,7 +57,7 @@ export async function settlePlan(command: string, plan: Plan, context: CommandCo
     logger.step(`${options.dryRun ? `would ${verb}` : `${verb}d`} ${change.path}`);
   }
   for (const line of summarizeSites(plan.findings)) logger.info(line);
-  for (const finding of plan.findings) if (!SITE_CODES.has(finding.code)) logFinding(logger, finding);
+  for (const finding of plan.findings) if (!counted(finding)) logFinding(logger, finding);
   if (options.dryRun && plan.changes.length > 0) logger.info(`Dry run: ${describeCount(plan)} not written.`);
   // init says "already set up" itself; migrate's plan has no finding for a project it already routed.
   if (plan.changes.length === 0 && !plan.findings.some((finding) => finding.code === "up-to-date")) logger.info("Nothing to change: no file was written.");
@@ -73,7 +66,7 @@ export async function settlePlan(command: string, plan: Plan, context: CommandCo
 }
 
 /** What the run left for the next step to start from; git is asked only when the answer can matter. */
-async function whatIsLeft(plan: Plan, options: SharedOptions, applied: boolean): Promise<RunLeft> {
+async function whatIsLeft(plan: Plan, options: SettleOptions, applied: boolean): Promise<RunLeft> {
   return {
     dryRun: options.dryRun,
     // As the user's shell names them: the next step may be a git command to paste.
@@ -109,25 +102,20 @@ function planToJson(command: string, plan: Plan, dryRun: boolean, applied: boole
   };
 }
 
-// Findings that record an edited site: shown as a count per file, listed in full only by --json.
-const SITE_CODES = new Map([
-  ["send-rewritten", ["send rewritten", "sends rewritten"]],
-  ["socket-routed", ["socket routed", "sockets routed"]],
-  ["socket-keyed", ["socket keyed", "sockets keyed"]],
-  ["party-patched", ["party patched", "parties patched"]],
-]);
+/** A finding that records an edited site: shown as a count per file, listed in full only by --json. */
+const counted = (finding: Finding) => findingSpec(finding.code).counted !== undefined;
 
 function summarizeSites(findings: Finding[]): string[] {
-  const perFile = new Map<string, Map<string, number>>();
+  const perFile = new Map<string, Map<FindingCode, number>>();
   for (const finding of findings) {
-    if (!SITE_CODES.has(finding.code) || !finding.location) continue;
-    const counts = perFile.get(finding.location.file) ?? new Map<string, number>();
+    if (!counted(finding) || !finding.location) continue;
+    const counts = perFile.get(finding.location.file) ?? new Map<FindingCode, number>();
     counts.set(finding.code, (counts.get(finding.code) ?? 0) + 1);
     perFile.set(finding.location.file, counts);
   }
   return [...perFile].map(([file, counts]) => {
     const parts = [...counts].map(([code, count]) => {
-      const [one, many] = SITE_CODES.get(code)!;
+      const [one, many] = findingSpec(code).counted!;
       return count === 1 ? `1 ${one}` : `${count} ${many}`;
     });
     return `${file}: ${parts.join(", ")}`;

@@ -1,44 +1,18 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { PartyShardError } from "../errors.js";
-import { parseSetupHeader, parseSetupLine, type SetupParties, type SetupRequest } from "../core/verify/setup-request.js";
+import { parseSetupLine, type SetupParties, type SetupRequest } from "../core/verify/setup-request.js";
 import { parseVerifyConfig, VERIFY_CONFIG_NAME, type CountMode, type VerifyConfig } from "../core/verify/verify-config.js";
 import { PAYLOAD_ID, fillPayload } from "../infra/probe-payload.js";
-import { parseIntegerOption } from "./shared.js";
+import type { OptionsOf } from "./flags.js";
 
 const MAX_PAYLOAD_BYTES = 64 * 1024;
 
-/** verify's own flags, checked before the project is read. */
-export interface VerifyFlags {
-  clients: number;
-  messages: number;
-  payload: string | undefined;
-  router: string | undefined;
-  /** Each --setup as typed; checked against the project's parties once it is read. */
-  setup: string[];
-  /** Each --setup-header, parsed: sent with every setup request. */
-  setupHeaders: [string, string][];
-  count: CountMode | undefined;
-  verifyConfig: string | undefined;
-  compare: boolean;
-}
-
-export function parseVerifyFlags(raw: Record<string, unknown>): VerifyFlags {
-  return {
-    clients: parseIntegerOption("--clients", raw.clients, 1, 1_000),
-    messages: parseIntegerOption("--messages", raw.messages, 1, 100_000),
-    payload: raw.payload === undefined ? undefined : String(raw.payload),
-    router: typeof raw.router === "string" ? raw.router : undefined,
-    setup: Array.isArray(raw.setup) ? raw.setup.map(String) : [],
-    setupHeaders: (Array.isArray(raw.setupHeader) ? raw.setupHeader.map(String) : []).map((text, i) => parseSetupHeader(text, `--setup-header #${i + 1}`)),
-    count: raw.count as CountMode | undefined,
-    verifyConfig: typeof raw.verifyConfig === "string" ? raw.verifyConfig : undefined,
-    compare: raw.compare !== false,
-  };
-}
+/** The flags verify reads itself, checked before the project is read (each --setup is checked against its parties once it is). */
+export type VerifyFlags = OptionsOf<readonly ["clients", "messages", "payload", "router", "setup", "setupHeader", "count", "verifyConfig", "compare"]>;
 
 /** The flags with the verify config file under them, every setup request checked against the project. */
-export interface VerifyOptions extends Omit<VerifyFlags, "setup" | "setupHeaders" | "count" | "verifyConfig"> {
+export interface VerifyOptions extends Omit<VerifyFlags, "setup" | "setupHeader" | "count" | "verifyConfig"> {
   setup: SetupRequest[];
   count: CountMode;
   /** The config file read, relative to the project root; undefined when there was none. */
@@ -48,7 +22,7 @@ export interface VerifyOptions extends Omit<VerifyFlags, "setup" | "setupHeaders
 export function resolveVerifyOptions(flags: VerifyFlags, cwd: string, root: string, parties: SetupParties): VerifyOptions {
   const { config, file } = readVerifyConfig(flags.verifyConfig, cwd, root, parties);
   const given = flags.setup.length > 0 ? flags.setup.map((line, i) => parseSetupLine(line, `--setup #${i + 1}`, parties)) : (config.setup ?? []);
-  const setup = given.map((request) => ({ ...request, headers: { ...request.headers, ...Object.fromEntries(flags.setupHeaders) } }));
+  const setup = given.map((request) => ({ ...request, headers: { ...request.headers, ...Object.fromEntries(flags.setupHeader) } }));
   const count = flags.count ?? config.count ?? "auto";
   const template = flags.payload ?? config.payload;
   const payload = template === undefined ? undefined : parsePayload(template, flags.payload !== undefined ? "--payload" : `"payload" in ${file}`, count);

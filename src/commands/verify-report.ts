@@ -3,7 +3,7 @@ import type { SetupOutcome } from "../infra/setup-requests.js";
 import type { Colors } from "../ui/colour.js";
 import { summarize, type Summary } from "./summary.js";
 import type { VerifyOptions } from "./verify-options.js";
-import type { VerifyTarget } from "./verify-target.js";
+import type { VerifyTarget } from "../platforms/adapter.js";
 
 /** One probe run: through the router (sharded) or straight to the party's room. */
 export interface VerifyRun {

@@ -1,33 +1,37 @@
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { InterruptedError, type ExitCode } from "../errors.js";
-import { DEFAULT_PAYLOAD } from "../infra/probe-payload.js";
-import type { CommandContext } from "./settle-plan.js";
-import { exitCodesHelp, noColorOption, platformOption, type ActionRunner } from "./shared.js";
-import { parseVerifyFlags, resolveVerifyOptions, type VerifyOptions } from "./verify-options.js";
+import type { ActionRunner, CommandContext } from "./context.js";
+import { PROJECT_FLAGS, withFlags, type OptionsOf } from "./flags.js";
+import { exitCodesHelp } from "./shared.js";
+import { resolveVerifyOptions, type VerifyOptions } from "./verify-options.js";
 import type { VerifyRun } from "./verify-report.js";
-import type { VerifyTarget } from "./verify-target.js";
+import type { VerifyTarget } from "../platforms/adapter.js";
 
 // The first writes, or the first seconds of writing, after which a party that delivered none of them is stopped.
 const EARLY_STOP = { writes: 5, ms: 4_000 };
 
-export function verifyCommand(run: ActionRunner<CommandContext>): Command {
-  return new Command("verify")
-    .description("boot the project's partykit dev (PartyKit) or wrangler dev (PartyServer), connect clients through the router, and measure delivery beside the same run straight to the room")
-    .option("--cwd <dir>", "run as if started in this folder")
-    .option("--config <file>", "PartyKit or wrangler config to use (default: found like partykit and wrangler do)")
-    .addOption(platformOption())
-    .option("--clients <n>", "clients to connect through the router", "20")
-    .option("--messages <n>", "messages to publish through the router", "100")
-    .option("--payload <template>", `each message, with {id} where its token goes (default: ${DEFAULT_PAYLOAD})`)
-    .option("--setup <request>", "a request sent before clients connect, 'METHOD /parties/<party>/{room} [body]' ({room}: the probe's room); repeat for several", collect, [])
-    .option("--setup-header <header>", "'name: value' sent with every setup request (an app's auth); repeat for several", collect, [])
-    .addOption(new Option("--count <what>", "what counts as a client's receipt of a write: token (a frame with its token), any (any frame after it), auto (token, or any when no frame carries one)").choices(["auto", "token", "any"]))
-    .option("--verify-config <file>", "setup, payload and count from this file (default: party-shard.verify.json in the project root, if there is one)")
-    .option("--no-compare", "skip the same run straight to the room (unsharded)")
-    .option("--router <name>", "router party to verify (default: the one party-shard init generated)")
-    .option("--json", "print the measurements as JSON")
-    .option("-y, --yes", "accepted for symmetry; verify never prompts")
-    .addOption(noColorOption())
+const VERIFY_FLAGS = [
+  ...PROJECT_FLAGS,
+  "clients",
+  "messages",
+  "payload",
+  "setup",
+  "setupHeader",
+  "count",
+  "verifyConfig",
+  "compare",
+  "router",
+  ["json", "print the measurements as JSON"],
+  ["yes", "accepted for symmetry; verify never prompts"],
+  "color",
+] as const;
+type VerifyCommandOptions = OptionsOf<typeof VERIFY_FLAGS>;
+
+export function verifyCommand(run: ActionRunner): Command {
+  return withFlags(
+    new Command("verify").description("boot the project's partykit dev (PartyKit) or wrangler dev (PartyServer), connect clients through the router, and measure delivery beside the same run straight to the room"),
+    VERIFY_FLAGS,
+  )
     .addHelpText(
       "after",
       `\nExamples:\n  $ party-shard verify\n  $ party-shard verify --payload '{"type":"chat","text":"{id}"}'\n  $ party-shard verify --setup 'POST /parties/main/{room} {"title":"Lunch?","options":["pizza","sushi"]}' --payload '{"type":"vote","option":0}' --count any\n  $ party-shard verify --clients 50 --messages 500 --json\n\nparty-shard.verify.json (JSON5; --setup, --payload and --count win over it):\n  { "setup": [{ "method": "POST", "path": "/parties/main/{room}", "body": { "title": "Lunch?", "options": ["pizza", "sushi"] } }],\n    "payload": "{\\"type\\":\\"vote\\",\\"option\\":0}", "count": "any" }\n${exitCodesHelp([
@@ -37,28 +41,22 @@ export function verifyCommand(run: ActionRunner<CommandContext>): Command {
         [130, "interrupted (Ctrl-C); the dev server is stopped"],
       ])}`,
     )
-    .action(run(verify));
+    .action(run(VERIFY_FLAGS, verify));
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-export async function verify(context: CommandContext, raw: Record<string, unknown>): Promise<ExitCode> {
-  const flags = parseVerifyFlags(raw);
-  const { loadProject } = await import("../core/project.js");
-  const { verifyTarget } = await import("./verify-target.js");
+export async function verify(context: CommandContext<VerifyCommandOptions>): Promise<ExitCode> {
+  const { openProject } = await import("../platforms/index.js");
   const { options } = context;
-  const project = await loadProject(options.cwd, { config: options.config, platform: options.platform });
-  const target = await verifyTarget(project, flags.router);
+  const project = await openProject(options.cwd, options);
+  const target = await project.verifyTarget(options.router);
   // Every input is checked before the dev server starts: bad input starts nothing.
-  const verifyOptions = resolveVerifyOptions(flags, options.cwd, target.root, { known: target.parties, sharded: target.party?.url ?? "", router: target.router });
+  const verifyOptions = resolveVerifyOptions(options, options.cwd, target.root, { known: target.parties, sharded: target.party?.url ?? "", router: target.router });
   const { withSignalsTrapped } = await import("../infra/signals.js");
   // Ctrl-C, a kill or a closed terminal stops the measurement and the dev server; then the CLI exits 130, 143 or 129.
   return withSignalsTrapped((signal) => measure(context, target, verifyOptions, signal));
 }
 
-async function measure(context: CommandContext, target: VerifyTarget, verifyOptions: VerifyOptions, signal: AbortSignal): Promise<ExitCode> {
+async function measure(context: CommandContext<VerifyCommandOptions>, target: VerifyTarget, verifyOptions: VerifyOptions, signal: AbortSignal): Promise<ExitCode> {
   const { options, logger } = context;
   const { createStatusLine } = await import("../ui/status-line.js");
   const { makeTempDir } = await import("../infra/temp-dir.js");

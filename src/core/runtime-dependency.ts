@@ -1,5 +1,5 @@
 import path from "node:path";
-import { installCommand } from "./migrate/missing-dependency.js";
+import { installCommand } from "./install-command.js";
 import type { FileChange, Finding } from "./plan.js";
 import type { ReadFile } from "./read-file.js";
 import { PACKAGE_NAME, PACKAGE_VERSION } from "./package-info.js";

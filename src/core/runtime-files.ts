@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { generatedFileChange } from "./generated-file.js";
 import { PACKAGE_NAME, PACKAGE_VERSION, VENDOR_DIR } from "./package-info.js";
-import { isGeneratedFile } from "./init/render-router.js";
+import { isGeneratedFile } from "./generated-file.js";
 import type { FileChange, Finding } from "./plan.js";
 import type { ReadFile } from "./read-file.js";
 import { sealGenerated } from "./render-template.js";

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { findUp } from "../core/find-up.js";
 import { readManifest } from "../core/manifest.js";
-import { installCommand } from "../core/migrate/missing-dependency.js";
+import { installCommand } from "../core/install-command.js";
 import { PartyShardError } from "../errors.js";
 
 /**

@@ -8,6 +8,7 @@ import WebSocket from "ws";
 import { startPartykitDev } from "../../src/infra/partykit-dev.js";
 import { startWranglerDev } from "../../src/infra/wrangler-dev.js";
 import { FIXTURES, PARTYKIT_BIN, REPO, runCli } from "./cli.js";
+import { sleep } from "./wait.js";
 import { tempDir } from "./temp.js";
 import { linkNodeModules } from "../../src/infra/link-node-modules.js";
 
@@ -496,8 +497,4 @@ function parseJson(text: string): unknown {
   } catch {
     return text;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -1,4 +1,4 @@
-import { planServer } from "../../src/core/migrate/plan-server.js";
+import { planServer } from "../../src/core/partykit/plan-server.js";
 
 /** Runs the server half of migrate over one party file, in memory, as `src/<name>`. */
 export async function migrateParty(fileName: string, text: string) {

@@ -24,6 +24,15 @@ export async function until(done: () => boolean | Promise<boolean>, timeoutMs: n
   while (!(await done()) && Date.now() < deadline) await sleep(50);
 }
 
+/** Polls `done` every 20 ms until it holds; fails naming `what` (and what `describe` tells) after `timeoutMs`. */
+export async function waitFor(what: string, done: () => boolean, describe: () => string = () => "", timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}\n${describe()}`);
+    await sleep(20);
+  }
+}
+
 export function sleep(ms: number): Promise<undefined> {
   return new Promise((resolve) => setTimeout(() => resolve(undefined), ms));
 }

@@ -7,6 +7,7 @@ import { PartySocket } from "partysocket";
 import { startPartykitDev, type PartykitDev } from "../../src/infra/partykit-dev.js";
 import { PARTYKIT_BIN, copyProject, runCli } from "../helpers/cli.js";
 import { wsAttempt } from "../helpers/raw-http.js";
+import { sleep, until } from "../helpers/wait.js";
 
 const ROOM = "r1";
 const ROUTER = `/parties/router/${ROOM}`;
@@ -147,13 +148,4 @@ async function handshake(url: string): Promise<{ status: number; body: string }>
   if (attempt.refused) return { status: attempt.status, body: attempt.body };
   attempt.socket.close();
   throw new Error(`${url} opened`);
-}
-
-async function until(done: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done() && Date.now() < deadline) await sleep(50);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

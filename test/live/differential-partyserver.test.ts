@@ -6,6 +6,7 @@ import WebSocket from "ws";
 import { clientId, describeDifferential, type ClientModule, type DifferentialLab, type Message } from "../helpers/differential.js";
 import { counter, poll, type CounterClient } from "../helpers/differential-apps.js";
 import { handshakeOutcome } from "../helpers/raw-http.js";
+import { sleep, waitFor } from "../helpers/wait.js";
 
 /**
  * The PartyKit differential test's scripts on wrangler dev, against the PartyServer twins of its
@@ -67,11 +68,11 @@ async function hostileEdge(lab: DifferentialLab<CounterClient>): Promise<void> {
       module.join({ host: server.host, room: ROOM, id: clientId(90 + i), WebSocket, onMessage: (data) => inboxes[i]!.push(data as Message) }),
     );
     try {
-      await until(`both witnesses see two online`, () => inboxes.every((inbox) => inbox.some((m) => m.type === "online" && m.n === 2)), () => JSON.stringify(inboxes) + log());
+      await waitFor(`both witnesses see two online`, () => inboxes.every((inbox) => inbox.some((m) => m.type === "online" && m.n === 2)), () => JSON.stringify(inboxes) + log());
       // The marker the hostile attempts must not add shows up for the witnesses: the check can fail.
-      await until("the party logs both witnesses' onConnect", () => countLines(log(), "counter onConnect") === 2);
+      await waitFor("the party logs both witnesses' onConnect", () => countLines(log(), "counter onConnect") === 2);
       const before = await readCounter(original, server.host, ROOM);
-      await until("the party logs the read's onRequest", () => countLines(log(), "counter onRequest") === 1);
+      await waitFor("the party logs the read's onRequest", () => countLines(log(), "counter onRequest") === 1);
       const seen = inboxes.map((inbox) => inbox.length);
 
       const shardRooms = [`${ROOM}!shard-1`, `${ROOM}!shard-0`];
@@ -108,7 +109,7 @@ async function hostileEdge(lab: DifferentialLab<CounterClient>): Promise<void> {
       if (encoded.status !== 200 || view.room !== `${ROOM}%21shard-1` || view.shards !== 4) wrong.push(`GET ${ROOM}%21shard-1 is not the placement view of the room named so: ${encoded.status} ${JSON.stringify(view)}`);
       if (process.env.DIFFERENTIAL_TRACE) console.error(answers.join("\n"));
 
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await sleep(1_000);
       const after = await readCounter(original, server.host, ROOM);
       const problems = [
         ...wrong.map((line) => `wrong answer: ${line}`),
@@ -145,7 +146,7 @@ async function restart(lab: DifferentialLab<CounterClient>): Promise<void> {
       for (let i = 0; i < 3; i++) {
         left.push(migrated.join({ host: server.host, room: ROOM, id: clientId(80 + i), WebSocket, onMessage: (data) => inboxes[i]!.push(data as Message) }));
       }
-      await until("three clients online", () => inboxes.every((inbox) => inbox.some((m) => m.type === "online" && m.n === 3)), () => JSON.stringify(inboxes));
+      await waitFor("three clients online", () => inboxes.every((inbox) => inbox.some((m) => m.type === "online" && m.n === 3)), () => JSON.stringify(inboxes));
       // The server stops with the three still connected.
     });
   } finally {
@@ -156,8 +157,8 @@ async function restart(lab: DifferentialLab<CounterClient>): Promise<void> {
     const inbox: Message[] = [];
     const witness = migrated.join({ host: server.host, room: ROOM, id: clientId(89), WebSocket, onMessage: (data) => inbox.push(data as Message) });
     try {
-      await until("the witness's welcome", () => inbox.some((m) => m.type === "welcome"), () => JSON.stringify(inbox));
-      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await waitFor("the witness's welcome", () => inbox.some((m) => m.type === "welcome"), () => JSON.stringify(inbox));
+      await sleep(1_000);
       const read = await readCounter(migrated, server.host, ROOM);
       assert.deepEqual(
         { welcome: inbox.find((m) => m.type === "welcome")?.online, online: inbox.filter((m) => m.type === "online").at(-1)?.n, read: read.online },
@@ -169,7 +170,6 @@ async function restart(lab: DifferentialLab<CounterClient>): Promise<void> {
     }
   });
 }
-
 
 /** The counter's handler lines in the log beyond the expected ones (each expected line taken once). */
 function unexpectedHandlerCalls(log: string, expected: string[]): string[] {
@@ -185,12 +185,4 @@ function unexpectedHandlerCalls(log: string, expected: string[]): string[] {
 
 function countLines(log: string, marker: string): number {
   return log.split("\n").filter((line) => line.includes(`[differential] ${marker}`)).length;
-}
-
-async function until(what: string, done: () => boolean, describe: () => string = () => ""): Promise<void> {
-  const deadline = Date.now() + 15_000;
-  while (!done()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}\n${describe()}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }

@@ -5,6 +5,7 @@ import { PartySocket } from "partysocket";
 import WebSocket from "ws";
 import { startPartykitDev, type PartykitDev } from "../../src/infra/partykit-dev.js";
 import { PARTYKIT_BIN, copyProject, runCli } from "../helpers/cli.js";
+import { sleep, until } from "../helpers/wait.js";
 
 const CLIENTS = 6;
 type Answer = { message: string; messages: number; connections: number; startedAt: number };
@@ -47,7 +48,7 @@ describe("a hibernating party's leader after its room sat idle past eviction", (
       };
       const first = await round("before", 1);
       assert.deepEqual(first.map((answer) => [answer.messages, answer.connections]), Array(CLIENTS).fill([1, CLIENTS]));
-      await new Promise((resolve) => setTimeout(resolve, 13_000));
+      await sleep(13_000);
       const second = await round("after", 2);
       const woke = second[0]!.startedAt !== first[0]!.startedAt;
       console.log(`leader ${woke ? "was evicted and woke" : "stayed in memory"} during the idle time`);
@@ -58,8 +59,3 @@ describe("a hibernating party's leader after its room sat idle past eviction", (
     }
   });
 });
-
-async function until(done: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-}

@@ -5,6 +5,7 @@ import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
 import { startPartykitDev, type PartykitDev } from "../../src/infra/partykit-dev.js";
 import { PARTYKIT_BIN, REPO, makeProject, runCli } from "../helpers/cli.js";
+import { sleep, until } from "../helpers/wait.js";
 
 const SHARDS = 3;
 const ROUTED = 6;
@@ -75,7 +76,7 @@ describe("a party that handles messages with addEventListener in onConnect, afte
       }
       const expected = sockets.flatMap((socket) => (socket.id === "direct" ? ["direct: plain"] : [`${socket.id}: routed`, `${socket.id}: plain`]));
       await until(() => [...inboxes.values()].every((inbox) => inbox.length >= expected.length), 15_000);
-      await new Promise((resolve) => setTimeout(resolve, 300)); // late duplicates would land here
+      await sleep(300); // late duplicates would land here
       for (const [id, inbox] of inboxes) assert.deepEqual([...inbox].sort(), [...expected].sort(), `${id} received`);
       const load = (await (await fetch(`http://${server!.host}/parties/router/lobby`, { headers: { "x-party-shard-view-token": server!.viewToken } })).json()) as { load: number[] };
       assert.ok(load.load.filter((n) => n > 0).length >= 2, `the routed clients sit on one shard only: ${JSON.stringify(load)}`);
@@ -88,8 +89,3 @@ describe("a party that handles messages with addEventListener in onConnect, afte
     }
   });
 });
-
-async function until(done: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
-}

@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
 import { startPartykitDev, type PartykitDev } from "../../src/infra/partykit-dev.js";
 import { PARTYKIT_BIN, copyDemoApp, runCli } from "../helpers/cli.js";
+import { sleep, until } from "../helpers/wait.js";
 
 const CLIENTS = 20;
 const MESSAGES_EACH = 10;
@@ -40,7 +41,7 @@ for (const failPercent of [0, 20]) {
         for (let seq = 0; seq < MESSAGES_EACH; seq++) clients.forEach((client, i) => client.say(`${i}:${seq}`));
         const expected = CLIENTS * (CLIENTS - 1) * MESSAGES_EACH;
         await until(() => received.reduce((sum, inbox) => sum + inbox.length, 0) >= expected, 30_000);
-        await new Promise((resolve) => setTimeout(resolve, 300)); // late duplicates would land here
+        await sleep(300); // late duplicates would land here
 
         received.forEach((inbox, i) => {
           assert.equal(inbox.length, (CLIENTS - 1) * MESSAGES_EACH, `client ${i} got ${inbox.length}`);
@@ -144,9 +145,4 @@ interface OldSocket {
 function opened(client: Client): Promise<void> {
   if (client.socket.readyState === 1) return Promise.resolve();
   return new Promise((resolve) => client.socket.addEventListener("open", () => resolve()));
-}
-
-async function until(done: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!done() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
 }

@@ -5,6 +5,7 @@ import { PartySocket } from "partysocket";
 import { startPartykitDev, type PartykitDev } from "../../src/infra/partykit-dev.js";
 import { readShardLoad, runDeliveryProbe } from "../../src/infra/delivery-probe.js";
 import { PARTYKIT_BIN, copyProject, runCli } from "../helpers/cli.js";
+import { sleep, until } from "../helpers/wait.js";
 
 const CLIENTS = 20;
 const MESSAGES = 100;
@@ -66,7 +67,7 @@ for (const failPercent of [0, 20]) {
         await until(async () => first.inbox.length > 0, 5_000); // its welcome: the leader knows it
         first.socket.close();
         await until(async () => (await readShardLoad(server!.host, "router", room, server!.viewToken))?.reduce((a, b) => a + b) === 0, 5_000);
-        await new Promise((resolve) => setTimeout(resolve, 500));
+        await sleep(500);
         const second = join(); // the same id: sticky placement puts it on the emptied shard
         try {
           await second.opened;
@@ -87,7 +88,7 @@ for (const failPercent of [0, 20]) {
           const before = (await (await fetch(`http://${server!.host}/parties/router/${room}`, { headers: { "x-party-shard-view-token": server!.viewToken } })).json()) as { load: number[]; since: number };
           assert.deepEqual(before.load, [2, 2, 2, 2]);
           // Nothing reaches the router's room for longer than partykit dev keeps an idle room.
-          await new Promise((resolve) => setTimeout(resolve, 13_000));
+          await sleep(13_000);
           const afterIdle = (await (await fetch(`http://${server!.host}/parties/router/${room}`, { headers: { "x-party-shard-view-token": server!.viewToken } })).json()) as { load: number[]; since: number };
           assert.notEqual(afterIdle.since, before.since, "the router's room was not evicted; the test proves nothing");
           assert.deepEqual(afterIdle.load, [2, 2, 2, 2]);
@@ -100,9 +101,4 @@ for (const failPercent of [0, 20]) {
       });
     }
   });
-}
-
-async function until(done: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
 }

@@ -8,18 +8,9 @@ import { startPartykitDev, type PartykitDev } from "../../src/infra/partykit-dev
 import { PARTYKIT_BIN, REPO, copyProject, runCli } from "../helpers/cli.js";
 import { rawRequest, writeChunked, wsAttempt } from "../helpers/raw-http.js";
 import { pool, sleep, sum, until } from "../helpers/wait.js";
+import { MIB, SECRET, SETTLE_MS, SHARDS, keyedWritesReachEveryone, securityHelpers, type Answer, type Join } from "../helpers/security.js";
 
-const SHARDS = 4;
-/** Long enough for a message that was going to arrive to have arrived. */
-const SETTLE_MS = 300;
-const MIB = 1024 * 1024;
-const SECRET = "s3cret";
 const OK = { status: 200, body: "ok" };
-
-type RoutedSocket = { url: string; close(): void; addEventListener(type: "message", listener: (event: { data: unknown }) => void): void };
-type Join = (options: { host: string; room: string; id: string; WebSocket: unknown }) => { socket: RoutedSocket; say(text: string): void };
-type Client = { id: string; key: string; inbox: string[]; say(text: string): void; close(): void };
-type Answer = { status: number; body: string };
 
 // The fixture party guards sockets (`token=good`) and requests (`Bearer good`) with static hooks,
 // greets each socket with `hello <id>`, broadcasts request bodies and `<sender>: <message>`, and
@@ -32,6 +23,15 @@ describe("attacks on the router of a party with its own auth, after init + migra
   let join: Join;
   const cleanups: (() => void)[] = [];
   const host = () => server!.host;
+  const { clients, expectInboxes, opened, refusal, load } = securityHelpers({
+    host,
+    join: () => join,
+    router: "router",
+    viewToken: () => server!.viewToken,
+    greeting: (id) => `hello ${id}`,
+    greetedWithinMs: 10_000,
+    cleanups,
+  });
 
   before(async () => {
     project = copyProject("secure");
@@ -49,20 +49,7 @@ describe("attacks on the router of a party with its own auth, after init + migra
   });
 
   it("control: keyed writes from partysocket clients reach every client exactly once, in order per sender", async () => {
-    const group = await clients("control", ["c-1", "c-2", "c-3"]);
-    const rounds = [0, 1, 2, 3, 4];
-    for (const round of rounds) for (const client of group) client.say(`m${round}`);
-    const expected = group.flatMap((client) => rounds.map((round) => `${client.id}: m${round}`));
-    await until(() => group.every((client) => client.inbox.length >= expected.length), 10_000);
-    await sleep(SETTLE_MS);
-    for (const client of group) {
-      assert.deepEqual([...client.inbox].sort(), [...expected].sort(), client.id);
-      for (const sender of group) {
-        const fromSender = client.inbox.filter((text) => text.startsWith(`${sender.id}: `));
-        assert.deepEqual(fromSender, expected.filter((text) => text.startsWith(`${sender.id}: `)), `${client.id} from ${sender.id}`);
-      }
-    }
-    assert.equal(sum(await load("control")), group.length);
+    await keyedWritesReachEveryone({ clients, load });
   });
 
   it("1. limits a body by the bytes it reads: a chunked 2 MiB declaring 10 bytes, and a 1 MiB + 1 write, get 413", async () => {
@@ -238,41 +225,6 @@ describe("attacks on the router of a party with its own auth, after init + migra
     await expectInboxes([snow!, witness!], ["ünï-☃-1: snow"]);
   });
 
-  /** Clients of the migrated app/client.ts, each greeted, with the write key in its URL. */
-  async function clients(room: string, ids: string[]): Promise<Client[]> {
-    const joined = ids.map((id) => {
-      const { socket, say } = join({ host: host(), room, id, WebSocket });
-      const inbox: string[] = [];
-      socket.addEventListener("message", (event) => inbox.push(String(event.data)));
-      cleanups.push(() => socket.close());
-      return { id, socket, inbox, say, close: () => socket.close() };
-    });
-    await until(() => joined.every((client) => client.inbox.includes(`hello ${client.id}`)), 10_000);
-    for (const client of joined) assert.deepEqual(client.inbox.splice(0), [`hello ${client.id}`], `${room}: ${client.id}`);
-    return joined.map(({ socket, ...client }) => ({ ...client, key: new URL(socket.url).searchParams.get("_psk") ?? "" }));
-  }
-
-  /** Every client receives exactly `expected` (in order) since the last call, and nothing more. */
-  async function expectInboxes(group: Client[], expected: string[]) {
-    await until(() => group.every((client) => client.inbox.length >= expected.length), 10_000);
-    await sleep(SETTLE_MS);
-    for (const client of group) assert.deepEqual(client.inbox.splice(0), expected, client.id);
-  }
-
-  async function opened(url: string): Promise<WebSocket> {
-    const attempt = await wsAttempt(url);
-    assert.ok(!attempt.refused, attempt.refused ? `${url.slice(0, 120)}: ${attempt.status} ${attempt.body}` : "");
-    cleanups.push(() => attempt.socket.close());
-    return attempt.socket;
-  }
-
-  /** How a handshake was refused, or "opened" (and closed again). */
-  async function refusal(url: string): Promise<{ status: number; body: string } | "opened"> {
-    const attempt = await wsAttempt(url);
-    if (!attempt.refused) attempt.socket.close();
-    return attempt.refused ? { status: attempt.status, body: attempt.body } : "opened";
-  }
-
   async function post(room: string, headers: Record<string, string>, body: string): Promise<Answer> {
     const res = await fetch(`http://${host()}/parties/router/${room}`, { method: "POST", headers, body });
     return { status: res.status, body: await res.text() };
@@ -282,11 +234,5 @@ describe("attacks on the router of a party with its own auth, after init + migra
   function write(room: string, client: { id: string; key: string }, body: string, headers: Record<string, string> = {}): Promise<Answer> {
     const keyed = { "x-party-shard-connection": encodeURIComponent(client.id), "x-party-shard-key": client.key, "idempotency-key": randomUUID() };
     return post(room, { "content-type": "text/plain;charset=UTF-8", ...keyed, ...headers }, body);
-  }
-
-  async function load(room: string): Promise<number[]> {
-    // The view is the operator's: only with the deploy's view token.
-    const view = (await (await fetch(`http://${host()}/parties/router/${room}`, { headers: { "x-party-shard-view-token": server!.viewToken } })).json()) as { load: number[] };
-    return view.load;
   }
 });

@@ -9,13 +9,9 @@ import { FIXTURES, REPO, runCli } from "../helpers/cli.js";
 import { handshakeOutcome, rawRequest, writeChunked, wsAttempt } from "../helpers/raw-http.js";
 import { tempDir } from "../helpers/temp.js";
 import { pool, sleep, sum, until } from "../helpers/wait.js";
+import { MIB, SECRET, SETTLE_MS, SHARDS, keyedWritesReachEveryone, securityHelpers, type Answer, type Client, type Join } from "../helpers/security.js";
 import { linkNodeModules } from "../../src/infra/link-node-modules.js";
 
-const SHARDS = 4;
-/** Long enough for a message that was going to arrive to have arrived. */
-const SETTLE_MS = 300;
-const MIB = 1024 * 1024;
-const SECRET = "s3cret";
 const ROUTER = "party-shard-router";
 const PARTY = "secure";
 /** The app's answer to a request its hook let through: the class saw the hook's request. */
@@ -27,11 +23,6 @@ const PROXY_RESTARTED = "Your worker restarted mid-request";
 const QUIET_MS = 13_000;
 /** The room left quiet from the start of the suite, so that its leader is evicted meanwhile. */
 const ASLEEP = "asleep";
-
-type RoutedSocket = { url: string; close(): void; addEventListener(type: "message", listener: (event: { data: unknown }) => void): void };
-type Join = (options: { host: string; room: string; id: string; WebSocket: unknown }) => { socket: RoutedSocket; say(text: string): void };
-type Client = { id: string; key: string; inbox: string[]; say(text: string): void; close(): void };
-type Answer = { status: number; body: string };
 
 // test/fixtures/partyserver/secure after the real CLI's init + migrate, on one wrangler dev. The
 // Worker's hooks guard sockets (`token=good`, passed on with `x-user: alice`) and requests
@@ -48,6 +39,15 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
   let join: Join;
   const cleanups: (() => void)[] = [];
   const host = () => server!.host;
+  const { clients, expectInboxes, opened, refusal, load } = securityHelpers({
+    host,
+    join: () => join,
+    router: ROUTER,
+    viewToken: () => server!.viewToken,
+    greeting: (id) => `hello ${id} alice`,
+    greetedWithinMs: 15_000,
+    cleanups,
+  });
   let asleep: Client[] = [];
   let asleepSince = 0;
   /** The leader instance that answered just before the quiet began (the fixture's x-instance). */
@@ -88,21 +88,7 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
   });
 
   it("control: keyed writes from partysocket clients reach every client exactly once, in order per sender", async () => {
-    const group = await clients("control", ["c-1", "c-2", "c-3"]);
-    const rounds = [0, 1, 2, 3, 4];
-    for (const round of rounds) for (const client of group) client.say(`m${round}`);
-    const expected = group.flatMap((client) => rounds.map((round) => `${client.id}: m${round}`));
-    await until(() => group.every((client) => client.inbox.length >= expected.length), 10_000);
-    await sleep(SETTLE_MS);
-    for (const client of group) {
-      assert.deepEqual([...client.inbox].sort(), [...expected].sort(), client.id);
-      for (const sender of group) {
-        const fromSender = client.inbox.filter((text) => text.startsWith(`${sender.id}: `));
-        assert.deepEqual(fromSender, expected.filter((text) => text.startsWith(`${sender.id}: `)), `${client.id} from ${sender.id}`);
-      }
-    }
-    // The sockets really sit on shards.
-    assert.equal(sum(await load("control")), group.length);
+    await keyedWritesReachEveryone({ clients, load });
   });
 
   it("runs no POST as another client: a wrong key gets the answer an unknown id gets (425), no key makes a plain request that needs the app's auth", async () => {
@@ -575,20 +561,6 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     return ran;
   }
 
-  /** Clients of the migrated app/client.ts, each greeted, with the write key in its URL. */
-  async function clients(room: string, ids: string[]): Promise<Client[]> {
-    const joined = ids.map((id) => {
-      const { socket, say } = join({ host: host(), room, id, WebSocket });
-      const inbox: string[] = [];
-      socket.addEventListener("message", (event) => inbox.push(String(event.data)));
-      cleanups.push(() => socket.close());
-      return { id, socket, inbox, say, close: () => socket.close() };
-    });
-    await until(() => joined.every((client) => client.inbox.includes(`hello ${client.id} alice`)), 15_000);
-    for (const client of joined) assert.deepEqual(client.inbox.splice(0), [`hello ${client.id} alice`], `${room}: ${client.id}`);
-    return joined.map(({ socket, ...client }) => ({ ...client, key: new URL(socket.url).searchParams.get("_psk") ?? "" }));
-  }
-
   /** A socket straight to the class, greeted. */
   async function directClient(room: string, id: string): Promise<Client> {
     const socket = await opened(`ws://${host()}/parties/${PARTY}/${room}?token=good&_pk=${id}`);
@@ -597,27 +569,6 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     await until(() => inbox.length > 0, 10_000);
     assert.deepEqual(inbox.splice(0), [`hello ${id} alice`]);
     return { id, key: "", inbox, say: (text) => socket.send(text), close: () => socket.close() };
-  }
-
-  /** Every client receives exactly `expected` (in order) since the last call, and nothing more. */
-  async function expectInboxes(group: Client[], expected: string[]) {
-    await until(() => group.every((client) => client.inbox.length >= expected.length), 10_000);
-    await sleep(SETTLE_MS);
-    for (const client of group) assert.deepEqual(client.inbox.splice(0), expected, client.id);
-  }
-
-  async function opened(url: string): Promise<WebSocket> {
-    const attempt = await wsAttempt(url);
-    assert.ok(!attempt.refused, attempt.refused ? `${url.slice(0, 120)}: ${attempt.status} ${attempt.body}` : "");
-    cleanups.push(() => attempt.socket.close());
-    return attempt.socket;
-  }
-
-  /** How a handshake was refused, or "opened" (and closed again). */
-  async function refusal(url: string): Promise<{ status: number; body: string } | "opened"> {
-    const attempt = await wsAttempt(url);
-    if (!attempt.refused) attempt.socket.close();
-    return attempt.refused ? { status: attempt.status, body: attempt.body } : "opened";
   }
 
   /** A handshake with extra headers: `refused <status>`, or `opened: <first message>` (then closed). */
@@ -678,11 +629,6 @@ describe("attacks on a PartyServer app after init + migrate, on one wrangler dev
     const keyed = { "x-party-shard-connection": encodeURIComponent(client.id), "x-party-shard-key": client.key, "idempotency-key": randomUUID() };
     return post(`/parties/${ROUTER}/${room}`, { "content-type": "text/plain;charset=UTF-8", ...keyed, ...headers }, body);
   }
-
-  async function load(room: string): Promise<number[]> {
-    const view = (await (await fetch(`http://${host()}/parties/${ROUTER}/${room}`, { headers: { "x-party-shard-view-token": server!.viewToken } })).json()) as { load: number[] };
-    return view.load;
-  }
 });
 
 /**
@@ -693,7 +639,6 @@ async function tryWebSocket(url: string): Promise<string> {
   const first = await handshakeOutcome(url, 5_000);
   return first === "no answer" ? handshakeOutcome(url, 5_000) : first;
 }
-
 
 /**
  * A socket that claims to be a shard's link: it sends `frames` once open and reports what came

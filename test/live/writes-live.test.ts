@@ -10,6 +10,7 @@ import WebSocket from "ws";
 import { startPartykitDev, type PartykitDev } from "../../src/infra/partykit-dev.js";
 import { PARTYKIT_BIN, copyDemoApp, runCli } from "../helpers/cli.js";
 import { rawRequest, writeChunked } from "../helpers/raw-http.js";
+import { sleep, until } from "../helpers/wait.js";
 
 const SHARDS = 4;
 const LISTENERS = 8;
@@ -90,7 +91,7 @@ describe("sendViaRouter on partykit dev, 20% of first attempts failing", () => {
         [],
       );
       await until(async () => listeners.every(({ inbox }) => inbox.length >= WRITES), 20_000);
-      await new Promise((resolve) => setTimeout(resolve, 500)); // late duplicates would land here
+      await sleep(500); // late duplicates would land here
       const expected = Array.from({ length: WRITES }, (_, i) => String(i));
       listeners.forEach(({ inbox }, i) => assert.deepEqual(inbox, expected, `listener ${i}`));
 
@@ -113,7 +114,7 @@ describe("sendViaRouter on partykit dev, 20% of first attempts failing", () => {
       await Promise.all([...listeners, writer].map((client) => client.welcomed));
       for (let i = 0; i < WRITES; i++) writer.socket.send(String(i));
       await until(async () => listeners.every(({ inbox }) => inbox.length >= WRITES), 20_000);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      await sleep(500);
       const expected = Array.from({ length: WRITES }, (_, i) => String(i));
       listeners.forEach(({ inbox }, i) => assert.deepEqual(inbox, expected, `listener ${i}`));
       const view = (await (await fetch(`http://${server!.host}/parties/router/${room}`, { headers: { "x-party-shard-view-token": server!.viewToken } })).json()) as { leader: { broadcasts: number; shardFrames: number } };
@@ -302,7 +303,7 @@ describe("sendViaRouter on partykit dev, 20% of first attempts failing", () => {
       await until(async () => (await one(4, "w4", "four")).status !== 425, 5_000);
       assert.equal((await one(3, "w3-again", "three again")).status, 410);
       await until(async () => listener.inbox.length >= 4, 5_000);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sleep(300);
       assert.deepEqual(listener.inbox, ["two", "three", "unnumbered", "four"]);
     } finally {
       listener.socket.close();
@@ -400,7 +401,7 @@ describe("sendViaRouter's own limits, without a server", () => {
       await quietly(async () => {
         const started = Date.now();
         const first = helper.sendViaRouter(socket, "first");
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        await sleep(200);
         // Sent while the first is on its way: it waits, and goes once the first has failed.
         const second = helper.sendViaRouter(socket, "second-write");
         second.catch(() => {});
@@ -527,9 +528,4 @@ async function generatedHelper(): Promise<{ helper: Helper; cleanup: () => void 
   assert.equal(migrated.exitCode, 0, migrated.stderr);
   const helper = (await import(path.join(project, "app", "party-shard-client.ts"))) as Helper;
   return { helper, cleanup: () => rmSync(project, { recursive: true, force: true }) };
-}
-
-async function until(done: () => Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done()) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
 }

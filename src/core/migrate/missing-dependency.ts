@@ -1,28 +1,6 @@
-import { findUp } from "../find-up.js";
+import { installCommand } from "../install-command.js";
 import type { ReadFile } from "../read-file.js";
 import type { Finding } from "../plan.js";
-
-const LOCKFILES: [string, string][] = [
-  ["pnpm-lock.yaml", "pnpm add"],
-  ["yarn.lock", "yarn add"],
-  ["bun.lockb", "bun add"],
-  ["bun.lock", "bun add"],
-  ["package-lock.json", "npm install"],
-];
-
-/**
- * The command that adds `spec` with the package manager a package uses: the one its
- * package.json declares, else the one whose lockfile is in `dir` or above (a workspace
- * package's lockfile is the repository's), else npm. With no spec, the install command.
- */
-export function installCommand(dir: string, manifest: { packageManager?: unknown }, spec?: string): string {
-  const declared = typeof manifest.packageManager === "string" ? manifest.packageManager.split("@")[0] : undefined;
-  const add =
-    (declared && LOCKFILES.find(([, command]) => command.startsWith(declared))?.[1]) ??
-    LOCKFILES.find(([lockfile]) => findUp(dir, lockfile) !== undefined)?.[1] ??
-    "npm install";
-  return spec ? `${add} ${spec}` : `${add.split(" ")[0]} install`;
-}
 
 /**
  * A finding when client code uses partysocket but the project's package.json does not list it,

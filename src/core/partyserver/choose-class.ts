@@ -2,7 +2,7 @@ import path from "node:path";
 import type { ClassDeclaration } from "ts-morph";
 import { PartyShardError } from "../../errors.js";
 import type { DurableBinding, LoadedWrangler } from "../config/wrangler/loaded-wrangler.js";
-import { kebab, ROUTER_BINDING } from "./names.js";
+import { kebab, ROUTER_BINDING } from "../config/wrangler/names.js";
 import { exportedClasses, serverLineage, socketHandlersOf, SOCKET_HANDLERS } from "./server-class.js";
 import type { WorkerSources } from "./worker-sources.js";
 

@@ -1,7 +1,7 @@
 import { Node, SyntaxKind, type ClassDeclaration, type Identifier } from "ts-morph";
 import type { Finding } from "../plan.js";
 import type { Edit } from "../text-edits.js";
-import { findingAt } from "../migrate/findings.js";
+import { findingAt, type FindingCode, type LevelOf } from "../findings.js";
 import { isShardedBase, partyserverExport, serverLineage, SHARDED_CLASS } from "./server-class.js";
 
 /** Server members the runtime's Sharded overrides: a class that overrides them too bypasses the shards. */
@@ -28,7 +28,7 @@ export interface ClassPatch {
  */
 export function patchClass(cls: ClassDeclaration, className: string): ClassPatch {
   const file = cls.getSourceFile();
-  const finding = (node: Node | undefined, level: Finding["level"], code: Finding["code"], message: string) => findingAt(file, node, level, code, message);
+  const finding = <Code extends FindingCode>(node: Node | undefined, level: LevelOf<Code>, code: Code, message: string) => findingAt(file, node, level, code, message);
   const findings: Finding[] = [];
   const lineage = serverLineage(cls);
   for (const each of [cls, ...(lineage.extendsServer ? lineage.via : [])]) findings.push(...memberFindings(each, className));

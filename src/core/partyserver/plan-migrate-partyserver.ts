@@ -2,11 +2,11 @@ import { realpathSync } from "node:fs";
 import type { LoadedWrangler } from "../config/wrangler/loaded-wrangler.js";
 import { planClientHalf } from "../migrate/client/plan-client-half.js";
 import { joinHalves, projectVendors } from "../migrate/join-halves.js";
-import type { MigrateOptions } from "../migrate/plan-migrate.js";
+import type { MigrateOptions } from "../migrate/migrate-options.js";
 import { rebase, type SetupPlan } from "../plan.js";
 import type { ReadFile } from "../read-file.js";
 import { findSetup } from "./find-setup.js";
-import { kebab, ROUTER_BINDING } from "./names.js";
+import { kebab, ROUTER_BINDING } from "../config/wrangler/names.js";
 import { planServerPartyServer } from "./plan-server-partyserver.js";
 import { loadWorkerSources } from "./worker-sources.js";
 

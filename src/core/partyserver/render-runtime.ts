@@ -1,6 +1,6 @@
 import { renderTemplate } from "../render-template.js";
 import { runtimeSpecifier, type RuntimeMode } from "../runtime-files.js";
-import { kebab } from "./names.js";
+import { kebab } from "../config/wrangler/names.js";
 
 /** Same file name as on PartyKit: one runtime module per project, beside the sharded class. */
 export const RUNTIME_FILE_NAME = "party-shard-server.ts";

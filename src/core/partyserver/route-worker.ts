@@ -2,8 +2,8 @@ import { Node, type Identifier, type SourceFile } from "ts-morph";
 import { statement, type CodeStyle } from "../code-style.js";
 import type { Finding } from "../plan.js";
 import type { Edit } from "../text-edits.js";
-import { findingAt } from "../migrate/findings.js";
-import { ROUTER_BINDING } from "./names.js";
+import { findingAt } from "../findings.js";
+import { ROUTER_BINDING } from "../config/wrangler/names.js";
 import { partyserverExport } from "./server-class.js";
 
 /** The runtime's stand-in for partyserver's routePartykitRequest (same signature and options). */

@@ -1,5 +1,5 @@
 import { PartyShardError } from "../../../errors.js";
-import { ROUTER_BINDING } from "../../partyserver/names.js";
+import { ROUTER_BINDING } from "./names.js";
 import { editJsonConfig } from "./edit-json.js";
 import { editTomlConfig } from "./edit-toml.js";
 import type { LoadedWrangler } from "./loaded-wrangler.js";

@@ -2,7 +2,7 @@ import { Node, type ArrayLiteralExpression, type ObjectLiteralExpression } from 
 import { detectCodeStyle } from "../../code-style.js";
 import { applyEdits, endOfLineAfter, insertPropertyEdits, lineIndent, trailingComma, type Edit, type ObjectLayout } from "../../text-edits.js";
 import { nodeEnd, parseConfigDocument, textOffset, type ConfigDocument } from "../config-document.js";
-import { ROUTER_BINDING } from "../../partyserver/names.js";
+import { ROUTER_BINDING } from "./names.js";
 import type { LoadedWrangler } from "./loaded-wrangler.js";
 import { nodeAt } from "./read-json.js";
 import { ROUTER_BINDING_ENTRY, type RouterNeeds } from "./router-needs.js";

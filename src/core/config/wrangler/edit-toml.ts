@@ -1,5 +1,5 @@
 import { PartyShardError } from "../../../errors.js";
-import { ROUTER_BINDING } from "../../partyserver/names.js";
+import { ROUTER_BINDING } from "./names.js";
 import type { LoadedWrangler } from "./loaded-wrangler.js";
 import { ROUTER_BINDING_ENTRY, scopePrefix, type RouterNeeds, type Scope } from "./router-needs.js";
 import { scanTomlLines, tomlKey } from "./toml-lines.js";

@@ -1,4 +1,4 @@
-import { ROUTER_BINDING } from "../../partyserver/names.js";
+import { ROUTER_BINDING } from "./names.js";
 import type { DurableBinding, LoadedWrangler } from "./loaded-wrangler.js";
 
 /** A part of the config that holds its own durable_objects or migrations: the top level, or `env.<name>`. */

@@ -1,10 +1,11 @@
 import path from "node:path";
+import type { WritesMode } from "../migrate-options.js";
 import { Node, SyntaxKind, type CallExpression, type ImportDeclaration, type NewExpression, type ObjectLiteralExpression, type SourceFile } from "ts-morph";
 import { importEdits } from "../../add-import.js";
 import { detectCodeStyle, relativeImport } from "../../code-style.js";
 import type { Finding, OnProgress } from "../../plan.js";
 import { applyEdits, type Edit } from "../../text-edits.js";
-import { findingAt } from "../findings.js";
+import { findingAt } from "../../findings.js";
 import { HELPER_FILE_NAME, type ClientGroup, type ClientProject } from "./load-client-project.js";
 import { readParty, type PartyOf } from "./party-name.js";
 import { KEY_CALL, keyConnection, routeConnection } from "./route-connection.js";
@@ -28,7 +29,6 @@ export interface ClientTarget {
   noMainParty?: boolean;
 }
 
-export type WritesMode = "routed" | "socket";
 
 export interface ClientFileChange {
   /** Absolute path. */

@@ -1,5 +1,5 @@
 import { Node, SyntaxKind, type CallExpression, type SourceFile } from "ts-morph";
-import type { Edit } from "../../text-edits.js";
+import type { Edit } from "../text-edits.js";
 
 /** What earlier party-shard versions called from the glue, when every shard ran the party. */
 export const OLD_CALLS = new Set(["routedWrite", "baseRoomId"]);

@@ -2,25 +2,13 @@ import { realpathSync } from "node:fs";
 import path from "node:path";
 import type { LoadedConfig } from "../config/load-config.js";
 import type { ReadFile } from "../read-file.js";
-import { rebase, type OnProgress, type SetupPlan } from "../plan.js";
-import { planClientHalf } from "./client/plan-client-half.js";
-import { joinHalves, projectVendors } from "./join-halves.js";
-import type { WritesMode } from "./client/plan-client.js";
+import { rebase, type SetupPlan } from "../plan.js";
+import { planClientHalf } from "../migrate/client/plan-client-half.js";
+import { joinHalves, projectVendors } from "../migrate/join-halves.js";
+import type { MigrateOptions } from "../migrate/migrate-options.js";
 import { findRouter } from "./find-router.js";
-import { GLUE_FILE_NAME } from "./server/render-glue.js";
+import { GLUE_FILE_NAME } from "./render-glue.js";
 import { planServer } from "./plan-server.js";
-
-export interface MigrateOptions {
-  force: boolean;
-  /** Folders (absolute) to look for client code in, instead of the whole repository around the config. */
-  clientDirs?: string[];
-  /** How routed sockets write (`--writes`): sendViaRouter (default) or their own send, relayed by their shard. */
-  writes?: WritesMode;
-  /** `--vendor`/`--no-vendor`: the runtime copied into the project, or imported from the package; by default as it is now. */
-  vendor?: boolean;
-  /** Called as client files are read, parsed and analysed. */
-  onProgress?: OnProgress;
-}
 
 /**
  * Everything `migrate` would change, server half and client half, as one plan. Reads the

@@ -2,7 +2,7 @@ import path from "node:path";
 import { PartyShardError } from "../../errors.js";
 import type { LoadedConfig } from "../config/load-config.js";
 import { configFilePath, insideRoot, readPartyFile } from "../config/party-file.js";
-import { isGeneratedRouter, routerShardCount } from "../init/render-router.js";
+import { isGeneratedRouter, routerShardCount } from "./render-router.js";
 import type { ReadFile } from "../read-file.js";
 
 export interface RouterSetup {

@@ -1,11 +1,10 @@
 import { SyntaxKind, type ImportDeclaration, type Node, type SourceFile } from "ts-morph";
-import { importEdits } from "../../add-import.js";
-import { statement, type CodeStyle } from "../../code-style.js";
-import type { Finding, FindingLevel } from "../../plan.js";
-import { findingAt, type ServerFindingCode } from "../findings.js";
+import { importEdits } from "../add-import.js";
+import { statement, type CodeStyle } from "../code-style.js";
+import { FINDINGS, findingAt, type Finding, type FindingCode } from "../findings.js";
 import { findParty, WRAPPER, type PartyExport } from "./find-party.js";
 import { OLD_CALLS, oldCalls, removeOldPatch } from "./remove-old-patch.js";
-import { applyEdits, type Edit } from "../../text-edits.js";
+import { applyEdits, type Edit } from "../text-edits.js";
 
 export interface PatchPartyOptions {
   /** Module specifier of the generated server glue, as the party file should import it. */
@@ -13,14 +12,15 @@ export interface PatchPartyOptions {
   style: CodeStyle;
 }
 
-const LEVEL: Record<ServerFindingCode, FindingLevel> = { "party-patched": "info", "party-not-patchable": "manual", "old-patch-left": "manual" };
+/** What the server half reports: the party wrapped, a party it cannot wrap, a leftover of the old patch. */
+type ServerFindingCode = Extract<FindingCode, "party-patched" | "party-not-patchable" | "old-patch-left">;
 
 /**
  * Makes the party's room lead its shards: `import { sharded }` from the glue and
  * `export default sharded(Party)`, undoing what an earlier migrate added. Edits `file` in place.
  */
 export function patchParty(file: SourceFile, options: PatchPartyOptions): Finding[] {
-  const finding = (node: Node | undefined, code: ServerFindingCode, message: string) => findingAt(file, node, LEVEL[code], code, message);
+  const finding = (node: Node | undefined, code: ServerFindingCode, message: string) => findingAt(file, node, FINDINGS[code].levels[0], code, message);
   const found = findParty(file);
   if ("problem" in found) {
     const step = `wrap the party's default export: \`export default ${WRAPPER}(Party)\` with \`import { ${WRAPPER} } from "${options.glueSpecifier}"\``;
@@ -67,7 +67,7 @@ function wrapExport(file: SourceFile, party: PartyExport, style: CodeStyle): Edi
   ];
 }
 
-/** `import { sharded } from "./party-shard-server"`; an earlier import of what the glue no longer exports loses those names. */
+/** `import { sharded } from "../migrate/server/party-shard-server"`; an earlier import of what the glue no longer exports loses those names. */
 function importWrapper(file: SourceFile, { glueSpecifier, style }: PatchPartyOptions): Edit[] {
   const sameModule = (specifier: string) => specifier.replace(/\.js$/, "") === glueSpecifier.replace(/\.js$/, "");
   const isModule = (declaration: ImportDeclaration) => sameModule(declaration.getModuleSpecifierValue());

@@ -11,10 +11,12 @@ import { chooseParty } from "./choose-party.js";
 import type { FileChange, Finding, InitPlan } from "../plan.js";
 import type { ReadFile } from "../read-file.js";
 import { relativeImport } from "../code-style.js";
-import { GLUE_FILE_NAME, renderGlue } from "../migrate/server/render-glue.js";
+import { GLUE_FILE_NAME, renderGlue } from "./render-glue.js";
 import { withRuntimeDependency } from "../runtime-dependency.js";
 import { chooseRuntimeMode, vendoredChanges } from "../runtime-files.js";
-import { DEFAULT_SHARDS, isGeneratedFile, isGeneratedRouter, renderRouter, routerShardCount } from "./render-router.js";
+import { DEFAULT_SHARDS } from "../shard-count.js";
+import { isGeneratedFile } from "../generated-file.js";
+import { defaultRouterName, isGeneratedRouter, renderRouter, routerShardCount } from "./render-router.js";
 
 export interface InitOptions {
   /**
@@ -46,7 +48,7 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, read:
   // The party's file is checked before anything is planned: a router for a missing party, or
   // for a build output or a party without sockets, is no use.
   const { party, file: partyFile, text: partyText } = await chooseParty(loaded, options.party, read);
-  const name = options.name ?? (party === "main" ? "router" : `${party}-router`);
+  const name = options.name ?? defaultRouterName(party);
   if (!PARTY_NAME_PATTERN.test(name) || name === "main" || name === party) {
     throw new PartyShardError(`--name ${name} cannot be the router's party name.`, {
       hint: "Use letters, digits, - or _, and a name other than main or the sharded party.",

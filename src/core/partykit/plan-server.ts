@@ -2,15 +2,15 @@ import path from "node:path";
 import { Project } from "ts-morph";
 import { PartyShardError } from "../../errors.js";
 import { detectCodeStyle, relativeImport } from "../code-style.js";
-import { buildOutputReason, sourcesOf } from "../init/build-output.js";
+import { buildOutputReason, sourcesOf } from "./build-output.js";
 import { generatedFileChange, readTarget } from "../generated-file.js";
 import { chooseRuntimeMode, vendoredChanges } from "../runtime-files.js";
-import type { ServerHalf } from "./join-halves.js";
+import type { ServerHalf } from "../migrate/join-halves.js";
 import type { ReadFile } from "../read-file.js";
 import type { FileChange, Finding } from "../plan.js";
 import type { RouterSetup } from "./find-router.js";
-import { GLUE_FILE_NAME, renderGlue } from "./server/render-glue.js";
-import { patchParty } from "./server/patch-party.js";
+import { GLUE_FILE_NAME, renderGlue } from "./render-glue.js";
+import { patchParty } from "./patch-party.js";
 
 const VIRTUAL_ROOT = "/project";
 

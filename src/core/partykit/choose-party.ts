@@ -5,7 +5,7 @@ import { configFilePath, insideRoot, partyEntryLocation, readPartyFile } from ".
 import type { ReadFile } from "../read-file.js";
 import { buildOutputReason, sourcesOf } from "./build-output.js";
 import { socketHandlers } from "./party-handlers.js";
-import { isGeneratedFile } from "./render-router.js";
+import { isGeneratedFile } from "../generated-file.js";
 
 /** The party init shards: its name in the config, and the file whose default export is that party. */
 export interface ChosenParty {

@@ -1,5 +1,5 @@
 import { Node, Project } from "ts-morph";
-import { findParty, partyDefinition } from "../migrate/server/find-party.js";
+import { findParty, partyDefinition } from "./find-party.js";
 
 /** What makes a party worth sharding: it holds WebSocket clients. Static hooks alone do not. */
 const SOCKET_HANDLERS = ["onConnect", "onMessage", "onClose"];

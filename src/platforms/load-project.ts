@@ -1,14 +1,14 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { PartyShardError } from "../errors.js";
-import { findConfigFile, loadConfig, type LoadedConfig } from "./config/load-config.js";
-import type { LoadedWrangler } from "./config/wrangler/loaded-wrangler.js";
-import { findWranglerConfig, loadWrangler, parseWrangler, WRANGLER_CONFIG_NAMES } from "./config/wrangler/load-wrangler.js";
-import { findUp, isFile } from "./find-up.js";
-import { readManifest } from "./manifest.js";
-import type { Platform } from "./platform.js";
+import { findConfigFile, loadConfig, type LoadedConfig } from "../core/config/load-config.js";
+import type { LoadedWrangler } from "../core/config/wrangler/loaded-wrangler.js";
+import { findWranglerConfig, loadWrangler, parseWrangler, WRANGLER_CONFIG_NAMES } from "../core/config/wrangler/load-wrangler.js";
+import { findUp, isFile } from "../core/find-up.js";
+import { readManifest } from "../core/manifest.js";
+import type { Platform } from "../core/platform.js";
 
-export type { Platform } from "./platform.js";
+export type { Platform } from "../core/platform.js";
 
 /** A project party-shard works on: a PartyKit one (partykit.json) or a PartyServer one (a Worker's wrangler config). */
 export type Project = { platform: "partykit"; config: LoadedConfig } | { platform: "partyserver"; config: LoadedWrangler };
@@ -22,13 +22,18 @@ export type Project = { platform: "partykit"; config: LoadedConfig } | { platfor
  * @example const project = await loadProject(process.cwd(), { platform: "partyserver" });
  */
 export async function loadProject(cwd: string, options: { config?: string; platform?: Platform } = {}): Promise<Project> {
+  return load(await choosePlatform(cwd, options), cwd, options.config);
+}
+
+/** The platform of the project `loadProject` would load, told as it tells it; reads no more than it must to tell. */
+export async function choosePlatform(cwd: string, options: { config?: string; platform?: Platform } = {}): Promise<Platform> {
   const { config, platform } = options;
   if (config !== undefined) {
     const chosen = platform ?? platformOfName(config);
     refuseNameMismatch(config, chosen);
-    return load(chosen, cwd, config);
+    return chosen;
   }
-  if (platform) return load(platform, cwd);
+  if (platform) return platform;
   const partykit = await findPartyKitConfig(cwd);
   const wrangler = findWranglerConfig(cwd);
   const partyserver = wrangler && usesPartyServer(wrangler) ? wrangler : undefined;
@@ -37,8 +42,8 @@ export async function loadProject(cwd: string, options: { config?: string; platf
       hint: "Pass --platform partykit or --platform partyserver, or --config with the file to use.",
     });
   }
-  if (partykit) return load("partykit", cwd);
-  if (partyserver) return load("partyserver", cwd);
+  if (partykit) return "partykit";
+  if (partyserver) return "partyserver";
   const aside = wrangler ? ` (${shown(cwd, wrangler)} was found, but neither its package.json nor its main module uses partyserver)` : "";
   throw new PartyShardError(`No PartyKit or PartyServer project found in ${cwd} or any folder above it${aside}.`, {
     hint: `Run party-shard in a project with partykit.json (PartyKit) or ${WRANGLER_CONFIG_NAMES.join(", ")} and partyserver (PartyServer); pass --cwd, --config or --platform to point at one.`,

@@ -1,5 +1,5 @@
-import { renderTemplate } from "../../render-template.js";
-import { runtimeSpecifier, type RuntimeMode } from "../../runtime-files.js";
+import { renderTemplate } from "../render-template.js";
+import { runtimeSpecifier, type RuntimeMode } from "../runtime-files.js";
 
 export const GLUE_FILE_NAME = "party-shard-server.ts";
 
