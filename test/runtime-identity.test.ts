@@ -253,7 +253,7 @@ describe("an id belongs to its key on a shard", () => {
     assert.equal(first.closedWith, undefined);
   });
 
-  it("names a departed client in its hello (a woken leader learns it), until its grace period is over", async () => {
+  it("names a departed client in its hello (a woken leader learns it), and forgets it when its grace period is over", async () => {
     mock.timers.enable({ apis: ["Date", "setTimeout"], now: 1_700_000_000_000 });
     try {
       const s = shard();
@@ -265,9 +265,25 @@ describe("an id belongs to its key on a shard", () => {
         return s.sent.filter((frame) => frame.t === "hello").at(-1)!.left?.map((entry) => entry.id);
       };
       assert.deepEqual(await hellos(), ["victim"]);
-      mock.timers.tick(GRACE_MS + 100);
-      assert.deepEqual(await hellos(), []);
+      mock.timers.tick(GRACE_MS + 1_000);
+      // Deleted once its grace is over, as the next client comes, without a hello (a shard that stays linked sends none).
+      await s.connect("someone", "someone-key");
       assert.equal(s.map.has("client:victim"), false, "an expired record is deleted");
+      assert.deepEqual(await hellos(), []);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it("does not forget a record whose id was taken again before the grace period was over", async () => {
+    mock.timers.enable({ apis: ["Date", "setTimeout"], now: 1_700_000_000_000 });
+    try {
+      const s = shard();
+      await s.leave(await s.connect("victim", "victim-key"));
+      await s.connect("victim", "reload-key");
+      mock.timers.tick(GRACE_MS + 1_000);
+      await s.connect("someone", "someone-key");
+      assert.equal((s.map.get("client:victim") as { key: string }).key, "reload-key");
     } finally {
       mock.timers.reset();
     }

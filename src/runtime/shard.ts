@@ -53,6 +53,8 @@ class ShardRelay {
   private linking = false;
   private relinkAttempt = 0;
   private reports = 0;
+  /** Departed clients' records, oldest first, until their grace ends (sweepDeparted). */
+  private readonly departures: { id: string; leftAt: number; until: number }[] = [];
 
   constructor(
     private readonly host: ShardHost,
@@ -66,8 +68,9 @@ class ShardRelay {
     const key = new URL(clientUri).searchParams.get(KEY_PARAM);
     const uri = partyUri(clientUri, this.host.party, this.leaderRoom);
     const current = this.client(conn.id, conn);
-    const record = await this.host.storage.get<StoredClient>(`client:${conn.id}`);
     const now = Date.now();
+    this.sweepDeparted(now);
+    const record = await this.host.storage.get<StoredClient>(`client:${conn.id}`);
     /** The highest write number taken from this client's earlier socket: the new one's writes go on from it. */
     let taken: number | undefined;
     /** The keyed client that left this id lately: it may take it back from this socket. */
@@ -145,6 +148,22 @@ class ShardRelay {
     const left: StoredClient = { id, uri: record.uri, key: owner ? owner.key : record.key, left: until - ID_GRACE_MS, seq: owner ? owner.seq : seq };
     await this.host.storage.put(`client:${id}`, left);
     await this.host.storage.delete(`kept:${id}`);
+    this.departures.push({ id, leftAt: left.left!, until });
+  }
+
+  /**
+   * Departed records past their grace go as later clients come and go: a shard that stays linked
+   * (no hello to sweep them) must not keep a record of every client it ever had. No timer: on
+   * wrangler dev a shard that never idles delivers its sockets' closes late (see idleLink).
+   */
+  private sweepDeparted(now: number) {
+    while (this.departures[0] && this.departures[0].until <= now) {
+      const { id, leftAt } = this.departures.shift()!;
+      void this.host.storage.get<StoredClient>(`client:${id}`).then((record) => {
+        // Unless the id was taken meanwhile (its record is someone's now).
+        if (record?.left === leftAt) return this.host.storage.delete(recordKeys([id]));
+      });
+    }
   }
 
   onError(conn: Conn, error: Error) {
