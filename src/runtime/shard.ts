@@ -159,11 +159,14 @@ class ShardRelay {
   private sweepDeparted(now: number) {
     while (this.departures[0] && this.departures[0].until <= now) {
       const { id, leftAt } = this.departures.shift()!;
-      void this.host.storage.get<StoredClient>(`client:${id}`).then((record) => {
-        // Unless the id was taken meanwhile (its record is someone's now).
-        if (record?.left === leftAt) return this.host.storage.delete(recordKeys([id]));
-      });
+      void this.forgetDeparted(id, leftAt);
     }
+  }
+
+  /** Unless the id was taken meanwhile (its record is someone's now). */
+  private async forgetDeparted(id: string, leftAt: number) {
+    const record = await this.host.storage.get<StoredClient>(`client:${id}`);
+    if (record?.left === leftAt) await this.host.storage.delete(recordKeys([id]));
   }
 
   onError(conn: Conn, error: Error) {
