@@ -152,21 +152,17 @@ class ShardRelay {
   }
 
   /**
-   * Departed records past their grace go as later clients come and go: a shard that stays linked
-   * (no hello to sweep them) must not keep a record of every client it ever had. No timer: on
-   * wrangler dev a shard that never idles delivers its sockets' closes late (see idleLink).
+   * Departed records past their grace go as later clients come and go (a shard that stays linked
+   * sends no hello to sweep them); no timer, which would keep the shard from idling (idleLink).
    */
   private sweepDeparted(now: number) {
     while (this.departures[0] && this.departures[0].until <= now) {
       const { id, leftAt } = this.departures.shift()!;
-      void this.forgetDeparted(id, leftAt);
+      // Unless the id was taken meanwhile (its record is someone's now).
+      void this.host.storage.get<StoredClient>(`client:${id}`).then(async (record) => {
+        if (record?.left === leftAt) await this.host.storage.delete(recordKeys([id]));
+      });
     }
-  }
-
-  /** Unless the id was taken meanwhile (its record is someone's now). */
-  private async forgetDeparted(id: string, leftAt: number) {
-    const record = await this.host.storage.get<StoredClient>(`client:${id}`);
-    if (record?.left === leftAt) await this.host.storage.delete(recordKeys([id]));
   }
 
   onError(conn: Conn, error: Error) {
@@ -330,12 +326,11 @@ class ShardRelay {
   }
 
   /**
-   * Nobody here, nothing owed: the leader (and this shard) may go idle. Departed clients' records
-   * do not hold the link: on wrangler dev a shard that never idles delivers its sockets' closes
-   * only when it does (a 1011 for a room that failed to start came 60 s late).
+   * Nobody here, nothing owed: the leader (and this shard) may go idle. Departed clients do not
+   * hold the link: on wrangler dev a shard that never idles delivers its sockets' closes late.
    */
-  private idleLink(link = this.link) {
-    if (!link || this.unacked.length > 0 || this.clientCount() > 0) return;
+  private idleLink(link: LinkSocket) {
+    if (this.unacked.length > 0 || this.clientCount() > 0) return;
     if (this.link === link) this.link = undefined;
     link.close(1000, "no clients");
   }
