@@ -40,6 +40,24 @@ export interface SetupPlan extends Plan {
 }
 
 /** init's plan: also whether migrate has already run on the party, which decides the step after init. */
+/** init's flags, as the command checked them; what either platform's init plans from. */
+export interface InitOptions {
+  /**
+   * `--party`: the party (class or binding) to shard, by name as given or by its file (resolved
+   * from --cwd). By default the one the platform finds (PartyKit: `main`, if it has WebSocket handlers).
+   */
+  party?: string;
+  /** Shard count; by default the existing router's, or DEFAULT_SHARDS for a new one. */
+  shards?: number;
+  /** Router party name; defaults to `router`, or `<party>-router` for a party other than main. */
+  name?: string;
+  /** `--out`: the router file, resolved from --cwd; defaults to next to the party. */
+  out?: string;
+  force: boolean;
+  /** `--vendor`/`--no-vendor`: the runtime copied into the project, or imported from the package; by default as it is now. */
+  vendor?: boolean;
+}
+
 export interface InitPlan extends SetupPlan {
   setup: Required<ShardSetup>;
   migrated: boolean;

@@ -1,6 +1,6 @@
 import type { CheckOptions, CheckResult } from "../core/check/check-result.js";
 import type { MigrateOptions } from "../core/migrate/migrate-options.js";
-import type { InitPlan, SetupPlan } from "../core/plan.js";
+import type { InitOptions, InitPlan, SetupPlan } from "../core/plan.js";
 import type { Platform } from "../core/platform.js";
 import type { DevServer } from "../infra/dev-process.js";
 import type { Prompts } from "../ui/prompts.js";
@@ -36,17 +36,8 @@ export interface PlatformProject {
   verifyTarget(router: string | undefined): Promise<VerifyTarget>;
 }
 
-/** init's flags, as the command checked them. */
-export interface InitRequest {
-  /** `--party`: a name as given, a file resolved from --cwd. */
-  party?: string;
-  shards?: number;
-  name?: string;
-  /** `--out`, resolved from --cwd. */
-  out?: string;
-  force: boolean;
-  vendor?: boolean;
-}
+/** init's flags, as the command checked them (the planners' InitOptions). */
+export type InitRequest = InitOptions;
 
 /** How init talks to the user while it plans. */
 export interface InitIo {

@@ -4,6 +4,7 @@ import { addPartyEntry } from "../config/add-party-entry.js";
 import { generatedFileChange, readTarget, refuseToolFolder } from "../generated-file.js";
 import { findProperty, locate } from "../config/config-document.js";
 import type { LoadedConfig } from "../config/load-config.js";
+import type { InitOptions } from "../plan.js";
 import { configFilePath } from "../config/party-file.js";
 import { buildOutputReason } from "./build-output.js";
 import { leadsShards } from "./party-handlers.js";
@@ -18,22 +19,8 @@ import { DEFAULT_SHARDS } from "../shard-count.js";
 import { isGeneratedFile } from "../generated-file.js";
 import { defaultRouterName, isGeneratedRouter, renderRouter, routerShardCount } from "./render-router.js";
 
-export interface InitOptions {
-  /**
-   * The party to shard: its name (`main` is the config's `main` entry) or its file. By default
-   * `main`, if it is a party's source with WebSocket handlers (see chooseParty).
-   */
-  party?: string;
-  /** Shard count; by default the existing router's, or DEFAULT_SHARDS for a new one. */
-  shards?: number;
-  /** Router party name; defaults to `router`, or `<party>-router` for a party other than main. */
-  name?: string;
-  /** Router file relative to the project root; defaults to next to `main`. */
-  out?: string;
-  force: boolean;
-  /** `--vendor`/`--no-vendor`: the runtime copied into the project, or imported from the package; by default as it is now. */
-  vendor?: boolean;
-}
+// What init plans from: one shape on both platforms (core/plan.ts), exported here as before.
+export type { InitOptions };
 
 
 export const PARTY_NAME_PATTERN = /^[A-Za-z0-9][\w-]*$/;
