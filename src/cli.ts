@@ -1,4 +1,4 @@
-import { PACKAGE_VERSION as version } from "./core/package-info.js";
+import { PACKAGE_VERSION as version } from "./infra/package-files.js";
 import { Command, CommanderError, Help, type Option } from "commander";
 import { InterruptedError, PartyShardError, TRAPPED_SIGNALS, type ExitCode } from "./errors.js";
 import { initCommand } from "./commands/init.js";

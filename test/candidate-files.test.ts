@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import { socketCandidates, type SourceText } from "../src/core/migrate/client/candidate-files.js";
 import { clientScope } from "../src/core/migrate/client/client-scope.js";
 import { loadClientProject } from "../src/core/migrate/client/load-client-project.js";
+import { disk } from "../src/infra/disk.js";
 import { tempDir } from "./helpers/temp.js";
 
 const noPackages = () => false;
@@ -99,7 +100,7 @@ describe("loadClientProject: parses only the candidates", () => {
     mkdirSync(path.join(root, "src"));
     writeFileSync(path.join(root, "src", "ticker.ts"), `import { feed } from "@acme/realtime";\nfeed.send("x");\n`);
     writeFileSync(path.join(root, "src", "mailer.ts"), `const mailer = { send() {} };\nmailer.send();\n`);
-    const client = loadClientProject(clientScope(root), new Set());
+    const client = loadClientProject(disk, clientScope(disk, root), new Set());
     assert.deepEqual(client.candidates, [path.join(realpathSync(root), "src", "ticker.ts")]);
     assert.deepEqual(
       client.groups.flatMap((group) => group.project.getSourceFiles()).map((file) => path.basename(file.getFilePath())),

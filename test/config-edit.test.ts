@@ -5,6 +5,7 @@ import { describe, it } from "node:test";
 import { parseConfig } from "../src/core/config/load-config.js";
 import { planInit, type InitOptions } from "../src/core/partykit/plan-init.js";
 import { FIXTURES } from "./helpers/cli.js";
+import { memoryReader } from "./helpers/reader.js";
 
 // Each case is test/fixtures/config-edit/<case>/{input,output}/<config file> and an optional
 // args.json of init options; adding a case is adding files. UPDATE_FIXTURES=1 writes output/
@@ -19,7 +20,7 @@ async function planOver(files: Map<string, string>, file: string, args: Partial<
   // init checks that the sharded party's file exists before it plans anything.
   const partyFile = path.posix.normalize(options.party === "main" ? loaded.config.main : loaded.config.parties[options.party]!);
   if (!files.has(partyFile)) files.set(partyFile, "export default class Party {}\n");
-  return planInit(loaded, options, async (relative) => files.get(relative) ?? null);
+  return planInit(loaded, options, memoryReader(files));
 }
 
 describe("init: config edit fixtures", () => {

@@ -7,7 +7,9 @@ import { ts } from "ts-morph";
 import { loadConfig } from "../src/core/config/load-config.js";
 import { renderRouter } from "../src/core/partykit/render-router.js";
 import { planMigrate } from "../src/core/partykit/plan-migrate.js";
-import { DEPENDENCY_RANGE } from "../src/core/runtime-dependency.js";
+import { dependencyRange } from "../src/core/runtime-dependency.js";
+import { disk } from "../src/infra/disk.js";
+import { packageFiles } from "../src/infra/package-files.js";
 import { projectReader } from "../src/infra/project-reader.js";
 import { FIXTURES, REPO, makeProject, runCli, snapshotTree } from "./helpers/cli.js";
 import { clientProject, migrateClient } from "./helpers/migrate-client.js";
@@ -28,7 +30,7 @@ socket.send("hello");
 
 /** PartyKit config, party and router (as init writes them) in `configDir` of a new project with `files`. */
 function repository(configDir: string, files: Record<string, string>): string {
-  const router = renderRouter({ shardedParty: "main", routerParty: "router", shardCount: 4, partyImport: "./server", glueImport: "./party-shard-server" });
+  const router = renderRouter({ shardedParty: "main", routerParty: "router", shardCount: 4, partyImport: "./server", glueImport: "./party-shard-server" }, packageFiles);
   return makeProject({
     [`${configDir}/partykit.json`]: JSON.stringify({ name: "app", main: "party/server.ts", parties: { router: "party/router.ts" } }),
     [`${configDir}/party/server.ts`]: PARTY,
@@ -38,7 +40,7 @@ function repository(configDir: string, files: Record<string, string>): string {
 }
 
 async function plan(configRoot: string, clientDirs?: string[]) {
-  const loaded = await loadConfig(configRoot);
+  const loaded = await loadConfig(disk, configRoot);
   return planMigrate(loaded, projectReader(loaded), { force: false, clientDirs });
 }
 
@@ -147,7 +149,7 @@ describe("party-shard migrate and check --client (built CLI)", () => {
       const changed = (JSON.parse(result.stdout) as { changes: { path: string }[] }).changes.map((change) => change.path).sort();
       // One package.json (the repository's) lists party-shard for the server's glue and the client's helper.
       assert.deepEqual(changed, ["package.json", "server/party/party-shard-server.ts", "server/party/server.ts", "web/src/party-shard-client.ts", "web/src/socket.ts"]);
-      assert.equal(JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")).dependencies["party-shard"], DEPENDENCY_RANGE);
+      assert.equal(JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8")).dependencies["party-shard"], dependencyRange(packageFiles));
       assert.match(readFileSync(path.join(dir, "web/src/socket.ts"), "utf8"), /sendViaRouter\(socket, "hello"\)/);
       assert.equal(readFileSync(path.join(dir, "tools/bot.ts"), "utf8"), SOCKET);
 

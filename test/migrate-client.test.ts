@@ -9,6 +9,7 @@ import WebSocket from "ws";
 import { renderHelper } from "../src/core/migrate/client/render-helper.js";
 import { editedSinceGenerated } from "../src/core/render-template.js";
 import { linkNodeModules } from "../src/infra/link-node-modules.js";
+import { packageFiles } from "../src/infra/package-files.js";
 import { FIXTURES, REPO } from "./helpers/cli.js";
 import { clientProject, clientProjectPartyServer, migrateClient, migrateClientPartyServer, routerStub } from "./helpers/migrate-client.js";
 import { tempDir } from "./helpers/temp.js";
@@ -153,7 +154,7 @@ describe("migrate, client half: the generated helper at work", () => {
     const dir = tempDir("helper");
     linkNodeModules(dir, REPO);
     const file = path.join(dir, "party-shard-client.ts");
-    writeFileSync(file, renderHelper({ routerParty: "router", mode: "package" }));
+    writeFileSync(file, renderHelper({ routerParty: "router", mode: "package" }, packageFiles));
     helper = (await import(file)) as Helper;
   });
 

@@ -10,6 +10,8 @@ import type { Plan } from "../src/core/plan.js";
 import { planInitPartyServer } from "../src/core/partyserver/plan-init-partyserver.js";
 import { planMigratePartyServer } from "../src/core/partyserver/plan-migrate-partyserver.js";
 import { renderPartyServerRuntime } from "../src/core/partyserver/render-runtime.js";
+import { disk } from "../src/infra/disk.js";
+import { packageFiles } from "../src/infra/package-files.js";
 import { projectReader } from "../src/infra/project-reader.js";
 import { linkNodeModules } from "../src/infra/link-node-modules.js";
 
@@ -36,10 +38,10 @@ describe("PartyServer code after init + migrate", () => {
       linkNodeModules(dir, REPO);
       const chat = path.join(dir, "chat");
       cpSync(path.join(REPO, "templates", "demo-partyserver-chat"), chat, { recursive: true });
-      const loaded = await loadWrangler(chat);
+      const loaded = await loadWrangler(disk, chat);
       // The chat's runtime vendored (src/party-shard-runtime/), the fixtures' from the package.
       apply(chat, await planInitPartyServer(loaded, { force: false, vendor: true }, projectReader(loaded)));
-      const migrated = await loadWrangler(chat);
+      const migrated = await loadWrangler(disk, chat);
       apply(chat, await planMigratePartyServer(migrated, projectReader(migrated), { force: false }));
       const server = readFileSync(path.join(chat, "src", "server.ts"), "utf8");
       assert.match(server, /^export class Chat extends Sharded<Env> \{$/m);
@@ -55,7 +57,7 @@ describe("PartyServer code after init + migrate", () => {
         if (existsSync(path.join(CASES, name, "output"))) cpSync(path.join(CASES, name, "output"), path.join(dir, name), { recursive: true });
         const runtime = path.join(dir, name, "src", "party-shard-server.ts");
         mkdirSync(path.dirname(runtime), { recursive: true });
-        writeFileSync(runtime, renderPartyServerRuntime({ shardedBinding: "Chat", shardCount: 4, mode: "package" }));
+        writeFileSync(runtime, renderPartyServerRuntime({ shardedBinding: "Chat", shardCount: 4, mode: "package" }, packageFiles));
         checked.push(name);
       }
       assert.ok(checked.length >= 7, `only ${checked.length} projects to type-check`);

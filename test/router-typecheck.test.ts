@@ -7,6 +7,8 @@ import { renderRouter, type RouterOptions } from "../src/core/partykit/render-ro
 import { renderGlue } from "../src/core/partykit/render-glue.js";
 import { VENDOR_DIR, modulesOf, vendoredChanges, type RuntimeMode } from "../src/core/runtime-files.js";
 import { linkNodeModules } from "../src/infra/link-node-modules.js";
+import { packageFiles } from "../src/infra/package-files.js";
+import { memoryReader } from "./helpers/reader.js";
 import { REPO } from "./helpers/cli.js";
 import { tempDir } from "./helpers/temp.js";
 
@@ -67,14 +69,14 @@ describe("generated router and runtime type-check against the installed partykit
       for (const [i, options] of OPTION_SETS.entries()) {
         for (const mode of ["package", "vendor"] as RuntimeMode[]) {
           const name = `${i}-${mode}`;
-          writeFileSync(path.join(dir, `router-${name}.ts`), renderRouter({ ...options, partyImport: `./party-${name}`, glueImport: `./glue-${name}` }));
-          writeFileSync(path.join(dir, `glue-${name}.ts`), renderGlue({ ...options, mode }));
+          writeFileSync(path.join(dir, `router-${name}.ts`), renderRouter({ ...options, partyImport: `./party-${name}`, glueImport: `./glue-${name}` }, packageFiles));
+          writeFileSync(path.join(dir, `glue-${name}.ts`), renderGlue({ ...options, mode }, packageFiles));
           writeFileSync(path.join(dir, `party-${name}.ts`), PARTIES[i % PARTIES.length]!.replace("glue-N", `glue-${name}`));
           files.push(`router-${name}.ts`);
         }
       }
-      const vendored = (await vendoredChanges("partykit", "glue.ts", "vendor", async () => null, false)).changes;
-      assert.deepEqual(vendored.map((change) => path.basename(change.path, ".ts")), modulesOf("partykit"));
+      const vendored = (await vendoredChanges("partykit", "glue.ts", "vendor", memoryReader({}), false)).changes;
+      assert.deepEqual(vendored.map((change) => path.basename(change.path, ".ts")), modulesOf("partykit", packageFiles));
       mkdirSync(path.join(dir, VENDOR_DIR));
       for (const change of vendored) writeFileSync(path.join(dir, change.path), change.after);
       const compilerOptions = { strict: true, noEmit: true, target: "ES2022", module: "ESNext", moduleResolution: "Bundler", skipLibCheck: true, ...extra };

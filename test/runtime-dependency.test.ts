@@ -1,12 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { FileChange } from "../src/core/plan.js";
-import { DEPENDENCY_RANGE, withRuntimeDependency } from "../src/core/runtime-dependency.js";
+import { dependencyRange, withRuntimeDependency } from "../src/core/runtime-dependency.js";
 import { chooseRuntimeMode, modulesOf, runtimeModeOf, vendoredChanges } from "../src/core/runtime-files.js";
 import { editedSinceGenerated } from "../src/core/render-template.js";
 import { isGeneratedFile } from "../src/core/generated-file.js";
+import { packageFiles } from "../src/infra/package-files.js";
+import { memoryReader } from "./helpers/reader.js";
 
-const reader = (files: Record<string, string>) => async (file: string) => files[file] ?? null;
+const reader = memoryReader;
+const DEPENDENCY_RANGE = dependencyRange(packageFiles);
 const GLUE: FileChange = { path: "party/party-shard-server.ts", before: null, after: 'import { partykitRuntime } from "party-shard/partykit";\n', generated: true };
 
 describe("party-shard added to the package.json of each generated file that imports it", () => {
@@ -79,9 +82,9 @@ describe("the runtime imported from the package, or vendored", () => {
 
   it("vendors each module an entry needs, once, as a generated file under ~400 lines that imports only its neighbours and its platform", async () => {
     for (const [entry, platform] of [["partykit", "partykit/server"], ["partyserver", "partyserver"], ["client", undefined]] as const) {
-      const { changes } = await vendoredChanges(entry, "src/party-shard-server.ts", "vendor", async () => null, false);
-      assert.deepEqual(changes.map((change) => change.path), modulesOf(entry).map((name) => `src/party-shard-runtime/${name}.ts`));
-      assert.ok(modulesOf(entry).includes("protocol"));
+      const { changes } = await vendoredChanges(entry, "src/party-shard-server.ts", "vendor", reader({}), false);
+      assert.deepEqual(changes.map((change) => change.path), modulesOf(entry, packageFiles).map((name) => `src/party-shard-runtime/${name}.ts`));
+      assert.ok(modulesOf(entry, packageFiles).includes("protocol"));
       for (const change of changes) {
         assert.ok(isGeneratedFile(change.after) && !editedSinceGenerated(change.after), change.path);
         assert.ok(change.after.split("\n").length <= 405, `${change.path} has ${change.after.split("\n").length} lines`);
@@ -91,16 +94,16 @@ describe("the runtime imported from the package, or vendored", () => {
       }
     }
     // The client needs none of the server's modules.
-    assert.deepEqual(modulesOf("client"), ["batch", "client", "client-writes", "protocol"]);
-    assert.deepEqual(await vendoredChanges("client", "src/party-shard-client.ts", "package", async () => null, false), { changes: [], findings: [] });
+    assert.deepEqual(modulesOf("client", packageFiles), ["batch", "client", "client-writes", "protocol"]);
+    assert.deepEqual(await vendoredChanges("client", "src/party-shard-client.ts", "package", reader({}), false), { changes: [], findings: [] });
   });
 
   it("back on the package, points out the copies an earlier --vendor left (party-shard deletes nothing); a file of the user's there is not ours to mention", async () => {
-    const copy = (await vendoredChanges("client", "src/party-shard-client.ts", "vendor", async () => null, false)).changes.find((change) => change.path.endsWith("/client.ts"))!;
-    const left = await vendoredChanges("client", "src/party-shard-client.ts", "package", async (file) => (file === copy.path ? copy.after : null), false);
+    const copy = (await vendoredChanges("client", "src/party-shard-client.ts", "vendor", reader({}), false)).changes.find((change) => change.path.endsWith("/client.ts"))!;
+    const left = await vendoredChanges("client", "src/party-shard-client.ts", "package", reader({ [copy.path]: copy.after }), false);
     assert.deepEqual(left.changes, []);
     assert.deepEqual(left.findings.map((finding) => [finding.level, finding.code, finding.location?.file]), [["info", "vendored-runtime-unused", "src/party-shard-runtime"]]);
-    const mine = await vendoredChanges("client", "src/party-shard-client.ts", "package", async (file) => (file === copy.path ? "export const mine = 1;\n" : null), false);
+    const mine = await vendoredChanges("client", "src/party-shard-client.ts", "package", reader({ [copy.path]: "export const mine = 1;\n" }), false);
     assert.deepEqual(mine, { changes: [], findings: [] });
   });
 });

@@ -1,18 +1,15 @@
-import { existsSync, statSync } from "node:fs";
 import path from "node:path";
+import type { Disk } from "./read-file.js";
 
 /**
- * `relative` under `from` or the nearest folder above it that has it, as node and npm look
- * for packages and configs; `accept` says what counts as having it (by default, anything there).
+ * `relative` under `from` or the nearest folder above it that has it, as node and npm look for
+ * packages and configs: anything there, or with `only: "file"` a file (not a folder of that name).
  */
-export function findUp(from: string, relative: string, accept: (candidate: string) => boolean = existsSync): string | undefined {
+export function findUp(disk: Disk, from: string, relative: string, only?: "file"): string | undefined {
   for (let dir = path.resolve(from); ; dir = path.dirname(dir)) {
     const candidate = path.join(dir, relative);
-    if (accept(candidate)) return candidate;
+    const kind = disk.kindOf(candidate);
+    if (kind !== undefined && (only === undefined || kind === only)) return candidate;
     if (path.dirname(dir) === dir) return undefined;
   }
-}
-
-export function isFile(candidate: string): boolean {
-  return statSync(candidate, { throwIfNoEntry: false })?.isFile() ?? false;
 }

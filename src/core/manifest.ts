@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
 import path from "node:path";
+import type { Disk } from "./read-file.js";
 
 /** The parts of a package.json party-shard reads. */
 export interface Manifest {
@@ -12,9 +12,9 @@ export interface Manifest {
 }
 
 /** `dir`'s package.json, or undefined when there is none or it is not a JSON object. */
-export function readManifest(dir: string): Manifest | undefined {
+export function readManifest(disk: Disk, dir: string): Manifest | undefined {
   try {
-    const manifest: unknown = JSON.parse(readFileSync(path.join(dir, "package.json"), "utf8"));
+    const manifest: unknown = JSON.parse(disk.readText(path.join(dir, "package.json")));
     return typeof manifest === "object" && manifest !== null ? (manifest as Manifest) : undefined;
   } catch {
     return undefined;

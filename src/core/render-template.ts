@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import type { PackageFiles } from "./package-info.js";
 
-const TEMPLATES_DIR = new URL("../../templates/", import.meta.url);
 const CHECKSUM_LINE = /\r?\n\/\/ party-shard checksum: ([0-9a-f]{16})\r?\n$/;
 
 /**
@@ -9,8 +8,8 @@ const CHECKSUM_LINE = /\r?\n\/\/ party-shard checksum: ([0-9a-f]{16})\r?\n$/;
  * with a checksum of itself, so a later run can tell an untouched file from an edited one. A
  * placeholder without a value, or a value without a placeholder, is a bug in party-shard and throws.
  */
-export function renderTemplate(name: string, values: Record<string, string | number>): string {
-  const template = readTemplate(name);
+export function renderTemplate(own: PackageFiles, name: string, values: Record<string, string | number>): string {
+  const template = own.template(name);
   const unused = new Set(Object.keys(values));
   const rendered = template.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
     const value = values[key];
@@ -25,10 +24,6 @@ export function renderTemplate(name: string, values: Record<string, string | num
 /** A generated file's text, ended with a checksum of itself. */
 export function sealGenerated(text: string): string {
   return `${text}\n// party-shard checksum: ${checksum(text)}\n`;
-}
-
-function readTemplate(name: string): string {
-  return readFileSync(new URL(`${name}.tpl`, TEMPLATES_DIR), "utf8");
 }
 
 /**

@@ -1,11 +1,11 @@
 import path from "node:path";
 import { installCommand } from "./install-command.js";
 import type { FileChange, Finding } from "./plan.js";
-import type { ReadFile } from "./read-file.js";
-import { PACKAGE_NAME, PACKAGE_VERSION } from "./package-info.js";
+import type { ProjectReader, ReadFile } from "./read-file.js";
+import { PACKAGE_NAME, type PackageFiles } from "./package-info.js";
 
 /** The range a project depends on: this version's minor line, which the generated files were written for. */
-export const DEPENDENCY_RANGE = `^${PACKAGE_VERSION}`;
+export const dependencyRange = (own: PackageFiles) => `^${own.version}`;
 
 /**
  * `changes` and what makes `party-shard/…` resolvable from each generated file that imports it
@@ -15,9 +15,10 @@ export const DEPENDENCY_RANGE = `^${PACKAGE_VERSION}`;
  * lists it in any dependency field is left as it is. `root` is the plan's root, absolute: where
  * the package manager's lockfile is looked for.
  */
-export async function withRuntimeDependency(changes: FileChange[], importers: string[], readFile: ReadFile, root: string): Promise<{ changes: FileChange[]; findings: Finding[] }> {
+export async function withRuntimeDependency(changes: FileChange[], importers: string[], reader: ProjectReader, root: string): Promise<{ changes: FileChange[]; findings: Finding[] }> {
+  const range = dependencyRange(reader.own);
   const planned = new Map(changes.map((change) => [change.path, change]));
-  const read: ReadFile = async (file) => planned.get(file)?.after ?? readFile(file);
+  const read: ReadFile = async (file) => planned.get(file)?.after ?? reader.read(file);
   const findings: Finding[] = [];
   // Each package once, however many of its files import the runtime.
   const seen = new Set<string>();
@@ -32,18 +33,18 @@ export async function withRuntimeDependency(changes: FileChange[], importers: st
       findings.push({
         level: "info",
         code: "runtime-dependency",
-        message: `${importer} imports ${PACKAGE_NAME}, and no package.json in the project lists it: install ${PACKAGE_NAME} ${DEPENDENCY_RANGE} where the project's packages come from, or run again with --vendor to copy the runtime into the project.`,
+        message: `${importer} imports ${PACKAGE_NAME}, and no package.json in the project lists it: install ${PACKAGE_NAME} ${range} where the project's packages come from, or run again with --vendor to copy the runtime into the project.`,
         location: { file: importer },
       });
       continue;
     }
-    const edit = withDependency(manifest.text);
+    const edit = withDependency(manifest.text, range);
     if (edit === "listed") continue;
     if (edit === "unreadable") {
       findings.push({
         level: "manual",
         code: "runtime-dependency",
-        message: `${manifest.file} is not a JSON object, so ${PACKAGE_NAME} could not be added to it; ${importer} imports it. Add "${PACKAGE_NAME}": "${DEPENDENCY_RANGE}" to its dependencies.`,
+        message: `${manifest.file} is not a JSON object, so ${PACKAGE_NAME} could not be added to it; ${importer} imports it. Add "${PACKAGE_NAME}": "${range}" to its dependencies.`,
         location: { file: manifest.file },
       });
       continue;
@@ -54,7 +55,7 @@ export async function withRuntimeDependency(changes: FileChange[], importers: st
     findings.push({
       level: "info",
       code: "runtime-dependency",
-      message: `Added ${PACKAGE_NAME} ${DEPENDENCY_RANGE} to ${manifest.file}'s dependencies: ${importer} imports the runtime from it. Then run: ${installCommand(dir, edit.manifest)}`,
+      message: `Added ${PACKAGE_NAME} ${range} to ${manifest.file}'s dependencies: ${importer} imports the runtime from it. Then run: ${installCommand(reader.disk, dir, edit.manifest)}`,
       location: { file: manifest.file },
     });
   }
@@ -76,7 +77,7 @@ type Manifest = Record<string, unknown> & { packageManager?: unknown };
  * The package.json with party-shard added to `dependencies`, whose keys stay sorted as npm keeps
  * them; the file's indentation and line endings are kept.
  */
-function withDependency(text: string): { text: string; manifest: Manifest } | "listed" | "unreadable" {
+function withDependency(text: string, range: string): { text: string; manifest: Manifest } | "listed" | "unreadable" {
   let manifest: unknown;
   try {
     manifest = JSON.parse(text);
@@ -88,7 +89,7 @@ function withDependency(text: string): { text: string; manifest: Manifest } | "l
   const record = manifest as Manifest;
   if (fields.some((field) => isObject(record[field]) && Object.hasOwn(record[field], PACKAGE_NAME))) return "listed";
   if (record.dependencies !== undefined && !isObject(record.dependencies)) return "unreadable";
-  const dependencies = { ...(record.dependencies as Record<string, unknown> | undefined), [PACKAGE_NAME]: DEPENDENCY_RANGE };
+  const dependencies = { ...(record.dependencies as Record<string, unknown> | undefined), [PACKAGE_NAME]: range };
   record.dependencies = Object.fromEntries(Object.entries(dependencies).sort(([a], [b]) => a.localeCompare(b, "en")));
   const indent = /^([ \t]+)"/m.exec(text)?.[1] ?? "  ";
   const eol = text.includes("\r\n") ? "\r\n" : "\n";

@@ -3,7 +3,9 @@ import path from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import { BOM, decodeSource, describeInvalid } from "../core/decode-source.js";
 import type { FileChange, Plan } from "../core/plan.js";
+import type { Disk } from "../core/read-file.js";
 import { InterruptedError, PartyShardError } from "../errors.js";
+import { disk as realDisk } from "./disk.js";
 import { withSignalsTrapped } from "./signals.js";
 import { replaceFile, writeTemp } from "./temp-file.js";
 
@@ -159,12 +161,12 @@ function explain(error: unknown, file: string | undefined, notPutBack: string[])
   });
 }
 
-/** Resolves `relative` under `root`, following symlinks of existing parents so none leads outside. */
-export function resolveInsideRoot(root: string, relative: string): string {
+/** Resolves `relative` under `root`, following symlinks of existing parents (on `disk`) so none leads outside. */
+export function resolveInsideRoot(root: string, relative: string, disk: Disk = realDisk): string {
   const target = path.resolve(root, relative);
   let existing = target;
-  while (!fs.existsSync(existing)) existing = path.dirname(existing);
-  const real = path.join(fs.realpathSync(existing), path.relative(existing, target));
+  while (disk.kindOf(existing) === undefined && path.dirname(existing) !== existing) existing = path.dirname(existing);
+  const real = path.join(disk.realpath(existing), path.relative(existing, target));
   if (!isInside(root, real)) {
     throw new PartyShardError(`Refusing to write ${relative}: it is outside the project root ${root}.`);
   }

@@ -3,6 +3,7 @@ import path from "node:path";
 import { findUp } from "../core/find-up.js";
 import { readManifest } from "../core/manifest.js";
 import { installCommand } from "../core/install-command.js";
+import { disk } from "./disk.js";
 import { PartyShardError } from "../errors.js";
 
 /**
@@ -24,12 +25,12 @@ type DevPackage = keyof typeof MINIMUM_DEV_VERSIONS;
  * own error then says what is wrong.
  */
 export function refuseOldDevServer(name: DevPackage, projectRoot: string, cwd: string): void {
-  const manifestFile = findUp(cwd, path.join("node_modules", name, "package.json"));
+  const manifestFile = findUp(disk, cwd, path.join("node_modules", name, "package.json"));
   const found = manifestFile ? readVersion(manifestFile) : undefined;
   const needed = MINIMUM_DEV_VERSIONS[name];
   // partykit's canaries are all 0.0.0-<commit>: their age cannot be told from the version.
   if (!found || found.startsWith("0.0.0-") || compareVersions(found, needed) >= 0) return;
-  const upgrade = installCommand(projectRoot, (readManifest(projectRoot) ?? {}) as { packageManager?: unknown }, `-D ${name}@latest`);
+  const upgrade = installCommand(disk, projectRoot, (readManifest(disk, projectRoot) ?? {}) as { packageManager?: unknown }, `-D ${name}@latest`);
   throw new PartyShardError(`${name} ${found} is too old for verify: it needs ${name} ${needed} or later (the flags verify starts it with).`, {
     hint: `Run \`${upgrade}\` in ${projectRoot}.`,
   });

@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { findUp } from "../core/find-up.js";
+import { disk } from "./disk.js";
 import { PartyShardError } from "../errors.js";
 import { VIEW_TOKEN_VAR, freePort, newViewToken, spawnDevProcess, trackDevServer, type DevProcess, type DevServer } from "./dev-process.js";
 
@@ -31,7 +32,7 @@ export type PartykitDev = DevServer;
 export async function startPartykitDev(options: PartykitDevOptions): Promise<PartykitDev> {
   options.signal?.throwIfAborted();
   // The project's own partykit, here or in a workspace root above, as npm would run it.
-  const bin = options.bin ?? findUp(options.cwd, path.join("node_modules", ".bin", "partykit"));
+  const bin = options.bin ?? findUp(disk, options.cwd, path.join("node_modules", ".bin", "partykit"));
   if (!bin || !existsSync(bin)) {
     throw new PartyShardError(`partykit is not installed in ${options.cwd}.`, { hint: "Run `npm install -D partykit` there." });
   }

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { findUp } from "../core/find-up.js";
+import { disk } from "./disk.js";
 import { PartyShardError } from "../errors.js";
 import { VIEW_TOKEN_VAR, freePort, newViewToken, spawnDevProcess, trackDevServer, type DevProcess, type DevServer } from "./dev-process.js";
 import { makeTempDir } from "./temp-dir.js";
@@ -32,7 +33,7 @@ const ENV = { WRANGLER_SEND_METRICS: "false", WRANGLER_HIDE_BANNER: "true", CI: 
 export async function startWranglerDev(options: WranglerDevOptions): Promise<WranglerDev> {
   options.signal?.throwIfAborted();
   // Run with this node, not through npx: npx's first boot took 10 s, and it would download a wrangler that is missing.
-  const script = options.script ?? findUp(options.cwd, path.join("node_modules", "wrangler", "bin", "wrangler.js"));
+  const script = options.script ?? findUp(disk, options.cwd, path.join("node_modules", "wrangler", "bin", "wrangler.js"));
   if (!script || !existsSync(script)) {
     throw new PartyShardError(`wrangler is not installed in ${options.cwd}.`, { hint: "Run `npm install -D wrangler` there." });
   }

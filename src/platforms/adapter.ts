@@ -2,6 +2,7 @@ import type { CheckOptions, CheckResult } from "../core/check/check-result.js";
 import type { MigrateOptions } from "../core/migrate/migrate-options.js";
 import type { InitOptions, InitPlan, SetupPlan } from "../core/plan.js";
 import type { Platform } from "../core/platform.js";
+import type { Disk } from "../core/read-file.js";
 import type { DevServer } from "../infra/dev-process.js";
 import type { Prompts } from "../ui/prompts.js";
 
@@ -12,8 +13,8 @@ import type { Prompts } from "../ui/prompts.js";
  */
 export interface PlatformAdapter {
   readonly platform: Platform;
-  /** Reads the project's config (`config`: the file --config names). */
-  load(cwd: string, config: string | undefined): Promise<PlatformProject>;
+  /** Reads the project's config (`config`: the file --config names); the project is read from `disk`. */
+  load(cwd: string, config: string | undefined, disk: Disk): Promise<PlatformProject>;
 }
 
 /** A project whose config is read, with what each command does on its platform. */

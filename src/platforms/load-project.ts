@@ -1,12 +1,13 @@
-import { readFileSync } from "node:fs";
 import path from "node:path";
 import { PartyShardError } from "../errors.js";
 import { findConfigFile, loadConfig, type LoadedConfig } from "../core/config/load-config.js";
 import type { LoadedWrangler } from "../core/config/wrangler/loaded-wrangler.js";
 import { findWranglerConfig, loadWrangler, parseWrangler, WRANGLER_CONFIG_NAMES } from "../core/config/wrangler/load-wrangler.js";
-import { findUp, isFile } from "../core/find-up.js";
+import { findUp } from "../core/find-up.js";
 import { readManifest } from "../core/manifest.js";
 import type { Platform } from "../core/platform.js";
+import type { Disk } from "../core/read-file.js";
+import { disk as realDisk } from "../infra/disk.js";
 
 export type { Platform } from "../core/platform.js";
 
@@ -21,12 +22,15 @@ export type Project = { platform: "partykit"; config: LoadedConfig } | { platfor
  *
  * @example const project = await loadProject(process.cwd(), { platform: "partyserver" });
  */
-export async function loadProject(cwd: string, options: { config?: string; platform?: Platform } = {}): Promise<Project> {
-  return load(await choosePlatform(cwd, options), cwd, options.config);
+export async function loadProject(cwd: string, options: { config?: string; platform?: Platform } = {}, disk: Disk = realDisk): Promise<Project> {
+  const platform = await choosePlatform(disk, cwd, options);
+  return platform === "partykit"
+    ? { platform, config: await loadConfig(disk, cwd, options.config) }
+    : { platform, config: await loadWrangler(disk, cwd, options.config) };
 }
 
 /** The platform of the project `loadProject` would load, told as it tells it; reads no more than it must to tell. */
-export async function choosePlatform(cwd: string, options: { config?: string; platform?: Platform } = {}): Promise<Platform> {
+export async function choosePlatform(disk: Disk, cwd: string, options: { config?: string; platform?: Platform } = {}): Promise<Platform> {
   const { config, platform } = options;
   if (config !== undefined) {
     const chosen = platform ?? platformOfName(config);
@@ -34,9 +38,9 @@ export async function choosePlatform(cwd: string, options: { config?: string; pl
     return chosen;
   }
   if (platform) return platform;
-  const partykit = await findPartyKitConfig(cwd);
-  const wrangler = findWranglerConfig(cwd);
-  const partyserver = wrangler && usesPartyServer(wrangler) ? wrangler : undefined;
+  const partykit = await findPartyKitConfig(disk, cwd);
+  const wrangler = findWranglerConfig(disk, cwd);
+  const partyserver = wrangler && usesPartyServer(disk, wrangler) ? wrangler : undefined;
   if (partykit && partyserver) {
     throw new PartyShardError(`Both a PartyKit config (${shown(cwd, partykit)}) and a PartyServer wrangler config (${shown(cwd, partyserver)}) were found, so the platform is not clear.`, {
       hint: "Pass --platform partykit or --platform partyserver, or --config with the file to use.",
@@ -48,12 +52,6 @@ export async function choosePlatform(cwd: string, options: { config?: string; pl
   throw new PartyShardError(`No PartyKit or PartyServer project found in ${cwd} or any folder above it${aside}.`, {
     hint: `Run party-shard in a project with partykit.json (PartyKit) or ${WRANGLER_CONFIG_NAMES.join(", ")} and partyserver (PartyServer); pass --cwd, --config or --platform to point at one.`,
   });
-}
-
-async function load(platform: Platform, cwd: string, config?: string): Promise<Project> {
-  return platform === "partykit"
-    ? { platform, config: await loadConfig(cwd, config) }
-    : { platform, config: await loadWrangler(cwd, config) };
 }
 
 /** `--config wrangler.toml` (any wrangler* or .toml name) means PartyServer; anything else is a PartyKit config. */
@@ -73,25 +71,25 @@ function refuseNameMismatch(file: string, platform: Platform): void {
 }
 
 /** The PartyKit config partykit would use; a package.json only when it really has a "partykit" key (not just the dependency). */
-async function findPartyKitConfig(cwd: string): Promise<string | undefined> {
-  const found = await findConfigFile(cwd);
+async function findPartyKitConfig(disk: Disk, cwd: string): Promise<string | undefined> {
+  const found = await findConfigFile(disk, cwd);
   if (!found || path.basename(found) !== "package.json") return found;
-  return hasKey(readManifest(path.dirname(found)), "partykit") ? found : undefined;
+  return hasKey(readManifest(disk, path.dirname(found)), "partykit") ? found : undefined;
 }
 
 /**
  * Whether the Worker of this wrangler config is a PartyServer one: its package.json depends on
  * `partyserver`, or its main module imports it. Reads two files; never looks into node_modules.
  */
-function usesPartyServer(wranglerFile: string): boolean {
+function usesPartyServer(disk: Disk, wranglerFile: string): boolean {
   const root = path.dirname(wranglerFile);
-  const packageJson = findUp(root, "package.json", isFile);
-  const manifest = packageJson ? readManifest(path.dirname(packageJson)) : undefined;
+  const packageJson = findUp(disk, root, "package.json", "file");
+  const manifest = packageJson ? readManifest(disk, path.dirname(packageJson)) : undefined;
   const fields = ["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"] as const;
   if (fields.some((field) => hasKey(manifest?.[field], "partyserver"))) return true;
   try {
-    const main = parseWrangler(root, path.basename(wranglerFile), readFileSync(wranglerFile, "utf8")).main;
-    return /\bfrom\s*["']partyserver["']|\b(?:import|require)\s*\(\s*["']partyserver["']\s*\)/.test(readFileSync(path.join(root, main), "utf8"));
+    const main = parseWrangler(root, path.basename(wranglerFile), disk.readText(wranglerFile)).main;
+    return /\bfrom\s*["']partyserver["']|\b(?:import|require)\s*\(\s*["']partyserver["']\s*\)/.test(disk.readText(path.join(root, main)));
   } catch {
     // A config that does not read, or a main that is not there: not recognisably PartyServer.
     // `--platform partyserver` then reports exactly what is wrong with it.

@@ -9,6 +9,7 @@ import { renderGlue } from "../../src/core/partykit/render-glue.js";
 import { makeProject, runCli } from "../helpers/cli.js";
 import { treeHash } from "../helpers/tree-hash.js";
 import { commandIn } from "../../src/ui/error-report.js";
+import { packageFiles } from "../../src/infra/package-files.js";
 
 /**
  * One row per way to hand party-shard bad input: a small project, a command line for the built
@@ -40,8 +41,8 @@ const CLIENT = `import PartySocket from "partysocket";\n\nconst socket = new Par
 const INITIALIZED = {
   "partykit.json": `{\n  "main": "src/server.ts",\n  "parties": {\n    "router": "src/router.ts"\n  }\n}\n`,
   "src/server.ts": SERVER,
-  "src/router.ts": renderRouter({ shardedParty: "main", routerParty: "router", shardCount: 4, partyImport: "./server", glueImport: "./party-shard-server" }),
-  "src/party-shard-server.ts": renderGlue({ shardedParty: "main", routerParty: "router", mode: "package" }),
+  "src/router.ts": renderRouter({ shardedParty: "main", routerParty: "router", shardCount: 4, partyImport: "./server", glueImport: "./party-shard-server" }, packageFiles),
+  "src/party-shard-server.ts": renderGlue({ shardedParty: "main", routerParty: "router", mode: "package" }, packageFiles),
 };
 /** A party's source, and a `main` built from it: an esbuild bundle under dist/ with its map. */
 const CHAT_PARTY = "export default {\n  onMessage(message, sender, room) {\n    room.broadcast(message);\n  },\n};\n";
@@ -268,7 +269,7 @@ const CASES: BadInput[] = [
   },
   {
     name: "init: --out another generated file, --force",
-    files: { ...BASE, "src/party-shard-client.ts": renderHelper({ routerParty: "router", mode: "package" }) },
+    files: { ...BASE, "src/party-shard-client.ts": renderHelper({ routerParty: "router", mode: "package" }, packageFiles) },
     args: ["init", "--out", "src/party-shard-client.ts", "--force"],
     message: /The router file src\/party-shard-client\.ts would replace another file party-shard generated/,
   },

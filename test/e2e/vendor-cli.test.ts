@@ -3,7 +3,8 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, it } from "node:test";
 import { modulesOf } from "../../src/core/runtime-files.js";
-import { DEPENDENCY_RANGE } from "../../src/core/runtime-dependency.js";
+import { dependencyRange } from "../../src/core/runtime-dependency.js";
+import { packageFiles } from "../../src/infra/package-files.js";
 import { copyDemoApp, runCli, snapshotTree } from "../helpers/cli.js";
 
 const MANIFEST = `${JSON.stringify({ name: "chat", private: true, devDependencies: { partykit: "^0.0.115" }, dependencies: { partysocket: "^1.3.0" } }, null, 2)}\n`;
@@ -24,7 +25,7 @@ describe("the runtime from the party-shard package, or vendored with --vendor (b
     const init = await runCli(["init", "--yes"], dir);
     assert.equal(init.exitCode, 0, init.stderr);
     assert.match(read(dir, "party/party-shard-server.ts"), /^import \{ partykitRuntime \} from "party-shard\/partykit";$/m);
-    assert.equal(dependency(dir), DEPENDENCY_RANGE);
+    assert.equal(dependency(dir), dependencyRange(packageFiles));
     assert.match(init.stdout, /Added party-shard \^[\d.]+ to package\.json's dependencies: party\/party-shard-server\.ts imports the runtime from it\. Then run: npm install/);
     const migrate = await runCli(["migrate", "--yes"], dir);
     assert.equal(migrate.exitCode, 0, migrate.stderr);
@@ -39,11 +40,11 @@ describe("the runtime from the party-shard package, or vendored with --vendor (b
     const init = await runCli(["init", "--yes", "--vendor"], dir);
     assert.equal(init.exitCode, 0, init.stderr);
     assert.match(read(dir, "party/party-shard-server.ts"), /from "\.\/party-shard-runtime\/partykit\.js";$/m);
-    assert.deepEqual(readdirSync(path.join(dir, "party", "party-shard-runtime")).sort(), modulesOf("partykit").map((name) => `${name}.ts`).sort());
+    assert.deepEqual(readdirSync(path.join(dir, "party", "party-shard-runtime")).sort(), modulesOf("partykit", packageFiles).map((name) => `${name}.ts`).sort());
     // Without the flag, migrate vendors the client's runtime too, as the server's is.
     assert.equal((await runCli(["migrate", "--yes"], dir)).exitCode, 0);
     assert.match(read(dir, "app/party-shard-client.ts"), /from "\.\/party-shard-runtime\/client\.js";$/m);
-    assert.deepEqual(readdirSync(path.join(dir, "app", "party-shard-runtime")).sort(), modulesOf("client").map((name) => `${name}.ts`).sort());
+    assert.deepEqual(readdirSync(path.join(dir, "app", "party-shard-runtime")).sort(), modulesOf("client", packageFiles).map((name) => `${name}.ts`).sort());
     assert.equal(read(dir, "package.json"), MANIFEST);
     assert.equal((await runCli(["check"], dir)).exitCode, 0);
 
@@ -67,7 +68,7 @@ describe("the runtime from the party-shard package, or vendored with --vendor (b
     for (const folder of ["party", "app"]) assert.match(back.stdout, new RegExp(`the copies in ${folder}/party-shard-runtime/ are no longer used\\. Delete that folder\\.`));
     assert.match(read(dir, "party/party-shard-server.ts"), /from "party-shard\/partykit";$/m);
     assert.match(read(dir, "app/party-shard-client.ts"), /from "party-shard\/client";$/m);
-    assert.equal(dependency(dir), DEPENDENCY_RANGE);
+    assert.equal(dependency(dir), dependencyRange(packageFiles));
     assert.equal((await runCli(["check"], dir)).exitCode, 0);
   });
 });

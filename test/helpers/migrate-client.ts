@@ -9,6 +9,8 @@ import { planInitPartyServer } from "../../src/core/partyserver/plan-init-partys
 import { planMigratePartyServer } from "../../src/core/partyserver/plan-migrate-partyserver.js";
 import { renderRouter } from "../../src/core/partykit/render-router.js";
 import { planMigrate } from "../../src/core/partykit/plan-migrate.js";
+import { disk } from "../../src/infra/disk.js";
+import { packageFiles } from "../../src/infra/package-files.js";
 import { projectReader } from "../../src/infra/project-reader.js";
 import { REPO } from "./cli.js";
 import { tempDir } from "./temp.js";
@@ -37,7 +39,7 @@ export function clientProject(inputDir: string, withNodeModules: boolean, config
   // As after init: party-shard is a dependency (test/runtime-dependency.test.ts covers adding it).
   writeFileSync(path.join(base, "package.json"), JSON.stringify({ name: "app", private: true, dependencies: { "party-shard": "*", partysocket: "*" } }, null, 2));
   writeFileSync(path.join(base, "party", "server.ts"), PARTY);
-  writeFileSync(path.join(base, "party", "router.ts"), renderRouter({ shardedParty: "main", routerParty: "router", shardCount: 4, partyImport: "./server", glueImport: "./party-shard-server" }));
+  writeFileSync(path.join(base, "party", "router.ts"), renderRouter({ shardedParty: "main", routerParty: "router", shardCount: 4, partyImport: "./server", glueImport: "./party-shard-server" }, packageFiles));
   cpSync(inputDir, root, { recursive: true });
   if (withNodeModules) linkNodeModules(root, REPO);
   return root;
@@ -45,7 +47,7 @@ export function clientProject(inputDir: string, withNodeModules: boolean, config
 
 /** The client half of migrate's plan for that project: changed files (outside party/) and findings. */
 export async function migrateClient(root: string, configDir = ".", writes?: "routed" | "socket") {
-  const loaded = await loadConfig(path.join(root, configDir));
+  const loaded = await loadConfig(disk, path.join(root, configDir));
   const plan = await planMigrate(loaded, projectReader(loaded), { force: false, writes });
   const server = new Set(["party/server.ts", "party/party-shard-server.ts"].map((file) => path.posix.join(configDir, file)));
   const isServer = (file: string) => server.has(file);
@@ -131,9 +133,9 @@ export function clientProjectPartyServer(inputDir: string, withNodeModules: bool
 
 /** The client half of migrate's plan for a PartyServer project (init applied first when needed): changes outside the Worker, and findings. */
 export async function migrateClientPartyServer(root: string) {
-  const initial = await loadWrangler(root);
+  const initial = await loadWrangler(disk, root);
   for (const change of (await planInitPartyServer(initial, { force: false }, projectReader(initial))).changes) writeFileSync(path.join(root, change.path), change.after);
-  const loaded = await loadWrangler(root);
+  const loaded = await loadWrangler(disk, root);
   const plan = await planMigratePartyServer(loaded, projectReader(loaded), { force: false });
   const isServer = (file: string) => file.startsWith("src/") || file === "wrangler.jsonc";
   const changes = new Map(plan.changes.filter((change) => !isServer(change.path)).map((change) => [change.path, change.after]));

@@ -1,7 +1,7 @@
-import { promises as fs } from "node:fs";
 import path from "node:path";
 import { PartyShardError } from "../../errors.js";
-import { findUp, isFile } from "../find-up.js";
+import { findUp } from "../find-up.js";
+import { readConfigText, type Disk } from "../read-file.js";
 import { findProperty, locate, parseConfigDocument, type ConfigDocument } from "./config-document.js";
 import { refuseDuplicateKeys } from "./duplicate-keys.js";
 import { parseJson5 } from "./parse-json5.js";
@@ -27,16 +27,14 @@ export interface LoadedConfig {
 const CONFIG_NAMES = ["partykit.json", "partykit.json5", "partykit.jsonc"];
 
 /** Finds and reads the PartyKit config the way `partykit` does, or from `--config`. */
-export async function loadConfig(cwd: string, explicit?: string): Promise<LoadedConfig> {
-  const file = explicit ? path.resolve(cwd, explicit) : await findConfigFile(cwd);
+export async function loadConfig(disk: Disk, cwd: string, explicit?: string): Promise<LoadedConfig> {
+  const file = explicit ? path.resolve(cwd, explicit) : await findConfigFile(disk, cwd);
   if (!file) {
     throw new PartyShardError(`No PartyKit config found in ${cwd} or any folder above it.`, {
       hint: `Run party-shard in a PartyKit project (one with ${CONFIG_NAMES.join(", ")} or a "partykit" key in package.json), or pass --cwd/--config.`,
     });
   }
-  const text = await fs.readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
-    throw new PartyShardError(`Cannot read the PartyKit config ${file}: ${error.code ?? error.message}.`);
-  });
+  const text = readConfigText(disk, file, "the PartyKit config");
   return parseConfig(path.dirname(file), path.basename(file), text);
 }
 
@@ -78,14 +76,14 @@ export function parseConfig(root: string, file: string, text: string): LoadedCon
 }
 
 /** The PartyKit config `partykit` would use from `cwd`, or undefined. */
-export async function findConfigFile(cwd: string): Promise<string | undefined> {
+export async function findConfigFile(disk: Disk, cwd: string): Promise<string | undefined> {
   for (const name of CONFIG_NAMES) {
-    const found = findUp(cwd, name, isFile);
+    const found = findUp(disk, cwd, name, "file");
     if (found) return found;
   }
-  const packageJson = findUp(cwd, "package.json", isFile);
+  const packageJson = findUp(disk, cwd, "package.json", "file");
   if (!packageJson) return undefined;
-  const text = await fs.readFile(packageJson, "utf8");
+  const text = disk.readText(packageJson);
   return /"partykit"\s*:/.test(text) ? packageJson : undefined;
 }
 

@@ -1,5 +1,5 @@
 import type { FileChange, Finding, Plan } from "../plan.js";
-import type { ReadFile } from "../read-file.js";
+import type { ProjectReader } from "../read-file.js";
 import { withRuntimeDependency } from "../runtime-dependency.js";
 import { runtimeModeOf } from "../runtime-files.js";
 
@@ -15,8 +15,8 @@ export interface ClientHalf extends ServerHalf {
   scopeRoot: string;
   /** Makes a path relative to the config's folder relative to the repository, as the plan's paths are. */
   rebase(file: string): string;
-  /** Reads a repository-relative path. */
-  read: ReadFile;
+  /** Reads repository-relative paths. */
+  reader: ProjectReader;
 }
 
 /**
@@ -31,7 +31,7 @@ export async function joinHalves(server: ServerHalf, client: ClientHalf, root: s
     if (same && same.after !== change.after) throw new Error(`party-shard planned two different texts for ${change.path}`);
     changes.set(change.path, change);
   }
-  const dependency = await withRuntimeDependency([...changes.values()], [...server.importers.map(client.rebase), ...client.importers], client.read, client.scopeRoot);
+  const dependency = await withRuntimeDependency([...changes.values()], [...server.importers.map(client.rebase), ...client.importers], client.reader, client.scopeRoot);
   return {
     root,
     changes: dependency.changes,

@@ -10,7 +10,7 @@ import { buildOutputReason } from "./build-output.js";
 import { leadsShards } from "./party-handlers.js";
 import { chooseParty } from "./choose-party.js";
 import type { FileChange, Finding, InitPlan } from "../plan.js";
-import type { ReadFile } from "../read-file.js";
+import type { ProjectReader, ReadFile } from "../read-file.js";
 import { relativeImport } from "../code-style.js";
 import { GLUE_FILE_NAME, renderGlue } from "./render-glue.js";
 import { withRuntimeDependency } from "../runtime-dependency.js";
@@ -26,7 +26,8 @@ export type { InitOptions };
 export const PARTY_NAME_PATTERN = /^[A-Za-z0-9][\w-]*$/;
 
 /** What `init` would change: the config's `parties` entry and the router file. Writes nothing. */
-export async function planInit(loaded: LoadedConfig, options: InitOptions, read: ReadFile): Promise<InitPlan> {
+export async function planInit(loaded: LoadedConfig, options: InitOptions, reader: ProjectReader): Promise<InitPlan> {
+  const { read, own } = reader;
   const { config, file } = loaded;
   const location = (key: string) => {
     const property = findProperty(loaded.document.config, key);
@@ -73,18 +74,18 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, read:
     shardCount,
     partyImport: relativeImport(out, partyFile, partyText).replace(/\.tsx?$/, ""),
     glueImport: relativeImport(out, glueFile, partyText),
-  });
+  }, own);
   const mode = chooseRuntimeMode(options.vendor, await readTarget(glueFile, read));
   for (const [file, contents, existing] of [
     [out, router, async () => current],
-    [glueFile, renderGlue({ shardedParty: party, routerParty: name, mode }), read],
+    [glueFile, renderGlue({ shardedParty: party, routerParty: name, mode }, own), read],
   ] as const) {
     const change = await generatedFileChange(file, contents, existing, options.force);
     if (change) changes.push(change);
   }
-  const vendored = await vendoredChanges("partykit", glueFile, mode, read, options.force);
+  const vendored = await vendoredChanges("partykit", glueFile, mode, reader, options.force);
   changes.push(...vendored.changes);
-  const planned = await withRuntimeDependency(changes, mode === "package" ? [glueFile] : [], read, loaded.root);
+  const planned = await withRuntimeDependency(changes, mode === "package" ? [glueFile] : [], reader, loaded.root);
   const findings: Finding[] =
     planned.changes.length === 0
       ? [{ level: "info", code: "up-to-date", message: `The "${name}" router for party "${party}" is already set up.` }]

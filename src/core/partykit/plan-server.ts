@@ -6,7 +6,7 @@ import { buildOutputReason, sourcesOf } from "./build-output.js";
 import { generatedFileChange, readTarget } from "../generated-file.js";
 import { chooseRuntimeMode, vendoredChanges } from "../runtime-files.js";
 import type { ServerHalf } from "../migrate/join-halves.js";
-import type { ReadFile } from "../read-file.js";
+import type { ProjectReader, ReadFile } from "../read-file.js";
 import type { FileChange, Finding } from "../plan.js";
 import type { RouterSetup } from "./find-router.js";
 import { GLUE_FILE_NAME, renderGlue } from "./render-glue.js";
@@ -15,13 +15,14 @@ import { patchParty } from "./patch-party.js";
 const VIRTUAL_ROOT = "/project";
 
 /** The server half of migrate: the glue module, and the party wrapped so its room leads the shards. */
-export async function planServer(setup: RouterSetup, read: ReadFile, options: { force: boolean; vendor?: boolean }): Promise<ServerHalf> {
+export async function planServer(setup: RouterSetup, reader: Pick<ProjectReader, "read" | "own">, options: { force: boolean; vendor?: boolean }): Promise<ServerHalf> {
   const { force } = options;
+  const { read, own } = reader;
   const glueFile = path.posix.join(path.posix.dirname(setup.routerFile), GLUE_FILE_NAME);
   const mode = chooseRuntimeMode(options.vendor, await readTarget(glueFile, read));
-  const glueChange = await generatedFileChange(glueFile, renderGlue({ ...setup, mode }), read, force);
+  const glueChange = await generatedFileChange(glueFile, renderGlue({ ...setup, mode }, own), read, force);
   const changes: FileChange[] = glueChange ? [glueChange] : [];
-  const vendored = await vendoredChanges("partykit", glueFile, mode, read, force);
+  const vendored = await vendoredChanges("partykit", glueFile, mode, reader, force);
   changes.push(...vendored.changes);
   const importers = mode === "package" ? [glueFile] : [];
 

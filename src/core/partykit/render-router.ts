@@ -1,4 +1,5 @@
 import { isGeneratedFile } from "../generated-file.js";
+import type { PackageFiles } from "../package-info.js";
 import { renderTemplate } from "../render-template.js";
 
 /** The router party init names for `party` without --name: `router`, or `<party>-router` for a party other than main. */
@@ -14,8 +15,8 @@ export interface RouterOptions {
 }
 
 /** The router file `init` writes, for the given options. */
-export function renderRouter(options: RouterOptions): string {
-  return renderTemplate("router.ts", {
+export function renderRouter(options: RouterOptions, own: PackageFiles): string {
+  return renderTemplate(own, "router.ts", {
     shardedParty: options.shardedParty,
     shardedPartyLiteral: JSON.stringify(options.shardedParty),
     routerParty: options.routerParty,

@@ -7,14 +7,15 @@ import { planInitPartyServer } from "./plan-init-partyserver.js";
 import { planMigratePartyServer } from "./plan-migrate-partyserver.js";
 import { exportsRouter } from "./route-worker.js";
 import { loadWorkerSources } from "./worker-sources.js";
-import type { ReadFile } from "../read-file.js";
+import type { ProjectReader } from "../read-file.js";
 
 /**
  * `check` on a PartyServer project: the same items as on PartyKit (a site migrate rewrites, a
  * manual step, a generated file missing or edited), plus what init sets up there: the router's
  * binding and migration in the wrangler config, and its export from the Worker's main.
  */
-export async function planCheckPartyServer(loaded: LoadedWrangler, read: ReadFile, options: CheckOptions): Promise<CheckResult> {
+export async function planCheckPartyServer(loaded: LoadedWrangler, reader: ProjectReader, options: CheckOptions): Promise<CheckResult> {
+  const { read } = reader;
   const sources = await loadWorkerSources(loaded, read);
   const setup = await findSetupIfAny(loaded, sources, read);
   if (!setup) return { items: [{ location: { file: loaded.file }, reason: "no party-shard runtime for any bound class: run `npx party-shard init`" }], warnings: [] };
@@ -25,8 +26,8 @@ export async function planCheckPartyServer(loaded: LoadedWrangler, read: ReadFil
   if (!exportsRouter(sources.main)) {
     items.push({ location: { file: loaded.main, line: 1, col: 1 }, reason: `the Worker's main does not export ${ROUTER_BINDING}: wrangler cannot start the router (party-shard init)` });
   }
-  const drift = await generatedDrift("runtime", setup.runtimeFile, () => planInitPartyServer(loaded, { party: setup.chosen.binding.name, shards: setup.shardCount, force: true }, read), options.strict);
+  const drift = await generatedDrift("runtime", setup.runtimeFile, () => planInitPartyServer(loaded, { party: setup.chosen.binding.name, shards: setup.shardCount, force: true }, reader), options.strict);
   // force: a generated file the user edited shows up as a change instead of stopping the check.
-  const plan = await planMigratePartyServer(loaded, read, { force: true, writes: options.writes, clientDirs: options.clientDirs, onProgress: options.onProgress });
+  const plan = await planMigratePartyServer(loaded, reader, { force: true, writes: options.writes, clientDirs: options.clientDirs, onProgress: options.onProgress });
   return checkResult(items, drift, plan, loaded.file, options.strict);
 }

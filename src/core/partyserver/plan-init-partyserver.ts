@@ -5,7 +5,7 @@ import type { LoadedWrangler } from "../config/wrangler/loaded-wrangler.js";
 import { generatedFileChange, readTarget } from "../generated-file.js";
 import { DEFAULT_SHARDS } from "../shard-count.js";
 import type { FileChange, Finding, InitPlan } from "../plan.js";
-import type { ReadFile } from "../read-file.js";
+import type { ProjectReader, ReadFile } from "../read-file.js";
 import { applyEdits } from "../text-edits.js";
 import { chooseClass, classCandidates } from "./choose-class.js";
 import { runtimeFileFor } from "./find-setup.js";
@@ -32,7 +32,8 @@ export interface InitPartyServerOptions {
  * wrangler config, the runtime beside the sharded class, and the router's export in the
  * Worker's main (wrangler finds a bound class only there). Writes nothing.
  */
-export async function planInitPartyServer(loaded: LoadedWrangler, options: InitPartyServerOptions, read: ReadFile): Promise<InitPlan> {
+export async function planInitPartyServer(loaded: LoadedWrangler, options: InitPartyServerOptions, reader: ProjectReader): Promise<InitPlan> {
+  const { read } = reader;
   const sources = await loadWorkerSources(loaded, read);
   const chosen = chooseClass(loaded, sources, options.party);
   const runtimeFile = runtimeFileFor(chosen.file);
@@ -50,9 +51,9 @@ export async function planInitPartyServer(loaded: LoadedWrangler, options: InitP
   if (config !== loaded.text) changes.push({ path: loaded.file, before: loaded.text, after: config });
   const shardCount = options.shards ?? existing?.shardCount ?? DEFAULT_SHARDS;
   const mode = chooseRuntimeMode(options.vendor, current);
-  const runtime = await generatedFileChange(runtimeFile, renderPartyServerRuntime({ shardedBinding: chosen.binding.name, shardCount, mode }), read, options.force);
+  const runtime = await generatedFileChange(runtimeFile, renderPartyServerRuntime({ shardedBinding: chosen.binding.name, shardCount, mode }, reader.own), read, options.force);
   if (runtime) changes.push(runtime);
-  const vendored = await vendoredChanges("partyserver", runtimeFile, mode, read, options.force);
+  const vendored = await vendoredChanges("partyserver", runtimeFile, mode, reader, options.force);
   changes.push(...vendored.changes);
   const importers = mode === "package" ? [runtimeFile] : [];
 
@@ -60,7 +61,7 @@ export async function planInitPartyServer(loaded: LoadedWrangler, options: InitP
   const exportLine = exportRouterEdits(sources.main, relativeImport(loaded.main, runtimeFile, mainText), detectCodeStyle(mainText));
   if (exportLine.length > 0) changes.push({ path: loaded.main, before: mainText, after: applyEdits(mainText, exportLine) });
 
-  const planned = await withRuntimeDependency(changes, importers, read, loaded.root);
+  const planned = await withRuntimeDependency(changes, importers, reader, loaded.root);
   const findings: Finding[] =
     planned.changes.length === 0 ? [{ level: "info", code: "up-to-date", message: `The ${ROUTER_BINDING} router for the ${chosen.binding.name} class is already set up.` }] : [...planned.findings, ...vendored.findings];
   const lineage = serverLineage(chosen.cls);

@@ -1,3 +1,4 @@
+import type { PackageFiles } from "../package-info.js";
 import { renderTemplate } from "../render-template.js";
 import { runtimeSpecifier, type RuntimeMode } from "../runtime-files.js";
 import { kebab } from "../config/wrangler/names.js";
@@ -16,8 +17,8 @@ export interface PartyServerRuntimeOptions {
  * The module `init` writes beside a PartyServer project's sharded class: `Sharded`, and
  * `PartyShardRouter` and `routePartyShard` configured for this class, from the runtime.
  */
-export function renderPartyServerRuntime(options: PartyServerRuntimeOptions): string {
-  return renderTemplate("runtime-partyserver.ts", {
+export function renderPartyServerRuntime(options: PartyServerRuntimeOptions, own: PackageFiles): string {
+  return renderTemplate(own, "runtime-partyserver.ts", {
     runtimeImport: runtimeSpecifier("partyserver", options.mode),
     shardedBinding: options.shardedBinding,
     shardedBindingLiteral: JSON.stringify(options.shardedBinding),

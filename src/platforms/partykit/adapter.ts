@@ -1,7 +1,7 @@
 import path from "node:path";
 import { loadConfig, type LoadedConfig } from "../../core/config/load-config.js";
 import { defaultRouterName, routerShardCount } from "../../core/partykit/render-router.js";
-import type { ReadFile } from "../../core/read-file.js";
+import type { Disk, ReadFile } from "../../core/read-file.js";
 import { projectReader } from "../../infra/project-reader.js";
 import { namesFile, type InitIo, type InitRequest, type PlatformAdapter, type PlatformProject } from "../adapter.js";
 import { partyKitVerifyTarget } from "./verify-target.js";
@@ -11,19 +11,20 @@ import { partyKitVerifyTarget } from "./verify-target.js";
 /** PartyKit: a partykit.json (or package.json "partykit" key); a router party beside the sharded one. */
 export const partykit: PlatformAdapter = {
   platform: "partykit",
-  load: async (cwd, config) => partyKitProject(await loadConfig(cwd, config)),
+  load: async (cwd, config, disk) => partyKitProject(await loadConfig(disk, cwd, config), disk),
 };
 
-function partyKitProject(loaded: LoadedConfig): PlatformProject {
-  const read = projectReader(loaded);
+function partyKitProject(loaded: LoadedConfig, disk: Disk): PlatformProject {
+  const reader = projectReader(loaded, disk);
+  const { read } = reader;
   return {
     platform: "partykit",
     devServer: "partykit dev",
     chooseParty: (request, io) => chooseParty(loaded, read, request, io),
     shardCount: (request) => currentShardCount(loaded, read, request.party === undefined || namesFile(request.party) ? "main" : request.party, request.name),
-    planInit: async (request) => (await import("../../core/partykit/plan-init.js")).planInit(loaded, request, read),
-    planMigrate: async (options) => (await import("../../core/partykit/plan-migrate.js")).planMigrate(loaded, read, options),
-    planCheck: async (options) => (await import("../../core/partykit/plan-check.js")).planCheck(loaded, read, options),
+    planInit: async (request) => (await import("../../core/partykit/plan-init.js")).planInit(loaded, request, reader),
+    planMigrate: async (options) => (await import("../../core/partykit/plan-migrate.js")).planMigrate(loaded, reader, options),
+    planCheck: async (options) => (await import("../../core/partykit/plan-check.js")).planCheck(loaded, reader, options),
     verifyTarget: (router) => partyKitVerifyTarget(loaded, read, router),
   };
 }

@@ -1,7 +1,7 @@
 import type { LoadedWrangler } from "../../core/config/wrangler/loaded-wrangler.js";
 import { loadWrangler } from "../../core/config/wrangler/load-wrangler.js";
 import { ROUTER_BINDING } from "../../core/config/wrangler/names.js";
-import type { ReadFile } from "../../core/read-file.js";
+import type { Disk, ReadFile } from "../../core/read-file.js";
 import { PartyShardError } from "../../errors.js";
 import { projectReader } from "../../infra/project-reader.js";
 import type { InitIo, InitRequest, PlatformAdapter, PlatformProject } from "../adapter.js";
@@ -12,20 +12,21 @@ import { partyServerVerifyTarget } from "./verify-target.js";
 /** PartyServer: a Worker's wrangler config binding classes that extend partyserver's Server; the router is a binding of its own. */
 export const partyserver: PlatformAdapter = {
   platform: "partyserver",
-  load: async (cwd, config) => partyServerProject(await loadWrangler(cwd, config)),
+  load: async (cwd, config, disk) => partyServerProject(await loadWrangler(disk, cwd, config), disk),
 };
 
-function partyServerProject(loaded: LoadedWrangler): PlatformProject {
-  const read = projectReader(loaded);
+function partyServerProject(loaded: LoadedWrangler, disk: Disk): PlatformProject {
+  const reader = projectReader(loaded, disk);
+  const { read } = reader;
   const initPlanner = () => import("../../core/partyserver/plan-init-partyserver.js");
   return {
     platform: "partyserver",
     devServer: "wrangler dev",
     chooseParty: (request, io) => chooseClass(loaded, read, request, io),
     shardCount: async (request) => (await initPlanner()).currentShardCount(loaded, request.party, read),
-    planInit: async (request) => (await initPlanner()).planInitPartyServer(loaded, { party: request.party, shards: request.shards, force: request.force, vendor: request.vendor }, read),
-    planMigrate: async (options) => (await import("../../core/partyserver/plan-migrate-partyserver.js")).planMigratePartyServer(loaded, read, options),
-    planCheck: async (options) => (await import("../../core/partyserver/plan-check-partyserver.js")).planCheckPartyServer(loaded, read, options),
+    planInit: async (request) => (await initPlanner()).planInitPartyServer(loaded, { party: request.party, shards: request.shards, force: request.force, vendor: request.vendor }, reader),
+    planMigrate: async (options) => (await import("../../core/partyserver/plan-migrate-partyserver.js")).planMigratePartyServer(loaded, reader, options),
+    planCheck: async (options) => (await import("../../core/partyserver/plan-check-partyserver.js")).planCheckPartyServer(loaded, reader, options),
     verifyTarget: (router) => partyServerVerifyTarget(loaded, read, router),
   };
 }

@@ -1,7 +1,7 @@
-import { promises as fs } from "node:fs";
 import path from "node:path";
 import { PartyShardError } from "../../../errors.js";
-import { findUp, isFile } from "../../find-up.js";
+import { findUp } from "../../find-up.js";
+import { readConfigText, type Disk } from "../../read-file.js";
 import type { LoadedWrangler } from "./loaded-wrangler.js";
 import { readJsonConfig } from "./read-json.js";
 import { readTomlConfig } from "./read-toml.js";
@@ -11,25 +11,23 @@ import { readBindings, readMigrations, fail, isRecord, type Reader } from "./rea
 export const WRANGLER_CONFIG_NAMES = ["wrangler.json", "wrangler.jsonc", "wrangler.toml"];
 
 /** The wrangler config wrangler itself would use from `cwd`, or undefined. */
-export function findWranglerConfig(cwd: string): string | undefined {
+export function findWranglerConfig(disk: Disk, cwd: string): string | undefined {
   for (const name of WRANGLER_CONFIG_NAMES) {
-    const found = findUp(cwd, name, isFile);
+    const found = findUp(disk, cwd, name, "file");
     if (found) return found;
   }
   return undefined;
 }
 
 /** Finds and reads the wrangler config the way wrangler does, or the one `--config` names. */
-export async function loadWrangler(cwd: string, explicit?: string): Promise<LoadedWrangler> {
-  const file = explicit ? path.resolve(cwd, explicit) : findWranglerConfig(cwd);
+export async function loadWrangler(disk: Disk, cwd: string, explicit?: string): Promise<LoadedWrangler> {
+  const file = explicit ? path.resolve(cwd, explicit) : findWranglerConfig(disk, cwd);
   if (!file) {
     throw new PartyShardError(`No wrangler config found in ${cwd} or any folder above it.`, {
       hint: `Run party-shard in a PartyServer project (one with ${WRANGLER_CONFIG_NAMES.join(", ")}), or pass --cwd/--config.`,
     });
   }
-  const text = await fs.readFile(file, "utf8").catch((error: NodeJS.ErrnoException) => {
-    throw new PartyShardError(`Cannot read the wrangler config ${file}: ${error.code ?? error.message}.`);
-  });
+  const text = readConfigText(disk, file, "the wrangler config");
   return parseWrangler(path.dirname(file), path.basename(file), text);
 }
 

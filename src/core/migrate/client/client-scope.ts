@@ -1,8 +1,8 @@
-import { existsSync, readFileSync, readdirSync, realpathSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { escapeRegExp } from "../../escape-regexp.js";
 import { readManifest } from "../../manifest.js";
+import type { Disk } from "../../read-file.js";
 
 /** Where client code is looked for: the repository around the PartyKit config, or the folders --client names. */
 export interface ClientScope {
@@ -22,45 +22,46 @@ export interface ClientScope {
  * package.json below the home folder), so a client beside the server (`client/`, `apps/web`)
  * is found. `clientDirs` (absolute) replace the folders walked; the root grows to hold them.
  */
-export function clientScope(configRoot: string, clientDirs: string[] = []): ClientScope {
-  const repository = repositoryRoot(configRoot);
-  const dirs = clientDirs.length > 0 ? clientDirs.map((dir) => realpathSync(dir)) : [repository];
+export function clientScope(disk: Disk, configRoot: string, clientDirs: string[] = []): ClientScope {
+  const repository = repositoryRoot(disk, configRoot);
+  const dirs = clientDirs.length > 0 ? clientDirs.map((dir) => disk.realpath(dir)) : [repository];
   const root = commonAncestor([repository, ...dirs]);
-  return { root, dirs, configRoot: path.resolve(configRoot), workspace: workspacePackages(repository) };
+  return { root, dirs, configRoot: path.resolve(configRoot), workspace: workspacePackages(disk, repository) };
 }
 
-function repositoryRoot(configRoot: string): string {
+function repositoryRoot(disk: Disk, configRoot: string): string {
+  const has = (dir: string, name: string) => disk.kindOf(path.join(dir, name)) !== undefined;
   const home = os.homedir();
   let highestPackage: string | undefined;
   for (let dir = path.resolve(configRoot); ; dir = path.dirname(dir)) {
     if (dir === home || path.dirname(dir) === dir) break;
-    if (existsSync(path.join(dir, ".git")) || existsSync(path.join(dir, "pnpm-workspace.yaml")) || readManifest(dir)?.workspaces) return dir;
-    if (existsSync(path.join(dir, "package.json"))) highestPackage = dir;
+    if (has(dir, ".git") || has(dir, "pnpm-workspace.yaml") || readManifest(disk, dir)?.workspaces) return dir;
+    if (has(dir, "package.json")) highestPackage = dir;
   }
   return highestPackage ?? path.resolve(configRoot);
 }
 
 /** package.json `workspaces` (array or `{ packages }`) and pnpm-workspace.yaml `packages`, globs expanded. */
-function workspacePackages(root: string): Map<string, string> {
-  const workspaces = readManifest(root)?.workspaces;
+function workspacePackages(disk: Disk, root: string): Map<string, string> {
+  const workspaces = readManifest(disk, root)?.workspaces;
   const patterns = [
     ...(Array.isArray(workspaces) ? workspaces : []),
     ...(isRecord(workspaces) && Array.isArray(workspaces.packages) ? workspaces.packages : []),
-    ...pnpmPackages(root),
+    ...pnpmPackages(disk, root),
   ].filter((pattern): pattern is string => typeof pattern === "string" && !pattern.startsWith("!"));
   const found = new Map<string, string>();
-  for (const dir of patterns.flatMap((pattern) => expand(root, pattern))) {
-    const name = readManifest(dir)?.name;
+  for (const dir of patterns.flatMap((pattern) => expand(disk, root, pattern))) {
+    const name = readManifest(disk, dir)?.name;
     if (typeof name === "string" && !found.has(name)) found.set(name, dir);
   }
   return found;
 }
 
 /** The `packages:` list of pnpm-workspace.yaml: a flat list of quoted or bare globs is all it holds. */
-function pnpmPackages(root: string): string[] {
+function pnpmPackages(disk: Disk, root: string): string[] {
   const file = path.join(root, "pnpm-workspace.yaml");
-  if (!existsSync(file)) return [];
-  const lines = readFileSync(file, "utf8").split(/\r?\n/);
+  if (disk.kindOf(file) === undefined) return [];
+  const lines = disk.readText(file).split(/\r?\n/);
   const start = lines.findIndex((line) => /^packages\s*:/.test(line));
   if (start < 0) return [];
   const patterns: string[] = [];
@@ -73,25 +74,25 @@ function pnpmPackages(root: string): string[] {
 }
 
 /** `apps/*`, `packages/**`, `tools/cli`: folders only, never node_modules. */
-function expand(root: string, pattern: string): string[] {
+function expand(disk: Disk, root: string, pattern: string): string[] {
   const segments = pattern.replace(/^\.\//, "").replace(/\/$/, "").split("/");
   let dirs = [root];
   for (const segment of segments) {
-    if (segment === "**") dirs = dirs.flatMap((dir) => [dir, ...subfolders(dir, true)]);
+    if (segment === "**") dirs = dirs.flatMap((dir) => [dir, ...subfolders(disk, dir, true)]);
     else if (segment.includes("*")) {
       const matcher = new RegExp(`^${segment.split("*").map(escapeRegExp).join("[^/]*")}$`);
-      dirs = dirs.flatMap((dir) => subfolders(dir, false).filter((sub) => matcher.test(path.basename(sub))));
-    } else dirs = dirs.map((dir) => path.join(dir, segment)).filter((dir) => statSync(dir, { throwIfNoEntry: false })?.isDirectory());
+      dirs = dirs.flatMap((dir) => subfolders(disk, dir, false).filter((sub) => matcher.test(path.basename(sub))));
+    } else dirs = dirs.map((dir) => path.join(dir, segment)).filter((dir) => disk.kindOf(dir) === "directory");
   }
-  return dirs.filter((dir) => existsSync(path.join(dir, "package.json")));
+  return dirs.filter((dir) => disk.kindOf(path.join(dir, "package.json")) !== undefined);
 }
 
-function subfolders(dir: string, deep: boolean): string[] {
+function subfolders(disk: Disk, dir: string, deep: boolean): string[] {
   const found: string[] = [];
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (!entry.isDirectory() || entry.name === "node_modules" || entry.name.startsWith(".")) continue;
+  for (const entry of disk.list(dir)) {
+    if (entry.kind !== "directory" || entry.name === "node_modules" || entry.name.startsWith(".")) continue;
     const full = path.join(dir, entry.name);
-    found.push(full, ...(deep ? subfolders(full, true) : []));
+    found.push(full, ...(deep ? subfolders(disk, full, true) : []));
   }
   return found;
 }

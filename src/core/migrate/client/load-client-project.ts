@@ -1,4 +1,3 @@
-import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { ModuleKind, ModuleResolutionKind, Project, ScriptTarget, ts } from "ts-morph";
 import { decodeSource, describeInvalid, type InvalidByte } from "../../decode-source.js";
@@ -7,6 +6,7 @@ import type { Finding, OnProgress } from "../../plan.js";
 import { socketCandidates, type SourceText } from "./candidate-files.js";
 import { expandComponents, type ComponentMap } from "./component-sources.js";
 import { readManifest } from "../../manifest.js";
+import type { Disk } from "../../read-file.js";
 import type { ClientScope } from "./client-scope.js";
 import { readTsconfig } from "./read-tsconfig.js";
 import { walkSources } from "./walk-sources.js";
@@ -44,17 +44,24 @@ export interface ClientProject {
  * The project's client-side source: files found by walking the scope (never node_modules or
  * build output), of which only those that can hold a socket (decided from their text) are
  * parsed, each with its nearest tsconfig. `exclude` lists files that are not client code.
+ *
+ * Everything is read through `disk` but the ts-morph Project: it parses the candidates from the
+ * disk and resolves their imports (relative modules, workspace packages, partysocket's types in
+ * node_modules) with TypeScript's own module resolution on ts-morph's real file system host.
+ * Handing it `disk` would take a ts-morph FileSystemHost (some twenty methods, writes and globs
+ * among them) whose answers match TypeScript's host exactly (symlinks, case, directory probes)
+ * for resolution to stay as it is; the Project only reads, and is never written back.
  */
-export function loadClientProject(scope: ClientScope, exclude: Set<string>, onProgress?: OnProgress): ClientProject {
-  const walked = walkSources(scope.root, scope.dirs, scope.configRoot);
-  const readSource = readSources(walked.files, exclude, onProgress);
+export function loadClientProject(disk: Disk, scope: ClientScope, exclude: Set<string>, onProgress?: OnProgress): ClientProject {
+  const walked = walkSources(disk, scope.root, scope.dirs, scope.configRoot);
+  const readSource = readSources(disk, walked.files, exclude, onProgress);
   const { notUtf8, helpers } = readSource;
   const { sources, components, findings: componentFindings } = expandComponents(readSource.sources, new Set(notUtf8.keys()));
   const findings: Finding[] = [...walked.findings, ...componentFindings];
-  const nearest = nearestFinder(scope.root);
+  const nearest = nearestFinder(disk, scope.root);
   const packageOf = (file: string) => nearest(path.dirname(file), ["package.json"]) ?? scope.root;
   const lookupDirs = [...walked.packageDirs, scope.root];
-  const candidates = socketCandidates(sources, (name) => packageUsesPartysocket(scope, lookupDirs, name)).filter((file) => {
+  const candidates = socketCandidates(sources, (name) => packageUsesPartysocket(disk, scope, lookupDirs, name)).filter((file) => {
     const invalid = notUtf8.get(file);
     if (invalid) findings.push(notUtf8Finding(file, invalid));
     return !invalid;
@@ -64,15 +71,15 @@ export function loadClientProject(scope: ClientScope, exclude: Set<string>, onPr
   for (const file of candidates) {
     const dir = path.dirname(file);
     const tsconfig = nearest(dir, TSCONFIG_NAMES);
-    const key = tsconfig ? path.join(tsconfig, pickTsconfig(tsconfig)) : "";
+    const key = tsconfig ? path.join(tsconfig, pickTsconfig(disk, tsconfig)) : "";
     byTsconfig.set(key, [...(byTsconfig.get(key) ?? []), file]);
   }
   let parsed = 0;
   const groups = [...byTsconfig].map(([tsconfig, files]) => {
-    const read = tsconfig ? readTsconfig(tsconfig, scope.root) : undefined;
+    const read = tsconfig ? readTsconfig(disk, tsconfig, scope.root) : undefined;
     if (read?.finding) findings.push({ ...read.finding, location: { ...read.finding.location!, file: tsconfig } });
     const home = tsconfig ? path.dirname(tsconfig) : packageOf(files[0]!);
-    const project = new Project({ compilerOptions: compilerOptions(read?.options, home, scope.workspace) });
+    const project = new Project({ compilerOptions: compilerOptions(disk, read?.options, home, scope.workspace) });
     for (const file of files) {
       // Added by path, parsed once: creating it from our text would parse the file on disk first.
       // A component's block is no file on disk: it is created from the block's text.
@@ -81,7 +88,7 @@ export function loadClientProject(scope: ClientScope, exclude: Set<string>, onPr
       else project.addSourceFileAtPath(file);
       onProgress?.({ phase: "parse", done: ++parsed, total: candidates.length, files: sources.length });
     }
-    return { project, candidates: files, typesAvailable: hasPartysocket(home) };
+    return { project, candidates: files, typesAvailable: hasPartysocket(disk, home) };
   });
   const existingHelpers = new Map<string, string>();
   for (const helper of helpers) if (!existingHelpers.has(packageOf(helper))) existingHelpers.set(packageOf(helper), helper);
@@ -93,7 +100,7 @@ export function loadClientProject(scope: ClientScope, exclude: Set<string>, onPr
  * alone is megabytes) never decides anything, so it is not loaded. Workspace packages resolve to
  * their source folders, installed or not, unless the tsconfig maps them itself.
  */
-function compilerOptions(own: ts.CompilerOptions | undefined, home: string, workspace: Map<string, string>): ts.CompilerOptions {
+function compilerOptions(disk: Disk, own: ts.CompilerOptions | undefined, home: string, workspace: Map<string, string>): ts.CompilerOptions {
   const options: ts.CompilerOptions = own ?? {
     jsx: ts.JsxEmit.Preserve,
     target: ScriptTarget.ES2022,
@@ -102,7 +109,7 @@ function compilerOptions(own: ts.CompilerOptions | undefined, home: string, work
   };
   const workspacePaths: Record<string, string[]> = {};
   for (const [name, dir] of workspace) {
-    const entry = sourceEntry(dir);
+    const entry = sourceEntry(disk, dir);
     if (entry) workspacePaths[name] = [entry];
     workspacePaths[`${name}/*`] = [`${dir}/*`];
   }
@@ -116,31 +123,31 @@ const ENTRY_GUESSES = ["src/index.ts", "src/index.tsx", "src/index.mts", "src/in
 const BUILD_OUTPUT = /(^|\/)(dist|build|out|lib)\//;
 
 /** A workspace package's source entry: `source`, the usual src/index, or an entry that is not build output. */
-function sourceEntry(dir: string): string | undefined {
-  const manifest = (readManifest(dir) ?? {}) as Record<string, unknown>;
+function sourceEntry(disk: Disk, dir: string): string | undefined {
+  const manifest = (readManifest(disk, dir) ?? {}) as Record<string, unknown>;
   const exported = manifest.exports as Record<string, unknown> | string | undefined;
   const dot = typeof exported === "string" ? exported : (exported?.["."] as Record<string, unknown> | string | undefined);
   const fromExports = typeof dot === "string" ? dot : [dot?.types, dot?.import, dot?.default].find((value) => typeof value === "string");
   const declared = [manifest.source, manifest.types, manifest.module, manifest.main, fromExports].filter((value): value is string => typeof value === "string");
   const ordered = [typeof manifest.source === "string" ? manifest.source : undefined, ...ENTRY_GUESSES, ...declared.filter((entry) => !BUILD_OUTPUT.test(entry.replace(/^\.\//, "")))];
-  return ordered.map((entry) => entry && path.join(dir, entry)).find((file) => file !== undefined && existsSync(file));
+  return ordered.map((entry) => entry && path.join(dir, entry)).find((file) => file !== undefined && disk.kindOf(file) !== undefined);
 }
 
 /**
  * Every source file's text, BOM dropped as ts-morph drops it. A file that is not UTF-8 still
  * takes part in finding candidates (its imports are ASCII) but is listed, never to be edited.
  */
-function readSources(files: string[], exclude: Set<string>, onProgress?: OnProgress) {
+function readSources(disk: Disk, files: string[], exclude: Set<string>, onProgress?: OnProgress) {
   const sources: SourceText[] = [];
   const notUtf8 = new Map<string, InvalidByte>();
   const helpers: string[] = [];
   // Synchronous reads: thousands of small files read faster one after another than through the thread pool.
   for (const file of files) {
     if (exclude.has(file)) continue;
-    const bytes = readFileSync(file);
+    const bytes = disk.readBytes(file);
     const decoded = decodeSource(bytes);
     if ("invalid" in decoded) notUtf8.set(file, decoded.invalid);
-    const text = "invalid" in decoded ? bytes.toString("utf8") : decoded.text;
+    const text = "invalid" in decoded ? Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8") : decoded.text;
     if (path.basename(file) === HELPER_FILE_NAME && text.includes(GENERATED_MARKER)) helpers.push(file);
     else sources.push({ file, text });
     onProgress?.({ phase: "scan", files: sources.length });
@@ -158,12 +165,12 @@ function notUtf8Finding(file: string, invalid: InvalidByte): Finding {
 }
 
 /** The nearest folder at or above `dir`, up to `root`, holding one of `names`; each folder asked once. */
-function nearestFinder(root: string) {
+function nearestFinder(disk: Disk, root: string) {
   const memo = new Map<string, string | undefined>();
   const find = (dir: string, names: string[]): string | undefined => {
     const key = `${names.join()}\0${dir}`;
     if (memo.has(key)) return memo.get(key);
-    const here = names.some((name) => existsSync(path.join(dir, name)));
+    const here = names.some((name) => disk.kindOf(path.join(dir, name)) !== undefined);
     const found = here ? dir : dir === root || path.dirname(dir) === dir || !dir.startsWith(root) ? undefined : find(path.dirname(dir), names);
     memo.set(key, found);
     return found;
@@ -171,22 +178,22 @@ function nearestFinder(root: string) {
   return find;
 }
 
-function pickTsconfig(dir: string): string {
-  return TSCONFIG_NAMES.find((name) => existsSync(path.join(dir, name)))!;
+function pickTsconfig(disk: Disk, dir: string): string {
+  return TSCONFIG_NAMES.find((name) => disk.kindOf(path.join(dir, name)) !== undefined)!;
 }
 
 /** Whether the package `name` (a workspace package, or installed beside a package of the project) lists partysocket among its dependencies. */
-function packageUsesPartysocket(scope: ClientScope, dirs: string[], name: string): boolean {
+function packageUsesPartysocket(disk: Disk, scope: ClientScope, dirs: string[], name: string): boolean {
   const workspaceDir = scope.workspace.get(name);
   const manifestDir =
     workspaceDir ??
-    dirs.map((dir) => path.join(dir, "node_modules", name)).find((dir) => existsSync(path.join(dir, "package.json"))) ??
-    findUp(scope.root, path.join("node_modules", name, "package.json"))?.replace(/[\\/]package\.json$/, "");
+    dirs.map((dir) => path.join(dir, "node_modules", name)).find((dir) => disk.kindOf(path.join(dir, "package.json")) !== undefined) ??
+    findUp(disk, scope.root, path.join("node_modules", name, "package.json"))?.replace(/[\\/]package\.json$/, "");
   if (!manifestDir) return false;
-  const { dependencies = {}, devDependencies = {}, peerDependencies = {} } = readManifest(manifestDir) ?? {};
+  const { dependencies = {}, devDependencies = {}, peerDependencies = {} } = readManifest(disk, manifestDir) ?? {};
   return "partysocket" in dependencies || "partysocket" in peerDependencies || (workspaceDir !== undefined && "partysocket" in devDependencies);
 }
 
-function hasPartysocket(from: string): boolean {
-  return findUp(from, path.join("node_modules", "partysocket", "package.json")) !== undefined;
+function hasPartysocket(disk: Disk, from: string): boolean {
+  return findUp(disk, from, path.join("node_modules", "partysocket", "package.json")) !== undefined;
 }

@@ -1,11 +1,8 @@
-import { readFileSync, realpathSync } from "node:fs";
 import path from "node:path";
-import { PartyShardError } from "../../../errors.js";
-import { decodeSource, describeInvalid } from "../../decode-source.js";
 import { generatedFileChange, readTarget } from "../../generated-file.js";
 import { chooseRuntimeMode, vendoredChanges } from "../../runtime-files.js";
 import { located, type ClientHalf } from "../join-halves.js";
-import type { ReadFile } from "../../read-file.js";
+import { readSourceText, type ProjectReader, type ReadFile } from "../../read-file.js";
 import type { FileChange, Finding, OnProgress } from "../../plan.js";
 import { missingPartysocket } from "../missing-dependency.js";
 import { readManifest } from "../../manifest.js";
@@ -30,32 +27,35 @@ export interface ClientHalfOptions {
  * that imports partysocket without listing it. Paths are relative to `scopeRoot`, the repository.
  * `serverFiles` (relative to `configRoot`) are server code, never read as clients.
  */
-export async function planClientHalf(configRoot: string, serverFiles: string[], target: ClientTarget, read: ReadFile, options: ClientHalfOptions): Promise<ClientHalf> {
-  const realRoot = realpathSync(configRoot);
-  const scope = clientScope(realRoot, options.clientDirs);
-  const client = loadClientProject(scope, new Set(serverFiles.map((file) => path.resolve(realRoot, file))), options.onProgress);
+export async function planClientHalf(configRoot: string, serverFiles: string[], target: ClientTarget, reader: ProjectReader, options: ClientHalfOptions): Promise<ClientHalf> {
+  const { read, disk } = reader;
+  const realRoot = disk.realpath(configRoot);
+  const scope = clientScope(disk, realRoot, options.clientDirs);
+  const client = loadClientProject(disk, scope, new Set(serverFiles.map((file) => path.resolve(realRoot, file))), options.onProgress);
   const clientPlan = planClient(client, target, options.onProgress);
 
   const relative = (file: string) => path.relative(scope.root, file).split(path.sep).join("/");
   // Edits to components' script blocks land in the components.
   const changes: FileChange[] = joinComponentChanges(client.components, clientPlan.changes).map(({ file, before, after }) => ({ path: relative(file), before, after }));
-  const readInScope: ReadFile = (file) => {
+  // A file outside the config's folder (a helper beside a sibling client) is read as the project reader reads.
+  const readInScope: ReadFile = async (file) => {
     const absolute = path.resolve(scope.root, file);
-    return isInside(realRoot, absolute) ? read(path.relative(realRoot, absolute)) : readOutsideConfig(absolute, file);
+    return isInside(realRoot, absolute) ? read(path.relative(realRoot, absolute)) : readSourceText(disk, absolute, file);
   };
+  const inScope = { ...reader, read: readInScope };
   const importers: string[] = [];
   const unusedCopies: Finding[] = [];
   for (const helperFile of clientPlan.helperFiles.map(relative)) {
     const mode = chooseRuntimeMode(options.vendor, await readTarget(helperFile, readInScope));
-    const helper = await generatedFileChange(helperFile, renderHelper({ routerParty: target.routerParty, mode }), readInScope, options.force);
+    const helper = await generatedFileChange(helperFile, renderHelper({ routerParty: target.routerParty, mode }, reader.own), readInScope, options.force);
     if (helper) changes.push(helper);
-    const vendored = await vendoredChanges("client", helperFile, mode, readInScope, options.force);
+    const vendored = await vendoredChanges("client", helperFile, mode, inScope, options.force);
     changes.push(...vendored.changes);
     unusedCopies.push(...vendored.findings);
     if (mode === "package") importers.push(helperFile);
   }
   // Each package whose code imports partysocket must list it, unless the repository's root package does (hoisted).
-  const rootManifest = readManifest(scope.root);
+  const rootManifest = readManifest(disk, scope.root);
   const rootListsIt = "partysocket" in { ...rootManifest?.dependencies, ...rootManifest?.devDependencies };
   const socketPackages = new Set(
     client.groups.flatMap((group) => group.candidates.filter((file) => /from\s+["']partysocket/.test(group.project.getSourceFileOrThrow(file).getFullText())).map(client.packageOf)),
@@ -64,13 +64,13 @@ export async function planClientHalf(configRoot: string, serverFiles: string[], 
   for (const dir of socketPackages) {
     if (rootListsIt && dir !== scope.root) continue;
     const inPackage = (file: string) => relative(path.join(dir, file));
-    const finding = await missingPartysocket(dir, (file) => readInScope(inPackage(file)), true);
+    const finding = await missingPartysocket(disk, dir, (file) => readInScope(inPackage(file)), true);
     if (finding) missing.push(located(finding, inPackage));
   }
   return {
     scopeRoot: scope.root,
     rebase: (file: string) => relative(path.resolve(realRoot, file)),
-    read: readInScope,
+    reader: inScope,
     changes,
     findings: [
       ...clientPlan.findings.map((finding) => located(locateInComponent(client.components, finding), relative)),
@@ -80,20 +80,4 @@ export async function planClientHalf(configRoot: string, serverFiles: string[], 
     ],
     importers,
   };
-}
-
-/** A file outside the config's folder (a helper beside a sibling client), read as the project reader reads: UTF-8 or refused. */
-async function readOutsideConfig(file: string, relative: string): Promise<string | null> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(file);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT" || (error as NodeJS.ErrnoException).code === "ENOTDIR") return null;
-    throw error;
-  }
-  const decoded = decodeSource(bytes);
-  if (!("invalid" in decoded)) return decoded.text;
-  throw new PartyShardError(`${describeInvalid(decoded.invalid)}: party-shard reads and writes UTF-8 only, and would destroy this file's other characters.`, {
-    location: { file: relative, line: decoded.invalid.line, col: decoded.invalid.col },
-  });
 }

@@ -1,6 +1,6 @@
-import { readdirSync, realpathSync, statSync, type Dirent } from "node:fs";
 import path from "node:path";
 import type { Finding } from "../../plan.js";
+import type { Disk } from "../../read-file.js";
 
 // Single-file components too: their script blocks are read as modules (component-sources.ts).
 const SOURCE = /\.(ts|tsx|js|jsx|mts|cts|mjs|cjs|svelte|vue|astro)$/;
@@ -23,15 +23,15 @@ export interface WalkedSources {
  * with a PartyKit config of its own (not `configRoot`'s) is another app, whose `main` party is
  * not this one: it is left out, and reported.
  */
-export function walkSources(root: string, dirs: string[], configRoot: string): WalkedSources {
+export function walkSources(disk: Disk, root: string, dirs: string[], configRoot: string): WalkedSources {
   const walked: WalkedSources = { files: [], packageDirs: new Set(), findings: [] };
   const visited = new Set<string>();
   const links: string[] = [];
   const walk = (dir: string) => {
     if (visited.has(dir)) return;
     visited.add(dir);
-    const entries = readdirSync(dir, { withFileTypes: true });
-    const config = entries.find((entry) => PARTYKIT_CONFIGS.has(entry.name) && entry.isFile());
+    const entries = disk.list(dir);
+    const config = entries.find((entry) => PARTYKIT_CONFIGS.has(entry.name) && entry.kind === "file");
     if (config && !isInside(dir, configRoot) && !dirs.includes(dir)) {
       walked.findings.push(otherProjectFinding(path.join(dir, config.name)));
       return;
@@ -39,25 +39,25 @@ export function walkSources(root: string, dirs: string[], configRoot: string): W
     for (const entry of entries) {
       if (entry.name.startsWith(".")) continue;
       const full = path.join(dir, entry.name);
-      if (entry.isSymbolicLink()) links.push(full);
-      else if (entry.isDirectory() && !SKIPPED_DIRS.has(entry.name)) walk(full);
-      else if (entry.isFile()) noteFile(walked, dir, entry);
+      if (entry.kind === "link") links.push(full);
+      else if (entry.kind === "directory" && !SKIPPED_DIRS.has(entry.name)) walk(full);
+      else if (entry.kind === "file") noteFile(walked, dir, entry.name);
     }
   };
-  for (const dir of dirs) walk(realpathSync(dir));
+  for (const dir of dirs) walk(disk.realpath(dir));
 
   const seen = new Set(walked.files);
   // A link may lead to a folder holding more links: those are followed in turn, each folder once.
   for (let index = 0; index < links.length; index++) {
     const link = links[index]!;
-    const real = realTarget(link);
+    const real = realTarget(disk, link);
     if (!real) continue;
-    const stat = statSync(real.path, { throwIfNoEntry: false });
-    const relevant = stat?.isDirectory() ? !SKIPPED_DIRS.has(path.basename(link)) : stat?.isFile() && isSource(path.basename(real.path));
+    const kind = disk.kindOf(real.path);
+    const relevant = kind === "directory" ? !SKIPPED_DIRS.has(path.basename(link)) : kind === "file" && isSource(path.basename(real.path));
     if (!relevant) continue;
     if (!isInside(root, real.path)) {
-      walked.findings.push(outsideFinding(link, real.path, stat!.isDirectory()));
-    } else if (stat!.isDirectory()) {
+      walked.findings.push(outsideFinding(link, real.path, kind === "directory"));
+    } else if (kind === "directory") {
       walk(real.path);
     } else if (!seen.has(real.path)) {
       seen.add(real.path);
@@ -67,18 +67,18 @@ export function walkSources(root: string, dirs: string[], configRoot: string): W
   return walked;
 }
 
-function noteFile(walked: WalkedSources, dir: string, entry: Dirent): void {
-  if (entry.name === "package.json") walked.packageDirs.add(dir);
-  else if (isSource(entry.name)) walked.files.push(path.join(dir, entry.name));
+function noteFile(walked: WalkedSources, dir: string, name: string): void {
+  if (name === "package.json") walked.packageDirs.add(dir);
+  else if (isSource(name)) walked.files.push(path.join(dir, name));
 }
 
 function isSource(name: string): boolean {
   return SOURCE.test(name) && !name.endsWith(".d.ts");
 }
 
-function realTarget(link: string): { path: string } | undefined {
+function realTarget(disk: Disk, link: string): { path: string } | undefined {
   try {
-    return { path: realpathSync(link) };
+    return { path: disk.realpath(link) };
   } catch {
     // A dangling link holds no code.
     return undefined;
