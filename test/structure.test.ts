@@ -29,6 +29,41 @@ describe("structure: commands never ask which platform", () => {
   });
 });
 
+/** The file system modules, however they are named: node:fs, fs, node:fs/promises, fs/promises. */
+const FILE_SYSTEM = /^(?:node:)?fs(?:\/promises)?$/;
+
+/** Each import (static, dynamic, type-only, require) of a file system module in `files`, as `<file> imports <module>`. */
+function fileSystemImports(files: [string, string][]): string[] {
+  return files.flatMap(([file, text]) =>
+    ts
+      .preProcessFile(text, true, true)
+      .importedFiles.filter((imported) => FILE_SYSTEM.test(imported.fileName))
+      .map((imported) => `${file} imports ${imported.fileName}`),
+  );
+}
+
+// The core plans from what it is given; the platforms' adapters wire the core to src/infra and
+// do no I/O of their own. The disk is src/infra's: both read it only through the Disk and
+// ProjectReader of core/read-file.ts, which src/infra/disk.ts and project-reader.ts implement.
+describe("structure: src/core and src/platforms read the disk only through the reader seam", () => {
+  it("finds no file system import under src/core or src/platforms", () => {
+    const files = [...sources("core"), ...sources("platforms")];
+    assert.ok(files.length > 80, "the sources were read");
+    assert.deepEqual(fileSystemImports(files), []);
+  });
+
+  it("the check finds a file system import in any of its forms", () => {
+    const samples: [string, string][] = [
+      ["a.ts", 'import { readFileSync } from "node:fs";\n'],
+      ["b.ts", 'import { promises as fs } from "fs";\n'],
+      ["c.ts", 'const fs = await import("node:fs/promises");\n'],
+      ["d.ts", 'import type { Dirent } from "node:fs";\n'],
+      ["e.ts", 'import path from "node:path";\nimport { fs } from "./fs.js";\n'],
+    ];
+    assert.deepEqual(fileSystemImports(samples), ["a.ts imports node:fs", "b.ts imports fs", "c.ts imports node:fs/promises", "d.ts imports node:fs"]);
+  });
+});
+
 /** Every import (static, dynamic, type-only) of each file under src/, as [importer, imported] paths from src/. */
 function imports(): [string, string][] {
   const folders = readdirSync(SRC, { withFileTypes: true }).filter((entry) => entry.isDirectory() && entry.name !== "runtime").map((entry) => entry.name);
