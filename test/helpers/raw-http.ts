@@ -1,5 +1,6 @@
 import net from "node:net";
 import WebSocket from "ws";
+import { until } from "./wait.js";
 
 export interface RawAnswer {
   status: number;
@@ -105,8 +106,7 @@ export function wsAttempt(url: string): Promise<Attempt> {
     // partykit dev sends the close frame at once but keeps the TCP connection, and ws reports
     // the close only when that ends: a socket that left OPEN by itself has the server's frame.
     const closedByServer = async (timeoutMs: number) => {
-      const deadline = Date.now() + timeoutMs;
-      while (socket.readyState === WebSocket.OPEN && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await until(() => socket.readyState !== WebSocket.OPEN, timeoutMs);
       if (socket.readyState === WebSocket.OPEN) return undefined;
       socket.terminate();
       return closed;
