@@ -13,6 +13,7 @@ import { packageFiles } from "../src/infra/package-files.js";
 import { FIXTURES, REPO } from "./helpers/cli.js";
 import { clientProject, clientProjectPartyServer, migrateClient, migrateClientPartyServer, routerStub } from "./helpers/migrate-client.js";
 import { tempDir } from "./helpers/temp.js";
+import { waitFor } from "./helpers/wait.js";
 
 // test/fixtures/migrate-client/<case>/input/<files>, output/<changed files> (none: nothing may
 // change) and findings.txt (`level code file:line:col`); case.json, when there, says where the
@@ -158,12 +159,6 @@ describe("migrate, client half: the generated helper at work", () => {
     helper = (await import(file)) as Helper;
   });
 
-  const until = async (condition: () => boolean) => {
-    for (const started = Date.now(); !condition(); await new Promise((resolve) => setTimeout(resolve, 10))) {
-      if (Date.now() - started > 5_000) throw new Error("timed out");
-    }
-  };
-
   it("shardKey keeps an object query an object and a function query a function, with one key each", async () => {
     const keyed = helper.shardKey({ token: "t" });
     assert.equal(keyed.token, "t");
@@ -238,7 +233,7 @@ describe("migrate, client half: the generated helper at work", () => {
     const socket = new PartySocket({ host: stub.host, room: "lobby", party: "router", WebSocket });
     try {
       await helper.sendViaRouter(socket, "hi");
-      await until(() => stub.seen.messages.length === 1);
+      await waitFor("the message on the socket", () => stub.seen.messages.length === 1, () => JSON.stringify(stub.seen), 5_000);
       assert.deepEqual(stub.seen.messages, ["hi"]);
       assert.equal(stub.seen.posts.length, 0);
     } finally {

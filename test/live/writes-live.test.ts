@@ -401,7 +401,7 @@ describe("sendViaRouter's own limits, without a server", () => {
       await quietly(async () => {
         const started = Date.now();
         const first = helper.sendViaRouter(socket, "first");
-        await sleep(200);
+        await until(() => received.includes("first"), 5_000);
         // Sent while the first is on its way: it waits, and goes once the first has failed.
         const second = helper.sendViaRouter(socket, "second-write");
         second.catch(() => {});
