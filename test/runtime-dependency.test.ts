@@ -91,7 +91,7 @@ describe("the runtime imported from the package, or vendored", () => {
       }
     }
     // The client needs none of the server's modules.
-    assert.deepEqual(modulesOf("client"), ["batch", "client", "client-writes", "protocol"]);
+    assert.deepEqual(modulesOf("client"), ["batch", "client", "client-writes", "protocol", "write-memory"]);
     assert.deepEqual(await vendoredChanges("client", "src/party-shard-client.ts", "package", async () => null, false), { changes: [], findings: [] });
   });
 

@@ -24,6 +24,8 @@ const HEADER = {
   seq: "x-party-shard-seq",
   /** On a write's answer: this router and room take batches. */
   batch: "x-party-shard-batch",
+  /** On a write and its answer: the shard holding the writer's socket (a hint; that shard checks the key). */
+  holder: "x-party-shard-holder",
   /** Between the router's rooms: placement and load. */
   place: "x-party-shard-place",
   load: "x-party-shard-load",
@@ -34,6 +36,8 @@ const HEADER = {
 } as const;
 /** Every header of ours starts so; public requests never carry them past the edge. */
 const HEADER_PREFIX = "x-party-shard-";
+/** A write's answer when its connection is unknown, or its key not the connection's: alike, so neither tells the other. */
+const UNKNOWN_CONNECTION = "This room does not know that connection (yet)";
 /** The deploy's variable holding the token that reads the router's load view (HEADER.viewToken). */
 const VIEW_TOKEN_VAR = "PARTY_SHARD_VIEW_TOKEN";
 /** The query parameter carrying a socket's write key. */
@@ -255,6 +259,7 @@ export {
   ID_GRACE_MS,
   HEADER,
   HEADER_PREFIX,
+  UNKNOWN_CONNECTION,
   KEY_PARAM,
   LINK_ID_PREFIX,
   LINK_MAX_BYTES,
