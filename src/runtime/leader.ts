@@ -113,7 +113,7 @@ class LeaderCore {
    * may meet an injected fault. Undefined: the request is the party's.
    */
   async request(req: Request): Promise<Response | undefined> {
-    if (req.headers.has(HEADER.stats)) return Response.json(this.fanout.stats);
+    if (req.headers.has(HEADER.stats)) return Response.json({ ...this.fanout.stats, ...this.writes.stats });
     if (req.headers.has(HEADER.connection)) return req.headers.get("content-type") === BATCH_TYPE ? this.writes.writeBatch(req) : this.writes.write(req);
     if (req.headers.has(HEADER.forwarded) && injectedFault(this.host.env, req.headers.get(HEADER.attempt) !== "1", "a forwarded request") === "before") {
       return new Response("injected fault", { status: 503 });
