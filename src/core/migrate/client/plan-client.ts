@@ -7,7 +7,7 @@ import type { Finding, OnProgress } from "../../plan.js";
 import { applyEdits, type Edit } from "../../text-edits.js";
 import { findingAt } from "../../findings.js";
 import { HELPER_FILE_NAME, type ClientGroup, type ClientProject } from "./load-client-project.js";
-import { readParty, type PartyOf } from "./party-name.js";
+import { partyReach, readParty, type PartyOf } from "./party-name.js";
 import { KEY_CALL, keyConnection, routeConnection } from "./route-connection.js";
 import { siteNodes, type SiteNodes } from "./site-nodes.js";
 import { SocketOrigins, mayComeFromPartysocket, mayConstruct, type Construction, type Origin } from "./socket-origins.js";
@@ -69,7 +69,6 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
   const constructions = new Map<string, Construction>();
   for (const { sites, origins } of groups) for (const construction of findConstructions(sites, origins)) constructions.set(siteKey(construction.call), constructions.get(siteKey(construction.call)) ?? construction);
   const partyOf = new Map([...constructions].map(([key, construction]) => [key, readParty(construction)]));
-  const routed = (party: PartyOf) => party.kind === "literal" && (party.name === target.shardedParty || party.name === target.routerParty);
 
   // Options shared by several sockets (one variable passed to each) are edited once.
   const routedOptions = new Map<string, { keyed: boolean }>();
@@ -77,9 +76,10 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
   for (const [key, construction] of constructions) {
     const party = partyOf.get(key)!;
     const file = construction.call.getSourceFile();
-    if (party.kind === "dynamic") {
+    const reach = partyReach(party, target);
+    if (reach === "unknown" && party.kind === "dynamic") {
       plan.findings.push(findingAt(file, construction.call, "manual", "party-unknown", `This socket's party is ${party.reason}; migrate cannot tell whether it is "${target.shardedParty}". If it is, connect it to party "${target.routerParty}" with query: shardKey(…); its sends already go through ${HELPER_CALL}, which routes them once it does.`));
-    } else if (routed(party)) {
+    } else if (reach === "routed" && party.kind === "literal") {
       const declaration = construction.call.getParent();
       if (Node.isVariableDeclaration(declaration)) routedSockets.push({ file: file.getFilePath(), name: declaration.getName() });
       // A socket an earlier party-shard routed may lack a write key: it gets one, and keeps its party.
@@ -102,7 +102,7 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
   let analysed = 0;
   const total = groups.reduce((sum, group) => sum + group.files.length, 0);
   for (const { files, sites, origins } of groups) {
-    const sends: SendContext = { origins, partyOf, routed, target };
+    const sends: SendContext = { origins, partyOf, target };
     for (const file of files) {
       // With --writes socket every send stays as written: there is nothing to rewrite or report.
       if (target.writes !== "socket") planSends(file, sites.get(file)!, sends, plan, edit);
@@ -165,7 +165,6 @@ function dedupeFindings(findings: Finding[]): Finding[] {
 interface SendContext {
   origins: SocketOrigins;
   partyOf: Map<string, PartyOf>;
-  routed: (party: PartyOf) => boolean;
   target: ClientTarget;
 }
 
@@ -220,15 +219,16 @@ type Verdict = { kind: "rewrite"; atRunTime: boolean } | { kind: "skip" } | { ki
 
 /**
  * A send on a socket to the sharded party (or the router) is routed; one to another party is
- * left. A socket whose party cannot be told (typed PartySocket, a party read at run time) is
- * never left silently: sendViaRouter checks the socket's own party when it sends, so routing its
- * sends is right whichever party it is on.
+ * left, also when its party is a runtime value that can only be other parties. A socket whose
+ * party cannot be told (typed PartySocket, a party read at run time) is never left silently:
+ * sendViaRouter checks the socket's own party when it sends, so routing its sends is right
+ * whichever party it is on.
  */
-function classify(origin: Origin, { partyOf, routed }: SendContext): Verdict {
+function classify(origin: Origin, { partyOf, target }: SendContext): Verdict {
   if (origin.kind === "typed") return { kind: "rewrite", atRunTime: true };
-  const party = partyOf.get(siteKey(origin.construction.call)) ?? readParty(origin.construction);
-  if (party.kind === "dynamic") return { kind: "rewrite", atRunTime: true };
-  return routed(party) ? { kind: "rewrite", atRunTime: false } : { kind: "skip" };
+  const reach = partyReach(partyOf.get(siteKey(origin.construction.call)) ?? readParty(origin.construction), target);
+  if (reach === "unknown") return { kind: "rewrite", atRunTime: true };
+  return reach === "routed" ? { kind: "rewrite", atRunTime: false } : { kind: "skip" };
 }
 
 /** Every `new PartySocket`, `usePartySocket` and subclass `super(...)`, once each. */
