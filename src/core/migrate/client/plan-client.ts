@@ -1,6 +1,6 @@
 import path from "node:path";
 import type { WritesMode } from "../migrate-options.js";
-import { Node, SyntaxKind, type CallExpression, type ImportDeclaration, type NewExpression, type ObjectLiteralExpression, type SourceFile } from "ts-morph";
+import { Node, SyntaxKind, type CallExpression, type ImportDeclaration, type NewExpression, type SourceFile } from "ts-morph";
 import { importEdits } from "../../add-import.js";
 import { detectCodeStyle, relativeImport } from "../../code-style.js";
 import type { Finding, OnProgress } from "../../plan.js";
@@ -8,6 +8,8 @@ import { applyEdits, type Edit } from "../../text-edits.js";
 import { findingAt } from "../../findings.js";
 import { HELPER_FILE_NAME, type ClientGroup, type ClientProject } from "./load-client-project.js";
 import { partyReach, readParty, type PartyOf } from "./party-name.js";
+import { planRawSocket, rawSendFinding, rawSocketRouted } from "./plan-raw-sockets.js";
+import { isRawSocketConstructor } from "./raw-sockets.js";
 import { KEY_CALL, keyConnection, routeConnection } from "./route-connection.js";
 import { siteNodes, type SiteNodes } from "./site-nodes.js";
 import { SocketOrigins, mayComeFromPartysocket, mayConstruct, type Construction, type Origin } from "./socket-origins.js";
@@ -99,10 +101,21 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
     }
   }
 
+  // Raw WebSockets to the sharded party: their URL reaches the router where the party's name is written in it.
+  const rawSockets = new Map<string, NewExpression>();
+  for (const { sites } of groups) for (const { news } of sites.values()) for (const call of news.filter(isRawSocketConstructor)) rawSockets.set(siteKey(call), call);
+  for (const call of rawSockets.values()) {
+    const { edit: change, finding } = planRawSocket(call, target);
+    if (change) edit(call.getSourceFile(), change);
+    if (finding) plan.findings.push(finding);
+  }
+  const rawRouted = new Map<string, boolean>();
+  const isRawRouted = (call: NewExpression) => rawRouted.get(siteKey(call)) ?? rawRouted.set(siteKey(call), rawSocketRouted(call, target)).get(siteKey(call))!;
+
   let analysed = 0;
   const total = groups.reduce((sum, group) => sum + group.files.length, 0);
   for (const { files, sites, origins } of groups) {
-    const sends: SendContext = { origins, partyOf, target };
+    const sends: SendContext = { origins, partyOf, target, isRawRouted };
     for (const file of files) {
       // With --writes socket every send stays as written: there is nothing to rewrite or report.
       if (target.writes !== "socket") planSends(file, sites.get(file)!, sends, plan, edit);
@@ -124,7 +137,7 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
 
 /** One group's files that parse (the others are reported and skipped; the run goes on), and their site nodes. */
 function analyseGroup(group: ClientGroup, plan: PlanState) {
-  const origins = new SocketOrigins(group.typesAvailable);
+  const origins = new SocketOrigins(group.typesAvailable, isRawSocketConstructor);
   const program = group.project.getProgram();
   const files = group.candidates
     .map((file) => group.project.getSourceFileOrThrow(file))
@@ -166,6 +179,8 @@ interface SendContext {
   origins: SocketOrigins;
   partyOf: Map<string, PartyOf>;
   target: ClientTarget;
+  /** Whether a raw WebSocket's URL reaches the sharded party or the router. */
+  isRawRouted: (call: NewExpression) => boolean;
 }
 
 /** Edits and texts by file path, the helper's exports each file calls (to import), and the findings so far. */
@@ -187,6 +202,10 @@ function planSends(file: SourceFile, sites: SiteNodes, context: SendContext, pla
   for (const access of sites.sendAccesses) {
     const origin = context.origins.of(access.getExpression());
     if (!origin) continue;
+    if (origin.kind === "raw") {
+      if (context.isRawRouted(origin.call)) plan.findings.push(rawSendFinding(file, access, context.target));
+      continue;
+    }
     const verdict = classify(origin, context);
     const call = access.getParent();
     const isCall = Node.isCallExpression(call) && call.getExpression() === access;
@@ -203,7 +222,8 @@ function planSends(file: SourceFile, sites: SiteNodes, context: SendContext, pla
     }
   }
   for (const access of sites.dynamicAccesses) {
-    if (context.origins.of(access.getExpression())) {
+    const origin = context.origins.of(access.getExpression());
+    if (origin && (origin.kind !== "raw" || context.isRawRouted(origin.call))) {
       plan.findings.push(findingAt(file, access, "manual", "send-dynamic", `\`${access.getText()}\` reaches a socket method by a computed name; if it is send, route it with ${HELPER_CALL}.`));
     }
   }
@@ -224,7 +244,7 @@ type Verdict = { kind: "rewrite"; atRunTime: boolean } | { kind: "skip" } | { ki
  * sendViaRouter checks the socket's own party when it sends, so routing its sends is right
  * whichever party it is on.
  */
-function classify(origin: Origin, { partyOf, target }: SendContext): Verdict {
+function classify(origin: Exclude<Origin, { kind: "raw" }>, { partyOf, target }: SendContext): Verdict {
   if (origin.kind === "typed") return { kind: "rewrite", atRunTime: true };
   const reach = partyReach(partyOf.get(siteKey(origin.construction.call)) ?? readParty(origin.construction), target);
   if (reach === "unknown") return { kind: "rewrite", atRunTime: true };
