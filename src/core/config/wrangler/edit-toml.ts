@@ -19,14 +19,23 @@ export function editTomlConfig(loaded: LoadedWrangler, needs: RouterNeeds): stri
   const layout = { newline, unit: indent, trailingCommas: false };
   const edits: Edit[] = [];
   const blocks: string[][] = [];
+  // An entry goes into the array where it is written inline (an inline table `{ … }` there), else as a `[[…]]` block.
   const add = (array: string[], fields: [string, string][]) => {
-    const inline = inlineArrayEdits(loaded.file, loaded.text, lines, array, `{ ${fields.map(([key, value]) => `${key} = ${value}`).join(", ")} }`, layout);
-    if (inline) edits.push(...inline.filter((edit) => !edits.some((known) => known.at === edit.at && known.end === edit.end && known.insert === edit.insert)));
-    else blocks.push([header(array), ...fields.map(([key, value]) => `${key} = ${value}`)]);
+    const pairs = fields.map(([key, value]) => `${key} = ${value}`);
+    const inline = inlineArrayEdits(loaded.file, loaded.text, lines, array, `{ ${pairs.join(", ")} }`, layout);
+    if (inline) edits.push(...inline);
+    else blocks.push([header(array), ...pairs]);
   };
-  const name = JSON.stringify(ROUTER_BINDING_ENTRY.name);
-  for (const { scope } of needs.bindings) add([...scopePath(scope), "durable_objects", "bindings"], [["name", name], ["class_name", JSON.stringify(ROUTER_BINDING_ENTRY.class_name)]]);
-  for (const { scope } of needs.migrations) add([...scopePath(scope), "migrations"], [["tag", JSON.stringify(needs.tag)], ["new_sqlite_classes", `[${JSON.stringify(ROUTER_BINDING)}]`]]);
+  const binding: [string, string][] = [
+    ["name", JSON.stringify(ROUTER_BINDING_ENTRY.name)],
+    ["class_name", JSON.stringify(ROUTER_BINDING_ENTRY.class_name)],
+  ];
+  const migration: [string, string][] = [
+    ["tag", JSON.stringify(needs.tag)],
+    ["new_sqlite_classes", `[${JSON.stringify(ROUTER_BINDING)}]`],
+  ];
+  for (const { scope } of needs.bindings) add([...scopePath(scope), "durable_objects", "bindings"], binding);
+  for (const { scope } of needs.migrations) add([...scopePath(scope), "migrations"], migration);
   const text = applyEdits(loaded.text, edits);
   if (blocks.length === 0) return text;
   const ending = text === "" || text.endsWith("\n") ? "" : newline;

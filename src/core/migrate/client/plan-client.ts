@@ -109,8 +109,13 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
     if (change) edit(call.getSourceFile(), change);
     if (finding) plan.findings.push(finding);
   }
+  // A raw socket's URL is read once, however many sends it has.
   const rawRouted = new Map<string, boolean>();
-  const isRawRouted = (call: NewExpression) => rawRouted.get(siteKey(call)) ?? rawRouted.set(siteKey(call), rawSocketRouted(call, target)).get(siteKey(call))!;
+  const isRawRouted = (call: NewExpression) => {
+    const key = siteKey(call);
+    if (!rawRouted.has(key)) rawRouted.set(key, rawSocketRouted(call, target));
+    return rawRouted.get(key)!;
+  };
 
   let analysed = 0;
   const total = groups.reduce((sum, group) => sum + group.files.length, 0);
