@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it, mock } from "node:test";
-import { edgeRequest } from "../src/runtime/edge.js";
+import { edgeConnect, edgeRequest } from "../src/runtime/edge.js";
 import type { Edge } from "../src/runtime/host.js";
 
 /** An edge whose leader is the party: `answer` is its onRequest, each run recorded. */
@@ -229,5 +229,44 @@ describe("a write reaches the leader only once the shard holding its socket said
     const res = await respond(edgeRequest(preflight, edge));
     assert.match(res.headers.get("access-control-allow-headers") ?? "", /x-party-shard-holder/);
     assert.match(res.headers.get("access-control-expose-headers") ?? "", /x-party-shard-holder/);
+  });
+});
+
+describe("a socket through the router brings its request's cf to the shard (and so to the party's onConnect)", () => {
+  /** An edge that places every socket on shard 1 and records the headers the shard was given. */
+  function connectEdge() {
+    const given: Headers[] = [];
+    const { edge } = edgeWith(async () => new Response("the leader is not asked"));
+    const placement = async () => Response.json({ shard: 1 });
+    return { edge: { ...edge, routerRoom: () => placement, toShard: async (_room: string, _search: string, headers: Headers) => (given.push(headers), new Response(null, { status: 204 })) }, given };
+  }
+  const socketRequest = (cf: unknown, headers: Record<string, string> = {}) => {
+    const req = new Request("http://host/parties/router/lobby?_pk=a", { headers: { upgrade: "websocket", ...headers } });
+    // Node's Request has no cf; the Workers runtime's has.
+    if (cf !== undefined) Object.defineProperty(req, "cf", { value: cf });
+    return req;
+  };
+  const cfGiven = (headers: Headers) => {
+    const header = headers.get("x-party-shard-cf");
+    return header === null ? undefined : (JSON.parse(decodeURIComponent(header)) as unknown);
+  };
+
+  it("as JSON in a header of ours, any text in it", async () => {
+    const { edge, given } = connectEdge();
+    const cf = { country: "CH", city: "Zürich", colo: "ZRH", asn: 13335 };
+    await edgeConnect(socketRequest(cf), edge);
+    assert.deepEqual(cfGiven(given[0]!), cf);
+  });
+
+  it("none when the platform gave none, and a client's own header of that name never passes", async () => {
+    const { edge, given } = connectEdge();
+    await edgeConnect(socketRequest(undefined, { "x-party-shard-cf": encodeURIComponent(JSON.stringify({ country: "forged" })) }), edge);
+    assert.equal(given[0]!.get("x-party-shard-cf"), null);
+  });
+
+  it("none past 8 KiB of JSON: a header stays bounded", async () => {
+    const { edge, given } = connectEdge();
+    await edgeConnect(socketRequest({ padding: "x".repeat(9_000) }), edge);
+    assert.equal(given[0]!.get("x-party-shard-cf"), null);
   });
 });

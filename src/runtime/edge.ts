@@ -13,7 +13,7 @@
  */
 import { MAX_BATCH_BYTES, MAX_BATCH_WRITES, parseBatch, parseSeq, type BatchEntry, type BatchResult } from "./batch.js";
 import type { Edge } from "./host.js";
-import { BATCH_TYPE, HEADER, KEY_PARAM, LINK_ID_PREFIX, MAX_ID_LENGTH, UNKNOWN_CONNECTION, sameKey, shardRoomId, sleep, stripInternalHeaders } from "./protocol.js";
+import { BATCH_TYPE, HEADER, KEY_PARAM, LINK_ID_PREFIX, MAX_CF_BYTES, MAX_ID_LENGTH, UNKNOWN_CONNECTION, sameKey, shardRoomId, sleep, stripInternalHeaders, utf8Length } from "./protocol.js";
 
 /** Delivery of a POST to the leader: attempts, time per attempt, and backoff between them. */
 const MAX_ATTEMPTS = 4;
@@ -80,6 +80,9 @@ async function edgeConnect(req: Request, edge: Edge): Promise<Response> {
   const { shard } = (await placement.json()) as { shard: number };
   const headers = new Headers(allowed.headers);
   headers.set(HEADER.uri, url.toString());
+  // What the platform tells of the connection (country, colo, …): a party may read it in onConnect.
+  const cf = cfHeader((allowed as { cf?: unknown }).cf);
+  if (cf !== undefined) headers.set(HEADER.cf, cf);
   return edge.toShard(shardRoomId(edge.room, shard), url.search, headers);
 }
 
@@ -281,6 +284,17 @@ async function attemptLeader(edge: Edge, path: string, init: { method: string; h
 
 function backoff(attempt: number): number {
   return Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+}
+
+/** A request's `cf` as a header: JSON, percent-encoded (a city may be any text); none when absent or over MAX_CF_BYTES. */
+function cfHeader(cf: unknown): string | undefined {
+  if (cf === null || typeof cf !== "object") return undefined;
+  try {
+    const json = JSON.stringify(cf);
+    return utf8Length(json) <= MAX_CF_BYTES ? encodeURIComponent(json) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The view token asked for, and the deploy has one: compared in constant time, as a key is. */

@@ -258,7 +258,7 @@ class LeaderCore {
       const remote = this.addRemote(shard, frame.id, frame.uri, key, { state: null, attachment: null, tags: [], ...(seq ? { seq } : {}) }, frame.socket);
       // Until its onConnect starts, the old socket's onClose (queued above) must not meet it.
       remote.met = false;
-      remote.run(() => this.onRemoteConnect(remote, frame.headers), true);
+      remote.run(() => this.onRemoteConnect(remote, frame.headers, frame.cf), true);
       return;
     }
     const remote = this.remotes.get(frame.id);
@@ -280,8 +280,8 @@ class LeaderCore {
     this.fanout.toShard(shard, { t: "close", to: open.id, ...(open.socket ? { at: open.socket } : {}), code: 1008, reason: "Connection id in use", refused: true });
   }
 
-  private async onRemoteConnect(remote: RemoteConnection, headers: [string, string][]) {
-    const ctx = { request: new Request(remote.uri, { headers }) };
+  private async onRemoteConnect(remote: RemoteConnection, headers: [string, string][], cf: string | undefined) {
+    const ctx = { request: connectRequest(remote.uri, headers, cf) };
     const tags = ((await this.party.tags?.(remote, ctx)) ?? []) as string[];
     remote.setTags([remote.id, ...tags.filter((tag) => tag !== remote.id)]);
     remote.met = true;
@@ -345,6 +345,20 @@ class LeaderCore {
     const unmet = [...this.remotes.values()].filter((remote) => !remote.met).map((remote) => remote.id);
     this.fanout.broadcast(message, unmet.length > 0 ? [...without, ...unmet] : without, this.remotes.values());
   }
+}
+
+/**
+ * A shard client's request as the party would have had it directly: the URL it used, its headers
+ * after the party's onBeforeConnect, and the platform's `cf` as the router's edge saw it.
+ */
+function connectRequest(uri: string, headers: [string, string][], cf: string | undefined): Request {
+  const init: RequestInit & { cf?: unknown } = { headers };
+  try {
+    if (cf !== undefined) init.cf = JSON.parse(decodeURIComponent(cf));
+  } catch {
+    // Only the router writes it; one that does not parse is left out.
+  }
+  return new Request(uri, init);
 }
 
 export { LeaderCore };

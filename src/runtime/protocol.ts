@@ -30,6 +30,8 @@ const HEADER = {
   place: "x-party-shard-place",
   load: "x-party-shard-load",
   stats: "x-party-shard-stats",
+  /** From the router to a shard: the socket request's `cf` as the edge saw it (JSON, percent-encoded; at most MAX_CF_BYTES). */
+  cf: "x-party-shard-cf",
   /** From an operator: the deploy's PARTY_SHARD_VIEW_TOKEN, to read the router's load view. */
   viewToken: "x-party-shard-view-token",
   idempotencyKey: "idempotency-key",
@@ -58,6 +60,8 @@ const LINK_MAX_BYTES = 1_048_576;
 const ID_GRACE_MS = 60_000;
 /** Longest connection id, write key or Idempotency-Key (printable ASCII) a socket or a write may carry. */
 const MAX_ID_LENGTH = 128;
+/** Bytes of a socket request's `cf` (its JSON) the router passes on; Cloudflare's is ~1–2 KB. */
+const MAX_CF_BYTES = 8_192;
 
 function shardRoomId(room: string, shard: number): string {
   return `${room}!shard-${shard}`;
@@ -140,7 +144,7 @@ interface ClientRecord {
 /** Shard → leader. Every frame but hello has a sequence number; `retry` marks a resent frame. */
 type ShardFrame =
   | { t: "hello"; room: string; incarnation: string; acked: number; clients: ClientRecord[]; left?: Departed[] }
-  | { t: "open"; seq: number; id: string; socket?: string; uri: string; key: string | null; headers: [string, string][]; taken?: number; retry?: true }
+  | { t: "open"; seq: number; id: string; socket?: string; uri: string; key: string | null; headers: [string, string][]; cf?: string; taken?: number; retry?: true }
   | { t: "message"; seq: number; id: string; data: Data; retry?: true }
   | { t: "close"; seq: number; id: string; code: number; reason: string; displaced?: true; retry?: true }
   | { t: "error"; seq: number; id: string; error: string; retry?: true };
@@ -263,6 +267,7 @@ export {
   KEY_PARAM,
   LINK_ID_PREFIX,
   LINK_MAX_BYTES,
+  MAX_CF_BYTES,
   MAX_ID_LENGTH,
   asDirect,
   closeReason,

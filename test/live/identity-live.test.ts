@@ -162,6 +162,20 @@ for (const target of PLATFORMS) {
         assert.equal(view.leader.unknownWriters, 0, "writes the leader refused for an unknown connection or key");
       });
 
+      it("a client on a shard gets the request's cf as the edge saw it: its onConnect reads what a direct client's reads", async () => {
+        const room = `cf-${hibernate}`;
+        const cfOf = async (attempt: Attempt) => {
+          assert.ok(!attempt.refused, attempt.refused ? `${attempt.status} ${attempt.body}` : "");
+          closers.push(() => attempt.socket.terminate());
+          await until(() => attempt.inbox.some((message) => message.startsWith("cf ")), 10_000);
+          return JSON.parse(attempt.inbox.find((message) => message.startsWith("cf "))!.slice(3)) as unknown;
+        };
+        const direct = await cfOf(await wsAttempt(url(room, "direct-8", undefined, party)));
+        const sharded = await cfOf(await wsAttempt(url(room, "sharded-8", randomUUID())));
+        assert.ok(direct !== null && typeof direct === "object" && Object.keys(direct).length > 0, `the dev server gives a direct socket's request a cf: ${JSON.stringify(direct)}`);
+        assert.deepEqual(sharded, direct);
+      });
+
       /** A migrated client of the fixture (through the router, with a write key), greeted. */
       async function client(room: string, id: string) {
         const { socket, say } = join({ host: server!.host, room, id, WebSocket });
