@@ -7,8 +7,9 @@
  * party hold their sockets:
  *   - WebSocket /parties/{{routerParty}}/<room>: the party's own onBeforeConnect runs first, as
  *     for a direct connection; the socket then goes to the less loaded of its two shards;
- *   - POST with a connection's id and key (what sendViaRouter sends): that connection's message,
- *     run once by the party's onMessage, with retries; or, with the batch content type, several
+ *   - POST with a connection's id and key (what sendViaRouter sends): once the shard holding
+ *     that connection's socket says the key is its own, that connection's message, run once by
+ *     the party's onMessage, with retries; or, with the batch content type, several
  *     of its messages in order, each checked and run once as if it came alone;
  *   - any other POST: an HTTP request to the room, as if sent to /parties/{{shardedParty}}/<room>:
  *     the party's onBeforeRequest, then its onRequest; retried with the same Idempotency-Key;
@@ -42,12 +43,12 @@ export default class Router implements Party.Server {
 
   /** Runs at the edge: the party's own onBeforeConnect, then a shard for the socket. */
   static onBeforeConnect(req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext) {
-    return edgeConnect(req as unknown as Request, edgeOf(lobby, ctx, Sharded));
+    return edgeConnect(req as unknown as Request, edgeOf(lobby, ctx, Sharded, SHARD_COUNT));
   }
 
   /** Runs at the edge: writes and requests go to the leader; only GET reaches this party's room. */
   static onBeforeRequest(req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext) {
-    return edgeRequest(req as unknown as Request, edgeOf(lobby, ctx, Sharded));
+    return edgeRequest(req as unknown as Request, edgeOf(lobby, ctx, Sharded, SHARD_COUNT));
   }
 
   onStart() {

@@ -3,7 +3,12 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import path from "node:path";
 import { describe, it } from "node:test";
 import { addRouterToWrangler, routerConfigProblems } from "../src/core/config/wrangler/add-router.js";
+import { inlineArrayEdits } from "../src/core/config/wrangler/edit-toml-inline.js";
 import { parseWrangler } from "../src/core/config/wrangler/load-wrangler.js";
+import { routerNeeds } from "../src/core/config/wrangler/router-needs.js";
+import { scanTomlLines } from "../src/core/config/wrangler/toml-lines.js";
+import { verifyRouterEdit } from "../src/core/config/wrangler/verify-edit.js";
+import { applyEdits } from "../src/core/text-edits.js";
 import { PartyShardError } from "../src/errors.js";
 import { FIXTURES } from "./helpers/cli.js";
 
@@ -91,5 +96,52 @@ describe("wrangler config: what check reports", () => {
     const loaded = parseWrangler(ROOT, "wrangler.json", text);
     assert.deepEqual(routerConfigProblems(loaded)[0], { message: 'durable_objects binds "PartyShardRouter" to class Chat, not to the router class', line: 4 });
     assert.throws(() => addRouterToWrangler(loaded), (error: unknown) => error instanceof PartyShardError && error.exitCode === 2 && error.location?.line === 4);
+  });
+});
+
+describe("wrangler config: inline TOML arrays, what is refused and what is read back", () => {
+  const layout = { newline: "\n", unit: "  ", trailingCommas: false };
+  const element = '{ name = "PartyShardRouter", class_name = "PartyShardRouter" }';
+
+  it("an inline value that is not the array it should be is refused at its line, saying why", () => {
+    const text = 'name = "chat"\nmain = "src/server.ts"\ndurable_objects = { bindings = "Chat" }\n';
+    assert.throws(
+      () => inlineArrayEdits("wrangler.toml", text, scanTomlLines(text), ["durable_objects", "bindings"], element, layout),
+      (error: unknown) =>
+        error instanceof PartyShardError &&
+        error.exitCode === 2 &&
+        error.location?.line === 3 &&
+        error.message === "durable_objects.bindings is written inline at durable_objects, and its value is not an array, so party-shard cannot add to it safely.",
+    );
+  });
+
+  it("a table without the array gets it as its last entry, a dotted key when it lies deeper", () => {
+    const text = "env = { production = { name = \"p\" } }\n";
+    const edits = inlineArrayEdits("wrangler.toml", text, scanTomlLines(text), ["env", "production", "durable_objects", "bindings"], element, layout)!;
+    assert.equal(applyEdits(text, edits), `env = { production = { name = "p", durable_objects.bindings = [${element}] } }\n`);
+  });
+
+  it("an edit that loses or changes anything that was there is never returned", () => {
+    const text = readFileSync(path.join(CASES, "toml-inline-multiline-comments", "input", "wrangler.toml"), "utf8");
+    const loaded = parseWrangler(ROOT, "wrangler.toml", text);
+    const needs = routerNeeds(loaded);
+    const good = addRouterToWrangler(loaded);
+    assert.doesNotThrow(() => verifyRouterEdit(loaded, needs, good));
+    // The router added, but the Presence binding's class changed on the way.
+    const lost = good.replace('class_name = "Presence"', 'class_name = "Chat"');
+    assert.deepEqual(routerConfigProblems(parseWrangler(ROOT, "wrangler.toml", lost)), []);
+    assert.throws(() => verifyRouterEdit(loaded, needs, lost), /changed what was there/);
+    assert.throws(() => verifyRouterEdit(loaded, needs, `${good}compatibility_date = "2026-04-20"\n`), /changed what was there/);
+  });
+});
+
+describe("wrangler config: what check reports in inline TOML arrays", () => {
+  it("names each missing part at the line of its inline array or table, per env", () => {
+    const text = readFileSync(path.join(CASES, "toml-inline-env-tables", "input", "wrangler.toml"), "utf8");
+    const problems = routerConfigProblems(parseWrangler(ROOT, "wrangler.toml", text));
+    assert.deepEqual(
+      problems.map((problem) => `${problem.line} ${problem.message.split(" ").slice(0, 2).join(" ")}`),
+      ["3 no \"PartyShardRouter\"", "9 env.staging.durable_objects has", "15 env.production.durable_objects has", "4 no migrations", "16 no env.production.migrations"],
+    );
   });
 });

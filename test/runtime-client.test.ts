@@ -33,4 +33,31 @@ describe("the client's writes", () => {
       fetch.mock.restore();
     }
   });
+
+  it("tell the router the shard its last answer named, and forget it once an answer names none (the key was refused)", async () => {
+    const sent: (string | undefined)[] = [];
+    const answers = [
+      new Response(null, { status: 200, headers: { "x-party-shard-holder": "2" } }),
+      new Response(null, { status: 200, headers: { "x-party-shard-holder": "2" } }),
+      new Response("This room does not know that connection (yet)", { status: 425 }),
+      new Response(null, { status: 200, headers: { "x-party-shard-holder": "3" } }),
+      new Response(null, { status: 200, headers: { "x-party-shard-holder": "3" } }),
+    ];
+    const fetch = mock.method(globalThis, "fetch", async (_url: string, init: { headers: Record<string, string> }) => {
+      sent.push(init.headers["x-party-shard-holder"]);
+      return answers.shift()!;
+    });
+    try {
+      const { sendViaRouter } = routerClient("router");
+      const writer = socket(5_000);
+      await sendViaRouter(writer, "a");
+      await sendViaRouter(writer, "b");
+      // Its socket moved to shard 3: refused once where it was, then found.
+      await sendViaRouter(writer, "c");
+      await sendViaRouter(writer, "d");
+      assert.deepEqual(sent, [undefined, "2", "2", undefined, "3"]);
+    } finally {
+      fetch.mock.restore();
+    }
+  });
 });

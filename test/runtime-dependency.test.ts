@@ -94,7 +94,7 @@ describe("the runtime imported from the package, or vendored", () => {
       }
     }
     // The client needs none of the server's modules.
-    assert.deepEqual(modulesOf("client", packageFiles), ["batch", "client", "client-writes", "protocol"]);
+    assert.deepEqual(modulesOf("client", packageFiles), ["batch", "client", "client-writes", "protocol", "write-memory"]);
     assert.deepEqual(await vendoredChanges("client", "src/party-shard-client.ts", "package", reader({}), false), { changes: [], findings: [] });
   });
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it, mock } from "node:test";
-import { edgeRequest } from "../src/runtime/edge.js";
+import { edgeConnect, edgeRequest } from "../src/runtime/edge.js";
 import type { Edge } from "../src/runtime/host.js";
 
 /** An edge whose leader is the party: `answer` is its onRequest, each run recorded. */
@@ -16,6 +16,7 @@ function edgeWith(answer: (req: Request) => Promise<Response>, viewToken?: strin
     routerRoom: () => () => Promise.reject(new Error("no router room here")),
     toShard: () => Promise.reject(new Error("no shard here")),
     hook: async (_kind, req) => req,
+    shards: 2,
     viewToken,
   };
   return { edge, runs };
@@ -126,5 +127,146 @@ describe("the router's load view is the operator's: only with the deploy's PARTY
     const res = await respond(edgeRequest(get({}, "HEAD"), edge));
     assert.equal(res.status, 200);
     assert.deepEqual(runs.map((req) => req.method), ["HEAD"]);
+  });
+});
+
+describe("a write reaches the leader only once the shard holding its socket said the key is the socket's", () => {
+  const WRITER = { id: "writer é", key: "k".repeat(32) };
+  /** Shard 2 holds the writer; `asked` lists the shards asked, in order. */
+  function writerEdge(shards: number | null = 3) {
+    const asked: number[] = [];
+    const { edge, runs } = edgeWith(async () => new Response("ok", { headers: { "x-party-shard-batch": "1" } }));
+    const room = (name: string) => async (_path: string, init: { headers?: HeadersInit }) => {
+      const shard = Number(/!shard-(\d+)$/.exec(name)?.[1]);
+      asked.push(shard);
+      const headers = new Headers(init.headers);
+      const held = shard === 2 && decodeURIComponent(headers.get("x-party-shard-connection") ?? "") === WRITER.id && headers.get("x-party-shard-key") === WRITER.key;
+      return new Response(null, { status: held ? 204 : 404 });
+    };
+    return { edge: { ...edge, shards: shards ?? undefined, routerRoom: room }, runs, asked };
+  }
+  /** A body that counts what was pulled from it: 2 MiB, in 64 KiB chunks. */
+  function countedBody() {
+    const read = { chunks: 0 };
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (++read.chunks > 32) return controller.close();
+        controller.enqueue(new Uint8Array(65_536));
+      },
+    });
+    return { body, read };
+  }
+  const writeFrom = (id: string, key: string, extra: Record<string, string> = {}, body: BodyInit = "hello") =>
+    new Request("http://host/parties/router/lobby", {
+      method: "POST",
+      body,
+      headers: { "x-party-shard-connection": encodeURIComponent(id), "x-party-shard-key": key, "x-party-shard-seq": "1", ...extra },
+      duplex: "half",
+    } as RequestInit);
+
+  it("an unknown id and a known id with a wrong key get the same answer; the body is not read, the leader never asked", async () => {
+    const answers: { status: number; text: string; headers: string }[] = [];
+    for (const [id, key] of [["nobody", WRITER.key], [WRITER.id, "x".repeat(32)]] as const) {
+      const { edge, runs } = writerEdge();
+      const { body, read } = countedBody();
+      const res = await respond(edgeRequest(writeFrom(id, key, {}, body as unknown as BodyInit), edge));
+      answers.push({ status: res.status, text: await res.text(), headers: JSON.stringify([...res.headers]) });
+      assert.equal(runs.length, 0, "nothing reached the leader");
+      assert.ok(read.chunks <= 2, `${read.chunks} chunks of 64 KiB were read of an anonymous 2 MiB body`);
+    }
+    assert.equal(answers[0]!.status, 425);
+    assert.deepEqual(answers[0], answers[1]);
+  });
+
+  it("a batch from an unknown writer is refused the same way, unread", async () => {
+    const { edge, runs } = writerEdge();
+    const { body, read } = countedBody();
+    const res = await respond(edgeRequest(writeFrom("nobody", WRITER.key, { "content-type": "application/vnd.party-shard.batch+json" }, body as unknown as BodyInit), edge));
+    assert.equal(res.status, 425);
+    assert.equal(runs.length, 0);
+    assert.ok(read.chunks <= 2);
+  });
+
+  it("without a hint every shard is asked; the answer names the holder, and with it only the holder is asked", async () => {
+    const first = writerEdge();
+    const res = await respond(edgeRequest(writeFrom(WRITER.id, WRITER.key), first.edge));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("x-party-shard-holder"), "2");
+    assert.deepEqual(first.asked.sort(), [1, 2, 3]);
+    assert.equal(first.runs.length, 1);
+    assert.equal(first.runs[0]!.headers.get("x-party-shard-holder"), null, "the hint never reaches the party");
+    const hinted = writerEdge();
+    assert.equal((await respond(edgeRequest(writeFrom(WRITER.id, WRITER.key, { "x-party-shard-holder": "2" }), hinted.edge))).status, 200);
+    assert.deepEqual(hinted.asked, [2]);
+  });
+
+  it("a stale or nonsense hint costs one check more, never the write", async () => {
+    for (const hint of ["1", "99", "2abc", "-1"]) {
+      const { edge, runs, asked } = writerEdge();
+      const res = await respond(edgeRequest(writeFrom(WRITER.id, WRITER.key, { "x-party-shard-holder": hint }), edge));
+      assert.equal(res.status, 200, hint);
+      assert.equal(runs.length, 1);
+      assert.ok(asked.length <= 4 && asked.every((shard) => shard >= 1 && shard <= 3), `${hint}: asked ${asked}`);
+    }
+  });
+
+  it("a router that does not say its shard count takes no write, and says how to fix it in the log", async () => {
+    const { edge, runs } = writerEdge(null);
+    const logged = mock.method(console, "error", () => undefined);
+    try {
+      const res = await respond(edgeRequest(writeFrom(WRITER.id, WRITER.key), edge));
+      assert.equal(res.status, 425);
+      assert.equal(runs.length, 0);
+      assert.match(String(logged.mock.calls[0]?.arguments[0]), /init --force/);
+    } finally {
+      logged.mock.restore();
+    }
+  });
+
+  it("a browser may send the hint and read it back", async () => {
+    const { edge } = writerEdge();
+    const preflight = new Request("http://host/parties/router/lobby", { method: "OPTIONS", headers: { "access-control-request-method": "POST", "access-control-request-headers": "x-party-shard-connection, x-party-shard-holder" } });
+    const res = await respond(edgeRequest(preflight, edge));
+    assert.match(res.headers.get("access-control-allow-headers") ?? "", /x-party-shard-holder/);
+    assert.match(res.headers.get("access-control-expose-headers") ?? "", /x-party-shard-holder/);
+  });
+});
+
+describe("a socket through the router brings its request's cf to the shard (and so to the party's onConnect)", () => {
+  /** An edge that places every socket on shard 1 and records the headers the shard was given. */
+  function connectEdge() {
+    const given: Headers[] = [];
+    const { edge } = edgeWith(async () => new Response("the leader is not asked"));
+    const placement = async () => Response.json({ shard: 1 });
+    return { edge: { ...edge, routerRoom: () => placement, toShard: async (_room: string, _search: string, headers: Headers) => (given.push(headers), new Response(null, { status: 204 })) }, given };
+  }
+  const socketRequest = (cf: unknown, headers: Record<string, string> = {}) => {
+    const req = new Request("http://host/parties/router/lobby?_pk=a", { headers: { upgrade: "websocket", ...headers } });
+    // Node's Request has no cf; the Workers runtime's has.
+    if (cf !== undefined) Object.defineProperty(req, "cf", { value: cf });
+    return req;
+  };
+  const cfGiven = (headers: Headers) => {
+    const header = headers.get("x-party-shard-cf");
+    return header === null ? undefined : (JSON.parse(decodeURIComponent(header)) as unknown);
+  };
+
+  it("as JSON in a header of ours, any text in it", async () => {
+    const { edge, given } = connectEdge();
+    const cf = { country: "CH", city: "Zürich", colo: "ZRH", asn: 13335 };
+    await edgeConnect(socketRequest(cf), edge);
+    assert.deepEqual(cfGiven(given[0]!), cf);
+  });
+
+  it("none when the platform gave none, and a client's own header of that name never passes", async () => {
+    const { edge, given } = connectEdge();
+    await edgeConnect(socketRequest(undefined, { "x-party-shard-cf": encodeURIComponent(JSON.stringify({ country: "forged" })) }), edge);
+    assert.equal(given[0]!.get("x-party-shard-cf"), null);
+  });
+
+  it("none past 8 KiB of JSON: a header stays bounded", async () => {
+    const { edge, given } = connectEdge();
+    await edgeConnect(socketRequest({ padding: "x".repeat(9_000) }), edge);
+    assert.equal(given[0]!.get("x-party-shard-cf"), null);
   });
 });

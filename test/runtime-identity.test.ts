@@ -322,3 +322,40 @@ describe("an id belongs to its key on a shard", () => {
     assert.deepEqual(s.sent.filter((frame) => frame.t === "close"), []);
   });
 });
+
+describe("a shard vouches for a writer only while it holds the writer's socket under that key", () => {
+  const check = async (s: ReturnType<typeof shard>, id: string, key: string | null) => {
+    const headers: Record<string, string> = { "x-party-shard-connection": encodeURIComponent(id) };
+    if (key !== null) headers["x-party-shard-key"] = key;
+    return (await s.relay.onRequest(new Request("http://host/", { method: "GET", headers }))).status;
+  };
+
+  it("204 for the socket's own key; 404 for another key, no key, an id it does not hold, and a client that left", async () => {
+    const s = shard();
+    const writer = await s.connect("writer é", "writer-key");
+    await s.connect("anon", null);
+    assert.equal(await check(s, "writer é", "writer-key"), 204);
+    assert.equal(await check(s, "writer é", "other-key"), 404);
+    assert.equal(await check(s, "writer é", null), 404);
+    assert.equal(await check(s, "anon", "any-key"), 404, "a keyless socket has no key to match");
+    assert.equal(await check(s, "nobody", "writer-key"), 404);
+    await s.leave(writer);
+    assert.equal(await check(s, "writer é", "writer-key"), 404, "its record stays for the grace period, but it holds no socket here");
+  });
+
+  it("a socket refused its id is vouched for by nobody, and the id's holder still is", async () => {
+    const s = shard();
+    await s.connect("victim", "victim-key");
+    const squatter = await s.connect("victim", "squatter-key");
+    assert.equal(squatter.closedWith, 1008);
+    assert.equal(await check(s, "victim", "squatter-key"), 404);
+    assert.equal(await check(s, "victim", "victim-key"), 204);
+  });
+
+  it("a GET without a writer's headers is still the shard's count, as placement asks it", async () => {
+    const s = shard();
+    await s.connect("a", "key-a");
+    const res = await s.relay.onRequest(new Request("http://host/", { method: "GET" }));
+    assert.deepEqual(await res.json(), { connections: 1 });
+  });
+});

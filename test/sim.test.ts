@@ -27,7 +27,6 @@ const KNOWN: [what: string, seed: number, faults: FaultKind[]][] = [
   ["frames on a link that broke are lost", 1, ["link-drop"]],
   ["a client that closes while the leader is evicted never gets onClose", 20, ["leader-evict"]],
   ["handlers a starting leader releases together interleave at storage awaits", 641, ["await"]],
-  ["onClose of a replaced socket sees its replacement", 1, ["reconnect"]],
   ["messages sent before a close are dropped when the reconnect arrives first", 47, ["reconnect"]],
 ];
 
@@ -36,6 +35,8 @@ const FIXED: [what: string, seed: number, faults: FaultKind[]][] = [
   ["an evicted shard's new hello adopted a client whose open was lost (the model evicted a shard holding a link)", 14, ["shard-evict"]],
   ["a frame for an earlier socket of an id reached the new one (frames now name their socket: `at`)", 2, ["reconnect"]],
   ["a squatter that took a client's id got what the party sent the client's earlier socket", 341, ["squat"]],
+  ["onClose of a replaced socket saw its replacement before the replacement's onConnect (a connection is the room's from its onConnect)", 1, ["reconnect"]],
+  ["onConnect of a replacement did not see the socket it replaced, whose onClose had not run (a connection is the room's until its onClose)", 5, ["await", "reconnect"]],
 ];
 
 describe("simulation against the unsharded reference", () => {

@@ -46,6 +46,13 @@ export const FINDINGS = {
     counted: ["send rewritten", "sends rewritten"],
     left: "socket.send is not routed yet: it reaches the room through its shard, not as a retried write (party-shard migrate)",
   },
+  "raw-socket-routed": {
+    levels: ["info"],
+    counted: ["raw WebSocket routed", "raw WebSockets routed"],
+    left: "WebSocket connects to the sharded party directly, not through the router (party-shard migrate)",
+  },
+  "raw-socket-direct": { levels: ["manual"] },
+  "raw-send": { levels: ["manual"] },
   "send-unclassified": { levels: ["manual"] },
   "send-not-called": { levels: ["manual"] },
   "send-dynamic": { levels: ["manual"] },

@@ -66,18 +66,43 @@ export function insertPropertyEdits(
   return edits;
 }
 
+/** A bracketed list (`[…]`, `{…}`) in a text: its brackets, its last item, and the end of a comma after that item. */
+export interface ListSpan {
+  open: number;
+  close: number;
+  last?: { start: number; end: number };
+  trailingComma?: number;
+}
+
+/**
+ * Edits that add `item` last in `list`: on a line of its own when the list spans lines, else
+ * inline (`pad` spaces an empty inline list: `{ item }`). A trailing comma stays the list's habit.
+ */
+export function appendItemEdits(text: string, list: ListSpan, item: string, layout: ObjectLayout, pad = false): Edit[] {
+  const { open, close, last, trailingComma: comma } = list;
+  if (!text.slice(open, close).includes("\n")) {
+    if (!last) return [{ at: open + 1, insert: pad ? ` ${item} ` : item }];
+    return comma === undefined ? [{ at: last.end, insert: `, ${item}` }] : [{ at: comma, insert: ` ${item},` }];
+  }
+  const indent = last ? lineIndent(text, last.start) : lineIndent(text, open) + layout.unit;
+  const line = `${layout.newline}${indent}${item}${comma !== undefined || (!last && layout.trailingCommas) ? "," : ""}`;
+  if (!last) return [{ at: open + 1, insert: line }];
+  const commaEdit = comma === undefined ? [{ at: last.end, insert: "," }] : [];
+  return [...commaEdit, { at: endOfLineAfter(text, comma ?? last.end), insert: line }];
+}
+
 /** The comma token right after the last property (or element), if the file uses trailing commas there. */
 export function trailingComma(object: ObjectLiteralExpression | ArrayLiteralExpression): Node | undefined {
   const last = object.getFirstChildByKind(SyntaxKind.SyntaxList)?.getLastChild();
   return last?.getKind() === SyntaxKind.CommaToken ? last : undefined;
 }
 
-/** Past any comment that ends the line, so `"main": "x" // entry` keeps its comment. */
+/** Past any comment that ends the line, so `"main": "x" // entry` (or TOML's `# entry`) keeps its comment. */
 export function endOfLineAfter(text: string, offset: number): number {
   const lineEnd = text.indexOf("\n", offset);
   const end = lineEnd === -1 ? text.length : lineEnd;
   const rest = text.slice(offset, end).replace(/\r$/, "");
-  const onlyComment = /^\s*(\/\/.*|\/\*.*?\*\/\s*)?$/.test(rest);
+  const onlyComment = /^\s*(\/\/.*|\/\*.*?\*\/\s*|#.*)?$/.test(rest);
   return onlyComment ? offset + rest.length : offset;
 }
 

@@ -9,6 +9,7 @@
  */
 import { MAX_BATCH_BYTES, MAX_BATCH_WRITES, type BatchEntry } from "./batch.js";
 import { BATCH_TYPE, KEY_PARAM, sleep, utf8Length } from "./protocol.js";
+import { holderHeader, learnHolder, nextSeq } from "./write-memory.js";
 
 /** Attempts per request, and the backoff between them (exponential, with full jitter). */
 const MAX_ATTEMPTS = 5;
@@ -64,20 +65,10 @@ interface Lane {
 }
 
 const lanes = new WeakMap<RoutableSocket, Lane>();
-/**
- * The last write number per write key (the MAX_KEYS written with last), not per socket object: a
- * remounted socket (same id and keyed query) goes on from the old one's numbers.
- */
-const sequences = new Map<string, number>();
-const MAX_KEYS = 1_000;
 
+/** The write with its number among its key's writes (write-memory.ts), given once. */
 function numbered(write: Write, key: string): Write {
-  if (write.seq === undefined) {
-    write.seq = (sequences.get(key) ?? 0) + 1;
-    sequences.delete(key); // re-inserted: least recently written first
-    sequences.set(key, write.seq);
-    if (sequences.size > MAX_KEYS) sequences.delete(sequences.keys().next().value!);
-  }
+  write.seq ??= nextSeq(key);
   return write;
 }
 /**
@@ -253,7 +244,8 @@ async function deliverOne(socket: RoutableSocket, route: Extract<Route, { plain:
   const type = typeof write.payload === "string" ? "text/plain;charset=UTF-8" : "application/octet-stream";
   const headers = { ...headersFor(socket, route, type), "idempotency-key": write.idempotencyKey, "x-party-shard-seq": String(write.seq ?? 0) };
   await attempts([write], async (signal) => {
-    const response = await fetch(route.url, { method: "POST", headers, body: write.payload as FetchBody, signal });
+    const response = await fetch(route.url, { method: "POST", headers: { ...headers, ...holderHeader(route.key) }, body: write.payload as FetchBody, signal });
+    learnHolder(route.key, response);
     if (response.headers.get("x-party-shard-batch") === "1") batchingRouters.add(route.url);
     if (response.ok) return [200];
     const error = new Error(`router answered ${response.status}: ${await response.text()}`);
@@ -270,7 +262,8 @@ async function deliverBatch(socket: RoutableSocket, route: Extract<Route, { plai
     batch.map(({ write }) => write),
     async (signal, writes) => {
       const body = `[${writes.map((write) => entries.get(write)).join(",")}]`;
-      const response = await fetch(route.url, { method: "POST", headers, body, signal });
+      const response = await fetch(route.url, { method: "POST", headers: { ...headers, ...holderHeader(route.key) }, body, signal });
+      learnHolder(route.key, response);
       if (response.status === 400 || response.status === 413) {
         // The batch itself was refused (limits that differ from ours): each write goes alone.
         alone = writes;

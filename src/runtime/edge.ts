@@ -3,7 +3,9 @@
  *
  * - a WebSocket passes the sharded party's own onBeforeConnect, then goes to a shard placement
  *   chose; a client can never name a shard room (ROOM_ID_PATTERN has no `!`);
- * - a write (a connection's id and key) goes to the leader, which runs it as that connection;
+ * - a write (a connection's id and key) goes to the leader, which runs it as that connection,
+ *   once the shard holding that connection's socket said the key is its own: before that,
+ *   nothing of the write is read and nothing reaches the leader;
  *   any other POST, and a GET or HEAD without the operator's view token, passes onBeforeRequest
  *   and reaches the party's onRequest (with the token, a GET reads the load view);
  * - requests to the leader are sent again only on answers that say nothing ran (RETRY_STATUSES),
@@ -11,7 +13,7 @@
  */
 import { MAX_BATCH_BYTES, MAX_BATCH_WRITES, parseBatch, parseSeq, type BatchEntry, type BatchResult } from "./batch.js";
 import type { Edge } from "./host.js";
-import { BATCH_TYPE, HEADER, KEY_PARAM, LINK_ID_PREFIX, MAX_ID_LENGTH, sameKey, shardRoomId, sleep, stripInternalHeaders } from "./protocol.js";
+import { BATCH_TYPE, HEADER, KEY_PARAM, LINK_ID_PREFIX, MAX_CF_BYTES, MAX_ID_LENGTH, UNKNOWN_CONNECTION, sameKey, shardRoomId, sleep, stripInternalHeaders, utf8Length } from "./protocol.js";
 
 /** Delivery of a POST to the leader: attempts, time per attempt, and backoff between them. */
 const MAX_ATTEMPTS = 4;
@@ -43,10 +45,17 @@ const REQUEST_RETRY_STATUSES = [425, 503];
 const CORS_HEADERS = {
   "access-control-allow-origin": ALLOWED_ORIGIN,
   "access-control-allow-methods": "GET, POST, OPTIONS",
-  "access-control-allow-headers": `content-type, ${HEADER.idempotencyKey}, ${HEADER.connection}, ${HEADER.key}, ${HEADER.seq}`,
-  // A browser's helper must read it to learn that this router takes batches.
-  "access-control-expose-headers": HEADER.batch,
+  "access-control-allow-headers": `content-type, ${HEADER.idempotencyKey}, ${HEADER.connection}, ${HEADER.key}, ${HEADER.seq}, ${HEADER.holder}`,
+  // A browser's helper must read them: this router takes batches; which shard holds its socket.
+  "access-control-expose-headers": `${HEADER.batch}, ${HEADER.holder}`,
 };
+
+/** Who a write says it comes from: its connection (id percent-encoded), key, and the shard it says holds it. */
+interface Writer {
+  connection: string;
+  key: string;
+  holder: string | null;
+}
 
 /** A WebSocket to the router: the party's hook, then the less loaded of the client's two shards. */
 async function edgeConnect(req: Request, edge: Edge): Promise<Response> {
@@ -71,6 +80,9 @@ async function edgeConnect(req: Request, edge: Edge): Promise<Response> {
   const { shard } = (await placement.json()) as { shard: number };
   const headers = new Headers(allowed.headers);
   headers.set(HEADER.uri, url.toString());
+  // What the platform tells of the connection (country, colo, …): a party may read it in onConnect.
+  const cf = cfHeader((allowed as { cf?: unknown }).cf);
+  if (cf !== undefined) headers.set(HEADER.cf, cf);
   return edge.toShard(shardRoomId(edge.room, shard), url.search, headers);
 }
 
@@ -84,12 +96,15 @@ async function edgeRequest(req: Request, edge: Edge): Promise<Request | Response
   const key = req.headers.get(HEADER.key);
   const seq = req.headers.get(HEADER.seq);
   const viewToken = req.headers.get(HEADER.viewToken);
+  const holder = req.headers.get(HEADER.holder);
   stripInternalHeaders(req);
   switch (req.method) {
-    case "POST":
+    case "POST": {
       if (connection === null || key === null) return roomRequest(req, edge);
+      const writer = { connection, key, holder };
       // By media type: a client may add parameters (a charset) to it.
-      return mediaType(req.headers.get("content-type")) === BATCH_TYPE ? writeBatch(req, edge, connection, key) : write(req, edge, connection, key, seq);
+      return mediaType(req.headers.get("content-type")) === BATCH_TYPE ? writeBatch(req, edge, writer) : write(req, edge, writer, seq);
+    }
     case "OPTIONS":
       // A write's preflight (it asks for our headers) is the router's to answer. Any other is
       // the room's, as it would be directly: the party's own CORS (an `authorization` header,
@@ -106,14 +121,17 @@ async function edgeRequest(req: Request, edge: Edge): Promise<Request | Response
   }
 }
 
-/** A connection's message: the leader checks the key and runs onMessage once per idempotency key. */
-async function write(req: Request, edge: Edge, connection: string, key: string, seq: string | null): Promise<Response> {
+/** A connection's message: its shard checks the key, then the leader runs onMessage once per idempotency key. */
+async function write(req: Request, edge: Edge, writer: Writer, seq: string | null): Promise<Response> {
+  const { connection, key } = writer;
   const idempotencyKey = req.headers.get(HEADER.idempotencyKey) ?? crypto.randomUUID();
   // The leader remembers ids and keys: they are bounded before anything is read.
   if (connection.length > MAX_ID_LENGTH || key.length > MAX_ID_LENGTH || idempotencyKey.length > MAX_ID_LENGTH) {
     return json(400, { error: `Connection id, key and Idempotency-Key are at most ${MAX_ID_LENGTH} characters` });
   }
   if (parseSeq(seq) === null) return json(400, { error: `${HEADER.seq} is a positive integer` });
+  const holder = await holderOf(edge, writer);
+  if (holder === undefined) return unknownWriter(req);
   const body = await readBody(req, MAX_BODY_BYTES);
   if (body === undefined) return json(413, { error: `Body larger than ${MAX_BODY_BYTES} bytes` });
   const headers = new Headers({
@@ -131,7 +149,7 @@ async function write(req: Request, edge: Edge, connection: string, key: string, 
   }
   // Batches are offered only when the room says it takes them (an older runtime would run a batch as one message).
   const batch = res.headers.get(HEADER.batch);
-  return new Response(res.body, { status: res.status, headers: { ...CORS_HEADERS, ...(batch === "1" ? { [HEADER.batch]: "1" } : {}) } });
+  return new Response(res.body, { status: res.status, headers: { ...CORS_HEADERS, [HEADER.holder]: String(holder), ...(batch === "1" ? { [HEADER.batch]: "1" } : {}) } });
 }
 
 /**
@@ -139,10 +157,13 @@ async function write(req: Request, edge: Edge, connection: string, key: string, 
  * may succeed later (425, 503); the rest go again from there, with the same keys, so each runs
  * once and none overtakes another. Answers 200 with each write's own status, in order.
  */
-async function writeBatch(req: Request, edge: Edge, connection: string, key: string): Promise<Response> {
+async function writeBatch(req: Request, edge: Edge, writer: Writer): Promise<Response> {
+  const { connection, key } = writer;
   if (connection.length > MAX_ID_LENGTH || key.length > MAX_ID_LENGTH) {
     return json(400, { error: `Connection id and key are at most ${MAX_ID_LENGTH} characters` });
   }
+  const holder = await holderOf(edge, writer);
+  if (holder === undefined) return unknownWriter(req);
   const body = await readBody(req, MAX_BATCH_BYTES);
   if (body === undefined) return json(413, { error: `Batch larger than ${MAX_BATCH_BYTES} bytes` });
   let entries: BatchEntry[] | string;
@@ -176,7 +197,45 @@ async function writeBatch(req: Request, edge: Edge, connection: string, key: str
     const open = answered.findIndex((result) => RETRY_STATUSES.includes(result.status));
     from += open === -1 ? answered.length : open;
   }
-  return json(200, { results }, { [HEADER.batch]: "1" });
+  return json(200, { results }, { [HEADER.batch]: "1", [HEADER.holder]: String(holder) });
+}
+
+/**
+ * The shard holding the writer's socket under its key: the one the client named first (it learnt
+ * it from an earlier answer), else whichever does, all asked at once. Each is asked with the
+ * write's headers only: whoever lacks the key costs a header check per shard, never a body read
+ * nor a leader request.
+ */
+async function holderOf(edge: Edge, writer: Writer): Promise<number | undefined> {
+  if (edge.shards === undefined) {
+    console.error("party-shard: this router does not say how many shards it has, so no write can be checked; regenerate it with `npx party-shard init --force`");
+    return undefined;
+  }
+  const all = Array.from({ length: edge.shards }, (_, i) => i + 1);
+  const named = all.find((shard) => String(shard) === writer.holder);
+  if (named !== undefined && (await holds(edge, named, writer))) return named;
+  const others = all.filter((shard) => shard !== named);
+  const answers = await Promise.all(others.map((shard) => holds(edge, shard, writer)));
+  return others[answers.indexOf(true)];
+}
+
+async function holds(edge: Edge, shard: number, { connection, key }: Writer): Promise<boolean> {
+  try {
+    const res = await withTimeout(edge.routerRoom(shardRoomId(edge.room, shard))("", { method: "GET", headers: { [HEADER.connection]: connection, [HEADER.key]: key } }), ATTEMPT_TIMEOUT_MS);
+    return res.status === 204;
+  } catch (error) {
+    console.error(`party-shard: shard ${shard} of room ${edge.room} did not say whether it holds a writer`, error);
+    return false;
+  }
+}
+
+/**
+ * No shard holds that connection with that key: the leader's own answer for a connection it does
+ * not know yet (the writer retries), whether the id is connected or not. The body is never read.
+ */
+function unknownWriter(req: Request): Response {
+  void req.body?.cancel().catch(() => undefined);
+  return new Response(UNKNOWN_CONNECTION, { status: 425, headers: { ...CORS_HEADERS, [HEADER.batch]: "1" } });
 }
 
 /** Any other POST (or a preflight, or a GET): the party's onBeforeRequest, then its onRequest, as for a direct request. */
@@ -225,6 +284,17 @@ async function attemptLeader(edge: Edge, path: string, init: { method: string; h
 
 function backoff(attempt: number): number {
   return Math.random() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+}
+
+/** A request's `cf` as a header: JSON, percent-encoded (a city may be any text); none when absent or over MAX_CF_BYTES. */
+function cfHeader(cf: unknown): string | undefined {
+  if (cf === null || typeof cf !== "object") return undefined;
+  try {
+    const json = JSON.stringify(cf);
+    return utf8Length(json) <= MAX_CF_BYTES ? encodeURIComponent(json) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The view token asked for, and the deploy has one: compared in constant time, as a key is. */

@@ -85,6 +85,8 @@ interface Edge {
   toShard(shardRoom: string, search: string, headers: Headers): Promise<Response>;
   /** The sharded party's own hook, run as its platform runs it: a Response refuses, a Request replaces. */
   hook(kind: "connect" | "request", req: Request): Promise<Request | Response>;
+  /** How many shards the router has; undefined from a router generated before it said so. */
+  readonly shards: number | undefined;
   /** The deploy's PARTY_SHARD_VIEW_TOKEN variable (unset: the load view is nobody's). */
   readonly viewToken: unknown;
 }

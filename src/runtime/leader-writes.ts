@@ -15,7 +15,7 @@
  */
 import { MAX_BATCH_WRITES, parseBatch, parseSeq, type BatchResult } from "./batch.js";
 import { COALESCE_MAX_MS, type Fanout } from "./leader-fanout.js";
-import { HEADER, MAX_ID_LENGTH, decode, decodeId, injectedFault, sameKey, sleep } from "./protocol.js";
+import { HEADER, MAX_ID_LENGTH, UNKNOWN_CONNECTION, decode, decodeId, injectedFault, sameKey, sleep } from "./protocol.js";
 import type { RemoteConnection } from "./remote-connection.js";
 
 /** How long a routed write is remembered by its idempotency key, and the bytes that memory may take. */
@@ -46,6 +46,12 @@ class LeaderWrites {
   private readonly recent = new RecentWrites();
   /** Highest write number taken per connection id and key; outlives the connection for a reconnect. */
   private readonly sequences = new Sequences();
+  /**
+   * For the load view: writes refused because this room did not know their connection under
+   * their key. The edge lets through only writes a shard vouched for, so these are only writes
+   * that overtook their socket's open.
+   */
+  readonly stats = { unknownWriters: 0 };
 
   constructor(private readonly leader: WriteTarget) {}
 
@@ -119,7 +125,10 @@ class LeaderWrites {
     // 425: the socket's open may still be on its way from its shard; the sender retries. A wrong
     // key gets the same answer: to whoever lacks the key, a connected id and an unknown one look
     // alike (a 403 told anyone which ids are connected).
-    if (!remote || !sameKey(remote.key, key)) return { status: 425, error: "This room does not know that connection (yet)" };
+    if (!remote || !sameKey(remote.key, key)) {
+      this.stats.unknownWriters++;
+      return { status: 425, error: UNKNOWN_CONNECTION };
+    }
     const fault = injectedFault(this.leader.env, retry, what);
     if (fault === "before") return { status: 503, error: "injected fault" };
     const digest = await digestOf(type, body);

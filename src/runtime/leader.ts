@@ -25,6 +25,8 @@ const RESYNC_TIMEOUT_MS = 5_000;
 
 class LeaderCore {
   private readonly remotes = new Map<string, RemoteConnection>();
+  /** Clients gone whose onClose has not started: still the room's connections, as a closing socket is. */
+  private readonly leaving = new Set<RemoteConnection>();
   /** Keyed clients whose last socket closed, within ID_GRACE_MS: their ids are still theirs. */
   private readonly departed = new DepartedIds();
   private readonly shards = new Map<number, ShardState>();
@@ -113,7 +115,7 @@ class LeaderCore {
    * may meet an injected fault. Undefined: the request is the party's.
    */
   async request(req: Request): Promise<Response | undefined> {
-    if (req.headers.has(HEADER.stats)) return Response.json(this.fanout.stats);
+    if (req.headers.has(HEADER.stats)) return Response.json({ ...this.fanout.stats, ...this.writes.stats });
     if (req.headers.has(HEADER.connection)) return req.headers.get("content-type") === BATCH_TYPE ? this.writes.writeBatch(req) : this.writes.write(req);
     if (req.headers.has(HEADER.forwarded) && injectedFault(this.host.env, req.headers.get(HEADER.attempt) !== "1", "a forwarded request") === "before") {
       return new Response("injected fault", { status: 503 });
@@ -254,7 +256,9 @@ class LeaderCore {
       // On the same shard its close came first (the old remote is gone): the shard names the number.
       const seq = Math.max(existing && same ? existing.seqTaken : 0, frame.taken ?? 0, this.departed.claim(frame.id, key));
       const remote = this.addRemote(shard, frame.id, frame.uri, key, { state: null, attachment: null, tags: [], ...(seq ? { seq } : {}) }, frame.socket);
-      remote.run(() => this.onRemoteConnect(remote, frame.headers), true);
+      // Until its onConnect starts, the old socket's onClose (queued above) must not meet it.
+      remote.met = false;
+      remote.run(() => this.onRemoteConnect(remote, frame.headers, frame.cf), true);
       return;
     }
     const remote = this.remotes.get(frame.id);
@@ -276,10 +280,11 @@ class LeaderCore {
     this.fanout.toShard(shard, { t: "close", to: open.id, ...(open.socket ? { at: open.socket } : {}), code: 1008, reason: "Connection id in use", refused: true });
   }
 
-  private async onRemoteConnect(remote: RemoteConnection, headers: [string, string][]) {
-    const ctx = { request: new Request(remote.uri, { headers }) };
+  private async onRemoteConnect(remote: RemoteConnection, headers: [string, string][], cf: string | undefined) {
+    const ctx = { request: connectRequest(remote.uri, headers, cf) };
     const tags = ((await this.party.tags?.(remote, ctx)) ?? []) as string[];
     remote.setTags([remote.id, ...tags.filter((tag) => tag !== remote.id)]);
+    remote.met = true;
     try {
       await this.party.connect?.(remote, ctx);
     } catch (error) {
@@ -299,7 +304,9 @@ class LeaderCore {
     this.remotes.delete(remote.id);
     if (departed && remote.key !== null) this.departed.remember({ id: remote.id, key: remote.key, seq: remote.seqTaken, until: Date.now() + ID_GRACE_MS });
     remote.readyState = 3;
+    this.leaving.add(remote);
     remote.run(() => {
+      this.leaving.delete(remote);
       remote.dispatchEvent(new CloseEvent("close", { code, reason }));
       return this.party.close?.(remote, code, reason, true);
     }, false);
@@ -319,20 +326,39 @@ class LeaderCore {
   connection(id: string): Conn | undefined {
     if (isLink(id)) return undefined;
     // A client on a shard first: a direct socket with its id is an impostor, closed as it came.
-    return this.remotes.get(id) ?? this.host.directConnection(id);
+    const remote = this.remotes.get(id);
+    if (remote?.met) return remote;
+    for (const left of this.leaving) if (left.id === id) return left;
+    return remote ? undefined : this.host.directConnection(id);
   }
 
   /** Every connection of the room, on every shard. */
   *connections(tag?: string): Generator<Conn> {
     for (const direct of this.host.directConnections(tag)) if (!this.remotes.has(direct.id)) yield direct;
-    for (const remote of this.remotes.values()) if (tag === undefined || remote.hasTag(tag)) yield remote;
+    for (const remote of this.remotes.values()) if (remote.met && (tag === undefined || remote.hasTag(tag))) yield remote;
+    for (const left of this.leaving) if (tag === undefined || left.hasTag(tag)) yield left;
   }
 
 
   /** Direct clients one by one; each shard gets one frame, whatever its number of clients. */
   broadcast(message: Message, without: readonly string[] = []) {
-    this.fanout.broadcast(message, without, this.remotes.values());
+    const unmet = [...this.remotes.values()].filter((remote) => !remote.met).map((remote) => remote.id);
+    this.fanout.broadcast(message, unmet.length > 0 ? [...without, ...unmet] : without, this.remotes.values());
   }
+}
+
+/**
+ * A shard client's request as the party would have had it directly: the URL it used, its headers
+ * after the party's onBeforeConnect, and the platform's `cf` as the router's edge saw it.
+ */
+function connectRequest(uri: string, headers: [string, string][], cf: string | undefined): Request {
+  const init: RequestInit & { cf?: unknown } = { headers };
+  try {
+    if (cf !== undefined) init.cf = JSON.parse(decodeURIComponent(cf));
+  } catch {
+    // Only the router writes it; one that does not parse is left out.
+  }
+  return new Request(uri, init);
 }
 
 export { LeaderCore };

@@ -208,7 +208,7 @@ function placementOf(room: Party.Room, shardCount: number, names: Names): Placem
 type StaticHooks = Partial<Record<(typeof STATIC_HOOKS)[number], StaticHook>>;
 
 /** A room at the edge, as the router's static hooks see it; `party` is the sharded party, for its own hooks. */
-function edgeAt(lobby: Party.Lobby, ctx: Party.ExecutionContext, sharded: unknown, names: Names): Edge {
+function edgeAt(lobby: Party.Lobby, ctx: Party.ExecutionContext, sharded: unknown, names: Names, shards: number | undefined): Edge {
   const hooks = sharded as StaticHooks;
   return {
     room: lobby.id,
@@ -216,6 +216,7 @@ function edgeAt(lobby: Party.Lobby, ctx: Party.ExecutionContext, sharded: unknow
     routerRoom: (name) => roomOf(partyNamed(lobby, names.router), name),
     toShard: (shardRoom, search, headers) => partyNamed(lobby, names.router).get(shardRoom).fetch(`/${search}`, { headers }),
     hook: (kind, req) => runHook(sharded, kind === "connect" ? hooks.onBeforeConnect : hooks.onBeforeRequest, req, lobby, ctx),
+    shards,
     viewToken: lobby.env[VIEW_TOKEN_VAR],
   };
 }
@@ -258,7 +259,8 @@ function partykitRuntime(names: Names) {
     sharded: <T>(party: T): T => wrapParty(party, names),
     shardHost: (room: Party.Room): ShardHost => shardHostOf(room, names),
     placementFor: (room: Party.Room, shardCount: number): Placement => placementOf(room, shardCount, names),
-    edgeOf: (lobby: Party.Lobby, ctx: Party.ExecutionContext, party: unknown): Edge => edgeAt(lobby, ctx, party, names),
+    /** `shards`: the router's SHARD_COUNT (a router generated without it takes no writes until regenerated). */
+    edgeOf: (lobby: Party.Lobby, ctx: Party.ExecutionContext, party: unknown, shards?: number): Edge => edgeAt(lobby, ctx, party, names, shards),
   };
 }
 

@@ -291,7 +291,7 @@ class ShardRouter extends Server<Cloudflare.Env> {
  * is the router; anything else goes to routePartykitRequest unchanged.
  */
 async function routeToShards<Env extends Cloudflare.Env>(config: RouterConfig, request: Request, env: Env, options?: PartyServerOptions<Env>): Promise<Response | null> {
-  const { binding, party } = config;
+  const { binding, party, shards } = config;
   const prefix = (options?.prefix || "parties").split("/");
   const url = new URL(request.url);
   const parts = url.pathname.split("/").filter(Boolean);
@@ -318,6 +318,7 @@ async function routeToShards<Env extends Cloudflare.Env>(config: RouterConfig, r
       const result = await hook?.(hooked, lobby);
       return result instanceof Request || result instanceof Response ? result : hooked;
     },
+    shards,
     viewToken: (env as Record<string, unknown>)[VIEW_TOKEN_VAR],
   };
   if (req.headers.get("upgrade")?.toLowerCase() === "websocket") return edgeConnect(req, edge);

@@ -24,16 +24,22 @@ const HEADER = {
   seq: "x-party-shard-seq",
   /** On a write's answer: this router and room take batches. */
   batch: "x-party-shard-batch",
+  /** On a write and its answer: the shard holding the writer's socket (a hint; that shard checks the key). */
+  holder: "x-party-shard-holder",
   /** Between the router's rooms: placement and load. */
   place: "x-party-shard-place",
   load: "x-party-shard-load",
   stats: "x-party-shard-stats",
+  /** From the router to a shard: the socket request's `cf` as the edge saw it (JSON, percent-encoded; at most MAX_CF_BYTES). */
+  cf: "x-party-shard-cf",
   /** From an operator: the deploy's PARTY_SHARD_VIEW_TOKEN, to read the router's load view. */
   viewToken: "x-party-shard-view-token",
   idempotencyKey: "idempotency-key",
 } as const;
 /** Every header of ours starts so; public requests never carry them past the edge. */
 const HEADER_PREFIX = "x-party-shard-";
+/** A write's answer when its connection is unknown, or its key not the connection's: alike, so neither tells the other. */
+const UNKNOWN_CONNECTION = "This room does not know that connection (yet)";
 /** The deploy's variable holding the token that reads the router's load view (HEADER.viewToken). */
 const VIEW_TOKEN_VAR = "PARTY_SHARD_VIEW_TOKEN";
 /** The query parameter carrying a socket's write key. */
@@ -54,6 +60,8 @@ const LINK_MAX_BYTES = 1_048_576;
 const ID_GRACE_MS = 60_000;
 /** Longest connection id, write key or Idempotency-Key (printable ASCII) a socket or a write may carry. */
 const MAX_ID_LENGTH = 128;
+/** Bytes of a socket request's `cf` (its JSON) the router passes on; Cloudflare's is ~1–2 KB. */
+const MAX_CF_BYTES = 8_192;
 
 function shardRoomId(room: string, shard: number): string {
   return `${room}!shard-${shard}`;
@@ -136,7 +144,7 @@ interface ClientRecord {
 /** Shard → leader. Every frame but hello has a sequence number; `retry` marks a resent frame. */
 type ShardFrame =
   | { t: "hello"; room: string; incarnation: string; acked: number; clients: ClientRecord[]; left?: Departed[] }
-  | { t: "open"; seq: number; id: string; socket?: string; uri: string; key: string | null; headers: [string, string][]; taken?: number; retry?: true }
+  | { t: "open"; seq: number; id: string; socket?: string; uri: string; key: string | null; headers: [string, string][]; cf?: string; taken?: number; retry?: true }
   | { t: "message"; seq: number; id: string; data: Data; retry?: true }
   | { t: "close"; seq: number; id: string; code: number; reason: string; displaced?: true; retry?: true }
   | { t: "error"; seq: number; id: string; error: string; retry?: true };
@@ -255,9 +263,11 @@ export {
   ID_GRACE_MS,
   HEADER,
   HEADER_PREFIX,
+  UNKNOWN_CONNECTION,
   KEY_PARAM,
   LINK_ID_PREFIX,
   LINK_MAX_BYTES,
+  MAX_CF_BYTES,
   MAX_ID_LENGTH,
   asDirect,
   closeReason,

@@ -17,6 +17,11 @@ class RemoteConnection extends EventTarget {
   readonly binaryType = "arraybuffer";
   readonly bufferedAmount = 0;
   readyState = 1;
+  /**
+   * False from its open until the party's onConnect starts: until then it is none of the room's
+   * connections (getConnections, getConnection, broadcasts), as a socket not yet accepted is not.
+   */
+  met = true;
   private tail: Promise<unknown> = Promise.resolve();
   private seqMirrored = 0;
 

@@ -14,7 +14,7 @@
  * - the client records in storage outlive the shard's memory, so a woken shard says who is here.
  */
 import type { Conn, LinkSocket, ShardHost } from "./host.js";
-import { HEADER, HEADER_PREFIX, ID_GRACE_MS, KEY_PARAM, LINK_ID_PREFIX, decode, encode, headerPairs, sameClient } from "./protocol.js";
+import { HEADER, HEADER_PREFIX, ID_GRACE_MS, KEY_PARAM, LINK_ID_PREFIX, decode, decodeId, encode, headerPairs, sameClient } from "./protocol.js";
 import type { ClientRecord, Data, Departed, Kept, LeaderFrame, LoadReport, Message, RelayFrame, ShardFrame, Unnumbered } from "./protocol.js";
 
 /** Bytes of relayed frames a shard keeps until the leader acknowledges them. */
@@ -103,8 +103,8 @@ class ShardRelay {
     conn.setState({ partyShardSocket: socket });
     const mine: StoredClient = { id: conn.id, socket, uri, key, ...(owner ? { owner } : {}) };
     await this.host.storage.put(`client:${conn.id}`, mine);
-    const headers = headerPairs(ctx.request.headers).filter(([name]) => !name.startsWith(HEADER_PREFIX) && !HOP_HEADERS.has(name));
-    this.openSeq.set(conn.id, this.emit({ t: "open", id: conn.id, socket, uri, key, headers, ...(taken ? { taken } : {}) }));
+    const [headers, cf] = [headerPairs(ctx.request.headers).filter(([name]) => !name.startsWith(HEADER_PREFIX) && !HOP_HEADERS.has(name)), ctx.request.headers.get(HEADER.cf)];
+    this.openSeq.set(conn.id, this.emit({ t: "open", id: conn.id, socket, uri, key, headers, ...(cf ? { cf } : {}), ...(taken ? { taken } : {}) }));
     this.reportLoad(conn.id);
   }
 
@@ -186,10 +186,17 @@ class ShardRelay {
     return false;
   }
 
-  /** From this router's rooms only: the edge refuses shard room ids. */
-  onRequest(req: Request): Response {
+  /** From this router's rooms only (the edge refuses shard room ids); from the edge, a writer's check: 204 here under that key, else 404. */
+  async onRequest(req: Request): Promise<Response> {
+    const writer = decodeId(req.headers.get(HEADER.connection));
+    if (writer !== undefined) return new Response(null, { status: (await this.holds(writer, req.headers.get(HEADER.key))) ? 204 : 404 });
     if (req.headers.get(HEADER.link) === "wake") this.ensureLink();
     return Response.json({ connections: this.clientCount() });
+  }
+
+  private async holds(id: string, key: string | null): Promise<boolean> {
+    const record = this.present(id) ? await this.host.storage.get<StoredClient>(`client:${id}`) : undefined;
+    return record !== undefined && record.left === undefined && sameClient(record.key, key);
   }
 
   private emit(frame: Unnumbered<RelayFrame>): number {
@@ -297,8 +304,7 @@ class ShardRelay {
       case "broadcast":
         return this.broadcast(frame);
       case "broadcasts":
-        for (const item of frame.items) this.broadcast(item);
-        return;
+        return frame.items.forEach((item) => this.broadcast(item));
       case "close":
         if (frame.refused) return this.refusedByLeader(frame.to, frame.at);
         try {
@@ -358,14 +364,11 @@ class ShardRelay {
   }
 
   private relinkLater() {
-    const delay = Math.random() * Math.min(RELINK_MAX_MS, RELINK_BASE_MS * 2 ** this.relinkAttempt++);
-    setTimeout(() => this.ensureLink(), delay);
+    setTimeout(() => this.ensureLink(), Math.random() * Math.min(RELINK_MAX_MS, RELINK_BASE_MS * 2 ** this.relinkAttempt++));
   }
 
   private clientCount(): number {
-    let count = 0;
-    for (const conn of this.host.connections()) if (!isIgnored(conn)) count++;
-    return count;
+    return [...this.host.connections()].filter((conn) => !isIgnored(conn)).length;
   }
 
   /**

@@ -9,7 +9,7 @@ import { linkNodeModules } from "../../src/infra/link-node-modules.js";
 import { startPartykitDev } from "../../src/infra/partykit-dev.js";
 import { startWranglerDev } from "../../src/infra/wrangler-dev.js";
 import { FIXTURES, PARTYKIT_BIN, REPO, copyProject, runCli } from "../helpers/cli.js";
-import { wsAttempt, type Attempt } from "../helpers/raw-http.js";
+import { rawRequest, wsAttempt, type Attempt } from "../helpers/raw-http.js";
 import { tempDir } from "../helpers/temp.js";
 import { sleep, until } from "../helpers/wait.js";
 
@@ -140,6 +140,42 @@ for (const target of PLATFORMS) {
         assert.deepEqual(witness.inbox, ["writer-4: w1", "writer-4: w2", "writer-4: w3"]);
       });
 
+      it("a write without its socket's key never reaches the leader: answered before its body is read in full, a batch too, while the key's own writes run", async () => {
+        const room = "anonymous";
+        const witness = await client(room, "witness-7");
+        const key = randomUUID();
+        await greeted(url(room, "present-7", key), "present-7");
+        for (const [id, writeKey, type] of [
+          ["absent-7", randomUUID(), "text/plain"],
+          ["present-7", randomUUID(), "text/plain"],
+          ["present-7", randomUUID(), "application/vnd.party-shard.batch+json"],
+        ]) {
+          const head = [`POST /parties/${router}/${room} HTTP/1.1`, `Host: ${server!.host}`, `Content-Type: ${type}`, "Transfer-Encoding: chunked", `x-party-shard-connection: ${id}`, `x-party-shard-key: ${writeKey}`, "x-party-shard-seq: 1", "Connection: close"];
+          // One chunk of 64 KiB of a body that never ends: an answer can only come from a router that did not wait for the rest.
+          const answer = await proxied(() => rawRequest(server!.host, head.join("\r\n"), (socket) => void socket.write(`10000\r\n${"x".repeat(65_536)}\r\n`), 8_000));
+          assert.equal(answer.status, 425, `${id} ${type}: ${answer.head} ${answer.body}`);
+        }
+        assert.deepEqual(await write(room, "present-7", key, 1, "mine"), { status: 200, body: "ok" });
+        await until(() => witness.inbox.length >= 1, 5_000);
+        assert.deepEqual(witness.inbox, ["present-7: mine"]);
+        const view = (await (await fetch(`http://${server!.host}/parties/${router}/${room}`, { headers: { "x-party-shard-view-token": server!.viewToken } })).json()) as { leader: { unknownWriters?: number } };
+        assert.equal(view.leader.unknownWriters, 0, "writes the leader refused for an unknown connection or key");
+      });
+
+      it("a client on a shard gets the request's cf as the edge saw it: its onConnect reads what a direct client's reads", async () => {
+        const room = `cf-${hibernate}`;
+        const cfOf = async (attempt: Attempt) => {
+          assert.ok(!attempt.refused, attempt.refused ? `${attempt.status} ${attempt.body}` : "");
+          closers.push(() => attempt.socket.terminate());
+          await until(() => attempt.inbox.some((message) => message.startsWith("cf ")), 10_000);
+          return JSON.parse(attempt.inbox.find((message) => message.startsWith("cf "))!.slice(3)) as unknown;
+        };
+        const direct = await cfOf(await wsAttempt(url(room, "direct-8", undefined, party)));
+        const sharded = await cfOf(await wsAttempt(url(room, "sharded-8", randomUUID())));
+        assert.ok(direct !== null && typeof direct === "object" && Object.keys(direct).length > 0, `the dev server gives a direct socket's request a cf: ${JSON.stringify(direct)}`);
+        assert.deepEqual(sharded, direct);
+      });
+
       /** A migrated client of the fixture (through the router, with a write key), greeted. */
       async function client(room: string, id: string) {
         const { socket, say } = join({ host: server!.host, room, id, WebSocket });
@@ -179,14 +215,25 @@ for (const target of PLATFORMS) {
         assert.deepEqual(attempt.inbox, []);
       }
 
-      /** A connection's keyed, numbered write, as sendViaRouter sends it. */
+      /** A connection's keyed, numbered write, as sendViaRouter sends it (asked again, with the same key, on wrangler dev's proxy's 503). */
       async function write(room: string, id: string, key: string, seq: number, body: string): Promise<Answer> {
         const headers = { "content-type": "text/plain;charset=UTF-8", "x-party-shard-connection": id, "x-party-shard-key": key, "x-party-shard-seq": String(seq), "idempotency-key": randomUUID() };
-        const res = await fetch(`http://${server!.host}/parties/${router}/${room}`, { method: "POST", headers, body });
-        return { status: res.status, body: await res.text() };
+        return proxied(async () => {
+          const res = await fetch(`http://${server!.host}/parties/${router}/${room}`, { method: "POST", headers, body });
+          return { status: res.status, body: await res.text() };
+        });
       }
     });
   }
+}
+
+/**
+ * After a request whose body the Worker left unread, wrangler dev's proxy sometimes answers the
+ * next request itself, 503, before the Worker sees it (docs/security.md): asked again, once.
+ */
+async function proxied<A extends { status: number; body: string }>(ask: () => Promise<A>): Promise<A> {
+  const answer = await ask();
+  return answer.status === 503 && answer.body.startsWith("Your worker restarted mid-request") ? ask() : answer;
 }
 
 function partyserverProject(): string {

@@ -5,6 +5,7 @@ import { editTomlConfig } from "./edit-toml.js";
 import type { LoadedWrangler } from "./loaded-wrangler.js";
 import { parseWrangler } from "./load-wrangler.js";
 import { routerBindingConflicts, routerNeeds, scopePrefix } from "./router-needs.js";
+import { verifyRouterEdit } from "./verify-edit.js";
 
 /**
  * The config text with the router's binding added where it is missing (the top level, and every
@@ -28,6 +29,7 @@ export function addRouterToWrangler(loaded: LoadedWrangler): string {
   // something, must never be written.
   const left = routerConfigProblems(parseWrangler(loaded.root, loaded.file, text));
   if (left.length > 0) throw new Error(`Adding the router to ${loaded.file} left: ${left.map((problem) => problem.message).join("; ")}`);
+  verifyRouterEdit(loaded, needs, text);
   return text;
 }
 

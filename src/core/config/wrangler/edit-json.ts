@@ -1,6 +1,6 @@
 import { Node, type ArrayLiteralExpression, type ObjectLiteralExpression } from "ts-morph";
 import { detectCodeStyle } from "../../code-style.js";
-import { applyEdits, endOfLineAfter, insertPropertyEdits, lineIndent, trailingComma, type Edit, type ObjectLayout } from "../../text-edits.js";
+import { appendItemEdits, applyEdits, insertPropertyEdits, trailingComma, type Edit, type ObjectLayout } from "../../text-edits.js";
 import { nodeEnd, parseConfigDocument, textOffset, type ConfigDocument } from "../config-document.js";
 import { ROUTER_BINDING } from "./names.js";
 import type { LoadedWrangler } from "./loaded-wrangler.js";
@@ -59,17 +59,17 @@ function nested(entry: string, indent: string, layout: ObjectLayout): string {
 
 /** Edits that add `element` last in `array`: on a line of its own when the array spans lines, else inline. */
 function appendElementEdits(text: string, array: ArrayLiteralExpression, element: string, layout: ObjectLayout): Edit[] {
-  const open = textOffset(array);
-  const close = nodeEnd(array) - 1;
   const last = array.getElements().at(-1);
   const comma = trailingComma(array);
-  if (!text.slice(open, close).includes("\n")) {
-    if (!last) return [{ at: open + 1, insert: element }];
-    return comma ? [{ at: nodeEnd(comma), insert: ` ${element},` }] : [{ at: nodeEnd(last), insert: `, ${element}` }];
-  }
-  const indent = last ? lineIndent(text, textOffset(last)) : lineIndent(text, open) + layout.unit;
-  const line = `${layout.newline}${indent}${element}${comma || (!last && layout.trailingCommas) ? "," : ""}`;
-  if (!last) return [{ at: open + 1, insert: line }];
-  const afterLast = comma ? nodeEnd(comma) : nodeEnd(last);
-  return [...(comma ? [] : [{ at: nodeEnd(last), insert: "," }]), { at: endOfLineAfter(text, afterLast), insert: line }];
+  return appendItemEdits(
+    text,
+    {
+      open: textOffset(array),
+      close: nodeEnd(array) - 1,
+      ...(last ? { last: { start: textOffset(last), end: nodeEnd(last) } } : {}),
+      ...(comma ? { trailingComma: nodeEnd(comma) } : {}),
+    },
+    element,
+    layout,
+  );
 }

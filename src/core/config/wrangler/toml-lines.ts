@@ -11,6 +11,8 @@ export interface TomlLine {
   path: string[];
   /** For a key: its value starts with `{` or `[` (an inline table or array). */
   inline?: boolean;
+  /** For a key: the offset in the text where its value starts. */
+  value?: number;
 }
 
 const KEY_PART = /\s*(?:([A-Za-z0-9_-]+)|"((?:[^"\\]|\\.)*)"|'([^']*)')\s*/y;
@@ -20,7 +22,11 @@ export function scanTomlLines(text: string): TomlLine[] {
   let table: string[] = [];
   let open: string | undefined; // the closing delimiter of a multi-line string we are inside
   let depth = 0; // brackets still open from a multi-line array or inline table
-  text.split(/\r?\n/).forEach((raw, index) => {
+  let offset = 0; // where the line starts in the text
+  text.split("\n").forEach((line, index) => {
+    const start = offset;
+    offset += line.length + 1;
+    const raw = line.replace(/\r$/, "");
     const code = stripComment(raw);
     if (open) {
       if (raw.includes(open)) open = undefined;
@@ -41,7 +47,7 @@ export function scanTomlLines(text: string): TomlLine[] {
     const equals = splitKey(code);
     if (!equals) return;
     const value = equals.value.trimStart();
-    lines.push({ line: index + 1, kind: "key", path: [...table, ...equals.key], inline: value.startsWith("{") || value.startsWith("[") });
+    lines.push({ line: index + 1, kind: "key", path: [...table, ...equals.key], inline: value.startsWith("{") || value.startsWith("["), value: start + code.length - value.length });
     const multiline = /^("""|''')/.exec(value);
     if (multiline && !value.slice(3).includes(multiline[1]!)) open = multiline[1];
     else depth = Math.max(0, bracketBalance(value));
@@ -51,15 +57,20 @@ export function scanTomlLines(text: string): TomlLine[] {
 
 /** The key path written in `text`, or undefined when it is not one. */
 function keyPath(text: string): string[] | undefined {
-  const parts: string[] = [];
-  KEY_PART.lastIndex = 0;
+  const key = readKeyPath(text, 0);
+  return key?.end === text.length ? key.path : undefined;
+}
+
+/** The key path (`a."b c".d`, spaces around its parts) written from `at` on, and where it ends; undefined when none is. */
+export function readKeyPath(text: string, at: number): { path: string[]; end: number } | undefined {
+  const path: string[] = [];
+  KEY_PART.lastIndex = at;
   for (;;) {
     const start = KEY_PART.lastIndex;
     const match = KEY_PART.exec(text);
     if (!match || KEY_PART.lastIndex === start) return undefined;
-    parts.push(match[1] ?? unescape(match[2]) ?? match[3]!);
-    if (KEY_PART.lastIndex === text.length) return parts;
-    if (text[KEY_PART.lastIndex] !== ".") return undefined;
+    path.push(match[1] ?? unescape(match[2]) ?? match[3]!);
+    if (text[KEY_PART.lastIndex] !== ".") return { path, end: KEY_PART.lastIndex };
     KEY_PART.lastIndex++;
   }
 }

@@ -11,6 +11,8 @@ export interface SourceText {
 export type PackageLookup = (name: string) => boolean;
 
 const SOCKET_WORDS = /partysocket|PartySocket/;
+// A raw WebSocket made here (the global one, or the `ws` package's under any name) may reach a party by its URL.
+const RAW_SOCKET_WORDS = /\bnew\s+(?:[\w$]+\.)?WebSocket\s*\(|\b(?:from|require\s*\()\s*["'](?:isomorphic-)?ws["']/;
 // `let socket: any` with a `.send(` gets a finding of its own, socket or not.
 const ANY_TYPED = /:\s*any\b/;
 const SEND_CALL = /\.send\s*\(/;
@@ -25,9 +27,10 @@ const EXTENSION = /\.(?:[cm]?[jt]sx?)$/;
  * The files that can hold a PartySocket, decided from text alone, before anything is parsed.
  *
  * A socket value reaches code only three ways: the file names partysocket itself (an import,
- * a `PartySocket` type), it imports a module that can hold one (or a package that depends on
- * partysocket), or it reads a global that a script declares. So the seeds are the files that
- * name partysocket, and the rest follow their importers to a fixed point. A file that only
+ * a `PartySocket` type) or makes a raw WebSocket, it imports a module that can hold one (or a
+ * package that depends on partysocket), or it reads a global that a script declares. So the
+ * seeds are the files that name partysocket or make a WebSocket, and the rest follow their
+ * importers to a fixed point. A file that only
  * calls `mailer.send()` on things of its own is never a candidate: on a large app that is most
  * files, and the reason migrate can be faster than a type check.
  *
@@ -47,7 +50,7 @@ export function socketCandidates(sources: SourceText[], packageUsesPartysocket: 
   const candidates = new Set<string>();
   const importers = new Map<string, string[]>();
   for (const source of scanned) {
-    const isSeed = SOCKET_WORDS.test(source.text) || (ANY_TYPED.test(source.text) && SEND_CALL.test(source.text)) || source.specifiers.some(socketPackage);
+    const isSeed = SOCKET_WORDS.test(source.text) || RAW_SOCKET_WORDS.test(source.text) || (ANY_TYPED.test(source.text) && SEND_CALL.test(source.text)) || source.specifiers.some(socketPackage);
     if (isSeed) candidates.add(source.file);
     for (const specifier of source.specifiers) {
       const key = importKey(source.file, specifier);

@@ -1,7 +1,25 @@
 import { Node, type ObjectLiteralExpression, type ParameterDeclaration, type ts } from "ts-morph";
 import { resolveAlias, unwrap, type Construction } from "./socket-origins.js";
 
-export type PartyOf = { kind: "literal"; name: string } | { kind: "dynamic"; reason: string };
+/** A party told from the code: one name, or a runtime value with every name it can be when each can be told. */
+export type PartyOf = { kind: "literal"; name: string } | { kind: "dynamic"; reason: string; candidates?: string[] };
+
+/** The parties a socket must go through the router for: the sharded one, and the router itself. */
+export interface RoutedParties {
+  shardedParty: string;
+  routerParty: string;
+}
+
+/**
+ * Where a socket's party leads: to the sharded party or the router (`routed`), to another party
+ * (`other`, also when every name a runtime value can be is told and none is either of those), or
+ * where nobody can tell: a runtime value that may be one of them is the user's to settle.
+ */
+export function partyReach(party: PartyOf, { shardedParty, routerParty }: RoutedParties): "routed" | "other" | "unknown" {
+  const isRouted = (name: string) => name === shardedParty || name === routerParty;
+  if (party.kind === "literal") return isRouted(party.name) ? "routed" : "other";
+  return party.candidates && !party.candidates.some(isRouted) ? "other" : "unknown";
+}
 
 const MAX_DEPTH = 8;
 
@@ -24,12 +42,12 @@ export function readParty(construction: Construction): PartyOf {
       ? declarationNames(resolveAlias(property.getValueSymbol())?.getDeclarations() ?? [], 0)
       : undefined;
   if (names?.length === 1) return { kind: "literal", name: names[0]! };
-  if (names && names.length > 1) return { kind: "dynamic", reason: `one of ${names.map((name) => `"${name}"`).join(", ")}, depending on where it is called from` };
+  if (names && names.length > 1) return { kind: "dynamic", reason: `one of ${names.map((name) => `"${name}"`).join(", ")}, depending on where it is called from`, candidates: names };
   return { kind: "dynamic", reason: `the runtime value \`${property.getText()}\`` };
 }
 
 /** Every string `expression` can be, or undefined when one of them cannot be told. */
-function partyNames(expression: Node, depth: number): string[] | undefined {
+export function partyNames(expression: Node, depth: number): string[] | undefined {
   if (depth > MAX_DEPTH) return undefined;
   const node = unwrap(expression);
   if (Node.isStringLiteral(node) || Node.isNoSubstitutionTemplateLiteral(node)) return [node.getLiteralValue()];
@@ -72,13 +90,13 @@ function parameterValues(parameter: ParameterDeclaration, depth: number): string
   const fallback = parameter.getInitializer();
   const index = (parameter.getParentOrThrow().compilerNode as ts.SignatureDeclaration).parameters.indexOf(parameter.compilerNode);
   const calls = callSites(parameter);
-  if (!calls) return fallback ? partyNames(fallback, depth + 1) : undefined;
+  // No caller in sight (an exported function) tells nothing of what its callers pass.
+  if (!calls || calls.length === 0) return fallback ? partyNames(fallback, depth + 1) : undefined;
   const values = calls.map((call) => {
     const argument = Node.isCallExpression(call) ? call.getArguments()[index] : undefined;
     if (argument) return partyNames(argument, depth + 1);
     return fallback ? partyNames(fallback, depth + 1) : undefined;
   });
-  if (fallback && calls.length === 0) values.push(partyNames(fallback, depth + 1));
   return union(values);
 }
 
@@ -150,7 +168,8 @@ function variableName(fn: Node) {
   return Node.isIdentifier(name) ? name : undefined;
 }
 
+/** Every name of every list; undefined when one cannot be told, or when there is none to tell. */
 function union(lists: (string[] | undefined)[]): string[] | undefined {
-  if (lists.some((list) => list === undefined)) return undefined;
+  if (lists.length === 0 || lists.some((list) => list === undefined)) return undefined;
   return [...new Set(lists.flat() as string[])].sort();
 }

@@ -1,13 +1,15 @@
 import path from "node:path";
 import type { WritesMode } from "../migrate-options.js";
-import { Node, SyntaxKind, type CallExpression, type ImportDeclaration, type NewExpression, type ObjectLiteralExpression, type SourceFile } from "ts-morph";
+import { Node, SyntaxKind, type CallExpression, type ImportDeclaration, type NewExpression, type SourceFile } from "ts-morph";
 import { importEdits } from "../../add-import.js";
 import { detectCodeStyle, relativeImport } from "../../code-style.js";
 import type { Finding, OnProgress } from "../../plan.js";
 import { applyEdits, type Edit } from "../../text-edits.js";
 import { findingAt } from "../../findings.js";
 import { HELPER_FILE_NAME, type ClientGroup, type ClientProject } from "./load-client-project.js";
-import { readParty, type PartyOf } from "./party-name.js";
+import { partyReach, readParty, type PartyOf } from "./party-name.js";
+import { planRawSocket, rawSendFinding, rawSocketRouted } from "./plan-raw-sockets.js";
+import { isRawSocketConstructor } from "./raw-sockets.js";
 import { KEY_CALL, keyConnection, routeConnection } from "./route-connection.js";
 import { siteNodes, type SiteNodes } from "./site-nodes.js";
 import { SocketOrigins, mayComeFromPartysocket, mayConstruct, type Construction, type Origin } from "./socket-origins.js";
@@ -69,7 +71,6 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
   const constructions = new Map<string, Construction>();
   for (const { sites, origins } of groups) for (const construction of findConstructions(sites, origins)) constructions.set(siteKey(construction.call), constructions.get(siteKey(construction.call)) ?? construction);
   const partyOf = new Map([...constructions].map(([key, construction]) => [key, readParty(construction)]));
-  const routed = (party: PartyOf) => party.kind === "literal" && (party.name === target.shardedParty || party.name === target.routerParty);
 
   // Options shared by several sockets (one variable passed to each) are edited once.
   const routedOptions = new Map<string, { keyed: boolean }>();
@@ -77,9 +78,10 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
   for (const [key, construction] of constructions) {
     const party = partyOf.get(key)!;
     const file = construction.call.getSourceFile();
-    if (party.kind === "dynamic") {
+    const reach = partyReach(party, target);
+    if (reach === "unknown" && party.kind === "dynamic") {
       plan.findings.push(findingAt(file, construction.call, "manual", "party-unknown", `This socket's party is ${party.reason}; migrate cannot tell whether it is "${target.shardedParty}". If it is, connect it to party "${target.routerParty}" with query: shardKey(…); its sends already go through ${HELPER_CALL}, which routes them once it does.`));
-    } else if (routed(party)) {
+    } else if (reach === "routed" && party.kind === "literal") {
       const declaration = construction.call.getParent();
       if (Node.isVariableDeclaration(declaration)) routedSockets.push({ file: file.getFilePath(), name: declaration.getName() });
       // A socket an earlier party-shard routed may lack a write key: it gets one, and keeps its party.
@@ -99,10 +101,26 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
     }
   }
 
+  // Raw WebSockets to the sharded party: their URL reaches the router where the party's name is written in it.
+  const rawSockets = new Map<string, NewExpression>();
+  for (const { sites } of groups) for (const { news } of sites.values()) for (const call of news.filter(isRawSocketConstructor)) rawSockets.set(siteKey(call), call);
+  for (const call of rawSockets.values()) {
+    const { edit: change, finding } = planRawSocket(call, target);
+    if (change) edit(call.getSourceFile(), change);
+    if (finding) plan.findings.push(finding);
+  }
+  // A raw socket's URL is read once, however many sends it has.
+  const rawRouted = new Map<string, boolean>();
+  const isRawRouted = (call: NewExpression) => {
+    const key = siteKey(call);
+    if (!rawRouted.has(key)) rawRouted.set(key, rawSocketRouted(call, target));
+    return rawRouted.get(key)!;
+  };
+
   let analysed = 0;
   const total = groups.reduce((sum, group) => sum + group.files.length, 0);
   for (const { files, sites, origins } of groups) {
-    const sends: SendContext = { origins, partyOf, routed, target };
+    const sends: SendContext = { origins, partyOf, target, isRawRouted };
     for (const file of files) {
       // With --writes socket every send stays as written: there is nothing to rewrite or report.
       if (target.writes !== "socket") planSends(file, sites.get(file)!, sends, plan, edit);
@@ -124,7 +142,7 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
 
 /** One group's files that parse (the others are reported and skipped; the run goes on), and their site nodes. */
 function analyseGroup(group: ClientGroup, plan: PlanState) {
-  const origins = new SocketOrigins(group.typesAvailable);
+  const origins = new SocketOrigins(group.typesAvailable, isRawSocketConstructor);
   const program = group.project.getProgram();
   const files = group.candidates
     .map((file) => group.project.getSourceFileOrThrow(file))
@@ -165,8 +183,9 @@ function dedupeFindings(findings: Finding[]): Finding[] {
 interface SendContext {
   origins: SocketOrigins;
   partyOf: Map<string, PartyOf>;
-  routed: (party: PartyOf) => boolean;
   target: ClientTarget;
+  /** Whether a raw WebSocket's URL reaches the sharded party or the router. */
+  isRawRouted: (call: NewExpression) => boolean;
 }
 
 /** Edits and texts by file path, the helper's exports each file calls (to import), and the findings so far. */
@@ -188,6 +207,10 @@ function planSends(file: SourceFile, sites: SiteNodes, context: SendContext, pla
   for (const access of sites.sendAccesses) {
     const origin = context.origins.of(access.getExpression());
     if (!origin) continue;
+    if (origin.kind === "raw") {
+      if (context.isRawRouted(origin.call)) plan.findings.push(rawSendFinding(file, access, context.target));
+      continue;
+    }
     const verdict = classify(origin, context);
     const call = access.getParent();
     const isCall = Node.isCallExpression(call) && call.getExpression() === access;
@@ -204,7 +227,8 @@ function planSends(file: SourceFile, sites: SiteNodes, context: SendContext, pla
     }
   }
   for (const access of sites.dynamicAccesses) {
-    if (context.origins.of(access.getExpression())) {
+    const origin = context.origins.of(access.getExpression());
+    if (origin && (origin.kind !== "raw" || context.isRawRouted(origin.call))) {
       plan.findings.push(findingAt(file, access, "manual", "send-dynamic", `\`${access.getText()}\` reaches a socket method by a computed name; if it is send, route it with ${HELPER_CALL}.`));
     }
   }
@@ -220,15 +244,16 @@ type Verdict = { kind: "rewrite"; atRunTime: boolean } | { kind: "skip" } | { ki
 
 /**
  * A send on a socket to the sharded party (or the router) is routed; one to another party is
- * left. A socket whose party cannot be told (typed PartySocket, a party read at run time) is
- * never left silently: sendViaRouter checks the socket's own party when it sends, so routing its
- * sends is right whichever party it is on.
+ * left, also when its party is a runtime value that can only be other parties. A socket whose
+ * party cannot be told (typed PartySocket, a party read at run time) is never left silently:
+ * sendViaRouter checks the socket's own party when it sends, so routing its sends is right
+ * whichever party it is on.
  */
-function classify(origin: Origin, { partyOf, routed }: SendContext): Verdict {
+function classify(origin: Exclude<Origin, { kind: "raw" }>, { partyOf, target }: SendContext): Verdict {
   if (origin.kind === "typed") return { kind: "rewrite", atRunTime: true };
-  const party = partyOf.get(siteKey(origin.construction.call)) ?? readParty(origin.construction);
-  if (party.kind === "dynamic") return { kind: "rewrite", atRunTime: true };
-  return routed(party) ? { kind: "rewrite", atRunTime: false } : { kind: "skip" };
+  const reach = partyReach(partyOf.get(siteKey(origin.construction.call)) ?? readParty(origin.construction), target);
+  if (reach === "unknown") return { kind: "rewrite", atRunTime: true };
+  return reach === "routed" ? { kind: "rewrite", atRunTime: false } : { kind: "skip" };
 }
 
 /** Every `new PartySocket`, `usePartySocket` and subclass `super(...)`, once each. */

@@ -23,9 +23,10 @@ export interface Construction {
 
 /**
  * What is known of a value: made by a construction we can see, or a PartySocket whose maker
- * we cannot see (a parameter, a context value, a cast), or not a PartySocket at all.
+ * we cannot see (a parameter, a context value, a cast), a raw WebSocket made by `call`, or not
+ * a socket at all.
  */
-export type Origin = { kind: "construction"; construction: Construction } | { kind: "typed" };
+export type Origin = { kind: "construction"; construction: Construction } | { kind: "typed" } | { kind: "raw"; call: NewExpression };
 
 const SOCKET_MODULE = /^partysocket(\/index(\.js)?)?$/;
 const REACT_MODULE = /^partysocket\/react$/;
@@ -36,7 +37,11 @@ const MAX_DEPTH = 8;
  * whether or not partysocket's types resolve. The type checker is asked only as a last resort.
  */
 export class SocketOrigins {
-  constructor(private readonly useTypes: boolean) {}
+  /** `isRaw` tells a raw WebSocket's construction (the browser's, `ws`'s), whose sends are followed too. */
+  constructor(
+    private readonly useTypes: boolean,
+    private readonly isRaw: (call: NewExpression) => boolean = () => false,
+  ) {}
 
   of(expression: Node, depth = 0): Origin | undefined {
     if (depth > MAX_DEPTH) return undefined;
@@ -69,7 +74,7 @@ export class SocketOrigins {
     if (Node.isNewExpression(node)) {
       if (chain.some(isSocketImport)) return { kind: "construction", construction: { call: node, options: objectArgument(node, 0) } };
       if (Node.isClassDeclaration(callee) && this.extendsSocket(callee)) return this.ofSubclass(callee, node);
-      return undefined;
+      return this.isRaw(node) ? { kind: "raw", call: node } : undefined;
     }
     if (chain.some(isHook)) {
       return { kind: "construction", construction: { call: node, options: objectArgument(node, 0) } };
