@@ -87,6 +87,7 @@ export const FINDINGS = {
     left: "partyserverMiddleware is not routed through the shards yet: it should be withPartyShard(partyserverMiddleware) (party-shard migrate)",
   },
   "middleware-mount": { levels: ["manual"] },
+  "router-unreachable": { levels: ["manual"] },
   "binding-used-directly": { levels: ["manual"] },
   "jurisdiction-unsupported": { levels: ["manual"] },
   // Named for PartyServer's init and check, which report these as check items, not findings yet.

@@ -8,6 +8,7 @@ import type { ChosenClass } from "./choose-class.js";
 import { patchClass } from "./patch-class.js";
 import { pruneImportEdits } from "./prune-imports.js";
 import { MIDDLEWARE_WRAPPER, routeMiddleware } from "./route-middleware.js";
+import { callsRoutePartyShard, routerUnreachable } from "./router-reach.js";
 import { directUseFindings, ROUTE_CALL, routeWorker } from "./route-worker.js";
 import { isRuntimeSpecifier, PARTYSERVER, SHARDED_CLASS } from "./server-class.js";
 import { VIRTUAL_ROOT, type WorkerSources } from "./worker-sources.js";
@@ -38,10 +39,12 @@ export function planServerPartyServer(sources: WorkerSources, chosen: ChosenClas
   if (patch.needsSharded) classWork.names.add(SHARDED_CLASS);
 
   // Every module of the Worker, not only main: a fetch handler main imports routes as much as main's own.
+  let reached = false;
   for (const file of sources.project.getSourceFiles()) {
     const routing = routeWorker(file);
     const middleware = routeMiddleware(file);
     findings.push(...routing.findings, ...middleware.findings, ...directUseFindings(file, chosen.binding.name));
+    reached ||= routing.edits.length > 0 || middleware.routed > 0 || callsRoutePartyShard(file);
     if (routing.edits.length > 0) {
       of(file).edits.push(...routing.edits);
       of(file).replaced.push(...routing.replaced);
@@ -52,6 +55,8 @@ export function planServerPartyServer(sources: WorkerSources, chosen: ChosenClas
       of(file).names.add(MIDDLEWARE_WRAPPER);
     }
   }
+  // Never a green check while the router's URLs would answer 404.
+  if (!reached) findings.push(routerUnreachable(sources, chosen.binding.name, runtimeFile));
 
   const changes: FileChange[] = [];
   for (const [file, { edits, replaced, names }] of work) {
