@@ -8,7 +8,7 @@ import type { ChosenClass } from "./choose-class.js";
 import { patchClass } from "./patch-class.js";
 import { pruneImportEdits } from "./prune-imports.js";
 import { MIDDLEWARE_WRAPPER, routeMiddleware } from "./route-middleware.js";
-import { callsRoutePartyShard, routerUnreachable } from "./router-reach.js";
+import { usesRoutePartyShard, routerUnreachable } from "./router-reach.js";
 import { directUseFindings, ROUTE_CALL, routeWorker } from "./route-worker.js";
 import { isRuntimeSpecifier, PARTYSERVER, SHARDED_CLASS } from "./server-class.js";
 import { VIRTUAL_ROOT, type WorkerSources } from "./worker-sources.js";
@@ -44,7 +44,7 @@ export function planServerPartyServer(sources: WorkerSources, chosen: ChosenClas
     const routing = routeWorker(file);
     const middleware = routeMiddleware(file);
     findings.push(...routing.findings, ...middleware.findings, ...directUseFindings(file, chosen.binding.name));
-    reached ||= routing.edits.length > 0 || middleware.routed > 0 || callsRoutePartyShard(file);
+    reached ||= routing.edits.length > 0 || middleware.routed > 0 || usesRoutePartyShard(file);
     if (routing.edits.length > 0) {
       of(file).edits.push(...routing.edits);
       of(file).replaced.push(...routing.replaced);

@@ -11,9 +11,9 @@ const ROUTER_PATH = `/parties/${kebab(ROUTER_BINDING)}/`;
 /** A literal that reads a party URL: "/parties/", `parties`, /^\/parties\/(\w+)/. */
 const PARTIES_LITERAL = /(^|\/)parties(\/|$)/;
 
-/** Whether the file calls the runtime's routePartyShard already (a Worker wired by hand, or by a migrate before). */
-export function callsRoutePartyShard(file: SourceFile): boolean {
-  return file.getDescendants().some((node) => Node.isCallExpression(node) && importedExport(node.getExpression(), isRuntimeSpecifier) === ROUTE_CALL);
+/** Whether the file uses the runtime's routePartyShard already (a Worker wired by hand, or by a migrate before): called, or handed on (`{ fetch: routePartyShard }`). */
+export function usesRoutePartyShard(file: SourceFile): boolean {
+  return file.getDescendants().some((node) => (Node.isIdentifier(node) || Node.isPropertyAccessExpression(node)) && !node.getFirstAncestor(Node.isImportDeclaration) && importedExport(node, isRuntimeSpecifier) === ROUTE_CALL);
 }
 
 /**
