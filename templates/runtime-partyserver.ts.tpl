@@ -30,7 +30,7 @@
  */
 import { env as workerEnv } from "cloudflare:workers";
 import type { PartyServerOptions } from "partyserver";
-import { ShardRouter, Sharded, routeToShards, type RouterConfig } from "{{runtimeImport}}";
+import { ShardRouter, Sharded, routeToShards, withRouter, type RouterConfig } from "{{runtimeImport}}";
 
 const SHARDED_BINDING = {{shardedBindingLiteral}};
 const SHARD_COUNT = {{shardCount}};
@@ -49,4 +49,13 @@ export class PartyShardRouter extends ShardRouter {
  */
 export function routePartyShard<Env extends Cloudflare.Env = Cloudflare.Env>(request: Request, env: Env = workerEnv as Env, options?: PartyServerOptions<Env>): Promise<Response | null> {
   return routeToShards(CONFIG, request, env, options);
+}
+
+/**
+ * For a Hono app, around hono-party's middleware: `withPartyShard(partyserverMiddleware)(ctx)` takes
+ * the same `{ options, onError }`; the router's URLs go to routePartyShard with those options (your
+ * hooks get the Hono context as hono-party gives it), anything else to partyserverMiddleware unchanged.
+ */
+export function withPartyShard<Factory extends (ctx?: never) => unknown>(partyserverMiddleware: Factory): Factory {
+  return withRouter(partyserverMiddleware, routePartyShard);
 }

@@ -82,6 +82,12 @@ export const FINDINGS = {
     levels: ["info"],
     left: "routePartykitRequest is not routed through the shards yet: it should be routePartyShard (party-shard migrate)",
   },
+  "middleware-routed": {
+    levels: ["info"],
+    left: "partyserverMiddleware is not routed through the shards yet: it should be withPartyShard(partyserverMiddleware) (party-shard migrate)",
+  },
+  "middleware-mount": { levels: ["manual"] },
+  "router-unreachable": { levels: ["manual"] },
   "binding-used-directly": { levels: ["manual"] },
   "jurisdiction-unsupported": { levels: ["manual"] },
   // Named for PartyServer's init and check, which report these as check items, not findings yet.

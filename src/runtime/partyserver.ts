@@ -1,7 +1,8 @@
 /**
  * The PartyServer host: `Sharded` (the sharded class's base in place of `Server`) makes its room
  * the leader; `ShardRouter` is the router's Durable Object (placement room `<room>`, shards
- * `<room>!shard-<n>`); `routeToShards` is the Worker's routing. Everything here adapts
+ * `<room>!shard-<n>`); `routeToShards` is the Worker's routing (`withRouter`, from
+ * worker-route.ts, puts it in front of hono-party's middleware). Everything here adapts
  * PartyServer's objects to what leader.ts, shard.ts, placement.ts and edge.ts need (host.ts).
  *
  * No request from the internet reaches a shard or acts as a link: ShardRouter refuses what
@@ -15,10 +16,10 @@ import { LeaderCore } from "./leader.js";
 import { Placement } from "./placement.js";
 import { HEADER, VIEW_TOKEN_VAR, asDirect, headerPairs, isLink, parseShardRoom, type Message } from "./protocol.js";
 import { ShardRelay } from "./shard.js";
+import { ROUTER_PARTY, routerPath, withRouter } from "./worker-route.js";
 
 /** The router's binding and URL name: the same in every project (init adds the binding). */
 const ROUTER_BINDING = "PartyShardRouter";
-const ROUTER_PARTY = "party-shard-router";
 
 /** Which class the router shards (its binding), and into how many shards. */
 interface RouterConfig {
@@ -292,15 +293,12 @@ class ShardRouter extends Server<Cloudflare.Env> {
  */
 async function routeToShards<Env extends Cloudflare.Env>(config: RouterConfig, request: Request, env: Env, options?: PartyServerOptions<Env>): Promise<Response | null> {
   const { binding, party, shards } = config;
-  const prefix = (options?.prefix || "parties").split("/");
   const url = new URL(request.url);
-  const parts = url.pathname.split("/").filter(Boolean);
-  const room = parts[prefix.length + 1];
-  if (!prefix.every((part, i) => parts[i] === part) || parts[prefix.length] !== ROUTER_PARTY || room === undefined) {
-    return routePartykitRequest(request, env, options);
-  }
+  const router = routerPath(url.pathname, options?.prefix);
+  if (!router) return routePartykitRequest(request, env, options);
+  const { room } = router;
   // The core reads paths as /parties/<router>/<room>/…, whatever the prefix.
-  url.pathname = ["", "parties", ROUTER_PARTY, ...parts.slice(prefix.length + 1)].join("/");
+  url.pathname = router.pathname;
   const req = new Request(url, request);
   // PartyServer's own headers are routePartykitRequest's to set, never a client's: the rooms
   // take x-partykit-namespace to mean "from the internet", and x-partykit-props as the props
@@ -384,5 +382,5 @@ function stubOf(env: unknown, binding: string, name: string): DurableObjectStub 
   return namespace.get(namespace.idFromName(name));
 }
 
-export { ShardRouter, Sharded, routeToShards };
+export { ShardRouter, Sharded, routeToShards, withRouter };
 export type { RouterConfig };

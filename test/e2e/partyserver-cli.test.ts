@@ -146,6 +146,48 @@ describe("party-shard on a PartyServer project (built CLI, no TTY)", { concurren
     }
   });
 
+  it("a Worker that forwards to the rooms itself: check names the line that routes the router's URLs, until it is there", async () => {
+    const dir = copyChat();
+    try {
+      const main = path.join(dir, "src", "server.ts");
+      const worker = read(dir, "src/server.ts").replace("import { routePartykitRequest, Server,", "import { getServerByName, Server,").replace(
+        /^export default \{[^]*$/m,
+        [
+          "export default {",
+          "  async fetch(request: Request, env: Env): Promise<Response> {",
+          '    const [, , party, room] = new URL(request.url).pathname.split("/");',
+          '    if (party !== "chat" || !room) return new Response("Not found", { status: 404 });',
+          "    return (await getServerByName(env.Chat, room)).fetch(request);",
+          "  },",
+          "} satisfies ExportedHandler<Env>;",
+          "",
+        ].join("\n"),
+      );
+      writeFileSync(main, worker);
+      assert.equal((await runCli(["init", "--yes"], dir)).exitCode, 0);
+      assert.equal((await runCli(["migrate", "--yes"], dir)).exitCode, 0);
+      const left = await runCli(["check"], dir);
+      assert.equal(left.exitCode, 1, left.stdout);
+      assert.match(left.stdout, /^src\/server\.ts:64:35 {2}Nothing in the Worker sends the router's URLs \(\/parties\/party-shard-router\/<room>\) to routePartyShard: after deploy they answer 404/m);
+      assert.match(left.stdout, /before it, add `if \(new URL\(request\.url\)\.pathname\.startsWith\("\/parties\/party-shard-router\/"\)\) return \(await routePartyShard\(request, env\)\) \?\? new Response\("Not found", \{ status: 404 \}\);` \(import \{ routePartyShard \} from "\.\/party-shard-server"/);
+
+      // The step, as the item says it.
+      writeFileSync(
+        main,
+        read(dir, "src/server.ts")
+          .replace('import { Sharded } from "./party-shard-server";', 'import { Sharded, routePartyShard } from "./party-shard-server";')
+          .replace("    const [, , party, room]", '    if (new URL(request.url).pathname.startsWith("/parties/party-shard-router/")) return (await routePartyShard(request, env)) ?? new Response("Not found", { status: 404 });\n    const [, , party, room]'),
+      );
+      const routed = await runCli(["check"], dir);
+      assert.doesNotMatch(routed.stdout, /Nothing in the Worker sends/);
+      // The forward itself is still reported, as any direct use of the binding is.
+      assert.match(routed.stdout, /^src\/server\.ts:65:35 {2}This forwards to the Chat rooms directly/m);
+      assert.match(routed.stdout, /party-shard check: 1 item left\./);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("migrate before init is exit 2 and writes nothing", async () => {
     const dir = copyChat();
     try {

@@ -7,6 +7,8 @@ import { applyEdits, type Edit } from "../text-edits.js";
 import type { ChosenClass } from "./choose-class.js";
 import { patchClass } from "./patch-class.js";
 import { pruneImportEdits } from "./prune-imports.js";
+import { MIDDLEWARE_WRAPPER, routeMiddleware } from "./route-middleware.js";
+import { usesRoutePartyShard, routerUnreachable } from "./router-reach.js";
 import { directUseFindings, ROUTE_CALL, routeWorker } from "./route-worker.js";
 import { isRuntimeSpecifier, PARTYSERVER, SHARDED_CLASS } from "./server-class.js";
 import { VIRTUAL_ROOT, type WorkerSources } from "./worker-sources.js";
@@ -37,15 +39,24 @@ export function planServerPartyServer(sources: WorkerSources, chosen: ChosenClas
   if (patch.needsSharded) classWork.names.add(SHARDED_CLASS);
 
   // Every module of the Worker, not only main: a fetch handler main imports routes as much as main's own.
+  let reached = false;
   for (const file of sources.project.getSourceFiles()) {
     const routing = routeWorker(file);
-    findings.push(...routing.findings, ...directUseFindings(file, chosen.binding.name));
-    if (routing.edits.length === 0) continue;
-    const fileWork = of(file);
-    fileWork.edits.push(...routing.edits);
-    fileWork.replaced.push(...routing.replaced);
-    fileWork.names.add(ROUTE_CALL);
+    const middleware = routeMiddleware(file);
+    findings.push(...routing.findings, ...middleware.findings, ...directUseFindings(file, chosen.binding.name));
+    reached ||= routing.edits.length > 0 || middleware.routed > 0 || usesRoutePartyShard(file);
+    if (routing.edits.length > 0) {
+      of(file).edits.push(...routing.edits);
+      of(file).replaced.push(...routing.replaced);
+      of(file).names.add(ROUTE_CALL);
+    }
+    if (middleware.edits.length > 0) {
+      of(file).edits.push(...middleware.edits);
+      of(file).names.add(MIDDLEWARE_WRAPPER);
+    }
   }
+  // Never a green check while the router's URLs would answer 404.
+  if (!reached) findings.push(routerUnreachable(sources, chosen.binding.name, runtimeFile));
 
   const changes: FileChange[] = [];
   for (const [file, { edits, replaced, names }] of work) {

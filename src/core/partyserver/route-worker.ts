@@ -1,4 +1,4 @@
-import { Node, type Identifier, type SourceFile } from "ts-morph";
+import { Node, type Identifier, type PropertyAccessExpression, type SourceFile } from "ts-morph";
 import { statement, type CodeStyle } from "../code-style.js";
 import type { Finding } from "../plan.js";
 import type { Edit } from "../text-edits.js";
@@ -30,14 +30,17 @@ export function routeWorker(file: SourceFile): WorkerRouting {
     edits.push({ at: callee.getStart(), end: callee.getEnd(), insert: ROUTE_CALL });
     if (Node.isIdentifier(callee)) replaced.push(callee);
     findings.push(findingAt(file, callee, "info", "worker-routed", `Requests go through ${ROUTE_CALL}, which answers the router's URLs and passes every other request on to routePartykitRequest with the same options.`));
-    const options = call.getArguments()[2];
-    const jurisdiction = Node.isObjectLiteralExpression(options) ? options.getProperty("jurisdiction") : undefined;
-    if (jurisdiction) {
-      // The router and its shards address rooms by name alone: they would reach another object.
-      findings.push(findingAt(file, jurisdiction, "manual", "jurisdiction-unsupported", `party-shard's router does not follow a jurisdiction: it and its shards would reach a leader room outside it, another Durable Object than direct clients reach. Drop the jurisdiction, or do not shard this class.`));
-    }
+    findings.push(...jurisdictionFindings(file, call.getArguments()[2]));
   }
   return { edits, replaced, findings };
+}
+
+/** routePartykitRequest's options (an object literal), when they name a jurisdiction: the router cannot follow it. */
+export function jurisdictionFindings(file: SourceFile, options: Node | undefined): Finding[] {
+  const jurisdiction = Node.isObjectLiteralExpression(options) ? options.getProperty("jurisdiction") : undefined;
+  if (!jurisdiction) return [];
+  // The router and its shards address rooms by name alone: they would reach another object.
+  return [findingAt(file, jurisdiction, "manual", "jurisdiction-unsupported", `party-shard's router does not follow a jurisdiction: it and its shards would reach a leader room outside it, another Durable Object than direct clients reach. Drop the jurisdiction, or do not shard this class.`)];
 }
 
 /** Whether the file exports PartyShardRouter already (from any module). */
@@ -59,15 +62,19 @@ export function exportRouterEdits(file: SourceFile, specifier: string, style: Co
 
 /** Other places that reach the sharded class's rooms without the router: `getServerByName(env.Chat, …)`, `env.Chat.get(…)`. */
 export function directUseFindings(file: SourceFile, binding: string): Finding[] {
-  const findings: Finding[] = [];
-  for (const access of file.getDescendants().filter(Node.isPropertyAccessExpression)) {
-    if (access.getName() !== binding) continue;
-    const parent = access.getParent();
-    const forwarded =
-      (Node.isCallExpression(parent) && partyserverExport(parent.getExpression()) === "getServerByName" && parent.getArguments()[0] === access) ||
-      (Node.isPropertyAccessExpression(parent) && ["get", "getByName", "idFromName"].includes(parent.getName()));
-    if (!forwarded) continue;
-    findings.push(findingAt(file, access, "manual", "binding-used-directly", `This forwards to the ${binding} rooms directly, not through ${ROUTE_CALL}: what is sent this way reaches the leader room without the router and its shards. Route client traffic through ${ROUTE_CALL}; keep this only for server-side calls.`));
-  }
-  return findings;
+  return directForwards(file, binding).map((access) =>
+    findingAt(file, access, "manual", "binding-used-directly", `This forwards to the ${binding} rooms directly, not through ${ROUTE_CALL}: what is sent this way reaches the leader room without the router and its shards. Route client traffic through ${ROUTE_CALL}; keep this only for server-side calls.`),
+  );
+}
+
+/** The `env.Chat` of each `getServerByName(env.Chat, …)`, `env.Chat.get(…)`, `.getByName(…)`, `.idFromName(…)` in the file. */
+export function directForwards(file: SourceFile, binding: string): PropertyAccessExpression[] {
+  return file.getDescendants().filter((node): node is PropertyAccessExpression => {
+    if (!Node.isPropertyAccessExpression(node) || node.getName() !== binding) return false;
+    const parent = node.getParent();
+    return (
+      (Node.isCallExpression(parent) && partyserverExport(parent.getExpression()) === "getServerByName" && parent.getArguments()[0] === node) ||
+      (Node.isPropertyAccessExpression(parent) && ["get", "getByName", "idFromName"].includes(parent.getName()))
+    );
+  });
 }

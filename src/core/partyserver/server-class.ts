@@ -13,18 +13,23 @@ const MAX_DEPTH = 8;
  * `import * as ps from "partyserver"`. Undefined for anything else.
  */
 export function partyserverExport(expression: Node): string | undefined {
+  return importedExport(expression, (specifier) => specifier === PARTYSERVER);
+}
+
+/** Like partyserverExport, for the modules whose specifier `from` accepts (hono-party, the generated runtime). */
+export function importedExport(expression: Node, from: (specifier: string) => boolean): string | undefined {
+  const imported = (node: Node | undefined) => {
+    const specifier = node?.getFirstAncestor(Node.isImportDeclaration)?.getModuleSpecifierValue();
+    return specifier !== undefined && from(specifier);
+  };
   if (Node.isPropertyAccessExpression(expression)) {
     const namespace = expression.getExpression();
     const declaration = Node.isIdentifier(namespace) ? namespace.getSymbol()?.getDeclarations()[0] : undefined;
-    return Node.isNamespaceImport(declaration) && fromPartyserver(declaration) ? expression.getName() : undefined;
+    return Node.isNamespaceImport(declaration) && imported(declaration) ? expression.getName() : undefined;
   }
   if (!Node.isIdentifier(expression)) return undefined;
   const declaration = expression.getSymbol()?.getDeclarations()[0];
-  return Node.isImportSpecifier(declaration) && fromPartyserver(declaration) ? declaration.getName() : undefined;
-}
-
-function fromPartyserver(node: Node): boolean {
-  return node.getFirstAncestor(Node.isImportDeclaration)?.getModuleSpecifierValue() === PARTYSERVER;
+  return Node.isImportSpecifier(declaration) && imported(declaration) ? declaration.getName() : undefined;
 }
 
 /** The runtime's base class for a sharded party: the user's class extends it instead of Server. */
@@ -37,10 +42,7 @@ export function isRuntimeSpecifier(specifier: string): boolean {
 
 /** Whether `expression` is `Sharded` imported from the generated runtime (a class migrate already swapped). */
 export function isShardedBase(expression: Node): boolean {
-  if (!Node.isIdentifier(expression)) return false;
-  const declaration = expression.getSymbol()?.getDeclarations()[0];
-  if (!Node.isImportSpecifier(declaration) || declaration.getName() !== SHARDED_CLASS) return false;
-  return isRuntimeSpecifier(declaration.getImportDeclaration().getModuleSpecifierValue());
+  return Node.isIdentifier(expression) && importedExport(expression, isRuntimeSpecifier) === SHARDED_CLASS;
 }
 
 /**
