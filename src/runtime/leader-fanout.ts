@@ -2,7 +2,8 @@
  * The leader's frames to its shards: what the party sends, broadcasts and closes.
  *
  * Costs and bounds:
- * - a broadcast is one frame per shard that holds a recipient, whatever its number of clients;
+ * - a broadcast is one frame per shard that holds a recipient, whatever its number of clients,
+ *   and costs the leader O(shards + excluded ids), not O(clients) (Audience);
  *   while writes are being handed to the party, or relayed messages are arriving, broadcasts to
  *   a shard are held and go as one frame (at most COALESCE_MAX_MS, COALESCE_MAX_BYTES);
  * - a shard sees the party's frames in the order the party made them: any other frame to that
@@ -13,7 +14,6 @@
 import type { LeaderHost } from "./host.js";
 import { HEADER, LINK_MAX_BYTES, encode, shardRoomId, utf8Length } from "./protocol.js";
 import type { Data, LeaderFrame, Message } from "./protocol.js";
-import type { RemoteConnection } from "./remote-connection.js";
 
 /** Bytes of frames kept for a shard whose link is down. */
 const OUTBOX_MAX_BYTES = 8_388_608;
@@ -36,6 +36,14 @@ interface ShardState {
   outboxBytes: number;
   /** The outbox grew past OUTBOX_MAX_BYTES and was dropped: the shard's clients are closed at its next hello. */
   overflowed: boolean;
+}
+
+/** Who a broadcast reaches on the shards, kept by the leader as clients come and go. */
+interface Audience {
+  /** The ids of the clients the party has met, per shard: only they get broadcasts. */
+  readonly met: ReadonlyMap<number, ReadonlySet<string>>;
+  /** A client's shard, and whether the party has met it; undefined for an id on no shard. */
+  find(id: string): { shard: number; met: boolean } | undefined;
 }
 
 /** Broadcasts held to go as one frame to a shard (see COALESCE_MAX_MS). */
@@ -68,21 +76,25 @@ class Fanout {
   }
 
   /** Direct clients one by one; each shard gets one frame, whatever its number of clients. */
-  broadcast(message: Message, without: readonly string[], remotes: Iterable<RemoteConnection>) {
+  broadcast(message: Message, without: readonly string[], audience: Audience) {
     const excluded = new Set(without);
     for (const conn of this.host.directConnections()) if (!excluded.has(conn.id)) conn.send(message);
-    const perShard = new Map<number, { clients: number; skipped: string[] }>();
-    for (const remote of remotes) {
-      const entry = perShard.get(remote.shard) ?? { clients: 0, skipped: [] };
-      entry.clients++;
-      if (excluded.has(remote.id)) entry.skipped.push(remote.id);
-      perShard.set(remote.shard, entry);
+    // The ids left out, by shard; and how many of them the party met (they count as recipients).
+    const left = new Map<number, { skipped: string[]; met: number }>();
+    for (const id of excluded) {
+      const found = audience.find(id);
+      if (!found) continue;
+      const entry = left.get(found.shard) ?? { skipped: [], met: 0 };
+      entry.skipped.push(id);
+      if (found.met) entry.met++;
+      left.set(found.shard, entry);
     }
     this.stats.broadcasts++;
     let data: Data | undefined;
     let dataBytes = 0;
-    for (const [shard, { clients, skipped }] of perShard) {
-      if (clients === skipped.length) continue;
+    for (const [shard, met] of audience.met) {
+      const { skipped, met: metSkipped } = left.get(shard) ?? { skipped: [], met: 0 };
+      if (met.size <= metSkipped) continue;
       // Encoded and measured once per broadcast, whatever the number of shards.
       if (data === undefined) {
         data = encode(message);
@@ -205,4 +217,4 @@ function carriedOver(outbox: string[], listed: ReadonlySet<string>): string[] {
 }
 
 export { COALESCE_MAX_MS, Fanout, carriedOver };
-export type { ShardState };
+export type { Audience, ShardState };

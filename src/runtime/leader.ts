@@ -27,6 +27,10 @@ class LeaderCore {
   private readonly remotes = new Map<string, RemoteConnection>();
   /** Clients gone whose onClose has not started: still the room's connections, as a closing socket is. */
   private readonly leaving = new Set<RemoteConnection>();
+  /** Ids of the clients the party has met, per shard, and of those opened but not met yet: what a broadcast reaches, without a look at every client. */
+  private readonly metByShard = new Map<number, Set<string>>();
+  private readonly unmet = new Set<string>();
+  private readonly audience = { met: this.metByShard, find: (id: string) => this.placed(id) };
   /** Keyed clients whose last socket closed, within ID_GRACE_MS: their ids are still theirs. */
   private readonly departed = new DepartedIds();
   private readonly shards = new Map<number, ShardState>();
@@ -255,9 +259,8 @@ class LeaderCore {
       // Its writes' numbers go on: a write the old socket abandoned must not run after a newer one.
       // On the same shard its close came first (the old remote is gone): the shard names the number.
       const seq = Math.max(existing && same ? existing.seqTaken : 0, frame.taken ?? 0, this.departed.claim(frame.id, key));
-      const remote = this.addRemote(shard, frame.id, frame.uri, key, { state: null, attachment: null, tags: [], ...(seq ? { seq } : {}) }, frame.socket);
-      // Until its onConnect starts, the old socket's onClose (queued above) must not meet it.
-      remote.met = false;
+      // Until its onConnect starts (met), the old socket's onClose (queued above) must not meet it.
+      const remote = this.addRemote(shard, frame.id, frame.uri, key, { state: null, attachment: null, tags: [], ...(seq ? { seq } : {}) }, frame.socket, false);
       remote.run(() => this.onRemoteConnect(remote, frame.headers, frame.cf), true);
       return;
     }
@@ -284,7 +287,7 @@ class LeaderCore {
     const ctx = { request: connectRequest(remote.uri, headers, cf) };
     const tags = ((await this.party.tags?.(remote, ctx)) ?? []) as string[];
     remote.setTags([remote.id, ...tags.filter((tag) => tag !== remote.id)]);
-    remote.met = true;
+    this.meet(remote);
     try {
       await this.party.connect?.(remote, ctx);
     } catch (error) {
@@ -302,6 +305,8 @@ class LeaderCore {
   /** A client leaves; `departed`: it left on its own (closed, or its shard restarted), and may come back to its id. */
   private gone(remote: RemoteConnection, code: number, reason: string, departed = true) {
     this.remotes.delete(remote.id);
+    this.metByShard.get(remote.shard)?.delete(remote.id);
+    this.unmet.delete(remote.id);
     if (departed && remote.key !== null) this.departed.remember({ id: remote.id, key: remote.key, seq: remote.seqTaken, until: Date.now() + ID_GRACE_MS });
     remote.readyState = 3;
     this.leaving.add(remote);
@@ -313,10 +318,31 @@ class LeaderCore {
   }
 
   /** `uri`: as the shard names it, the URL the client would have used without the router. */
-  private addRemote(shard: number, id: string, uri: string, key: string | null, kept: Kept, socket: string | undefined): RemoteConnection {
+  /** `met`: false for a socket whose onConnect is still to run; a client a shard's hello names was met. */
+  private addRemote(shard: number, id: string, uri: string, key: string | null, kept: Kept, socket: string | undefined, met = true): RemoteConnection {
+    const before = this.remotes.get(id);
+    if (before) this.metByShard.get(before.shard)?.delete(id);
     const remote = new RemoteConnection(id, uri, this.roomId(), shard, key, socket, kept, this.host.hibernates, (frame) => this.fanout.toShard(shard, frame));
     this.remotes.set(id, remote);
+    remote.met = false;
+    this.unmet.add(id);
+    if (met) this.meet(remote);
     return remote;
+  }
+
+  /** The party meets a client (its onConnect starts): from now on it is one of the room's connections. */
+  private meet(remote: RemoteConnection) {
+    remote.met = true;
+    if (this.remotes.get(remote.id) !== remote) return;
+    this.unmet.delete(remote.id);
+    let ids = this.metByShard.get(remote.shard);
+    if (!ids) this.metByShard.set(remote.shard, (ids = new Set()));
+    ids.add(remote.id);
+  }
+
+  private placed(id: string): { shard: number; met: boolean } | undefined {
+    const remote = this.remotes.get(id);
+    return remote && { shard: remote.shard, met: remote.met };
   }
 
 
@@ -342,8 +368,8 @@ class LeaderCore {
 
   /** Direct clients one by one; each shard gets one frame, whatever its number of clients. */
   broadcast(message: Message, without: readonly string[] = []) {
-    const unmet = [...this.remotes.values()].filter((remote) => !remote.met).map((remote) => remote.id);
-    this.fanout.broadcast(message, unmet.length > 0 ? [...without, ...unmet] : without, this.remotes.values());
+    // A socket whose onConnect has not started is left out on its shard, as it is not a connection yet.
+    this.fanout.broadcast(message, this.unmet.size > 0 ? [...without, ...this.unmet] : without, this.audience);
   }
 }
 
