@@ -83,27 +83,40 @@ describe("the leader's frames for a shard whose link is down", () => {
 
 describe("a shard whose leader acknowledges nothing", () => {
   it("past its bound, closes its clients 1013 and starts afresh, instead of dropping its oldest frame (their open)", async () => {
-    const closed: [string, number | undefined][] = [];
-    const storage = new Map<string, unknown>();
-    const alice: Conn = { id: "alice", uri: null, readyState: 1, state: null, setState: (state) => state, send() {}, close: (code) => void closed.push(["alice", code]) };
-    const host: ShardHost = {
-      party: "main",
-      storage: {
-        get: async (key: string) => storage.get(key),
-        put: async (key: string, value: unknown) => void storage.set(key, value),
-        delete: async (keys: string | string[]) => [keys].flat().forEach((key) => storage.delete(key)),
-        list: async ({ prefix }: { prefix: string }) => new Map([...storage].filter(([key]) => key.startsWith(prefix))),
-      } as RoomStorage,
-      connections: () => (closed.length ? [] : [alice]),
-      // The leader never answers: frames stay unacknowledged.
-      openLink: () => new Promise(() => {}),
-      routerRoom: () => async () => new Response(null, { status: 204 }),
-    };
-    const shard = new ShardRelay(host, "lobby", 1);
-    await shard.onConnect(alice, { request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=alice-key") });
-    for (let i = 0; i < 9; i++) shard.onMessage(alice, MEGABYTE_TEXT);
+    const { shard, alice, closed, storage } = await unansweredShard();
+    for (let i = 0; i < 10; i++) shard.onMessage(alice, MEGABYTE_TEXT);
     await settle();
     assert.deepEqual(closed, [["alice", 1013]]);
     assert.equal(storage.size, 0, "alice's record is gone, so the next hello does not list her");
   });
+
+  it("one message bigger than the bound alone is no stuck leader: 9 MiB of bytes waits, and nobody is closed", async () => {
+    const { shard, alice, closed } = await unansweredShard();
+    shard.onMessage(alice, new Uint8Array(9 * 1_048_576));
+    await settle();
+    assert.deepEqual(closed, []);
+  });
 });
+
+/** A shard with alice, whose link to the leader never opens: what alice sends stays unacknowledged. */
+async function unansweredShard() {
+  const closed: [string, number | undefined][] = [];
+  const storage = new Map<string, unknown>();
+  const alice: Conn = { id: "alice", uri: null, readyState: 1, state: null, setState: (state) => state, send() {}, close: (code) => void closed.push(["alice", code]) };
+  const host: ShardHost = {
+    party: "main",
+    storage: {
+      get: async (key: string) => storage.get(key),
+      put: async (key: string, value: unknown) => void storage.set(key, value),
+      delete: async (keys: string | string[]) => [keys].flat().forEach((key) => storage.delete(key)),
+      list: async ({ prefix }: { prefix: string }) => new Map([...storage].filter(([key]) => key.startsWith(prefix))),
+    } as RoomStorage,
+    connections: () => (closed.length ? [] : [alice]),
+    // The leader never answers: frames stay unacknowledged.
+    openLink: () => new Promise(() => {}),
+    routerRoom: () => async () => new Response(null, { status: 204 }),
+  };
+  const shard = new ShardRelay(host, "lobby", 1);
+  await shard.onConnect(alice, { request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=alice-key") });
+  return { shard, alice, closed, storage };
+}

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { decode, encode } from "../src/runtime/protocol.js";
+import { frameBytes, pack, unpack } from "../src/runtime/link-frames.js";
+import { decode, encode, type LeaderFrame, type ShardFrame } from "../src/runtime/protocol.js";
 
 // What a browser's WebSocket receives from the party, unsharded: `send` converts anything but
 // bytes to a string (WebIDL). Sharded, the frame to the shard must carry the same thing.
@@ -19,5 +20,56 @@ describe("a party's message crosses the link as the WebSocket would send it", ()
     assert.deepEqual(new Uint8Array(decode(encode(view)) as ArrayBuffer), new Uint8Array([8, 7, 6]));
     const dataView = new DataView(new Uint8Array([1, 2, 3, 4]).buffer, 2, 2);
     assert.deepEqual(new Uint8Array(decode(encode(dataView)) as ArrayBuffer), new Uint8Array([3, 4]));
+  });
+});
+
+describe("a frame crosses the link as text, or with its bytes as bytes", () => {
+  const roundTrip = (frame: LeaderFrame | ShardFrame) => unpack<LeaderFrame | ShardFrame>(pack(frame));
+  const bytesOf = (data: unknown) => new Uint8Array(decode(data as Parameters<typeof decode>[0]) as ArrayBuffer);
+
+  it("a frame of text only is the JSON it always was", () => {
+    const frame: LeaderFrame = { t: "broadcast", data: encode("hi \"there\""), without: ["a"], upTo: 3 };
+    assert.equal(pack(frame), JSON.stringify(frame));
+    assert.deepEqual(roundTrip(frame), frame);
+  });
+
+  it("a message's bytes go as bytes: 2 MiB of binary is a frame of 2 MiB and a header, not 4/3 of it in base64", () => {
+    const payload = new Uint8Array(2 * 1_048_576).map((_, i) => (i * 31) & 255);
+    const frame: ShardFrame = { t: "message", seq: 7, id: "c é", data: encode(payload) };
+    const wire = pack(frame);
+    assert.ok(wire instanceof ArrayBuffer);
+    assert.ok(wire.byteLength < payload.byteLength + 200, `${wire.byteLength} bytes on the wire`);
+    assert.ok(Math.abs(frameBytes(frame) - wire.byteLength) < 64, "the size a frame is counted at is its size on the wire");
+    const back = roundTrip(frame) as Extract<ShardFrame, { t: "message" }>;
+    assert.deepEqual({ ...back, data: null }, { ...frame, data: null });
+    assert.deepEqual(bytesOf(back.data), payload);
+  });
+
+  it("held broadcasts mixing text and bytes keep each item's own message, in order", () => {
+    const frame: LeaderFrame = {
+      t: "broadcasts",
+      items: [
+        { data: encode(new Uint8Array([1, 2, 3])), without: [], upTo: 1 },
+        { data: encode("text between"), without: ["x"], upTo: 2 },
+        { data: encode(new Uint8Array([250, 251]).buffer), without: [], upTo: 3 },
+      ],
+    };
+    const back = roundTrip(frame) as Extract<LeaderFrame, { t: "broadcasts" }>;
+    assert.deepEqual(bytesOf(back.items[0]!.data), new Uint8Array([1, 2, 3]));
+    assert.equal(decode(back.items[1]!.data), "text between");
+    assert.deepEqual(bytesOf(back.items[2]!.data), new Uint8Array([250, 251]));
+    assert.deepEqual(back.items.map(({ without, upTo }) => [without, upTo]), [[[], 1], [["x"], 2], [[], 3]]);
+  });
+
+  it("a message's bytes are the sender's at send time: reusing its buffer afterwards changes nothing sent", () => {
+    const buffer = new Uint8Array([1, 1, 1]);
+    const data = encode(buffer);
+    buffer.fill(9);
+    const sent = unpack<ShardFrame>(pack({ t: "message", seq: 1, id: "a", data })) as Extract<ShardFrame, { t: "message" }>;
+    assert.deepEqual(bytesOf(sent.data), new Uint8Array([1, 1, 1]));
+  });
+
+  it("a frame that is neither text nor a binary frame is refused, not misread", () => {
+    assert.throws(() => unpack(new Uint8Array([1]).buffer), /neither text nor a binary frame/);
   });
 });

@@ -18,7 +18,9 @@ interface Conn {
 /** The shard's end of its link: a Workers WebSocket (whatever the project's lib). The leader's end is a LinkEnd. */
 interface LinkSocket {
   readonly readyState: number;
-  send(message: string): void;
+  /** Where the platform lets a socket choose (workerd): how binary messages arrive. */
+  binaryType?: string;
+  send(message: string | ArrayBuffer): void;
   close(code?: number, reason?: string): void;
   addEventListener(type: "message", listener: (event: MessageEvent) => void): void;
   addEventListener(type: "close" | "error", listener: () => void): void;
@@ -27,7 +29,7 @@ interface LinkSocket {
 interface LinkEnd {
   readonly id: string;
   readonly readyState: number;
-  send(message: string): void;
+  send(message: string | ArrayBuffer): void;
   close(code?: number, reason?: string): void;
 }
 /** A request to another room: `path` below the room (with its query), "" for the room itself. */

@@ -12,10 +12,11 @@
  *   is woken to link again.
  */
 import type { LeaderHost } from "./host.js";
-import { HEADER, LINK_MAX_BYTES, encode, shardRoomId, utf8Length } from "./protocol.js";
+import { frameBytes, pack, unpack, wireBytes, type Wire } from "./link-frames.js";
+import { HEADER, LINK_MAX_BYTES, encode, shardRoomId } from "./protocol.js";
 import type { Data, LeaderFrame, Message } from "./protocol.js";
 
-/** Bytes of frames kept for a shard whose link is down. */
+/** Bytes of frames kept for a shard whose link is down, and the newest frame on top. */
 const OUTBOX_MAX_BYTES = 8_388_608;
 /**
  * While the leader hands a batch of writes to the party, or messages relayed by shards are
@@ -32,7 +33,7 @@ interface ShardState {
   processed: number;
   linkId: string | undefined;
   /** Frames (as sent) waiting for the link to come back, and their size. */
-  outbox: string[];
+  outbox: Wire[];
   outboxBytes: number;
   /** The outbox grew past OUTBOX_MAX_BYTES and was dropped: the shard's clients are closed at its next hello. */
   overflowed: boolean;
@@ -98,7 +99,7 @@ class Fanout {
       // Encoded and measured once per broadcast, whatever the number of shards.
       if (data === undefined) {
         data = encode(message);
-        dataBytes = utf8Length(JSON.stringify(data));
+        dataBytes = frameBytes({ t: "broadcast", data, without: [], upTo: 0 });
       }
       // The item's other fields: ids at most 3 bytes a UTF-16 unit, and the upTo number.
       const bytes = dataBytes + 3 * JSON.stringify(skipped).length + 64;
@@ -121,21 +122,22 @@ class Fanout {
   private sendToShard(shard: number, state: ShardState, frame: LeaderFrame) {
     if (frame.t === "broadcast" || frame.t === "broadcasts") this.stats.shardFrames++;
     const link = state.linkId ? this.host.link(state.linkId) : undefined;
-    const text = JSON.stringify(frame);
-    // A UTF-16 unit is at most 3 UTF-8 bytes: only a long frame is measured.
-    const bytes = text.length * 3 > LINK_MAX_BYTES ? utf8Length(text) : text.length;
-    if (frame.t === "broadcast" || frame.t === "broadcasts") this.stats.largestShardFrameBytes = Math.max(this.stats.largestShardFrameBytes, utf8Length(text));
+    const wire = pack(frame);
+    // A UTF-16 unit is at most 3 UTF-8 bytes: only a long text frame is measured.
+    const bytes = wireBytes(wire, LINK_MAX_BYTES);
+    if (frame.t === "broadcast" || frame.t === "broadcasts") this.stats.largestShardFrameBytes = Math.max(this.stats.largestShardFrameBytes, wireBytes(wire, 0));
     if (bytes > LINK_MAX_BYTES) {
-      // Held broadcasts never make such a frame; one message can (a binary one goes base64, 4/3 its size).
-      console.error(`party-shard: a ${frame.t} frame to shard ${shard} is ${bytes} bytes, over the ${LINK_MAX_BYTES}-byte WebSocket message limit of its link: on Cloudflare the link closes (1009) and that shard's clients miss this message. Keep messages to sharded clients under about ${Math.floor(LINK_MAX_BYTES / 2)} bytes of text or ${Math.floor((LINK_MAX_BYTES * 3) / 4 / 2)} bytes of binary.`);
+      // Held broadcasts never make such a frame; one message can (text that is mostly escapes grows in JSON).
+      console.error(`party-shard: a ${frame.t} frame to shard ${shard} is ${bytes} bytes, over the ${LINK_MAX_BYTES}-byte WebSocket message limit of its link: on Cloudflare the link closes (1009) and that shard's clients miss this message. Keep messages to sharded clients under about ${LINK_MAX_BYTES - 1_024} bytes.`);
     }
     // A link closing but not yet closed: its close event clears linkId, and the frame waits.
-    if (link && link.readyState === 1) return link.send(text);
+    if (link && link.readyState === 1) return link.send(wire);
     // Its clients will be closed when it comes back (see ShardState.overflowed): nothing to keep.
     if (state.overflowed) return;
-    state.outbox.push(text);
-    state.outboxBytes += text.length;
-    if (state.outboxBytes > OUTBOX_MAX_BYTES) {
+    state.outbox.push(wire);
+    state.outboxBytes += bytes;
+    // The newest frame may take it past the bound (one large message): the older ones must not.
+    if (state.outboxBytes - bytes > OUTBOX_MAX_BYTES) {
       // Dropping one frame would leave a client without it (or a shard without a close), unseen.
       console.error(`party-shard: shard ${shard} unreachable with ${OUTBOX_MAX_BYTES} bytes of frames waiting; its clients will be closed (1013) to reconnect`);
       state.outbox = [];
@@ -207,12 +209,12 @@ class Fanout {
  * The frames that waited for a shard's old incarnation that its new one can take: those to
  * clients it still has, and broadcasts only to them (`upTo` 0: its numbering started again).
  */
-function carriedOver(outbox: string[], listed: ReadonlySet<string>): string[] {
-  return outbox.flatMap((text) => {
-    const frame = JSON.parse(text) as LeaderFrame;
-    if (frame.t === "broadcast") return [JSON.stringify({ ...frame, upTo: 0 })];
-    if (frame.t === "broadcasts") return [JSON.stringify({ ...frame, items: frame.items.map((item) => ({ ...item, upTo: 0 })) })];
-    return "to" in frame && listed.has(frame.to) ? [text] : [];
+function carriedOver(outbox: Wire[], listed: ReadonlySet<string>): Wire[] {
+  return outbox.flatMap((wire) => {
+    const frame = unpack<LeaderFrame>(wire);
+    if (frame.t === "broadcast") return [pack({ ...frame, upTo: 0 })];
+    if (frame.t === "broadcasts") return [pack({ ...frame, items: frame.items.map((item) => ({ ...item, upTo: 0 })) })];
+    return "to" in frame && listed.has(frame.to) ? [wire] : [];
   });
 }
 

@@ -16,6 +16,7 @@ import type { Conn, LeaderHost, LinkEnd, PartyCalls } from "./host.js";
 import { Fanout, carriedOver, type ShardState } from "./leader-fanout.js";
 import { DepartedIds } from "./leader-ids.js";
 import { LeaderWrites } from "./leader-writes.js";
+import { unpack, wireBytes } from "./link-frames.js";
 import { BATCH_TYPE, HEADER, ID_GRACE_MS, closeReason, decode, injectedFault, isLink, linkShard, sameClient } from "./protocol.js";
 import type { Kept, LeaderFrame, Message, RelayFrame, ShardFrame } from "./protocol.js";
 import { RemoteConnection } from "./remote-connection.js";
@@ -131,7 +132,7 @@ class LeaderCore {
 
   /** A frame a shard sent over its link. */
   onLinkFrame(link: LinkEnd, raw: Message): Promise<void> {
-    const frame = JSON.parse(typeof raw === "string" ? raw : new TextDecoder().decode(raw)) as ShardFrame;
+    const frame = unpack<ShardFrame>(raw);
     const shard = linkShard(link.id);
     // A hello is taken at once: a starting room waits for the hellos (resync).
     if (frame.t === "hello") {
@@ -216,7 +217,7 @@ class LeaderCore {
       // outlived its memory); a broadcast only to them, as its numbering started again.
       const outbox = state ? carriedOver(state.outbox, listed) : [];
       const overflowed = state?.overflowed ?? false;
-      state = { incarnation: hello.incarnation, processed: hello.acked, linkId: undefined, outbox, outboxBytes: outbox.reduce((bytes, frame) => bytes + frame.length, 0), overflowed };
+      state = { incarnation: hello.incarnation, processed: hello.acked, linkId: undefined, outbox, outboxBytes: outbox.reduce((bytes, wire) => bytes + wireBytes(wire), 0), overflowed };
       this.shards.set(shard, state);
     }
     state.linkId = link.id;

@@ -172,6 +172,8 @@ class Sharded<Env extends Cloudflare.Env = Cloudflare.Env, Props extends Record<
     } else {
       // As the class accepts its sockets: an accepted link keeps this leader in memory.
       server.accept();
+      // Binary frames as ArrayBuffers (workerd's default is Blob), as on the shard's end.
+      server.binaryType = "arraybuffer";
       this.#links.set(id, server);
       const end = linkEnd(id, server);
       server.addEventListener("message", (event) => void this.#core.onLinkFrame(end, event.data as Message));

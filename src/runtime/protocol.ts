@@ -49,10 +49,13 @@ const BATCH_TYPE = "application/vnd.party-shard.batch+json";
 const LINK_ID_PREFIX = "party-shard-link-";
 const SHARD_ROOM = /^(.+)!shard-(\d+)$/;
 /**
- * The WebSocket message limit of a shard's link on Cloudflare: a bigger frame closes the link
- * (1009), and frames from the leader are not resent, so the shard's clients would miss it.
+ * The WebSocket message limit of a shard's link: what Cloudflare receives in one message (32 MiB,
+ * as from a client). A bigger frame closes the link (1009), and frames from the leader are not
+ * resent, so the shard's clients would miss it. A client's message can be that size too; with
+ * its frame's few hundred bytes around it, only a message within ~1 KiB of the limit can pass a
+ * client's socket and not the link.
  */
-const LINK_MAX_BYTES = 1_048_576;
+const LINK_MAX_BYTES = 33_554_432;
 /**
  * How long a connection id stays its key's after its last socket closed: longer than a client
  * takes to reconnect (partysocket waits at most 10 s between attempts, 4 s per attempt).
@@ -113,7 +116,8 @@ function asDirect<R extends Request>(req: R): R {
 
 // ─── The link protocol ──────────────────────────────────────────────────────────────────────
 
-type Data = { text: string } | { base64: string };
+/** A message in a frame: text, or bytes (as bytes on the link: link-frames.ts); base64 is a batched write's bytes as the client sent them. */
+type Data = { text: string } | { bytes: Uint8Array } | { base64: string };
 interface Kept {
   state: unknown;
   attachment: unknown;
@@ -185,17 +189,15 @@ interface LoadReport {
  * an empty binary frame.
  */
 function encode(message: unknown): Data {
-  if (message instanceof ArrayBuffer || ArrayBuffer.isView(message)) {
-    const bytes = message instanceof ArrayBuffer ? new Uint8Array(message) : new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
-    let binary = "";
-    for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-    return { base64: btoa(binary) };
-  }
+  // A copy, as a WebSocket's send takes one: the sender may reuse its buffer.
+  if (message instanceof ArrayBuffer) return { bytes: new Uint8Array(message.slice(0)) };
+  if (ArrayBuffer.isView(message)) return { bytes: new Uint8Array(message.buffer, message.byteOffset, message.byteLength).slice() };
   return { text: String(message) };
 }
 
 function decode(data: Data): string | ArrayBuffer {
   if ("text" in data) return data.text;
+  if ("bytes" in data) return data.bytes.slice().buffer;
   return Uint8Array.from(atob(data.base64), (c) => c.charCodeAt(0)).buffer;
 }
 
@@ -250,6 +252,14 @@ function sameClient(owner: string | null, key: string | null): boolean {
   return sameKey(owner, key);
 }
 
+/** The URL the client would have used without the router: /parties/<party>/<room>, no key. */
+function partyUri(clientUri: string, party: string, room: string): string {
+  const url = new URL(clientUri);
+  url.pathname = url.pathname.replace(/^\/parties\/[^/]+\/[^/]+/, `/parties/${party}/${room}`);
+  url.searchParams.delete(KEY_PARAM);
+  return url.toString();
+}
+
 /** Compares in constant time: a key is a secret. */
 function sameKey(expected: string | null, given: string | null): boolean {
   if (!expected || !given || expected.length !== given.length) return false;
@@ -280,6 +290,7 @@ export {
   linkShard,
   parseShardRoom,
   sameClient,
+  partyUri,
   sameKey,
   shardRoomId,
   sleep,

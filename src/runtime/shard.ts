@@ -14,10 +14,11 @@
  * - the client records in storage outlive the shard's memory, so a woken shard says who is here.
  */
 import type { Conn, LinkSocket, ShardHost } from "./host.js";
-import { HEADER, HEADER_PREFIX, ID_GRACE_MS, KEY_PARAM, LINK_ID_PREFIX, decode, decodeId, encode, headerPairs, sameClient } from "./protocol.js";
+import { frameBytes, pack, unpack } from "./link-frames.js";
+import { HEADER, HEADER_PREFIX, ID_GRACE_MS, KEY_PARAM, LINK_ID_PREFIX, decode, decodeId, encode, headerPairs, partyUri, sameClient } from "./protocol.js";
 import type { ClientRecord, Data, Departed, Kept, LeaderFrame, LoadReport, Message, RelayFrame, ShardFrame, Unnumbered } from "./protocol.js";
 
-/** Bytes of relayed frames a shard keeps until the leader acknowledges them. */
+/** Bytes of relayed frames a shard keeps until the leader acknowledges them, and the newest frame on top. */
 const UNACKED_MAX_BYTES = 8_388_608;
 /** A shard reopening its link: backoff between attempts. */
 const RELINK_BASE_MS = 50;
@@ -202,14 +203,15 @@ class ShardRelay {
   private emit(frame: Unnumbered<RelayFrame>): number {
     const numbered = { ...frame, seq: ++this.seq } as RelayFrame;
     this.unacked.push(numbered);
-    this.unackedBytes += JSON.stringify(numbered).length;
-    if (this.unackedBytes > UNACKED_MAX_BYTES) {
+    const bytes = frameBytes(numbered);
+    this.unackedBytes += bytes;
+    if (this.unackedBytes - bytes > UNACKED_MAX_BYTES) {
       this.startAfresh();
       return numbered.seq;
     }
     // A link that is closing is as good as gone; its close event may come many seconds later.
     if (this.link && this.link.readyState !== 1) this.link = undefined;
-    if (this.link) this.link.send(JSON.stringify(numbered));
+    if (this.link) this.link.send(pack(numbered));
     else this.ensureLink();
     return numbered.seq;
   }
@@ -260,7 +262,9 @@ class ShardRelay {
   private async openLink() {
     const id = `${LINK_ID_PREFIX}${this.shard}-${crypto.randomUUID()}`;
     const socket = await this.host.openLink(this.leaderRoom, `/?_pk=${id}`, { [HEADER.link]: String(this.shard) });
-    socket.addEventListener("message", (event) => this.onLeaderFrame(socket, JSON.parse(String(event.data)) as LeaderFrame));
+    // Binary frames (link-frames.ts) as ArrayBuffers: workerd's WebSocket gives Blobs by default.
+    if ("binaryType" in socket) socket.binaryType = "arraybuffer";
+    socket.addEventListener("message", (event) => this.onLeaderFrame(socket, unpack<LeaderFrame>(event.data)));
     socket.addEventListener("close", () => this.onLinkClosed(socket));
     socket.addEventListener("error", () => this.onLinkClosed(socket));
     await this.hello(socket);
@@ -287,14 +291,14 @@ class ShardRelay {
       .map(({ id, socket, uri, key }) => ({ id, ...(socket ? { socket } : {}), uri, key, kept: kept.get(`kept:${id}`) ?? { state: null, attachment: null, tags: [] } }));
     const departed = left.filter((entry) => entry.until > now);
     socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, acked: this.acked, clients, left: departed } satisfies ShardFrame));
-    for (const frame of this.unacked) socket.send(JSON.stringify({ ...frame, retry: true }));
+    for (const frame of this.unacked) socket.send(pack({ ...frame, retry: true }));
   }
 
   private onLeaderFrame(socket: LinkSocket, frame: LeaderFrame) {
     switch (frame.t) {
       case "ack":
         this.acked = Math.max(this.acked, frame.seq);
-        while (this.unacked[0] && this.unacked[0].seq <= this.acked) this.unackedBytes -= JSON.stringify(this.unacked.shift()).length;
+        while (this.unacked[0] && this.unacked[0].seq <= this.acked) this.unackedBytes -= frameBytes(this.unacked.shift()!);
         this.idleLink(socket);
         return;
       case "resync":
@@ -386,14 +390,6 @@ class ShardRelay {
 /** The storage keys of clients' records: who each is (`client:`), and what the leader kept of it (`kept:`). */
 function recordKeys(ids: readonly string[]): string[] {
   return ids.flatMap((id) => [`client:${id}`, `kept:${id}`]);
-}
-
-/** The URL the client would have used without the router: /parties/<party>/<room>, no key. */
-function partyUri(clientUri: string, party: string, room: string): string {
-  const url = new URL(clientUri);
-  url.pathname = url.pathname.replace(/^\/parties\/[^/]+\/[^/]+/, `/parties/${party}/${room}`);
-  url.searchParams.delete(KEY_PARAM);
-  return url.toString();
 }
 
 export { ShardRelay };

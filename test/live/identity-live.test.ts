@@ -176,6 +176,35 @@ for (const target of PLATFORMS) {
         assert.deepEqual(sharded, direct);
       });
 
+      it("a 900 KiB binary message crosses the links as the same bytes, both ways: from a client on a shard, and to clients on shards", async () => {
+        // Both dev servers take a client's message up to 1 MiB (partykit dev closes a bigger one 1009).
+        const room = `bytes-${hibernate}`;
+        const joined = async (socketUrl: string) => {
+          const attempt = await wsAttempt(socketUrl);
+          assert.ok(!attempt.refused, attempt.refused ? `${attempt.status} ${attempt.body}` : "");
+          closers.push(() => attempt.socket.terminate());
+          const received: Buffer[] = [];
+          attempt.socket.on("message", (data: Buffer, isBinary: boolean) => void (isBinary && received.push(data)));
+          return { socket: attempt.socket, received };
+        };
+        const sharded = await joined(url(room, "sharded-9", randomUUID()));
+        const other = await joined(url(room, "other-9", randomUUID()));
+        const direct = await joined(url(room, "direct-9", undefined, party));
+        const everyone = [sharded, other, direct];
+        for (const [sender, seed] of [[sharded, 7], [direct, 11]] as const) {
+          const payload = Buffer.from(Array.from({ length: 900 * 1_024 }, (_, i) => (i * seed) & 255));
+          sender.socket.send(payload);
+          await until(() => everyone.every((client) => client.received.length > 0), 20_000);
+          for (const [i, client] of everyone.entries()) {
+            const got = client.received.splice(0, 1)[0];
+            assert.ok(got?.equals(payload), `client ${i} got ${got?.length} bytes from the sender seeded ${seed}, not the ${payload.length} it sent`);
+          }
+        }
+        // The broadcasts' frames to the shards carried the bytes as bytes: base64 made them 4/3 the size.
+        const view = (await (await fetch(`http://${server!.host}/parties/${router}/${room}`, { headers: { "x-party-shard-view-token": server!.viewToken } })).json()) as { leader: { largestShardFrameBytes: number } };
+        assert.ok(view.leader.largestShardFrameBytes < 900 * 1_024 + 1_024, `the largest frame to a shard was ${view.leader.largestShardFrameBytes} bytes`);
+      });
+
       /** A migrated client of the fixture (through the router, with a write key), greeted. */
       async function client(room: string, id: string) {
         const { socket, say } = join({ host: server!.host, room, id, WebSocket });

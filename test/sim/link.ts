@@ -13,7 +13,7 @@ interface LinkWorld {
   latency(): number;
   trace(line: string): void;
   error(what: string, error: unknown): void;
-  leaderFrame(end: LinkEnd, raw: string): void;
+  leaderFrame(end: LinkEnd, raw: string | ArrayBuffer): void;
   leaderClosed(end: LinkEnd): void;
 }
 
@@ -114,21 +114,21 @@ class Link {
     return side.lastArrival;
   }
 
-  private send(side: Side, text: string) {
+  private send(side: Side, text: string | ArrayBuffer) {
     if (side.closedByMe) throw new TypeError("Can't call WebSocket send() after close().");
     // The peer's close arrived: nothing goes any more. A broken link loses it silently.
     if (side.readyState !== 1 || this.broken) return;
     this.w.clock.at(this.arrival(side), () => this.arrive(this.other(side), text), NET);
   }
 
-  private arrive(to: Side, text: string) {
+  private arrive(to: Side, text: string | ArrayBuffer) {
     if (this.broken || to.readyState === 3) return;
     if (to === this.leader) {
-      this.w.trace(`L <- ${this.short} ${text.slice(0, 160)}`);
+      this.w.trace(`L <- ${this.short} ${shown(text)}`);
       return this.w.leaderFrame(this.leaderEnd, text);
     }
     if (!this.opener.alive) return;
-    this.w.trace(`${this.short} <- L ${text.slice(0, 160)}`);
+    this.w.trace(`${this.short} <- L ${shown(text)}`);
     this.w.clock.current = this.opener;
     const event = new MessageEvent("message", { data: text });
     for (const listener of this.messageListeners) this.safely(() => listener(event));
@@ -166,6 +166,13 @@ class Link {
       this.w.error(`a listener on link ${this.short} threw`, error);
     }
   }
+}
+
+/** A frame for the trace: its text, or a binary frame's JSON and its size. */
+function shown(wire: string | ArrayBuffer): string {
+  if (typeof wire === "string") return wire.slice(0, 160);
+  const length = new DataView(wire).getUint32(0);
+  return `(${wire.byteLength} bytes) ${new TextDecoder().decode(new Uint8Array(wire, 4, length)).slice(0, 140)}`;
 }
 
 export { Link };

@@ -78,7 +78,7 @@ class World implements LinkWorld, RoomWorld, SocketHooks {
 
   // ─── Link events at the leader ───
 
-  leaderFrame(end: LinkEnd, raw: string) {
+  leaderFrame(end: LinkEnd, raw: string | ArrayBuffer) {
     const { core } = this.leader.wake();
     core.onLinkFrame(end, raw).catch((error: unknown) => this.error("a frame failed at the leader", error));
   }
