@@ -73,3 +73,64 @@ describe("ranges against a minimum", () => {
     assert.equal(compareVersions("4.79.0-beta.1", "4.79.0"), 0);
   });
 });
+
+describe("findings for a version party-shard does not support", () => {
+  const WHY_PARTYSERVER =
+    "party-shard needs partyserver 0.5.0 or later, because the runtime's rooms take their names from ctx.id.name, which partyserver reads from 0.5.0 on (older ones answer every router socket 500 \"Missing namespace or room headers\")";
+
+  it("names the version, where it was read, what is needed and why, and the upgrade in the project's package manager, at package.json's line", () => {
+    const findings = versionFindings(caseDisk("npm-v3"), "/app", "/app", ["partyserver", "wrangler"]);
+    assert.deepEqual(findings[0], {
+      level: "manual",
+      code: "version-unsupported",
+      message: `partyserver 0.0.66 (package-lock.json) is too old: ${WHY_PARTYSERVER}. Upgrade it: \`npm install partyserver@^0.5.10\`.`,
+      location: { file: "package.json", line: 4, col: 5 },
+    });
+    assert.match(findings[1]!.message, /^wrangler 3\.87\.0 \(package-lock\.json\) is too old: party-shard needs wrangler 4\.79\.0 or later, because .* Upgrade it: `npm install -D wrangler@\^4\.86\.0`\.$/);
+    assert.deepEqual(findings[1]!.location, { file: "package.json", line: 7, col: 5 });
+  });
+
+  it("lets the lockfile decide where the range starts below the minimum but allows a supported version, and says so", () => {
+    const [finding] = versionFindings(caseDisk("pnpm-v6"), "/app", "/app", ["partyserver"]);
+    assert.equal(
+      finding!.message,
+      `partyserver 0.0.57 (pnpm-lock.yaml; the range >=0.0.57 in package.json's dependencies also allows 0.5.0 and later, and this is the version installed) is too old: ${WHY_PARTYSERVER}. Upgrade it: \`pnpm add partyserver@^0.5.10\`.`,
+    );
+  });
+
+  it("refuses a range that allows no supported version, warns on one that allows both, and on a version it cannot read", () => {
+    const [partyserver, wrangler] = versionFindings(caseDisk("range-only"), "/app", "/app", ["partyserver", "wrangler"]);
+    assert.equal(partyserver!.code, "version-unsupported");
+    assert.match(partyserver!.message, /^partyserver \^0\.0\.57 \(the range in package\.json's dependencies; no lockfile entry or installed copy to read\) allows no version party-shard supports: /);
+    assert.equal(wrangler!.level, "warning");
+    assert.match(wrangler!.message, /^Cannot tell which wrangler the project uses \(the range >=3\.0\.0 in package\.json's devDependencies allows versions older than 4\.79\.0, and no lockfile entry or installed copy says which one is used\): /);
+    const [nothing] = versionFindings(caseDisk("nothing"), "/app", "/app", ["partyserver"]);
+    assert.deepEqual(nothing, {
+      level: "warning",
+      code: "version-unknown",
+      message: `Cannot tell which partyserver the project uses (no lockfile entry, no node_modules/partyserver and no range in package.json): ${WHY_PARTYSERVER}.`,
+    });
+  });
+
+  it("reads a workspace client's own copy and upgrades it in its own folder, with the manager of the lockfile", () => {
+    for (const [name, command] of [
+      ["npm-workspace", "npm install partysocket@^1.3.0"],
+      ["yarn-v1-workspace", "yarn add partysocket@^1.3.0"],
+      ["pnpm-v9-workspace", "pnpm add partysocket@^1.3.0"],
+      ["bun-workspace", "bun add partysocket@^1.3.0"],
+    ]) {
+      const findings = versionFindings(caseDisk(name!), "/app", "/app/apps/web/src", ["partysocket"]);
+      assert.equal(findings.length, 1, name);
+      assert.match(findings[0]!.message, new RegExp(`^partysocket 0\\.0\\.9 \\(${name === "bun-workspace" ? "bun\\.lock" : name!.startsWith("npm") ? "package-lock\\.json" : name!.startsWith("yarn") ? "yarn\\.lock" : "pnpm-lock\\.yaml"}\\) is too old: .* Upgrade it: \`${command!.replace(/[$^.*+?()[\]{}|]/g, "\\$&")}\` in apps/web\\.$`), name);
+      assert.equal(findings[0]!.location?.file, "apps/web/package.json");
+      // The root package's own copy is new enough.
+      assert.deepEqual(versionFindings(caseDisk(name!), "/app", "/app", ["partysocket"]), [], name);
+    }
+  });
+
+  it("is silent for supported versions and for a canary, whose age its version does not tell", () => {
+    assert.deepEqual(versionFindings(caseDisk("yarn-berry"), "/app", "/app", ["partyserver"]), []);
+    const canary = memoryDisk({ "/app/package.json": '{"devDependencies":{"partykit":"0.0.0-3228764"}}', "/app/node_modules/partykit/package.json": '{"version":"0.0.0-3228764"}' });
+    assert.deepEqual(versionFindings(canary, "/app", "/app", ["partykit"]), []);
+  });
+});

@@ -26,7 +26,7 @@ export function versionFindings(disk: Disk, root: string, dir: string, names: re
 function versionFinding(disk: Disk, root: string, packageDir: string, name: SupportedPackage, used: UsedVersion): Finding | undefined {
   const { minimum, why } = SUPPORTED[name];
   const shown = (file: string) => path.relative(root, file).split(path.sep).join("/") || ".";
-  const needs = `party-shard needs ${name} ${minimum} or later: ${why}`;
+  const needs = `party-shard needs ${name} ${minimum} or later, because ${why}`;
   const reach = used.range ? rangeReach(used.range.spec, minimum) : undefined;
   const rangeWhere = used.range ? `${shown(used.range.manifest)}'s ${used.range.field}` : "";
   // A canary (0.0.0-<commit>) tells nothing of its age.
@@ -42,7 +42,7 @@ function versionFinding(disk: Disk, root: string, packageDir: string, name: Supp
     reach === "some" ? `the range ${used.range!.spec} in ${rangeWhere} allows versions older than ${minimum}, and no lockfile entry or installed copy says which one is used`
     : used.range ? `its range ${used.range.spec} in ${rangeWhere} is not a version range, and no lockfile entry or installed copy says which version is used`
     : `no lockfile entry, no node_modules/${name} and no range in package.json`;
-  return { level: "warning", code: "version-unknown", message: `Cannot tell which ${name} ${shown(packageDir)} uses (${cannot}): ${needs}.`, location: { file: shown(used.range?.manifest ?? path.join(packageDir, "package.json")) } };
+  return { level: "warning", code: "version-unknown", message: `Cannot tell which ${name} ${shown(packageDir) === "." ? "the project" : shown(packageDir)} uses (${cannot}): ${needs}.`, ...(used.range ? { location: { file: shown(used.range.manifest) } } : {}) };
 
   function unsupported(text: string): Finding {
     const manifestFile = used.range?.manifest ?? path.join(packageDir, "package.json");
