@@ -4,7 +4,9 @@ import path from "node:path";
 import { describe, it } from "node:test";
 import { readUsedVersion } from "../src/core/versions/read-version.js";
 import { compareVersions, rangeReach } from "../src/core/versions/semver.js";
-import { versionFindings } from "../src/core/versions/version-findings.js";
+import { refuseUnsupportedVersions, versionFindings } from "../src/core/versions/version-findings.js";
+import type { Finding, Plan } from "../src/core/plan.js";
+import type { PartyShardError } from "../src/errors.js";
 import type { Disk } from "../src/core/read-file.js";
 import { memoryDisk } from "./helpers/reader.js";
 
@@ -132,5 +134,27 @@ describe("findings for a version party-shard does not support", () => {
     assert.deepEqual(versionFindings(caseDisk("yarn-berry"), "/app", "/app", ["partyserver"]), []);
     const canary = memoryDisk({ "/app/package.json": '{"devDependencies":{"partykit":"0.0.0-3228764"}}', "/app/node_modules/partykit/package.json": '{"version":"0.0.0-3228764"}' });
     assert.deepEqual(versionFindings(canary, "/app", "/app", ["partykit"]), []);
+  });
+});
+
+describe("init and migrate refuse on an unsupported version", () => {
+  const plan = (findings: Finding[]): Plan => ({ root: "/app", changes: [], findings });
+
+  it("throws bad input (exit 2) with the finding's words, or each at its place when there are several; anything else passes", () => {
+    assert.doesNotThrow(() => refuseUnsupportedVersions(plan(versionFindings(caseDisk("nothing"), "/app", "/app", ["partyserver"])), "init"));
+    const one = versionFindings(caseDisk("npm-v3"), "/app", "/app", ["partyserver"]);
+    assert.throws(
+      () => refuseUnsupportedVersions(plan(one), "init"),
+      (error: PartyShardError) =>
+        error.exitCode === 2 && error.message === one[0]!.message && error.location?.line === 4 && error.hint === "Upgrade it with the command above, then run `npx party-shard init` again.",
+    );
+    const two = versionFindings(caseDisk("npm-v3"), "/app", "/app", ["partyserver", "wrangler"]);
+    assert.throws(
+      () => refuseUnsupportedVersions(plan(two), "migrate"),
+      (error: PartyShardError) =>
+        error.message === `2 packages are older than the generated code runs with:\npackage.json:4:5  ${two[0]!.message}\npackage.json:7:5  ${two[1]!.message}` &&
+        error.location === undefined &&
+        error.hint === "Upgrade them with the commands above, then run `npx party-shard migrate` again.",
+    );
   });
 });

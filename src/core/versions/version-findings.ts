@@ -1,5 +1,5 @@
 import path from "node:path";
-import { PartyShardError } from "../../errors.js";
+import { PartyShardError, formatLocation } from "../../errors.js";
 import { findUp } from "../find-up.js";
 import { installCommand } from "../install-command.js";
 import { readManifest } from "../manifest.js";
@@ -74,8 +74,9 @@ function dependencyLine(disk: Disk, manifest: string, name: string): { line?: nu
 export function refuseUnsupportedVersions(plan: Plan, command: string): void {
   const unsupported = plan.findings.filter((finding) => finding.code === "version-unsupported");
   if (unsupported.length === 0) return;
-  throw new PartyShardError(unsupported.map((finding) => finding.message).join("\n"), {
-    location: unsupported[0]!.location,
-    hint: `Upgrade ${unsupported.length === 1 ? "it" : "them"} with the command above, then run \`npx party-shard ${command}\` again.`,
-  });
+  const again = `then run \`npx party-shard ${command}\` again.`;
+  if (unsupported.length === 1) throw new PartyShardError(unsupported[0]!.message, { location: unsupported[0]!.location, hint: `Upgrade it with the command above, ${again}` });
+  // Each in its own package.json, perhaps: each line says where, as check does.
+  const lines = unsupported.map((finding) => `${finding.location ? `${formatLocation(finding.location)}  ` : ""}${finding.message}`);
+  throw new PartyShardError(`${unsupported.length} packages are older than the generated code runs with:\n${lines.join("\n")}`, { hint: `Upgrade them with the commands above, ${again}` });
 }
