@@ -3,16 +3,17 @@ import type { LockQuery } from "./lock-query.js";
 import { pnpmLockVersion } from "./pnpm-lock.js";
 import { yarnLockVersion } from "./yarn-lock.js";
 
-/** The package managers whose lockfiles are read, each with its lockfile(s), most specific first. */
+/**
+ * The lockfiles read, each with its reader. bun.lockb (binary) is not: without a text lockfile
+ * the installed copy tells. The upgrade command's package manager is install-command.ts's to tell.
+ */
 export const LOCKFILES = [
-  { file: "package-lock.json", manager: "npm", read: npmLockVersion },
-  { file: "npm-shrinkwrap.json", manager: "npm", read: npmLockVersion },
-  { file: "pnpm-lock.yaml", manager: "pnpm", read: pnpmLockVersion },
-  { file: "yarn.lock", manager: "yarn", read: yarnLockVersion },
-  { file: "bun.lock", manager: "bun", read: bunLockVersion },
+  { file: "package-lock.json", read: npmLockVersion },
+  { file: "npm-shrinkwrap.json", read: npmLockVersion },
+  { file: "pnpm-lock.yaml", read: pnpmLockVersion },
+  { file: "yarn.lock", read: yarnLockVersion },
+  { file: "bun.lock", read: bunLockVersion },
 ] as const;
-
-export type PackageManager = (typeof LOCKFILES)[number]["manager"];
 
 /**
  * package-lock.json 2 and 3 (`packages`, keyed by install path): the copy node would load from

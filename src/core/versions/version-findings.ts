@@ -42,7 +42,9 @@ function versionFinding(disk: Disk, root: string, packageDir: string, name: Supp
     reach === "some" ? `the range ${used.range!.spec} in ${rangeWhere} allows versions older than ${minimum}, and no lockfile entry or installed copy says which one is used`
     : used.range ? `its range ${used.range.spec} in ${rangeWhere} is not a version range, and no lockfile entry or installed copy says which version is used`
     : `no lockfile entry, no node_modules/${name} and no range in package.json`;
-  return { level: "warning", code: "version-unknown", message: `Cannot tell which ${name} ${shown(packageDir) === "." ? "the project" : shown(packageDir)} uses (${cannot}): ${needs}.`, ...(used.range ? { location: { file: shown(used.range.manifest) } } : {}) };
+  const who = shown(packageDir) === "." ? "the project" : shown(packageDir);
+  const location = used.range ? { location: { file: shown(used.range.manifest) } } : {};
+  return { level: "warning", code: "version-unknown", message: `Cannot tell which ${name} ${who} uses (${cannot}): ${needs}.`, ...location };
 
   function unsupported(text: string): Finding {
     const manifestFile = used.range?.manifest ?? path.join(packageDir, "package.json");
