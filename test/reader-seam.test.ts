@@ -6,13 +6,19 @@ import { openProject } from "../src/platforms/index.js";
 import { makeProject } from "./helpers/cli.js";
 import { memoryDisk } from "./helpers/reader.js";
 
+/** A lockfile too: the versions init reads come from it on disk and in memory alike (a project on disk also has node_modules). */
+const lockfile = (versions: Record<string, string>) =>
+  JSON.stringify({ lockfileVersion: 3, packages: Object.fromEntries(Object.entries(versions).map(([name, version]) => [`node_modules/${name}`, { version }])) });
+
 const PARTYKIT = {
   "package.json": '{ "name": "chat", "dependencies": { "partysocket": "^1.0.0" } }\n',
+  "package-lock.json": lockfile({ partykit: "0.0.115", partysocket: "1.3.0" }),
   "partykit.json": '{ "name": "chat", "main": "src/server.ts" }\n',
   "src/server.ts": 'import type * as Party from "partykit/server";\n\nexport default class Chat implements Party.Server {\n  constructor(readonly room: Party.Room) {}\n  onMessage(message: string) {\n    this.room.broadcast(message);\n  }\n}\n',
 };
 const PARTYSERVER = {
   "package.json": '{ "name": "chat", "dependencies": { "partyserver": "0.5.10" } }\n',
+  "package-lock.json": lockfile({ partyserver: "0.5.10", wrangler: "4.86.0" }),
   "wrangler.jsonc": '{\n  "name": "chat",\n  "main": "src/server.ts",\n  "durable_objects": { "bindings": [{ "name": "Chat", "class_name": "Chat" }] },\n  "migrations": [{ "tag": "v1", "new_sqlite_classes": ["Chat"] }]\n}\n',
   "src/server.ts": 'import { Server, routePartykitRequest } from "partyserver";\n\nexport class Chat extends Server {\n  onMessage(_connection: unknown, message: string) {\n    this.broadcast(message);\n  }\n}\n\nexport default {\n  fetch: async (request: Request, env: Record<string, unknown>) => (await routePartykitRequest(request, env)) ?? new Response("Not found", { status: 404 }),\n};\n',
 };

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { PartyShardError } from "../src/errors.js";
 import { parseSetupHeader, parseSetupLine, setupBody, setupPath } from "../src/core/verify/setup-request.js";
 import { parseVerifyConfig } from "../src/core/verify/verify-config.js";
-import { compareVersions } from "../src/infra/dev-version.js";
+import { compareVersions } from "../src/core/versions/semver.js";
 import { Receipts } from "../src/infra/probe-receipts.js";
 
 const parties = { known: ["main", "router", "lobby"], sharded: "main", router: "router" };

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { Command } from "commander";
 import type { ExitCode } from "../errors.js";
+import { refuseUnsupportedVersions } from "../core/versions/version-findings.js";
 import { namesFile } from "../platforms/adapter.js";
 import type { ActionRunner, CommandContext } from "./context.js";
 import { WRITING_FLAGS, withFlags, type OptionsOf } from "./flags.js";
@@ -26,6 +27,7 @@ export async function init(context: CommandContext<OptionsOf<typeof INIT_FLAGS>>
   // the question starts from that count, so pressing enter changes nothing.
   const shards = request.shards ?? (prompts.interactive ? await askShards(prompts, await project.shardCount({ party, name: request.name })) : undefined);
   const plan = await project.planInit({ ...request, party, shards });
+  refuseUnsupportedVersions(plan, "init");
   return settlePlan("init", plan, context, initFacts(project.platform, plan));
 }
 

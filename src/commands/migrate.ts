@@ -1,5 +1,6 @@
 import { Command } from "commander";
 import type { ExitCode } from "../errors.js";
+import { refuseUnsupportedVersions } from "../core/versions/version-findings.js";
 import type { ActionRunner, CommandContext } from "./context.js";
 import { WRITING_FLAGS, withFlags, type OptionsOf } from "./flags.js";
 import { migrateNext } from "./next-step.js";
@@ -21,5 +22,6 @@ export async function migrate(context: CommandContext<OptionsOf<typeof MIGRATE_F
   const project = await openProject(options.cwd, options);
   const migrateOptions = { force: options.force, vendor: options.vendor, writes: options.writes, clientDirs: options.client };
   const plan = await withProgress(context.progress, (onProgress) => project.planMigrate({ ...migrateOptions, onProgress }));
+  refuseUnsupportedVersions(plan, "migrate");
   return settlePlan("migrate", plan, context, { platform: project.platform, ...setupFacts(plan.setup), next: (left) => migrateNext(left, project.devServer) });
 }

@@ -69,6 +69,10 @@ export const FINDINGS = {
   // init and migrate: the runtime package the generated files import
   "runtime-dependency": { levels: ["info", "manual"] },
   "vendored-runtime-unused": { levels: ["info"] },
+  // init, migrate and check: a package older than the generated code runs with (init and
+  // migrate refuse it; check lists it), or one whose version cannot be read
+  "version-unsupported": { levels: ["manual"] },
+  "version-unknown": { levels: ["warning"] },
   // PartyServer: migrate's server half, init and check. Each shows on its own line after migrate:
   // a class or a Worker is one per file.
   "class-swapped": {

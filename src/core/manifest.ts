@@ -5,6 +5,7 @@ import type { Disk } from "./read-file.js";
 export interface Manifest {
   name?: unknown;
   workspaces?: unknown;
+  packageManager?: unknown;
   dependencies?: Record<string, string>;
   devDependencies?: Record<string, string>;
   peerDependencies?: Record<string, string>;

@@ -3,6 +3,7 @@ import path from "node:path";
 import { findUp } from "../core/find-up.js";
 import { readManifest } from "../core/manifest.js";
 import { installCommand } from "../core/install-command.js";
+import { compareVersions } from "../core/versions/semver.js";
 import { disk } from "./disk.js";
 import { PartyShardError } from "../errors.js";
 
@@ -30,7 +31,7 @@ export function refuseOldDevServer(name: DevPackage, projectRoot: string, cwd: s
   const needed = MINIMUM_DEV_VERSIONS[name];
   // partykit's canaries are all 0.0.0-<commit>: their age cannot be told from the version.
   if (!found || found.startsWith("0.0.0-") || compareVersions(found, needed) >= 0) return;
-  const upgrade = installCommand(disk, projectRoot, (readManifest(disk, projectRoot) ?? {}) as { packageManager?: unknown }, `-D ${name}@latest`);
+  const upgrade = installCommand(disk, projectRoot, readManifest(disk, projectRoot) ?? {}, `-D ${name}@latest`);
   throw new PartyShardError(`${name} ${found} is too old for verify: it needs ${name} ${needed} or later (the flags verify starts it with).`, {
     hint: `Run \`${upgrade}\` in ${projectRoot}.`,
   });
@@ -43,15 +44,4 @@ function readVersion(file: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Compares `major.minor.patch`, ignoring any prerelease or build suffix. */
-export function compareVersions(a: string, b: string): number {
-  const parts = (version: string) => version.split(/[-+]/)[0]!.split(".").map((part) => Number.parseInt(part, 10) || 0);
-  const [x, y] = [parts(a), parts(b)];
-  for (let i = 0; i < 3; i++) {
-    const difference = (x[i] ?? 0) - (y[i] ?? 0);
-    if (difference !== 0) return difference;
-  }
-  return 0;
 }

@@ -14,6 +14,8 @@ import type { ProjectReader, ReadFile } from "../read-file.js";
 import { relativeImport } from "../code-style.js";
 import { GLUE_FILE_NAME, renderGlue } from "./render-glue.js";
 import { withRuntimeDependency } from "../runtime-dependency.js";
+import { SERVER_PACKAGES } from "../versions/supported.js";
+import { versionFindings } from "../versions/version-findings.js";
 import { chooseRuntimeMode, vendoredChanges } from "../runtime-files.js";
 import { DEFAULT_SHARDS } from "../shard-count.js";
 import { isGeneratedFile } from "../generated-file.js";
@@ -90,6 +92,7 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, reade
     planned.changes.length === 0
       ? [{ level: "info", code: "up-to-date", message: `The "${name}" router for party "${party}" is already set up.` }]
       : [...planned.findings, ...vendored.findings];
+  findings.push(...versionFindings(reader.disk, loaded.root, loaded.root, SERVER_PACKAGES.partykit));
   const setup = { party, file: partyFile, shards: shardCount };
   return { root: loaded.root, changes: planned.changes, findings, setup, migrated: leadsShards(partyFile, partyText) };
 }

@@ -8,6 +8,8 @@ import type { MigrateOptions } from "../migrate/migrate-options.js";
 import { findRouter } from "./find-router.js";
 import { GLUE_FILE_NAME } from "./render-glue.js";
 import { planServer } from "./plan-server.js";
+import { SERVER_PACKAGES } from "../versions/supported.js";
+import { versionFindings } from "../versions/version-findings.js";
 
 /**
  * Everything `migrate` would change, server half and client half, as one plan. Reads the
@@ -22,6 +24,7 @@ export async function planMigrate(loaded: LoadedConfig, reader: ProjectReader, o
   // Without --vendor/--no-vendor, the clients get the runtime as the server's glue does.
   const vendor = options.vendor ?? projectVendors(await read(glueFile).catch(() => null));
   const server = await planServer(setup, reader, { ...options, vendor });
+  server.findings.push(...versionFindings(reader.disk, loaded.root, loaded.root, SERVER_PACKAGES.partykit));
 
   // Party files are server code: their `connection.send` is never a client write.
   const serverFiles = [loaded.config.main, ...Object.values(loaded.config.parties), glueFile];

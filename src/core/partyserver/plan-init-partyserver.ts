@@ -12,6 +12,8 @@ import { runtimeFileFor } from "./find-setup.js";
 import { ROUTER_BINDING } from "../config/wrangler/names.js";
 import { readPartyServerRuntime, renderPartyServerRuntime } from "./render-runtime.js";
 import { withRuntimeDependency } from "../runtime-dependency.js";
+import { SERVER_PACKAGES } from "../versions/supported.js";
+import { versionFindings } from "../versions/version-findings.js";
 import { chooseRuntimeMode, vendoredChanges } from "../runtime-files.js";
 import { exportRouterEdits } from "./route-worker.js";
 import { serverLineage } from "./server-class.js";
@@ -64,6 +66,7 @@ export async function planInitPartyServer(loaded: LoadedWrangler, options: InitP
   const planned = await withRuntimeDependency(changes, importers, reader, loaded.root);
   const findings: Finding[] =
     planned.changes.length === 0 ? [{ level: "info", code: "up-to-date", message: `The ${ROUTER_BINDING} router for the ${chosen.binding.name} class is already set up.` }] : [...planned.findings, ...vendored.findings];
+  findings.push(...versionFindings(reader.disk, loaded.root, loaded.root, SERVER_PACKAGES.partyserver));
   const lineage = serverLineage(chosen.cls);
   const setup = { party: chosen.binding.name, file: chosen.file, shards: shardCount };
   return { root: loaded.root, changes: planned.changes, findings, setup, migrated: lineage.extendsServer && lineage.sharded };

@@ -7,6 +7,8 @@ import type { ProjectReader } from "../read-file.js";
 import { findSetup } from "./find-setup.js";
 import { kebab, ROUTER_BINDING } from "../config/wrangler/names.js";
 import { planServerPartyServer } from "./plan-server-partyserver.js";
+import { SERVER_PACKAGES } from "../versions/supported.js";
+import { versionFindings } from "../versions/version-findings.js";
 import { loadWorkerSources } from "./worker-sources.js";
 
 /**
@@ -19,6 +21,7 @@ export async function planMigratePartyServer(loaded: LoadedWrangler, reader: Pro
   const sources = await loadWorkerSources(loaded, read);
   const setup = await findSetup(loaded, sources, read);
   const server = planServerPartyServer(sources, setup.chosen, setup.runtimeFile);
+  server.findings.push(...versionFindings(reader.disk, loaded.root, loaded.root, SERVER_PACKAGES.partyserver));
   // The Worker's own modules are server code: their `connection.send` is never a client write.
   const serverFiles = [...sources.project.getSourceFiles().map(sources.relative), setup.runtimeFile];
   const target = { shardedParty: kebab(setup.chosen.binding.name), routerParty: kebab(ROUTER_BINDING), writes: options.writes, noMainParty: true };

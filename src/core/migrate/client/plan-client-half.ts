@@ -12,6 +12,8 @@ import { loadClientProject } from "./load-client-project.js";
 import { planClient, type ClientTarget } from "./plan-client.js";
 import { renderHelper } from "./render-helper.js";
 import { isInside } from "./walk-sources.js";
+import { CLIENT_PACKAGES } from "../../versions/supported.js";
+import { versionFindings } from "../../versions/version-findings.js";
 
 export interface ClientHalfOptions {
   force: boolean;
@@ -62,6 +64,8 @@ export async function planClientHalf(configRoot: string, serverFiles: string[], 
   );
   const missing: Finding[] = [];
   for (const dir of socketPackages) {
+    // The version the package runs, even where the root lists it: a workspace may lock its own.
+    missing.push(...versionFindings(disk, scope.root, dir, CLIENT_PACKAGES));
     if (rootListsIt && dir !== scope.root) continue;
     const inPackage = (file: string) => relative(path.join(dir, file));
     const finding = await missingPartysocket(disk, dir, (file) => readInScope(inPackage(file)), true);
