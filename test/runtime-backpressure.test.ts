@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Conn, LeaderHost, LinkEnd, RoomStorage, ShardHost } from "../src/runtime/host.js";
+import type { Conn, LinkEnd, RoomStorage, ShardHost } from "../src/runtime/host.js";
 import { LeaderCore } from "../src/runtime/leader.js";
 import { ShardRelay } from "../src/runtime/shard.js";
+import { leaderHostWith } from "./helpers/leader-host.js";
 
 // Node 20 has no CloseEvent; the workers runtime does (the leader dispatches one on a close).
 globalThis.CloseEvent ??= class extends Event {
@@ -20,17 +21,7 @@ function fakeLink(id: string): LinkEnd & { frames: { t: string; to?: string; cod
 }
 
 function leaderWith(links: LinkEnd[]) {
-  const host: LeaderHost = {
-    id: "lobby",
-    env: {},
-    hibernates: false,
-    directConnections: () => [],
-    directConnection: () => undefined,
-    links: () => links,
-    link: (id) => links.find((link) => link.id === id),
-    routerRoom: () => async () => new Response("{}"),
-  };
-  return new LeaderCore(host, {});
+  return new LeaderCore(leaderHostWith(links), {});
 }
 
 const hello = (incarnation: string, clients: string[], acked = 0) => ({

@@ -9,8 +9,9 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { LeaderHost, LinkEnd } from "../../src/runtime/host.js";
+import type { LinkEnd } from "../../src/runtime/host.js";
 import { LeaderCore } from "../../src/runtime/leader.js";
+import { leaderHostWith } from "../helpers/leader-host.js";
 
 const SHARDS = 8;
 const CLIENT_COUNTS = [1_000, 10_000, 100_000];
@@ -28,17 +29,7 @@ interface Row {
 async function measure(clients: number): Promise<Row> {
   let frames = 0;
   const links = Array.from({ length: SHARDS }, (_, i): LinkEnd => ({ id: `party-shard-link-${i + 1}-bench`, readyState: 1, send: () => void frames++, close() {} }));
-  const host: LeaderHost = {
-    id: "bench",
-    env: {},
-    hibernates: false,
-    directConnections: () => [],
-    directConnection: () => undefined,
-    links: () => links,
-    link: (id) => links.find((link) => link.id === id),
-    routerRoom: () => async () => new Response(null, { status: 204 }),
-  };
-  const core = new LeaderCore(host, {});
+  const core = new LeaderCore(leaderHostWith(links, "bench"), {});
   await core.start();
   const kept = { state: null, attachment: null, tags: [] };
   for (const [i, link] of links.entries()) {
