@@ -318,8 +318,10 @@ class LeaderCore {
     }, false);
   }
 
-  /** `uri`: as the shard names it, the URL the client would have used without the router. */
-  /** `met`: false for a socket whose onConnect is still to run; a client a shard's hello names was met. */
+  /**
+   * `uri`: as the shard names it, the URL the client would have used without the router. `met`:
+   * false for a socket whose onConnect is still to run; a client a shard's hello names was met.
+   */
   private addRemote(shard: number, id: string, uri: string, key: string | null, kept: Kept, socket: string | undefined, met = true): RemoteConnection {
     const before = this.remotes.get(id);
     if (before) this.metByShard.get(before.shard)?.delete(id);
