@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, mock } from "node:test";
 import type { Conn, LinkEnd, RoomStorage, ShardHost } from "../src/runtime/host.js";
 import { LeaderCore } from "../src/runtime/leader.js";
 import { ShardRelay } from "../src/runtime/shard.js";
@@ -111,3 +111,21 @@ async function unansweredShard() {
   await shard.onConnect(alice, { request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=alice-key") });
   return { shard, alice, closed, storage };
 }
+
+describe("a frame to a shard over the link's WebSocket message limit (32 MiB)", () => {
+  it("is logged naming the shard and the limit; one under it is not", async () => {
+    const link = { ...fakeLink("party-shard-link-1-a"), send: () => undefined };
+    const core = leaderWith([link]);
+    await core.start();
+    await core.onLinkFrame(link, JSON.stringify(hello("one", ["alice"])));
+    const logged = mock.method(console, "error", () => undefined);
+    try {
+      core.broadcast(new Uint8Array(32 * 1_048_576 - 4_096));
+      assert.equal(logged.mock.callCount(), 0);
+      core.broadcast(new Uint8Array(32 * 1_048_576 + 1));
+      assert.match(String(logged.mock.calls[0]?.arguments[0]), /a broadcast frame to shard 1 is \d+ bytes, over the 33554432-byte WebSocket message limit of its link/);
+    } finally {
+      logged.mock.restore();
+    }
+  });
+});
