@@ -73,7 +73,7 @@ export const FINDINGS = {
   // a class or a Worker is one per file.
   "class-swapped": {
     levels: ["info"],
-    left: "the class does not lead its shards yet: it extends Server, not Sharded (party-shard migrate)",
+    left: "the class does not lead its shards yet: it extends Server or YServer, not Sharded or shardedServer(YServer) (party-shard migrate)",
   },
   "class-not-swappable": { levels: ["manual"] },
   "server-override": { levels: ["info", "manual"] },
