@@ -52,6 +52,17 @@ export const FINDINGS = {
     left: "WebSocket connects to the sharded party directly, not through the router (party-shard migrate)",
   },
   "raw-socket-direct": { levels: ["manual"] },
+  "provider-routed": {
+    levels: ["info"],
+    counted: ["Yjs provider routed", "Yjs providers routed"],
+    left: "Yjs provider connects to the sharded party directly, not through the router (party-shard migrate)",
+  },
+  "provider-keyed": {
+    levels: ["info"],
+    counted: ["Yjs provider keyed", "Yjs providers keyed"],
+    left: "Yjs provider connects through the router without a write key (party-shard migrate)",
+  },
+  "provider-not-routed": { levels: ["manual"] },
   "raw-send": { levels: ["manual"] },
   "send-unclassified": { levels: ["manual"] },
   "send-not-called": { levels: ["manual"] },
