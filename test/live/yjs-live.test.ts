@@ -123,9 +123,10 @@ for (const platform of PLATFORMS) {
       alice.text.insert(0, "a".repeat(LARGE_EDIT_CHARS));
       bob.text.insert(0, "b".repeat(LARGE_EDIT_CHARS));
       const length = 2 * LARGE_EDIT_CHARS;
-      await waitFor("both editors to have both edits", converged([alice, bob], length), () => `${alice.text.length} ${bob.text.length}`, 30_000);
+      const log = () => server!.output().slice(-4_000);
+      await waitFor("both editors to have both edits", converged([alice, bob], length), () => `lengths ${alice.text.length} ${bob.text.length}\n${log()}`, 30_000);
       const carol = await open(migrated, room);
-      await waitFor("the late joiner to get the whole document", converged([alice, bob, carol], length), () => `${carol.text.length}`, 30_000);
+      await waitFor("the late joiner to get the whole document", converged([alice, bob, carol], length), () => `length ${carol.text.length}\n${log()}`, 30_000);
     });
   });
 }
