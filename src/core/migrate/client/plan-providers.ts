@@ -135,7 +135,7 @@ function quoted(provider: Provider, name: string): string {
 }
 
 function unreadable(provider: Provider): string {
-  if (provider.kind === "class") return `\`${provider.call.getArguments()[3]?.getText() ?? ""}\``;
+  if (provider.kind === "class") return `\`${provider.call.getArguments()[3]?.getText() ?? provider.call.getText()}\``;
   const [argument] = provider.call.getArguments();
   if (!provider.outer) return `\`${argument?.getText() ?? "(none)"}\``;
   const options = provider.outer.getProperty("options");

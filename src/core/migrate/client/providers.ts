@@ -38,7 +38,10 @@ export function providerAt(call: NewExpression | CallExpression): Provider | und
   const chain = declarationChain(call.getExpression().getSymbol());
   if (Node.isNewExpression(call)) {
     if (!chain.some((declaration) => isImportFrom(declaration, PROVIDER_MODULE, "default"))) return undefined;
-    const argument = call.getArguments()[3];
+    const args = call.getArguments();
+    // `new YPartyKitProvider(...args)`: which argument is which cannot be told.
+    if (args.length < 2 || args.some(Node.isSpreadElement)) return { call, kind: "class", outer: undefined, options: "unreadable" };
+    const argument = args[3];
     return { call, kind: "class", outer: undefined, options: argument === undefined ? "missing" : (objectValue(argument) ?? "unreadable") };
   }
   if (!chain.some((declaration) => isImportFrom(declaration, HOOK_MODULE, "default"))) return undefined;
