@@ -22,10 +22,9 @@ interface FileWork {
 
 /**
  * The server half of migrate on PartyServer: the sharded class extends Sharded (or
- * shardedServer(YServer)), and the Worker
- * (main and the modules it reaches) routes through routePartyShard, each file importing them
- * from the runtime at `runtimeFile`. Pure: reads the parsed sources, returns changes and
- * findings with root-relative locations.
+ * shardedServer(YServer)), and the Worker (main and the modules it reaches) routes through
+ * routePartyShard, each file importing them from the runtime at `runtimeFile`. Pure: reads the
+ * parsed sources, returns changes and findings with root-relative locations.
  */
 export function planServerPartyServer(sources: WorkerSources, chosen: ChosenClass, runtimeFile: string): { changes: FileChange[]; findings: Finding[] } {
   const work = new Map<SourceFile, FileWork>();
