@@ -5,8 +5,8 @@
  *
  * One room is served by two kinds of Durable Object:
  *   - the leader: the class's own room `<room>` (same name, same storage). "{{shardedBinding}}"
- *     extends `Sharded` instead of `Server`, so that this is the only place its code runs, once
- *     per event;
+ *     extends `Sharded` instead of `Server` (or `shardedServer(YServer)` instead of y-partyserver's
+ *     `YServer`), so that this is the only place its code runs, once per event;
  *   - shards: rooms `<room>!shard-<n>` of `PartyShardRouter`, where the router places client
  *     sockets. A shard runs no code of yours. It relays each socket's open, messages, close and
  *     errors to the leader over one WebSocket (its link), and carries out what comes back.
@@ -30,13 +30,13 @@
  */
 import { env as workerEnv } from "cloudflare:workers";
 import type { PartyServerOptions } from "partyserver";
-import { ShardRouter, Sharded, routeToShards, withRouter, type RouterConfig } from "{{runtimeImport}}";
+import { ShardRouter, Sharded, routeToShards, shardedServer, withRouter, type RouterConfig } from "{{runtimeImport}}";
 
 const SHARDED_BINDING = {{shardedBindingLiteral}};
 const SHARD_COUNT = {{shardCount}};
 const CONFIG: RouterConfig = { binding: SHARDED_BINDING, party: {{shardedPartyLiteral}}, shards: SHARD_COUNT };
 
-export { Sharded };
+export { Sharded, shardedServer };
 
 /** The router's Durable Object: export it from the Worker's main, bound as "PartyShardRouter". */
 export class PartyShardRouter extends ShardRouter {

@@ -52,6 +52,17 @@ export const FINDINGS = {
     left: "WebSocket connects to the sharded party directly, not through the router (party-shard migrate)",
   },
   "raw-socket-direct": { levels: ["manual"] },
+  "provider-routed": {
+    levels: ["info"],
+    counted: ["Yjs provider routed", "Yjs providers routed"],
+    left: "Yjs provider connects to the sharded party directly, not through the router (party-shard migrate)",
+  },
+  "provider-keyed": {
+    levels: ["info"],
+    counted: ["Yjs provider keyed", "Yjs providers keyed"],
+    left: "Yjs provider connects through the router without a write key (party-shard migrate)",
+  },
+  "provider-not-routed": { levels: ["manual"] },
   "raw-send": { levels: ["manual"] },
   "send-unclassified": { levels: ["manual"] },
   "send-not-called": { levels: ["manual"] },
@@ -77,7 +88,7 @@ export const FINDINGS = {
   // a class or a Worker is one per file.
   "class-swapped": {
     levels: ["info"],
-    left: "the class does not lead its shards yet: it extends Server, not Sharded (party-shard migrate)",
+    left: "the class does not lead its shards yet: it extends Server or YServer, not Sharded or shardedServer(YServer) (party-shard migrate)",
   },
   "class-not-swappable": { levels: ["manual"] },
   "server-override": { levels: ["info", "manual"] },

@@ -77,6 +77,9 @@ class RemoteConnection extends EventTarget {
     this.out({ t: "send", to: this.id, ...this.at(), data: encode(message) });
   }
   close(code?: number, reason?: string) {
+    // As on a closed WebSocket: nothing. Its shard let it go already; a close sent now could only
+    // reach a newer socket of the same id (y-partykit's onConnect closes each connection it saw close).
+    if (this.readyState === 3) return;
     if (this.readyState < 2) this.readyState = 2;
     this.out({ t: "close", to: this.id, ...this.at(), code, reason });
   }

@@ -2,7 +2,7 @@ import { Node, SyntaxKind, type ClassDeclaration, type Identifier } from "ts-mor
 import type { Finding } from "../plan.js";
 import type { Edit } from "../text-edits.js";
 import { findingAt, type FindingCode, type LevelOf } from "../findings.js";
-import { isShardedBase, partyserverExport, serverLineage, SHARDED_CLASS } from "./server-class.js";
+import { isShardedBase, isYServer, partyserverExport, serverLineage, SHARDED_CLASS, SHARDED_MIXIN, Y_SERVER } from "./server-class.js";
 
 /** Server members the runtime's Sharded overrides: a class that overrides them too bypasses the shards. */
 const RUNTIME_MEMBERS = ["fetch", "webSocketMessage", "webSocketClose", "webSocketError", "broadcast", "getConnections", "getConnection"];
@@ -15,16 +15,18 @@ export interface ClassPatch {
   edits: Edit[];
   /** The `Server` identifier the swap replaces (its import may go). */
   replaced: Identifier[];
-  /** Whether the file needs `Sharded` imported from the runtime. */
-  needsSharded: boolean;
+  /** What the file must import from the runtime: `Sharded`, or `shardedServer` for a YServer. */
+  runtimeNames: string[];
   findings: Finding[];
 }
 
 /**
- * `class Chat extends Server<Env>` → `class Chat extends Sharded<Env>`: the type arguments stay,
- * only the base's name changes. What the runtime cannot lead through is reported, not rewritten:
- * overrides of the members Sharded takes over, an onStart written as a field (it would replace
- * Sharded's wrapper), and a base class of the user's between the class and Server.
+ * `class Chat extends Server<Env>` → `class Chat extends Sharded<Env>`, and `class Doc extends
+ * YServer<Env>` → `class Doc extends shardedServer(YServer)<Env>` (YServer's own handlers run at
+ * the leader, under the runtime): the type arguments stay, only the base's name changes. What the
+ * runtime cannot lead through is reported, not rewritten: overrides of the members Sharded takes
+ * over, an onStart written as a field (it would replace Sharded's wrapper), and a base class of
+ * the user's between the class and Server or YServer.
  */
 export function patchClass(cls: ClassDeclaration, className: string): ClassPatch {
   const file = cls.getSourceFile();
@@ -33,18 +35,25 @@ export function patchClass(cls: ClassDeclaration, className: string): ClassPatch
   const lineage = serverLineage(cls);
   for (const each of [cls, ...(lineage.extendsServer ? lineage.via : [])]) findings.push(...memberFindings(each, className));
   const base = cls.getExtends()?.getExpression();
-  if (!base || isShardedBase(base)) return { edits: [], replaced: [], needsSharded: false, findings };
+  const unchanged = { edits: [], replaced: [], runtimeNames: [], findings };
+  if (!base || isShardedBase(base)) return unchanged;
+  if (isYServer(base)) {
+    const swapped = `${SHARDED_MIXIN}(${base.getText()})`;
+    findings.unshift(finding(base, "info", "class-swapped", `${className} now leads its shards: it extends ${swapped} instead of ${Y_SERVER}, whose onStart, onConnect and onMessage run at the leader for clients on every shard.`));
+    return { edits: [{ at: base.getStart(), end: base.getEnd(), insert: swapped }], replaced: [], runtimeNames: [SHARDED_MIXIN], findings };
+  }
   if (partyserverExport(base) !== "Server") {
     const via = lineage.extendsServer ? lineage.via.map((each) => each.getName() ?? "(anonymous)").join(" → ") : base.getText();
+    const [root, swap] = lineage.extendsServer && lineage.base === Y_SERVER ? [`${Y_SERVER} from "y-partyserver"`, `${SHARDED_MIXIN}(${Y_SERVER})`] : [`Server from "partyserver"`, SHARDED_CLASS];
     findings.push(
-      finding(base, "manual", "class-not-swappable", `${className} extends ${via}, a class of yours, not Server from "partyserver": migrate swaps only a direct base. Make the class that extends Server extend ${SHARDED_CLASS} (from the runtime) instead, if every class under it is sharded this way, or extend ${SHARDED_CLASS} here.`),
+      finding(base, "manual", "class-not-swappable", `${className} extends ${via}, a class of yours, not ${root}: migrate swaps only a direct base. Make the class that extends ${root.split(" ")[0]} extend ${swap} (from the runtime) instead, if every class under it is sharded this way, or extend ${swap} here.`),
     );
-    return { edits: [], replaced: [], needsSharded: false, findings };
+    return unchanged;
   }
   // `ps.Server` keeps its namespace import; a plain or aliased `Server` may lose its import.
   const replaced = Node.isIdentifier(base) ? [base] : [];
   findings.unshift(finding(base, "info", "class-swapped", `${className} now leads its shards: it extends ${SHARDED_CLASS} instead of Server.`));
-  return { edits: [{ at: base.getStart(), end: base.getEnd(), insert: SHARDED_CLASS }], replaced, needsSharded: true, findings };
+  return { edits: [{ at: base.getStart(), end: base.getEnd(), insert: SHARDED_CLASS }], replaced, runtimeNames: [SHARDED_CLASS], findings };
 }
 
 function callsSuper(member: Node, name: string): boolean {

@@ -10,7 +10,7 @@ import { pruneImportEdits } from "./prune-imports.js";
 import { MIDDLEWARE_WRAPPER, routeMiddleware } from "./route-middleware.js";
 import { usesRoutePartyShard, routerUnreachable } from "./router-reach.js";
 import { directUseFindings, ROUTE_CALL, routeWorker } from "./route-worker.js";
-import { isRuntimeSpecifier, PARTYSERVER, SHARDED_CLASS } from "./server-class.js";
+import { isRuntimeSpecifier, PARTYSERVER } from "./server-class.js";
 import { VIRTUAL_ROOT, type WorkerSources } from "./worker-sources.js";
 
 interface FileWork {
@@ -21,10 +21,10 @@ interface FileWork {
 }
 
 /**
- * The server half of migrate on PartyServer: the sharded class extends Sharded, and the Worker
- * (main and the modules it reaches) routes through routePartyShard, each file importing them
- * from the runtime at `runtimeFile`. Pure: reads the parsed sources, returns changes and
- * findings with root-relative locations.
+ * The server half of migrate on PartyServer: the sharded class extends Sharded (or
+ * shardedServer(YServer)), and the Worker (main and the modules it reaches) routes through
+ * routePartyShard, each file importing them from the runtime at `runtimeFile`. Pure: reads the
+ * parsed sources, returns changes and findings with root-relative locations.
  */
 export function planServerPartyServer(sources: WorkerSources, chosen: ChosenClass, runtimeFile: string): { changes: FileChange[]; findings: Finding[] } {
   const work = new Map<SourceFile, FileWork>();
@@ -36,7 +36,7 @@ export function planServerPartyServer(sources: WorkerSources, chosen: ChosenClas
   const classWork = of(chosen.cls.getSourceFile());
   classWork.edits.push(...patch.edits);
   classWork.replaced.push(...patch.replaced);
-  if (patch.needsSharded) classWork.names.add(SHARDED_CLASS);
+  for (const name of patch.runtimeNames) classWork.names.add(name);
 
   // Every module of the Worker, not only main: a fetch handler main imports routes as much as main's own.
   let reached = false;

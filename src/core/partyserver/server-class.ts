@@ -34,22 +34,48 @@ export function importedExport(expression: Node, from: (specifier: string) => bo
 
 /** The runtime's base class for a sharded party: the user's class extends it instead of Server. */
 export const SHARDED_CLASS = "Sharded";
+/** The runtime's mixin, for a class that extends a Server subclass of a library's: `shardedServer(YServer)`. */
+export const SHARDED_MIXIN = "shardedServer";
+/** y-partyserver: its `YServer` is partyserver's Server with Yjs's handlers on top. */
+export const Y_PARTYSERVER = "y-partyserver";
+export const Y_SERVER = "YServer";
+
+/** What the class's chain of bases ends in: partyserver's Server, or y-partyserver's YServer. */
+export type ServerBase = "Server" | typeof Y_SERVER;
+
+/** Whether `expression` names `YServer` from y-partyserver (imported, aliased, or through a namespace). */
+export function isYServer(expression: Node): boolean {
+  return importedExport(expression, (specifier) => specifier === Y_PARTYSERVER) === Y_SERVER;
+}
 
 /** Whether a module specifier (or path) names the generated runtime, `./party-shard-server` with or without an extension. */
 export function isRuntimeSpecifier(specifier: string): boolean {
   return specifier.replace(/\.[cm]?[jt]sx?$/, "").split("/").at(-1) === RUNTIME_FILE_NAME.replace(/\.ts$/, "");
 }
 
-/** Whether `expression` is `Sharded` imported from the generated runtime (a class migrate already swapped). */
+/**
+ * The base a class migrate already swapped extends instead of its own: `Sharded` (for Server), or
+ * `shardedServer(YServer)` (for YServer), imported from the generated runtime. Undefined otherwise.
+ */
+export function shardedBaseOf(expression: Node): ServerBase | undefined {
+  if (Node.isIdentifier(expression) && importedExport(expression, isRuntimeSpecifier) === SHARDED_CLASS) return "Server";
+  if (!Node.isCallExpression(expression)) return undefined;
+  const [argument] = expression.getArguments();
+  const mixin = importedExport(expression.getExpression(), isRuntimeSpecifier) === SHARDED_MIXIN;
+  return mixin && argument !== undefined && expression.getArguments().length === 1 && isYServer(argument) ? Y_SERVER : undefined;
+}
+
+/** Whether `expression` is a base migrate gave a class (see shardedBaseOf). */
 export function isShardedBase(expression: Node): boolean {
-  return Node.isIdentifier(expression) && importedExport(expression, isRuntimeSpecifier) === SHARDED_CLASS;
+  return shardedBaseOf(expression) !== undefined;
 }
 
 /**
- * How a class reaches partyserver's Server: directly, or through classes of the user's (`via`,
- * nearest first); `sharded` when the last step is the runtime's Sharded instead of Server.
+ * How a class reaches partyserver's Server: directly, through y-partyserver's YServer (`base`),
+ * or through classes of the user's (`via`, nearest first); `sharded` when the last step is the
+ * runtime's base (Sharded, shardedServer(YServer)) instead.
  */
-export type ServerLineage = { extendsServer: true; via: ClassDeclaration[]; sharded: boolean } | { extendsServer: false };
+export type ServerLineage = { extendsServer: true; via: ClassDeclaration[]; sharded: boolean; base: ServerBase } | { extendsServer: false };
 
 export function serverLineage(cls: ClassDeclaration): ServerLineage {
   const via: ClassDeclaration[] = [];
@@ -57,8 +83,10 @@ export function serverLineage(cls: ClassDeclaration): ServerLineage {
   for (let depth = 0; depth < MAX_DEPTH; depth++) {
     const base = current.getExtends()?.getExpression();
     if (!base) return { extendsServer: false };
-    if (partyserverExport(base) === "Server") return { extendsServer: true, via, sharded: false };
-    if (isShardedBase(base)) return { extendsServer: true, via, sharded: true };
+    if (partyserverExport(base) === "Server") return { extendsServer: true, via, sharded: false, base: "Server" };
+    if (isYServer(base)) return { extendsServer: true, via, sharded: false, base: Y_SERVER };
+    const sharded = shardedBaseOf(base);
+    if (sharded) return { extendsServer: true, via, sharded: true, base: sharded };
     const next = classNamed(base);
     if (!next) return { extendsServer: false };
     via.push(next);
@@ -86,8 +114,9 @@ export function exportedClasses(main: SourceFile): Map<string, ClassDeclaration>
   return classes;
 }
 
-/** The socket handlers a class has, its own or inherited from classes of the user's. */
+/** The socket handlers a class has, its own or inherited from classes of the user's; YServer has them all. */
 export function socketHandlersOf(cls: ClassDeclaration, lineage: ServerLineage): string[] {
+  if (lineage.extendsServer && lineage.base === Y_SERVER) return [...SOCKET_HANDLERS];
   const classes = [cls, ...(lineage.extendsServer ? lineage.via : [])];
   return SOCKET_HANDLERS.filter((handler) => classes.some((each) => each.getMember(handler) !== undefined));
 }

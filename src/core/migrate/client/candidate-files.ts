@@ -10,7 +10,8 @@ export interface SourceText {
 /** Whether the installed package `name` depends on partysocket, so its exports may be sockets. */
 export type PackageLookup = (name: string) => boolean;
 
-const SOCKET_WORDS = /partysocket|PartySocket/;
+// Yjs providers (y-partykit, y-partyserver) make their own sockets to a party.
+const SOCKET_WORDS = /partysocket|PartySocket|y-partykit|y-partyserver/;
 // A raw WebSocket made here (the global one, or the `ws` package's under any name) may reach a party by its URL.
 const RAW_SOCKET_WORDS = /\bnew\s+(?:[\w$]+\.)?WebSocket\s*\(|\b(?:from|require\s*\()\s*["'](?:isomorphic-)?ws["']/;
 // `let socket: any` with a `.send(` gets a finding of its own, socket or not.

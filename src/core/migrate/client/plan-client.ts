@@ -8,7 +8,9 @@ import { applyEdits, type Edit } from "../../text-edits.js";
 import { findingAt } from "../../findings.js";
 import { HELPER_FILE_NAME, type ClientGroup, type ClientProject } from "./load-client-project.js";
 import { partyReach, readParty, type PartyOf } from "./party-name.js";
+import { planProvider } from "./plan-providers.js";
 import { planRawSocket, rawSendFinding, rawSocketRouted } from "./plan-raw-sockets.js";
+import { providerAt, type Provider } from "./providers.js";
 import { isRawSocketConstructor } from "./raw-sockets.js";
 import { KEY_CALL, keyConnection, routeConnection } from "./route-connection.js";
 import { siteNodes, type SiteNodes } from "./site-nodes.js";
@@ -51,7 +53,8 @@ export interface ClientPlan {
 /**
  * Finds every PartySocket connection and send in the client files and plans the edits:
  * sockets to the sharded party connect through the router with a write key (`shardKey`), and
- * their sends become `sendViaRouter(socket, payload)`. Sockets already on the router without a
+ * their sends become `sendViaRouter(socket, payload)`; Yjs providers to it connect through the
+ * router with a write key too (plan-providers.ts). Sockets already on the router without a
  * key (routed by an earlier party-shard) get their key. Everything else is left alone; what
  * cannot be told is reported.
  */
@@ -99,6 +102,19 @@ export function planClient(client: ClientProject, target: ClientTarget, onProgre
     } else if (target.noMainParty && party.kind === "literal" && party.name === "main") {
       plan.findings.push(findingAt(file, construction.call, "warning", "socket-main-party", `This socket connects to party "main" (/parties/main/), which PartyServer does not have: the Worker answers 400. Left as it is; if it is meant for the sharded class, set party: "${target.shardedParty}" and run migrate again.`));
     }
+  }
+
+  // Yjs providers to the sharded party: through the router, with a write key, as a PartySocket is.
+  const providers = new Map<string, Provider>();
+  for (const { sites } of groups) for (const { news, constructorCalls } of sites.values()) for (const call of [...news, ...constructorCalls]) {
+    const provider = providers.has(siteKey(call)) ? undefined : providerAt(call);
+    if (provider) providers.set(siteKey(call), provider);
+  }
+  for (const provider of providers.values()) {
+    const work = planProvider(provider, target);
+    for (const change of work.edits) edit(change.file, change.edit);
+    for (const file of work.keyed) useHelper(plan, file, KEY_CALL);
+    if (work.finding) plan.findings.push(work.finding);
   }
 
   // Raw WebSockets to the sharded party: their URL reaches the router where the party's name is written in it.

@@ -16,14 +16,15 @@ export interface RoutedOptions {
  * Points a socket's options at the router party and gives the socket a write key:
  * `{ host, room }` → `{ host, room, party: "router", query: shardKey() }`, and an existing
  * `query: X` → `query: shardKey(X)`. A query that is already keyed, or options whose query may
- * come from a spread or a computed name, keep their query as it is.
+ * come from a spread or a computed name, keep their query as it is. `queryName`: the option the
+ * connect query is (a Yjs provider's is `params`).
  */
-export function routeConnection(options: ObjectLiteralExpression, routerParty: string): RoutedOptions {
+export function routeConnection(options: ObjectLiteralExpression, routerParty: string, queryName: QueryName = "query"): RoutedOptions {
   const text = options.getSourceFile().getFullText();
   const style = detectCodeStyle(text);
   const party = `party: ${style.quote}${routerParty}${style.quote}`;
-  const key = keyQuery(options);
-  const query = `query: ${KEY_CALL}()`;
+  const key = keyQuery(options, queryName);
+  const query = `${queryName}: ${KEY_CALL}()`;
 
   const existing = options.getProperty("party");
   // `party: PARTY` and `{ party }` (a const, a prop) name the party in place: that value is replaced, never added beside.
@@ -44,18 +45,24 @@ export function routeConnection(options: ObjectLiteralExpression, routerParty: s
  * Gives a socket an earlier party-shard already pointed at the router its write key, exactly as
  * routeConnection would; the `party` property stays as written.
  */
-export function keyConnection(options: ObjectLiteralExpression): RoutedOptions {
+export function keyConnection(options: ObjectLiteralExpression, queryName: QueryName = "query", after: Node | undefined = options.getProperty("party")): RoutedOptions {
   const text = options.getSourceFile().getFullText();
-  const key = keyQuery(options);
-  const party = options.getProperty("party");
-  if (!key.add || !party) return { edits: key.edits, keyed: key.keyed };
-  const added = insertAfter(text, options, party, `query: ${KEY_CALL}()`, detectCodeStyle(text).newline);
-  return { edits: [...key.edits, ...added], keyed: true };
+  const key = keyQuery(options, queryName);
+  if (!key.add) return { edits: key.edits, keyed: key.keyed };
+  const code = `${queryName}: ${KEY_CALL}()`;
+  if (after) return { edits: [...key.edits, ...insertAfter(text, options, after, code, detectCodeStyle(text).newline)], keyed: true };
+  // Options with no party of their own (a provider's, whose party is beside them): the key goes last.
+  const style = detectCodeStyle(text);
+  const layout = { newline: style.newline, unit: style.indent, trailingCommas: trailingComma(options) !== undefined };
+  return { edits: [...key.edits, ...insertPropertyEdits(text, options, () => code, layout)], keyed: true };
 }
 
-/** What the `query` property needs: edits in place, a new property (`add`), or nothing. */
-function keyQuery(options: ObjectLiteralExpression): { edits: Edit[]; add: boolean; keyed: boolean } {
-  const query = options.getProperty("query");
+/** The option a socket's connect query is: PartySocket's `query`, a Yjs provider's `params`. */
+export type QueryName = "query" | "params";
+
+/** What the query property needs: edits in place, a new property (`add`), or nothing. */
+function keyQuery(options: ObjectLiteralExpression, queryName: QueryName): { edits: Edit[]; add: boolean; keyed: boolean } {
+  const query = options.getProperty(queryName);
   if (Node.isPropertyAssignment(query)) {
     const value = query.getInitializerOrThrow();
     if (isKeyed(value)) return { edits: [], add: false, keyed: false };
@@ -63,7 +70,7 @@ function keyQuery(options: ObjectLiteralExpression): { edits: Edit[]; add: boole
     return { edits: [{ at: value.getStart(), insert: `${KEY_CALL}(` }, { at: value.getEnd(), insert: ")" }], add: false, keyed: true };
   }
   if (Node.isShorthandPropertyAssignment(query)) {
-    return { edits: [{ at: query.getStart(), end: query.getEnd(), insert: `query: ${KEY_CALL}(query)` }], add: false, keyed: true };
+    return { edits: [{ at: query.getStart(), end: query.getEnd(), insert: `${queryName}: ${KEY_CALL}(${queryName})` }], add: false, keyed: true };
   }
   // A method or accessor named query, or a query a spread or computed name may set: a key added
   // here could replace the user's query, so the socket goes without one (its writes then go

@@ -209,8 +209,9 @@ function isHook(declaration: Node): boolean {
 
 /**
  * A quick test on the compiler's nodes, before anything is wrapped: whether the name `callee`
- * calls comes, through its imports and re-exports, from partysocket at all. Only such calls
- * can be usePartySocket; mayConstruct then decides exactly.
+ * calls comes, through its imports and re-exports, from partysocket (or a Yjs provider's package)
+ * at all. Only such calls can be usePartySocket or useYProvider; mayConstruct and providerAt then
+ * decide exactly.
  */
 export function mayComeFromPartysocket(callee: ts.Identifier, checker: ts.TypeChecker): boolean {
   let symbol = checker.getSymbolAtLocation(callee);
@@ -222,10 +223,10 @@ export function mayComeFromPartysocket(callee: ts.Identifier, checker: ts.TypeCh
 }
 
 function isPartysocketDeclaration(declaration: ts.Node): boolean {
-  if (declaration.getSourceFile().fileName.includes("/node_modules/partysocket/")) return true;
+  if (/\/node_modules\/(?:partysocket|y-partykit|y-partyserver)\//.test(declaration.getSourceFile().fileName)) return true;
   const from = ts.findAncestor(declaration, (node) => ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) as ts.ImportDeclaration | ts.ExportDeclaration | undefined;
   const specifier = from?.moduleSpecifier;
-  return specifier !== undefined && ts.isStringLiteral(specifier) && /^partysocket(\/|$)/.test(specifier.text);
+  return specifier !== undefined && ts.isStringLiteral(specifier) && /^(?:partysocket|y-partykit|y-partyserver)(\/|$)/.test(specifier.text);
 }
 
 /** Whether `call` can make a socket itself: `usePartySocket(...)` under any name, or a `super(...)`. */
