@@ -3,6 +3,7 @@ import { describe, it, mock } from "node:test";
 import type { Conn, LinkEnd, RoomStorage, ShardHost } from "../src/runtime/host.js";
 import { LeaderCore } from "../src/runtime/leader.js";
 import { ShardRelay } from "../src/runtime/shard.js";
+import { unpack } from "../src/runtime/link-frames.js";
 import { leaderHostWith } from "./helpers/leader-host.js";
 
 // Node 20 has no CloseEvent; the workers runtime does (the leader dispatches one on a close).
@@ -16,7 +17,7 @@ const MEGABYTE_TEXT = "x".repeat(1_000_000);
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 function fakeLink(id: string): LinkEnd & { frames: { t: string; to?: string; code?: number; upTo?: number }[] } {
-  const link = { id, readyState: 1, frames: [] as never[], send: (text: string) => link.frames.push(JSON.parse(text) as never), close: () => void (link.readyState = 3) };
+  const link = { id, readyState: 1, frames: [] as never[], send: (wire: string | ArrayBuffer) => link.frames.push(unpack(wire) as never), close: () => void (link.readyState = 3) };
   return link;
 }
 
@@ -127,5 +128,29 @@ describe("a frame to a shard over the link's WebSocket message limit (32 MiB)", 
     } finally {
       logged.mock.restore();
     }
+  });
+});
+
+describe("one message the party sends to many sockets one by one (as Yjs servers send each update)", () => {
+  it("goes once per shard with the list of its recipients, in order with what the party sent around it", async () => {
+    const [one, two] = [fakeLink("party-shard-link-1-a"), fakeLink("party-shard-link-2-a")];
+    const core: LeaderCore = new LeaderCore(leaderHostWith([one, two]), {
+      message: () => {
+        core.connection("a")!.send("just a");
+        for (const conn of core.connections()) conn.send(new Uint8Array([1, 2, 3]));
+        core.broadcast("after");
+      },
+    });
+    await core.start();
+    await core.onLinkFrame(one, JSON.stringify(hello("one", ["a", "b", "c"])));
+    await core.onLinkFrame(two, JSON.stringify(hello("two", ["d", "e"])));
+    one.frames.length = two.frames.length = 0;
+    await core.onLinkFrame(one, JSON.stringify({ t: "message", seq: 1, id: "a", data: { text: "go" } }));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    const shown = (frames: unknown[]) => frames.filter((frame) => (frame as { t: string }).t !== "ack").map((frame) => JSON.stringify(frame, (key, value) => (key === "data" ? ("text" in value ? value.text : [...value.bytes]) : value)));
+    assert.deepEqual(shown(one.frames), [
+      JSON.stringify({ t: "broadcasts", items: [{ data: "just a", to: ["a"], at: [null] }, { data: [1, 2, 3], to: ["a", "b", "c"], at: [null, null, null] }, { data: "after", without: [], upTo: 1 }] }),
+    ]);
+    assert.deepEqual(shown(two.frames), [JSON.stringify({ t: "broadcasts", items: [{ data: [1, 2, 3], to: ["d", "e"], at: [null, null] }, { data: "after", without: [], upTo: 0 }] })]);
   });
 });

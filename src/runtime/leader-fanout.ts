@@ -4,8 +4,10 @@
  * Costs and bounds:
  * - a broadcast is one frame per shard that holds a recipient, whatever its number of clients,
  *   and costs the leader O(shards + excluded ids), not O(clients) (Audience);
- *   while writes are being handed to the party, or relayed messages are arriving, broadcasts to
- *   a shard are held and go as one frame (at most COALESCE_MAX_MS, COALESCE_MAX_BYTES);
+ *   while writes are being handed to the party, or relayed messages are arriving, broadcasts and
+ *   sends to a shard are held and go as one frame (at most COALESCE_MAX_MS, COALESCE_MAX_BYTES),
+ *   and one message the party sends to many sockets one by one (as Yjs servers send each update
+ *   and awareness change) goes once per shard with the list of its recipients;
  * - a shard sees the party's frames in the order the party made them: any other frame to that
  *   shard sends what is held first;
  * - frames for a shard whose link is down wait in its outbox (OUTBOX_MAX_BYTES), and the shard
@@ -14,7 +16,7 @@
 import type { LeaderHost } from "./host.js";
 import { frameBytes, pack, unpack, wireBytes, type Wire } from "./link-frames.js";
 import { HEADER, LINK_MAX_BYTES, encode, shardRoomId } from "./protocol.js";
-import type { Data, LeaderFrame, Message } from "./protocol.js";
+import type { BroadcastItem, Data, LeaderFrame, Message, SendItem } from "./protocol.js";
 
 /** Bytes of frames kept for a shard whose link is down, and the newest frame on top. */
 const OUTBOX_MAX_BYTES = 8_388_608;
@@ -47,11 +49,12 @@ interface Audience {
   find(id: string): { shard: number; met: boolean } | undefined;
 }
 
-/** Broadcasts held to go as one frame to a shard (see COALESCE_MAX_MS). */
+/** Broadcasts and sends held to go as one frame to a shard (see COALESCE_MAX_MS). */
 interface Held {
-  items: Extract<LeaderFrame, { t: "broadcast" }>[];
+  items: (BroadcastItem | SendItem)[];
   bytes: number;
 }
+type Holdable = Extract<LeaderFrame, { t: "broadcast" | "send" }>;
 
 class Fanout {
   readonly stats = { broadcasts: 0, shardFrames: 0, largestShardFrameBytes: 0 };
@@ -110,7 +113,7 @@ class Fanout {
   toShard(shard: number, frame: LeaderFrame, bytes = 0) {
     const state = this.shards.get(shard);
     if (!state) return;
-    if (frame.t === "broadcast" && (this.batches > 0 || this.holding)) return this.hold(shard, frame, bytes);
+    if ((frame.t === "broadcast" || frame.t === "send") && (this.batches > 0 || this.holding)) return this.hold(shard, frame, bytes || frameBytes(frame));
     // A connection's kept data only goes to the shard's storage and no client sees it: held
     // broadcasts need not go before it (a write's number is kept once per request).
     if (frame.t === "keep") return this.sendToShard(shard, state, frame);
@@ -162,8 +165,16 @@ class Fanout {
   }
 
   /** `bytes`: the item's UTF-8 size in a frame (or more). What is held goes before it would cross the cap. */
-  private hold(shard: number, frame: Extract<LeaderFrame, { t: "broadcast" }>, bytes: number) {
+  private hold(shard: number, frame: Holdable, bytes: number) {
     const waiting = this.held.get(shard);
+    const last = waiting?.items.at(-1);
+    if (frame.t === "send" && last && "to" in last && sameData(last.data, frame.data)) {
+      // The same message to another socket of this shard: one more recipient, not another copy.
+      last.to.push(frame.to);
+      last.at.push(frame.at ?? null);
+      waiting!.bytes += 3 * (frame.to.length + (frame.at?.length ?? 0)) + 8;
+      return;
+    }
     if (waiting && waiting.bytes + bytes > COALESCE_MAX_BYTES) this.releaseHeld(shard);
     if (bytes > COALESCE_MAX_BYTES) {
       // Too big to share a frame: it goes alone, as it would unheld.
@@ -172,18 +183,18 @@ class Fanout {
       return;
     }
     const held = this.held.get(shard) ?? { items: [], bytes: 32 };
-    held.items.push(frame);
+    held.items.push(frame.t === "send" ? { data: frame.data, to: [frame.to], at: [frame.at ?? null] } : { data: frame.data, without: frame.without, upTo: frame.upTo });
     held.bytes += bytes;
     this.held.set(shard, held);
     this.holdTimer ??= setTimeout(() => this.releaseHeld(), COALESCE_MAX_MS);
   }
 
-  /** Sends the broadcasts held for `shard` (or every shard) as one frame each. */
+  /** Sends what is held for `shard` (or every shard) as one frame each. */
   releaseHeld(only?: number) {
     for (const [shard, { items }] of this.held) {
       if (only !== undefined && shard !== only) continue;
       this.held.delete(shard);
-      const frame: LeaderFrame = items.length === 1 ? items[0]! : { t: "broadcasts", items: items.map(({ data, without, upTo }) => ({ data, without, upTo })) };
+      const frame: LeaderFrame = items.length === 1 ? alone(items[0]!) : { t: "broadcasts", items };
       const state = this.shards.get(shard);
       if (state) this.sendToShard(shard, state, frame);
     }
@@ -213,9 +224,33 @@ function carriedOver(outbox: Wire[], listed: ReadonlySet<string>): Wire[] {
   return outbox.flatMap((wire) => {
     const frame = unpack<LeaderFrame>(wire);
     if (frame.t === "broadcast") return [pack({ ...frame, upTo: 0 })];
-    if (frame.t === "broadcasts") return [pack({ ...frame, items: frame.items.map((item) => ({ ...item, upTo: 0 })) })];
+    if (frame.t === "broadcasts") {
+      const items = frame.items.flatMap((item): (BroadcastItem | SendItem)[] => ("to" in item ? keptFor(item, listed) : [{ ...item, upTo: 0 }]));
+      return items.length > 0 ? [pack({ ...frame, items })] : [];
+    }
     return "to" in frame && listed.has(frame.to) ? [wire] : [];
   });
+}
+
+/** A held item as the frame it would have been on its own (a send to one socket is a send). */
+function alone(item: BroadcastItem | SendItem): LeaderFrame {
+  if (!("to" in item)) return { t: "broadcast", ...item };
+  if (item.to.length > 1) return { t: "broadcasts", items: [item] };
+  return { t: "send", to: item.to[0]!, ...(item.at[0] ? { at: item.at[0] } : {}), data: item.data };
+}
+
+/** A held send's recipients a shard's new incarnation still has. */
+function keptFor(item: SendItem, listed: ReadonlySet<string>): SendItem[] {
+  const kept = item.to.map((to, i) => [to, item.at[i] ?? null] as const).filter(([to]) => listed.has(to));
+  return kept.length > 0 ? [{ data: item.data, to: kept.map(([to]) => to), at: kept.map(([, at]) => at) }] : [];
+}
+
+/** Whether two messages are the same: the same text, or the same bytes. */
+function sameData(a: Data, b: Data): boolean {
+  if ("text" in a || "text" in b) return "text" in a && "text" in b && a.text === b.text;
+  if (!("bytes" in a) || !("bytes" in b) || a.bytes.byteLength !== b.bytes.byteLength) return false;
+  for (let i = 0; i < a.bytes.byteLength; i++) if (a.bytes[i] !== b.bytes[i]) return false;
+  return true;
 }
 
 export { COALESCE_MAX_MS, Fanout, carriedOver };

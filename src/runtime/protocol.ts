@@ -162,9 +162,14 @@ type LeaderFrame =
   | { t: "resync" }
   | { t: "send"; to: string; at?: string; data: Data }
   | { t: "broadcast"; data: Data; without: string[]; upTo: number }
-  | { t: "broadcasts"; items: { data: Data; without: string[]; upTo: number }[] }
+  | { t: "broadcasts"; items: (BroadcastItem | SendItem)[] }
   | { t: "close"; to: string; at?: string; code?: number | undefined; reason?: string | undefined; refused?: true }
   | { t: "keep"; to: string; at?: string; kept: Kept };
+
+/** A broadcast held with others in one frame. */
+type BroadcastItem = { data: Data; without: string[]; upTo: number };
+/** One message the party sent to each of these sockets (`to[i]`, its socket `at[i]`, null: any of the id), held with others in one frame. */
+type SendItem = { data: Data; to: string[]; at: (string | null)[] };
 
 /** What a party may pass to `send`/`broadcast`. Anything but bytes goes as text, as a WebSocket sends it. */
 type Message = string | ArrayBuffer | ArrayBufferView;
@@ -298,4 +303,4 @@ export {
   utf8Length,
   VIEW_TOKEN_VAR,
 };
-export type { ClientRecord, Data, Departed, Kept, LeaderFrame, LoadReport, Message, RelayFrame, ShardFrame, Unnumbered };
+export type { BroadcastItem, ClientRecord, Data, Departed, Kept, LeaderFrame, LoadReport, Message, RelayFrame, SendItem, ShardFrame, Unnumbered };

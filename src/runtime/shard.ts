@@ -16,7 +16,7 @@
 import type { Conn, LinkSocket, ShardHost } from "./host.js";
 import { frameBytes, pack, unpack } from "./link-frames.js";
 import { HEADER, HEADER_PREFIX, ID_GRACE_MS, KEY_PARAM, LINK_ID_PREFIX, decode, decodeId, encode, headerPairs, partyUri, sameClient } from "./protocol.js";
-import type { ClientRecord, Data, Departed, Kept, LeaderFrame, LoadReport, Message, RelayFrame, ShardFrame, Unnumbered } from "./protocol.js";
+import type { ClientRecord, Data, Departed, Kept, LeaderFrame, LoadReport, Message, RelayFrame, SendItem, ShardFrame, Unnumbered } from "./protocol.js";
 
 /** Bytes of relayed frames a shard keeps until the leader acknowledges them, and the newest frame on top. */
 const UNACKED_MAX_BYTES = 8_388_608;
@@ -167,8 +167,7 @@ class ShardRelay {
   }
 
   onError(conn: Conn, error: Error) {
-    if (isIgnored(conn)) return;
-    this.emit({ t: "error", id: conn.id, error: String(error?.message ?? error) });
+    if (!isIgnored(conn)) this.emit({ t: "error", id: conn.id, error: String(error?.message ?? error) });
   }
 
   /**
@@ -289,8 +288,7 @@ class ShardRelay {
     const clients = records
       .filter((record) => this.present(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
       .map(({ id, socket, uri, key }) => ({ id, ...(socket ? { socket } : {}), uri, key, kept: kept.get(`kept:${id}`) ?? { state: null, attachment: null, tags: [] } }));
-    const departed = left.filter((entry) => entry.until > now);
-    socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, acked: this.acked, clients, left: departed } satisfies ShardFrame));
+    socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, acked: this.acked, clients, left: left.filter((entry) => entry.until > now) } satisfies ShardFrame));
     for (const frame of this.unacked) socket.send(pack({ ...frame, retry: true }));
   }
 
@@ -308,7 +306,7 @@ class ShardRelay {
       case "broadcast":
         return this.broadcast(frame);
       case "broadcasts":
-        return frame.items.forEach((item) => this.broadcast(item));
+        return frame.items.forEach((item) => ("to" in item ? this.sendEach(item) : this.broadcast(item)));
       case "close":
         if (frame.refused) return this.refusedByLeader(frame.to, frame.at);
         try {
@@ -352,6 +350,12 @@ class ShardRelay {
     this.refuse(conn);
     this.openSeq.delete(id);
     void this.host.storage.delete(recordKeys([id]));
+  }
+
+  /** One message the leader sent to several sockets here, one by one. */
+  private sendEach({ data, to, at }: SendItem) {
+    const message = decode(data);
+    to.forEach((id, i) => this.addressed(id, at[i] ?? undefined)?.send(message));
   }
 
   private broadcast({ data, without, upTo }: { data: Data; without: string[]; upTo: number }) {
