@@ -7,21 +7,24 @@ import * as syncProtocol from "y-protocols/sync";
 import * as Y from "yjs";
 import type { Conn, LeaderHost, LinkEnd } from "../src/runtime/host.js";
 import { LeaderCore } from "../src/runtime/leader.js";
-import { decode, encode } from "../src/runtime/protocol.js";
+import { pack, unpack } from "../src/runtime/link-frames.js";
+import { decode, encode, type LeaderFrame, type RelayFrame, type Unnumbered } from "../src/runtime/protocol.js";
 
 // Node 20 has no CloseEvent; the workers runtime does (the leader dispatches one on a close).
 globalThis.CloseEvent ??= class extends Event {} as unknown as typeof CloseEvent;
 
 const LINK_ID = "party-shard-link-1-yjs";
-const settle = () => new Promise((resolve) => setImmediate(resolve));
+// A timer turn: sends held with a relayed message's broadcasts go out after it (leader-fanout.ts).
+const settle = () => new Promise((resolve) => setTimeout(resolve, 1));
 
 /**
  * A leader whose party is y-partykit's `onConnect(conn, room)`, and one shard's link: what the
  * party sends each client is decoded as its shard would, and applied to that client's Y.Doc.
  */
 function yjsLeader(room: string) {
-  const toShard: { t: string; to?: string; data?: { text: string } | { base64: string } }[] = [];
-  const link: LinkEnd = { id: LINK_ID, readyState: 1, send: (text) => void toShard.push(JSON.parse(text)), close() {} };
+  const toShard: LeaderFrame[] = [];
+  // Frames both ways as a link carries them (link-frames.ts): a message's bytes as bytes.
+  const link: LinkEnd = { id: LINK_ID, readyState: 1, send: (wire) => void toShard.push(unpack(wire)), close() {} };
   const host: LeaderHost = {
     id: room,
     env: {},
@@ -35,7 +38,7 @@ function yjsLeader(room: string) {
   const party = { id: room, storage: new Map(), env: {} };
   const core = new LeaderCore(host, { connect: (conn: Conn) => onConnect(conn as never, party as never) });
   let seq = 0;
-  const frame = (body: Record<string, unknown>) => core.onLinkFrame(link, JSON.stringify({ ...body, seq: ++seq }));
+  const frame = (body: Unnumbered<RelayFrame>) => core.onLinkFrame(link, pack({ ...body, seq: ++seq } as RelayFrame));
   const syncMessage = (write: (encoder: encoding.Encoder) => void) => {
     const encoder = encoding.createEncoder();
     encoding.writeVarUint(encoder, 0);
@@ -70,9 +73,12 @@ function yjsLeader(room: string) {
     async receive(id: string) {
       await settle();
       const client = clients.get(id)!;
-      const frames = toShard.filter((each) => each.t === "send" && each.to === id);
-      for (const sent of frames.slice(client.read)) {
-        const bytes = decode(sent.data!);
+      // Sent to it alone, or held with others and sent once to several sockets of the shard.
+      const frames = toShard.flatMap((each) =>
+        each.t === "send" ? (each.to === id ? [each.data] : []) : each.t === "broadcasts" ? each.items.flatMap((item) => ("to" in item && item.to.includes(id) ? [item.data] : [])) : [],
+      );
+      for (const data of frames.slice(client.read)) {
+        const bytes = decode(data);
         assert.ok(bytes instanceof ArrayBuffer, "binary stays binary over the link");
         const decoder = decoding.createDecoder(new Uint8Array(bytes));
         if (decoding.readVarUint(decoder) !== 0) continue;
