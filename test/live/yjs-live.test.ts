@@ -20,7 +20,12 @@ interface EditorModule {
 interface Editor {
   doc: Y.Doc;
   text: Y.Text;
-  provider: { synced: boolean; wsconnected: boolean; awareness: { destroy(): void }; destroy(): void };
+  provider: {
+    synced: boolean;
+    wsconnected: boolean;
+    awareness: { clientID: number; setLocalStateField(field: string, value: unknown): void; getStates(): Map<number, Record<string, unknown>>; destroy(): void };
+    destroy(): void;
+  };
 }
 
 interface Platform {
@@ -41,14 +46,15 @@ const ROOM = "notes";
  * The text each editor of the large-document test adds at once: one Yjs update of about this many
  * bytes. YJS_LIVE_EDIT_KIB sets it, to find where a platform stops carrying one (docs/yjs.md).
  */
-const LARGE_EDIT_CHARS = Number(process.env.YJS_LIVE_EDIT_KIB ?? 512) * 1024;
+const LARGE_EDIT_CHARS = Number(process.env.YJS_LIVE_EDIT_KIB ?? 1024) * 1024;
 
 for (const platform of PLATFORMS) {
   /**
-   * A Yjs document app after init and migrate: two editors whose providers migrate routed sit on
-   * different shards, and one editor of the old bundle is connected straight to the room; all
-   * three edit one Y.Text at once and end with the same text, and a late joiner on a shard gets
-   * the whole document, a large one too.
+   * A Yjs document app after init and migrate (3 shards): two editors whose providers migrate
+   * routed sit on different shards, and one editor of the old bundle is connected straight to the
+   * room; all three edit one Y.Text at once and end with the same text, each sees the others'
+   * cursors (awareness), and a late joiner on the third shard gets the whole document, a 2 MiB
+   * one too.
    */
   describe(`Yjs: ${platform.name}, after init + migrate`, { concurrency: 1 }, () => {
     const dir = tempDir(`yjs-${platform.fixture}`);
@@ -61,7 +67,7 @@ for (const platform of PLATFORMS) {
     before(async () => {
       cpSync(source, dir, { recursive: true });
       linkNodeModules(dir, REPO);
-      assert.equal((await runCli(["init", "--yes", "--shards", "2"], dir)).exitCode, 0);
+      assert.equal((await runCli(["init", "--yes", "--shards", "3"], dir)).exitCode, 0);
       const unrouted = await runCli(["check"], dir);
       assert.equal(unrouted.exitCode, 1);
       assert.match(unrouted.stdout, new RegExp(`^${platform.providerAt} {2}Yjs provider connects to the sharded party directly, not through the router`, "m"));
@@ -94,11 +100,11 @@ for (const platform of PLATFORMS) {
 
     const converged = (group: Editor[], length: number) => () => group.every((editor) => editor.text.length === length && editor.text.toString() === group[0]!.text.toString());
 
-    it("two editors on different shards and one straight to the room edit one text at once, and end with the same text; a late joiner gets it all", async () => {
+    it("two editors on different shards and one straight to the room edit one text at once, end with the same text and see each other's cursors; a late joiner on the third shard gets it all", async () => {
       const alice = await open(migrated);
       const bob = await open(migrated);
       const { load } = await readRouterLoad(server!.host, ROOM, platform.router, server!.viewToken);
-      assert.deepEqual(load, [1, 1], "the router put one editor on each shard");
+      assert.deepEqual(load.filter((count) => count === 1).length, 2, `the router put the two editors on two shards: ${JSON.stringify(load)}`);
       const carol = await open(original);
 
       // Concurrently: each inserts at the start and the end, none waiting for the others.
@@ -111,10 +117,16 @@ for (const platform of PLATFORMS) {
       await waitFor("the three editors to converge", converged(group, length), () => group.map((editor) => JSON.stringify(editor.text.toString())).join(" "));
       for (const i of [0, 1, 2]) assert.ok(alice.text.toString().includes(`<${i}`) && alice.text.toString().includes(`${i}>`), alice.text.toString());
 
+      // Cursors: each editor's awareness reaches the other two, across shards and to the direct one.
+      group.forEach((editor, i) => editor.provider.awareness.setLocalStateField("cursor", { name: `editor ${i}`, at: i }));
+      const cursors = (editor: Editor) => [...editor.provider.awareness.getStates().values()].map((state) => (state["cursor"] as { name?: string } | undefined)?.name).filter(Boolean).sort();
+      const everyone = ["editor 0", "editor 1", "editor 2"];
+      await waitFor("every editor to see every cursor", () => group.every((editor) => JSON.stringify(cursors(editor)) === JSON.stringify(everyone)), () => group.map((editor) => JSON.stringify(cursors(editor))).join(" "));
+
       const dave = await open(migrated);
       await waitFor("the late joiner to get the whole document", converged([...group, dave], length), () => JSON.stringify(dave.text.toString()));
       const after = await readRouterLoad(server!.host, ROOM, platform.router, server!.viewToken);
-      assert.equal(after.load.reduce((sum, count) => sum + count, 0), 3, `the late joiner is on a shard: ${JSON.stringify(after.load)}`);
+      assert.deepEqual(after.load, [1, 1, 1], "the late joiner is on the third shard");
     });
 
     it(`carries large edits both ways: each routed editor adds ${LARGE_EDIT_CHARS / 1024} KiB at once, and a late joiner gets the whole document`, async () => {
