@@ -36,6 +36,7 @@ interface Row {
   synced: number;
 }
 
+/** Polls every 20 ms, the resolution of the times below (test/helpers/wait.ts's until polls every 50). */
 async function until(done: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
   while (!done() && Date.now() < end) await new Promise((resolve) => setTimeout(resolve, 20));
