@@ -5,10 +5,11 @@ import * as decoding from "lib0/decoding";
 import * as encoding from "lib0/encoding";
 import * as syncProtocol from "y-protocols/sync";
 import * as Y from "yjs";
-import type { Conn, LeaderHost, LinkEnd } from "../src/runtime/host.js";
+import type { Conn, LinkEnd } from "../src/runtime/host.js";
 import { LeaderCore } from "../src/runtime/leader.js";
 import { pack, unpack } from "../src/runtime/link-frames.js";
 import { decode, encode, type LeaderFrame, type RelayFrame, type Unnumbered } from "../src/runtime/protocol.js";
+import { leaderHostWith } from "./helpers/leader-host.js";
 
 // Node 20 has no CloseEvent; the workers runtime does (the leader dispatches one on a close).
 globalThis.CloseEvent ??= class extends Event {} as unknown as typeof CloseEvent;
@@ -25,18 +26,8 @@ function yjsLeader(room: string) {
   const toShard: LeaderFrame[] = [];
   // Frames both ways as a link carries them (link-frames.ts): a message's bytes as bytes.
   const link: LinkEnd = { id: LINK_ID, readyState: 1, send: (wire) => void toShard.push(unpack(wire)), close() {} };
-  const host: LeaderHost = {
-    id: room,
-    env: {},
-    hibernates: false,
-    directConnections: () => [],
-    directConnection: () => undefined,
-    links: () => [link],
-    link: (id) => (id === LINK_ID ? link : undefined),
-    routerRoom: () => async () => new Response("{}"),
-  };
   const party = { id: room, storage: new Map(), env: {} };
-  const core = new LeaderCore(host, { connect: (conn: Conn) => onConnect(conn as never, party as never) });
+  const core = new LeaderCore(leaderHostWith([link], room), { connect: (conn: Conn) => onConnect(conn as never, party as never) });
   let seq = 0;
   const frame = (body: Unnumbered<RelayFrame>) => core.onLinkFrame(link, pack({ ...body, seq: ++seq } as RelayFrame));
   const syncMessage = (write: (encoder: encoding.Encoder) => void) => {
