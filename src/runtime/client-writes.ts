@@ -244,8 +244,7 @@ async function deliverOne(socket: RoutableSocket, route: Extract<Route, { plain:
   const type = typeof write.payload === "string" ? "text/plain;charset=UTF-8" : "application/octet-stream";
   const headers = { ...headersFor(socket, route, type), "idempotency-key": write.idempotencyKey, "x-party-shard-seq": String(write.seq ?? 0) };
   await attempts([write], async (signal) => {
-    const response = await fetch(route.url, { method: "POST", headers: { ...headers, ...holderHeader(route.key) }, body: write.payload as FetchBody, signal });
-    learnHolder(route.key, response);
+    const response = await post(route, { headers, body: write.payload as FetchBody, signal });
     if (response.headers.get("x-party-shard-batch") === "1") batchingRouters.add(route.url);
     if (response.ok) return [200];
     const error = new Error(`router answered ${response.status}: ${await response.text()}`);
@@ -262,8 +261,7 @@ async function deliverBatch(socket: RoutableSocket, route: Extract<Route, { plai
     batch.map(({ write }) => write),
     async (signal, writes) => {
       const body = `[${writes.map((write) => entries.get(write)).join(",")}]`;
-      const response = await fetch(route.url, { method: "POST", headers: { ...headers, ...holderHeader(route.key) }, body, signal });
-      learnHolder(route.key, response);
+      const response = await post(route, { headers, body, signal });
       if (response.status === 400 || response.status === 413) {
         // The batch itself was refused (limits that differ from ours): each write goes alone.
         alone = writes;
@@ -281,6 +279,13 @@ async function deliverBatch(socket: RoutableSocket, route: Extract<Route, { plai
     },
   );
   for (const write of alone) await deliverOne(socket, route, write);
+}
+
+/** A write's request, naming the shard the router last said holds the socket; its answer says it again (write-memory.ts). */
+async function post(route: Extract<Route, { plain: false }>, init: { headers: Record<string, string>; body: FetchBody; signal: AbortSignal }): Promise<Response> {
+  const response = await fetch(route.url, { method: "POST", ...init, headers: { ...init.headers, ...holderHeader(route.key) } });
+  learnHolder(route.key, response);
+  return response;
 }
 
 /** 200: taken; "alone": to be sent again on its own; otherwise the refusal. */

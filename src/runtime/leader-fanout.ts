@@ -113,7 +113,7 @@ class Fanout {
   toShard(shard: number, frame: LeaderFrame, bytes = 0) {
     const state = this.shards.get(shard);
     if (!state) return;
-    if ((frame.t === "broadcast" || frame.t === "send") && (this.batches > 0 || this.holding)) return this.hold(shard, frame, bytes || frameBytes(frame));
+    if ((frame.t === "broadcast" || frame.t === "send") && (this.batches > 0 || this.holding)) return this.hold(shard, frame, bytes);
     // A connection's kept data only goes to the shard's storage and no client sees it: held
     // broadcasts need not go before it (a write's number is kept once per request).
     if (frame.t === "keep") return this.sendToShard(shard, state, frame);
@@ -164,7 +164,10 @@ class Fanout {
     }, 0);
   }
 
-  /** `bytes`: the item's UTF-8 size in a frame (or more). What is held goes before it would cross the cap. */
+  /**
+   * `bytes`: the item's UTF-8 size in a frame (or more; 0: measured here, only if it is not merged
+   * into the send before it). What is held goes before it would cross the cap.
+   */
   private hold(shard: number, frame: Holdable, bytes: number) {
     const waiting = this.held.get(shard);
     const last = waiting?.items.at(-1);
@@ -175,6 +178,7 @@ class Fanout {
       waiting!.bytes += 3 * (frame.to.length + (frame.at?.length ?? 0)) + 8;
       return;
     }
+    bytes ||= frameBytes(frame);
     if (waiting && waiting.bytes + bytes > COALESCE_MAX_BYTES) this.releaseHeld(shard);
     if (bytes > COALESCE_MAX_BYTES) {
       // Too big to share a frame: it goes alone, as it would unheld.

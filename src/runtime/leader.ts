@@ -327,7 +327,6 @@ class LeaderCore {
     if (before) this.metByShard.get(before.shard)?.delete(id);
     const remote = new RemoteConnection(id, uri, this.roomId(), shard, key, socket, kept, this.host.hibernates, (frame) => this.fanout.toShard(shard, frame));
     this.remotes.set(id, remote);
-    remote.met = false;
     this.unmet.add(id);
     if (met) this.meet(remote);
     return remote;

@@ -21,7 +21,7 @@ class RemoteConnection extends EventTarget {
    * False from its open until the party's onConnect starts: until then it is none of the room's
    * connections (getConnections, getConnection, broadcasts), as a socket not yet accepted is not.
    */
-  met = true;
+  met = false;
   private tail: Promise<unknown> = Promise.resolve();
   private seqMirrored = 0;
 
