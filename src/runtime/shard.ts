@@ -15,8 +15,9 @@
  */
 import type { Conn, LinkSocket, ShardHost } from "./host.js";
 import { frameBytes, pack, unpack } from "./link-frames.js";
+import { LoadReporter } from "./shard-load.js";
 import { HEADER, HEADER_PREFIX, ID_GRACE_MS, KEY_PARAM, LINK_ID_PREFIX, decode, decodeId, encode, headerPairs, partyUri, sameClient } from "./protocol.js";
-import type { ClientRecord, Data, Departed, Kept, LeaderFrame, LoadReport, Message, RelayFrame, SendItem, ShardFrame, Unnumbered } from "./protocol.js";
+import type { ClientRecord, Data, Departed, Kept, LeaderFrame, Message, RelayFrame, SendItem, ShardFrame, Unnumbered } from "./protocol.js";
 
 /** Bytes of relayed frames a shard keeps until the leader acknowledges them, and the newest frame on top. */
 const UNACKED_MAX_BYTES = 8_388_608;
@@ -53,15 +54,17 @@ class ShardRelay {
   private link: LinkSocket | undefined;
   private linking = false;
   private relinkAttempt = 0;
-  private reports = 0;
   /** Departed clients' records, oldest first, until their grace ends (sweepDeparted). */
   private readonly departures: { id: string; leftAt: number; until: number }[] = [];
+  private readonly load: LoadReporter;
 
   constructor(
     private readonly host: ShardHost,
     private readonly leaderRoom: string,
     private readonly shard: number,
-  ) {}
+  ) {
+    this.load = new LoadReporter(host, leaderRoom, shard);
+  }
 
   async onConnect(conn: Conn, ctx: { request: Request }) {
     // The router names the URL the client asked for; a shard is reached from the router only.
@@ -379,15 +382,9 @@ class ShardRelay {
     return [...this.host.connections()].filter((conn) => !isIgnored(conn)).length;
   }
 
-  /**
-   * Tells the router's room how many clients this shard holds and who came or went, so placement
-   * follows real load. Reports are numbered: one overtaken by a later one is ignored.
-   */
+  /** Tells the router's room how many clients this shard holds, and who came or went. */
   private reportLoad(id: string) {
-    const report: LoadReport = { shard: this.shard, count: this.clientCount(), id, from: this.incarnation, n: ++this.reports };
-    const placement = this.host.routerRoom(this.leaderRoom);
-    placement("", { method: "POST", headers: { [HEADER.load]: encodeURIComponent(JSON.stringify(report)) } })
-      .catch((error: unknown) => console.error("party-shard: could not report load", error));
+    this.load.report(id, this.clientCount(), this.incarnation);
   }
 }
 
