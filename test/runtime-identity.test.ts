@@ -171,7 +171,13 @@ function shard() {
   const link: LinkSocket & { closed: boolean } = {
     readyState: 1,
     closed: false,
-    send: (text) => void sent.push(JSON.parse(text)),
+    // As the leader: every frame taken and acknowledged (a shard sends the next ones on the ack).
+    send: (text) => {
+      const frame = JSON.parse(text as string) as { t: string; seq?: number; frames?: typeof sent };
+      sent.push(...(frame.t === "frames" ? frame.frames! : [frame]));
+      const last = frame.frames?.at(-1)?.seq ?? frame.seq;
+      if (last !== undefined) queueMicrotask(() => fromLeader({ t: "ack", seq: last }));
+    },
     close: () => void (link.closed = true),
     addEventListener: (type: string, listener: (event: MessageEvent) => void) => void (type === "message" && listeners.push(listener)),
   };
@@ -180,7 +186,12 @@ function shard() {
     party: "main",
     storage,
     connections: (tag) => sockets.filter((conn) => conn.readyState === 1 && (tag === undefined || conn.id === tag)),
-    openLink: async () => link,
+    // A new link each time (the old one's listeners go with it), the same record of frames.
+    openLink: async () => {
+      listeners.length = 0;
+      link.closed = false;
+      return link;
+    },
     routerRoom: () => async () => new Response(null, { status: 204 }),
   };
   const relay = new ShardRelay(host, "lobby", 1);

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { frameBytes, pack, unpack } from "../src/runtime/link-frames.js";
-import { decode, encode, type LeaderFrame, type ShardFrame } from "../src/runtime/protocol.js";
+import { frameBytes, pack, packBatches, unpack } from "../src/runtime/link-frames.js";
+import { decode, encode, type LeaderFrame, type RelayFrame, type ShardFrame } from "../src/runtime/protocol.js";
 
 // What a browser's WebSocket receives from the party, unsharded: `send` converts anything but
 // bytes to a string (WebIDL). Sharded, the frame to the shard must carry the same thing.
@@ -67,6 +67,24 @@ describe("a frame crosses the link as text, or with its bytes as bytes", () => {
     buffer.fill(9);
     const sent = unpack<ShardFrame>(pack({ t: "message", seq: 1, id: "a", data })) as Extract<ShardFrame, { t: "message" }>;
     assert.deepEqual(bytesOf(sent.data), new Uint8Array([1, 1, 1]));
+  });
+
+  it("frames a shard sends together keep each frame's own message, bytes as bytes; a lone frame goes as itself; a batch stays under its byte bound", () => {
+    const entries = [
+      { t: "message", seq: 1, id: "a", data: encode(new Uint8Array([5, 6])) },
+      { t: "message", seq: 2, id: "b", data: encode("two") },
+      { t: "close", seq: 3, id: "a", code: 1000, reason: "" },
+    ].map((frame) => ({ frame: frame as RelayFrame, bytes: frameBytes(frame as RelayFrame) }));
+    const [wire, ...rest] = packBatches(entries, 1_000);
+    assert.equal(rest.length, 0);
+    const back = unpack<ShardFrame>(wire!) as Extract<ShardFrame, { t: "frames" }>;
+    assert.deepEqual(back.frames.map((frame) => frame.seq), [1, 2, 3]);
+    assert.deepEqual(bytesOf((back.frames[0] as { data: unknown }).data), new Uint8Array([5, 6]));
+    assert.equal(decode((back.frames[1] as { data: Parameters<typeof decode>[0] }).data), "two");
+    assert.deepEqual(packBatches(entries.slice(1, 2), 1_000), [JSON.stringify(entries[1]!.frame)]);
+    // Bound to two frames' bytes: the first two go together, the third alone.
+    const bounded = packBatches(entries, entries[0]!.bytes + entries[1]!.bytes);
+    assert.deepEqual(bounded.map((each) => (unpack<ShardFrame>(each).t === "frames" ? (unpack<ShardFrame>(each) as { frames: unknown[] }).frames.length : 1)), [2, 1]);
   });
 
   it("a frame that is neither text nor a binary frame is refused, not misread", () => {

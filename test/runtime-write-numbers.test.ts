@@ -29,7 +29,19 @@ describe("a socket replaced by its own client (same id, same key) keeps its writ
   it("the shard names the old socket's highest write number in the new socket's open", async () => {
     const storage = memoryStorage();
     const sent: { t: string; taken?: number }[] = [];
-    const link: LinkSocket = { readyState: 1, send: (text) => void sent.push(JSON.parse(text)), close() {}, addEventListener() {} };
+    // As the leader: every frame taken and acknowledged (a shard sends the next ones on the ack).
+    let onFrame: ((event: MessageEvent) => void) | undefined;
+    const link: LinkSocket = {
+      readyState: 1,
+      send: (text) => {
+        const frame = JSON.parse(text as string) as { t: string; seq?: number; frames?: typeof sent & { seq: number }[] };
+        sent.push(...(frame.t === "frames" ? frame.frames! : [frame]));
+        const last = frame.frames?.at(-1)?.seq ?? frame.seq;
+        if (last !== undefined) queueMicrotask(() => onFrame?.(new MessageEvent("message", { data: JSON.stringify({ t: "ack", seq: last }) })));
+      },
+      close() {},
+      addEventListener: (type: string, listener: (event: MessageEvent) => void) => void (type === "message" && (onFrame = listener)),
+    };
     const sockets: Conn[] = [];
     const host: ShardHost = {
       party: "main",

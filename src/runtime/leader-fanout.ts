@@ -57,7 +57,8 @@ interface Held {
 type Holdable = Extract<LeaderFrame, { t: "broadcast" | "send" }>;
 
 class Fanout {
-  readonly stats = { broadcasts: 0, shardFrames: 0, largestShardFrameBytes: 0 };
+  /** For the load view: `linkFramesOut` counts every link message the leader sends, acks and resyncs included. */
+  readonly stats = { broadcasts: 0, shardFrames: 0, largestShardFrameBytes: 0, linkFramesOut: 0 };
   /** Batches of writes being handed to the party now; while any is, broadcasts to each shard are held. */
   batches = 0;
   /** Relayed messages arrived this timer turn: their broadcasts are held until it ends. */
@@ -134,7 +135,10 @@ class Fanout {
       console.error(`party-shard: a ${frame.t} frame to shard ${shard} is ${bytes} bytes, over the ${LINK_MAX_BYTES}-byte WebSocket message limit of its link: on Cloudflare the link closes (1009) and that shard's clients miss this message. Keep messages to sharded clients under about ${LINK_MAX_BYTES - 1_024} bytes.`);
     }
     // A link closing but not yet closed: its close event clears linkId, and the frame waits.
-    if (link && link.readyState === 1) return link.send(wire);
+    if (link && link.readyState === 1) {
+      this.stats.linkFramesOut++;
+      return link.send(wire);
+    }
     // Its clients will be closed when it comes back (see ShardState.overflowed): nothing to keep.
     if (state.overflowed) return;
     state.outbox.push(wire);

@@ -49,9 +49,9 @@ class LeaderWrites {
   /**
    * For the load view: writes refused because this room did not know their connection under
    * their key. The edge lets through only writes a shard vouched for, so these are only writes
-   * that overtook their socket's open.
+   * that overtook their socket's open. `writes`: routed writes handed to the party.
    */
-  readonly stats = { unknownWriters: 0 };
+  readonly stats = { unknownWriters: 0, writes: 0 };
 
   constructor(private readonly leader: WriteTarget) {}
 
@@ -146,6 +146,7 @@ class LeaderWrites {
         remote.seqTaken = seq;
       }
       const message = type.startsWith("application/octet-stream") ? body : new TextDecoder().decode(body);
+      this.stats.writes++;
       let called!: () => void;
       started = new Promise<void>((resolve) => (called = resolve));
       // A throw in onMessage is only logged, as on a direct socket: the write was delivered.

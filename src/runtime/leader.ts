@@ -19,7 +19,7 @@ import { LeaderWrites } from "./leader-writes.js";
 import { unpack, wireBytes } from "./link-frames.js";
 import { BATCH_TYPE, HEADER, ID_GRACE_MS, closeReason, decode, injectedFault, isLink, linkShard, sameClient } from "./protocol.js";
 import type { Kept, LeaderFrame, Message, RelayFrame, ShardFrame } from "./protocol.js";
-import { RemoteConnection } from "./remote-connection.js";
+import { RemoteConnection, connectRequest } from "./remote-connection.js";
 
 /** How long a woken leader waits for its shards to tell it who is connected. */
 const RESYNC_TIMEOUT_MS = 5_000;
@@ -48,6 +48,8 @@ class LeaderCore {
   /** Frames from shards, taken one after another. */
   private frames: Promise<void> = Promise.resolve();
 
+  /** For the load view: invocations (link messages in, requests), messages handed to the party, storage operations (none: shards store what it keeps). */
+  readonly counts = { events: 0, messages: 0, linkFramesIn: 0, storageOps: 0 };
   readonly fanout: Fanout;
   private readonly writes: LeaderWrites;
 
@@ -92,7 +94,7 @@ class LeaderCore {
   private async resync(links: LinkEnd[]): Promise<void> {
     const hellos = links.map((link) => {
       const heard = new Promise<void>((resolve) => this.waitingHello.set(linkShard(link.id), resolve));
-      link.send(JSON.stringify({ t: "resync" } satisfies LeaderFrame));
+      this.toLink(link, { t: "resync" });
       return heard;
     });
     await Promise.race([Promise.all(hellos), new Promise((resolve) => setTimeout(resolve, RESYNC_TIMEOUT_MS))]);
@@ -120,7 +122,9 @@ class LeaderCore {
    * may meet an injected fault. Undefined: the request is the party's.
    */
   async request(req: Request): Promise<Response | undefined> {
-    if (req.headers.has(HEADER.stats)) return Response.json({ ...this.fanout.stats, ...this.writes.stats });
+    // Every request is an invocation of this room, the view's own included.
+    this.counts.events++;
+    if (req.headers.has(HEADER.stats)) return Response.json({ ...this.fanout.stats, ...this.writes.stats, ...this.counts });
     if (req.headers.has(HEADER.connection)) return req.headers.get("content-type") === BATCH_TYPE ? this.writes.writeBatch(req) : this.writes.write(req);
     if (req.headers.has(HEADER.forwarded) && injectedFault(this.host.env, req.headers.get(HEADER.attempt) !== "1", "a forwarded request") === "before") {
       return new Response("injected fault", { status: 503 });
@@ -130,19 +134,31 @@ class LeaderCore {
 
   // ─── Frames from shards ───
 
-  /** A frame a shard sent over its link. */
+  /** A link message from a shard: a hello, one frame, or several (`frames`) acknowledged once. */
   onLinkFrame(link: LinkEnd, raw: Message): Promise<void> {
+    this.counts.events++;
+    this.counts.linkFramesIn++;
     const frame = unpack<ShardFrame>(raw);
     const shard = linkShard(link.id);
-    // A hello is taken at once: a starting room waits for the hellos (resync).
     if (frame.t === "hello") {
+      // Taken at once: a starting room waits for the hellos (resync).
       this.namedByShards ??= frame.room;
       this.hellos.set(shard, (this.hellos.get(shard) ?? 0) + 1);
       return Promise.resolve(this.onHello(shard, link, frame));
     }
+    const frames = frame.t === "frames" ? frame.frames : [frame];
+    let turn: Promise<void> = this.frames;
+    // Each frame in a turn of its own, as when they came one by one: a handler starts before the next is taken.
+    for (const [i, each] of frames.entries()) turn = this.takeInTurn(shard, link, each, i === frames.length - 1);
+    return turn;
+  }
+
+  /**
+   * A shard's frames in the order they came, once the room has started and heard its shards:
+   * the first frame after a wake may have to start it, and none may overtake it meanwhile.
+   */
+  private takeInTurn(shard: number, link: LinkEnd, frame: RelayFrame, last: boolean): Promise<void> {
     const since = this.hellos.get(shard) ?? 0;
-    // The rest in the order they came, once the room has started and heard its shards: the
-    // first frame after a wake may have to start it, and none may overtake it meanwhile.
     const turn = this.frames.then(async () => {
       try {
         await this.host.ready?.();
@@ -162,36 +178,41 @@ class LeaderCore {
         this.gaps.delete(shard);
       }
       await this.started;
-      this.takeFrame(shard, link, frame);
+      this.takeFrame(shard, link, frame, last);
     });
     this.frames = turn.catch((error: unknown) => console.error("party-shard: a frame from shard", shard, "failed", error));
     return turn;
   }
 
-  private takeFrame(shard: number, link: LinkEnd, frame: RelayFrame) {
+  /** `ack`: the last frame of its link message, acknowledged with every frame before it. */
+  private takeFrame(shard: number, link: LinkEnd, frame: RelayFrame, ack: boolean) {
     const state = this.shards.get(shard);
-    // This leader started afresh and the shard has not said hello yet: its hello is followed by
-    // everything not acknowledged, this frame too.
+    // This leader started afresh and the shard has not said hello: its hello brings this frame again.
     if (!state) return this.askHello(shard, link, this.hellos.get(shard) ?? 0);
     // Frames still arriving on a link this leader dropped are sent again on the next one.
     if (state.linkId !== link.id) return;
-    // A repeat (its ack was lost: a fault broke the link after the frame ran) is acknowledged
-    // again: a shard still holding it would resend it to a leader that started afresh, which
-    // would run it twice (an open: onConnect again for a live socket).
-    if (frame.seq <= state.processed) return link.send(JSON.stringify({ t: "ack", seq: state.processed } satisfies LeaderFrame));
-    const fault = injectedFault(this.host.env, frame.retry, `a ${frame.t} frame`);
-    if (fault === "before") return this.dropLink(state, link);
-    state.processed = frame.seq;
-    this.apply(shard, frame);
-    if (fault === "after") return this.dropLink(state, link);
-    link.send(JSON.stringify({ t: "ack", seq: frame.seq } satisfies LeaderFrame));
+    // A repeat (its ack was lost with a link) is acknowledged again, never run again.
+    if (frame.seq > state.processed) {
+      const fault = injectedFault(this.host.env, frame.retry, `a ${frame.t} frame`);
+      if (fault === "before") return this.dropLink(state, link);
+      state.processed = frame.seq;
+      this.apply(shard, frame);
+      if (fault === "after") return this.dropLink(state, link);
+    }
+    if (ack) this.toLink(link, { t: "ack", seq: state.processed });
+  }
+
+  /** An ack or resync on a link. */
+  private toLink(link: LinkEnd, frame: LeaderFrame) {
+    this.fanout.stats.linkFramesOut++;
+    link.send(JSON.stringify(frame));
   }
 
   /** Asks a shard for a hello, once for all the frames that came after its hello number `since`. */
   private askHello(shard: number, link: LinkEnd, since: number) {
     if (this.askedHello.get(shard) === since) return;
     this.askedHello.set(shard, since);
-    link.send(JSON.stringify({ t: "resync" } satisfies LeaderFrame));
+    this.toLink(link, { t: "resync" });
   }
 
   /** An injected fault: the link breaks; what the party sends meanwhile waits for the next one. */
@@ -222,7 +243,8 @@ class LeaderCore {
     }
     state.linkId = link.id;
     // What this leader took that the shard does not know of (the ack was lost with a link).
-    if (state.processed > hello.acked) link.send(JSON.stringify({ t: "ack", seq: state.processed } satisfies LeaderFrame));
+    if (state.processed > hello.acked) this.toLink(link, { t: "ack", seq: state.processed });
+    this.fanout.stats.linkFramesOut += state.outbox.length;
     for (const frame of state.outbox.splice(0)) link.send(frame);
     state.outboxBytes = 0;
     if (state.overflowed) {
@@ -299,6 +321,7 @@ class LeaderCore {
   }
 
   deliver(remote: RemoteConnection, message: string | ArrayBuffer) {
+    this.counts.messages++;
     remote.dispatchEvent(new MessageEvent("message", { data: message }));
     return this.party.message?.(remote, message);
   }
@@ -347,7 +370,6 @@ class LeaderCore {
     return remote && { shard: remote.shard, met: remote.met };
   }
 
-
   // ─── What the party sees ───
 
   /** A connection of the room: a direct socket, or a client on a shard. */
@@ -367,26 +389,11 @@ class LeaderCore {
     for (const left of this.leaving) if (tag === undefined || left.hasTag(tag)) yield left;
   }
 
-
   /** Direct clients one by one; each shard gets one frame, whatever its number of clients. */
   broadcast(message: Message, without: readonly string[] = []) {
     // A socket whose onConnect has not started is left out on its shard, as it is not a connection yet.
     this.fanout.broadcast(message, this.unmet.size > 0 ? [...without, ...this.unmet] : without, this.audience);
   }
-}
-
-/**
- * A shard client's request as the party would have had it directly: the URL it used, its headers
- * after the party's onBeforeConnect, and the platform's `cf` as the router's edge saw it.
- */
-function connectRequest(uri: string, headers: [string, string][], cf: string | undefined): Request {
-  const init: RequestInit & { cf?: unknown } = { headers };
-  try {
-    if (cf !== undefined) init.cf = JSON.parse(decodeURIComponent(cf));
-  } catch {
-    // Only the router writes it; one that does not parse is left out.
-  }
-  return new Request(uri, init);
 }
 
 export { LeaderCore };

@@ -4,9 +4,10 @@
  * (4 bytes, big-endian), the frame as JSON with each message's bytes replaced by where they are
  * (`{ bin: [start, length] }`), then the bytes themselves: no base64 (4/3 the size), no escaping.
  *
- * Only messages carry bytes: a frame's `data`, and each item's `data` in `broadcasts`.
+ * Only messages carry bytes: a frame's `data`, each item's `data` in `broadcasts`, and those of
+ * each frame a shard sends together in `frames`.
  */
-import { utf8Length, type Data, type LeaderFrame, type ShardFrame } from "./protocol.js";
+import { utf8Length, type Data, type LeaderFrame, type RelayFrame, type ShardFrame } from "./protocol.js";
 
 /** A frame as a link sends it. */
 type Wire = string | ArrayBuffer;
@@ -17,15 +18,14 @@ type Placed = { bin: [start: number, length: number] };
 function pack(frame: LinkFrame): Wire {
   const parts: Uint8Array[] = [];
   let offset = 0;
-  const place = (data: Data): Data | Placed => {
+  const place = (data: Data | Placed): Data | Placed => {
     if (!("bytes" in data)) return data;
     parts.push(data.bytes);
     const placed: Placed = { bin: [offset, data.bytes.byteLength] };
     offset += data.bytes.byteLength;
     return placed;
   };
-  const placed = "data" in frame ? { ...frame, data: place(frame.data) } : frame.t === "broadcasts" ? { ...frame, items: frame.items.map((item) => ({ ...item, data: place(item.data) })) } : frame;
-  const json = JSON.stringify(placed);
+  const json = JSON.stringify(withData(frame, place));
   if (parts.length === 0) return json;
   const head = new TextEncoder().encode(json);
   const wire = new Uint8Array(4 + head.byteLength + offset);
@@ -48,9 +48,41 @@ function unpack<F extends LinkFrame>(raw: unknown): F {
   const frame = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + length))) as F;
   const payload = bytes.subarray(4 + length);
   const restore = (data: Data | Placed): Data => ("bin" in data ? { bytes: payload.subarray(data.bin[0], data.bin[0] + data.bin[1]) } : data);
-  if ("data" in frame) return { ...frame, data: restore(frame.data) };
-  if (frame.t === "broadcasts") return { ...frame, items: frame.items.map((item) => ({ ...item, data: restore(item.data) })) };
+  return withData(frame, restore) as F;
+}
+
+/**
+ * The frame with each of its messages (a frame's `data`, each item's, each batched frame's)
+ * mapped: to where its bytes are (pack), or back (unpack). The frame's type is loose meanwhile.
+ */
+function withData(frame: LinkFrame, map: (data: Data | Placed) => Data | Placed): LinkFrame {
+  const each = map as (data: Data) => Data;
+  if ("data" in frame) return { ...frame, data: each(frame.data) };
+  if (frame.t === "broadcasts") return { ...frame, items: frame.items.map((item) => ({ ...item, data: each(item.data) })) };
+  if (frame.t === "frames") return { ...frame, frames: frame.frames.map((inner) => withData(inner, map) as RelayFrame) };
   return frame;
+}
+
+/**
+ * Frames as the fewest link messages: one message while their bytes stay under `maxBytes` (a
+ * frame bigger than that goes alone), a lone frame as itself.
+ */
+function packBatches(frames: readonly { frame: RelayFrame; bytes: number }[], maxBytes: number): Wire[] {
+  const wires: Wire[] = [];
+  let batch: RelayFrame[] = [];
+  let bytes = 0;
+  const flush = () => {
+    if (batch.length > 0) wires.push(pack(batch.length === 1 ? batch[0]! : { t: "frames", frames: batch }));
+    batch = [];
+    bytes = 0;
+  };
+  for (const entry of frames) {
+    if (bytes + entry.bytes > maxBytes) flush();
+    batch.push(entry.frame);
+    bytes += entry.bytes;
+  }
+  flush();
+  return wires;
 }
 
 /** A wire's size in bytes: a binary frame's length; a text frame's UTF-8 length (measured only when it could matter). */
@@ -66,5 +98,5 @@ function frameBytes(frame: LinkFrame): number {
   return json.length + bytes;
 }
 
-export { frameBytes, pack, unpack, wireBytes };
+export { frameBytes, pack, packBatches, unpack, wireBytes };
 export type { Wire };

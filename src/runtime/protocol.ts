@@ -145,9 +145,13 @@ interface ClientRecord {
   key: string | null;
   kept: Kept;
 }
-/** Shard → leader. Every frame but hello has a sequence number; `retry` marks a resent frame. */
+/**
+ * Shard → leader. Every frame but hello has a sequence number; `retry` marks a resent frame.
+ * `frames`: several numbered frames in one link message, taken in order and acknowledged once.
+ */
 type ShardFrame =
   | { t: "hello"; room: string; incarnation: string; acked: number; clients: ClientRecord[]; left?: Departed[] }
+  | { t: "frames"; frames: RelayFrame[] }
   | { t: "open"; seq: number; id: string; socket?: string; uri: string; key: string | null; headers: [string, string][]; cf?: string; taken?: number; retry?: true }
   | { t: "message"; seq: number; id: string; data: Data; retry?: true }
   | { t: "close"; seq: number; id: string; code: number; reason: string; displaced?: true; retry?: true }
@@ -175,7 +179,7 @@ type SendItem = { data: Data; to: string[]; at: (string | null)[] };
 type Message = string | ArrayBuffer | ArrayBufferView;
 /** A frame before the shard numbers it. */
 type Unnumbered<F> = F extends unknown ? Omit<F, "seq"> : never;
-type RelayFrame = Exclude<ShardFrame, { t: "hello" }>;
+type RelayFrame = Exclude<ShardFrame, { t: "hello" | "frames" }>;
 
 /** What a shard tells the router's room after each connect and close. */
 interface LoadReport {

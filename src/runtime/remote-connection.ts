@@ -124,4 +124,18 @@ class RemoteConnection extends EventTarget {
   }
 }
 
-export { RemoteConnection };
+/**
+ * A shard client's request as the party would have had it directly: the URL it used, its headers
+ * after the party's onBeforeConnect, and the platform's `cf` as the router's edge saw it.
+ */
+function connectRequest(uri: string, headers: [string, string][], cf: string | undefined): Request {
+  const init: RequestInit & { cf?: unknown } = { headers };
+  try {
+    if (cf !== undefined) init.cf = JSON.parse(decodeURIComponent(cf));
+  } catch {
+    // Only the router writes it; one that does not parse is left out.
+  }
+  return new Request(uri, init);
+}
+
+export { RemoteConnection, connectRequest };

@@ -14,13 +14,16 @@
  * - the client records in storage outlive the shard's memory, so a woken shard says who is here.
  */
 import type { Conn, LinkSocket, ShardHost } from "./host.js";
-import { frameBytes, pack, unpack } from "./link-frames.js";
+import { frameBytes, packBatches, unpack } from "./link-frames.js";
 import { LoadReporter } from "./shard-load.js";
+import { Departures, recordKeys, type StoredClient } from "./shard-records.js";
 import { HEADER, HEADER_PREFIX, ID_GRACE_MS, KEY_PARAM, LINK_ID_PREFIX, decode, decodeId, encode, headerPairs, partyUri, sameClient } from "./protocol.js";
-import type { ClientRecord, Data, Departed, Kept, LeaderFrame, Message, RelayFrame, SendItem, ShardFrame, Unnumbered } from "./protocol.js";
+import type { Data, Departed, Kept, LeaderFrame, Message, RelayFrame, SendItem, ShardFrame, Unnumbered } from "./protocol.js";
 
 /** Bytes of relayed frames a shard keeps until the leader acknowledges them, and the newest frame on top. */
 const UNACKED_MAX_BYTES = 8_388_608;
+/** Bytes of frames sent together in one link message (a bigger frame goes alone). */
+const BATCH_MAX_BYTES = 1_048_576;
 /** A shard reopening its link: backoff between attempts. */
 const RELINK_BASE_MS = 50;
 const RELINK_MAX_MS = 5_000;
@@ -33,13 +36,6 @@ const isIgnored = (conn: Conn) => (conn.state as typeof IGNORED | null)?.partySh
 /** A socket's tag (its state here, kept through hibernation): which socket of its id the leader's frames are for. */
 const tagOf = (conn: Conn) => (conn.state as { partyShardSocket?: string } | null)?.partyShardSocket;
 
-/**
- * A client's record in storage (`client:<id>`). `left`: when its socket closed, and `seq` the
- * write number it reached then. `owner`: the keyed client that left this id within its grace
- * before this one took it, and may take it back.
- */
-type StoredClient = Omit<ClientRecord, "kept"> & { left?: number; seq?: number; owner?: Departed };
-
 const HOP_HEADERS = new Set(["upgrade", "connection", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "host"]);
 
 class ShardRelay {
@@ -47,15 +43,16 @@ class ShardRelay {
   private incarnation = crypto.randomUUID();
   private seq = 0;
   private acked = 0;
-  private readonly unacked: RelayFrame[] = [];
+  /** The last frame sent on the current link: the frames after it wait until the leader acknowledges what it has. */
+  private sent = 0;
+  private readonly unacked: { frame: RelayFrame; bytes: number }[] = [];
   private unackedBytes = 0;
   /** The frame number of each client's open; before it the leader did not know the client. */
   private readonly openSeq = new Map<string, number>();
   private link: LinkSocket | undefined;
   private linking = false;
   private relinkAttempt = 0;
-  /** Departed clients' records, oldest first, until their grace ends (sweepDeparted). */
-  private readonly departures: { id: string; leftAt: number; until: number }[] = [];
+  private readonly departures: Departures;
   private readonly load: LoadReporter;
 
   constructor(
@@ -64,6 +61,7 @@ class ShardRelay {
     private readonly shard: number,
   ) {
     this.load = new LoadReporter(host, leaderRoom, shard);
+    this.departures = new Departures(host.storage);
   }
 
   async onConnect(conn: Conn, ctx: { request: Request }) {
@@ -73,7 +71,7 @@ class ShardRelay {
     const uri = partyUri(clientUri, this.host.party, this.leaderRoom);
     const current = this.client(conn.id, conn);
     const now = Date.now();
-    this.sweepDeparted(now);
+    this.departures.sweep(now);
     const record = await this.host.storage.get<StoredClient>(`client:${conn.id}`);
     /** The highest write number taken from this client's earlier socket: the new one's writes go on from it. */
     let taken: number | undefined;
@@ -125,7 +123,7 @@ class ShardRelay {
     const closed = conn as Conn & { closeCode?: number; closeReason?: string };
     this.emit({ t: "close", id: conn.id, code: code ?? closed.closeCode ?? 1005, reason: reason ?? closed.closeReason ?? "" });
     this.openSeq.delete(conn.id);
-    await this.depart(conn.id);
+    await this.departures.depart(conn.id);
     this.reportLoad(conn.id);
   }
 
@@ -134,39 +132,6 @@ class ShardRelay {
     conn.setState(IGNORED);
     conn.close(1008, "Connection id in use");
     this.reportLoad(conn.id);
-  }
-
-  /**
-   * A client's socket closed: a keyed client's record stays, marked `left`, with the write
-   * number it reached, so it can take its id back for ID_GRACE_MS (as many storage writes as
-   * deleting it would take). A socket that took the id from an owner still within its grace
-   * leaves the owner's record instead: the owner keeps its place. A keyless one is forgotten.
-   */
-  private async depart(id: string) {
-    const record = await this.host.storage.get<StoredClient>(`client:${id}`);
-    const now = Date.now();
-    const owner = record?.owner !== undefined && record.owner.until > now ? record.owner : undefined;
-    if (!record || (record.key === null && !owner)) return void (await this.host.storage.delete(recordKeys([id])));
-    const seq = (await this.host.storage.get<Kept>(`kept:${id}`))?.seq ?? 0;
-    const until = owner ? owner.until : now + ID_GRACE_MS;
-    const left: StoredClient = { id, uri: record.uri, key: owner ? owner.key : record.key, left: until - ID_GRACE_MS, seq: owner ? owner.seq : seq };
-    await this.host.storage.put(`client:${id}`, left);
-    await this.host.storage.delete(`kept:${id}`);
-    this.departures.push({ id, leftAt: left.left!, until });
-  }
-
-  /**
-   * Departed records past their grace go as later clients come and go (a shard that stays linked
-   * sends no hello to sweep them); no timer, which would keep the shard from idling (idleLink).
-   */
-  private sweepDeparted(now: number) {
-    while (this.departures[0] && this.departures[0].until <= now) {
-      const { id, leftAt } = this.departures.shift()!;
-      // Unless the id was taken meanwhile (its record is someone's now).
-      void this.host.storage.get<StoredClient>(`client:${id}`).then(async (record) => {
-        if (record?.left === leftAt) await this.host.storage.delete(recordKeys([id]));
-      });
-    }
   }
 
   onError(conn: Conn, error: Error) {
@@ -202,10 +167,15 @@ class ShardRelay {
     return record !== undefined && record.left === undefined && sameClient(record.key, key);
   }
 
+  /**
+   * A frame goes at once when the leader has acknowledged everything sent; otherwise it waits
+   * for that ack and goes with every frame made meanwhile, in one link message: under load the
+   * leader takes many clients' events per invocation, and acknowledges them once.
+   */
   private emit(frame: Unnumbered<RelayFrame>): number {
     const numbered = { ...frame, seq: ++this.seq } as RelayFrame;
-    this.unacked.push(numbered);
     const bytes = frameBytes(numbered);
+    this.unacked.push({ frame: numbered, bytes });
     this.unackedBytes += bytes;
     if (this.unackedBytes - bytes > UNACKED_MAX_BYTES) {
       this.startAfresh();
@@ -213,9 +183,18 @@ class ShardRelay {
     }
     // A link that is closing is as good as gone; its close event may come many seconds later.
     if (this.link && this.link.readyState !== 1) this.link = undefined;
-    if (this.link) this.link.send(pack(numbered));
-    else this.ensureLink();
+    if (!this.link) this.ensureLink();
+    else if (this.sent <= this.acked) this.sendWaiting(this.link);
     return numbered.seq;
+  }
+
+  /** Every frame not sent on this link yet, in as few link messages as BATCH_MAX_BYTES allows. */
+  private sendWaiting(link: LinkSocket, retry = false) {
+    const waiting = this.unacked.filter(({ frame }) => frame.seq > this.sent);
+    if (waiting.length === 0) return;
+    const frames = retry ? waiting.map(({ frame, bytes }) => ({ frame: { ...frame, retry: true as const }, bytes })) : waiting;
+    for (const wire of packBatches(frames, BATCH_MAX_BYTES)) link.send(wire);
+    this.sent = waiting.at(-1)!.frame.seq;
   }
 
   /**
@@ -237,6 +216,7 @@ class ShardRelay {
     this.incarnation = crypto.randomUUID();
     this.seq = 0;
     this.acked = 0;
+    this.sent = 0;
     this.unacked.length = 0;
     this.unackedBytes = 0;
     this.openSeq.clear();
@@ -292,14 +272,16 @@ class ShardRelay {
       .filter((record) => this.present(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
       .map(({ id, socket, uri, key }) => ({ id, ...(socket ? { socket } : {}), uri, key, kept: kept.get(`kept:${id}`) ?? { state: null, attachment: null, tags: [] } }));
     socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, acked: this.acked, clients, left: left.filter((entry) => entry.until > now) } satisfies ShardFrame));
-    for (const frame of this.unacked) socket.send(pack({ ...frame, retry: true }));
+    this.sent = this.acked;
+    this.sendWaiting(socket, true);
   }
 
   private onLeaderFrame(socket: LinkSocket, frame: LeaderFrame) {
     switch (frame.t) {
       case "ack":
         this.acked = Math.max(this.acked, frame.seq);
-        while (this.unacked[0] && this.unacked[0].seq <= this.acked) this.unackedBytes -= frameBytes(this.unacked.shift()!);
+        while (this.unacked[0] && this.unacked[0].frame.seq <= this.acked) this.unackedBytes -= this.unacked.shift()!.bytes;
+        if (socket === this.link && this.sent <= this.acked) this.sendWaiting(socket);
         this.idleLink(socket);
         return;
       case "resync":
@@ -386,11 +368,6 @@ class ShardRelay {
   private reportLoad(id: string) {
     this.load.report(id, this.clientCount(), this.incarnation);
   }
-}
-
-/** The storage keys of clients' records: who each is (`client:`), and what the leader kept of it (`kept:`). */
-function recordKeys(ids: readonly string[]): string[] {
-  return ids.flatMap((id) => [`client:${id}`, `kept:${id}`]);
 }
 
 export { ShardRelay };

@@ -1,0 +1,99 @@
+/**
+ * Leader work falls with load: a shard sends what its clients did while the leader had not yet
+ * acknowledged its last message as one link message, and the leader takes each frame as before
+ * (in order, each once, one handler call per message) and acknowledges them once.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { Conn, LinkEnd, LinkSocket, RoomStorage, ShardHost } from "../src/runtime/host.js";
+import { LeaderCore } from "../src/runtime/leader.js";
+import { unpack } from "../src/runtime/link-frames.js";
+import type { LeaderFrame, RelayFrame, ShardFrame } from "../src/runtime/protocol.js";
+import { ShardRelay } from "../src/runtime/shard.js";
+import { leaderHostWith } from "./helpers/leader-host.js";
+
+globalThis.CloseEvent ??= class extends Event {} as unknown as typeof CloseEvent;
+const settle = async () => {
+  for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+function storage(): RoomStorage {
+  const map = new Map<string, unknown>();
+  return {
+    get: async <T>(key: string) => structuredClone(map.get(key)) as T | undefined,
+    put: async (key, value) => void map.set(key, structuredClone(value)),
+    delete: async (keys) => [keys].flat().forEach((key) => map.delete(key)),
+    list: async <T>({ prefix }: { prefix: string }) => new Map([...map].filter(([key]) => key.startsWith(prefix))) as Map<string, T>,
+  };
+}
+
+/** A shard whose link records each message it sends; the test plays the leader and acks by hand. */
+function shardWithLink() {
+  const messages: ShardFrame[] = [];
+  let listener: ((event: MessageEvent) => void) | undefined;
+  const link: LinkSocket = {
+    readyState: 1,
+    send: (wire) => void messages.push(unpack<ShardFrame>(wire)),
+    close() {},
+    addEventListener: (type: string, on: (event: MessageEvent) => void) => void (type === "message" && (listener = on)),
+  };
+  const sockets: Conn[] = [];
+  const host: ShardHost = { party: "main", storage: storage(), connections: () => sockets, openLink: async () => link, routerRoom: () => async () => new Response(null, { status: 204 }) };
+  const relay = new ShardRelay(host, "lobby", 1);
+  const socket = (id: string): Conn => {
+    let state: unknown = null;
+    const conn: Conn = { id, uri: null, readyState: 1, get state() { return state; }, setState: (next) => (state = next), send() {}, close() {} };
+    sockets.push(conn);
+    return conn;
+  };
+  const ack = (seq: number) => listener?.(new MessageEvent("message", { data: JSON.stringify({ t: "ack", seq } satisfies LeaderFrame) }));
+  return { relay, messages, socket, ack };
+}
+
+const framesIn = (message: ShardFrame): RelayFrame[] => (message.t === "frames" ? message.frames : message.t === "hello" ? [] : [message]);
+
+describe("a shard's frames travel together while the leader has not acknowledged", () => {
+  it("the first frame goes at once; what comes before its ack goes as one message after it, in order", async () => {
+    const { relay, messages, socket, ack } = shardWithLink();
+    const alice = socket("alice");
+    await relay.onConnect(alice, { request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=k") });
+    await settle();
+    assert.deepEqual(messages.map((m) => m.t), ["hello", "open"]);
+    for (let i = 1; i <= 5; i++) relay.onMessage(alice, `m${i}`);
+    // Nothing more until the leader acknowledged the open.
+    assert.equal(messages.length, 2);
+    ack(1);
+    assert.equal(messages.length, 3);
+    assert.equal(messages[2]!.t, "frames");
+    assert.deepEqual(framesIn(messages[2]!).map((frame) => [frame.seq, "data" in frame ? frame.data : undefined]), [1, 2, 3, 4, 5].map((i) => [i + 1, { text: `m${i}` }]));
+    // Acknowledged: the next frame goes at once again, alone.
+    ack(6);
+    relay.onMessage(alice, "m6");
+    assert.deepEqual(messages.slice(3).map((m) => m.t), ["message"]);
+  });
+});
+
+describe("the leader takes a batch frame by frame and acknowledges it once", () => {
+  it("one invocation for many messages: each handed to onMessage once, in order, then one ack of the last", async () => {
+    const sent: LeaderFrame[] = [];
+    const link: LinkEnd = { id: "party-shard-link-1-a", readyState: 1, send: (wire) => void sent.push(unpack<LeaderFrame>(wire)), close() {} };
+    const got: string[] = [];
+    const core = new LeaderCore(leaderHostWith([link]), { message: (conn, message) => void got.push(`${conn.id}:${String(message)}`) });
+    await core.start();
+    const kept = { state: null, attachment: null, tags: [] };
+    await core.onLinkFrame(link, JSON.stringify({ t: "hello", room: "lobby", incarnation: "s1", acked: 0, clients: [{ id: "a", uri: "http://h/parties/main/lobby", key: null, kept }, { id: "b", uri: "http://h/parties/main/lobby", key: null, kept }] }));
+    const before = { ...core.counts };
+    const frames: RelayFrame[] = Array.from({ length: 20 }, (_, i) => ({ t: "message", seq: i + 1, id: i % 2 ? "b" : "a", data: { text: String(i) } }));
+    await core.onLinkFrame(link, JSON.stringify({ t: "frames", frames } satisfies ShardFrame));
+    await settle();
+    assert.deepEqual(got, frames.map((frame, i) => `${frame.id}:${i}`));
+    assert.deepEqual(sent.filter((frame) => frame.t === "ack"), [{ t: "ack", seq: 20 }]);
+    assert.equal(core.counts.events - before.events, 1);
+    assert.equal(core.counts.messages - before.messages, 20);
+    // The same batch again (its ack was lost): acknowledged, nothing run twice.
+    await core.onLinkFrame(link, JSON.stringify({ t: "frames", frames: frames.map((frame) => ({ ...frame, retry: true })) } satisfies ShardFrame));
+    await settle();
+    assert.equal(got.length, 20);
+    assert.deepEqual(sent.filter((frame) => frame.t === "ack").at(-1), { t: "ack", seq: 20 });
+  });
+});
