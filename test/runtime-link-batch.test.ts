@@ -38,7 +38,7 @@ function shardWithLink() {
     addEventListener: (type: string, on: (event: MessageEvent) => void) => void (type === "message" && (listener = on)),
   };
   const sockets: Conn[] = [];
-  const host: ShardHost = { party: "main", storage: storage(), connections: () => sockets, openLink: async () => link, routerRoom: () => async () => new Response(null, { status: 204 }) };
+  const host: ShardHost = { party: "main", storage: storage(), connections: (tag) => sockets.filter((conn) => tag === undefined || conn.id === tag), openLink: async () => link, routerRoom: () => async () => new Response(null, { status: 204 }) };
   const relay = new ShardRelay(host, "lobby", 1);
   const socket = (id: string): Conn => {
     let state: unknown = null;
@@ -46,8 +46,14 @@ function shardWithLink() {
     sockets.push(conn);
     return conn;
   };
-  const ack = (seq: number) => listener?.(new MessageEvent("message", { data: JSON.stringify({ t: "ack", seq } satisfies LeaderFrame) }));
-  return { relay, messages, socket, ack };
+  const fromLeader = (frame: LeaderFrame) => listener?.(new MessageEvent("message", { data: JSON.stringify(frame) }));
+  const ack = (seq: number) => fromLeader({ t: "ack", seq });
+  const close = async (conn: Conn) => {
+    sockets.splice(sockets.indexOf(conn), 1);
+    await relay.onClose(conn, 1000, "bye");
+    await settle();
+  };
+  return { relay, messages, socket, ack, fromLeader, close };
 }
 
 const framesIn = (message: ShardFrame): RelayFrame[] => (message.t === "frames" ? message.frames : message.t === "hello" ? [] : [message]);
@@ -78,8 +84,11 @@ describe("the leader takes a batch frame by frame and acknowledges it once", () 
     const sent: LeaderFrame[] = [];
     const link: LinkEnd = { id: "party-shard-link-1-a", readyState: 1, send: (wire) => void sent.push(unpack<LeaderFrame>(wire)), close() {} };
     const got: string[] = [];
-    const core = new LeaderCore(leaderHostWith([link]), { message: (conn, message) => void got.push(`${conn.id}:${String(message)}`) });
+    // Linked after its start: a start waits for the hellos of the links it has.
+    const links: LinkEnd[] = [];
+    const core = new LeaderCore(leaderHostWith(links), { message: (conn, message) => void got.push(`${conn.id}:${String(message)}`) });
     await core.start();
+    links.push(link);
     const kept = { state: null, attachment: null, tags: [] };
     await core.onLinkFrame(link, JSON.stringify({ t: "hello", room: "lobby", incarnation: "s1", acked: 0, clients: [{ id: "a", uri: "http://h/parties/main/lobby", key: null, kept }, { id: "b", uri: "http://h/parties/main/lobby", key: null, kept }] }));
     const before = { ...core.counts };
@@ -95,5 +104,56 @@ describe("the leader takes a batch frame by frame and acknowledges it once", () 
     await settle();
     assert.equal(got.length, 20);
     assert.deepEqual(sent.filter((frame) => frame.t === "ack").at(-1), { t: "ack", seq: 20 });
+  });
+});
+
+describe("a hello that arrives late, on a link its shard has since replaced", () => {
+  it("is not taken: the later link stays the shard's, and its frames run", async () => {
+    const made = ["a", "b"].map((name): LinkEnd & { acks: number[] } => {
+      const acks: number[] = [];
+      return { id: `party-shard-link-1-${name}`, readyState: 1, acks, send: (wire) => void (unpack<LeaderFrame>(wire).t === "ack" && acks.push((unpack<LeaderFrame>(wire) as { seq: number }).seq)), close() {} };
+    });
+    const [old, current] = made as [LinkEnd & { acks: number[] }, LinkEnd & { acks: number[] }];
+    const got: string[] = [];
+    const links: LinkEnd[] = [];
+    const core = new LeaderCore(leaderHostWith(links), { connect: (conn) => void got.push(`connect ${conn.id}`), message: (conn, message) => void got.push(`${conn.id}: ${String(message)}`) });
+    await core.start();
+    links.push(...made);
+    const hello = (n: number) => JSON.stringify({ t: "hello", room: "lobby", incarnation: "s1", n, acked: 0, clients: [] } satisfies ShardFrame);
+    await core.onLinkFrame(current, hello(2));
+    // The shard's first hello, sent on the link it then replaced, comes last.
+    await core.onLinkFrame(old, hello(1));
+    await core.onLinkFrame(current, JSON.stringify({ t: "open", seq: 1, id: "ann", uri: "http://h/parties/main/lobby", key: "k", headers: [] } satisfies ShardFrame));
+    await core.onLinkFrame(current, JSON.stringify({ t: "message", seq: 2, id: "ann", data: { text: "hi" } } satisfies ShardFrame));
+    await settle();
+    assert.deepEqual(got, ["connect ann", "ann: hi"]);
+    assert.deepEqual(current.acks, [1, 2]);
+    assert.deepEqual(old.acks, []);
+  });
+});
+
+describe("a client whose close the leader has not taken yet", () => {
+  it("is in the shard's hello as it was (with what the leader kept of it since), until the close is acknowledged", async () => {
+    const { relay, messages, socket, ack, fromLeader, close } = shardWithLink();
+    const [ann, bob] = [socket("ann"), socket("bob")];
+    await relay.onConnect(ann, { request: new Request("http://host/parties/router/lobby?_pk=ann&_psk=k1") });
+    await relay.onConnect(bob, { request: new Request("http://host/parties/router/lobby?_pk=bob&_psk=k2") });
+    await settle();
+    ack(1);
+    ack(2);
+    const annSocket = (framesIn(messages[1]!)[0] as { socket?: string }).socket;
+    await close(ann);
+    // A leader woken now (its memory gone) asks who is here, before it took ann's close.
+    const lastHello = () => messages.filter((m): m is Extract<ShardFrame, { t: "hello" }> => m.t === "hello").at(-1)!;
+    fromLeader({ t: "keep", to: "ann", at: annSocket, kept: { state: "ann's", attachment: null, tags: ["ann"] } });
+    fromLeader({ t: "resync" });
+    await settle();
+    assert.deepEqual(lastHello().clients.map((client) => [client.id, client.kept.state]), [["bob", null], ["ann", "ann's"]]);
+    // Resent after the hello: the close, which the woken leader can now run as ann's onClose.
+    assert.deepEqual(framesIn(messages.at(-1)!).map((frame) => [frame.t, frame.id, frame.retry]), [["close", "ann", true]]);
+    ack(3);
+    fromLeader({ t: "resync" });
+    await settle();
+    assert.deepEqual(lastHello().clients.map((client) => client.id), ["bob"]);
   });
 });

@@ -31,6 +31,8 @@ const COALESCE_MAX_BYTES = 262_144;
 /** What the leader knows of one shard. */
 interface ShardState {
   incarnation: string;
+  /** The number of the latest hello taken from this incarnation: an older one came late, on a link since replaced. */
+  hellos: number;
   /** The last frame from this shard taken in; anything at or below it is a repeat. */
   processed: number;
   linkId: string | undefined;

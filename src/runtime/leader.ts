@@ -223,25 +223,24 @@ class LeaderCore {
 
   private onHello(shard: number, link: LinkEnd, hello: Extract<ShardFrame, { t: "hello" }>) {
     let state = this.shards.get(shard);
+    // A hello sent on a link the shard has since replaced, arriving late: the later hello stands.
+    if (state?.incarnation === hello.incarnation && (hello.n ?? 0) < state.hellos) return;
     if (state?.incarnation !== hello.incarnation) {
       // A shard (or this leader) we have not met: its clients are as it says, up to what was acked.
       const listed = new Set(hello.clients.map((client) => client.id));
-      for (const remote of this.remotes.values()) {
-        if (remote.shard === shard && !listed.has(remote.id)) this.gone(remote, 1006, "shard restarted");
-      }
-      for (const client of hello.clients) {
-        if (this.remotes.get(client.id)?.shard !== shard) this.addRemote(shard, client.id, client.uri, client.key, client.kept, client.socket);
-      }
+      for (const remote of this.remotes.values()) if (remote.shard === shard && !listed.has(remote.id)) this.gone(remote, 1006, "shard restarted");
+      for (const client of hello.clients) if (this.remotes.get(client.id)?.shard !== shard) this.addRemote(shard, client.id, client.uri, client.key, client.kept, client.socket);
       // A leader woken from hibernation forgot who left lately: the shards remember (older shards name none).
       for (const entry of hello.left ?? []) if (!this.remotes.has(entry.id)) this.departed.remember(entry);
       // What waited for the old incarnation goes only to the clients it still has (sockets that
       // outlived its memory); a broadcast only to them, as its numbering started again.
       const outbox = state ? carriedOver(state.outbox, listed) : [];
       const overflowed = state?.overflowed ?? false;
-      state = { incarnation: hello.incarnation, processed: hello.acked, linkId: undefined, outbox, outboxBytes: outbox.reduce((bytes, wire) => bytes + wireBytes(wire), 0), overflowed };
+      state = { incarnation: hello.incarnation, hellos: 0, processed: hello.acked, linkId: undefined, outbox, outboxBytes: outbox.reduce((bytes, wire) => bytes + wireBytes(wire), 0), overflowed };
       this.shards.set(shard, state);
     }
     state.linkId = link.id;
+    state.hellos = hello.n ?? 0;
     // What this leader took that the shard does not know of (the ack was lost with a link).
     if (state.processed > hello.acked) this.toLink(link, { t: "ack", seq: state.processed });
     this.fanout.stats.linkFramesOut += state.outbox.length;

@@ -147,10 +147,11 @@ interface ClientRecord {
 }
 /**
  * Shard → leader. Every frame but hello has a sequence number; `retry` marks a resent frame.
+ * A hello's `n` counts the hellos of its incarnation (absent from shards before it).
  * `frames`: several numbered frames in one link message, taken in order and acknowledged once.
  */
 type ShardFrame =
-  | { t: "hello"; room: string; incarnation: string; acked: number; clients: ClientRecord[]; left?: Departed[] }
+  | { t: "hello"; room: string; incarnation: string; n?: number; acked: number; clients: ClientRecord[]; left?: Departed[] }
   | { t: "frames"; frames: RelayFrame[] }
   | { t: "open"; seq: number; id: string; socket?: string; uri: string; key: string | null; headers: [string, string][]; cf?: string; taken?: number; retry?: true }
   | { t: "message"; seq: number; id: string; data: Data; retry?: true }

@@ -25,13 +25,13 @@ class Departures {
    * number it reached, so it can take its id back for ID_GRACE_MS (as many storage writes as
    * deleting it would take). A socket that took the id from an owner still within its grace
    * leaves the owner's record instead: the owner keeps its place. A keyless one is forgotten.
+   * `record` and `kept`: as storage held them when the socket closed.
    */
-  async depart(id: string) {
-    const record = await this.storage.get<StoredClient>(`client:${id}`);
+  async depart(id: string, record: StoredClient | undefined, kept: Kept | undefined) {
     const now = Date.now();
     const owner = record?.owner !== undefined && record.owner.until > now ? record.owner : undefined;
     if (!record || (record.key === null && !owner)) return void (await this.storage.delete(recordKeys([id])));
-    const seq = (await this.storage.get<Kept>(`kept:${id}`))?.seq ?? 0;
+    const seq = kept?.seq ?? 0;
     const until = owner ? owner.until : now + ID_GRACE_MS;
     const left: StoredClient = { id, uri: record.uri, key: owner ? owner.key : record.key, left: until - ID_GRACE_MS, seq: owner ? owner.seq : seq };
     await this.storage.put(`client:${id}`, left);

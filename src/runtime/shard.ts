@@ -18,7 +18,7 @@ import { frameBytes, packBatches, unpack } from "./link-frames.js";
 import { LoadReporter } from "./shard-load.js";
 import { Departures, recordKeys, type StoredClient } from "./shard-records.js";
 import { HEADER, HEADER_PREFIX, ID_GRACE_MS, KEY_PARAM, LINK_ID_PREFIX, decode, decodeId, encode, headerPairs, partyUri, sameClient } from "./protocol.js";
-import type { Data, Departed, Kept, LeaderFrame, Message, RelayFrame, SendItem, ShardFrame, Unnumbered } from "./protocol.js";
+import type { ClientRecord, Data, Departed, Kept, LeaderFrame, Message, RelayFrame, SendItem, ShardFrame, Unnumbered } from "./protocol.js";
 
 /** Bytes of relayed frames a shard keeps until the leader acknowledges them, and the newest frame on top. */
 const UNACKED_MAX_BYTES = 8_388_608;
@@ -49,9 +49,17 @@ class ShardRelay {
   private unackedBytes = 0;
   /** The frame number of each client's open; before it the leader did not know the client. */
   private readonly openSeq = new Map<string, number>();
+  /**
+   * Clients whose close the leader has not acknowledged, as they were, by the close's number: a
+   * leader woken meanwhile learns of them from the hello, so the close it is sent again runs
+   * their onClose (a hello of present sockets only would leave it an id it never knew).
+   */
+  private readonly closing = new Map<string, { seq: number; open: number; client: ClientRecord }>();
   private link: LinkSocket | undefined;
   private linking = false;
   private relinkAttempt = 0;
+  /** Hellos sent by this incarnation: the leader takes none older than the last it took. */
+  private hellos = 0;
   private readonly departures: Departures;
   private readonly load: LoadReporter;
 
@@ -90,14 +98,15 @@ class ShardRelay {
       const back = record.owner !== undefined && record.owner.until > now && sameClient(record.owner.key, key);
       if (!sameClient(record.key, key) && !back) return this.refuse(conn);
       current.setState(IGNORED);
+      const kept = await this.host.storage.get<Kept>(`kept:${conn.id}`);
       if (back) {
         current.close(1008, "Connection id in use");
-        this.emit({ t: "close", id: conn.id, code: 1008, reason: "Connection id in use", displaced: true });
+        this.closed(record, kept, { t: "close", id: conn.id, code: 1008, reason: "Connection id in use", displaced: true });
         taken = record.owner!.seq;
       } else {
         current.close(1000, "Reconnected");
-        this.emit({ t: "close", id: conn.id, code: 1000, reason: "Reconnected" });
-        taken = (await this.host.storage.get<Kept>(`kept:${conn.id}`))?.seq;
+        this.closed(record, kept, { t: "close", id: conn.id, code: 1000, reason: "Reconnected" });
+        taken = kept?.seq;
       }
       await this.host.storage.delete(`kept:${conn.id}`);
     }
@@ -121,10 +130,18 @@ class ShardRelay {
     // the new socket's open already told the leader. Its close and its records are the new one's.
     if (isIgnored(conn) || this.client(conn.id, conn)) return this.reportLoad(conn.id);
     const closed = conn as Conn & { closeCode?: number; closeReason?: string };
-    this.emit({ t: "close", id: conn.id, code: code ?? closed.closeCode ?? 1005, reason: reason ?? closed.closeReason ?? "" });
+    const [record, kept] = await Promise.all([this.host.storage.get<StoredClient>(`client:${conn.id}`), this.host.storage.get<Kept>(`kept:${conn.id}`)]);
+    this.closed(record, kept, { t: "close", id: conn.id, code: code ?? closed.closeCode ?? 1005, reason: reason ?? closed.closeReason ?? "" });
     this.openSeq.delete(conn.id);
-    await this.departures.depart(conn.id);
+    await this.departures.depart(conn.id, record, kept);
     this.reportLoad(conn.id);
+  }
+
+  /** Relays a client's close, and keeps the client as it was until the leader has taken it. */
+  private closed(record: StoredClient | undefined, kept: Kept | undefined, close: Unnumbered<Extract<RelayFrame, { t: "close" }>>) {
+    const seq = this.emit(close);
+    const open = this.openSeq.get(close.id);
+    if (record && record.left === undefined && open !== undefined) this.closing.set(close.id, { seq, open, client: { id: record.id, ...(record.socket ? { socket: record.socket } : {}), uri: record.uri, key: record.key, kept: kept ?? { state: null, attachment: null, tags: [] } } });
   }
 
   /** A socket that may not have its id (another key holds it): closed, and nothing it does counts. */
@@ -220,6 +237,7 @@ class ShardRelay {
     this.unacked.length = 0;
     this.unackedBytes = 0;
     this.openSeq.clear();
+    this.closing.clear();
     this.link?.close(1000, "starting afresh");
     this.link = undefined;
     this.ensureLink();
@@ -270,8 +288,10 @@ class ShardRelay {
     if (gone.length > 0) await this.host.storage.delete(recordKeys(gone));
     const clients = records
       .filter((record) => this.present(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
-      .map(({ id, socket, uri, key }) => ({ id, ...(socket ? { socket } : {}), uri, key, kept: kept.get(`kept:${id}`) ?? { state: null, attachment: null, tags: [] } }));
-    socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, acked: this.acked, clients, left: left.filter((entry) => entry.until > now) } satisfies ShardFrame));
+      .map(({ id, socket, uri, key }): ClientRecord => ({ id, ...(socket ? { socket } : {}), uri, key, kept: kept.get(`kept:${id}`) ?? { state: null, attachment: null, tags: [] } }));
+    // Those the leader knew whose close is still to be taken, as they were (the close comes after).
+    for (const { open, client } of this.closing.values()) if (open <= this.acked && !clients.some((listed) => listed.id === client.id)) clients.push(client);
+    socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, n: ++this.hellos, acked: this.acked, clients, left: left.filter((entry) => entry.until > now) } satisfies ShardFrame));
     this.sent = this.acked;
     this.sendWaiting(socket, true);
   }
@@ -281,6 +301,7 @@ class ShardRelay {
       case "ack":
         this.acked = Math.max(this.acked, frame.seq);
         while (this.unacked[0] && this.unacked[0].frame.seq <= this.acked) this.unackedBytes -= this.unacked.shift()!.bytes;
+        for (const [id, { seq }] of this.closing) if (seq <= this.acked) this.closing.delete(id);
         if (socket === this.link && this.sent <= this.acked) this.sendWaiting(socket);
         this.idleLink(socket);
         return;
@@ -300,10 +321,14 @@ class ShardRelay {
           // A code or reason a WebSocket refuses (the party's conn.close(4, "…") on a shard client): it still closes.
           return this.addressed(frame.to, frame.at)?.close(1011, "");
         }
-      case "keep":
+      case "keep": {
+        // A closing client's stays with it, for a hello until its close is taken.
+        const closing = this.closing.get(frame.to);
+        if (closing && closing.client.socket === frame.at) closing.client.kept = frame.kept;
         // What the leader keeps of a socket that is gone is not the next socket's of its id.
         if (frame.at !== undefined && !this.addressed(frame.to, frame.at)) return;
         return void this.host.storage.put(`kept:${frame.to}`, frame.kept);
+      }
     }
   }
 
