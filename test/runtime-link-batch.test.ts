@@ -157,3 +157,46 @@ describe("a client whose close the leader has not taken yet", () => {
     assert.deepEqual(lastHello().clients.map((client) => client.id), ["bob"]);
   });
 });
+
+describe("a link that breaks loses none of the leader's frames", () => {
+  it("the leader keeps each numbered frame until the shard says it got it, and sends again what it did not get on the next link; the shard takes each number once", async () => {
+    const make = (name: string) => {
+      const frames: (LeaderFrame & { n?: number })[] = [];
+      const link: LinkEnd = { id: `party-shard-link-1-${name}`, readyState: 1, send: (wire) => void frames.push(unpack<LeaderFrame>(wire)), close() {} };
+      return { link, frames };
+    };
+    const links: LinkEnd[] = [];
+    const core = new LeaderCore(leaderHostWith(links), {});
+    await core.start();
+    const first = make("a");
+    links.push(first.link);
+    const kept = { state: null, attachment: null, tags: [] };
+    await core.onLinkFrame(first.link, JSON.stringify({ t: "hello", room: "lobby", incarnation: "s1", n: 1, acked: 0, clients: [{ id: "ann", uri: "http://h/parties/main/lobby", key: null, kept }] } satisfies ShardFrame));
+    const leader = (first.frames.find((frame) => frame.t === "welcome") as { leader: string }).leader;
+    for (const text of ["one", "two", "three"]) core.connection("ann")!.send(text);
+    const numbers = first.frames.filter((frame) => frame.t === "send").map((frame) => frame.n);
+    assert.deepEqual(numbers, [1, 2, 3]);
+    // The shard got "one" and said so; the link broke with "two" and "three" on it.
+    await core.onLinkFrame(first.link, JSON.stringify({ t: "got", n: 1 } satisfies ShardFrame));
+    core.onLinkClose(first.link);
+    links.length = 0;
+    const second = make("b");
+    links.push(second.link);
+    await core.onLinkFrame(second.link, JSON.stringify({ t: "hello", room: "lobby", incarnation: "s1", n: 2, acked: 0, clients: [{ id: "ann", uri: "http://h/parties/main/lobby", key: null, kept }], leader, got: 1 } satisfies ShardFrame));
+    assert.deepEqual(second.frames.filter((frame) => frame.t === "send").map((frame) => [frame.n, "data" in frame && frame.data]), [[2, { text: "two" }], [3, { text: "three" }]]);
+
+    // The shard's side: a frame that comes again is not delivered again.
+    const { relay, messages, socket, fromLeader } = shardWithLink();
+    const bob = socket("bob");
+    const got: string[] = [];
+    bob.send = (message) => void got.push(String(message));
+    await relay.onConnect(bob, { request: new Request("http://host/parties/router/lobby?_pk=bob") });
+    await settle();
+    fromLeader({ t: "welcome", leader: "L1" });
+    for (const n of [1, 2, 1, 2, 3]) fromLeader({ t: "send", to: "bob", data: { text: `#${n}` }, n });
+    assert.deepEqual(got, ["#1", "#2", "#3"]);
+    // It says what it got (after a short while, once for all of them).
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    assert.deepEqual(messages.filter((m) => m.t === "got"), [{ t: "got", n: 3 }]);
+  });
+});

@@ -10,16 +10,20 @@
  *   and awareness change) goes once per shard with the list of its recipients;
  * - a shard sees the party's frames in the order the party made them: any other frame to that
  *   shard sends what is held first;
- * - frames for a shard whose link is down wait in its outbox (OUTBOX_MAX_BYTES), and the shard
- *   is woken to link again.
+ * - every frame to a shard is numbered and kept until the shard says it got it (`got`), and sent
+ *   again on its next link from the first it did not get: a link that breaks loses nothing, and
+ *   the shard takes each number once (KEPT_MAX_BYTES; past it, the shard's clients are closed to
+ *   reconnect, unless it got everything); a shard whose link is down is woken to link again.
  */
-import type { LeaderHost } from "./host.js";
+import type { LeaderHost, LinkEnd } from "./host.js";
 import { frameBytes, pack, unpack, wireBytes, type Wire } from "./link-frames.js";
 import { HEADER, LINK_MAX_BYTES, encode, shardRoomId } from "./protocol.js";
 import type { BroadcastItem, Data, LeaderFrame, Message, SendItem } from "./protocol.js";
 
-/** Bytes of frames kept for a shard whose link is down, and the newest frame on top. */
-const OUTBOX_MAX_BYTES = 8_388_608;
+/** Bytes of frames kept for a shard until it says it got them, and the newest frame on top. */
+const KEPT_MAX_BYTES = 8_388_608;
+/** A shard whose link is down is woken at most this often while frames wait for it. */
+const WAKE_EVERY_MS = 1_000;
 /**
  * While the leader hands a batch of writes to the party, or messages relayed by shards are
  * arriving, the party's broadcasts to a shard wait to go as one frame: at most this long, and
@@ -36,11 +40,15 @@ interface ShardState {
   /** The last frame from this shard taken in; anything at or below it is a repeat. */
   processed: number;
   linkId: string | undefined;
-  /** Frames (as sent) waiting for the link to come back, and their size. */
-  outbox: Wire[];
-  outboxBytes: number;
-  /** The outbox grew past OUTBOX_MAX_BYTES and was dropped: the shard's clients are closed at its next hello. */
-  overflowed: boolean;
+  /** The last number given to a frame for this shard. */
+  n: number;
+  /** Frames (as sent, numbered) the shard has not said it got, and their size. */
+  kept: { n: number; wire: Wire; bytes: number }[];
+  keptBytes: number;
+  /** Frames up to this number were dropped from `kept` (KEPT_MAX_BYTES): unless the shard got them, its clients are closed at its next hello. 0: none. */
+  droppedUpTo: number;
+  /** When the shard was last woken to link again. */
+  wokeAt: number;
 }
 
 /** Who a broadcast reaches on the shards, kept by the leader as clients come and go. */
@@ -59,6 +67,8 @@ interface Held {
 type Holdable = Extract<LeaderFrame, { t: "broadcast" | "send" }>;
 
 class Fanout {
+  /** Names this leader's memory to its shards: a new one numbers its frames afresh. */
+  readonly incarnation = crypto.randomUUID();
   /** For the load view: `linkFramesOut` counts every link message the leader sends, acks and resyncs included. */
   readonly stats = { broadcasts: 0, shardFrames: 0, largestShardFrameBytes: 0, linkFramesOut: 0 };
   /** Batches of writes being handed to the party now; while any is, broadcasts to each shard are held. */
@@ -128,7 +138,7 @@ class Fanout {
   private sendToShard(shard: number, state: ShardState, frame: LeaderFrame) {
     if (frame.t === "broadcast" || frame.t === "broadcasts") this.stats.shardFrames++;
     const link = state.linkId ? this.host.link(state.linkId) : undefined;
-    const wire = pack(frame);
+    const wire = pack({ ...frame, n: ++state.n } as LeaderFrame);
     // A UTF-16 unit is at most 3 UTF-8 bytes: only a long text frame is measured.
     const bytes = wireBytes(wire, LINK_MAX_BYTES);
     if (frame.t === "broadcast" || frame.t === "broadcasts") this.stats.largestShardFrameBytes = Math.max(this.stats.largestShardFrameBytes, wireBytes(wire, 0));
@@ -136,25 +146,55 @@ class Fanout {
       // Held broadcasts never make such a frame; one message can (text that is mostly escapes grows in JSON).
       console.error(`party-shard: a ${frame.t} frame to shard ${shard} is ${bytes} bytes, over the ${LINK_MAX_BYTES}-byte WebSocket message limit of its link: on Cloudflare the link closes (1009) and that shard's clients miss this message. Keep messages to sharded clients under about ${LINK_MAX_BYTES - 1_024} bytes.`);
     }
+    state.kept.push({ n: state.n, wire, bytes });
+    state.keptBytes += bytes;
+    // The newest frame may take it past the bound (one large message): the older ones must not.
+    if (state.keptBytes - bytes > KEPT_MAX_BYTES) {
+      // Dropping one frame would leave a client without it (or a shard without a close), unseen.
+      console.error(`party-shard: shard ${shard} has not said it got ${KEPT_MAX_BYTES} bytes of frames; unless it got them, its clients will be closed (1013) to reconnect when it links again`);
+      state.kept = [];
+      state.keptBytes = 0;
+      state.droppedUpTo = state.n;
+    }
     // A link closing but not yet closed: its close event clears linkId, and the frame waits.
     if (link && link.readyState === 1) {
       this.stats.linkFramesOut++;
       return link.send(wire);
     }
-    // Its clients will be closed when it comes back (see ShardState.overflowed): nothing to keep.
-    if (state.overflowed) return;
-    state.outbox.push(wire);
-    state.outboxBytes += bytes;
-    // The newest frame may take it past the bound (one large message): the older ones must not.
-    if (state.outboxBytes - bytes > OUTBOX_MAX_BYTES) {
-      // Dropping one frame would leave a client without it (or a shard without a close), unseen.
-      console.error(`party-shard: shard ${shard} unreachable with ${OUTBOX_MAX_BYTES} bytes of frames waiting; its clients will be closed (1013) to reconnect`);
-      state.outbox = [];
-      state.outboxBytes = 0;
-      state.overflowed = true;
-      return this.wakeShard(shard);
-    }
-    if (state.outbox.length === 1) this.wakeShard(shard);
+    if (Date.now() - state.wokeAt >= WAKE_EVERY_MS) this.wakeShard(shard, state);
+  }
+
+  /** Frames of a shard's earlier incarnation that its new one takes (carriedOver), numbered anew. */
+  adopt(shard: number, state: ShardState, frames: LeaderFrame[]) {
+    for (const frame of frames) this.sendToShard(shard, state, frame);
+  }
+
+  /** The shard said on its link that it got every frame up to `n` (on an older link: it says so again on this one). */
+  gotOn(shard: number, link: LinkEnd, n: number) {
+    const state = this.shards.get(shard);
+    if (state?.linkId === link.id) this.got(state, n);
+  }
+
+  /** The shard got every frame up to `n`: they are kept no longer. */
+  private got(state: ShardState, n: number) {
+    while (state.kept[0] && state.kept[0].n <= n) state.keptBytes -= state.kept.shift()!.bytes;
+    if (state.droppedUpTo > 0 && n >= state.droppedUpTo) state.droppedUpTo = 0;
+  }
+
+  /**
+   * A shard's hello was taken on `link`: the leader names itself (its numbering), then sends
+   * again what the shard did not get. True when frames it never got were dropped meanwhile.
+   */
+  relinked(state: ShardState, link: LinkEnd, hello: { leader?: string | undefined; got?: number | undefined }): boolean {
+    this.stats.linkFramesOut++;
+    link.send(JSON.stringify({ t: "welcome", leader: this.incarnation } satisfies LeaderFrame));
+    // A shard that knows another leader (or none) got nothing of this one's.
+    this.got(state, hello.leader === this.incarnation ? (hello.got ?? 0) : 0);
+    for (const { wire } of state.kept) link.send(wire);
+    this.stats.linkFramesOut += state.kept.length;
+    const lost = state.droppedUpTo > 0;
+    state.droppedUpTo = 0;
+    return lost;
   }
 
   /**
@@ -215,7 +255,8 @@ class Fanout {
   }
 
   /** A shard whose link is down may be asleep: a request wakes it, and it links again. */
-  wakeShard(shard: number) {
+  wakeShard(shard: number, state: ShardState) {
+    state.wokeAt = Date.now();
     try {
       const shardRoom = this.host.routerRoom(shardRoomId(this.roomId(), shard));
       shardRoom("", { method: "POST", headers: { [HEADER.link]: "wake" } }).catch((error: unknown) => console.error("party-shard: could not wake shard", shard, error));
@@ -230,15 +271,15 @@ class Fanout {
  * The frames that waited for a shard's old incarnation that its new one can take: those to
  * clients it still has, and broadcasts only to them (`upTo` 0: its numbering started again).
  */
-function carriedOver(outbox: Wire[], listed: ReadonlySet<string>): Wire[] {
-  return outbox.flatMap((wire) => {
-    const frame = unpack<LeaderFrame>(wire);
-    if (frame.t === "broadcast") return [pack({ ...frame, upTo: 0 })];
+function carriedOver(kept: readonly { wire: Wire }[], listed: ReadonlySet<string>): LeaderFrame[] {
+  return kept.flatMap(({ wire }): LeaderFrame[] => {
+    const { n: _, ...frame } = unpack<LeaderFrame & { n?: number }>(wire);
+    if (frame.t === "broadcast") return [{ ...frame, upTo: 0 }];
     if (frame.t === "broadcasts") {
       const items = frame.items.flatMap((item): (BroadcastItem | SendItem)[] => ("to" in item ? keptFor(item, listed) : [{ ...item, upTo: 0 }]));
-      return items.length > 0 ? [pack({ ...frame, items })] : [];
+      return items.length > 0 ? [{ ...frame, items }] : [];
     }
-    return "to" in frame && listed.has(frame.to) ? [wire] : [];
+    return "to" in frame && listed.has(frame.to) ? [frame] : [];
   });
 }
 

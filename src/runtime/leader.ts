@@ -16,7 +16,7 @@ import type { Conn, LeaderHost, LinkEnd, PartyCalls } from "./host.js";
 import { Fanout, carriedOver, type ShardState } from "./leader-fanout.js";
 import { DepartedIds } from "./leader-ids.js";
 import { LeaderWrites } from "./leader-writes.js";
-import { unpack, wireBytes } from "./link-frames.js";
+import { unpack } from "./link-frames.js";
 import { BATCH_TYPE, HEADER, ID_GRACE_MS, closeReason, decode, injectedFault, isLink, linkShard, sameClient } from "./protocol.js";
 import type { Kept, LeaderFrame, Message, RelayFrame, ShardFrame } from "./protocol.js";
 import { RemoteConnection, connectRequest } from "./remote-connection.js";
@@ -114,7 +114,7 @@ class LeaderCore {
   onLinkClose(link: LinkEnd): void {
     const state = this.shards.get(linkShard(link.id));
     if (state?.linkId === link.id) state.linkId = undefined;
-    if (state && state.outbox.length > 0) this.fanout.wakeShard(linkShard(link.id));
+    if (state && state.kept.length > 0) this.fanout.wakeShard(linkShard(link.id), state);
   }
 
   /**
@@ -146,6 +146,7 @@ class LeaderCore {
       this.hellos.set(shard, (this.hellos.get(shard) ?? 0) + 1);
       return Promise.resolve(this.onHello(shard, link, frame));
     }
+    if (frame.t === "got") return Promise.resolve(this.fanout.gotOn(shard, link, frame.n));
     const frames = frame.t === "frames" ? frame.frames : [frame];
     let turn: Promise<void> = this.frames;
     // Each frame in a turn of its own, as when they came one by one: a handler starts before the next is taken.
@@ -234,22 +235,20 @@ class LeaderCore {
       for (const entry of hello.left ?? []) if (!this.remotes.has(entry.id)) this.departed.remember(entry);
       // What waited for the old incarnation goes only to the clients it still has (sockets that
       // outlived its memory); a broadcast only to them, as its numbering started again.
-      const outbox = state ? carriedOver(state.outbox, listed) : [];
-      const overflowed = state?.overflowed ?? false;
-      state = { incarnation: hello.incarnation, hellos: 0, processed: hello.acked, linkId: undefined, outbox, outboxBytes: outbox.reduce((bytes, wire) => bytes + wireBytes(wire), 0), overflowed };
+      const carried = state ? carriedOver(state.kept, listed) : [];
+      // Frames dropped for the old incarnation: its clients that outlived it are closed to reconnect.
+      const droppedUpTo = state && state.droppedUpTo > 0 ? Number.MAX_SAFE_INTEGER : 0;
+      state = { incarnation: hello.incarnation, hellos: 0, processed: hello.acked, linkId: undefined, n: 0, kept: [], keptBytes: 0, droppedUpTo, wokeAt: 0 };
       this.shards.set(shard, state);
+      this.fanout.adopt(shard, state, carried);
     }
     state.linkId = link.id;
     state.hellos = hello.n ?? 0;
     // What this leader took that the shard does not know of (the ack was lost with a link).
     if (state.processed > hello.acked) this.toLink(link, { t: "ack", seq: state.processed });
-    this.fanout.stats.linkFramesOut += state.outbox.length;
-    for (const frame of state.outbox.splice(0)) link.send(frame);
-    state.outboxBytes = 0;
-    if (state.overflowed) {
-      // Frames for this shard's clients were dropped while it was unreachable: rather than miss
-      // them silently, each client is closed to reconnect and be greeted again.
-      state.overflowed = false;
+    if (this.fanout.relinked(state, link, hello)) {
+      // Frames for this shard's clients were dropped before it got them: rather than miss them
+      // silently, each client is closed to reconnect and be greeted again.
       for (const remote of this.remotes.values()) if (remote.shard === shard) remote.close(1013, "Try Again Later");
     }
     this.waitingHello.get(shard)?.();

@@ -147,12 +147,14 @@ interface ClientRecord {
 }
 /**
  * Shard → leader. Every frame but hello has a sequence number; `retry` marks a resent frame.
- * A hello's `n` counts the hellos of its incarnation (absent from shards before it).
+ * A hello's `n` counts the hellos of its incarnation (absent from shards before it); `leader` and
+ * `got` say which leader's frames it took, up to which number (also sent alone: `got`).
  * `frames`: several numbered frames in one link message, taken in order and acknowledged once.
  */
 type ShardFrame =
-  | { t: "hello"; room: string; incarnation: string; n?: number; acked: number; clients: ClientRecord[]; left?: Departed[] }
+  | { t: "hello"; room: string; incarnation: string; n?: number; acked: number; clients: ClientRecord[]; left?: Departed[]; leader?: string; got?: number }
   | { t: "frames"; frames: RelayFrame[] }
+  | { t: "got"; n: number }
   | { t: "open"; seq: number; id: string; socket?: string; uri: string; key: string | null; headers: [string, string][]; cf?: string; taken?: number; retry?: true }
   | { t: "message"; seq: number; id: string; data: Data; retry?: true }
   | { t: "close"; seq: number; id: string; code: number; reason: string; displaced?: true; retry?: true }
@@ -161,15 +163,20 @@ type ShardFrame =
  * Leader → shard. `upTo`: only clients whose open the leader had seen get a broadcast. `at`: the
  * socket of `to` a frame is for (its open's `socket`), so nothing meant for a socket that closed
  * reaches a later socket of the same id (absent from leaders before it: any socket of the id).
+ * `n`: the frame's number from the leader that named itself in its `welcome` (absent from
+ * leaders before it), so a frame sent again on a new link is taken once.
  */
 type LeaderFrame =
   | { t: "ack"; seq: number }
   | { t: "resync" }
-  | { t: "send"; to: string; at?: string; data: Data }
-  | { t: "broadcast"; data: Data; without: string[]; upTo: number }
-  | { t: "broadcasts"; items: (BroadcastItem | SendItem)[] }
-  | { t: "close"; to: string; at?: string; code?: number | undefined; reason?: string | undefined; refused?: true }
-  | { t: "keep"; to: string; at?: string; kept: Kept };
+  | { t: "welcome"; leader: string }
+  | ({ n?: number } & (
+      | { t: "send"; to: string; at?: string; data: Data }
+      | { t: "broadcast"; data: Data; without: string[]; upTo: number }
+      | { t: "broadcasts"; items: (BroadcastItem | SendItem)[] }
+      | { t: "close"; to: string; at?: string; code?: number | undefined; reason?: string | undefined; refused?: true }
+      | { t: "keep"; to: string; at?: string; kept: Kept }
+    ));
 
 /** A broadcast held with others in one frame. */
 type BroadcastItem = { data: Data; without: string[]; upTo: number };
@@ -180,7 +187,7 @@ type SendItem = { data: Data; to: string[]; at: (string | null)[] };
 type Message = string | ArrayBuffer | ArrayBufferView;
 /** A frame before the shard numbers it. */
 type Unnumbered<F> = F extends unknown ? Omit<F, "seq"> : never;
-type RelayFrame = Exclude<ShardFrame, { t: "hello" | "frames" }>;
+type RelayFrame = Exclude<ShardFrame, { t: "hello" | "frames" | "got" }>;
 
 /** What a shard tells the router's room after each connect and close. */
 interface LoadReport {

@@ -15,10 +15,12 @@
  */
 import type { Conn, LinkSocket, ShardHost } from "./host.js";
 import { frameBytes, packBatches, unpack } from "./link-frames.js";
+import { LeaderInbox } from "./shard-inbox.js";
 import { LoadReporter } from "./shard-load.js";
+import { IGNORED, ShardSockets, isIgnored } from "./shard-sockets.js";
 import { Departures, recordKeys, type StoredClient } from "./shard-records.js";
 import { HEADER, HEADER_PREFIX, ID_GRACE_MS, KEY_PARAM, LINK_ID_PREFIX, decode, decodeId, encode, headerPairs, partyUri, sameClient } from "./protocol.js";
-import type { ClientRecord, Data, Departed, Kept, LeaderFrame, Message, RelayFrame, SendItem, ShardFrame, Unnumbered } from "./protocol.js";
+import type { ClientRecord, Departed, Kept, LeaderFrame, Message, RelayFrame, ShardFrame, Unnumbered } from "./protocol.js";
 
 /** Bytes of relayed frames a shard keeps until the leader acknowledges them, and the newest frame on top. */
 const UNACKED_MAX_BYTES = 8_388_608;
@@ -27,14 +29,6 @@ const BATCH_MAX_BYTES = 1_048_576;
 /** A shard reopening its link: backoff between attempts. */
 const RELINK_BASE_MS = 50;
 const RELINK_MAX_MS = 5_000;
-
-/** A socket this shard refused or replaced: it is closing, and nothing it does counts. */
-const IGNORED = { partyShardIgnored: true };
-/** WebSocket.OPEN: a connection that can still send and receive. */
-const WEBSOCKET_OPEN = 1;
-const isIgnored = (conn: Conn) => (conn.state as typeof IGNORED | null)?.partyShardIgnored === true;
-/** A socket's tag (its state here, kept through hibernation): which socket of its id the leader's frames are for. */
-const tagOf = (conn: Conn) => (conn.state as { partyShardSocket?: string } | null)?.partyShardSocket;
 
 const HOP_HEADERS = new Set(["upgrade", "connection", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "host"]);
 
@@ -61,6 +55,8 @@ class ShardRelay {
   /** Hellos sent by this incarnation: the leader takes none older than the last it took. */
   private hellos = 0;
   private readonly departures: Departures;
+  private readonly inbox = new LeaderInbox(() => this.link);
+  private readonly sockets: ShardSockets;
   private readonly load: LoadReporter;
 
   constructor(
@@ -70,6 +66,7 @@ class ShardRelay {
   ) {
     this.load = new LoadReporter(host, leaderRoom, shard);
     this.departures = new Departures(host.storage);
+    this.sockets = new ShardSockets(host, this.openSeq);
   }
 
   async onConnect(conn: Conn, ctx: { request: Request }) {
@@ -77,7 +74,7 @@ class ShardRelay {
     const clientUri = ctx.request.headers.get(HEADER.uri) ?? conn.uri ?? ctx.request.url;
     const key = new URL(clientUri).searchParams.get(KEY_PARAM);
     const uri = partyUri(clientUri, this.host.party, this.leaderRoom);
-    const current = this.client(conn.id, conn);
+    const current = this.sockets.client(conn.id, conn);
     const now = Date.now();
     this.departures.sweep(now);
     const record = await this.host.storage.get<StoredClient>(`client:${conn.id}`);
@@ -128,7 +125,7 @@ class ShardRelay {
   async onClose(conn: Conn, code?: number, reason?: string) {
     // Ignored, or replaced: its client reconnected (same id) while this socket was closing, and
     // the new socket's open already told the leader. Its close and its records are the new one's.
-    if (isIgnored(conn) || this.client(conn.id, conn)) return this.reportLoad(conn.id);
+    if (isIgnored(conn) || this.sockets.client(conn.id, conn)) return this.reportLoad(conn.id);
     const closed = conn as Conn & { closeCode?: number; closeReason?: string };
     const [record, kept] = await Promise.all([this.host.storage.get<StoredClient>(`client:${conn.id}`), this.host.storage.get<Kept>(`kept:${conn.id}`)]);
     this.closed(record, kept, { t: "close", id: conn.id, code: code ?? closed.closeCode ?? 1005, reason: reason ?? closed.closeReason ?? "" });
@@ -155,32 +152,16 @@ class ShardRelay {
     if (!isIgnored(conn)) this.emit({ t: "error", id: conn.id, error: String(error?.message ?? error) });
   }
 
-  /**
-   * The live socket of a client id on this shard, other than `except`. Only an open one: a
-   * socket its client just closed can still be listed, and a reconnect's welcome sent to it
-   * would be lost.
-   */
-  private client(id: string, except?: Conn): Conn | undefined {
-    for (const conn of this.host.connections(id)) if (conn !== except && !isIgnored(conn) && conn.readyState === WEBSOCKET_OPEN) return conn;
-    return undefined;
-  }
-
-  /** Whether a socket of this client id is here, in any state (a closing one still sends its close). */
-  private present(id: string): boolean {
-    for (const conn of this.host.connections(id)) if (conn.id === id && !isIgnored(conn)) return true;
-    return false;
-  }
-
   /** From this router's rooms only (the edge refuses shard room ids); from the edge, a writer's check: 204 here under that key, else 404. */
   async onRequest(req: Request): Promise<Response> {
     const writer = decodeId(req.headers.get(HEADER.connection));
     if (writer !== undefined) return new Response(null, { status: (await this.holds(writer, req.headers.get(HEADER.key))) ? 204 : 404 });
     if (req.headers.get(HEADER.link) === "wake") this.ensureLink();
-    return Response.json({ connections: this.clientCount() });
+    return Response.json({ connections: this.sockets.count() });
   }
 
   private async holds(id: string, key: string | null): Promise<boolean> {
-    const record = this.present(id) ? await this.host.storage.get<StoredClient>(`client:${id}`) : undefined;
+    const record = this.sockets.present(id) ? await this.host.storage.get<StoredClient>(`client:${id}`) : undefined;
     return record !== undefined && record.left === undefined && sameClient(record.key, key);
   }
 
@@ -238,6 +219,7 @@ class ShardRelay {
     this.unackedBytes = 0;
     this.openSeq.clear();
     this.closing.clear();
+    this.inbox.reset();
     this.link?.close(1000, "starting afresh");
     this.link = undefined;
     this.ensureLink();
@@ -284,20 +266,24 @@ class ShardRelay {
     }
     // A record whose socket is gone (the server restarted: hibernated sockets do not survive
     // that) is no client any more: forgotten, never announced; so is a departure past its grace.
-    const gone = [...records.filter((record) => !this.present(record.id)).map((record) => record.id), ...left.filter((entry) => entry.until <= now).map((entry) => entry.id)];
+    const gone = [...records.filter((record) => !this.sockets.present(record.id)).map((record) => record.id), ...left.filter((entry) => entry.until <= now).map((entry) => entry.id)];
     if (gone.length > 0) await this.host.storage.delete(recordKeys(gone));
     const clients = records
-      .filter((record) => this.present(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
+      .filter((record) => this.sockets.present(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
       .map(({ id, socket, uri, key }): ClientRecord => ({ id, ...(socket ? { socket } : {}), uri, key, kept: kept.get(`kept:${id}`) ?? { state: null, attachment: null, tags: [] } }));
     // Those the leader knew whose close is still to be taken, as they were (the close comes after).
     for (const { open, client } of this.closing.values()) if (open <= this.acked && !clients.some((listed) => listed.id === client.id)) clients.push(client);
-    socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, n: ++this.hellos, acked: this.acked, clients, left: left.filter((entry) => entry.until > now) } satisfies ShardFrame));
+    socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, n: ++this.hellos, acked: this.acked, clients, left: left.filter((entry) => entry.until > now), ...this.inbox.state() } satisfies ShardFrame));
     this.sent = this.acked;
     this.sendWaiting(socket, true);
   }
 
   private onLeaderFrame(socket: LinkSocket, frame: LeaderFrame) {
+    // What comes on a link this shard has left is sent again on its current one.
+    if (frame.t !== "ack" && frame.t !== "resync" && (socket !== this.link || (frame.t !== "welcome" && !this.inbox.take(frame.n)))) return;
     switch (frame.t) {
+      case "welcome":
+        return this.inbox.meet(frame.leader);
       case "ack":
         this.acked = Math.max(this.acked, frame.seq);
         while (this.unacked[0] && this.unacked[0].frame.seq <= this.acked) this.unackedBytes -= this.unacked.shift()!.bytes;
@@ -308,39 +294,28 @@ class ShardRelay {
       case "resync":
         return void this.hello(socket);
       case "send":
-        return this.addressed(frame.to, frame.at)?.send(decode(frame.data));
+        return this.sockets.addressed(frame.to, frame.at)?.send(decode(frame.data));
       case "broadcast":
-        return this.broadcast(frame);
+        return this.sockets.broadcast(frame);
       case "broadcasts":
-        return frame.items.forEach((item) => ("to" in item ? this.sendEach(item) : this.broadcast(item)));
+        return frame.items.forEach((item) => ("to" in item ? this.sockets.sendEach(item) : this.sockets.broadcast(item)));
       case "close":
         if (frame.refused) return this.refusedByLeader(frame.to, frame.at);
         try {
-          return this.addressed(frame.to, frame.at)?.close(frame.code, frame.reason);
+          return this.sockets.addressed(frame.to, frame.at)?.close(frame.code, frame.reason);
         } catch {
           // A code or reason a WebSocket refuses (the party's conn.close(4, "…") on a shard client): it still closes.
-          return this.addressed(frame.to, frame.at)?.close(1011, "");
+          return this.sockets.addressed(frame.to, frame.at)?.close(1011, "");
         }
       case "keep": {
         // A closing client's stays with it, for a hello until its close is taken.
         const closing = this.closing.get(frame.to);
         if (closing && closing.client.socket === frame.at) closing.client.kept = frame.kept;
         // What the leader keeps of a socket that is gone is not the next socket's of its id.
-        if (frame.at !== undefined && !this.addressed(frame.to, frame.at)) return;
+        if (frame.at !== undefined && !this.sockets.addressed(frame.to, frame.at)) return;
         return void this.host.storage.put(`kept:${frame.to}`, frame.kept);
       }
     }
-  }
-
-  /**
-   * The live socket a leader's frame is for: the id's socket here and, when the frame names one
-   * (`at`), that very socket: what was meant for a socket that closed never reaches the next.
-   */
-  private addressed(id: string, at: string | undefined): Conn | undefined {
-    if (at === undefined) return this.client(id);
-    // Among every socket of the id: one that closed may still be listed as open for a moment.
-    for (const conn of this.host.connections(id)) if (tagOf(conn) === at && !isIgnored(conn) && conn.readyState === WEBSOCKET_OPEN) return conn;
-    return undefined;
   }
 
   /**
@@ -348,50 +323,34 @@ class ShardRelay {
    * hold the link: on wrangler dev a shard that never idles delivers its sockets' closes late.
    */
   private idleLink(link: LinkSocket) {
-    if (this.unacked.length > 0 || this.clientCount() > 0) return;
+    if (this.unacked.length > 0 || this.sockets.count() > 0) return;
+    this.inbox.say(link);
     if (this.link === link) this.link = undefined;
     link.close(1000, "no clients");
   }
 
   /** The leader refused a client its id (another key holds it): it goes, as if it never came. */
   private refusedByLeader(id: string, at: string | undefined) {
-    const conn = this.addressed(id, at);
+    const conn = this.sockets.addressed(id, at);
     if (!conn) return;
     this.refuse(conn);
     this.openSeq.delete(id);
     void this.host.storage.delete(recordKeys([id]));
   }
 
-  /** One message the leader sent to several sockets here, one by one. */
-  private sendEach({ data, to, at }: SendItem) {
-    const message = decode(data);
-    to.forEach((id, i) => this.addressed(id, at[i] ?? undefined)?.send(message));
-  }
-
-  private broadcast({ data, without, upTo }: { data: Data; without: string[]; upTo: number }) {
-    const message = decode(data);
-    for (const conn of this.host.connections()) {
-      if ((this.openSeq.get(conn.id) ?? 0) <= upTo && !without.includes(conn.id) && !isIgnored(conn)) conn.send(message);
-    }
-  }
-
   private onLinkClosed(socket: LinkSocket) {
     if (this.link !== socket) return;
     this.link = undefined;
-    if (this.unacked.length > 0 || this.clientCount() > 0) this.relinkLater();
+    if (this.unacked.length > 0 || this.sockets.count() > 0) this.relinkLater();
   }
 
   private relinkLater() {
     setTimeout(() => this.ensureLink(), Math.random() * Math.min(RELINK_MAX_MS, RELINK_BASE_MS * 2 ** this.relinkAttempt++));
   }
 
-  private clientCount(): number {
-    return [...this.host.connections()].filter((conn) => !isIgnored(conn)).length;
-  }
-
   /** Tells the router's room how many clients this shard holds, and who came or went. */
   private reportLoad(id: string) {
-    this.load.report(id, this.clientCount(), this.incarnation);
+    this.load.report(id, this.sockets.count(), this.incarnation);
   }
 }
 

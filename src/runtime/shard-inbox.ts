@@ -1,0 +1,60 @@
+/**
+ * What a shard has taken of its leader's frames. The leader numbers every frame it sends a
+ * shard and keeps it until the shard says it got it (leader-fanout.ts): a frame lost with a
+ * broken link is sent again on the next one, and one that comes twice is taken once.
+ */
+import type { LinkSocket } from "./host.js";
+import type { ShardFrame } from "./protocol.js";
+
+/** How long a shard waits before saying what it got: one `got` covers every frame of that while. */
+const GOT_AFTER_MS = 50;
+
+class LeaderInbox {
+  /** The leader whose numbering `got` counts in (its `welcome`); a new one starts again from 0. */
+  private leader: string | undefined;
+  private got = 0;
+  private said = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly link: () => LinkSocket | undefined) {}
+
+  /** The leader named itself on a new link. */
+  meet(leader: string) {
+    if (leader === this.leader) return;
+    this.leader = leader;
+    this.got = 0;
+    this.said = 0;
+  }
+
+  /** Whether a frame numbered `n` is new (undefined: from a leader that does not number them). */
+  take(n: number | undefined): boolean {
+    if (n === undefined) return true;
+    if (n <= this.got) return false;
+    this.got = n;
+    this.timer ??= setTimeout(() => this.say(), GOT_AFTER_MS);
+    return true;
+  }
+
+  /** For the hello: whose frames it took, up to which. */
+  state(): { leader?: string; got: number } {
+    return { ...(this.leader ? { leader: this.leader } : {}), got: this.got };
+  }
+
+  /** Says what it got now (before a link closes: nothing is left for the leader to send again). */
+  say(link = this.link()) {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.got <= this.said || !link || link.readyState !== 1) return;
+    this.said = this.got;
+    link.send(JSON.stringify({ t: "got", n: this.got } satisfies ShardFrame));
+  }
+
+  /** The shard starts a new incarnation: the leader numbers its frames to it afresh. */
+  reset() {
+    this.leader = undefined;
+    this.got = 0;
+    this.said = 0;
+  }
+}
+
+export { LeaderInbox };

@@ -1,0 +1,68 @@
+/**
+ * A shard's client sockets, as the platform lists them: which are the shard's clients, and which
+ * socket a leader's frame is for. A socket the shard refused or replaced is marked IGNORED in its
+ * state (kept through hibernation): it is closing, and nothing it does counts.
+ */
+import type { Conn, ShardHost } from "./host.js";
+import { decode } from "./protocol.js";
+import type { Data, SendItem } from "./protocol.js";
+
+const IGNORED = { partyShardIgnored: true };
+/** WebSocket.OPEN: a connection that can still send and receive. */
+const WEBSOCKET_OPEN = 1;
+const isIgnored = (conn: Conn) => (conn.state as typeof IGNORED | null)?.partyShardIgnored === true;
+/** A socket's tag (its state here): which socket of its id the leader's frames are for. */
+const tagOf = (conn: Conn) => (conn.state as { partyShardSocket?: string } | null)?.partyShardSocket;
+
+class ShardSockets {
+  constructor(
+    private readonly host: ShardHost,
+    /** The frame number of each client's open: a broadcast reaches only clients the leader knew then. */
+    private readonly openSeq: ReadonlyMap<string, number>,
+  ) {}
+
+  /**
+   * The live socket of a client id here, other than `except`. Only an open one: a socket its
+   * client just closed can still be listed, and a reconnect's welcome sent to it would be lost.
+   */
+  client(id: string, except?: Conn): Conn | undefined {
+    for (const conn of this.host.connections(id)) if (conn !== except && !isIgnored(conn) && conn.readyState === WEBSOCKET_OPEN) return conn;
+    return undefined;
+  }
+
+  /** Whether a socket of this client id is here, in any state (a closing one still sends its close). */
+  present(id: string): boolean {
+    for (const conn of this.host.connections(id)) if (conn.id === id && !isIgnored(conn)) return true;
+    return false;
+  }
+
+  count(): number {
+    return [...this.host.connections()].filter((conn) => !isIgnored(conn)).length;
+  }
+
+  /**
+   * The live socket a leader's frame is for: the id's socket here and, when the frame names one
+   * (`at`), that very socket: what was meant for a socket that closed never reaches the next.
+   */
+  addressed(id: string, at: string | undefined): Conn | undefined {
+    if (at === undefined) return this.client(id);
+    // Among every socket of the id: one that closed may still be listed as open for a moment.
+    for (const conn of this.host.connections(id)) if (tagOf(conn) === at && !isIgnored(conn) && conn.readyState === WEBSOCKET_OPEN) return conn;
+    return undefined;
+  }
+
+  /** One message the leader sent to several sockets here, one by one. */
+  sendEach({ data, to, at }: SendItem) {
+    const message = decode(data);
+    to.forEach((id, i) => this.addressed(id, at[i] ?? undefined)?.send(message));
+  }
+
+  broadcast({ data, without, upTo }: { data: Data; without: string[]; upTo: number }) {
+    const message = decode(data);
+    for (const conn of this.host.connections()) {
+      if ((this.openSeq.get(conn.id) ?? 0) <= upTo && !without.includes(conn.id) && !isIgnored(conn)) conn.send(message);
+    }
+  }
+}
+
+export { IGNORED, ShardSockets, isIgnored };
