@@ -63,7 +63,7 @@ class ShardRelay {
     private readonly leaderRoom: string,
     private readonly shard: number,
   ) {
-    this.load = new LoadReporter(host, leaderRoom, shard);
+    this.load = new LoadReporter(host, leaderRoom, shard, () => this.clientCount(), () => this.incarnation);
   }
 
   async onConnect(conn: Conn, ctx: { request: Request }) {
@@ -194,7 +194,7 @@ class ShardRelay {
     const writer = decodeId(req.headers.get(HEADER.connection));
     if (writer !== undefined) return new Response(null, { status: (await this.holds(writer, req.headers.get(HEADER.key))) ? 204 : 404 });
     if (req.headers.get(HEADER.link) === "wake") this.ensureLink();
-    return Response.json({ connections: this.clientCount() });
+    return Response.json(this.load.now());
   }
 
   private async holds(id: string, key: string | null): Promise<boolean> {
@@ -382,9 +382,9 @@ class ShardRelay {
     return [...this.host.connections()].filter((conn) => !isIgnored(conn)).length;
   }
 
-  /** Tells the router's room how many clients this shard holds, and who came or went. */
+  /** Tells the router's room how many clients this shard holds (shard-load.ts: coalesced). */
   private reportLoad(id: string) {
-    this.load.report(id, this.clientCount(), this.incarnation);
+    this.load.changed(id);
   }
 }
 
