@@ -62,7 +62,7 @@ class Placement {
    * before every event, so one bad shard would refuse every connect.
    */
   async start() {
-    const counts = await Promise.allSettled(this.startedAt.map((_, i) => this.askCount(i + 1)));
+    const counts = await Promise.allSettled(Array.from({ length: this.shardCount }, (_, i) => this.askCount(i + 1)));
     counts.forEach((count, i) => {
       // A report taken meanwhile is newer than the answer.
       if (count.status === "fulfilled" && this.lastReport[i] === undefined) {

@@ -76,8 +76,7 @@ class ShardLoads {
   }
 
   private dropOldest() {
-    const { shard, seq } = this.placements[this.head]!;
-    this.placements[this.head++] = undefined as never;
+    const { shard, seq } = this.placements[this.head++]!;
     this.recent[shard - 1]! -= 1;
     if (seq > this.toldAfter[shard - 1]!) this.since[shard - 1]! -= 1;
     // Compacted now and then: the array never holds much more than maxRecent.
