@@ -140,6 +140,34 @@ describe("the edge places a socket itself", () => {
     }
   });
 
+  it("a refresh that never answers holds up the next one for 10 s at most; once a second otherwise", async () => {
+    const { edge, routerCalls } = edgeOf(4);
+    mock.timers.enable({ apis: ["Date"], now: 1_000_000 });
+    try {
+      for (let ms = 0; ms <= 12_000; ms += 500) {
+        await edgeConnect(socket(`at-${ms}`), edge);
+        mock.timers.tick(500);
+      }
+    } finally {
+      mock.timers.reset();
+    }
+    assert.equal(routerCalls.length, 2);
+    let answered = 0;
+    const { edge: answering, routerCalls: asked } = edgeOf(4, async () => (answered++, Response.json({ load: [0, 0, 0, 0] })));
+    mock.timers.enable({ apis: ["Date"], now: 1_000_000 });
+    try {
+      for (let ms = 0; ms < 5_000; ms += 250) {
+        await edgeConnect(socket(`at-${ms}`), answering);
+        await new Promise((resolve) => setImmediate(resolve));
+        mock.timers.tick(250);
+      }
+    } finally {
+      mock.timers.reset();
+    }
+    assert.equal(asked.length, 5);
+    assert.equal(answered, 5);
+  });
+
   it("a router generated before it said its shard count: its room places each socket, as before", async () => {
     const { edge, routerCalls, placed } = edgeOf(undefined, async () => Response.json({ shard: 3 }));
     await edgeConnect(socket("old-router"), edge);

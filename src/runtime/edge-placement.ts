@@ -22,13 +22,15 @@ const MAX_ROOMS = 256;
 const MAX_RECENT = 4_096;
 /** Client ids an isolate remembers the shard of, over all rooms (ids and room ids ≤ 128 characters). */
 const STICKY_MEMORY = 20_000;
-/** The least time between two refreshes of a room's counts. */
+/** The least time between two refreshes of a room's counts; and after how long one still unanswered no longer holds up the next. */
 const REFRESH_MS = 1_000;
+const REFRESH_GIVE_UP_MS = 10_000;
 
 interface RoomMemory {
   loads: ShardLoads;
-  /** When the last refresh was sent; whether it is still on its way. */
+  /** When the last refresh was sent, its number, and whether it is still on its way. */
   refreshedAt: number;
+  refreshes: number;
   refreshing: boolean;
 }
 
@@ -41,7 +43,7 @@ const sticky = new Map<string, number>();
 function placeAtEdge(edge: Edge, shards: number, clientId: string): number | undefined {
   const now = Date.now();
   const memory = roomMemory(edge.room, shards);
-  if (!memory.refreshing && now - memory.refreshedAt >= REFRESH_MS) refresh(edge, memory, now);
+  if (now - memory.refreshedAt >= (memory.refreshing ? REFRESH_GIVE_UP_MS : REFRESH_MS)) refresh(edge, memory, now);
   // A space never appears in a room id (the edge's ROOM_ID_PATTERN).
   const key = `${edge.room} ${clientId}`;
   const shard = chooseShard(clientId, memory.loads.estimate(now), sticky.get(key));
@@ -56,7 +58,7 @@ function placeAtEdge(edge: Edge, shards: number, clientId: string): number | und
 function roomMemory(room: string, shards: number): RoomMemory {
   let memory = rooms.get(room);
   rooms.delete(room);
-  if (memory?.loads.shardCount !== shards) memory = { loads: new ShardLoads(shards, MAX_RECENT), refreshedAt: -Infinity, refreshing: false };
+  if (memory?.loads.shardCount !== shards) memory = { loads: new ShardLoads(shards, MAX_RECENT), refreshedAt: -Infinity, refreshes: 0, refreshing: false };
   rooms.set(room, memory);
   if (rooms.size > MAX_ROOMS) rooms.delete(rooms.keys().next().value!);
   return memory;
@@ -66,16 +68,20 @@ function roomMemory(room: string, shards: number): RoomMemory {
 function refresh(edge: Edge, memory: RoomMemory, now: number) {
   memory.refreshedAt = now;
   memory.refreshing = true;
+  const number = ++memory.refreshes;
   const asked = (async () => {
     const res = await edge.routerRoom(edge.room)("", { method: "GET", headers: { [HEADER.counts]: "1" } });
     const { load } = (await res.json()) as { load?: unknown };
     if (!res.ok || !Array.isArray(load) || load.length !== memory.loads.shardCount || !load.every((n) => Number.isSafeInteger(n) && n >= 0)) {
       throw new Error(`answered ${res.status} without its counts`);
     }
-    load.forEach((count: number, i) => memory.loads.tell(i + 1, count));
+    // The answer to a refresh given up on: a later one is on its way, with newer counts.
+    if (number === memory.refreshes) load.forEach((count: number, i) => memory.loads.tell(i + 1, count));
   })()
     .catch((error: unknown) => console.error(`party-shard: the router's room ${edge.room} did not give its counts; placing by this isolate's own`, error))
-    .finally(() => (memory.refreshing = false));
+    .finally(() => {
+      if (number === memory.refreshes) memory.refreshing = false;
+    });
   edge.waitUntil?.(asked);
 }
 
