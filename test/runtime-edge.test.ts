@@ -233,11 +233,11 @@ describe("a write reaches the leader only once the shard holding its socket said
 });
 
 describe("a socket through the router brings its request's cf to the shard (and so to the party's onConnect)", () => {
-  /** An edge that places every socket on shard 1 and records the headers the shard was given. */
+  /** An edge that records the headers the shard was given. */
   function connectEdge() {
     const given: Headers[] = [];
     const { edge } = edgeWith(async () => new Response("the leader is not asked"));
-    const placement = async () => Response.json({ shard: 1 });
+    const placement = async () => Response.json({ load: [0, 0] });
     return { edge: { ...edge, routerRoom: () => placement, toShard: async (_room: string, _search: string, headers: Headers) => (given.push(headers), new Response(null, { status: 204 })) }, given };
   }
   const socketRequest = (cf: unknown, headers: Record<string, string> = {}) => {

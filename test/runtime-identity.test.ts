@@ -363,10 +363,11 @@ describe("a shard vouches for a writer only while it holds the writer's socket u
     assert.equal(await check(s, "victim", "victim-key"), 204);
   });
 
-  it("a GET without a writer's headers is still the shard's count, as placement asks it", async () => {
+  it("a GET without a writer's headers is still the shard's count (and when it started), as placement asks it", async () => {
     const s = shard();
     await s.connect("a", "key-a");
     const res = await s.relay.onRequest(new Request("http://host/", { method: "GET" }));
-    assert.deepEqual(await res.json(), { connections: 1 });
+    const { connections, startedAt, ...rest } = (await res.json()) as { connections: number; startedAt: number };
+    assert.deepEqual([connections, typeof startedAt, rest], [1, "number", {}]);
   });
 });

@@ -67,12 +67,61 @@ describe("placement: a starting router room", () => {
     }
   });
 
-  it("keeps at most 20,000 placements pending, the oldest dropped first", async () => {
+  it("counts at most 20,000 recent placements, the oldest dropped first", async () => {
     const place = placement({ 1: 0, 2: 0, 3: 0, 4: 0 });
     await place.start();
     for (let i = 0; i < 20_100; i++) await placeClient(place, `client-${i}`);
-    const pending = (place as unknown as { pending: Map<string, unknown> }).pending;
-    assert.equal(pending.size, 20_000);
-    assert.ok(!pending.has("client-99") && pending.has("client-100") && pending.has("client-20099"));
+    const loads = (place as unknown as { loads: { placements: unknown[]; head: number; estimate(): number[] } }).loads;
+    assert.equal(loads.placements.length - loads.head, 20_000);
+    assert.equal(loads.estimate().reduce((a, b) => a + b), 20_000);
+  });
+});
+
+describe("placement: the load view and the counts", () => {
+  const report = (shard: number, count: number, n: number, startedAt: number) =>
+    new Request("http://router/", { method: "POST", headers: { [HEADER.load]: encodeURIComponent(JSON.stringify({ shard, count, id: "someone", from: `s${shard}`, n, startedAt })) } });
+
+  it("shows each shard's clients and when its incarnation started, from its answer at start and from its reports", async () => {
+    const routerRoom = (room: string): RoomFetch => async () => {
+      const shard = Number(/!shard-(\d+)$/.exec(room)![1]);
+      return Response.json(shard === 4 ? { connections: 1 } : { connections: shard, startedAt: 1_000 + shard });
+    };
+    const place = new Placement("lobby", "main", 4, routerRoom, async () => Response.json({ broadcasts: 0 }));
+    await place.start();
+    await place.onRequest(report(2, 7, 1, 5_000));
+    const shown = (await (await place.onRequest(new Request("http://router/"))).json()) as Record<string, unknown>;
+    assert.deepEqual(shown.perShard, [
+      { clients: 1, startedAt: 1_001 },
+      { clients: 7, startedAt: 5_000 },
+      { clients: 3, startedAt: 1_003 },
+      { clients: 1, startedAt: null },
+    ]);
+    assert.deepEqual(shown.load, [1, 7, 3, 1]);
+    assert.deepEqual(Object.keys(shown).sort(), ["leader", "load", "party", "perShard", "room", "shards", "since"]);
+    assert.deepEqual(shown.leader, { broadcasts: 0 });
+  });
+
+  it("answers the edge's ask for counts with the counts alone, without asking the leader", async () => {
+    let leaderAsked = 0;
+    const place = new Placement("lobby", "main", 2, () => async () => Response.json({ connections: 4, startedAt: 1 }), async () => (leaderAsked++, Response.json({})));
+    await place.start();
+    const res = await place.onRequest(new Request("http://router/", { headers: { [HEADER.counts]: "1" } }));
+    assert.deepEqual(await res.json(), { load: [4, 4] });
+    assert.equal(leaderAsked, 0);
+  });
+
+  it("places an older router's burst evenly though the shards' reports lag behind it", async () => {
+    const place = placement({ 1: 0, 2: 0, 3: 0, 4: 0 });
+    await place.start();
+    const shards: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      shards.push(((await (await placeClient(place, `burst-${i}`)).json()) as { shard: number }).shard);
+      // Every fourth connect, the shard it went to reports what it holds by then, less one on its way.
+      if (i % 4 === 3) {
+        const last = shards.at(-1)!;
+        await place.onRequest(report(last, Math.max(0, shards.filter((shard) => shard === last).length - 1), i, 1));
+      }
+    }
+    assert.deepEqual([1, 2, 3, 4].map((n) => shards.filter((shard) => shard === n).length), [5, 5, 5, 5]);
   });
 });

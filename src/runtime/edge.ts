@@ -1,8 +1,9 @@
 /**
  * The router at the edge: what a client's request to `/parties/<router>/<room>` becomes.
  *
- * - a WebSocket passes the sharded party's own onBeforeConnect, then goes to a shard placement
- *   chose; a client can never name a shard room (ROOM_ID_PATTERN has no `!`);
+ * - a WebSocket passes the sharded party's own onBeforeConnect, then goes to a shard chosen here,
+ *   with no request on its way (edge-placement.ts); a client can never name a shard room
+ *   (ROOM_ID_PATTERN has no `!`), nor choose its shard;
  * - a write (a connection's id and key) goes to the leader, which runs it as that connection,
  *   once the shard holding that connection's socket said the key is its own: before that,
  *   nothing of the write is read and nothing reaches the leader;
@@ -12,6 +13,7 @@
  *   with the same Idempotency-Key; bodies, ids and batches are bounded in bytes before reading.
  */
 import { MAX_BATCH_BYTES, MAX_BATCH_WRITES, parseBatch, parseSeq, type BatchEntry, type BatchResult } from "./batch.js";
+import { placeAtEdge } from "./edge-placement.js";
 import type { Edge } from "./host.js";
 import { BATCH_TYPE, HEADER, KEY_PARAM, LINK_ID_PREFIX, MAX_CF_BYTES, MAX_ID_LENGTH, UNKNOWN_CONNECTION, sameKey, shardRoomId, sleep, stripInternalHeaders, utf8Length } from "./protocol.js";
 
@@ -57,7 +59,7 @@ interface Writer {
   holder: string | null;
 }
 
-/** A WebSocket to the router: the party's hook, then the less loaded of the client's two shards. */
+/** A WebSocket to the router: the party's hook, then the less loaded of the client's two shards, chosen here (edge-placement.ts). */
 async function edgeConnect(req: Request, edge: Edge): Promise<Response> {
   if (!ROOM_ID_PATTERN.test(edge.room)) return json(400, { error: "Invalid room id" });
   // PartyKit hands any request with `Upgrade: websocket` here; a handshake is a GET.
@@ -75,15 +77,22 @@ async function edgeConnect(req: Request, edge: Edge): Promise<Response> {
   // The shard must see the same client id the placement was made for.
   const clientId = url.searchParams.get("_pk") || crypto.randomUUID();
   url.searchParams.set("_pk", clientId);
-  const placement = await edge.routerRoom(edge.room)("", { method: "POST", headers: { [HEADER.place]: clientId } });
-  if (!placement.ok) return placement;
-  const { shard } = (await placement.json()) as { shard: number };
+  const shard = edge.shards === undefined ? await placedByRoom(edge, clientId) : placeAtEdge(edge, edge.shards, clientId);
+  if (shard instanceof Response) return shard;
+  if (shard === undefined) return json(503, { error: "Every shard is full" }, { "retry-after": "5" });
   const headers = new Headers(allowed.headers);
   headers.set(HEADER.uri, url.toString());
   // What the platform tells of the connection (country, colo, …): a party may read it in onConnect.
   const cf = cfHeader((allowed as { cf?: unknown }).cf);
   if (cf !== undefined) headers.set(HEADER.cf, cf);
   return edge.toShard(shardRoomId(edge.room, shard), url.search, headers);
+}
+
+/** A router generated before it said its shard count: its room places the socket. */
+async function placedByRoom(edge: Edge, clientId: string): Promise<number | Response> {
+  const placement = await edge.routerRoom(edge.room)("", { method: "POST", headers: { [HEADER.place]: clientId } });
+  if (!placement.ok) return placement;
+  return ((await placement.json()) as { shard: number }).shard;
 }
 
 /**

@@ -87,8 +87,10 @@ interface Edge {
   toShard(shardRoom: string, search: string, headers: Headers): Promise<Response>;
   /** The sharded party's own hook, run as its platform runs it: a Response refuses, a Request replaces. */
   hook(kind: "connect" | "request", req: Request): Promise<Request | Response>;
-  /** How many shards the router has; undefined from a router generated before it said so. */
+  /** How many shards the router has; undefined from a router generated before it said so (its room then places each socket). */
   readonly shards: number | undefined;
+  /** Keeps work going after the answer, where the platform offers it (PartyKit's ctx.waitUntil). */
+  waitUntil?(promise: Promise<unknown>): void;
   /** The deploy's PARTY_SHARD_VIEW_TOKEN variable (unset: the load view is nobody's). */
   readonly viewToken: unknown;
 }

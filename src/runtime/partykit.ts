@@ -217,6 +217,7 @@ function edgeAt(lobby: Party.Lobby, ctx: Party.ExecutionContext, sharded: unknow
     toShard: (shardRoom, search, headers) => partyNamed(lobby, names.router).get(shardRoom).fetch(`/${search}`, { headers }),
     hook: (kind, req) => runHook(sharded, kind === "connect" ? hooks.onBeforeConnect : hooks.onBeforeRequest, req, lobby, ctx),
     shards,
+    waitUntil: (promise) => ctx.waitUntil(promise),
     viewToken: lobby.env[VIEW_TOKEN_VAR],
   };
 }

@@ -1,41 +1,41 @@
 /**
- * Placement: the router's room `<room>` chooses a shard for each connecting client and keeps
- * how many clients each shard holds.
+ * The router's room `<room>`: it keeps how many clients each shard holds, for the edge to place
+ * clients by (edge-placement.ts) and for the operator's load view; a router generated before it
+ * said its shard count still asks it to place each client.
  *
- * - a client returns to its shard while that shard has room (sticky, STICKY_MEMORY ids);
- *   otherwise it goes to the less loaded of its two rendezvous-hash choices;
  * - counts come from the shards' own numbered reports, so an eviction of this room loses
  *   nothing: it asks the shards again when it starts;
  * - a shard that fails or is slow to answer then blocks nobody: start waits at most START_ASK_MS
  *   and never throws, and that shard's count comes with its next report;
- * - memory is bounded: STICKY_MEMORY placements and MAX_PENDING pending ones (ids ≤ 128 chars).
+ * - placing (older routers) follows shard-choice.ts: a client returns to its shard while that
+ *   shard has room (STICKY_MEMORY ids), else the less loaded of its two choices;
+ * - memory is bounded: STICKY_MEMORY placements and MAX_RECENT recent ones (ids ≤ 128 chars).
  */
 import { json } from "./edge.js";
 import type { RoomFetch } from "./host.js";
 import { HEADER, shardRoomId } from "./protocol.js";
 import type { LoadReport } from "./protocol.js";
+import { ShardLoads, chooseShard } from "./shard-choice.js";
 
-/** Placement skips a shard holding this many connections. */
-const MAX_CONNECTIONS_PER_SHARD = 10_000;
-/** How many connections a client's preferred shard may hold above the emptiest one (0 = even). */
-const BALANCE_SLACK = 0;
 /** Client ids remembered so a reconnecting client returns to its shard. */
 const STICKY_MEMORY = 50_000;
-/** A placement counts toward its shard's load until the shard reports the client, or this long. */
-const PENDING_MS = 10_000;
-/** Placements counted as pending at most; past it the oldest stops counting (a flood of connects cannot grow memory). */
-const MAX_PENDING = 20_000;
+/** Placements counted as recent at most (shard-choice.ts): a flood of connects cannot grow memory. */
+const MAX_RECENT = 20_000;
 /** How long start waits for a shard's count. */
 const START_ASK_MS = 5_000;
 
-/** The router's room `<room>`: where each client goes, and how many clients each shard holds. */
+/** What a shard says of itself when asked: its clients, and when its current incarnation started. */
+interface ShardCount {
+  connections: number;
+  startedAt: number | null;
+}
+
+/** The router's room `<room>`: how many clients each shard holds, and (older routers) where each client goes. */
 class Placement {
-  /** Connections per shard; index 0 is shard 1. Each shard reports its own count as it changes. */
-  private load: number[];
-  /** Clients placed but not yet reported by their shard: a handshake that fails never counts for long. */
-  private readonly pending = new Map<string, { shard: number; expires: number }>();
-  /** Pending placements per shard (index 0 is shard 1): a connect costs O(shards), not O(pending). */
-  private readonly pendingCount: number[];
+  /** Connections per shard as the shards report them, plus this room's own placements since. */
+  private readonly loads: ShardLoads;
+  /** When each shard's current incarnation started, as it said; null before it said. */
+  private readonly startedAt: (number | null)[];
   /** The latest report taken from each shard. */
   private readonly lastReport: ({ from: string; n: number } | undefined)[] = [];
   /** Shard each client id was placed on, oldest first. */
@@ -52,8 +52,8 @@ class Placement {
     private readonly routerRoom: (room: string) => RoomFetch,
     private readonly leader: RoomFetch,
   ) {
-    this.load = new Array<number>(shardCount).fill(0);
-    this.pendingCount = new Array<number>(shardCount).fill(0);
+    this.loads = new ShardLoads(shardCount, MAX_RECENT);
+    this.startedAt = new Array<number | null>(shardCount).fill(null);
   }
 
   /**
@@ -62,22 +62,25 @@ class Placement {
    * before every event, so one bad shard would refuse every connect.
    */
   async start() {
-    const counts = await Promise.allSettled(this.load.map((_, i) => this.askCount(i + 1)));
+    const counts = await Promise.allSettled(Array.from({ length: this.shardCount }, (_, i) => this.askCount(i + 1)));
     counts.forEach((count, i) => {
       // A report taken meanwhile is newer than the answer.
-      if (count.status === "fulfilled" && this.lastReport[i] === undefined) this.load[i] = count.value;
+      if (count.status === "fulfilled" && this.lastReport[i] === undefined) {
+        this.loads.tell(i + 1, count.value.connections);
+        this.startedAt[i] = count.value.startedAt;
+      }
       if (count.status === "rejected") console.error(`party-shard: shard ${i + 1} of room ${this.room} did not give its count; it counts from its next report`, count.reason);
     });
   }
 
-  private async askCount(shard: number): Promise<number> {
+  private async askCount(shard: number): Promise<ShardCount> {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${START_ASK_MS} ms`)), START_ASK_MS)));
     try {
       const res = await Promise.race([this.routerRoom(shardRoomId(this.room, shard))("", { method: "GET" }), late]);
-      const { connections } = (await Promise.race([res.json(), late])) as { connections?: unknown };
-      if (!res.ok || typeof connections !== "number" || !Number.isSafeInteger(connections) || connections < 0) throw new Error(`answered ${res.status} without a count`);
-      return connections;
+      const { connections, startedAt } = (await Promise.race([res.json(), late])) as { connections?: unknown; startedAt?: unknown };
+      if (!res.ok || !isCount(connections)) throw new Error(`answered ${res.status} without a count`);
+      return { connections, startedAt: isCount(startedAt) ? startedAt : null };
     } finally {
       if (timer !== undefined) clearTimeout(timer);
     }
@@ -91,7 +94,11 @@ class Placement {
       this.takeReport(JSON.parse(decodeURIComponent(reported)) as LoadReport);
       return new Response(null, { status: 204 });
     }
-    return json(200, { room: this.room, party: this.party, shards: this.shardCount, load: this.load, since: this.since, leader: await this.leaderStats() });
+    const load = this.loads.toldCounts();
+    // The edge's refresh: counts only, without asking the leader.
+    if (req.headers.has(HEADER.counts)) return json(200, { load });
+    const perShard = load.map((clients, i) => ({ clients, startedAt: this.startedAt[i] }));
+    return json(200, { room: this.room, party: this.party, shards: this.shardCount, load, perShard, since: this.since, leader: await this.leaderStats() });
   }
 
   /** What the leader sent its shards; null before the party is wrapped by migrate. */
@@ -108,76 +115,28 @@ class Placement {
 
   /** A shard's own count replaces ours, unless a later report from it came first. */
   private takeReport(report: LoadReport) {
-    this.unpend(report.id);
     const last = this.lastReport[report.shard - 1];
-    if (report.shard < 1 || report.shard > this.shardCount || (last?.from === report.from && last.n > report.n)) return;
+    if (!Number.isSafeInteger(report.shard) || report.shard < 1 || report.shard > this.shardCount || (last?.from === report.from && last.n > report.n)) return;
     this.lastReport[report.shard - 1] = { from: report.from, n: report.n };
-    this.load[report.shard - 1] = report.count;
+    this.loads.tell(report.shard, report.count);
+    this.startedAt[report.shard - 1] = isCount(report.startedAt) ? report.startedAt : null;
   }
 
   /** Sticky while the client's shard has room; otherwise the less loaded of the client's two shards. */
   private place(clientId: string): Response {
-    const previous = this.placements.get(clientId);
-    const shard = previous !== undefined && this.hasRoom(previous) ? previous : this.choose(clientId);
+    const shard = chooseShard(clientId, this.loads.estimate(), this.placements.get(clientId));
     if (shard === undefined) return json(503, { error: "Every shard is full" }, { "retry-after": "5" });
-    // Counted now so a burst of connects spreads out, until the shard reports the client.
-    this.unpend(clientId);
-    this.pending.set(clientId, { shard, expires: Date.now() + PENDING_MS });
-    this.pendingCount[shard - 1]! += 1;
-    if (this.pending.size > MAX_PENDING) this.unpend(this.pending.keys().next().value!);
+    // Counted now so a burst of connects spreads out, until the shard's count includes the client.
+    this.loads.placed(shard);
     this.placements.delete(clientId);
     this.placements.set(clientId, shard);
     if (this.placements.size > STICKY_MEMORY) this.placements.delete(this.placements.keys().next().value!);
     return json(200, { shard });
   }
-
-  private choose(clientId: string): number | undefined {
-    const load = this.effectiveLoad();
-    const open = rendezvousOrder(clientId, this.shardCount).filter((shard) => load[shard - 1]! < MAX_CONNECTIONS_PER_SHARD);
-    const [first, second = first] = open;
-    if (first === undefined || second === undefined) return undefined;
-    const preferred = load[second - 1]! < load[first - 1]! ? second : first;
-    const least = Math.min(...open.map((shard) => load[shard - 1]!));
-    if (load[preferred - 1]! <= least + BALANCE_SLACK) return preferred;
-    return open.find((shard) => load[shard - 1] === least);
-  }
-
-  private hasRoom(shard: number): boolean {
-    return this.effectiveLoad()[shard - 1]! < MAX_CONNECTIONS_PER_SHARD;
-  }
-
-  /** Reported connections plus placements still on their way. */
-  private effectiveLoad(): number[] {
-    // The map is in placement order, so in expiry order: the expired ones are its head.
-    const now = Date.now();
-    for (const [clientId, { expires }] of this.pending) {
-      if (expires > now) break;
-      this.unpend(clientId);
-    }
-    return this.load.map((count, i) => count + this.pendingCount[i]!);
-  }
-
-  private unpend(clientId: string) {
-    const pending = this.pending.get(clientId);
-    if (!pending) return;
-    this.pending.delete(clientId);
-    this.pendingCount[pending.shard - 1]! -= 1;
-  }
 }
 
-/** Shards ordered by a rendezvous hash of the client id: the first two are its two choices. */
-function rendezvousOrder(clientId: string, shardCount: number): number[] {
-  const scored = Array.from({ length: shardCount }, (_, i) => ({ shard: i + 1, score: hash32(`${clientId}#${i + 1}`) }));
-  return scored.sort((a, b) => b.score - a.score || a.shard - b.shard).map(({ shard }) => shard);
-}
-
-/** FNV-1a with a murmur3 finaliser, so similar ids spread evenly. */
-function hash32(text: string): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 0x01000193);
-  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
-  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
-  return (hash ^ (hash >>> 16)) >>> 0;
+function isCount(value: unknown): value is number {
+  return typeof value === "number" && Number.isSafeInteger(value) && value >= 0;
 }
 
 export { Placement };

@@ -64,7 +64,7 @@ class ShardRelay {
     private readonly leaderRoom: string,
     private readonly shard: number,
   ) {
-    this.load = new LoadReporter(host, leaderRoom, shard);
+    this.load = new LoadReporter(host, leaderRoom, shard, () => this.sockets.count(), () => this.incarnation);
     this.departures = new Departures(host.storage);
     this.sockets = new ShardSockets(host, this.openSeq);
   }
@@ -157,7 +157,7 @@ class ShardRelay {
     const writer = decodeId(req.headers.get(HEADER.connection));
     if (writer !== undefined) return new Response(null, { status: (await this.holds(writer, req.headers.get(HEADER.key))) ? 204 : 404 });
     if (req.headers.get(HEADER.link) === "wake") this.ensureLink();
-    return Response.json({ connections: this.sockets.count() });
+    return Response.json(this.load.now());
   }
 
   private async holds(id: string, key: string | null): Promise<boolean> {
@@ -348,9 +348,9 @@ class ShardRelay {
     setTimeout(() => this.ensureLink(), Math.random() * Math.min(RELINK_MAX_MS, RELINK_BASE_MS * 2 ** this.relinkAttempt++));
   }
 
-  /** Tells the router's room how many clients this shard holds, and who came or went. */
+  /** Tells the router's room how many clients this shard holds (shard-load.ts: coalesced). */
   private reportLoad(id: string) {
-    this.load.report(id, this.sockets.count(), this.incarnation);
+    this.load.changed(id);
   }
 }
 

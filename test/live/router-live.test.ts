@@ -80,6 +80,21 @@ for (const failPercent of [0, 20]) {
         }
       });
 
+      it("1,000 sockets at once land within 1.05 of even: the edge counts its own placements", async () => {
+        const room = "burst";
+        const sockets = Array.from({ length: 1_000 }, (_, i) => new WebSocket(`ws://${server!.host}/parties/router/${room}?_pk=burst-${i}`));
+        try {
+          const opened = await Promise.all(sockets.map((socket) => new Promise<boolean>((resolve) => (socket.once("open", () => resolve(true)), socket.once("error", () => resolve(false))))));
+          assert.equal(opened.filter(Boolean).length, 1_000);
+          await until(async () => (await readShardLoad(server!.host, "router", room, server!.viewToken))?.reduce((a, b) => a + b) === 1_000, 20_000);
+          const load = (await readShardLoad(server!.host, "router", room, server!.viewToken))!;
+          assert.equal(load.reduce((a, b) => a + b), 1_000, `${load}`);
+          assert.ok(Math.max(...load) / (1_000 / SHARDS) <= 1.05, `${load}`);
+        } finally {
+          sockets.forEach((socket) => socket.close());
+        }
+      });
+
       it("answers its load view after its room was evicted for being idle, and closes go down", async () => {
         const room = "evicted";
         const sockets = Array.from({ length: 8 }, (_, i) => new PartySocket({ host: server!.host, party: "router", room, id: `idle-${i}`, WebSocket: WebSocket as never }));
