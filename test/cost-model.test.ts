@@ -48,6 +48,12 @@ describe("cost model (test/bench/cost-model.ts) against a hand calculation", () 
     near(cost.usd.total, 0.1395 + 16.2 + 0.3);
   });
 
+  it("sharded: the leader's measured events per message replace its one request per POST", () => {
+    const batched = shardedLayout({ shards: 4, postsPerWrite: 1, leaderEventsPerWrite: 0.1 });
+    // 2.592e10 × (1 + 0.1) + 300,000 × 3
+    near(monthlyCost(busy, batched).requests, 28_512_000_000 + 900_000);
+  });
+
   it("a room with a message every 10 s or more often counts as busy; rarer, as idle", () => {
     const room = (rate: number): Room => ({ clients: 1, messagesPerClientPerSecond: rate, connectsPerClientPerMonth: 0 });
     near(monthlyCost(room(0.1), unshardedLayout()).gbSeconds, 324_000);

@@ -99,6 +99,8 @@ export interface ShardedCounts {
   shards: number;
   /** Write POSTs the clients sent per client message (sendViaRouter sends a socket's waiting writes together). */
   postsPerWrite: number;
+  /** Events the leader handled per client message: its requests and link frames. */
+  leaderEventsPerWrite?: number;
   linkFramesInPerWrite?: number;
   /** Frames the leader sent its shards per client message. */
   linkFramesOutPerWrite?: number;
@@ -110,17 +112,19 @@ export interface ShardedCounts {
 
 /**
  * The sharded room with routed writes (what `migrate` makes). From the code (src/runtime/edge.ts,
- * placement.ts, shard-load.ts): a write POST costs two requests, the key check at the writer's
- * shard and the leader's; a connect three, placement's choice, the upgrade at the shard and the
- * shard's load report. Link frames both ways are billed as incoming messages (the shard's end is
- * an outgoing socket: the safe side); storage operations count as rows written (reads included:
- * the safe side). A count not measured is taken as 0 and the page says so.
+ * placement.ts, shard-load.ts): a write POST costs a request at the writer's shard (the key check)
+ * and one at the leader, unless the leader's own count of events says fewer; a connect costs
+ * three, placement's choice, the upgrade at the shard and the shard's load report. The safe side
+ * where the counts cannot tell: every leader event is billed as a request, link frames both ways
+ * as incoming messages (the shard's end is an outgoing socket), storage operations as rows
+ * written (reads included). A link or storage count not measured is taken as 0; docs/cost.md
+ * says which were.
  */
 export function shardedLayout(counts: ShardedCounts): Layout {
   return {
     label: `sharded, ${counts.shards} shards`,
     perMessage: {
-      requests: 2 * counts.postsPerWrite,
+      requests: counts.postsPerWrite + (counts.leaderEventsPerWrite ?? counts.postsPerWrite),
       wsMessagesIn: (counts.linkFramesInPerWrite ?? 0) + (counts.linkFramesOutPerWrite ?? 0),
       rowsWritten: counts.storageOpsPerWrite ?? 0,
     },

@@ -1,0 +1,118 @@
+/**
+ * npm run bench:scale — a crowd of real partysocket clients joining one room at once, then W
+ * writers broadcasting 5 messages each to everyone, through the router (sharded) and straight to
+ * one room of the same server (direct), on `partykit dev` (the bundled demo chat) and on
+ * `wrangler dev` (the bundled PartyServer demo chat), each after `init --shards SHARDS` and
+ * `migrate`. On wrangler dev the crowd then idles 30 s and one more broadcast must reach
+ * everyone once. Prints a table and writes test/bench/results/scale.json.
+ *
+ *   BENCH_CLIENTS=1000,5000   clients per room (a list; default 1000)
+ *   BENCH_WRITERS=20,200      writers (a list, 20–200; default 20)
+ *   BENCH_SHARDS=4            shards (default 4)
+ *   BENCH_PLATFORMS=partykit,partyserver   which dev servers (default both)
+ *   BENCH_IDLE_S=30           idle time on wrangler dev (0 skips it)
+ *
+ * Exits 1 when a delivery target is missed (someone never greeted, a broadcast lost, repeated
+ * or out of order, the post-idle broadcast not reaching everyone once). Time ratios and the
+ * per-event counts (leader events, storage operations) print MISSED without failing the run:
+ * they wait on runtime work still under way and, on one dev process, on the machine.
+ */
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { DevServer } from "../../src/infra/dev-process.js";
+import { startPartykitDev } from "../../src/infra/partykit-dev.js";
+import { startWranglerDev } from "../../src/infra/wrangler-dev.js";
+import { PARTYKIT_BIN, REPO, copyDemoApp, runCli } from "../helpers/cli.js";
+import { costOf, idleTable, table, targets, type Row } from "./scale-report.js";
+import { PER_WRITER, measureRoom } from "./scale-run.js";
+
+const list = (value: string) => value.split(",").map((n) => Number(n.trim())).filter((n) => Number.isInteger(n) && n > 0);
+const CLIENTS = list(process.env.BENCH_CLIENTS ?? "1000");
+const WRITERS = list(process.env.BENCH_WRITERS ?? "20");
+const SHARDS = Number(process.env.BENCH_SHARDS ?? 4);
+const IDLE_MS = Number(process.env.BENCH_IDLE_S ?? 30) * 1000;
+
+interface Platform {
+  label: string;
+  template: "demo-chat" | "demo-partyserver-chat";
+  /** URL names of the router and of the sharded party. */
+  router: string;
+  party: string;
+  idleMs: number;
+  start(cwd: string): Promise<DevServer>;
+}
+
+const PLATFORMS: Record<string, Platform> = {
+  partykit: { label: "partykit dev", template: "demo-chat", router: "router", party: "main", idleMs: 0, start: (cwd) => startPartykitDev({ cwd, bin: PARTYKIT_BIN }) },
+  // Only wrangler dev evicts an idle object whose sockets can hibernate, as deployed.
+  partyserver: { label: "wrangler dev", template: "demo-partyserver-chat", router: "party-shard-router", party: "chat", idleMs: IDLE_MS, start: (cwd) => startWranglerDev({ cwd }) },
+};
+
+async function migratedDemo(platform: Platform): Promise<string> {
+  const dir = copyDemoApp(platform.template);
+  for (const args of [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes"]]) {
+    const result = await runCli(args, dir);
+    if (result.exitCode !== 0) throw new Error(`${args.join(" ")} failed: ${result.stderr}`);
+  }
+  return dir;
+}
+
+async function runPlatform(platform: Platform): Promise<Row[]> {
+  const dir = await migratedDemo(platform);
+  const server = await platform.start(dir);
+  const rows: Row[] = [];
+  try {
+    const modes = [
+      { mode: "sharded" as const, party: platform.router, router: platform.router },
+      { mode: "direct" as const, party: platform.party, router: undefined },
+    ];
+    // An unmeasured round first: the first requests to a fresh workerd pay for compiling.
+    for (const { mode, party, router } of modes) await measureRoom({ server, party, router, room: `warm-${mode}`, clients: 20, writers: 2, idleMs: 0 });
+    for (const clients of CLIENTS) {
+      for (const writers of WRITERS) {
+        for (const { mode, party, router } of modes) {
+          process.stderr.write(`  ${platform.label}, ${mode}, ${clients} clients, ${writers} writers…\n`);
+          const measured = await measureRoom({ server, party, router, room: `scale-${mode}-${clients}-${writers}`, clients, writers, idleMs: platform.idleMs });
+          rows.push({ platform: platform.label, mode, shards: mode === "sharded" ? SHARDS : null, clients, writers, ...measured });
+        }
+      }
+    }
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+/** The process's own open-file limit: node raises its soft limit to the hard one at start. */
+function openFileLimit(): string {
+  return /Max open files\s+(\d+)/.exec(readFileSync("/proc/self/limits", "utf8"))?.[1] ?? "unknown";
+}
+
+async function main() {
+  const chosen = (process.env.BENCH_PLATFORMS ?? "partykit,partyserver").split(",").map((name) => PLATFORMS[name.trim()]!);
+  const rows: Row[] = [];
+  for (const platform of chosen) rows.push(...(await runPlatform(platform)));
+
+  const cpu = os.cpus()[0]?.model.trim() ?? "unknown cpu";
+  console.log(`\n${CLIENTS.join(", ")} clients joining at once; writers × ${PER_WRITER} broadcasts each to everyone (the demo chats: everyone but the writer); ${SHARDS} shards.`);
+  console.log(`One dev server per platform, ${os.cpus().length} cores (${cpu}), Node ${process.version}, open-file limit ${openFileLimit()}.\n`);
+  console.log(table(rows));
+  const idle = idleTable(rows);
+  if (idle) console.log(`\nAfter the writes, every client connected and silent:\n\n${idle}`);
+  const list = targets(rows);
+  console.log("");
+  for (const target of list) console.log(`${target.status === "met" ? "met   " : target.status === "MISSED" ? "MISSED" : "—     "}  ${target.text}`);
+  const costs = rows.filter((row) => row.mode === "sharded").map((row) => ({ row: `${row.platform}, ${row.clients} clients, ${row.writers} writers`, ...costOf(row) }));
+  for (const cost of costs) console.log(`\nA month on Durable Objects (docs/cost.md) from the counts of ${cost.row}:\n${cost.inputs}\n\n${cost.table}`);
+
+  const outDir = path.join(REPO, "test", "bench", "results");
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, "scale.json"), JSON.stringify({ shards: SHARDS, perWriter: PER_WRITER, cpu, cores: os.cpus().length, node: process.version, rows, targets: list, costs }, null, 2));
+  process.exitCode = list.some((target) => target.delivery && target.status !== "met") ? 1 : 0;
+}
+
+await main();
+// Keep-alive connections and partysocket timers would hold the process open.
+process.exit(process.exitCode);
