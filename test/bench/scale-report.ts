@@ -57,10 +57,10 @@ export function idleTable(rows: Row[]): string {
   const lines = idle.map((row) => {
     const { evicted, seconds: s, nextDelivery, nextDuplicates } = row.idle!;
     const shards = evicted.shards ? evicted.shards.map((e, i) => `${i + 1}: ${yesNo(e)}`).join(", ") : "—";
-    const objects = row.mode === "sharded" ? [yesNo(evicted.placement), yesNo(evicted.leader), shards] : ["—", "—", "—"];
+    const objects = row.mode === "sharded" ? [yesNo(evicted.placement), yesNo(evicted.leader), shards] : ["—", yesNo(evicted.leader), "—"];
     return [row.platform, row.mode, String(row.clients), `${s} s`, ...objects, `${fmt(nextDelivery, 3)}, ${nextDuplicates} dupes`];
   });
-  return markdown(["platform", "mode", "clients", "idle", "placement room", "leader", "shards", "next broadcast: delivery"], lines);
+  return markdown(["platform", "mode", "clients", "idle", "placement room", "leader (direct: the room)", "shards", "next broadcast: delivery"], lines);
 }
 
 function markdown(header: string[], lines: string[][]): string {

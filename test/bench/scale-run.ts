@@ -16,8 +16,13 @@ export interface RoomSpec {
   /** Where clients connect: the router (sharded) or the party (direct). */
   party: string;
   room: string;
-  /** Set for the sharded room: the router party whose view to read and through which writes go. */
+  /** Set for the sharded room: the router party through which writes go. */
   router?: string;
+  /**
+   * The router party whose load view to read. For the direct room too: the view shows the counts
+   * of the party's room of the same name, which is that room, so its eviction shows.
+   */
+  viewVia: string;
   clients: number;
   writers: number;
   /** Idle this long after the writes, then broadcast once more (0: skip). */
@@ -61,21 +66,23 @@ globalThis.fetch = (input, init) => {
 };
 
 export async function measureRoom(spec: RoomSpec): Promise<Measured> {
-  const view = () => (spec.router ? readView(spec.server.host, spec.router, spec.room, spec.server.viewToken) : Promise.resolve(undefined));
-  const before = await view();
+  const sharded = spec.router !== undefined;
+  const view = () => readView(spec.server.host, spec.viewVia, spec.room, spec.server.viewToken);
+  // The direct room is read only outside the timed phases, and only to see an eviction.
+  const before = sharded ? await view() : undefined;
   const crowd = new Crowd({ host: spec.server.host, party: spec.party, room: spec.room, clients: spec.clients, router: spec.router });
   try {
     await until(() => crowd.greeted === spec.clients, 60_000 + 60 * spec.clients);
     const greetMs = crowd.greeted === spec.clients ? Math.max(...crowd.greetedAt) - crowd.startedAt : null;
     // Every shard has reported its clients, and what the party sends on a join has arrived.
-    if (spec.router) await until(async () => sum((await view())?.load) >= spec.clients, 10_000);
+    if (sharded) await until(async () => sum((await view())?.load) >= spec.clients, 10_000);
     await crowd.quiet(300, 10_000);
-    const connected = await view();
+    const connected = sharded ? await view() : undefined;
     const postsBefore = posts.count;
     const round = crowd.broadcast(1, spec.writers, PER_WRITER);
     await until(() => round.complete, 60_000 + 20 * spec.clients);
     await sleep(500); // late duplicates still count
-    const written = await view();
+    const written = sharded || spec.idleMs > 0 ? await view() : undefined;
     const writes = round.broadcasts;
     const measured: Measured = {
       greeted: crowd.greeted,
@@ -83,7 +90,7 @@ export async function measureRoom(spec: RoomSpec): Promise<Measured> {
       reconnects: crowd.reconnects,
       failedWrites: crowd.failedWrites,
       ...deliveryOf(round),
-      ...(spec.router ? viewRates(before, connected, written, spec.clients, writes, (posts.count - postsBefore) / writes) : {}),
+      ...(sharded ? viewRates(before, connected, written, spec.clients, writes, (posts.count - postsBefore) / writes) : {}),
     };
     if (spec.idleMs > 0) measured.idle = await idleThenBroadcast(crowd, spec.idleMs, written, view);
     return measured;

@@ -68,12 +68,12 @@ async function runPlatform(platform: Platform): Promise<Row[]> {
       { mode: "direct" as const, party: platform.party, router: undefined },
     ];
     // An unmeasured round first: the first requests to a fresh workerd pay for compiling.
-    for (const { mode, party, router } of modes) await measureRoom({ server, party, router, room: `warm-${mode}`, clients: 20, writers: 2, idleMs: 0 });
+    for (const { mode, party, router } of modes) await measureRoom({ server, party, router, viewVia: platform.router, room: `warm-${mode}`, clients: 20, writers: 2, idleMs: 0 });
     for (const clients of CLIENTS) {
       for (const writers of WRITERS) {
         for (const { mode, party, router } of modes) {
           process.stderr.write(`  ${platform.label}, ${mode}, ${clients} clients, ${writers} writers…\n`);
-          const measured = await measureRoom({ server, party, router, room: `scale-${mode}-${clients}-${writers}`, clients, writers, idleMs: platform.idleMs });
+          const measured = await measureRoom({ server, party, router, viewVia: platform.router, room: `scale-${mode}-${clients}-${writers}`, clients, writers, idleMs: platform.idleMs });
           rows.push({ platform: platform.label, mode, shards: mode === "sharded" ? SHARDS : null, clients, writers, ...measured });
         }
       }
