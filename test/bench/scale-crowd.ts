@@ -18,7 +18,7 @@ class PlainWebSocket extends WebSocket {
   }
 }
 
-/** The demo chats' frames are `{"type":"<kind>",…}`: the kind starts at this offset. */
+/** The chats' frames are `{"type":"<kind>",…}`: the kind starts at this offset. */
 const KIND_AT = '{"type":"'.length;
 const TEXT = '"text":"';
 
@@ -27,6 +27,8 @@ export interface CrowdOptions {
   /** Where clients connect: the router party (sharded) or the party itself (direct). */
   party: string;
   room: string;
+  /** What every client adds to its connect query (the app's own token, say). */
+  query?: Record<string, string>;
   clients: number;
   /** The router party, for the sharded room: writes go through it (sendViaRouter), as migrated clients send. */
   router?: string;
@@ -62,7 +64,7 @@ export class Crowd {
   }
 
   private connect(i: number): PartySocket {
-    const user = { user: `c${i}` };
+    const user = { ...this.options.query, user: `c${i}` };
     const socket = new PartySocket({
       host: this.options.host,
       party: this.options.party,

@@ -40,7 +40,7 @@ export function table(rows: Row[]): string {
     const direct = row.mode === "sharded" ? directOf(rows, row) : undefined;
     return [
       row.platform, row.mode, row.shards === null ? "—" : String(row.shards), String(row.clients), String(row.writers),
-      row.greetMs === null ? `${row.greeted}/${row.clients}` : seconds(row.greetMs, direct?.greetMs),
+      row.greetMs === null ? `${row.greeted}/${row.clients} by deadline` : seconds(row.greetMs, direct?.greetMs),
       fmt(row.deliveryRatio, 3), String(row.duplicates), String(row.outOfOrder),
       seconds(row.fullDeliveryMs, direct?.fullDeliveryMs), fmt(row.p50Ms), fmt(row.p99Ms),
       fmt(row.postsPerWrite, 2), fmt(row.leaderEventsPerWrite, 2), fmt(row.storageOpsPerWrite, 2), fmt(row.storageOpsPerConnect, 2),

@@ -23,6 +23,8 @@ export interface RoomSpec {
    * of the party's room of the same name, which is that room, so its eviction shows.
    */
   viewVia: string;
+  /** What every client adds to its connect query. */
+  query: Record<string, string>;
   clients: number;
   writers: number;
   /** Idle this long after the writes, then broadcast once more (0: skip). */
@@ -30,6 +32,7 @@ export interface RoomSpec {
 }
 
 export interface Measured {
+  /** Clients greeted before the deadline. */
   greeted: number;
   /** Sockets made → the last client's welcome; null when some client was never greeted. */
   greetMs: number | null;
@@ -70,13 +73,14 @@ export async function measureRoom(spec: RoomSpec): Promise<Measured> {
   const view = () => readView(spec.server.host, spec.viewVia, spec.room, spec.server.viewToken);
   // The direct room is read only outside the timed phases, and only to see an eviction.
   const before = sharded ? await view() : undefined;
-  const crowd = new Crowd({ host: spec.server.host, party: spec.party, room: spec.room, clients: spec.clients, router: spec.router });
+  const crowd = new Crowd({ host: spec.server.host, party: spec.party, room: spec.room, query: spec.query, clients: spec.clients, router: spec.router });
   try {
-    await until(() => crowd.greeted === spec.clients, 60_000 + 60 * spec.clients);
-    const greetMs = crowd.greeted === spec.clients ? Math.max(...crowd.greetedAt) - crowd.startedAt : null;
+    await until(() => crowd.greeted === spec.clients, 60_000 + 120 * spec.clients);
+    const greeted = crowd.greeted;
+    const greetMs = greeted === spec.clients ? Math.max(...crowd.greetedAt) - crowd.startedAt : null;
     // Every shard has reported its clients, and what the party sends on a join has arrived.
     if (sharded) await until(async () => sum((await view())?.load) >= spec.clients, 10_000);
-    await crowd.quiet(300, 10_000);
+    await crowd.quiet(300, 60_000);
     const connected = sharded ? await view() : undefined;
     const postsBefore = posts.count;
     const round = crowd.broadcast(1, spec.writers, PER_WRITER);
@@ -85,7 +89,7 @@ export async function measureRoom(spec: RoomSpec): Promise<Measured> {
     const written = sharded || spec.idleMs > 0 ? await view() : undefined;
     const writes = round.broadcasts;
     const measured: Measured = {
-      greeted: crowd.greeted,
+      greeted,
       greetMs,
       reconnects: crowd.reconnects,
       failedWrites: crowd.failedWrites,

@@ -2,8 +2,9 @@
  * npm run bench:scale — a crowd of real partysocket clients joining one room at once, then W
  * writers broadcasting 5 messages each to everyone, through the router (sharded) and straight to
  * one room of the same server (direct), on `partykit dev` (the bundled demo chat) and on
- * `wrangler dev` (the bundled PartyServer demo chat), each after `init --shards SHARDS` and
- * `migrate`. On wrangler dev the crowd then idles 30 s and one more broadcast must reach
+ * `wrangler dev` (the hono-party chat the live tests use: the bundled PartyServer demo also
+ * broadcasts every join to everyone, which would time its O(N²) joins, not the connect path),
+ * each after `init --shards SHARDS` and `migrate`. On wrangler dev the crowd then idles 30 s and one more broadcast must reach
  * everyone once. Prints a table and writes test/bench/results/scale.json.
  *
  *   BENCH_CLIENTS=1000,5000   clients per room (a list; default 1000)
@@ -17,13 +18,15 @@
  * per-event counts (leader events, storage operations) print MISSED without failing the run:
  * they wait on runtime work still under way and, on one dev process, on the machine.
  */
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { DevServer } from "../../src/infra/dev-process.js";
 import { startPartykitDev } from "../../src/infra/partykit-dev.js";
 import { startWranglerDev } from "../../src/infra/wrangler-dev.js";
-import { PARTYKIT_BIN, REPO, copyDemoApp, runCli } from "../helpers/cli.js";
+import { linkNodeModules } from "../../src/infra/link-node-modules.js";
+import { FIXTURES, PARTYKIT_BIN, REPO, copyDemoApp, runCli } from "../helpers/cli.js";
+import { tempDir } from "../helpers/temp.js";
 import { costOf, idleTable, table, targets, type Row } from "./scale-report.js";
 import { PER_WRITER, measureRoom } from "./scale-run.js";
 
@@ -35,22 +38,33 @@ const IDLE_MS = Number(process.env.BENCH_IDLE_S ?? 30) * 1000;
 
 interface Platform {
   label: string;
-  template: "demo-chat" | "demo-partyserver-chat";
+  /** A fresh copy of the app, before init and migrate. */
+  copy(): string;
   /** URL names of the router and of the sharded party. */
   router: string;
   party: string;
+  /** What every client adds to its connect query. */
+  query: Record<string, string>;
   idleMs: number;
   start(cwd: string): Promise<DevServer>;
 }
 
 const PLATFORMS: Record<string, Platform> = {
-  partykit: { label: "partykit dev", template: "demo-chat", router: "router", party: "main", idleMs: 0, start: (cwd) => startPartykitDev({ cwd, bin: PARTYKIT_BIN }) },
+  partykit: { label: "partykit dev", copy: () => copyDemoApp("demo-chat"), router: "router", party: "main", query: {}, idleMs: 0, start: (cwd) => startPartykitDev({ cwd, bin: PARTYKIT_BIN }) },
   // Only wrangler dev evicts an idle object whose sockets can hibernate, as deployed.
-  partyserver: { label: "wrangler dev", template: "demo-partyserver-chat", router: "party-shard-router", party: "chat", idleMs: IDLE_MS, start: (cwd) => startWranglerDev({ cwd }) },
+  partyserver: { label: "wrangler dev", copy: copyHonoChat, router: "party-shard-router", party: "chat", query: { token: "letmein" }, idleMs: IDLE_MS, start: (cwd) => startWranglerDev({ cwd }) },
 };
 
+/** test/fixtures/partyserver/hono-chat: its hook wants the token its wrangler.jsonc sets. */
+function copyHonoChat(): string {
+  const dir = tempDir("bench-scale-hono-chat");
+  cpSync(path.join(FIXTURES, "partyserver", "hono-chat"), dir, { recursive: true });
+  linkNodeModules(dir, REPO);
+  return dir;
+}
+
 async function migratedDemo(platform: Platform): Promise<string> {
-  const dir = copyDemoApp(platform.template);
+  const dir = platform.copy();
   for (const args of [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes"]]) {
     const result = await runCli(args, dir);
     if (result.exitCode !== 0) throw new Error(`${args.join(" ")} failed: ${result.stderr}`);
@@ -68,12 +82,12 @@ async function runPlatform(platform: Platform): Promise<Row[]> {
       { mode: "direct" as const, party: platform.party, router: undefined },
     ];
     // An unmeasured round first: the first requests to a fresh workerd pay for compiling.
-    for (const { mode, party, router } of modes) await measureRoom({ server, party, router, viewVia: platform.router, room: `warm-${mode}`, clients: 20, writers: 2, idleMs: 0 });
+    for (const { mode, party, router } of modes) await measureRoom({ server, party, router, query: platform.query, viewVia: platform.router, room: `warm-${mode}`, clients: 20, writers: 2, idleMs: 0 });
     for (const clients of CLIENTS) {
       for (const writers of WRITERS) {
         for (const { mode, party, router } of modes) {
           process.stderr.write(`  ${platform.label}, ${mode}, ${clients} clients, ${writers} writers…\n`);
-          const measured = await measureRoom({ server, party, router, viewVia: platform.router, room: `scale-${mode}-${clients}-${writers}`, clients, writers, idleMs: platform.idleMs });
+          const measured = await measureRoom({ server, party, router, query: platform.query, viewVia: platform.router, room: `scale-${mode}-${clients}-${writers}`, clients, writers, idleMs: platform.idleMs });
           rows.push({ platform: platform.label, mode, shards: mode === "sharded" ? SHARDS : null, clients, writers, ...measured });
         }
       }
@@ -96,7 +110,7 @@ async function main() {
   for (const platform of chosen) rows.push(...(await runPlatform(platform)));
 
   const cpu = os.cpus()[0]?.model.trim() ?? "unknown cpu";
-  console.log(`\n${CLIENTS.join(", ")} clients joining at once; writers × ${PER_WRITER} broadcasts each to everyone (the demo chats: everyone but the writer); ${SHARDS} shards.`);
+  console.log(`\n${CLIENTS.join(", ")} clients joining at once; writers × ${PER_WRITER} broadcasts each to everyone (the chats send each to everyone but its writer); ${SHARDS} shards.`);
   console.log(`One dev server per platform, ${os.cpus().length} cores (${cpu}), Node ${process.version}, open-file limit ${openFileLimit()}.\n`);
   console.log(table(rows));
   const idle = idleTable(rows);
