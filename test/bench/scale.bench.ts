@@ -99,19 +99,35 @@ async function runPlatform(platform: Platform): Promise<Row[]> {
   return rows;
 }
 
-/** The process's own open-file limit: node raises its soft limit to the hard one at start. */
-function openFileLimit(): string {
-  return /Max open files\s+(\d+)/.exec(readFileSync("/proc/self/limits", "utf8"))?.[1] ?? "unknown";
+/**
+ * The process's own open-file limit (node raises its soft limit to the hard one as it starts,
+ * for itself only); the crowd needs a descriptor a socket.
+ */
+function openFileLimit(): number {
+  return Number(/Max open files\s+(\d+)/.exec(readFileSync("/proc/self/limits", "utf8"))?.[1] ?? Infinity);
+}
+
+/** What the environment asks for, refused before anything starts when it cannot run. */
+function chosenPlatforms(): Platform[] {
+  const names = (process.env.BENCH_PLATFORMS ?? "partykit,partyserver").split(",").map((name) => name.trim());
+  const unknown = names.filter((name) => !PLATFORMS[name]);
+  if (unknown.length > 0) throw new Error(`BENCH_PLATFORMS: unknown ${unknown.join(", ")}; use ${Object.keys(PLATFORMS).join(", ")}`);
+  if (CLIENTS.length === 0 || WRITERS.length === 0 || !Number.isInteger(SHARDS) || SHARDS < 1) throw new Error("BENCH_CLIENTS, BENCH_WRITERS and BENCH_SHARDS are positive integers");
+  if (Math.max(...WRITERS) > Math.min(...CLIENTS)) throw new Error("BENCH_WRITERS: more writers than clients");
+  if (Math.max(...CLIENTS) + 200 > openFileLimit()) throw new Error(`${Math.max(...CLIENTS)} sockets need more than this process's ${openFileLimit()} open files (ulimit -Hn)`);
+  return names.map((name) => PLATFORMS[name]!);
 }
 
 async function main() {
-  const chosen = (process.env.BENCH_PLATFORMS ?? "partykit,partyserver").split(",").map((name) => PLATFORMS[name.trim()]!);
+  const chosen = chosenPlatforms();
+  const load = os.loadavg()[0]!.toFixed(1);
   const rows: Row[] = [];
   for (const platform of chosen) rows.push(...(await runPlatform(platform)));
+  const { user, system } = process.cpuUsage();
 
   const cpu = os.cpus()[0]?.model.trim() ?? "unknown cpu";
   console.log(`\n${CLIENTS.join(", ")} clients joining at once; writers × ${PER_WRITER} broadcasts each to everyone (the chats send each to everyone but its writer); ${SHARDS} shards.`);
-  console.log(`One dev server per platform, ${os.cpus().length} cores (${cpu}), Node ${process.version}, open-file limit ${openFileLimit()}.\n`);
+  console.log(`One dev server per platform, ${os.cpus().length} cores (${cpu}), load average ${load} → ${os.loadavg()[0]!.toFixed(1)}, Node ${process.version}; the bench's own CPU ${((user + system) / 1e6).toFixed(1)} s.\n`);
   console.log(table(rows));
   const idle = idleTable(rows);
   if (idle) console.log(`\nAfter the writes, every client connected and silent:\n\n${idle}`);
