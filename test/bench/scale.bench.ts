@@ -129,6 +129,9 @@ async function main() {
   console.log(`\n${CLIENTS.join(", ")} clients joining at once; writers × ${PER_WRITER} broadcasts each to everyone (the chats send each to everyone but its writer); ${SHARDS} shards.`);
   console.log(`One dev server per platform, ${os.cpus().length} cores (${cpu}), load average ${load} → ${os.loadavg()[0]!.toFixed(1)}, Node ${process.version}; the bench's own CPU ${((user + system) / 1e6).toFixed(1)} s.\n`);
   console.log(table(rows));
+  for (const row of rows.filter((r) => r.reconnects > 0 || r.failedWrites > 0)) {
+    console.log(`${row.platform}, ${row.mode}, ${row.clients} clients: ${row.reconnects} reconnects, ${row.failedWrites} writes sendViaRouter gave up on`);
+  }
   const idle = idleTable(rows);
   if (idle) console.log(`\nAfter the writes, every client connected and silent:\n\n${idle}`);
   const list = targets(rows);
