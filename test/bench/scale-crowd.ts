@@ -42,6 +42,8 @@ export class Crowd {
   greeted = 0;
   /** Open events past each client's first: reconnects. */
   reconnects = 0;
+  /** Error events: a connect that failed or timed out (partysocket then tries again). */
+  errors = 0;
   /** Writes sendViaRouter finally gave up on. */
   failedWrites = 0;
   private opened: Uint8Array;
@@ -79,6 +81,7 @@ export class Crowd {
       if (this.opened[i]) this.reconnects++;
       this.opened[i] = 1;
     });
+    socket.addEventListener("error", () => this.errors++);
     socket.addEventListener("message", (event: MessageEvent) => this.onFrame(i, event.data));
     return socket;
   }

@@ -36,7 +36,11 @@ export interface Measured {
   greeted: number;
   /** Sockets made → the last client's welcome; null when some client was never greeted. */
   greetMs: number | null;
+  /** 99 % of the clients were greeted by then. */
+  greetP99Ms: number | null;
   reconnects: number;
+  /** Connects that failed or timed out, and were tried again. */
+  connectErrors: number;
   failedWrites: number;
   broadcasts: number;
   deliveryRatio: number;
@@ -91,7 +95,9 @@ export async function measureRoom(spec: RoomSpec): Promise<Measured> {
     const measured: Measured = {
       greeted,
       greetMs,
+      greetP99Ms: percentile([...crowd.greetedAt].filter((t) => t > 0).map((t) => t - crowd.startedAt).sort((a, b) => a - b), 99),
       reconnects: crowd.reconnects,
+      connectErrors: crowd.errors,
       failedWrites: crowd.failedWrites,
       ...deliveryOf(round),
       ...(sharded ? viewRates(before, connected, written, spec.clients, writes, (posts.count - postsBefore) / writes) : {}),
@@ -100,6 +106,9 @@ export async function measureRoom(spec: RoomSpec): Promise<Measured> {
     return measured;
   } finally {
     await crowd.close();
+    // The next room starts on a settled server: the shards have reported every close.
+    if (sharded) await until(async () => sum((await view())?.load) === 0, 30_000);
+    await sleep(1_000);
   }
 }
 

@@ -129,8 +129,9 @@ async function main() {
   console.log(`\n${CLIENTS.join(", ")} clients joining at once; writers × ${PER_WRITER} broadcasts each to everyone (the chats send each to everyone but its writer); ${SHARDS} shards.`);
   console.log(`One dev server per platform, ${os.cpus().length} cores (${cpu}), load average ${load} → ${os.loadavg()[0]!.toFixed(1)}, Node ${process.version}; the bench's own CPU ${((user + system) / 1e6).toFixed(1)} s.\n`);
   console.log(table(rows));
-  for (const row of rows.filter((r) => r.reconnects > 0 || r.failedWrites > 0)) {
-    console.log(`${row.platform}, ${row.mode}, ${row.clients} clients: ${row.reconnects} reconnects, ${row.failedWrites} writes sendViaRouter gave up on`);
+  for (const row of rows.filter((r) => r.reconnects > 0 || r.connectErrors > 0 || r.failedWrites > 0)) {
+    const p99 = row.greetP99Ms === null ? "" : `, 99 % greeted in ${(row.greetP99Ms / 1000).toFixed(2)} s`;
+    console.log(`${row.platform}, ${row.mode}, ${row.clients} clients: ${row.connectErrors} connects failed or timed out and were retried, ${row.reconnects} reconnects${p99}, ${row.failedWrites} writes sendViaRouter gave up on`);
   }
   const idle = idleTable(rows);
   if (idle) console.log(`\nAfter the writes, every client connected and silent:\n\n${idle}`);
