@@ -1,0 +1,152 @@
+/**
+ * npm run bench:scale — a crowd of real partysocket clients joining one room at once, then W
+ * writers broadcasting 5 messages each to everyone, through the router (sharded) and straight to
+ * one room of the same server (direct), on `partykit dev` (the bundled demo chat) and on
+ * `wrangler dev` (the hono-party chat the live tests use: the bundled PartyServer demo also
+ * broadcasts every join to everyone, which would time its O(N²) joins, not the connect path),
+ * each after `init --shards SHARDS` and `migrate`. On wrangler dev the crowd then idles 30 s and one more broadcast must reach
+ * everyone once. Prints a table and writes test/bench/results/scale.json.
+ *
+ *   BENCH_CLIENTS=1000,5000   clients per room (a list; default 1000)
+ *   BENCH_WRITERS=20,200      writers (a list, 20–200; default 20)
+ *   BENCH_SHARDS=4            shards (default 4)
+ *   BENCH_PLATFORMS=partykit,partyserver   which dev servers (default both)
+ *   BENCH_IDLE_S=30           idle time on wrangler dev (0 skips it)
+ *
+ * Exits 1 when a delivery target is missed (someone never greeted, a broadcast lost, repeated
+ * or out of order, the post-idle broadcast not reaching everyone once). Time ratios and the
+ * per-event counts (leader events, storage operations) print MISSED without failing the run:
+ * they wait on runtime work still under way and, on one dev process, on the machine.
+ */
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { DevServer } from "../../src/infra/dev-process.js";
+import { startPartykitDev } from "../../src/infra/partykit-dev.js";
+import { startWranglerDev } from "../../src/infra/wrangler-dev.js";
+import { linkNodeModules } from "../../src/infra/link-node-modules.js";
+import { FIXTURES, PARTYKIT_BIN, REPO, copyDemoApp, runCli } from "../helpers/cli.js";
+import { tempDir } from "../helpers/temp.js";
+import { costOf, idleTable, table, targets, type Row } from "./scale-report.js";
+import { PER_WRITER, measureRoom } from "./scale-run.js";
+
+const list = (value: string) => value.split(",").map((n) => Number(n.trim())).filter((n) => Number.isInteger(n) && n > 0);
+const CLIENTS = list(process.env.BENCH_CLIENTS ?? "1000");
+const WRITERS = list(process.env.BENCH_WRITERS ?? "20");
+const SHARDS = Number(process.env.BENCH_SHARDS ?? 4);
+const IDLE_MS = Number(process.env.BENCH_IDLE_S ?? 30) * 1000;
+
+interface Platform {
+  label: string;
+  /** A fresh copy of the app, before init and migrate. */
+  copy(): string;
+  /** URL names of the router and of the sharded party. */
+  router: string;
+  party: string;
+  /** What every client adds to its connect query. */
+  query: Record<string, string>;
+  idleMs: number;
+  start(cwd: string): Promise<DevServer>;
+}
+
+const PLATFORMS: Record<string, Platform> = {
+  partykit: { label: "partykit dev", copy: () => copyDemoApp("demo-chat"), router: "router", party: "main", query: {}, idleMs: 0, start: (cwd) => startPartykitDev({ cwd, bin: PARTYKIT_BIN }) },
+  // Only wrangler dev evicts an idle object whose sockets can hibernate, as deployed.
+  partyserver: { label: "wrangler dev", copy: copyHonoChat, router: "party-shard-router", party: "chat", query: { token: "letmein" }, idleMs: IDLE_MS, start: (cwd) => startWranglerDev({ cwd }) },
+};
+
+/** test/fixtures/partyserver/hono-chat: its hook wants the token its wrangler.jsonc sets. */
+function copyHonoChat(): string {
+  const dir = tempDir("bench-scale-hono-chat");
+  cpSync(path.join(FIXTURES, "partyserver", "hono-chat"), dir, { recursive: true });
+  linkNodeModules(dir, REPO);
+  return dir;
+}
+
+async function migratedDemo(platform: Platform): Promise<string> {
+  const dir = platform.copy();
+  for (const args of [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes"]]) {
+    const result = await runCli(args, dir);
+    if (result.exitCode !== 0) throw new Error(`${args.join(" ")} failed: ${result.stderr}`);
+  }
+  return dir;
+}
+
+async function runPlatform(platform: Platform): Promise<Row[]> {
+  const dir = await migratedDemo(platform);
+  const server = await platform.start(dir);
+  const rows: Row[] = [];
+  try {
+    const modes = [
+      { mode: "sharded" as const, party: platform.router, router: platform.router },
+      { mode: "direct" as const, party: platform.party, router: undefined },
+    ];
+    // An unmeasured round first: the first requests to a fresh workerd pay for compiling.
+    for (const { mode, party, router } of modes) await measureRoom({ server, party, router, query: platform.query, viewVia: platform.router, room: `warm-${mode}`, clients: 20, writers: 2, idleMs: 0 });
+    for (const clients of CLIENTS) {
+      for (const writers of WRITERS) {
+        for (const { mode, party, router } of modes) {
+          process.stderr.write(`  ${platform.label}, ${mode}, ${clients} clients, ${writers} writers…\n`);
+          const measured = await measureRoom({ server, party, router, query: platform.query, viewVia: platform.router, room: `scale-${mode}-${clients}-${writers}`, clients, writers, idleMs: platform.idleMs });
+          rows.push({ platform: platform.label, mode, shards: mode === "sharded" ? SHARDS : null, clients, writers, ...measured });
+        }
+      }
+    }
+  } finally {
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return rows;
+}
+
+/**
+ * The process's own open-file limit (node raises its soft limit to the hard one as it starts,
+ * for itself only); the crowd needs a descriptor a socket.
+ */
+function openFileLimit(): number {
+  return Number(/Max open files\s+(\d+)/.exec(readFileSync("/proc/self/limits", "utf8"))?.[1] ?? Infinity);
+}
+
+/** What the environment asks for, refused before anything starts when it cannot run. */
+function chosenPlatforms(): Platform[] {
+  const names = (process.env.BENCH_PLATFORMS ?? "partykit,partyserver").split(",").map((name) => name.trim());
+  const unknown = names.filter((name) => !PLATFORMS[name]);
+  if (unknown.length > 0) throw new Error(`BENCH_PLATFORMS: unknown ${unknown.join(", ")}; use ${Object.keys(PLATFORMS).join(", ")}`);
+  if (CLIENTS.length === 0 || WRITERS.length === 0 || !Number.isInteger(SHARDS) || SHARDS < 1) throw new Error("BENCH_CLIENTS, BENCH_WRITERS and BENCH_SHARDS are positive integers");
+  if (Math.max(...WRITERS) > Math.min(...CLIENTS)) throw new Error("BENCH_WRITERS: more writers than clients");
+  if (Math.max(...CLIENTS) + 200 > openFileLimit()) throw new Error(`${Math.max(...CLIENTS)} sockets need more than this process's ${openFileLimit()} open files (ulimit -Hn)`);
+  return names.map((name) => PLATFORMS[name]!);
+}
+
+async function main() {
+  const chosen = chosenPlatforms();
+  const load = os.loadavg()[0]!.toFixed(1);
+  const rows: Row[] = [];
+  for (const platform of chosen) rows.push(...(await runPlatform(platform)));
+  const { user, system } = process.cpuUsage();
+
+  const cpu = os.cpus()[0]?.model.trim() ?? "unknown cpu";
+  console.log(`\n${CLIENTS.join(", ")} clients joining at once; writers × ${PER_WRITER} broadcasts each to everyone (the chats send each to everyone but its writer); ${SHARDS} shards.`);
+  console.log(`One dev server per platform, ${os.cpus().length} cores (${cpu}), load average ${load} → ${os.loadavg()[0]!.toFixed(1)}, Node ${process.version}; the bench's own CPU ${((user + system) / 1e6).toFixed(1)} s.\n`);
+  console.log(table(rows));
+  for (const row of rows.filter((r) => r.reconnects > 0 || r.connectErrors > 0 || r.failedWrites > 0)) {
+    const p99 = row.greetP99Ms === null ? "" : `, 99 % greeted in ${(row.greetP99Ms / 1000).toFixed(2)} s`;
+    console.log(`${row.platform}, ${row.mode}, ${row.clients} clients: ${row.connectErrors} connects failed or timed out and were retried, ${row.reconnects} reconnects${p99}, ${row.failedWrites} writes sendViaRouter gave up on`);
+  }
+  const idle = idleTable(rows);
+  if (idle) console.log(`\nAfter the writes, every client connected and silent:\n\n${idle}`);
+  const list = targets(rows);
+  console.log("");
+  for (const target of list) console.log(`${target.status === "met" ? "met   " : target.status === "MISSED" ? "MISSED" : "—     "}  ${target.text}`);
+  const costs = rows.filter((row) => row.mode === "sharded").map((row) => ({ row: `${row.platform}, ${row.clients} clients, ${row.writers} writers`, ...costOf(row) }));
+  for (const cost of costs) console.log(`\nA month on Durable Objects (docs/cost.md) from the counts of ${cost.row}:\n${cost.inputs}\n\n${cost.table}`);
+
+  const outDir = path.join(REPO, "test", "bench", "results");
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(path.join(outDir, "scale.json"), JSON.stringify({ shards: SHARDS, perWriter: PER_WRITER, cpu, cores: os.cpus().length, node: process.version, rows, targets: list, costs }, null, 2));
+  process.exitCode = list.some((target) => target.delivery && target.status !== "met") ? 1 : 0;
+}
+
+await main();
+// Keep-alive connections and partysocket timers would hold the process open.
+process.exit(process.exitCode);

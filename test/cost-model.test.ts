@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { DOC_ROOMS, costTable, monthlyCost, shardedLayout, unshardedLayout, type Room } from "./bench/cost-model.js";
+
+// A 30-day month is 2,592,000 s; 10,000 clients at 1 msg/s send 2.592e10 messages in it and,
+// connecting once a day, make 300,000 connects.
+const busy: Room = { clients: 10_000, messagesPerClientPerSecond: 1, connectsPerClientPerMonth: 30 };
+const idle: Room = { ...busy, messagesPerClientPerSecond: 0 };
+const sharded = shardedLayout({ shards: 4, postsPerWrite: 1, linkFramesInPerWrite: 0, linkFramesOutPerWrite: 0.5, linkFramesInPerConnect: 1, linkFramesOutPerConnect: 1, storageOpsPerConnect: 1 });
+
+/** Equal to a cent's hundredth: the model's floating point against the hand calculation. */
+function near(actual: number, expected: number) {
+  assert.ok(Math.abs(actual - expected) < 1e-4 * Math.max(1, Math.abs(expected)), `${actual} ≠ ${expected}`);
+}
+
+describe("cost model (test/bench/cost-model.ts) against a hand calculation", () => {
+  it("unsharded, busy: 2.592e10 messages / 20 + 300,000 upgrades; one object awake all month", () => {
+    const cost = monthlyCost(busy, unshardedLayout());
+    near(cost.requests, 1_296_000_000 + 300_000);
+    near(cost.usd.requests, 1_296.3 * 0.15); // $194.445
+    near(cost.gbSeconds, 2_592_000 * 0.125); // 324,000 GB-s
+    near(cost.usd.duration, 0.324 * 12.5); // $4.05
+    near(cost.usd.total, 194.445 + 4.05);
+  });
+
+  it("unsharded, idle: only the upgrades; the room hibernates", () => {
+    const cost = monthlyCost(idle, unshardedLayout());
+    near(cost.requests, 300_000);
+    near(cost.gbSeconds, 0);
+    near(cost.usd.total, 0.045);
+  });
+
+  it("sharded, busy: 2 requests and 0.5 frame per message, 3 requests and 2 frames per connect; 4 shards and the leader awake", () => {
+    const cost = monthlyCost(busy, sharded);
+    // 2.592e10 × (2 + 0.5 / 20) + 300,000 × (3 + 2 / 20)
+    near(cost.requests, 52_488_000_000 + 930_000);
+    near(cost.usd.requests, 52_488.93 * 0.15); // $7,873.3395
+    near(cost.gbSeconds, 5 * 324_000);
+    near(cost.usd.duration, 20.25);
+    near(cost.rowsWritten, 300_000);
+    near(cost.usd.total, 7_873.3395 + 20.25 + 0.3);
+  });
+
+  it("sharded, idle: the 4 shards stay awake for their links to the leader", () => {
+    const cost = monthlyCost(idle, sharded);
+    near(cost.requests, 930_000);
+    near(cost.usd.duration, 4 * 4.05);
+    near(cost.usd.total, 0.1395 + 16.2 + 0.3);
+  });
+
+  it("sharded: the leader's measured events per message replace its one request per POST", () => {
+    const batched = shardedLayout({ shards: 4, postsPerWrite: 1, leaderEventsPerWrite: 0.1 });
+    // 2.592e10 × (1 + 0.1) + 300,000 × 3
+    near(monthlyCost(busy, batched).requests, 28_512_000_000 + 900_000);
+  });
+
+  it("a room with a message every 10 s or more often counts as busy; rarer, as idle", () => {
+    const room = (rate: number): Room => ({ clients: 1, messagesPerClientPerSecond: rate, connectsPerClientPerMonth: 0 });
+    near(monthlyCost(room(0.1), unshardedLayout()).gbSeconds, 324_000);
+    near(monthlyCost(room(0.05), unshardedLayout()).gbSeconds, 0);
+  });
+
+  it("prints the table docs/cost.md shows, one line per room and layout", () => {
+    const table = costTable(DOC_ROOMS, [unshardedLayout(), sharded]).split("\n");
+    assert.equal(table.length, 2 + 4);
+    assert.match(table[5]!, /^\| 10,000 at 1 msg\/s \| sharded, 4 shards \| 52,488\.9 M \| 1,620,000 \| 300,000 \| \$7,873\.34 \| \$20\.25 \| \$0\.30 \| \$7,893\.89 \|$/);
+  });
+});
