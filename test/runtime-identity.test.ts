@@ -365,11 +365,12 @@ describe("a shard vouches for a writer only while it holds the writer's socket u
     assert.equal(await check(s, "victim", "victim-key"), 204);
   });
 
-  it("a GET without a writer's headers is still the shard's count (and when it started), as placement asks it", async () => {
+  it("a GET without a writer's headers is still the shard's count (and when it started, and its storage operations), as placement asks it", async () => {
     const s = shard();
     await s.connect("a", "key-a");
     const res = await s.relay.onRequest(new Request("http://host/", { method: "GET" }));
-    const { connections, startedAt, ...rest } = (await res.json()) as { connections: number; startedAt: number };
-    assert.deepEqual([connections, typeof startedAt, rest], [1, "number", {}]);
+    const { connections, startedAt, storageOps, ...rest } = (await res.json()) as { connections: number; startedAt: number; storageOps: number };
+    // The connect read and wrote the client's record; the link's hello listed records and kept states.
+    assert.deepEqual([connections, typeof startedAt, storageOps, rest], [1, "number", 4, {}]);
   });
 });

@@ -45,8 +45,8 @@ class LeaderCore {
   /** Frames from shards, taken one after another. */
   private frames: Promise<void> = Promise.resolve();
 
-  /** For the load view: invocations (link messages in, requests), messages handed to the party, storage operations (none: shards store what it keeps). */
-  readonly counts = { events: 0, messages: 0, linkFramesIn: 0, storageOps: 0 };
+  /** For the load view: invocations (link messages in, requests), messages handed to the party, storage operations (none: shards store what it keeps), and when this memory began. */
+  readonly counts = { events: 0, messages: 0, linkFramesIn: 0, storageOps: 0, startedAt: Date.now() };
   readonly fanout: Fanout;
   private readonly writes: LeaderWrites;
   private readonly resync: Resync;

@@ -30,6 +30,8 @@ class LoadReporter {
     /** The shard's clients now, and its incarnation now. */
     private readonly count: () => number,
     private readonly currentIncarnation: () => string,
+    /** Storage operations since the shard started: the load view shows them, not the reports. */
+    private readonly storageOps: () => number = () => 0,
   ) {
     this.incarnation = currentIncarnation();
   }
@@ -41,8 +43,8 @@ class LoadReporter {
   }
 
   /** The shard's answer when the router's room asks for its count. */
-  now(): { connections: number; startedAt: number } {
-    return { connections: this.count(), startedAt: this.started() };
+  now(): { connections: number; startedAt: number; storageOps: number } {
+    return { connections: this.count(), startedAt: this.started(), storageOps: this.storageOps() };
   }
 
   private async send() {

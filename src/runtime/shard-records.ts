@@ -59,10 +59,20 @@ class Departures {
   }
 }
 
+/** A room's storage that counts each operation (the load view shows a shard's: what sharding costs in rows). */
+function counted(storage: RoomStorage, count: () => void): RoomStorage {
+  return {
+    get: (key) => (count(), storage.get(key)),
+    put: (key, value) => (count(), storage.put(key, value)),
+    delete: (keys) => (count(), storage.delete(keys)),
+    list: (options) => (count(), storage.list(options)),
+  };
+}
+
 /** The storage keys of clients' records: who each is (`client:`), and what the leader kept of it (`kept:`). */
 function recordKeys(ids: readonly string[]): string[] {
   return ids.flatMap((id) => [`client:${id}`, `kept:${id}`]);
 }
 
-export { Departures, recordKeys };
+export { Departures, counted, recordKeys };
 export type { StoredClient };

@@ -13,12 +13,12 @@
  *   holder's `owner`, and the hello names it, so a woken leader hears of it);
  * - the client records in storage outlive the shard's memory, so a woken shard says who is here.
  */
-import type { Conn, LinkSocket, ShardHost } from "./host.js";
+import type { Conn, LinkSocket, RoomStorage, ShardHost } from "./host.js";
 import { frameBytes, packBatches, unpack } from "./link-frames.js";
 import { LeaderInbox } from "./shard-inbox.js";
 import { LoadReporter } from "./shard-load.js";
 import { IGNORED, ShardSockets, isIgnored } from "./shard-sockets.js";
-import { Departures, recordKeys, type StoredClient } from "./shard-records.js";
+import { Departures, counted, recordKeys, type StoredClient } from "./shard-records.js";
 import { HEADER, HEADER_PREFIX, ID_GRACE_MS, KEY_PARAM, LINK_ID_PREFIX, decode, decodeId, encode, headerPairs, partyUri, sameClient } from "./protocol.js";
 import type { ClientRecord, Departed, Kept, LeaderFrame, Message, RelayFrame, ShardFrame, Unnumbered } from "./protocol.js";
 
@@ -62,6 +62,9 @@ class ShardRelay {
   /** Hellos sent by this incarnation: the leader takes none older than the last it took. */
   private hellos = 0;
   private readonly departures: Departures;
+  /** This shard's storage, counting its operations since it started. */
+  private readonly storage: RoomStorage;
+  private storageOps = 0;
   private readonly inbox = new LeaderInbox(() => this.link);
   private readonly sockets: ShardSockets;
   private readonly load: LoadReporter;
@@ -71,8 +74,9 @@ class ShardRelay {
     private readonly leaderRoom: string,
     private readonly shard: number,
   ) {
-    this.load = new LoadReporter(host, leaderRoom, shard, () => this.sockets.count(), () => this.incarnation);
-    this.departures = new Departures(host.storage);
+    this.load = new LoadReporter(host, leaderRoom, shard, () => this.sockets.count(), () => this.incarnation, () => this.storageOps);
+    this.storage = counted(host.storage, () => this.storageOps++);
+    this.departures = new Departures(this.storage);
     this.sockets = new ShardSockets(host, this.openSeq);
   }
 
@@ -84,7 +88,7 @@ class ShardRelay {
     const current = this.sockets.client(conn.id, conn);
     const now = Date.now();
     this.departures.sweep(now);
-    const record = await this.host.storage.get<StoredClient>(`client:${conn.id}`);
+    const record = await this.storage.get<StoredClient>(`client:${conn.id}`);
     /** The highest write number taken from this client's earlier socket: the new one's writes go on from it. */
     let taken: number | undefined;
     /** The keyed client that left this id lately: it may take it back from this socket. */
@@ -102,7 +106,7 @@ class ShardRelay {
       const back = record.owner !== undefined && record.owner.until > now && sameClient(record.owner.key, key);
       if (!sameClient(record.key, key) && !back) return this.refuse(conn);
       current.setState(IGNORED);
-      const kept = await this.host.storage.get<Kept>(`kept:${conn.id}`);
+      const kept = await this.storage.get<Kept>(`kept:${conn.id}`);
       if (back) {
         current.close(1008, "Connection id in use");
         this.closed(record, kept, { t: "close", id: conn.id, code: 1008, reason: "Connection id in use", displaced: true });
@@ -112,12 +116,12 @@ class ShardRelay {
         this.closed(record, kept, { t: "close", id: conn.id, code: 1000, reason: "Reconnected" });
         taken = kept?.seq;
       }
-      await this.host.storage.delete(`kept:${conn.id}`);
+      await this.storage.delete(`kept:${conn.id}`);
     }
     const socket = crypto.randomUUID().slice(0, 8);
     conn.setState({ partyShardSocket: socket });
     const mine: StoredClient = { id: conn.id, socket, uri, key, ...(owner ? { owner } : {}) };
-    await this.host.storage.put(`client:${conn.id}`, mine);
+    await this.storage.put(`client:${conn.id}`, mine);
     const [headers, cf] = [headerPairs(ctx.request.headers).filter(([name]) => !name.startsWith(HEADER_PREFIX) && !HOP_HEADERS.has(name)), ctx.request.headers.get(HEADER.cf)];
     this.openSeq.set(conn.id, this.emit({ t: "open", id: conn.id, socket, uri, key, headers, ...(cf ? { cf } : {}), ...(taken ? { taken } : {}) }));
     this.reportLoad(conn.id);
@@ -134,7 +138,7 @@ class ShardRelay {
     // the new socket's open already told the leader. Its close and its records are the new one's.
     if (isIgnored(conn) || this.sockets.client(conn.id, conn)) return this.reportLoad(conn.id);
     const closed = conn as Conn & { closeCode?: number; closeReason?: string };
-    const [record, kept] = await Promise.all([this.host.storage.get<StoredClient>(`client:${conn.id}`), this.host.storage.get<Kept>(`kept:${conn.id}`)]);
+    const [record, kept] = await Promise.all([this.storage.get<StoredClient>(`client:${conn.id}`), this.storage.get<Kept>(`kept:${conn.id}`)]);
     this.closed(record, kept, { t: "close", id: conn.id, code: code ?? closed.closeCode ?? 1005, reason: reason ?? closed.closeReason ?? "" });
     this.openSeq.delete(conn.id);
     await this.departures.depart(conn.id, record, kept);
@@ -170,7 +174,7 @@ class ShardRelay {
   }
 
   private async holds(id: string, key: string | null): Promise<boolean> {
-    const record = this.sockets.present(id) ? await this.host.storage.get<StoredClient>(`client:${id}`) : undefined;
+    const record = this.sockets.present(id) ? await this.storage.get<StoredClient>(`client:${id}`) : undefined;
     return record !== undefined && record.left === undefined && sameClient(record.key, key);
   }
 
@@ -220,7 +224,7 @@ class ShardRelay {
       conn.setState(IGNORED);
       conn.close(1013, "Try Again Later");
     }
-    void this.host.storage.delete(recordKeys(ids));
+    void this.storage.delete(recordKeys(ids));
     this.incarnation = crypto.randomUUID();
     this.seq = 0;
     this.acked = 0;
@@ -266,8 +270,8 @@ class ShardRelay {
 
   /** Who is here as far as the leader has acknowledged, then everything it has not. */
   private async hello(socket: LinkSocket) {
-    const stored = await this.host.storage.list<StoredClient>({ prefix: "client:" });
-    const kept = await this.host.storage.list<Kept>({ prefix: "kept:" });
+    const stored = await this.storage.list<StoredClient>({ prefix: "client:" });
+    const kept = await this.storage.list<Kept>({ prefix: "kept:" });
     const now = Date.now();
     const records = [...stored.values()].filter((record) => record.left === undefined);
     const left: Departed[] = [];
@@ -280,7 +284,7 @@ class ShardRelay {
     // (An expired claim on a record someone holds now goes with that record, not before it.)
     const expired = [...stored.values()].filter((record) => record.left !== undefined && record.left + ID_GRACE_MS <= now).map((record) => record.id);
     const gone = [...records.filter((record) => !this.sockets.present(record.id)).map((record) => record.id), ...expired];
-    if (gone.length > 0) await this.host.storage.delete(recordKeys(gone));
+    if (gone.length > 0) await this.storage.delete(recordKeys(gone));
     const clients = records
       .filter((record) => this.sockets.present(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
       .map(({ id, socket, uri, key }): ClientRecord => ({ id, ...(socket ? { socket } : {}), uri, key, kept: kept.get(`kept:${id}`) ?? { state: null, attachment: null, tags: [] } }));
@@ -328,7 +332,7 @@ class ShardRelay {
         if (closing && closing.client.socket === frame.at) closing.client.kept = frame.kept;
         // What the leader keeps of a socket that is gone is not the next socket's of its id.
         if (frame.at !== undefined && !this.sockets.addressed(frame.to, frame.at)) return;
-        return void this.host.storage.put(`kept:${frame.to}`, frame.kept);
+        return void this.storage.put(`kept:${frame.to}`, frame.kept);
       }
     }
   }
@@ -350,7 +354,7 @@ class ShardRelay {
     if (!conn) return;
     this.refuse(conn);
     this.openSeq.delete(id);
-    void this.host.storage.delete(recordKeys([id]));
+    void this.storage.delete(recordKeys([id]));
   }
 
   /** Something crossed the link: it stays up for IDLE_LINK_MS more. */

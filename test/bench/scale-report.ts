@@ -101,6 +101,13 @@ function countTargets(row: Row, at: string): Target[] {
   return list;
 }
 
+/** Shards and leader not evicted after the idle spell (wrangler dev), when the view could tell for each. */
+function awakeAfterIdle(row: Row): number | undefined {
+  const evicted = row.idle?.evicted;
+  if (!evicted?.shards || evicted.leader === undefined) return undefined;
+  return evicted.shards.filter((gone) => !gone).length + (evicted.leader ? 0 : 1);
+}
+
 /**
  * The month of the docs' rooms from one sharded row's counts. POSTs per write is 1: a client
  * writing once a second sends each write alone (the bench's bursts of 5 share requests).
@@ -116,6 +123,7 @@ export function costOf(row: Row): { inputs: string; table: string } {
     linkFramesInPerConnect: row.linkFramesInPerConnect,
     linkFramesOutPerConnect: row.linkFramesOutPerConnect,
     storageOpsPerConnect: row.storageOpsPerConnect,
+    awakeWhenIdle: awakeAfterIdle(row),
   };
   const shown = (n: number | undefined, otherwise: string) => (n === undefined ? `— (${otherwise})` : fmt(n, 2));
   const inputs = [
@@ -124,6 +132,7 @@ export function costOf(row: Row): { inputs: string; table: string } {
     `link frames / write: in ${shown(counts.linkFramesInPerWrite, "0")}, out ${shown(counts.linkFramesOutPerWrite, "0")}`,
     `link frames / connect: in ${shown(counts.linkFramesInPerConnect, "0")}, out ${shown(counts.linkFramesOutPerConnect, "0")}`,
     `storage ops / write ${shown(counts.storageOpsPerWrite, "0")}, / connect ${shown(counts.storageOpsPerConnect, "0")}`,
+    `objects awake when idle ${shown(counts.awakeWhenIdle, `${counts.shards}: every shard`)}`,
   ].join("; ");
   return { inputs, table: costTable(DOC_ROOMS, [unshardedLayout(), shardedLayout(counts)]) };
 }
