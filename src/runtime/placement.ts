@@ -28,8 +28,6 @@ const START_ASK_MS = 5_000;
 interface ShardCount {
   connections: number;
   startedAt: number | null;
-  /** Its storage operations since it started (null from shards before it). */
-  storageOps?: number | null;
 }
 
 /** The router's room `<room>`: how many clients each shard holds, and (older routers) where each client goes. */
@@ -80,9 +78,9 @@ class Placement {
     const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${START_ASK_MS} ms`)), START_ASK_MS)));
     try {
       const res = await Promise.race([this.routerRoom(shardRoomId(this.room, shard))("", { method: "GET" }), late]);
-      const { connections, startedAt, storageOps } = (await Promise.race([res.json(), late])) as { connections?: unknown; startedAt?: unknown; storageOps?: unknown };
+      const { connections, startedAt } = (await Promise.race([res.json(), late])) as { connections?: unknown; startedAt?: unknown };
       if (!res.ok || !isCount(connections)) throw new Error(`answered ${res.status} without a count`);
-      return { connections, startedAt: isCount(startedAt) ? startedAt : null, storageOps: isCount(storageOps) ? storageOps : null };
+      return { connections, startedAt: isCount(startedAt) ? startedAt : null };
     } finally {
       if (timer !== undefined) clearTimeout(timer);
     }
@@ -99,12 +97,7 @@ class Placement {
     const load = this.loads.toldCounts();
     // The edge's refresh: counts only, without asking the leader.
     if (req.headers.has(HEADER.counts)) return json(200, { load });
-    // The operator's view asks each shard (what reports do not carry: its storage operations).
-    const asked = await Promise.allSettled(load.map((_, i) => this.askCount(i + 1)));
-    const perShard = load.map((clients, i) => {
-      const now = asked[i]!.status === "fulfilled" ? (asked[i] as PromiseFulfilledResult<ShardCount>).value : undefined;
-      return now ? { clients: now.connections, startedAt: now.startedAt, storageOps: now.storageOps ?? null } : { clients, startedAt: this.startedAt[i], storageOps: null };
-    });
+    const perShard = load.map((clients, i) => ({ clients, startedAt: this.startedAt[i] }));
     return json(200, { room: this.room, party: this.party, shards: this.shardCount, load, perShard, since: this.since, leader: await this.leaderStats() });
   }
 

@@ -48,7 +48,7 @@ class ShardRelay {
    * leader woken meanwhile learns of them from the hello, so the close it is sent again runs
    * their onClose (a hello of present sockets only would leave it an id it never knew).
    */
-  private readonly closing = new Map<string, { seq: number; open: number; client: ClientRecord }>();
+  private readonly closing = new Map<string, { seq: number; open: number; client?: ClientRecord }>();
   private link: LinkSocket | undefined;
   private linking = false;
   private relinkAttempt = 0;
@@ -99,16 +99,11 @@ class ShardRelay {
       const back = record.owner !== undefined && record.owner.until > now && sameClient(record.owner.key, key);
       if (!sameClient(record.key, key) && !back) return this.refuse(conn);
       current.setState(IGNORED);
+      current.close(...(back ? ([1008, "Connection id in use"] as const) : ([1000, "Reconnected"] as const)));
+      const closing = this.closed({ t: "close", id: conn.id, ...(back ? { code: 1008, reason: "Connection id in use", displaced: true as const } : { code: 1000, reason: "Reconnected" }) });
       const kept = await this.storage.get<Kept>(`kept:${conn.id}`);
-      if (back) {
-        current.close(1008, "Connection id in use");
-        this.closed(record, kept, { t: "close", id: conn.id, code: 1008, reason: "Connection id in use", displaced: true });
-        taken = record.owner!.seq;
-      } else {
-        current.close(1000, "Reconnected");
-        this.closed(record, kept, { t: "close", id: conn.id, code: 1000, reason: "Reconnected" });
-        taken = kept?.seq;
-      }
+      this.snapshot(closing, record, kept);
+      taken = back ? record.owner!.seq : kept?.seq;
       await this.storage.delete(`kept:${conn.id}`);
     }
     const socket = crypto.randomUUID().slice(0, 8);
@@ -131,18 +126,29 @@ class ShardRelay {
     // the new socket's open already told the leader. Its close and its records are the new one's.
     if (isIgnored(conn) || this.sockets.client(conn.id, conn)) return this.reportLoad(conn.id);
     const closed = conn as Conn & { closeCode?: number; closeReason?: string };
+    // Relayed at once: a reconnect's open, made meanwhile, must come after it.
+    const closing = this.closed({ t: "close", id: conn.id, code: code ?? closed.closeCode ?? 1005, reason: reason ?? closed.closeReason ?? "" });
     const [record, kept] = await Promise.all([this.storage.get<StoredClient>(`client:${conn.id}`), this.storage.get<Kept>(`kept:${conn.id}`)]);
-    this.closed(record, kept, { t: "close", id: conn.id, code: code ?? closed.closeCode ?? 1005, reason: reason ?? closed.closeReason ?? "" });
+    this.snapshot(closing, record, kept);
     this.openSeq.delete(conn.id);
     await this.departures.depart(conn.id, record, kept);
     this.reportLoad(conn.id);
   }
 
-  /** Relays a client's close, and keeps the client as it was until the leader has taken it. */
-  private closed(record: StoredClient | undefined, kept: Kept | undefined, close: Unnumbered<Extract<RelayFrame, { t: "close" }>>) {
+  /** Relays a client's close; the client is kept as it was (snapshot) until the leader has taken it. */
+  private closed(close: Unnumbered<Extract<RelayFrame, { t: "close" }>>) {
     const seq = this.emit(close);
     const open = this.openSeq.get(close.id);
-    if (record && record.left === undefined && open !== undefined) this.closing.set(close.id, { seq, open, client: { id: record.id, ...(record.socket ? { socket: record.socket } : {}), uri: record.uri, key: record.key, kept: kept ?? { state: null, attachment: null, tags: [] } } });
+    if (open === undefined) return undefined;
+    const entry = { seq, open } as { seq: number; open: number; client?: ClientRecord };
+    this.closing.set(close.id, entry);
+    return entry;
+  }
+
+  /** The closing client as storage held it (read after its close was relayed), for a hello until the close is taken. */
+  private snapshot(entry: { client?: ClientRecord } | undefined, record: StoredClient | undefined, kept: Kept | undefined) {
+    if (!entry || !record || record.left !== undefined) return;
+    entry.client = { id: record.id, ...(record.socket ? { socket: record.socket } : {}), uri: record.uri, key: record.key, kept: entry.client?.kept ?? kept ?? { state: null, attachment: null, tags: [] } };
   }
 
   /** A socket that may not have its id (another key holds it): closed, and nothing it does counts. */
@@ -276,7 +282,7 @@ class ShardRelay {
       .filter((record) => this.sockets.present(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
       .map(({ id, socket, uri, key }): ClientRecord => ({ id, ...(socket ? { socket } : {}), uri, key, kept: kept.get(`kept:${id}`) ?? { state: null, attachment: null, tags: [] } }));
     // Those the leader knew whose close is still to be taken, as they were (the close comes after).
-    for (const { open, client } of this.closing.values()) if (open <= this.acked && !clients.some((listed) => listed.id === client.id)) clients.push(client);
+    for (const { open, client } of this.closing.values()) if (client && open <= this.acked && !clients.some((listed) => listed.id === client.id)) clients.push(client);
     socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, n: ++this.hellos, acked: this.acked, clients, left: left.filter((entry) => entry.until > now), ...this.inbox.state() } satisfies ShardFrame));
     this.sent = this.acked;
     this.sendWaiting(socket, true);
@@ -314,7 +320,7 @@ class ShardRelay {
       case "keep": {
         // A closing client's stays with it, for a hello until its close is taken.
         const closing = this.closing.get(frame.to);
-        if (closing && closing.client.socket === frame.at) closing.client.kept = frame.kept;
+        if (closing?.client && closing.client.socket === frame.at) closing.client.kept = frame.kept;
         // What the leader keeps of a socket that is gone is not the next socket's of its id.
         if (frame.at !== undefined && !this.sockets.addressed(frame.to, frame.at)) return;
         return void this.storage.put(`kept:${frame.to}`, frame.kept);
