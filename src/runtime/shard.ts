@@ -99,7 +99,8 @@ class ShardRelay {
       const back = record.owner !== undefined && record.owner.until > now && sameClient(record.owner.key, key);
       if (!sameClient(record.key, key) && !back) return this.refuse(conn);
       current.setState(IGNORED);
-      current.close(...(back ? ([1008, "Connection id in use"] as const) : ([1000, "Reconnected"] as const)));
+      if (back) current.close(1008, "Connection id in use");
+      else current.close(1000, "Reconnected");
       const closing = this.closed({ t: "close", id: conn.id, ...(back ? { code: 1008, reason: "Connection id in use", displaced: true as const } : { code: 1000, reason: "Reconnected" }) });
       const kept = await this.storage.get<Kept>(`kept:${conn.id}`);
       this.snapshot(closing, record, kept);
