@@ -7,6 +7,9 @@
  * - every relayed frame is numbered and kept until the leader acknowledges it, and sent again on
  *   the next link: the leader gets each once, in order (UNACKED_MAX_BYTES bounds what is kept);
  * - a client gets a broadcast only if the leader had taken its open when it broadcast (`upTo`);
+ * - a client sees its socket open (onConnect returns, then the platform's 101) once the leader
+ *   has taken its open, as unsharded the 101 follows the party's onConnect: what anyone sends
+ *   after that reaches it (shard-opens.ts: at most OPEN_WAIT_MS, then it is greeted anyway);
  * - one socket per id: the same client (same key) replaces its old socket, anyone else is
  *   refused; a free id is anyone's, but for ID_GRACE_MS after a keyed client left, that client
  *   takes it back from whoever took it meanwhile (the record stays, marked `left`, or as the new
@@ -17,6 +20,7 @@ import type { Conn, LinkSocket, RoomStorage, ShardHost } from "./host.js";
 import { frameBytes, packBatches, unpack } from "./link-frames.js";
 import { LeaderInbox } from "./shard-inbox.js";
 import { LoadReporter } from "./shard-load.js";
+import { OpenWaits } from "./shard-opens.js";
 import { IGNORED, ShardSockets, isIgnored } from "./shard-sockets.js";
 import { Departures, counted, recordKeys, type StoredClient } from "./shard-records.js";
 import { HEADER, HEADER_PREFIX, ID_GRACE_MS, KEY_PARAM, LINK_ID_PREFIX, decode, decodeId, encode, headerPairs, partyUri, sameClient } from "./protocol.js";
@@ -43,6 +47,8 @@ class ShardRelay {
   private unackedBytes = 0;
   /** The frame number of each client's open; before it the leader did not know the client. */
   private readonly openSeq = new Map<string, number>();
+  /** Clients whose onConnect waits for the leader to take their open (shard-opens.ts). */
+  private readonly opening = new OpenWaits();
   /**
    * Clients whose close the leader has not acknowledged, as they were, by the close's number: a
    * leader woken meanwhile learns of them from the hello, so the close it is sent again runs
@@ -112,8 +118,10 @@ class ShardRelay {
     const mine: StoredClient = { id: conn.id, socket, uri, key, ...(owner ? { owner } : {}) };
     await this.storage.put(`client:${conn.id}`, mine);
     const [headers, cf] = [headerPairs(ctx.request.headers).filter(([name]) => !name.startsWith(HEADER_PREFIX) && !HOP_HEADERS.has(name)), ctx.request.headers.get(HEADER.cf)];
-    this.openSeq.set(conn.id, this.emit({ t: "open", id: conn.id, socket, uri, key, headers, ...(cf ? { cf } : {}), ...(taken ? { taken } : {}) }));
+    const seq = this.emit({ t: "open", id: conn.id, socket, uri, key, headers, ...(cf ? { cf } : {}), ...(taken ? { taken } : {}) });
+    this.openSeq.set(conn.id, seq);
     this.reportLoad(conn.id);
+    await this.opening.wait(conn.id, seq, this.acked);
   }
 
   onMessage(conn: Conn, message: Message) {
@@ -126,6 +134,7 @@ class ShardRelay {
     // Ignored, or replaced: its client reconnected (same id) while this socket was closing, and
     // the new socket's open already told the leader. Its close and its records are the new one's.
     if (isIgnored(conn) || this.sockets.client(conn.id, conn)) return this.reportLoad(conn.id);
+    this.opening.release(0, conn.id);
     const closed = conn as Conn & { closeCode?: number; closeReason?: string };
     // Relayed at once: a reconnect's open, made meanwhile, must come after it.
     const closing = this.closed({ t: "close", id: conn.id, code: code ?? closed.closeCode ?? 1005, reason: reason ?? closed.closeReason ?? "" });
@@ -229,6 +238,7 @@ class ShardRelay {
     this.unacked.length = 0;
     this.unackedBytes = 0;
     this.openSeq.clear();
+    this.opening.release(Number.MAX_SAFE_INTEGER);
     this.closing.clear();
     this.inbox.reset();
     this.link?.close(1000, "starting afresh");
@@ -299,6 +309,7 @@ class ShardRelay {
         this.acked = Math.max(this.acked, frame.seq);
         while (this.unacked[0] && this.unacked[0].frame.seq <= this.acked) this.unackedBytes -= this.unacked.shift()!.bytes;
         for (const [id, { seq }] of this.closing) if (seq <= this.acked) this.closing.delete(id);
+        this.opening.release(this.acked);
         if (socket === this.link && this.sent <= this.acked) this.sendWaiting(socket);
         this.idleLink(socket);
         return;
@@ -311,6 +322,7 @@ class ShardRelay {
       case "broadcasts":
         return frame.items.forEach((item) => ("to" in item ? this.sockets.sendEach(item) : this.sockets.broadcast(item)));
       case "close":
+        this.opening.release(0, frame.to);
         if (frame.refused) return this.refusedByLeader(frame.to, frame.at);
         try {
           return this.sockets.addressed(frame.to, frame.at)?.close(frame.code, frame.reason);

@@ -15,8 +15,8 @@ import { SOCKET_HEADER, TestParty, type Observation } from "./party.js";
 import type { World } from "./world.js";
 
 interface Divergence {
-  /** Which part of the invariant: (a) handlers, (c) observations, (b) received, (d) storage, or the run never settled. */
-  kind: "handlers" | "observation" | "received" | "storage" | "settle";
+  /** Which part of the invariant: (a) handlers, (e) order, (c) observations, (b) received, (d) storage, or the run never settled. */
+  kind: "handlers" | "order" | "observation" | "received" | "storage" | "settle";
   /** The client socket it concerns (or ""), and its connection id, for the trace. */
   about: string;
   id: string;
@@ -150,6 +150,32 @@ function closedHow(socket: ClientSocket): string {
   return socket.restartHit ? `${how}, hit by a restart` : how;
 }
 
+/**
+ * (e) Real-time order of opens: unsharded, a client sees its socket open once the party's
+ * onConnect has run, so a message any client sends after that comes after the connect. The
+ * reference replays the leader's order, so only this check sees a connect the leader met late.
+ */
+function checkOpenOrder(w: World): Divergence | undefined {
+  const owners = attribute(w.log);
+  const sockets = new Map(w.sockets.map((socket) => [socket.name, socket]));
+  const metAt = new Map<string, number>();
+  w.log.forEach((o, i) => o.h === "connect" && !metAt.has(owners[i]!) && metAt.set(owners[i]!, i));
+  for (const [i, o] of w.log.entries()) {
+    if (o.h === "restart") return undefined; // a restart loses what was in flight; the reference says the rest
+    if (o.h !== "message") continue;
+    const sender = sockets.get(owners[i] ?? "");
+    const at = sender?.sentAt[sender.sent.indexOf(o.data ?? "")];
+    if (at === undefined) continue;
+    for (const [name, met] of metAt) {
+      const opened = sockets.get(name)?.openedAt;
+      if (met > i && opened !== undefined && opened < at) {
+        return { kind: "order", about: name, id: o.id, at, detail: `${name} was open at ${opened} ms; ${sender!.name} sent ${o.data} at ${at} ms, and the party met ${name} (handler ${met}) after that message (handler ${i})` };
+      }
+    }
+  }
+  return undefined;
+}
+
 /** (b) What each socket received, against the reference. */
 function checkReceived(w: World, expected: Map<string, string[]>): Divergence | undefined {
   for (const socket of w.sockets) {
@@ -182,7 +208,7 @@ async function check(w: World, settled: boolean, awaits: boolean): Promise<Diver
     const [a, b] = [w.leader.storage.dump(), ref.storage.dump()];
     return a === b ? undefined : { kind: "storage", about: "", id: "", detail: `sharded ${a}, reference ${b}` };
   };
-  return checkHandlers(w) ?? checkObservations(w, ref.log) ?? checkReceived(w, ref.received) ?? storage();
+  return checkHandlers(w) ?? checkOpenOrder(w) ?? checkObservations(w, ref.log) ?? checkReceived(w, ref.received) ?? storage();
 }
 
 export { attribute, check };

@@ -78,6 +78,10 @@ class ClientSocket implements Conn {
   lastArrival = 0;
   readonly received: string[] = [];
   readonly sent: string[] = [];
+  /** When the client sent each of `sent` (virtual ms). */
+  readonly sentAt: number[] = [];
+  /** When the client saw its socket open: its shard's onConnect returned (the platform's 101). */
+  openedAt: number | undefined;
   private attachment: unknown = null;
 
   constructor(

@@ -131,12 +131,17 @@ class World implements LinkWorld, RoomWorld, SocketHooks {
     this.fromClient(socket, (relay, room) => {
       room.sockets.push(socket);
       const headers = { [HEADER.uri]: `${BASE}/parties/main/room?_pk=${id}&_psk=${key}`, [SOCKET_HEADER]: name };
-      return relay.onConnect(socket, { request: new Request(`${BASE}${new URL(socket.uri).pathname}?_pk=${id}`, { headers }) });
+      const opened = relay.onConnect(socket, { request: new Request(`${BASE}${new URL(socket.uri).pathname}?_pk=${id}`, { headers }) });
+      // Both platforms send the 101 once onConnect has settled: only then does the client see it open.
+      return Promise.resolve(opened).then(() => {
+        if (socket.clientOpen) socket.openedAt = this.clock.now;
+      });
     });
     return socket;
   }
   say(socket: ClientSocket, text: string) {
     socket.sent.push(text);
+    socket.sentAt.push(this.clock.now);
     this.trace(`${socket.name} says ${text}`);
     this.fromClient(socket, (relay) => (socket.readyState === 3 ? undefined : relay.onMessage(socket, text)));
   }
