@@ -113,7 +113,9 @@ async function unansweredShard() {
     routerRoom: () => async () => new Response(null, { status: 204 }),
   };
   const shard = new ShardRelay(host, "lobby", 1);
-  await shard.onConnect(alice, { request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=alice-key") });
+  // Its onConnect waits for an ack that never comes (the client would not see its socket open).
+  void shard.onConnect(alice, { request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=alice-key") });
+  for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
   return { shard, alice, closed, storage };
 }
 

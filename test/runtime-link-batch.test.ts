@@ -9,6 +9,7 @@ import type { Conn, LinkEnd, LinkSocket, RoomStorage, ShardHost } from "../src/r
 import { LeaderCore } from "../src/runtime/leader.js";
 import { unpack } from "../src/runtime/link-frames.js";
 import type { LeaderFrame, RelayFrame, ShardFrame } from "../src/runtime/protocol.js";
+import { OPEN_WAIT_MS } from "../src/runtime/shard-opens.js";
 import { ShardRelay } from "../src/runtime/shard.js";
 import { leaderHostWith } from "./helpers/leader-host.js";
 
@@ -62,13 +63,14 @@ describe("a shard's frames travel together while the leader has not acknowledged
   it("the first frame goes at once; what comes before its ack goes as one message after it, in order", async () => {
     const { relay, messages, socket, ack } = shardWithLink();
     const alice = socket("alice");
-    await relay.onConnect(alice, { request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=k") });
+    const opening = relay.onConnect(alice, { request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=k") });
     await settle();
     assert.deepEqual(messages.map((m) => m.t), ["hello", "open"]);
     for (let i = 1; i <= 5; i++) relay.onMessage(alice, `m${i}`);
     // Nothing more until the leader acknowledged the open.
     assert.equal(messages.length, 2);
     ack(1);
+    await opening;
     assert.equal(messages.length, 3);
     assert.equal(messages[2]!.t, "frames");
     assert.deepEqual(framesIn(messages[2]!).map((frame) => [frame.seq, "data" in frame ? frame.data : undefined]), [1, 2, 3, 4, 5].map((i) => [i + 1, { text: `m${i}` }]));
@@ -136,11 +138,11 @@ describe("a client whose close the leader has not taken yet", () => {
   it("is in the shard's hello as it was (with what the leader kept of it since), until the close is acknowledged", async () => {
     const { relay, messages, socket, ack, fromLeader, close } = shardWithLink();
     const [ann, bob] = [socket("ann"), socket("bob")];
-    await relay.onConnect(ann, { request: new Request("http://host/parties/router/lobby?_pk=ann&_psk=k1") });
-    await relay.onConnect(bob, { request: new Request("http://host/parties/router/lobby?_pk=bob&_psk=k2") });
+    const opening = [ann, bob].map((conn) => relay.onConnect(conn, { request: new Request(`http://host/parties/router/lobby?_pk=${conn.id}&_psk=k-${conn.id}`) }));
     await settle();
     ack(1);
     ack(2);
+    await Promise.all(opening);
     const annSocket = (framesIn(messages[1]!)[0] as { socket?: string }).socket;
     await close(ann);
     // A leader woken now (its memory gone) asks who is here, before it took ann's close.
@@ -190,7 +192,7 @@ describe("a link that breaks loses none of the leader's frames", () => {
     const bob = socket("bob");
     const got: string[] = [];
     bob.send = (message) => void got.push(String(message));
-    await relay.onConnect(bob, { request: new Request("http://host/parties/router/lobby?_pk=bob") });
+    void relay.onConnect(bob, { request: new Request("http://host/parties/router/lobby?_pk=bob") });
     await settle();
     fromLeader({ t: "welcome", leader: "L1" });
     for (const n of [1, 2, 1, 2, 3]) fromLeader({ t: "send", to: "bob", data: { text: `#${n}` }, n });
@@ -198,5 +200,41 @@ describe("a link that breaks loses none of the leader's frames", () => {
     // It says what it got (after a short while, once for all of them).
     await new Promise((resolve) => setTimeout(resolve, 80));
     assert.deepEqual(messages.filter((m) => m.t === "got"), [{ t: "got", n: 3 }]);
+  });
+});
+
+describe("a client sees its socket open once the leader has taken its open", () => {
+  const request = (id: string) => ({ request: new Request(`http://host/parties/router/lobby?_pk=${id}&_psk=k-${id}`) });
+  const state = (promise: Promise<unknown>) => Promise.race([promise.then(() => "settled"), settle().then(() => "pending")]);
+
+  it("onConnect (so the platform's 101) settles when the leader acknowledges the open's frame, not before", async () => {
+    const { relay, socket, ack } = shardWithLink();
+    const opening = relay.onConnect(socket("ann"), request("ann"));
+    assert.equal(await state(opening), "pending");
+    ack(1);
+    assert.equal(await state(opening), "settled");
+  });
+
+  it("a client the leader closes or refuses meanwhile, and one that closes itself, stop waiting", async () => {
+    const { relay, socket, fromLeader, close } = shardWithLink();
+    const [ann, bob] = [socket("ann"), socket("bob")];
+    const [annOpening, bobOpening] = [relay.onConnect(ann, request("ann")), relay.onConnect(bob, request("bob"))];
+    await settle();
+    fromLeader({ t: "close", to: "ann", code: 1011, reason: "Uncaught exception during session setup", n: 1 } as LeaderFrame);
+    assert.equal(await state(annOpening), "settled");
+    assert.equal(await state(bobOpening), "pending");
+    await close(bob);
+    assert.equal(await state(bobOpening), "settled");
+  });
+
+  it("a leader that never answers holds it OPEN_WAIT_MS at most", async (t) => {
+    t.mock.timers.enable({ apis: ["setTimeout"] });
+    const { relay, socket } = shardWithLink();
+    const opening = relay.onConnect(socket("ann"), request("ann"));
+    await settle();
+    t.mock.timers.tick(OPEN_WAIT_MS - 1);
+    assert.equal(await state(opening), "pending");
+    t.mock.timers.tick(1);
+    assert.equal(await state(opening), "settled");
   });
 });

@@ -95,11 +95,11 @@ describe("a shard's load reports", () => {
       const relay = new ShardRelay(host, "lobby", 1);
       const conn = (id: string) => ({ id, uri: null, readyState: 1, state: null, setState() {}, send() {}, close() {} }) as Conn;
       sockets.push(conn("a"));
-      await relay.onConnect(sockets[0]!, { request: new Request("http://host/?_pk=a") });
+      void relay.onConnect(sockets[0]!, { request: new Request("http://host/?_pk=a") });
       await settle();
       fail = false;
       sockets.push(conn("b"));
-      await relay.onConnect(sockets[1]!, { request: new Request("http://host/?_pk=b") });
+      void relay.onConnect(sockets[1]!, { request: new Request("http://host/?_pk=b") });
       await settle();
       assert.deepEqual(reports, [1, 2]);
       assert.equal(errors.mock.callCount(), 1);
