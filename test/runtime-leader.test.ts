@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, mock } from "node:test";
 import type { Conn, LeaderHost, LinkEnd, PartyCalls } from "../src/runtime/host.js";
 import { LeaderCore } from "../src/runtime/leader.js";
 import { partykitRuntime } from "../src/runtime/partykit.js";
+import { leaderHostWith } from "./helpers/leader-host.js";
 
 const LINK_ID = "party-shard-link-1-test";
 const hello = { t: "hello", room: "lobby", incarnation: "shard-1-a", acked: 0, clients: [] };
@@ -87,5 +88,37 @@ describe("PartyKit: a frame relayed to a woken leader", () => {
     await relayed;
     await settle();
     assert.deepEqual(calls, ["onStart begins", "onStart ends", "onConnect alice"]);
+  });
+});
+
+describe("a room whose onStart fails once", () => {
+  it("closes the client whose open met the failure (1011), acknowledges that frame, and takes the shard's next frames without waiting for anything else", async () => {
+    const link = fakeLink();
+    const calls: string[] = [];
+    let starts = 0;
+    const host: LeaderHost = { ...leaderHostWith([link]), ready: async () => {
+      if (starts++ === 0) throw new Error("flaky start");
+    } };
+    const party: PartyCalls = { connect: (conn: Conn) => void calls.push(`connect ${conn.id}`), message: (conn: Conn, data) => void calls.push(`message ${conn.id} ${String(data)}`) };
+    const core = new LeaderCore(host, party);
+    await core.start();
+    const logged = mock.method(console, "error", () => undefined);
+    try {
+      await core.onLinkFrame(link, JSON.stringify(hello));
+      link.toShard.length = 0;
+      // Never rejected to the platform (a throw out of a socket handler resets the object).
+      await core.onLinkFrame(link, JSON.stringify(open));
+      assert.deepEqual(link.toShard.map(({ t, ...rest }) => [t, "code" in rest ? rest.code : "seq" in rest ? rest.seq : undefined]), [["close", 1011], ["ack", 1]]);
+      assert.equal(logged.mock.callCount(), 1);
+    } finally {
+      logged.mock.restore();
+    }
+    // The client reconnects: its new open (and what follows) run, with no hello asked for.
+    await core.onLinkFrame(link, JSON.stringify({ ...open, seq: 2, socket: "s2" }));
+    await core.onLinkFrame(link, JSON.stringify({ ...message, seq: 3 }));
+    await settle();
+    assert.deepEqual(calls, ["connect alice", "message alice hi"]);
+    assert.ok(!link.toShard.some((frame) => frame.t === "resync"));
+    assert.deepEqual(link.toShard.filter((frame) => frame.t === "ack").at(-1), { t: "ack", seq: 3 });
   });
 });

@@ -43,8 +43,6 @@ class LeaderCore {
   private readonly hellos = new Map<number, number>();
   /** Shards asked for a hello, by the hellos taken from them then: asked once until one comes. */
   private readonly askedHello = new Map<number, number>();
-  /** Shards whose frames were dropped while the room failed to start, by the hellos taken from them then. */
-  private readonly gaps = new Map<number, number>();
   /** Frames from shards, taken one after another. */
   private frames: Promise<void> = Promise.resolve();
 
@@ -159,34 +157,25 @@ class LeaderCore {
    * the first frame after a wake may have to start it, and none may overtake it meanwhile.
    */
   private takeInTurn(shard: number, link: LinkEnd, frame: RelayFrame, last: boolean): Promise<void> {
-    const since = this.hellos.get(shard) ?? 0;
     const turn = this.frames.then(async () => {
-      try {
-        await this.host.ready?.();
-      } catch (error) {
-        // The room did not start (its onStart threw). This frame and the shard's later ones
-        // until its next hello are dropped; the shard keeps them unacknowledged. Nothing asks
-        // it again here: a room that keeps failing must not turn its shards' frames into a loop.
-        this.gaps.set(shard, since);
-        // As PartyServer closes a direct socket whose room fails to start (its client reconnects
-        // and tries again); what the room threw is for the server log, not the client.
-        if (frame.t === "open") this.fanout.toShard(shard, { t: "close", to: frame.id, code: 1011, reason: "Uncaught exception during session setup" });
-        throw error;
-      }
-      if (this.gaps.has(shard)) {
-        // Started now: that shard's hello is followed by everything not acknowledged, in order.
-        if (this.gaps.get(shard) === since) return this.askHello(shard, link, since);
-        this.gaps.delete(shard);
-      }
-      await this.started;
-      this.takeFrame(shard, link, frame, last);
+      const started = await (this.host.ready?.() ?? Promise.resolve()).then(() => true, (error: unknown) => {
+        console.error("party-shard: the room did not start; a frame from shard", shard, "is dropped", error);
+        return false;
+      });
+      if (started) await this.started;
+      this.takeFrame(shard, link, frame, last, started);
     });
+    // Never rejected to the platform: a throw out of a socket's handler resets the object (and the frames it keeps).
     this.frames = turn.catch((error: unknown) => console.error("party-shard: a frame from shard", shard, "failed", error));
-    return turn;
+    return this.frames;
   }
 
-  /** `ack`: the last frame of its link message, acknowledged with every frame before it. */
-  private takeFrame(shard: number, link: LinkEnd, frame: RelayFrame, ack: boolean) {
+  /**
+   * `ack`: the last frame of its link message, acknowledged with every frame before it. `started`
+   * false: the room did not start (onStart threw), so the frame is lost as a direct socket's event
+   * would be (lost()), yet taken and acknowledged: the shard's later frames must not wait behind it.
+   */
+  private takeFrame(shard: number, link: LinkEnd, frame: RelayFrame, ack: boolean, started = true) {
     const state = this.shards.get(shard);
     // This leader started afresh and the shard has not said hello: its hello brings this frame again.
     if (!state) return this.askHello(shard, link, this.hellos.get(shard) ?? 0);
@@ -197,10 +186,18 @@ class LeaderCore {
       const fault = injectedFault(this.host.env, frame.retry, `a ${frame.t} frame`);
       if (fault === "before") return this.dropLink(state, link);
       state.processed = frame.seq;
-      this.apply(shard, frame);
+      if (started) this.apply(shard, frame);
+      else this.lost(shard, frame);
       if (fault === "after") return this.dropLink(state, link);
     }
     if (ack) this.toLink(link, { t: "ack", seq: state.processed });
+  }
+
+  /** A frame of a room that did not start: an open is closed 1011, as PartyServer closes a direct socket then (its client reconnects, which tries the start again); a close forgets its client without onClose. */
+  private lost(shard: number, frame: RelayFrame) {
+    if (frame.t === "open") return this.fanout.toShard(shard, { t: "close", to: frame.id, ...(frame.socket ? { at: frame.socket } : {}), code: 1011, reason: "Uncaught exception during session setup" });
+    const remote = this.remotes.get(frame.id);
+    if (frame.t === "close" && remote?.shard === shard) this.forget(remote);
   }
 
   /** An ack or resync on a link. */
@@ -326,9 +323,7 @@ class LeaderCore {
 
   /** A client leaves; `departed`: it left on its own (closed, or its shard restarted), and may come back to its id. */
   private gone(remote: RemoteConnection, code: number, reason: string, departed = true) {
-    this.remotes.delete(remote.id);
-    this.metByShard.get(remote.shard)?.delete(remote.id);
-    this.unmet.delete(remote.id);
+    this.forget(remote);
     if (departed && remote.key !== null) this.departed.remember({ id: remote.id, key: remote.key, seq: remote.seqTaken, until: Date.now() + ID_GRACE_MS });
     remote.readyState = 3;
     this.leaving.add(remote);
@@ -337,6 +332,13 @@ class LeaderCore {
       remote.dispatchEvent(new CloseEvent("close", { code, reason }));
       return this.party.close?.(remote, code, reason, true);
     }, false);
+  }
+
+  /** The client is none of the room's connections any more. */
+  private forget(remote: RemoteConnection) {
+    this.remotes.delete(remote.id);
+    this.metByShard.get(remote.shard)?.delete(remote.id);
+    this.unmet.delete(remote.id);
   }
 
   /**
