@@ -39,8 +39,9 @@ async function leaderCutOff() {
   const first = fakeLink("party-shard-link-1-a");
   const links: LinkEnd[] = [first];
   const core = leaderWith(links);
-  await core.start();
-  for (const frame of [hello("one", []), open(1, "alice"), open(2, "bob")]) await core.onLinkFrame(first, JSON.stringify(frame));
+  // Its start waits for the hellos of the links it has.
+  await Promise.all([core.start(), core.onLinkFrame(first, JSON.stringify(hello("one", [])))]);
+  for (const frame of [open(1, "alice"), open(2, "bob")]) await core.onLinkFrame(first, JSON.stringify(frame));
   await settle();
   // The shard says it got everything the leader sent so far (what it kept of alice and bob).
   await core.onLinkFrame(first, JSON.stringify({ t: "got", n: Math.max(...first.frames.map((frame: { n?: number }) => frame.n ?? 0)) }));
@@ -91,6 +92,7 @@ describe("a shard whose leader acknowledges nothing", () => {
     shard.onMessage(alice, new Uint8Array(9 * 1_048_576));
     await settle();
     assert.deepEqual(closed, []);
+    await shard.onClose(alice, 1000, "bye"); // its onConnect stops waiting for the leader
   });
 });
 
@@ -123,8 +125,7 @@ describe("a frame to a shard over the link's WebSocket message limit (32 MiB)", 
   it("is logged naming the shard and the limit; one under it is not", async () => {
     const link = { ...fakeLink("party-shard-link-1-a"), send: () => undefined };
     const core = leaderWith([link]);
-    await core.start();
-    await core.onLinkFrame(link, JSON.stringify(hello("one", ["alice"])));
+    await Promise.all([core.start(), core.onLinkFrame(link, JSON.stringify(hello("one", ["alice"])))]);
     const logged = mock.method(console, "error", () => undefined);
     try {
       core.broadcast(new Uint8Array(32 * 1_048_576 - 4_096));
@@ -147,9 +148,7 @@ describe("one message the party sends to many sockets one by one (as Yjs servers
         core.broadcast("after");
       },
     });
-    await core.start();
-    await core.onLinkFrame(one, JSON.stringify(hello("one", ["a", "b", "c"])));
-    await core.onLinkFrame(two, JSON.stringify(hello("two", ["d", "e"])));
+    await Promise.all([core.start(), core.onLinkFrame(one, JSON.stringify(hello("one", ["a", "b", "c"]))), core.onLinkFrame(two, JSON.stringify(hello("two", ["d", "e"])))]);
     one.frames.length = two.frames.length = 0;
     await core.onLinkFrame(one, JSON.stringify({ t: "message", seq: 1, id: "a", data: { text: "go" } }));
     await new Promise((resolve) => setTimeout(resolve, 5));

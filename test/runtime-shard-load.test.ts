@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it, mock } from "node:test";
 import type { Conn, LinkSocket, RoomStorage, ShardHost } from "../src/runtime/host.js";
+import { unpack } from "../src/runtime/link-frames.js";
 import type { LoadReport } from "../src/runtime/protocol.js";
 import { ShardRelay } from "../src/runtime/shard.js";
 
@@ -15,7 +16,18 @@ function shard() {
     delete: async (keys) => [keys].flat().forEach((key) => map.delete(key)),
     list: async <T>({ prefix }: { prefix: string }) => new Map([...map].filter(([key]) => key.startsWith(prefix))) as Map<string, T>,
   };
-  const link: LinkSocket = { readyState: 1, send: () => undefined, close: () => undefined, addEventListener: () => undefined };
+  // As the leader: every link message acknowledged (a client's onConnect waits for it).
+  let onFrame: ((event: MessageEvent) => void) | undefined;
+  const link: LinkSocket = {
+    readyState: 1,
+    send: (wire) => {
+      const frame = unpack<{ seq?: number; frames?: { seq: number }[] }>(wire);
+      const last = frame.frames?.at(-1)?.seq ?? frame.seq;
+      if (last !== undefined) queueMicrotask(() => onFrame?.(new MessageEvent("message", { data: JSON.stringify({ t: "ack", seq: last }) })));
+    },
+    close: () => undefined,
+    addEventListener: (type: string, listener: (event: MessageEvent) => void) => void (type === "message" && (onFrame = listener)),
+  };
   const sockets: (Conn & { readyState: number })[] = [];
   const reports: LoadReport[] = [];
   const waiting: (() => void)[] = [];
@@ -103,6 +115,8 @@ describe("a shard's load reports", () => {
       await settle();
       assert.deepEqual(reports, [1, 2]);
       assert.equal(errors.mock.callCount(), 1);
+      // Their onConnects stop waiting for the leader, which never answers here.
+      for (const socket of sockets.splice(0)) await relay.onClose(socket, 1000, "bye");
     } finally {
       errors.mock.restore();
     }

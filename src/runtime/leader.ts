@@ -152,10 +152,7 @@ class LeaderCore {
     return turn;
   }
 
-  /**
-   * A shard's frames in the order they came, once the room has started and heard its shards:
-   * the first frame after a wake may have to start it, and none may overtake it meanwhile.
-   */
+  /** A shard's frames in the order they came, once the room started and heard its shards (a frame after a wake may start it). */
   private takeInTurn(shard: number, link: LinkEnd, frame: RelayFrame, last: boolean): Promise<void> {
     const turn = this.frames.then(async () => {
       const started = await (this.host.ready?.() ?? Promise.resolve()).then(() => true, (error: unknown) => {
