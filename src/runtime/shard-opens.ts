@@ -14,10 +14,10 @@ const OPEN_WAIT_MS = 10_000;
 
 class OpenWaits {
   /** By the open's frame number. */
-  private readonly waits = new Map<number, { id: string; done: () => void }>();
+  private readonly waits = new Map<number, { id: string; socket: string; done: () => void }>();
 
-  /** Resolves once `release` passes frame `seq` (the open of client `id`), or OPEN_WAIT_MS passed. */
-  wait(id: string, seq: number, acked: number): Promise<void> {
+  /** Resolves once `release` passes frame `seq` (the open of client `id`, its socket tagged `socket`), or OPEN_WAIT_MS passed. */
+  wait(id: string, socket: string, seq: number, acked: number): Promise<void> {
     if (seq <= acked) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => done(), OPEN_WAIT_MS);
@@ -26,13 +26,13 @@ class OpenWaits {
         this.waits.delete(seq);
         resolve();
       };
-      this.waits.set(seq, { id, done });
+      this.waits.set(seq, { id, socket, done });
     });
   }
 
-  /** Ends the waits of opens numbered up to `acked`, and any of client `id` (gone meanwhile). */
-  release(acked: number, id?: string) {
-    for (const [seq, wait] of this.waits) if (seq <= acked || wait.id === id) wait.done();
+  /** Ends the waits of opens numbered up to `acked`, and any of client `id` (gone meanwhile; `at`: that socket of it only). */
+  release(acked: number, id?: string, at?: string) {
+    for (const [seq, wait] of this.waits) if (seq <= acked || (wait.id === id && (at === undefined || wait.socket === at))) wait.done();
   }
 }
 

@@ -65,4 +65,4 @@ class ShardSockets {
   }
 }
 
-export { IGNORED, ShardSockets, isIgnored };
+export { IGNORED, ShardSockets, isIgnored, tagOf };

@@ -21,7 +21,7 @@ import { frameBytes, packBatches, unpack } from "./link-frames.js";
 import { LeaderInbox } from "./shard-inbox.js";
 import { LoadReporter } from "./shard-load.js";
 import { OpenWaits } from "./shard-opens.js";
-import { IGNORED, ShardSockets, isIgnored } from "./shard-sockets.js";
+import { IGNORED, ShardSockets, isIgnored, tagOf } from "./shard-sockets.js";
 import { Departures, counted, recordKeys, type StoredClient } from "./shard-records.js";
 import { HEADER, HEADER_PREFIX, ID_GRACE_MS, KEY_PARAM, LINK_ID_PREFIX, decode, decodeId, encode, headerPairs, partyUri, sameClient } from "./protocol.js";
 import type { ClientRecord, Departed, Kept, LeaderFrame, Message, RelayFrame, ShardFrame, Unnumbered } from "./protocol.js";
@@ -121,7 +121,7 @@ class ShardRelay {
     const seq = this.emit({ t: "open", id: conn.id, socket, uri, key, headers, ...(cf ? { cf } : {}), ...(taken ? { taken } : {}) });
     this.openSeq.set(conn.id, seq);
     this.reportLoad(conn.id);
-    await this.opening.wait(conn.id, seq, this.acked);
+    await this.opening.wait(conn.id, socket, seq, this.acked);
   }
 
   onMessage(conn: Conn, message: Message) {
@@ -134,7 +134,7 @@ class ShardRelay {
     // Ignored, or replaced: its client reconnected (same id) while this socket was closing, and
     // the new socket's open already told the leader. Its close and its records are the new one's.
     if (isIgnored(conn) || this.sockets.client(conn.id, conn)) return this.reportLoad(conn.id);
-    this.opening.release(0, conn.id);
+    this.opening.release(0, conn.id, tagOf(conn));
     const closed = conn as Conn & { closeCode?: number; closeReason?: string };
     // Relayed at once: a reconnect's open, made meanwhile, must come after it.
     const closing = this.closed({ t: "close", id: conn.id, code: code ?? closed.closeCode ?? 1005, reason: reason ?? closed.closeReason ?? "" });
@@ -322,7 +322,7 @@ class ShardRelay {
       case "broadcasts":
         return frame.items.forEach((item) => ("to" in item ? this.sockets.sendEach(item) : this.sockets.broadcast(item)));
       case "close":
-        this.opening.release(0, frame.to);
+        this.opening.release(0, frame.to, frame.at);
         if (frame.refused) return this.refusedByLeader(frame.to, frame.at);
         try {
           return this.sockets.addressed(frame.to, frame.at)?.close(frame.code, frame.reason);
