@@ -27,6 +27,7 @@ const KNOWN: [what: string, seed: number, faults: FaultKind[]][] = [
   ["messages sent before a close are dropped when the reconnect arrives first", 47, ["reconnect"]],
   ["a squatter holding an id on one shard is dropped by a woken leader when another shard's hello names the id's owner as closing", 1051255, ["link-delay", "shard-evict", "leader-evict", "restart", "squat"]],
   ["the owner's onClose sees the state of the squatter that took its id meanwhile", 1117752, ["link-delay", "shard-evict", "leader-evict", "restart", "squat"]],
+  ["a client refused its id (a squatter held it) while the leader was evicted has its later messages run, without onConnect", 1170986, ["link-delay", "shard-evict", "leader-evict", "restart", "squat"]],
 ];
 
 /** Seeds that found divergences since fixed (in the runtime or the model): each must stay equal to the reference. */
