@@ -121,7 +121,12 @@ class ShardRelay {
     const seq = this.emit({ t: "open", id: conn.id, socket, uri, key, headers, ...(cf ? { cf } : {}), ...(taken ? { taken } : {}) });
     this.openSeq.set(conn.id, seq);
     this.reportLoad(conn.id);
-    await this.opening.wait(conn.id, socket, seq, this.acked);
+    const closed = await this.opening.wait(conn.id, socket, seq, this.acked);
+    if (!closed) return;
+    // Closed by the leader before the 101 (shard-opens.ts): this socket goes unseen, and the platform closes the client's 1011.
+    conn.setState(IGNORED);
+    conn.close(1011, "");
+    throw Object.assign(new Error(closed.reason), { stack: closed.reason }); // the stack is ours, not the client's
   }
 
   onMessage(conn: Conn, message: Message) {
@@ -322,6 +327,8 @@ class ShardRelay {
       case "broadcasts":
         return frame.items.forEach((item) => ("to" in item ? this.sockets.sendEach(item) : this.sockets.broadcast(item)));
       case "close":
+        // Its onConnect still waits: that ends with this close, which it carries out (shard-opens.ts).
+        if (!frame.refused && this.opening.release(0, frame.to, frame.at, { code: frame.code ?? 1011, reason: frame.reason ?? "" })) return;
         this.opening.release(0, frame.to, frame.at);
         if (frame.refused) return this.refusedByLeader(frame.to, frame.at);
         try {

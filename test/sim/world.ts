@@ -133,9 +133,11 @@ class World implements LinkWorld, RoomWorld, SocketHooks {
       const headers = { [HEADER.uri]: `${BASE}/parties/main/room?_pk=${id}&_psk=${key}`, [SOCKET_HEADER]: name };
       const opened = relay.onConnect(socket, { request: new Request(`${BASE}${new URL(socket.uri).pathname}?_pk=${id}`, { headers }) });
       // Both platforms send the 101 once onConnect has settled: only then does the client see it open.
-      return Promise.resolve(opened).then(() => {
-        if (socket.clientOpen) socket.openedAt = this.clock.now;
-      });
+      // An onConnect that throws: the platform closes the client's socket 1011 instead.
+      return Promise.resolve(opened).then(
+        () => void (socket.clientOpen && (socket.openedAt = this.clock.now)),
+        () => socket.close(1011, "Uncaught exception during session setup"),
+      );
     });
     return socket;
   }
