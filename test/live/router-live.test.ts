@@ -50,7 +50,8 @@ for (const failPercent of [0, 20]) {
       // The injected failures really happened (the fixture logs each), and were retried away.
       const injected = server!.output().match(/injected failure/g)?.length ?? 0;
       if (failPercent === 0) assert.equal(injected, 0);
-      else assert.ok(injected > MESSAGES * 0.1 && injected < MESSAGES * 0.3, `${injected} of ${MESSAGES} first attempts failed`);
+      // 20% of 100 is binomial: 11 to 29 missed 1 run in ~60 (10 came up in CI); 5 to 40 misses 1 in ~200,000.
+      else assert.ok(injected >= MESSAGES * 0.05 && injected <= MESSAGES * 0.4, `${injected} of ${MESSAGES} first attempts failed`);
     });
 
     if (failPercent === 0) {
