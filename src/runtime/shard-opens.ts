@@ -7,10 +7,10 @@
  *
  * A wait also ends when the client goes (closed, refused), the shard starts afresh, or after
  * OPEN_WAIT_MS (the leader unreachable that long): then the client is greeted anyway. When the
- * leader closes the socket meanwhile (its room failed to start), the wait ends with that close:
- * a close made before the 101 never reaches the client on a hibernatable socket, so onConnect
- * throws instead, and the platform closes the client's socket 1011, as it does for a direct
- * socket whose room fails to start.
+ * leader closes the socket meanwhile (its room failed to start), the wait ends with that close
+ * and onConnect throws, so the platform closes the client's socket 1011, as it does for a direct
+ * socket whose room fails to start (on wrangler dev the leader's close of a socket whose
+ * onConnect had not returned never reached its client).
  */
 
 /** How long a client's onConnect waits for the leader to take its open. */
