@@ -326,10 +326,10 @@ class ShardRelay {
         return this.sockets.broadcast(frame);
       case "broadcasts":
         return frame.items.forEach((item) => ("to" in item ? this.sockets.sendEach(item) : this.sockets.broadcast(item)));
-      case "close":
-        // Its onConnect still waits: that ends with this close, which it carries out (shard-opens.ts).
-        if (!frame.refused && this.opening.release(0, frame.to, frame.at, { code: frame.code ?? 1011, reason: frame.reason ?? "" })) return;
-        this.opening.release(0, frame.to, frame.at);
+      case "close": {
+        // Its onConnect still waits: that ends with this close, which it carries out (shard-opens.ts). A refusal ends the wait alone.
+        const closed = frame.refused ? undefined : { code: frame.code ?? 1011, reason: frame.reason ?? "" };
+        if (this.opening.release(0, frame.to, frame.at, closed) && closed) return;
         if (frame.refused) return this.refusedByLeader(frame.to, frame.at);
         try {
           return this.sockets.addressed(frame.to, frame.at)?.close(frame.code, frame.reason);
@@ -337,6 +337,7 @@ class ShardRelay {
           // A code or reason a WebSocket refuses (the party's conn.close(4, "…") on a shard client): it still closes.
           return this.sockets.addressed(frame.to, frame.at)?.close(1011, "");
         }
+      }
       case "keep": {
         // A closing client's stays with it, for a hello until its close is taken.
         const closing = this.closing.get(frame.to);

@@ -135,7 +135,9 @@ class World implements LinkWorld, RoomWorld, SocketHooks {
       // Both platforms send the 101 once onConnect has settled: only then does the client see it open.
       // An onConnect that throws: the platform closes the client's socket 1011 instead.
       return Promise.resolve(opened).then(
-        () => void (socket.clientOpen && (socket.openedAt = this.clock.now)),
+        () => {
+          if (socket.clientOpen) socket.openedAt = this.clock.now;
+        },
         () => socket.close(1011, "Uncaught exception during session setup"),
       );
     });
