@@ -33,7 +33,7 @@ async function leader(options: { direct?: string[] } = {}) {
     hibernates: false,
     directConnections: () => direct,
     directConnection: (id) => direct.find((conn) => conn.id === id),
-    links: () => links.values(),
+    links: () => [...links.values()],
     link: (id) => [...links.values()].find((link) => link.id === id),
     routerRoom: () => async () => new Response("{}"),
   };

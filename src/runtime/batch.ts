@@ -41,7 +41,8 @@ function parseBatch(text: string, maxWrites: number, maxKeyLength: number): Batc
   if (!Array.isArray(parsed) || parsed.length === 0) return "A batch is a non-empty JSON array";
   if (parsed.length > maxWrites) return `A batch holds at most ${maxWrites} writes`;
   const entries: BatchEntry[] = [];
-  for (const [i, entry] of parsed.entries()) {
+  for (let i = 0; i < parsed.length; i++) {
+    const entry: unknown = parsed[i];
     const { k, t, b, s, ...rest } = (entry ?? {}) as Record<string, unknown>;
     const valid =
       typeof entry === "object" && !Array.isArray(entry) && Object.keys(rest).length === 0 && typeof k === "string" && k.length > 0 && k.length <= maxKeyLength && PRINTABLE.test(k) &&

@@ -221,7 +221,7 @@ async function toEntry(write: Write): Promise<BatchEntry> {
         ? new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength)
         : new Uint8Array(payload as ArrayBufferLike);
   let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode.apply(null, Array.from(bytes.subarray(i, i + 0x8000)));
   return { k, s, b: btoa(binary) };
 }
 

@@ -54,11 +54,15 @@ interface LeaderHost {
   readonly id: string;
   readonly env: Record<string, unknown>;
   readonly hibernates: boolean;
-  /** The room's own client sockets, never links. */
-  directConnections(tag?: string): Iterable<Conn>;
+  /**
+   * The room's own client sockets, never links. Hosts give arrays, and the runtime iterates no
+   * Map, Set or generator with for…of or spread: vendored into a project whose tsconfig has
+   * `target: "es5"` (Next.js), that would need `downlevelIteration`.
+   */
+  directConnections(tag?: string): Conn[];
   directConnection(id: string): Conn | undefined;
   /** The links shards opened to this room. */
-  links(): Iterable<LinkEnd>;
+  links(): LinkEnd[];
   link(id: string): LinkEnd | undefined;
   /** A room of the router's party (a shard, to wake it). */
   routerRoom(room: string): RoomFetch;
@@ -70,7 +74,7 @@ interface ShardHost {
   /** The sharded party's name, as clients put it in a URL. */
   readonly party: string;
   readonly storage: RoomStorage;
-  connections(tag?: string): Iterable<Conn>;
+  connections(tag?: string): Conn[];
   /** Opens a WebSocket to the leader's room at `path` (its query carries the link's id). */
   openLink(leaderRoom: string, path: string, headers: Record<string, string>): Promise<LinkSocket>;
   routerRoom(room: string): RoomFetch;

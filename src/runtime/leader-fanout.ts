@@ -98,20 +98,20 @@ class Fanout {
     for (const conn of this.host.directConnections()) if (!excluded.has(conn.id)) conn.send(message);
     // The ids left out, by shard; and how many of them the party met (they count as recipients).
     const left = new Map<number, { skipped: string[]; met: number }>();
-    for (const id of excluded) {
+    excluded.forEach((id) => {
       const found = audience.find(id);
-      if (!found) continue;
+      if (!found) return;
       const entry = left.get(found.shard) ?? { skipped: [], met: 0 };
       entry.skipped.push(id);
       if (found.met) entry.met++;
       left.set(found.shard, entry);
-    }
+    });
     this.stats.broadcasts++;
     let data: Data | undefined;
     let dataBytes = 0;
-    for (const [shard, met] of audience.met) {
+    audience.met.forEach((met, shard) => {
       const { skipped, met: metSkipped } = left.get(shard) ?? { skipped: [], met: 0 };
-      if (met.size <= metSkipped) continue;
+      if (met.size <= metSkipped) return;
       // Encoded and measured once per broadcast, whatever the number of shards.
       if (data === undefined) {
         data = encode(message);
@@ -120,7 +120,7 @@ class Fanout {
       // The item's other fields: ids at most 3 bytes a UTF-16 unit, and the upTo number.
       const bytes = dataBytes + 3 * JSON.stringify(skipped).length + 64;
       this.toShard(shard, { t: "broadcast", data, without: skipped, upTo: this.shards.get(shard)?.processed ?? 0 }, bytes);
-    }
+    });
   }
 
   toShard(shard: number, frame: LeaderFrame, bytes = 0) {
@@ -241,13 +241,13 @@ class Fanout {
 
   /** Sends what is held for `shard` (or every shard) as one frame each. */
   releaseHeld(only?: number) {
-    for (const [shard, { items }] of this.held) {
-      if (only !== undefined && shard !== only) continue;
+    this.held.forEach(({ items }, shard) => {
+      if (only !== undefined && shard !== only) return;
       this.held.delete(shard);
       const frame: LeaderFrame = items.length === 1 ? alone(items[0]!) : { t: "broadcasts", items };
       const state = this.shards.get(shard);
       if (state) this.sendToShard(shard, state, frame);
-    }
+    });
     if (this.held.size === 0 && this.holdTimer !== undefined) {
       clearTimeout(this.holdTimer);
       this.holdTimer = undefined;

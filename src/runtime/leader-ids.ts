@@ -11,6 +11,7 @@
  * while no shard was linked (the whole room idle) learns a shard's records when that shard links
  * again, with its next client.
  */
+import { dropOldest } from "./oldest-first.js";
 import { sameKey, type Departed } from "./protocol.js";
 
 /** Departed ids remembered at most; past it the oldest goes first (ids ≤ 128 characters: ~10 MiB at most). */
@@ -26,10 +27,7 @@ class DepartedIds {
   remember(entry: Departed) {
     const now = Date.now();
     // Oldest first: the expired ones are (about) the head.
-    for (const [id, old] of this.entries) {
-      if (old.until > now) break;
-      this.entries.delete(id);
-    }
+    dropOldest(this.entries, (old) => old.until <= now);
     if (entry.until <= now) return;
     const known = this.entries.get(entry.id);
     if (known && !sameKey(known.key, entry.key)) return;

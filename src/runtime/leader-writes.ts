@@ -16,6 +16,7 @@
 import { MAX_BATCH_WRITES, parseBatch, parseSeq, type BatchResult } from "./batch.js";
 import { COALESCE_MAX_MS, type Fanout } from "./leader-fanout.js";
 import { HEADER, MAX_ID_LENGTH, UNKNOWN_CONNECTION, decode, decodeId, injectedFault, sameKey, sleep } from "./protocol.js";
+import { dropOldest } from "./oldest-first.js";
 import type { RemoteConnection } from "./remote-connection.js";
 
 /** How long a routed write is remembered by its idempotency key, and the bytes that memory may take. */
@@ -197,12 +198,11 @@ class RecentWrites {
   /** Oldest first: past WRITE_MEMORY_MS, or past the byte bound once older than WRITE_MEMORY_MIN_MS. */
   private forget() {
     const now = Date.now();
-    for (const [key, entry] of this.entries) {
-      const age = now - entry.at;
-      if (age < WRITE_MEMORY_MS && (this.bytes <= WRITE_MEMORY_BYTES || age < WRITE_MEMORY_MIN_MS)) break;
+    const kept = (age: number) => age < WRITE_MEMORY_MS && (this.bytes <= WRITE_MEMORY_BYTES || age < WRITE_MEMORY_MIN_MS);
+    dropOldest(this.entries, (entry) => !kept(now - entry.at), (key, entry) => {
       this.entries.delete(key);
       this.bytes -= entry.bytes;
-    }
+    });
   }
 }
 
@@ -227,10 +227,7 @@ class Sequences {
 
   private forget() {
     const now = Date.now();
-    for (const [key, entry] of this.entries) {
-      if (entry.expires > now && this.bytes <= SEQ_MEMORY_BYTES) break;
-      this.delete(key);
-    }
+    dropOldest(this.entries, (entry) => entry.expires <= now || this.bytes > SEQ_MEMORY_BYTES, (key) => this.delete(key));
   }
 
   private delete(key: string) {

@@ -85,7 +85,7 @@ class LeaderCore {
    * their links), the leader has its links but not its clients: each shard tells it.
    */
   start(): Promise<void> {
-    this.started = this.resync([...this.host.links()]);
+    this.started = this.resync(this.host.links());
     return this.started;
   }
 
@@ -148,7 +148,7 @@ class LeaderCore {
     const frames = frame.t === "frames" ? frame.frames : [frame];
     let turn: Promise<void> = this.frames;
     // Each frame in a turn of its own, as when they came one by one: a handler starts before the next is taken.
-    for (const [i, each] of frames.entries()) turn = this.takeInTurn(shard, link, each, i === frames.length - 1);
+    frames.forEach((each, i) => (turn = this.takeInTurn(shard, link, each, i === frames.length - 1)));
     return turn;
   }
 
@@ -223,7 +223,7 @@ class LeaderCore {
     if (state?.incarnation !== hello.incarnation) {
       // A shard (or this leader) we have not met: its clients are as it says, up to what was acked.
       const listed = new Set(hello.clients.map((client) => client.id));
-      for (const remote of this.remotes.values()) if (remote.shard === shard && !listed.has(remote.id)) this.gone(remote, 1006, "shard restarted");
+      for (const remote of Array.from(this.remotes.values())) if (remote.shard === shard && !listed.has(remote.id)) this.gone(remote, 1006, "shard restarted");
       for (const client of hello.clients) if (this.remotes.get(client.id)?.shard !== shard) this.addRemote(shard, client.id, client.uri, client.key, client.kept, client.socket);
       // A leader woken from hibernation forgot who left lately: the shards remember (older shards name none).
       for (const entry of hello.left ?? []) if (!this.remotes.has(entry.id)) this.departed.remember(entry);
@@ -243,7 +243,7 @@ class LeaderCore {
     if (this.fanout.relinked(state, link, hello)) {
       // Frames for this shard's clients were dropped before it got them: rather than miss them
       // silently, each client is closed to reconnect and be greeted again.
-      for (const remote of this.remotes.values()) if (remote.shard === shard) remote.close(1013, "Try Again Later");
+      for (const remote of Array.from(this.remotes.values())) if (remote.shard === shard) remote.close(1013, "Try Again Later");
     }
     this.waitingHello.get(shard)?.();
     this.waitingHello.delete(shard);
@@ -375,21 +375,22 @@ class LeaderCore {
     // A client on a shard first: a direct socket with its id is an impostor, closed as it came.
     const remote = this.remotes.get(id);
     if (remote?.met) return remote;
-    for (const left of this.leaving) if (left.id === id) return left;
+    for (const left of Array.from(this.leaving)) if (left.id === id) return left;
     return remote ? undefined : this.host.directConnection(id);
   }
 
   /** Every connection of the room, on every shard. */
-  *connections(tag?: string): Generator<Conn> {
-    for (const direct of this.host.directConnections(tag)) if (!this.remotes.has(direct.id)) yield direct;
-    for (const remote of this.remotes.values()) if (remote.met && (tag === undefined || remote.hasTag(tag))) yield remote;
-    for (const left of this.leaving) if (tag === undefined || left.hasTag(tag)) yield left;
+  connections(tag?: string): Conn[] {
+    const all: Conn[] = this.host.directConnections(tag).filter((direct) => !this.remotes.has(direct.id));
+    this.remotes.forEach((remote) => remote.met && (tag === undefined || remote.hasTag(tag)) && all.push(remote));
+    this.leaving.forEach((left) => (tag === undefined || left.hasTag(tag)) && all.push(left));
+    return all;
   }
 
   /** Direct clients one by one; each shard gets one frame, whatever its number of clients. */
   broadcast(message: Message, without: readonly string[] = []) {
     // A socket whose onConnect has not started is left out on its shard, as it is not a connection yet.
-    this.fanout.broadcast(message, this.unmet.size > 0 ? [...without, ...this.unmet] : without, this.audience);
+    this.fanout.broadcast(message, this.unmet.size > 0 ? without.concat(Array.from(this.unmet)) : without, this.audience);
   }
 }
 

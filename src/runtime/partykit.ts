@@ -141,7 +141,7 @@ function bindObject(party: Record<string, unknown>, room: Party.Room): Handlers 
 
 /** The room as the party sees it: connections and broadcast span every shard. */
 function roomView(room: Party.Room, core: LeaderCore): Party.Room {
-  const connections = () => new Map([...core.connections()].map((conn) => [conn.id, conn]));
+  const connections = () => new Map(core.connections().map((conn) => [conn.id, conn]));
   return Object.create(room, {
     broadcast: { value: (message: Message, without?: string[]) => core.broadcast(message, without ?? []) },
     getConnection: { value: (id: string) => core.connection(id) },
@@ -174,13 +174,9 @@ function leaderHost(room: Party.Room, names: Names, hibernates: () => boolean, r
     get hibernates() {
       return hibernates();
     },
-    *directConnections(tag) {
-      for (const conn of room.getConnections(tag)) if (!isLink(conn.id)) yield conn;
-    },
+    directConnections: (tag) => Array.from(room.getConnections(tag)).filter((conn) => !isLink(conn.id)),
     directConnection: (id) => (isLink(id) ? undefined : room.getConnection(id)),
-    *links() {
-      for (const conn of room.getConnections()) if (isLink(conn.id)) yield conn;
-    },
+    links: () => Array.from(room.getConnections()).filter((conn) => isLink(conn.id)),
     link: (id) => room.getConnection(id),
     routerRoom: (name) => roomOf(partyNamed(room.context, names.router), name),
     // PartyKit runs a woken room's onStart but does not hold its socket events until it ends,
@@ -194,7 +190,7 @@ function shardHostOf(room: Party.Room, names: Names): ShardHost {
   return {
     party: names.party,
     storage: room.storage,
-    connections: (tag) => room.getConnections(tag),
+    connections: (tag) => Array.from(room.getConnections(tag)),
     openLink: (leaderRoom, path, headers) => partyNamed(room.context, names.party).get(leaderRoom).socket(path, { headers }),
     routerRoom: (name) => roomOf(partyNamed(room.context, names.router), name),
   };

@@ -48,7 +48,7 @@ class ShardRouter extends Server<Cloudflare.Env> {
       const host: ShardHost = {
         party,
         storage: ctx.storage,
-        connections: (tag) => this.getConnections(tag),
+        connections: (tag) => Array.from(this.getConnections(tag)),
         openLink: async (leaderRoom, path, headers) => {
           // A ticket first, by RPC: only a Durable Object of this Worker can ask for one.
           const ticket = await (stubOf(env, binding, leaderRoom) as unknown as { partyShardTicket(): Promise<string> }).partyShardTicket();

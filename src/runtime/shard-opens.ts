@@ -43,11 +43,11 @@ class OpenWaits {
    */
   release(acked: number, id?: string, at?: string, closed?: Closed): boolean {
     let waited = false;
-    for (const [seq, wait] of this.waits) {
+    this.waits.forEach((wait, seq) => {
       const theirs = wait.id === id && (at === undefined || wait.socket === at);
       waited ||= theirs;
       if (seq <= acked || theirs) wait.done(theirs ? closed : undefined);
-    }
+    });
     return waited;
   }
 }

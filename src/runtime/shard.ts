@@ -284,12 +284,12 @@ class ShardRelay {
     const stored = await this.storage.list<StoredClient>({ prefix: "client:" });
     const kept = await this.storage.list<Kept>({ prefix: "kept:" });
     const now = Date.now();
-    const records = [...stored.values()].filter((record) => record.left === undefined);
+    const records = Array.from(stored.values()).filter((record) => record.left === undefined);
     const left: Departed[] = [];
-    for (const record of stored.values()) {
+    stored.forEach((record) => {
       if (record.left !== undefined && record.key !== null) left.push({ id: record.id, key: record.key, seq: record.seq ?? 0, until: record.left + ID_GRACE_MS });
       else if (record.owner !== undefined) left.push(record.owner);
-    }
+    });
     // A record whose socket is gone (the server restarted: hibernated sockets do not survive
     // that) is no client any more: forgotten, never announced; so is a departure past its grace.
     const gone = [...records.filter((record) => !this.sockets.present(record.id)).map((record) => record.id), ...left.filter((entry) => entry.until <= now).map((entry) => entry.id)];
@@ -298,7 +298,7 @@ class ShardRelay {
       .filter((record) => this.sockets.present(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
       .map(({ id, socket, uri, key }): ClientRecord => ({ id, ...(socket ? { socket } : {}), uri, key, kept: kept.get(`kept:${id}`) ?? { state: null, attachment: null, tags: [] } }));
     // Those the leader knew whose close is still to be taken, as they were (the close comes after).
-    for (const { open, client } of this.closing.values()) if (client && open <= this.acked && !clients.some((listed) => listed.id === client.id)) clients.push(client);
+    this.closing.forEach(({ open, client }) => client && open <= this.acked && !clients.some((listed) => listed.id === client.id) && clients.push(client));
     socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, n: ++this.hellos, acked: this.acked, clients, left: left.filter((entry) => entry.until > now), ...this.inbox.state() } satisfies ShardFrame));
     this.sent = this.acked;
     this.sendWaiting(socket, true);
@@ -313,7 +313,7 @@ class ShardRelay {
       case "ack":
         this.acked = Math.max(this.acked, frame.seq);
         while (this.unacked[0] && this.unacked[0].frame.seq <= this.acked) this.unackedBytes -= this.unacked.shift()!.bytes;
-        for (const [id, { seq }] of this.closing) if (seq <= this.acked) this.closing.delete(id);
+        this.closing.forEach(({ seq }, id) => seq <= this.acked && this.closing.delete(id));
         this.opening.release(this.acked);
         if (socket === this.link && this.sent <= this.acked) this.sendWaiting(socket);
         this.idleLink(socket);

@@ -104,7 +104,7 @@ function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...ar
     /** Asked by a shard (RPC) before it links: a ticket its link's handshake must carry. */
     partyShardTicket(): string {
       const now = Date.now();
-      for (const [ticket, expires] of this.#tickets) if (expires <= now) this.#tickets.delete(ticket);
+      this.#tickets.forEach((expires, ticket) => expires <= now && this.#tickets.delete(ticket));
       const ticket = crypto.randomUUID();
       if (this.#tickets.size < 256) this.#tickets.set(ticket, now + TICKET_MS);
       return ticket;
@@ -210,9 +210,9 @@ function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...ar
           return server.env as Record<string, unknown>;
         },
         hibernates: this.#hibernates,
-        directConnections: (tag) => super.getConnections(tag),
+        directConnections: (tag) => Array.from(super.getConnections(tag)),
         directConnection: (id) => (isLink(id) ? undefined : super.getConnection(id)),
-        links: () => (this.#hibernates ? ctx.getWebSockets(LINK_TAG).flatMap((ws) => linkOf(ws) ?? []) : [...this.#links].map(([id, ws]) => linkEnd(id, ws))),
+        links: () => (this.#hibernates ? ctx.getWebSockets(LINK_TAG).flatMap((ws) => linkOf(ws) ?? []) : Array.from(this.#links, ([id, ws]) => linkEnd(id, ws))),
         link: (id) => {
           if (!this.#hibernates) return this.#links.has(id) ? linkEnd(id, this.#links.get(id)!) : undefined;
           return ctx.getWebSockets(id).flatMap((ws) => linkOf(ws) ?? [])[0];
