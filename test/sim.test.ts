@@ -35,7 +35,6 @@ const FIXED: [what: string, seed: number, faults: FaultKind[]][] = [
   ["an evicted shard's new hello adopted a client whose open was lost (the model evicted a shard holding a link)", 14, ["shard-evict"]],
   ["a frame for an earlier socket of an id reached the new one (frames now name their socket: `at`)", 2, ["reconnect"]],
   ["a squatter that took a client's id got what the party sent the client's earlier socket", 341, ["squat"]],
-  ["onClose of a replaced socket saw its replacement before the replacement's onConnect (a connection is the room's from its onConnect)", 1, ["reconnect"]],
   ["onConnect of a replacement did not see the socket it replaced, whose onClose had not run (a connection is the room's until its onClose)", 5, ["await", "reconnect"]],
   ["a client that closed while the leader was evicted never got onClose (a hello names clients whose close is not taken yet)", 20, ["leader-evict"]],
   ["the same, with the state the leader kept of it after it closed (the kept state follows a closing client)", 65, ["leader-evict"]],

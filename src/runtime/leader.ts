@@ -9,8 +9,8 @@
  * - an id is one client: a second socket with that id takes it over only with the same key, or
  *   as its owner back within ID_GRACE_MS of leaving (DepartedIds); a socket without a key, or
  *   with the id of a direct socket, takes none;
- * - after a wake or restart, nothing reaches the party before the shards said who is connected
- *   (at most RESYNC_TIMEOUT_MS).
+ * - after a wake or restart, nothing reaches the party before the shards said who is connected,
+ *   those asleep included (leader-resync.ts).
  */
 import type { Conn, LeaderHost, LinkEnd, PartyCalls } from "./host.js";
 import { Fanout, carriedOver, type ShardState } from "./leader-fanout.js";
@@ -19,10 +19,8 @@ import { LeaderWrites } from "./leader-writes.js";
 import { unpack } from "./link-frames.js";
 import { BATCH_TYPE, HEADER, ID_GRACE_MS, closeReason, decode, injectedFault, isLink, linkShard, sameClient } from "./protocol.js";
 import type { Kept, LeaderFrame, Message, RelayFrame, ShardFrame } from "./protocol.js";
+import { Resync } from "./leader-resync.js";
 import { RemoteConnection, connectRequest } from "./remote-connection.js";
-
-/** How long a woken leader waits for its shards to tell it who is connected. */
-const RESYNC_TIMEOUT_MS = 5_000;
 
 class LeaderCore {
   private readonly remotes = new Map<string, RemoteConnection>();
@@ -35,7 +33,6 @@ class LeaderCore {
   /** Keyed clients whose last socket closed, within ID_GRACE_MS: their ids are still theirs. */
   private readonly departed = new DepartedIds();
   private readonly shards = new Map<number, ShardState>();
-  private readonly waitingHello = new Map<number, () => void>();
   private started: Promise<void> = Promise.resolve();
   /** The room id the shards named (see roomId). */
   private namedByShards: string | undefined;
@@ -50,6 +47,7 @@ class LeaderCore {
   readonly counts = { events: 0, messages: 0, linkFramesIn: 0, storageOps: 0, startedAt: Date.now() };
   readonly fanout: Fanout;
   private readonly writes: LeaderWrites;
+  private readonly resync: Resync;
 
   constructor(
     private readonly host: LeaderHost,
@@ -57,6 +55,7 @@ class LeaderCore {
   ) {
     this.fanout = new Fanout(host, this.shards, () => this.roomId());
     this.writes = new LeaderWrites(this);
+    this.resync = new Resync(host, (link, frame) => this.toLink(link, frame), () => this.roomId());
   }
 
   get env(): Record<string, unknown> {
@@ -85,20 +84,12 @@ class LeaderCore {
    * their links), the leader has its links but not its clients: each shard tells it.
    */
   start(): Promise<void> {
-    this.started = this.resync(this.host.links());
-    return this.started;
+    const { linked, all } = this.resync.run();
+    this.started = all;
+    return linked;
   }
 
-  private async resync(links: LinkEnd[]): Promise<void> {
-    const hellos = links.map((link) => {
-      const heard = new Promise<void>((resolve) => this.waitingHello.set(linkShard(link.id), resolve));
-      this.toLink(link, { t: "resync" });
-      return heard;
-    });
-    await Promise.race([Promise.all(hellos), new Promise((resolve) => setTimeout(resolve, RESYNC_TIMEOUT_MS))]);
-  }
-
-  /** Resolves once the shards told a starting leader who is connected (or RESYNC_TIMEOUT_MS passed). */
+  /** Resolves once the shards told a starting leader who is connected (or they took too long: leader-resync.ts). */
   heardShards(): Promise<void> {
     return this.started;
   }
@@ -245,8 +236,7 @@ class LeaderCore {
       // silently, each client is closed to reconnect and be greeted again.
       for (const remote of Array.from(this.remotes.values())) if (remote.shard === shard) remote.close(1013, "Try Again Later");
     }
-    this.waitingHello.get(shard)?.();
-    this.waitingHello.delete(shard);
+    this.resync.heard(shard);
   }
 
   private apply(shard: number, frame: RelayFrame) {

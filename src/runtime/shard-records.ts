@@ -20,6 +20,11 @@ class Departures {
 
   constructor(private readonly storage: RoomStorage) {}
 
+  /** Whether a departed client's id is still its own (in this shard's memory): a woken leader must hear of it. */
+  get within(): boolean {
+    return this.departures.length > 0;
+  }
+
   /**
    * A client's socket closed: a keyed client's record stays, marked `left`, with the write
    * number it reached, so it can take its id back for ID_GRACE_MS (as many storage writes as

@@ -30,6 +30,11 @@ import type { ClientRecord, Departed, Kept, LeaderFrame, Message, RelayFrame, Sh
 const UNACKED_MAX_BYTES = 8_388_608;
 /** Bytes of frames sent together in one link message (a bigger frame goes alone). */
 const BATCH_MAX_BYTES = 1_048_576;
+/**
+ * A link that carried nothing this long closes (once the leader has all): an outgoing socket
+ * keeps a shard in memory, billed, and its leader awake. The next event links again.
+ */
+const IDLE_LINK_MS = 5_000;
 /** A shard reopening its link: backoff between attempts. */
 const RELINK_BASE_MS = 50;
 const RELINK_MAX_MS = 5_000;
@@ -58,6 +63,8 @@ class ShardRelay {
   private link: LinkSocket | undefined;
   private linking = false;
   private relinkAttempt = 0;
+  private lastActive = 0;
+  private idleTimer: ReturnType<typeof setTimeout> | undefined;
   /** Hellos sent by this incarnation: the leader takes none older than the last it took. */
   private hellos = 0;
   private readonly departures: Departures;
@@ -153,8 +160,8 @@ class ShardRelay {
   /** Relays a client's close; the client is kept as it was (snapshot) until the leader has taken it. */
   private closed(close: Unnumbered<Extract<RelayFrame, { t: "close" }>>) {
     const seq = this.emit(close);
-    const open = this.openSeq.get(close.id);
-    if (open === undefined) return undefined;
+    // Opened in an earlier incarnation (no number here): the leader knew it before this one began.
+    const open = this.openSeq.get(close.id) ?? 0;
     const entry = { seq, open } as { seq: number; open: number; client?: ClientRecord };
     this.closing.set(close.id, entry);
     return entry;
@@ -181,7 +188,8 @@ class ShardRelay {
   async onRequest(req: Request): Promise<Response> {
     const writer = decodeId(req.headers.get(HEADER.connection));
     if (writer !== undefined) return new Response(null, { status: (await this.holds(writer, req.headers.get(HEADER.key))) ? 204 : 404 });
-    if (req.headers.get(HEADER.link) === "wake") this.ensureLink();
+    // Woken by the leader: a shard with clients (frames not taken, ids still departed clients') links again and says hello.
+    if (req.headers.get(HEADER.link) === "wake" && (this.sockets.count() > 0 || this.unacked.length > 0 || this.departures.within)) this.ensureLink();
     return Response.json(this.load.now());
   }
 
@@ -197,6 +205,7 @@ class ShardRelay {
    */
   private emit(frame: Unnumbered<RelayFrame>): number {
     const numbered = { ...frame, seq: ++this.seq } as RelayFrame;
+    this.active();
     const bytes = frameBytes(numbered);
     this.unacked.push({ frame: numbered, bytes });
     this.unackedBytes += bytes;
@@ -277,6 +286,7 @@ class ShardRelay {
     socket.addEventListener("error", () => this.onLinkClosed(socket));
     await this.hello(socket);
     this.link = socket;
+    this.active();
   }
 
   /** Who is here as far as the leader has acknowledged, then everything it has not. */
@@ -292,7 +302,9 @@ class ShardRelay {
     });
     // A record whose socket is gone (the server restarted: hibernated sockets do not survive
     // that) is no client any more: forgotten, never announced; so is a departure past its grace.
-    const gone = [...records.filter((record) => !this.sockets.present(record.id)).map((record) => record.id), ...left.filter((entry) => entry.until <= now).map((entry) => entry.id)];
+    // (An expired claim on a record someone holds now goes with that record, not before it.)
+    const expired = [...stored.values()].filter((record) => record.left !== undefined && record.left + ID_GRACE_MS <= now).map((record) => record.id);
+    const gone = [...records.filter((record) => !this.sockets.present(record.id)).map((record) => record.id), ...expired];
     if (gone.length > 0) await this.storage.delete(recordKeys(gone));
     const clients = records
       .filter((record) => this.sockets.present(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
@@ -307,6 +319,7 @@ class ShardRelay {
   private onLeaderFrame(socket: LinkSocket, frame: LeaderFrame) {
     // What comes on a link this shard has left is sent again on its current one.
     if (frame.t !== "ack" && frame.t !== "resync" && (socket !== this.link || (frame.t !== "welcome" && !this.inbox.take(frame.n)))) return;
+    this.active();
     switch (frame.t) {
       case "welcome":
         return this.inbox.meet(frame.leader);
@@ -319,7 +332,8 @@ class ShardRelay {
         this.idleLink(socket);
         return;
       case "resync":
-        return void this.hello(socket);
+        // Only on the current link: a hello on one this shard left would make it the leader's again.
+        return void (socket === this.link && this.hello(socket));
       case "send":
         return this.sockets.addressed(frame.to, frame.at)?.send(decode(frame.data));
       case "broadcast":
@@ -367,6 +381,25 @@ class ShardRelay {
     this.refuse(conn);
     this.openSeq.delete(id);
     void this.storage.delete(recordKeys([id]));
+  }
+
+  /** Something crossed the link: it stays up for IDLE_LINK_MS more. */
+  private active() {
+    this.lastActive = Date.now();
+    this.idleTimer ??= setTimeout(() => this.closeIfIdle(), IDLE_LINK_MS);
+  }
+
+  private closeIfIdle() {
+    this.idleTimer = undefined;
+    const link = this.link;
+    if (!link) return;
+    // Frames the leader has not acknowledged keep it up: their ack starts the wait again.
+    if (this.unacked.length > 0) return;
+    const quiet = Date.now() - this.lastActive;
+    if (quiet < IDLE_LINK_MS) return void (this.idleTimer = setTimeout(() => this.closeIfIdle(), IDLE_LINK_MS - quiet));
+    this.inbox.say(link);
+    this.link = undefined;
+    link.close(1000, "idle");
   }
 
   private onLinkClosed(socket: LinkSocket) {

@@ -13,6 +13,8 @@ interface Actor {
   alive: boolean;
   /** Timers and outbound calls still owed to it: an actor is idle (evictable) at 0. */
   pending: number;
+  /** When its code last ran (an event, a timer): the platform evicts only objects idle for a while. */
+  lastRan?: number;
 }
 const NET: Actor = { name: "net", alive: true, pending: 0 };
 
@@ -45,7 +47,14 @@ function mulberry32(seed: number): () => number {
 class Clock {
   now = 0;
   /** The actor whose code runs now: timers set meanwhile are its. */
-  current: Actor = NET;
+  private running: Actor = NET;
+  get current(): Actor {
+    return this.running;
+  }
+  set current(actor: Actor) {
+    actor.lastRan = this.now;
+    this.running = actor;
+  }
   private readonly heap: Timer[] = [];
   private readonly byId = new Map<number, Timer>();
   private seq = 0;

@@ -20,7 +20,7 @@ interface RoomWorld {
   note(observation: Observation): void;
   readonly links: Link[];
   trace(line: string): void;
-  wakeShard(room: string): void;
+  wakeShard(room: string): Promise<Response>;
   /** Clients per shard, as the placement room knows them. */
   load(): number[];
   openLink(shard: ShardRoom, path: string): Promise<import("../../src/runtime/host.js").LinkSocket>;
@@ -28,6 +28,12 @@ interface RoomWorld {
 
 /** The placement room's answer to a load report: nothing here depends on it. */
 const LOAD_ANSWER = Promise.resolve(new Response(null, { status: 204 }));
+/**
+ * How long an object must have run no code (no event, no timer) before the platform may evict
+ * it: about 10 s (RUNTIME-FACTS.md). Never within the milliseconds a frame takes to cross.
+ */
+const EVICT_IDLE_MS = 10_000;
+const idle = (actor: Actor, now: number) => actor.pending === 0 && now - (actor.lastRan ?? 0) >= EVICT_IDLE_MS;
 
 interface LeaderIncarnation {
   actor: Actor;
@@ -58,7 +64,7 @@ class LeaderRoom {
 
   /** Evicted: memory lost, storage and links kept. Only when idle, unless the process dies. */
   evict(force = false): boolean {
-    if (!this.inc || (!force && this.inc.actor.pending > 0)) return false;
+    if (!this.inc || (!force && !idle(this.inc.actor, this.w.clock.now))) return false;
     this.inc.actor.alive = false;
     this.w.trace(`${this.inc.actor.name} evicted`);
     this.inc = undefined;
@@ -80,8 +86,7 @@ class LeaderRoom {
       routerRoom: (room) => () => {
         // The placement room: clients per shard (shard n at index n - 1), as the shards report them.
         if (parseShardRoom(room) === undefined) return Promise.resolve(Response.json({ load: this.w.load() }));
-        this.w.wakeShard(room);
-        return LOAD_ANSWER;
+        return this.w.wakeShard(room);
       },
       ready: () => {
         if (!inc.started) {
@@ -166,7 +171,7 @@ class ShardRoom {
    * never evicted.
    */
   evict(force = false): boolean {
-    if (!this.inc || (!force && this.inc.actor.pending > 0)) return false;
+    if (!this.inc || (!force && !idle(this.inc.actor, this.w.clock.now))) return false;
     const actor = this.inc.actor;
     if (!force && this.w.links.some((link) => link.opener === actor && link.heldByShard)) return false;
     actor.alive = false;

@@ -82,8 +82,10 @@ class Driver {
     if (faults.length > 0 && this.rng() < 0.25) this.fault(this.pick(faults));
     else this.act();
     const r = this.rng();
-    // Mostly back to back; sometimes a pause; sometimes a long one (past the leader's resync timeout).
-    const gap = r < 0.7 ? Math.floor(this.rng() * 20) : r < 0.9 ? 20 + Math.floor(this.rng() * 200) : 200 + Math.floor(this.rng() * 6000);
+    // Mostly back to back; sometimes a pause; sometimes a long one (past the leader's resync
+    // timeout); with evictions, now and then a quiet long enough for the platform to evict.
+    const evicting = this.evictions.size > 0 && this.rng() < 0.3;
+    const gap = evicting ? 10_000 + Math.floor(this.rng() * 6000) : r < 0.7 ? Math.floor(this.rng() * 20) : r < 0.9 ? 20 + Math.floor(this.rng() * 200) : 200 + Math.floor(this.rng() * 6000);
     this.w.clock.after(gap, () => this.tick(left - 1), NET);
   }
 

@@ -111,13 +111,15 @@ class World implements LinkWorld, RoomWorld, SocketHooks {
     return this.shards.map((shard) => [...shard.storage.map.keys()].filter((key) => key.startsWith("client:")).length);
   }
 
-  /** The leader's request that wakes a shard (it links again). */
-  wakeShard(room: string) {
+  /** The leader's request that wakes a shard (one with clients links again), and the shard's answer. */
+  wakeShard(room: string): Promise<Response> {
     const shard = this.shards[(parseShardRoom(room)?.shard ?? 0) - 1];
-    if (!shard) return;
-    this.later(this.latency(), () => {
-      this.trace(`shard${shard.n} woken`);
-      shard.wake().relay.onRequest(new Request(`${BASE}/`, { method: "POST", headers: { [HEADER.link]: "wake" } }));
+    if (!shard) return Promise.resolve(new Response(null, { status: 404 }));
+    return new Promise((resolve) => {
+      this.later(this.latency(), () => {
+        this.trace(`shard${shard.n} woken`);
+        resolve(shard.wake().relay.onRequest(new Request(`${BASE}/`, { method: "POST", headers: { [HEADER.link]: "wake" } })));
+      });
     });
   }
 
