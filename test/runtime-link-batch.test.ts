@@ -4,7 +4,7 @@
  * (in order, each once, one handler call per message) and acknowledges them once.
  */
 import assert from "node:assert/strict";
-import { describe, it } from "node:test";
+import { describe, it, mock } from "node:test";
 import type { Conn, LinkEnd, LinkSocket, RoomStorage, ShardHost } from "../src/runtime/host.js";
 import { LeaderCore } from "../src/runtime/leader.js";
 import { unpack } from "../src/runtime/link-frames.js";
@@ -32,10 +32,11 @@ function storage(): RoomStorage {
 function shardWithLink() {
   const messages: ShardFrame[] = [];
   let listener: ((event: MessageEvent) => void) | undefined;
-  const link: LinkSocket = {
+  const link: LinkSocket & { closed: number } = {
     readyState: 1,
+    closed: 0,
     send: (wire) => void messages.push(unpack<ShardFrame>(wire)),
-    close() {},
+    close: () => void link.closed++,
     addEventListener: (type: string, on: (event: MessageEvent) => void) => void (type === "message" && (listener = on)),
   };
   const sockets: Conn[] = [];
@@ -54,7 +55,7 @@ function shardWithLink() {
     await relay.onClose(conn, 1000, "bye");
     await settle();
   };
-  return { relay, messages, socket, ack, fromLeader, close };
+  return { relay, messages, socket, ack, fromLeader, close, link };
 }
 
 const framesIn = (message: ShardFrame): RelayFrame[] => (message.t === "frames" ? message.frames : message.t === "hello" ? [] : [message]);
@@ -237,5 +238,29 @@ describe("a client sees its socket open once the leader has taken its open", () 
     assert.equal(await state(opening), "pending");
     t.mock.timers.tick(1);
     assert.equal(await state(opening), "settled");
+  });
+});
+
+describe("an idle link", () => {
+  it("closes after 5 s without a frame when the leader's party hibernates (saying what it got first), and stays up when it does not", async () => {
+    for (const hibernates of [true, false]) {
+      mock.timers.enable({ apis: ["Date", "setTimeout"], now: 1_700_000_000_000 });
+      try {
+        const { relay, messages, socket, ack, fromLeader, link } = shardWithLink();
+        const opening = relay.onConnect(socket("ann"), { request: new Request("http://host/parties/router/lobby?_pk=ann") });
+        await settle();
+        fromLeader({ t: "welcome", leader: "L1", hibernates });
+        fromLeader({ t: "send", to: "ann", data: { text: "hi" }, n: 1 });
+        ack(1);
+        await opening;
+        mock.timers.tick(4_000);
+        assert.equal(link.closed, 0, "busy 4 s ago");
+        mock.timers.tick(1_500);
+        assert.equal(link.closed, hibernates ? 1 : 0, `hibernates: ${hibernates}`);
+        if (hibernates) assert.deepEqual(messages.filter((m) => m.t === "got"), [{ t: "got", n: 1 }]);
+      } finally {
+        mock.timers.reset();
+      }
+    }
   });
 });

@@ -187,7 +187,7 @@ class Fanout {
    */
   relinked(state: ShardState, link: LinkEnd, hello: { leader?: string | undefined; got?: number | undefined }): boolean {
     this.stats.linkFramesOut++;
-    link.send(JSON.stringify({ t: "welcome", leader: this.incarnation } satisfies LeaderFrame));
+    link.send(JSON.stringify({ t: "welcome", leader: this.incarnation, hibernates: this.host.hibernates } satisfies LeaderFrame));
     // A shard that knows another leader (or none) got nothing of this one's.
     this.got(state, hello.leader === this.incarnation ? (hello.got ?? 0) : 0);
     for (const { wire } of state.kept) link.send(wire);

@@ -165,12 +165,13 @@ type ShardFrame =
  * socket of `to` a frame is for (its open's `socket`), so nothing meant for a socket that closed
  * reaches a later socket of the same id (absent from leaders before it: any socket of the id).
  * `n`: the frame's number from the leader that named itself in its `welcome` (absent from
- * leaders before it), so a frame sent again on a new link is taken once.
+ * leaders before it), so a frame sent again on a new link is taken once; `hibernates`: the
+ * party hibernates, so an idle link may close and let it be evicted, as it would be unsharded.
  */
 type LeaderFrame =
   | { t: "ack"; seq: number }
   | { t: "resync" }
-  | { t: "welcome"; leader: string }
+  | { t: "welcome"; leader: string; hibernates?: boolean }
   | ({ n?: number } & (
       | { t: "send"; to: string; at?: string; data: Data }
       | { t: "broadcast"; data: Data; without: string[]; upTo: number }

@@ -15,11 +15,14 @@ class LeaderInbox {
   private got = 0;
   private said = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** The leader's party hibernates: only then may an idle link close (a party that does not stays in memory while it has clients). */
+  hibernates = false;
 
   constructor(private readonly link: () => LinkSocket | undefined) {}
 
   /** The leader named itself on a new link. */
-  meet(leader: string) {
+  meet(leader: string, hibernates = false) {
+    this.hibernates = hibernates;
     if (leader === this.leader) return;
     this.leader = leader;
     this.got = 0;
@@ -52,6 +55,7 @@ class LeaderInbox {
   /** The shard starts a new incarnation: the leader numbers its frames to it afresh. */
   reset() {
     this.leader = undefined;
+    this.hibernates = false;
     this.got = 0;
     this.said = 0;
   }

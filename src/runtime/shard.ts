@@ -322,7 +322,7 @@ class ShardRelay {
     this.active();
     switch (frame.t) {
       case "welcome":
-        return this.inbox.meet(frame.leader);
+        return this.inbox.meet(frame.leader, frame.hibernates);
       case "ack":
         this.acked = Math.max(this.acked, frame.seq);
         while (this.unacked[0] && this.unacked[0].frame.seq <= this.acked) this.unackedBytes -= this.unacked.shift()!.bytes;
@@ -393,8 +393,9 @@ class ShardRelay {
     this.idleTimer = undefined;
     const link = this.link;
     if (!link) return;
-    // Frames the leader has not acknowledged keep it up: their ack starts the wait again.
-    if (this.unacked.length > 0) return;
+    // Frames the leader has not acknowledged keep it up: their ack starts the wait again. A leader
+    // whose party does not hibernate stays in memory while it has clients, as it would unsharded.
+    if (this.unacked.length > 0 || !this.inbox.hibernates) return;
     const quiet = Date.now() - this.lastActive;
     if (quiet < IDLE_LINK_MS) return void (this.idleTimer = setTimeout(() => this.closeIfIdle(), IDLE_LINK_MS - quiet));
     this.inbox.say(link);
