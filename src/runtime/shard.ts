@@ -19,6 +19,7 @@
 import type { Conn, LinkSocket, RoomStorage, ShardHost } from "./host.js";
 import { frameBytes, packBatches, unpack } from "./link-frames.js";
 import { LeaderInbox } from "./shard-inbox.js";
+import { IdleLink } from "./shard-idle.js";
 import { LoadReporter } from "./shard-load.js";
 import { OpenWaits } from "./shard-opens.js";
 import { IGNORED, ShardSockets, isIgnored, tagOf } from "./shard-sockets.js";
@@ -30,11 +31,6 @@ import type { ClientRecord, Departed, Kept, LeaderFrame, Message, RelayFrame, Sh
 const UNACKED_MAX_BYTES = 8_388_608;
 /** Bytes of frames sent together in one link message (a bigger frame goes alone). */
 const BATCH_MAX_BYTES = 1_048_576;
-/**
- * A link that carried nothing this long closes (once the leader has all): an outgoing socket
- * keeps a shard in memory, billed, and its leader awake. The next event links again.
- */
-const IDLE_LINK_MS = 5_000;
 /** A shard reopening its link: backoff between attempts. */
 const RELINK_BASE_MS = 50;
 const RELINK_MAX_MS = 5_000;
@@ -63,8 +59,8 @@ class ShardRelay {
   private link: LinkSocket | undefined;
   private linking = false;
   private relinkAttempt = 0;
-  private lastActive = 0;
-  private idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** A leader that does not hibernate stays in memory while it has clients, as unsharded: its links stay up. */
+  private readonly idle = new IdleLink(() => this.link !== undefined && this.unacked.length === 0 && this.inbox.hibernates, () => this.closeIdle());
   /** Hellos sent by this incarnation: the leader takes none older than the last it took. */
   private hellos = 0;
   private readonly departures: Departures;
@@ -205,7 +201,7 @@ class ShardRelay {
    */
   private emit(frame: Unnumbered<RelayFrame>): number {
     const numbered = { ...frame, seq: ++this.seq } as RelayFrame;
-    this.active();
+    this.idle.active();
     const bytes = frameBytes(numbered);
     this.unacked.push({ frame: numbered, bytes });
     this.unackedBytes += bytes;
@@ -286,7 +282,7 @@ class ShardRelay {
     socket.addEventListener("error", () => this.onLinkClosed(socket));
     await this.hello(socket);
     this.link = socket;
-    this.active();
+    this.idle.active();
   }
 
   /** Who is here as far as the leader has acknowledged, then everything it has not. */
@@ -319,7 +315,7 @@ class ShardRelay {
   private onLeaderFrame(socket: LinkSocket, frame: LeaderFrame) {
     // What comes on a link this shard has left is sent again on its current one.
     if (frame.t !== "ack" && frame.t !== "resync" && (socket !== this.link || (frame.t !== "welcome" && !this.inbox.take(frame.n)))) return;
-    this.active();
+    this.idle.active();
     switch (frame.t) {
       case "welcome":
         return this.inbox.meet(frame.leader, frame.hibernates);
@@ -383,21 +379,9 @@ class ShardRelay {
     void this.storage.delete(recordKeys([id]));
   }
 
-  /** Something crossed the link: it stays up for IDLE_LINK_MS more. */
-  private active() {
-    this.lastActive = Date.now();
-    this.idleTimer ??= setTimeout(() => this.closeIfIdle(), IDLE_LINK_MS);
-  }
-
-  private closeIfIdle() {
-    this.idleTimer = undefined;
-    const link = this.link;
-    if (!link) return;
-    // Frames the leader has not acknowledged keep it up: their ack starts the wait again. A leader
-    // whose party does not hibernate stays in memory while it has clients, as it would unsharded.
-    if (this.unacked.length > 0 || !this.inbox.hibernates) return;
-    const quiet = Date.now() - this.lastActive;
-    if (quiet < IDLE_LINK_MS) return void (this.idleTimer = setTimeout(() => this.closeIfIdle(), IDLE_LINK_MS - quiet));
+  /** The link carried nothing for IDLE_LINK_MS (shard-idle.ts): the leader hears what this shard got, and it closes. */
+  private closeIdle() {
+    const link = this.link!;
     this.inbox.say(link);
     this.link = undefined;
     link.close(1000, "idle");
