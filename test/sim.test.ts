@@ -40,6 +40,8 @@ const FIXED: [what: string, seed: number, faults: FaultKind[]][] = [
   ["the same, with the state the leader kept of it after it closed (the kept state follows a closing client)", 65, ["leader-evict"]],
   ["a late hello on an old link left a shard's frames dropped for good (hellos are numbered)", 100221, ["link-delay"]],
   ["a frame the leader sent on a link that broke was lost (leader frames are numbered, kept until the shard got them, sent again)", 5, ["link-drop"]],
+  ["a starting leader took a client's open before a woken shard's hello named a client whose close it still owed (a woken shard says whether it links)", 3025, ["link-delay", "shard-evict", "leader-evict", "restart", "squat"]],
+  ["a party met a client after a message sent once the client's socket was open (a shard's onConnect waits for the leader's ack of the open)", 150, []],
 ];
 
 describe("simulation against the unsharded reference", () => {

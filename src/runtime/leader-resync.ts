@@ -63,9 +63,9 @@ class Resync {
       asleep.map(async (shard) => {
         const hello = this.expect(shard);
         const answer = await this.host.routerRoom(shardRoomId(this.roomId(), shard))("", { method: "POST", headers: { [HEADER.link]: "wake" } }).catch(() => undefined);
-        const said = answer?.ok ? ((await answer.json().catch(() => ({}))) as { connections?: unknown }) : {};
-        // Nobody there: no hello will come. Any other answer: its hello may still (or came meanwhile).
-        if (said.connections === 0 || this.heardFrom.has(shard)) this.heard(shard);
+        const said = answer?.ok ? ((await answer.json().catch(() => ({}))) as { linking?: unknown }) : {};
+        // Nobody there and nothing owed (its clients' closes taken): no hello will come. Any other answer: its hello may still (or came meanwhile).
+        if (said.linking === false || this.heardFrom.has(shard)) this.heard(shard);
         return hello;
       }),
     );

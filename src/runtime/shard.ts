@@ -60,7 +60,7 @@ class ShardRelay {
   private linking = false;
   private relinkAttempt = 0;
   /** A leader that does not hibernate stays in memory while it has clients, as unsharded: its links stay up. */
-  private readonly idle = new IdleLink(() => this.link !== undefined && this.unacked.length === 0 && this.inbox.hibernates, () => this.closeIdle());
+  private readonly idle = new IdleLink(() => this.link !== undefined && this.unacked.length === 0 && this.inbox.hibernates, () => this.closeLink(this.link!, "idle"));
   /** Hellos sent by this incarnation: the leader takes none older than the last it took. */
   private hellos = 0;
   private readonly departures: Departures;
@@ -184,9 +184,11 @@ class ShardRelay {
   async onRequest(req: Request): Promise<Response> {
     const writer = decodeId(req.headers.get(HEADER.connection));
     if (writer !== undefined) return new Response(null, { status: (await this.holds(writer, req.headers.get(HEADER.key))) ? 204 : 404 });
-    // Woken by the leader: a shard with clients (frames not taken, ids still departed clients') links again and says hello.
-    if (req.headers.get(HEADER.link) === "wake" && (this.sockets.count() > 0 || this.unacked.length > 0 || this.departures.within)) this.ensureLink();
-    return Response.json(this.load.now());
+    if (req.headers.get(HEADER.link) !== "wake") return Response.json(this.load.now());
+    // Woken by a starting leader: with clients (frames not taken, ids still departed clients') it links again, and says it will.
+    const linking = this.sockets.count() > 0 || this.unacked.length > 0 || this.departures.within;
+    if (linking) this.ensureLink();
+    return Response.json({ ...this.load.now(), linking });
   }
 
   private async holds(id: string, key: string | null): Promise<boolean> {
@@ -365,9 +367,14 @@ class ShardRelay {
    */
   private idleLink(link: LinkSocket) {
     if (this.unacked.length > 0 || this.sockets.count() > 0) return;
+    this.closeLink(link, "no clients");
+  }
+
+  /** The leader hears what this shard got, and the link closes (idle, or nobody here). */
+  private closeLink(link: LinkSocket, reason: string) {
     this.inbox.say(link);
     if (this.link === link) this.link = undefined;
-    link.close(1000, "no clients");
+    link.close(1000, reason);
   }
 
   /** The leader refused a client its id (another key holds it): it goes, as if it never came. */
@@ -377,14 +384,6 @@ class ShardRelay {
     this.refuse(conn);
     this.openSeq.delete(id);
     void this.storage.delete(recordKeys([id]));
-  }
-
-  /** The link carried nothing for IDLE_LINK_MS (shard-idle.ts): the leader hears what this shard got, and it closes. */
-  private closeIdle() {
-    const link = this.link!;
-    this.inbox.say(link);
-    this.link = undefined;
-    link.close(1000, "idle");
   }
 
   private onLinkClosed(socket: LinkSocket) {
