@@ -196,11 +196,7 @@ class ShardRelay {
     return record !== undefined && record.left === undefined && sameClient(record.key, key);
   }
 
-  /**
-   * A frame goes at once when the leader has acknowledged everything sent; otherwise it waits
-   * for that ack and goes with every frame made meanwhile, in one link message: under load the
-   * leader takes many clients' events per invocation, and acknowledges them once.
-   */
+  /** A frame goes at once when the leader acknowledged all sent; else with every frame made meanwhile, in one link message after that ack (one leader invocation for many events). */
   private emit(frame: Unnumbered<RelayFrame>): number {
     const numbered = { ...frame, seq: ++this.seq } as RelayFrame;
     this.idle.active();
@@ -361,10 +357,7 @@ class ShardRelay {
     }
   }
 
-  /**
-   * Nobody here, nothing owed: the leader (and this shard) may go idle. Departed clients do not
-   * hold the link: on wrangler dev a shard that never idles delivers its sockets' closes late.
-   */
+  /** Nobody here, nothing owed: the link closes (departed clients do not hold it: on wrangler dev a shard that never idles delivers its sockets' closes late). */
   private idleLink(link: LinkSocket) {
     if (this.unacked.length > 0 || this.sockets.count() > 0) return;
     this.closeLink(link, "no clients");
