@@ -96,10 +96,20 @@ export type Attempt =
   | { refused: true; status: number; body: string }
   | { refused: false; socket: WebSocket; inbox: string[]; closedByServer(timeoutMs: number): Promise<Closed | undefined> };
 
-/** A raw WebSocket handshake: the refusal's status and body, or the open socket and what it receives. */
-export function wsAttempt(url: string): Promise<Attempt> {
+/**
+ * A raw WebSocket handshake: the refusal's status and body, or the open socket and what it
+ * receives. A handshake with no answer within `timeoutMs` rejects (the socket is dropped).
+ */
+export function wsAttempt(url: string, timeoutMs = 60_000): Promise<Attempt> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url);
+    const timer = setTimeout(() => {
+      socket.terminate();
+      reject(new Error(`no answer to the WebSocket handshake of ${url.slice(0, 120)} within ${timeoutMs} ms`));
+    }, timeoutMs);
+    socket.once("close", () => clearTimeout(timer));
+    socket.once("upgrade", () => clearTimeout(timer));
+    socket.once("unexpected-response", () => clearTimeout(timer));
     const inbox: string[] = [];
     socket.on("message", (data) => inbox.push(String(data)));
     const closed = new Promise<Closed>((done) => socket.once("close", (code, reason) => done({ code, reason: String(reason) })));

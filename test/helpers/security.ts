@@ -184,7 +184,10 @@ function securitySuite(platform: SecurityPlatform) {
   }
 
   async function opened(url: string): Promise<WebSocket> {
-    const attempt = await wsAttempt(url);
+    // A handshake left unanswered fails with what the server said, not at the suite's timeout.
+    const attempt = await wsAttempt(url, 30_000).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n${platform.devServer} said:\n${server!.output().slice(-6_000)}`);
+    });
     assert.ok(!attempt.refused, attempt.refused ? `${url.slice(0, 120)}: ${attempt.status} ${attempt.body}` : "");
     cleanups.push(() => attempt.socket.close());
     return attempt.socket;
