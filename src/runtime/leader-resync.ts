@@ -29,7 +29,7 @@ class Resync {
   /** `linked`: the hellos of the shards linked now; `all`: those of the shards woken too. */
   run(): { linked: Promise<void>; all: Promise<void> } {
     this.heardFrom.clear();
-    const links = [...this.host.links()];
+    const links = this.host.links();
     const hellos = links.map((link) => this.expect(linkShard(link.id)));
     for (const link of links) this.toLink(link, { t: "resync" });
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -57,7 +57,7 @@ class Resync {
   private async wakeAsleep(): Promise<void> {
     const count = await this.shardCount();
     // Linked by now, or heard from meanwhile (a shard that linked after the start began): awake.
-    const linked = new Set([...this.host.links()].map((link) => linkShard(link.id)));
+    const linked = new Set(this.host.links().map((link) => linkShard(link.id)));
     const asleep = Array.from({ length: count }, (_, i) => i + 1).filter((shard) => !linked.has(shard) && !this.heardFrom.has(shard));
     await Promise.all(
       asleep.map(async (shard) => {

@@ -297,7 +297,7 @@ class ShardRelay {
     // A record whose socket is gone (the server restarted: hibernated sockets do not survive
     // that) is no client any more: forgotten, never announced; so is a departure past its grace.
     // (An expired claim on a record someone holds now goes with that record, not before it.)
-    const expired = [...stored.values()].filter((record) => record.left !== undefined && record.left + ID_GRACE_MS <= now).map((record) => record.id);
+    const expired = Array.from(stored.values()).filter((record) => record.left !== undefined && record.left + ID_GRACE_MS <= now).map((record) => record.id);
     const gone = [...records.filter((record) => !this.sockets.present(record.id)).map((record) => record.id), ...expired];
     if (gone.length > 0) await this.storage.delete(recordKeys(gone));
     const clients = records
