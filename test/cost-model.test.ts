@@ -54,6 +54,13 @@ describe("cost model (test/bench/cost-model.ts) against a hand calculation", () 
     near(monthlyCost(busy, batched).requests, 28_512_000_000 + 900_000);
   });
 
+  it("sharded, writes on the socket: the client's message, and the link frames it causes, billed 20:1; no request", () => {
+    const onSockets = shardedLayout({ shards: 4, postsPerWrite: 0, writesVia: "socket", leaderEventsPerWrite: 0.1, linkFramesInPerWrite: 0.1, linkFramesOutPerWrite: 2 });
+    // 2.592e10 × (1 + 0.1 + 2) / 20 + 300,000 × 3
+    near(monthlyCost(busy, onSockets).requests, 4_017_600_000 + 900_000);
+    assert.equal(onSockets.label, "sharded, 4 shards, socket writes");
+  });
+
   it("a room with a message every 10 s or more often counts as busy; rarer, as idle", () => {
     const room = (rate: number): Room => ({ clients: 1, messagesPerClientPerSecond: rate, connectsPerClientPerMonth: 0 });
     near(monthlyCost(room(0.1), unshardedLayout()).gbSeconds, 324_000);

@@ -99,6 +99,8 @@ export interface ShardedCounts {
   shards: number;
   /** Write POSTs the clients sent per client message (sendViaRouter sends a socket's waiting writes together). */
   postsPerWrite: number;
+  /** How clients write: routed (POST, what migrate makes; the default) or on their socket (`--writes socket`). */
+  writesVia?: "POST" | "socket";
   /** Events the leader handled per client message: its requests and link frames. */
   leaderEventsPerWrite?: number;
   linkFramesInPerWrite?: number;
@@ -123,13 +125,16 @@ export interface ShardedCounts {
  * says which were.
  */
 export function shardedLayout(counts: ShardedCounts): Layout {
+  const frames = (counts.linkFramesInPerWrite ?? 0) + (counts.linkFramesOutPerWrite ?? 0);
+  // On its socket, a message is one incoming message at its shard, which relays it over its link:
+  // the leader's events are then its link frames in, already counted as messages.
+  const perMessage: PerEvent =
+    counts.writesVia === "socket"
+      ? { requests: 0, wsMessagesIn: 1 + frames, rowsWritten: counts.storageOpsPerWrite ?? 0 }
+      : { requests: counts.postsPerWrite + (counts.leaderEventsPerWrite ?? counts.postsPerWrite), wsMessagesIn: frames, rowsWritten: counts.storageOpsPerWrite ?? 0 };
   return {
-    label: `sharded, ${counts.shards} shards`,
-    perMessage: {
-      requests: counts.postsPerWrite + (counts.leaderEventsPerWrite ?? counts.postsPerWrite),
-      wsMessagesIn: (counts.linkFramesInPerWrite ?? 0) + (counts.linkFramesOutPerWrite ?? 0),
-      rowsWritten: counts.storageOpsPerWrite ?? 0,
-    },
+    label: `sharded, ${counts.shards} shards${counts.writesVia === "socket" ? ", socket writes" : ""}`,
+    perMessage,
     perConnect: {
       requests: 3,
       wsMessagesIn: (counts.linkFramesInPerConnect ?? 0) + (counts.linkFramesOutPerConnect ?? 0),

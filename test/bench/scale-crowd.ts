@@ -32,6 +32,8 @@ export interface CrowdOptions {
   clients: number;
   /** The router party, for the sharded room: writes go through it (sendViaRouter), as migrated clients send. */
   router?: string;
+  /** Sharded, writes on each writer's own socket instead (as `migrate --writes socket` leaves them): its shard relays them. */
+  socketWrites?: boolean;
 }
 
 export class Crowd {
@@ -52,10 +54,10 @@ export class Crowd {
   private readonly send: (socket: PartySocket, text: string) => void;
 
   constructor(private readonly options: CrowdOptions) {
-    const { clients, router } = options;
+    const { clients, router, socketWrites } = options;
     this.greetedAt = new Float64Array(clients);
     this.opened = new Uint8Array(clients);
-    if (router) {
+    if (router && !socketWrites) {
       const { sendViaRouter } = routerClient(router);
       this.send = (socket, text) => void sendViaRouter(socket, text).catch(() => this.failedWrites++);
     } else {

@@ -8,6 +8,8 @@ import type { Measured } from "./scale-run.js";
 export interface Row extends Measured {
   platform: string;
   mode: "sharded" | "direct";
+  /** Sharded: how clients write, with sendViaRouter (POST, what migrate makes) or on their socket (`--writes socket`). */
+  writes: "POST" | "socket" | null;
   shards: number | null;
   clients: number;
   writers: number;
@@ -28,6 +30,11 @@ function directOf(rows: Row[], row: Row): Row | undefined {
   return rows.find((r) => r.mode === "direct" && r.platform === row.platform && r.clients === row.clients && r.writers === row.writers);
 }
 
+/** The mode column: sharded writes by POST (the default) or on the socket. */
+function modeOf(row: Row): string {
+  return row.writes === "socket" ? "sharded, socket writes" : row.mode;
+}
+
 function balance(clients: number[] | undefined): string {
   if (!clients || clients.length === 0) return "—";
   const mean = clients.reduce((a, b) => a + b, 0) / clients.length;
@@ -39,7 +46,7 @@ export function table(rows: Row[]): string {
   const lines = rows.map((row) => {
     const direct = row.mode === "sharded" ? directOf(rows, row) : undefined;
     return [
-      row.platform, row.mode, row.shards === null ? "—" : String(row.shards), String(row.clients), String(row.writers),
+      row.platform, modeOf(row), row.shards === null ? "—" : String(row.shards), String(row.clients), String(row.writers),
       row.greetMs === null ? `${row.greeted}/${row.clients} by deadline` : seconds(row.greetMs, direct?.greetMs),
       fmt(row.deliveryRatio, 3), String(row.duplicates), String(row.outOfOrder),
       seconds(row.fullDeliveryMs, direct?.fullDeliveryMs), fmt(row.p50Ms), fmt(row.p99Ms),
@@ -58,7 +65,7 @@ export function idleTable(rows: Row[]): string {
     const { evicted, seconds: s, nextDelivery, nextDuplicates } = row.idle!;
     const shards = evicted.shards ? evicted.shards.map((e, i) => `${i + 1}: ${yesNo(e)}`).join(", ") : "—";
     const objects = row.mode === "sharded" ? [yesNo(evicted.placement), yesNo(evicted.leader), shards] : ["—", yesNo(evicted.leader), "—"];
-    return [row.platform, row.mode, String(row.clients), `${s} s`, ...objects, `${fmt(nextDelivery, 3)}, ${nextDuplicates} dupes`];
+    return [row.platform, modeOf(row), String(row.clients), `${s} s`, ...objects, `${fmt(nextDelivery, 3)}, ${nextDuplicates} dupes`];
   });
   return markdown(["platform", "mode", "clients", "idle", "placement room", "leader (direct: the room)", "shards", "next broadcast: delivery"], lines);
 }
@@ -73,7 +80,7 @@ function markdown(header: string[], lines: string[][]): string {
 export function targets(rows: Row[]): Target[] {
   return rows.filter((row) => row.mode === "sharded").flatMap((row) => {
     const direct = directOf(rows, row);
-    const at = `${row.platform}, ${row.clients} clients, ${row.writers} writers:`;
+    const at = `${row.platform}, ${row.clients} clients, ${row.writers} writers${row.writes === "socket" ? " on their sockets" : ""}:`;
     const within = (ms: number | null, base: number | null | undefined) => (ms === null || !base ? "—" : ms <= 1.5 * base ? "met" : "MISSED");
     const ratio = (ms: number | null, base: number | null | undefined) => (ms === null || !base ? "" : ` (${(ms / base).toFixed(2)}×)`);
     const delivered = row.greeted === row.clients && row.deliveryRatio === 1 && row.duplicates === 0 && row.outOfOrder === 0;
@@ -113,9 +120,11 @@ function awakeAfterIdle(row: Row): number | undefined {
  * writing once a second sends each write alone (the bench's bursts of 5 share requests).
  */
 export function costOf(row: Row): { inputs: string; table: string } {
+  const socket = row.writes === "socket";
   const counts = {
     shards: row.shards ?? 1,
-    postsPerWrite: 1,
+    postsPerWrite: socket ? 0 : 1,
+    writesVia: socket ? ("socket" as const) : ("POST" as const),
     leaderEventsPerWrite: row.leaderEventsPerWrite,
     linkFramesInPerWrite: row.linkFramesInPerWrite,
     linkFramesOutPerWrite: row.linkFramesOutPerWrite,
@@ -127,7 +136,7 @@ export function costOf(row: Row): { inputs: string; table: string } {
   };
   const shown = (n: number | undefined, otherwise: string) => (n === undefined ? `— (${otherwise})` : fmt(n, 2));
   const inputs = [
-    `POSTs / write 1 (measured in bursts of 5: ${fmt(row.postsPerWrite, 2)})`,
+    socket ? "writes on the clients' sockets (0 POSTs)" : `POSTs / write 1 (measured in bursts of 5: ${fmt(row.postsPerWrite, 2)})`,
     `leader events / write ${shown(counts.leaderEventsPerWrite, "1 per POST")}`,
     `link frames / write: in ${shown(counts.linkFramesInPerWrite, "0")}, out ${shown(counts.linkFramesOutPerWrite, "0")}`,
     `link frames / connect: in ${shown(counts.linkFramesInPerConnect, "0")}, out ${shown(counts.linkFramesOutPerConnect, "0")}`,

@@ -18,6 +18,8 @@ export interface RoomSpec {
   room: string;
   /** Set for the sharded room: the router party through which writes go. */
   router?: string;
+  /** Sharded: writers send on their own sockets (`--writes socket`), not with sendViaRouter. */
+  socketWrites?: boolean;
   /**
    * The router party whose load view to read. For the direct room too: the view shows the counts
    * of the party's room of the same name, which is that room, so its eviction shows.
@@ -77,7 +79,7 @@ export async function measureRoom(spec: RoomSpec): Promise<Measured> {
   const view = () => readView(spec.server.host, spec.viewVia, spec.room, spec.server.viewToken);
   // The direct room is read only outside the timed phases, and only to see an eviction.
   const before = sharded ? await view() : undefined;
-  const crowd = new Crowd({ host: spec.server.host, party: spec.party, room: spec.room, query: spec.query, clients: spec.clients, router: spec.router });
+  const crowd = new Crowd({ host: spec.server.host, party: spec.party, room: spec.room, query: spec.query, clients: spec.clients, router: spec.router, socketWrites: spec.socketWrites });
   try {
     await until(() => crowd.greeted === spec.clients, 60_000 + 120 * spec.clients);
     const greeted = crowd.greeted;

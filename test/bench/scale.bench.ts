@@ -78,17 +78,20 @@ async function runPlatform(platform: Platform): Promise<Row[]> {
   const rows: Row[] = [];
   try {
     const modes = [
-      { mode: "sharded" as const, party: platform.router, router: platform.router },
-      { mode: "direct" as const, party: platform.party, router: undefined },
+      { mode: "sharded" as const, writes: "POST" as const, party: platform.router, router: platform.router },
+      // The same, writing on the socket: the writer's shard relays its messages over its link, many a frame.
+      { mode: "sharded" as const, writes: "socket" as const, party: platform.router, router: platform.router },
+      { mode: "direct" as const, writes: null, party: platform.party, router: undefined },
     ];
     // An unmeasured round first: the first requests to a fresh workerd pay for compiling.
-    for (const { mode, party, router } of modes) await measureRoom({ server, party, router, query: platform.query, viewVia: platform.router, room: `warm-${mode}`, clients: 20, writers: 2, idleMs: 0 });
+    for (const { mode, writes, party, router } of modes) await measureRoom({ server, party, router, socketWrites: writes === "socket", query: platform.query, viewVia: platform.router, room: `warm-${mode}-${writes}`, clients: 20, writers: 2, idleMs: 0 });
     for (const clients of CLIENTS) {
       for (const writers of WRITERS) {
-        for (const { mode, party, router } of modes) {
-          process.stderr.write(`  ${platform.label}, ${mode}, ${clients} clients, ${writers} writers…\n`);
-          const measured = await measureRoom({ server, party, router, query: platform.query, viewVia: platform.router, room: `scale-${mode}-${clients}-${writers}`, clients, writers, idleMs: platform.idleMs });
-          rows.push({ platform: platform.label, mode, shards: mode === "sharded" ? SHARDS : null, clients, writers, ...measured });
+        for (const { mode, writes, party, router } of modes) {
+          process.stderr.write(`  ${platform.label}, ${mode}${writes === "socket" ? ", socket writes" : ""}, ${clients} clients, ${writers} writers…\n`);
+          const room = `scale-${mode}-${writes}-${clients}-${writers}`;
+          const measured = await measureRoom({ server, party, router, socketWrites: writes === "socket", query: platform.query, viewVia: platform.router, room, clients, writers, idleMs: platform.idleMs });
+          rows.push({ platform: platform.label, mode, writes, shards: mode === "sharded" ? SHARDS : null, clients, writers, ...measured });
         }
       }
     }
@@ -138,7 +141,7 @@ async function main() {
   const list = targets(rows);
   console.log("");
   for (const target of list) console.log(`${target.status === "met" ? "met   " : target.status === "MISSED" ? "MISSED" : "—     "}  ${target.text}`);
-  const costs = rows.filter((row) => row.mode === "sharded").map((row) => ({ row: `${row.platform}, ${row.clients} clients, ${row.writers} writers`, ...costOf(row) }));
+  const costs = rows.filter((row) => row.mode === "sharded").map((row) => ({ row: `${row.platform}, ${row.clients} clients, ${row.writers} writers${row.writes === "socket" ? " on their sockets" : ""}`, ...costOf(row) }));
   for (const cost of costs) console.log(`\nA month on Durable Objects (docs/cost.md) from the counts of ${cost.row}:\n${cost.inputs}\n\n${cost.table}`);
 
   const outDir = path.join(REPO, "test", "bench", "results");
