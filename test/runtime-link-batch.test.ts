@@ -17,6 +17,8 @@ globalThis.CloseEvent ??= class extends Event {} as unknown as typeof CloseEvent
 const settle = async () => {
   for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
 };
+/** One timer turn: what a shard holds until its turn ends has gone. */
+const turn = () => new Promise((resolve) => setTimeout(resolve, 5));
 
 function storage(): RoomStorage {
   const map = new Map<string, unknown>();
@@ -75,10 +77,32 @@ describe("a shard's frames travel together while the leader has not acknowledged
     assert.equal(messages.length, 3);
     assert.equal(messages[2]!.t, "frames");
     assert.deepEqual(framesIn(messages[2]!).map((frame) => [frame.seq, "data" in frame ? frame.data : undefined]), [1, 2, 3, 4, 5].map((i) => [i + 1, { text: `m${i}` }]));
-    // Acknowledged: the next frame goes at once again, alone.
+    // Acknowledged: the next message goes at the end of this timer turn, alone.
     ack(6);
     relay.onMessage(alice, "m6");
+    await turn();
     assert.deepEqual(messages.slice(3).map((m) => m.t), ["message"]);
+  });
+
+  it("with nothing in flight, messages of one timer turn go as one link message at its end; an open or close goes at once, with them", async () => {
+    const { relay, messages, socket, ack } = shardWithLink();
+    const [alice, bob] = [socket("alice"), socket("bob")];
+    const opening = [alice, bob].map((conn) => relay.onConnect(conn, { request: new Request(`http://host/parties/router/lobby?_pk=${conn.id}&_psk=k`) }));
+    await settle();
+    ack(2);
+    await Promise.all(opening);
+    const before = messages.length;
+    // Many clients' messages arriving together (one event each): one link message, one leader invocation.
+    for (let i = 1; i <= 4; i++) relay.onMessage(i % 2 ? alice : bob, `m${i}`);
+    assert.equal(messages.length, before, "sent before the turn ended");
+    await turn();
+    assert.deepEqual(messages.slice(before).map((m) => framesIn(m).map((frame) => ("data" in frame ? frame.data : frame.t))), [[1, 2, 3, 4].map((i) => ({ text: `m${i}` }))]);
+    // A close does not wait for the turn, and takes the messages made before it along, in order.
+    ack(6);
+    relay.onMessage(alice, "m5");
+    const closing = relay.onClose(bob, 1000, "bye");
+    assert.deepEqual(framesIn(messages.at(-1)!).map((frame) => frame.t), ["message", "close"]);
+    await closing;
   });
 });
 

@@ -102,6 +102,14 @@ function headerPairs(headers: Pick<HeaderList, "forEach">): [string, string][] {
   return pairs;
 }
 
+/** Headers not of the WebSocket handshake's hop: those a client's open carries to the leader. */
+const HOP_HEADERS = new Set(["upgrade", "connection", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "host"]);
+
+/** A client's request headers as the party sees them: neither ours nor the handshake's hop. */
+function clientHeaders(headers: Pick<HeaderList, "forEach">): [string, string][] {
+  return headerPairs(headers).filter(([name]) => !name.startsWith(HEADER_PREFIX) && !HOP_HEADERS.has(name));
+}
+
 /** Drops our headers from a request that came from the internet, where anyone can set them. */
 function stripInternalHeaders(req: { headers: HeaderList }): void {
   for (const [name] of headerPairs(req.headers)) if (name.startsWith(HEADER_PREFIX)) req.headers.delete(name);
@@ -305,6 +313,7 @@ export {
   decode,
   decodeId,
   encode,
+  clientHeaders,
   headerPairs,
   injectedFault,
   isLink,

@@ -24,7 +24,7 @@ import { LoadReporter } from "./shard-load.js";
 import { OpenWaits } from "./shard-opens.js";
 import { IGNORED, ShardSockets, isIgnored, tagOf } from "./shard-sockets.js";
 import { Departures, counted, recordKeys, type StoredClient } from "./shard-records.js";
-import { HEADER, HEADER_PREFIX, ID_GRACE_MS, KEY_PARAM, LINK_ID_PREFIX, decode, decodeId, encode, headerPairs, partyUri, sameClient } from "./protocol.js";
+import { HEADER, ID_GRACE_MS, KEY_PARAM, LINK_ID_PREFIX, clientHeaders, decode, decodeId, encode, partyUri, sameClient } from "./protocol.js";
 import type { ClientRecord, Departed, Kept, LeaderFrame, Message, RelayFrame, ShardFrame, Unnumbered } from "./protocol.js";
 
 /** Bytes of relayed frames a shard keeps until the leader acknowledges them, and the newest frame on top. */
@@ -34,8 +34,6 @@ const BATCH_MAX_BYTES = 1_048_576;
 /** A shard reopening its link: backoff between attempts. */
 const RELINK_BASE_MS = 50;
 const RELINK_MAX_MS = 5_000;
-
-const HOP_HEADERS = new Set(["upgrade", "connection", "sec-websocket-key", "sec-websocket-version", "sec-websocket-extensions", "host"]);
 
 class ShardRelay {
   /** Changes whenever this shard starts afresh, so the leader knows its numbering restarted. */
@@ -50,15 +48,13 @@ class ShardRelay {
   private readonly openSeq = new Map<string, number>();
   /** Clients whose onConnect waits for the leader to take their open (shard-opens.ts). */
   private readonly opening = new OpenWaits();
-  /**
-   * Clients whose close the leader has not acknowledged, as they were, by the close's number: a
-   * leader woken meanwhile learns of them from the hello, so the close it is sent again runs
-   * their onClose (a hello of present sockets only would leave it an id it never knew).
-   */
+  // Clients whose close the leader has not acknowledged, as they were: a leader woken meanwhile learns of them from the hello,
+  // so the close it is sent again runs their onClose (a hello of present sockets only would leave it an id it never knew).
   private readonly closing = new Map<string, { seq: number; open: number; client?: ClientRecord }>();
   private link: LinkSocket | undefined;
   private linking = false;
   private relinkAttempt = 0;
+  private flush: ReturnType<typeof setTimeout> | undefined;
   /** A leader that does not hibernate stays in memory while it has clients, as unsharded: its links stay up. */
   private readonly idle = new IdleLink(() => this.link !== undefined && this.unacked.length === 0 && this.inbox.hibernates, () => this.closeLink(this.link!, "idle"));
   /** Hellos sent by this incarnation: the leader takes none older than the last it took. */
@@ -120,7 +116,7 @@ class ShardRelay {
     conn.setState({ partyShardSocket: socket });
     const mine: StoredClient = { id: conn.id, socket, uri, key, ...(owner ? { owner } : {}) };
     await this.storage.put(`client:${conn.id}`, mine);
-    const [headers, cf] = [headerPairs(ctx.request.headers).filter(([name]) => !name.startsWith(HEADER_PREFIX) && !HOP_HEADERS.has(name)), ctx.request.headers.get(HEADER.cf)];
+    const [headers, cf] = [clientHeaders(ctx.request.headers), ctx.request.headers.get(HEADER.cf)];
     const seq = this.emit({ t: "open", id: conn.id, socket, uri, key, headers, ...(cf ? { cf } : {}), ...(taken ? { taken } : {}) });
     this.openSeq.set(conn.id, seq);
     this.reportLoad(conn.id);
@@ -210,8 +206,15 @@ class ShardRelay {
     // A link that is closing is as good as gone; its close event may come many seconds later.
     if (this.link && this.link.readyState !== 1) this.link = undefined;
     if (!this.link) this.ensureLink();
+    // A message waits for the end of this timer turn: clients' messages that arrived together go as one link message.
+    else if (this.sent <= this.acked && frame.t === "message") this.flush ??= setTimeout(() => this.flushWaiting(), 0);
     else if (this.sent <= this.acked) this.sendWaiting(this.link);
     return numbered.seq;
+  }
+
+  private flushWaiting() {
+    this.flush = undefined;
+    if (this.link?.readyState === 1 && this.sent <= this.acked) this.sendWaiting(this.link);
   }
 
   /** Every frame not sent on this link yet, in as few link messages as BATCH_MAX_BYTES allows. */
@@ -223,12 +226,9 @@ class ShardRelay {
     this.sent = waiting.at(-1)!.frame.seq;
   }
 
-  /**
-   * The leader acknowledged nothing for UNACKED_MAX_BYTES of frames. Dropping one would lose an
-   * open (a client the party never meets) or a close (a ghost in getConnections()): instead every
-   * client here is closed to reconnect, and the shard starts a new incarnation, whose hello tells
-   * the leader that none of them is here any more (their onClose runs there).
-   */
+  // The leader acknowledged nothing for UNACKED_MAX_BYTES of frames. Dropping one would lose an open (a client the party never
+  // meets) or a close (a ghost in getConnections()): every client here is closed to reconnect, and the shard starts a new
+  // incarnation, whose hello tells the leader that none of them is here any more (their onClose runs there).
   private startAfresh() {
     console.error(`party-shard: the leader acknowledged nothing for ${UNACKED_MAX_BYTES} bytes of frames; this shard's clients are closed (1013) to reconnect`);
     const ids: string[] = [];
