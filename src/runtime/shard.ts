@@ -31,6 +31,8 @@ import type { ClientRecord, Departed, Kept, LeaderFrame, Message, RelayFrame, Sh
 const UNACKED_MAX_BYTES = 8_388_608;
 /** Bytes of frames sent together in one link message (a bigger frame goes alone). */
 const BATCH_MAX_BYTES = 1_048_576;
+/** How long a client's message waits, with nothing in flight, for others that arrive meanwhile to share its link message (emit). */
+const MERGE_MS = 5;
 /** A shard reopening its link: backoff between attempts. */
 const RELINK_BASE_MS = 50;
 const RELINK_MAX_MS = 5_000;
@@ -192,7 +194,7 @@ class ShardRelay {
     return record !== undefined && record.left === undefined && sameClient(record.key, key);
   }
 
-  /** A frame goes at once when the leader acknowledged all sent; else with every frame made meanwhile, in one link message after that ack (one leader invocation for many events). */
+  /** A frame goes at once (a message MERGE_MS later) when the leader acknowledged all sent; else with every frame made meanwhile, in one link message after that ack (one leader invocation for many events). */
   private emit(frame: Unnumbered<RelayFrame>): number {
     const numbered = { ...frame, seq: ++this.seq } as RelayFrame;
     this.idle.active();
@@ -206,8 +208,7 @@ class ShardRelay {
     // A link that is closing is as good as gone; its close event may come many seconds later.
     if (this.link && this.link.readyState !== 1) this.link = undefined;
     if (!this.link) this.ensureLink();
-    // A message waits for the end of this timer turn: clients' messages that arrived together go as one link message.
-    else if (this.sent <= this.acked && frame.t === "message") this.flush ??= setTimeout(() => this.flushWaiting(), 0);
+    else if (this.sent <= this.acked && frame.t === "message") this.flush ??= setTimeout(() => this.flushWaiting(), MERGE_MS);
     else if (this.sent <= this.acked) this.sendWaiting(this.link);
     return numbered.seq;
   }
