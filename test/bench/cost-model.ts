@@ -115,14 +115,14 @@ export interface ShardedCounts {
 }
 
 /**
- * The sharded room with routed writes (what `migrate` makes). From the code (src/runtime/edge.ts,
- * placement.ts, shard-load.ts): a write POST costs a request at the writer's shard (the key check)
- * and one at the leader, unless the leader's own count of events says fewer; a connect costs
- * three, placement's choice, the upgrade at the shard and the shard's load report. The safe side
- * where the counts cannot tell: every leader event is billed as a request, link frames both ways
- * as incoming messages (the shard's end is an outgoing socket), storage operations as rows
- * written (reads included). A link or storage count not measured is taken as 0; docs/cost.md
- * says which were.
+ * The sharded room, with routed writes (what `migrate` makes) or socket writes (`--writes
+ * socket`). From the code (src/runtime/edge.ts, edge-placement.ts, shard-load.ts): a write POST
+ * costs a request at the writer's shard (the key check) and the leader's events for it; a
+ * connect at most three, the upgrade at the shard, the shard's load report and the edge's
+ * refresh of the room's counts. The safe side where the counts cannot tell: every leader event
+ * of a routed write is billed as a request, link frames both ways as incoming messages (the
+ * shard's end is an outgoing socket), storage operations as rows written (reads included). A
+ * link or storage count not measured is taken as 0; docs/cost.md says which were.
  */
 export function shardedLayout(counts: ShardedCounts): Layout {
   const frames = (counts.linkFramesInPerWrite ?? 0) + (counts.linkFramesOutPerWrite ?? 0);
