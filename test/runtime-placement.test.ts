@@ -15,8 +15,9 @@ function placement(answers: Record<number, (() => Promise<Response>) | number>) 
   return new Placement("lobby", "main", 4, routerRoom, leader);
 }
 
+/** The counts, as the edge asks them (the operator's full view also asks each shard). */
 async function view(place: Placement): Promise<number[]> {
-  return ((await (await place.onRequest(new Request("http://router/"))).json()) as { load: number[] }).load;
+  return ((await (await place.onRequest(new Request("http://router/", { headers: { [HEADER.counts]: "1" } }))).json()) as { load: number[] }).load;
 }
 
 async function placeClient(place: Placement, id: string): Promise<Response> {
@@ -81,20 +82,21 @@ describe("placement: the load view and the counts", () => {
   const report = (shard: number, count: number, n: number, startedAt: number) =>
     new Request("http://router/", { method: "POST", headers: { [HEADER.load]: encodeURIComponent(JSON.stringify({ shard, count, id: "someone", from: `s${shard}`, n, startedAt })) } });
 
-  it("shows each shard's clients and when its incarnation started, from its answer at start and from its reports", async () => {
+  it("shows each shard's clients and when its incarnation started, from its answer at start and from its reports, and its storage operations as it says them now", async () => {
     const routerRoom = (room: string): RoomFetch => async () => {
       const shard = Number(/!shard-(\d+)$/.exec(room)![1]);
-      return Response.json(shard === 4 ? { connections: 1 } : { connections: shard, startedAt: 1_000 + shard });
+      return Response.json(shard === 4 ? { connections: 1 } : { connections: shard, startedAt: 1_000 + shard, storageOps: 10 * shard });
     };
     const place = new Placement("lobby", "main", 4, routerRoom, async () => Response.json({ broadcasts: 0 }));
     await place.start();
     await place.onRequest(report(2, 7, 1, 5_000));
     const shown = (await (await place.onRequest(new Request("http://router/"))).json()) as Record<string, unknown>;
+    // Storage operations as each shard says them when the view is asked (shard 4 does not say).
     assert.deepEqual(shown.perShard, [
-      { clients: 1, startedAt: 1_001 },
-      { clients: 7, startedAt: 5_000 },
-      { clients: 3, startedAt: 1_003 },
-      { clients: 1, startedAt: null },
+      { clients: 1, startedAt: 1_001, storageOps: 10 },
+      { clients: 7, startedAt: 5_000, storageOps: 20 },
+      { clients: 3, startedAt: 1_003, storageOps: 30 },
+      { clients: 1, startedAt: null, storageOps: null },
     ]);
     assert.deepEqual(shown.load, [1, 7, 3, 1]);
     assert.deepEqual(Object.keys(shown).sort(), ["leader", "load", "party", "perShard", "room", "shards", "since"]);

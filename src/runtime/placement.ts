@@ -24,10 +24,11 @@ const MAX_RECENT = 20_000;
 /** How long start waits for a shard's count. */
 const START_ASK_MS = 5_000;
 
-/** What a shard says of itself when asked: its clients, and when its current incarnation started. */
+/** What a shard says of itself when asked: its clients, when its current incarnation started, and its storage operations since. */
 interface ShardCount {
   connections: number;
   startedAt: number | null;
+  storageOps: number | null;
 }
 
 /** The router's room `<room>`: how many clients each shard holds, and (older routers) where each client goes. */
@@ -78,9 +79,9 @@ class Placement {
     const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${START_ASK_MS} ms`)), START_ASK_MS)));
     try {
       const res = await Promise.race([this.routerRoom(shardRoomId(this.room, shard))("", { method: "GET" }), late]);
-      const { connections, startedAt } = (await Promise.race([res.json(), late])) as { connections?: unknown; startedAt?: unknown };
+      const { connections, startedAt, storageOps } = (await Promise.race([res.json(), late])) as { connections?: unknown; startedAt?: unknown; storageOps?: unknown };
       if (!res.ok || !isCount(connections)) throw new Error(`answered ${res.status} without a count`);
-      return { connections, startedAt: isCount(startedAt) ? startedAt : null };
+      return { connections, startedAt: isCount(startedAt) ? startedAt : null, storageOps: isCount(storageOps) ? storageOps : null };
     } finally {
       if (timer !== undefined) clearTimeout(timer);
     }
@@ -97,8 +98,14 @@ class Placement {
     const load = this.loads.toldCounts();
     // The edge's refresh: counts only, without asking the leader.
     if (req.headers.has(HEADER.counts)) return json(200, { load });
-    const perShard = load.map((clients, i) => ({ clients, startedAt: this.startedAt[i] }));
-    return json(200, { room: this.room, party: this.party, shards: this.shardCount, load, perShard, since: this.since, leader: await this.leaderStats() });
+    // The operator's view asks each shard for its storage operations (reports do not carry
+    // them: a report goes only when a count changes); a shard that cannot say shows null.
+    const [leader, asked] = await Promise.all([this.leaderStats(), Promise.allSettled(load.map((_, i) => this.askCount(i + 1)))]);
+    const perShard = load.map((clients, i) => {
+      const answer = asked[i]?.status === "fulfilled" ? asked[i].value : undefined;
+      return { clients, startedAt: this.startedAt[i] ?? answer?.startedAt ?? null, storageOps: answer?.storageOps ?? null };
+    });
+    return json(200, { room: this.room, party: this.party, shards: this.shardCount, load, perShard, since: this.since, leader });
   }
 
   /** What the leader sent its shards; null before the party is wrapped by migrate. */
