@@ -208,14 +208,15 @@ function securitySuite(platform: SecurityPlatform) {
 
   /**
    * A POST. wrangler dev's own proxy sometimes answers the request after one whose body was left
-   * unread (a refusal) with a 503 of its own, before the Worker sees it: asked again, once. A
-   * write asked again carries the same idempotency key, so it still runs once at most.
+   * unread (a refusal) with a 503 of its own, before the Worker sees it, even twice in a row:
+   * asked again, up to three times. A write asked again carries the same idempotency key, so it
+   * still runs once at most.
    */
   async function post(pathname: string, headers: Record<string, string>, body: string): Promise<Answer> {
     for (let attempt = 1; ; attempt++) {
       const res = await fetch(`http://${host()}${pathname}`, { method: "POST", headers, body });
       const answer = { status: res.status, body: await res.text() };
-      if (attempt === 2 || answer.status !== 503 || !answer.body.startsWith(PROXY_RESTARTED)) return answer;
+      if (attempt === 4 || answer.status !== 503 || !answer.body.startsWith(PROXY_RESTARTED)) return answer;
     }
   }
 
@@ -227,7 +228,7 @@ function securitySuite(platform: SecurityPlatform) {
 
   /**
    * A chunked POST written by hand; undefined when the server reset the connection before its
-   * answer was read. wrangler dev's proxy's 503 (see post) is asked again, once.
+   * answer was read. wrangler dev's proxy's 503 (see post) is asked again, up to three times.
    */
   async function postChunked(pathname: string, headers: string[], bytes: number) {
     const head = [`POST ${pathname} HTTP/1.1`, `Host: ${host()}`, "Content-Type: text/plain", ...headers, "Connection: close"];
@@ -238,7 +239,7 @@ function securitySuite(platform: SecurityPlatform) {
         if (!/no HTTP answer: ""/.test(error.message)) throw error;
         return undefined;
       });
-      if (attempt === 2 || answer?.status !== 503 || !answer.body.startsWith(PROXY_RESTARTED)) return answer;
+      if (attempt === 4 || answer?.status !== 503 || !answer.body.startsWith(PROXY_RESTARTED)) return answer;
     }
   }
 
