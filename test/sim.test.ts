@@ -42,6 +42,8 @@ const FIXED: [what: string, seed: number, faults: FaultKind[]][] = [
   ["a frame the leader sent on a link that broke was lost (leader frames are numbered, kept until the shard got them, sent again)", 5, ["link-drop"]],
   ["a starting leader took a client's open before a woken shard's hello named a client whose close it still owed (a woken shard says whether it links)", 3025, ["link-delay", "shard-evict", "leader-evict", "restart", "squat"]],
   ["a party met a client after a message sent once the client's socket was open (a shard's onConnect waits for the leader's ack of the open)", 150, []],
+  ["a broadcast held while a shard's new incarnation said hello went out numbered by the old one, and reached a client the party had not met (held broadcasts are carried over)", 2059742, ["link-delay", "shard-evict", "leader-evict", "restart", "squat"]],
+  ["the same, with links dropped: a client got a broadcast before its welcome", 3009955, ["link-delay", "link-drop", "shard-evict", "leader-evict", "restart"]],
 ];
 
 describe("simulation against the unsharded reference", () => {

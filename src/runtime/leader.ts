@@ -218,8 +218,9 @@ class LeaderCore {
       for (const client of hello.clients) if (this.remotes.get(client.id)?.shard !== shard) this.addRemote(shard, client.id, client.uri, client.key, client.kept, client.socket);
       // A leader woken from hibernation forgot who left lately: the shards remember (older shards name none).
       for (const entry of hello.left ?? []) if (!this.remotes.has(entry.id)) this.departed.remember(entry);
-      // What waited for the old incarnation goes only to the clients it still has (sockets that
-      // outlived its memory); a broadcast only to them, as its numbering started again.
+      // What waited for the old incarnation (held broadcasts too, numbered by it) goes only to the
+      // clients it still has (sockets that outlived its memory), as its numbering started again.
+      if (state) this.fanout.releaseHeld(shard);
       const carried = state ? carriedOver(state.kept, listed) : [];
       // Frames dropped for the old incarnation: its clients that outlived it are closed to reconnect.
       const droppedUpTo = state && state.droppedUpTo > 0 ? Number.MAX_SAFE_INTEGER : 0;
