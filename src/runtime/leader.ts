@@ -214,7 +214,7 @@ class LeaderCore {
     if (state?.incarnation !== hello.incarnation) {
       // A shard (or this leader) we have not met: its clients are as it says, up to what was acked.
       const listed = new Set(hello.clients.map((client) => client.id));
-      for (const remote of Array.from(this.remotes.values())) if (remote.shard === shard && !listed.has(remote.id)) this.gone(remote, 1006, "shard restarted");
+      for (const remote of this.remotesOn(shard)) if (!listed.has(remote.id)) this.gone(remote, 1006, "shard restarted");
       for (const client of hello.clients) if (this.remotes.get(client.id)?.shard !== shard) this.addRemote(shard, client.id, client.uri, client.key, client.kept, client.socket);
       // A leader woken from hibernation forgot who left lately: the shards remember (older shards name none).
       for (const entry of hello.left ?? []) if (!this.remotes.has(entry.id)) this.departed.remember(entry);
@@ -235,9 +235,14 @@ class LeaderCore {
     if (this.fanout.relinked(state, link, hello)) {
       // Frames for this shard's clients were dropped before it got them: rather than miss them
       // silently, each client is closed to reconnect and be greeted again.
-      for (const remote of Array.from(this.remotes.values())) if (remote.shard === shard) remote.close(1013, "Try Again Later");
+      for (const remote of this.remotesOn(shard)) remote.close(1013, "Try Again Later");
     }
     this.resync.heard(shard);
+  }
+
+  /** The clients on `shard`, as an array: what is done to each may remove it from `remotes`. */
+  private remotesOn(shard: number): RemoteConnection[] {
+    return Array.from(this.remotes.values()).filter((remote) => remote.shard === shard);
   }
 
   private apply(shard: number, frame: RelayFrame) {
@@ -373,8 +378,12 @@ class LeaderCore {
   /** Every connection of the room, on every shard. */
   connections(tag?: string): Conn[] {
     const all: Conn[] = this.host.directConnections(tag).filter((direct) => !this.remotes.has(direct.id));
-    this.remotes.forEach((remote) => remote.met && (tag === undefined || remote.hasTag(tag)) && all.push(remote));
-    this.leaving.forEach((left) => (tag === undefined || left.hasTag(tag)) && all.push(left));
+    this.remotes.forEach((remote) => {
+      if (remote.met && (tag === undefined || remote.hasTag(tag))) all.push(remote);
+    });
+    this.leaving.forEach((left) => {
+      if (tag === undefined || left.hasTag(tag)) all.push(left);
+    });
     return all;
   }
 

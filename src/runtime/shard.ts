@@ -305,7 +305,7 @@ class ShardRelay {
       .filter((record) => this.sockets.present(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
       .map(({ id, socket, uri, key }): ClientRecord => ({ id, ...(socket ? { socket } : {}), uri, key, kept: kept.get(`kept:${id}`) ?? { state: null, attachment: null, tags: [] } }));
     // Those the leader knew whose close is still to be taken, as they were (the close comes after).
-    this.closing.forEach(({ open, client }) => client && open <= this.acked && !clients.some((listed) => listed.id === client.id) && clients.push(client));
+    for (const { open, client } of Array.from(this.closing.values())) if (client && open <= this.acked && !clients.some((listed) => listed.id === client.id)) clients.push(client);
     socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, n: ++this.hellos, acked: this.acked, clients, left: left.filter((entry) => entry.until > now), ...this.inbox.state() } satisfies ShardFrame));
     this.sent = this.acked;
     this.sendWaiting(socket, true);
@@ -321,7 +321,7 @@ class ShardRelay {
       case "ack":
         this.acked = Math.max(this.acked, frame.seq);
         while (this.unacked[0] && this.unacked[0].frame.seq <= this.acked) this.unackedBytes -= this.unacked.shift()!.bytes;
-        this.closing.forEach(({ seq }, id) => seq <= this.acked && this.closing.delete(id));
+        for (const [id, { seq }] of Array.from(this.closing)) if (seq <= this.acked) this.closing.delete(id);
         this.opening.release(this.acked);
         if (socket === this.link && this.sent <= this.acked) this.sendWaiting(socket);
         this.idleLink(socket);

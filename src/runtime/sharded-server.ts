@@ -104,7 +104,7 @@ function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...ar
     /** Asked by a shard (RPC) before it links: a ticket its link's handshake must carry. */
     partyShardTicket(): string {
       const now = Date.now();
-      this.#tickets.forEach((expires, ticket) => expires <= now && this.#tickets.delete(ticket));
+      for (const [ticket, expires] of Array.from(this.#tickets)) if (expires <= now) this.#tickets.delete(ticket);
       const ticket = crypto.randomUUID();
       if (this.#tickets.size < 256) this.#tickets.set(ticket, now + TICKET_MS);
       return ticket;
