@@ -159,3 +159,15 @@ export function handshakeOutcome(url: string, timeoutMs = 10_000): Promise<strin
     socket.on("error", (error) => done(`error ${error.message}`));
   });
 }
+
+/**
+ * After a request whose body the Worker left unread (a refusal), wrangler dev's proxy sometimes
+ * answers the next request itself, 503 "Your worker restarted mid-request", before the Worker
+ * sees it, even twice in a row (docs/security.md): asked again, up to three times. Only for
+ * requests that may run twice, or carry the key that makes a repeat run once.
+ */
+export async function pastProxyRestarts<A extends { status: number; body: string } | undefined>(ask: () => Promise<A>): Promise<A> {
+  let answer = await ask();
+  for (let again = 0; again < 3 && answer?.status === 503 && answer.body.startsWith("Your worker restarted mid-request"); again++) answer = await ask();
+  return answer;
+}

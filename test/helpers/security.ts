@@ -9,7 +9,7 @@ import { linkNodeModules } from "../../src/infra/link-node-modules.js";
 import { startPartykitDev } from "../../src/infra/partykit-dev.js";
 import { startWranglerDev } from "../../src/infra/wrangler-dev.js";
 import { FIXTURES, PARTYKIT_BIN, REPO, copyProject, runCli } from "./cli.js";
-import { rawRequest, writeChunked, wsAttempt } from "./raw-http.js";
+import { pastProxyRestarts, rawRequest, writeChunked, wsAttempt } from "./raw-http.js";
 import { tempDir } from "./temp.js";
 import { pool, sleep, sum, until } from "./wait.js";
 
@@ -29,8 +29,6 @@ export const SECRET = "s3cret";
 export const AUTH = { authorization: "Bearer good" };
 /** A keyed write's answer when it ran. */
 export const WRITTEN = { status: 200, body: "ok" };
-/** wrangler dev's proxy's own answer when its connection to the Worker broke (see `post`). */
-const PROXY_RESTARTED = "Your worker restarted mid-request";
 
 export type RoutedSocket = { url: string; close(): void; addEventListener(type: "message", listener: (event: { data: unknown }) => void): void };
 export type Join = (options: { host: string; room: string; id: string; WebSocket: unknown }) => { socket: RoutedSocket; say(text: string): void };
@@ -206,18 +204,12 @@ function securitySuite(platform: SecurityPlatform) {
     return view.load;
   }
 
-  /**
-   * A POST. wrangler dev's own proxy sometimes answers the request after one whose body was left
-   * unread (a refusal) with a 503 of its own, before the Worker sees it, even twice in a row:
-   * asked again, up to three times. A write asked again carries the same idempotency key, so it
-   * still runs once at most.
-   */
-  async function post(pathname: string, headers: Record<string, string>, body: string): Promise<Answer> {
-    for (let attempt = 1; ; attempt++) {
+  /** A POST, past wrangler dev's proxy's own 503 (pastProxyRestarts): a write asked again carries the same idempotency key, so it still runs once at most. */
+  function post(pathname: string, headers: Record<string, string>, body: string): Promise<Answer> {
+    return pastProxyRestarts(async () => {
       const res = await fetch(`http://${host()}${pathname}`, { method: "POST", headers, body });
-      const answer = { status: res.status, body: await res.text() };
-      if (attempt === 4 || answer.status !== 503 || !answer.body.startsWith(PROXY_RESTARTED)) return answer;
-    }
+      return { status: res.status, body: await res.text() };
+    });
   }
 
   /** A connection's keyed write through the router, as sendViaRouter sends it. */
@@ -228,19 +220,18 @@ function securitySuite(platform: SecurityPlatform) {
 
   /**
    * A chunked POST written by hand; undefined when the server reset the connection before its
-   * answer was read. wrangler dev's proxy's 503 (see post) is asked again, up to three times.
+   * answer was read. Past wrangler dev's proxy's own 503 (pastProxyRestarts).
    */
-  async function postChunked(pathname: string, headers: string[], bytes: number) {
+  function postChunked(pathname: string, headers: string[], bytes: number) {
     const head = [`POST ${pathname} HTTP/1.1`, `Host: ${host()}`, "Content-Type: text/plain", ...headers, "Connection: close"];
-    for (let attempt = 1; ; attempt++) {
-      // The server may answer 413 and close while the body is still arriving; on a busy machine the
-      // reset can come before the answer is read: an answer lost, not a body taken (the inboxes say so).
-      const answer = await rawRequest(host(), head.join("\r\n"), (socket) => writeChunked(socket, bytes)).catch((error: Error) => {
+    // The server may answer 413 and close while the body is still arriving; on a busy machine the
+    // reset can come before the answer is read: an answer lost, not a body taken (the inboxes say so).
+    return pastProxyRestarts(() =>
+      rawRequest(host(), head.join("\r\n"), (socket) => writeChunked(socket, bytes)).catch((error: Error) => {
         if (!/no HTTP answer: ""/.test(error.message)) throw error;
         return undefined;
-      });
-      if (attempt === 4 || answer?.status !== 503 || !answer.body.startsWith(PROXY_RESTARTED)) return answer;
-    }
+      }),
+    );
   }
 
   return {

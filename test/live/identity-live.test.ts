@@ -9,7 +9,7 @@ import { linkNodeModules } from "../../src/infra/link-node-modules.js";
 import { startPartykitDev } from "../../src/infra/partykit-dev.js";
 import { startWranglerDev } from "../../src/infra/wrangler-dev.js";
 import { FIXTURES, PARTYKIT_BIN, REPO, copyProject, runCli } from "../helpers/cli.js";
-import { rawRequest, wsAttempt, type Attempt } from "../helpers/raw-http.js";
+import { pastProxyRestarts, rawRequest, wsAttempt, type Attempt } from "../helpers/raw-http.js";
 import { tempDir } from "../helpers/temp.js";
 import { sleep, until } from "../helpers/wait.js";
 
@@ -152,7 +152,7 @@ for (const target of PLATFORMS) {
         ]) {
           const head = [`POST /parties/${router}/${room} HTTP/1.1`, `Host: ${server!.host}`, `Content-Type: ${type}`, "Transfer-Encoding: chunked", `x-party-shard-connection: ${id}`, `x-party-shard-key: ${writeKey}`, "x-party-shard-seq: 1", "Connection: close"];
           // One chunk of 64 KiB of a body that never ends: an answer can only come from a router that did not wait for the rest.
-          const answer = await proxied(() => rawRequest(server!.host, head.join("\r\n"), (socket) => void socket.write(`10000\r\n${"x".repeat(65_536)}\r\n`), 8_000));
+          const answer = await pastProxyRestarts(() => rawRequest(server!.host, head.join("\r\n"), (socket) => void socket.write(`10000\r\n${"x".repeat(65_536)}\r\n`), 8_000));
           assert.equal(answer.status, 425, `${id} ${type}: ${answer.head} ${answer.body}`);
         }
         assert.deepEqual(await write(room, "present-7", key, 1, "mine"), { status: 200, body: "ok" });
@@ -247,24 +247,13 @@ for (const target of PLATFORMS) {
       /** A connection's keyed, numbered write, as sendViaRouter sends it (asked again, with the same key, on wrangler dev's proxy's 503). */
       async function write(room: string, id: string, key: string, seq: number, body: string): Promise<Answer> {
         const headers = { "content-type": "text/plain;charset=UTF-8", "x-party-shard-connection": id, "x-party-shard-key": key, "x-party-shard-seq": String(seq), "idempotency-key": randomUUID() };
-        return proxied(async () => {
+        return pastProxyRestarts(async () => {
           const res = await fetch(`http://${server!.host}/parties/${router}/${room}`, { method: "POST", headers, body });
           return { status: res.status, body: await res.text() };
         });
       }
     });
   }
-}
-
-/**
- * After a request whose body the Worker left unread, wrangler dev's proxy sometimes answers the
- * next request itself, 503, before the Worker sees it (docs/security.md): asked again, at most
- * three times (one CI run got that 503 twice in a row; the refused writes asked here run nothing).
- */
-async function proxied<A extends { status: number; body: string }>(ask: () => Promise<A>): Promise<A> {
-  let answer = await ask();
-  for (let again = 0; again < 3 && answer.status === 503 && answer.body.startsWith("Your worker restarted mid-request"); again++) answer = await ask();
-  return answer;
 }
 
 function partyserverProject(): string {
