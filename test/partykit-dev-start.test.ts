@@ -7,7 +7,9 @@ import { tempDir } from "./helpers/temp.js";
 
 /**
  * A stand-in `partykit` that logs each start to runs.log. `silentFirst`: its first start prints
- * nothing and never serves (a start that is stuck); `never`: it prints, then never serves.
+ * nothing and never serves (a start that is stuck); `never`: it prints, then never serves. `never`
+ * is a shell script: it must print well within the silent-start time, and Node's own start on a
+ * loaded 2-core machine can take longer than that (CI saw a second start because of it).
  */
 function fakePartykit(behaviour: "silentFirst" | "never"): { bin: string; runs: () => number } {
   const dir = tempDir("fake-partykit");
@@ -15,14 +17,19 @@ function fakePartykit(behaviour: "silentFirst" | "never"): { bin: string; runs: 
   const log = path.join(dir, "runs.log");
   writeFileSync(
     bin,
-    `#!/usr/bin/env node
+    behaviour === "never"
+      ? `#!/bin/sh
+echo run >> ${JSON.stringify(log)}
+echo booting
+exec sleep 1000
+`
+      : `#!/usr/bin/env node
 const fs = require("node:fs");
 const http = require("node:http");
 const log = ${JSON.stringify(log)};
 const first = !fs.existsSync(log);
 fs.appendFileSync(log, "run\\n");
-if (${JSON.stringify(behaviour)} === "silentFirst" && first) setInterval(() => {}, 1000);
-else if (${JSON.stringify(behaviour)} === "never") { console.log("booting"); setInterval(() => {}, 1000); }
+if (first) setInterval(() => {}, 1000);
 else {
   const port = Number(process.argv[process.argv.indexOf("--port") + 1]);
   http.createServer((req, res) => res.end("ok")).listen(port, "127.0.0.1", () => console.log("Ready on http://127.0.0.1:" + port));
@@ -47,7 +54,7 @@ describe("starting partykit dev", () => {
 
   it("does not start again a process that printed something: it fails when its ready time is up", async () => {
     const fake = fakePartykit("never");
-    await assert.rejects(startPartykitDev({ cwd: path.dirname(fake.bin), bin: fake.bin, silentStartMs: 200, readyTimeoutMs: 1_500 }), /partykit dev did not become ready/);
+    await assert.rejects(startPartykitDev({ cwd: path.dirname(fake.bin), bin: fake.bin, silentStartMs: 1_000, readyTimeoutMs: 2_500 }), /partykit dev did not become ready/);
     assert.equal(fake.runs(), 1);
   });
 });
