@@ -159,3 +159,27 @@ describe("one message the party sends to many sockets one by one (as Yjs servers
     assert.deepEqual(shown(two.frames), [JSON.stringify({ t: "broadcasts", items: [{ data: [1, 2, 3], to: ["d", "e"], at: [null, null] }, { data: "after", without: [], upTo: 0 }] })]);
   });
 });
+
+describe("sends to a client whose close came while they were held", () => {
+  it("are dropped: a shard whose link closed with its last client gets no frame and is not woken for them", async () => {
+    const [one, two] = [fakeLink("party-shard-link-1-a"), fakeLink("party-shard-link-2-a")];
+    const links: LinkEnd[] = [one, two];
+    const woken: string[] = [];
+    const host = { ...leaderHostWith(links), routerRoom: (room: string) => (woken.push(room), async () => new Response("{}")) };
+    // As YServer relays an awareness change: to every connection, one by one.
+    const core: LeaderCore = new LeaderCore(host, { message: () => void [...core.connections()].forEach((conn) => conn.send(new Uint8Array([7]))) });
+    await Promise.all([core.start(), core.onLinkFrame(one, JSON.stringify(hello("one", ["a"]))), core.onLinkFrame(two, JSON.stringify(hello("two", ["d"])))]);
+    one.frames.length = two.frames.length = 0;
+    woken.length = 0;
+    // In one timer turn: a's message (the sends are held), then d's close; its shard, empty, closes its link.
+    await core.onLinkFrame(one, JSON.stringify({ t: "message", seq: 1, id: "a", data: { text: "cursor" } }));
+    await core.onLinkFrame(two, JSON.stringify({ t: "close", seq: 1, id: "d", code: 1000, reason: "" }));
+    two.close();
+    core.onLinkClose(two);
+    links.splice(links.indexOf(two), 1);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.deepEqual(woken, [], "a shard was woken for a client that left it");
+    assert.deepEqual(two.frames.filter((frame) => frame.t !== "ack"), []);
+    assert.deepEqual(one.frames.filter((frame) => frame.t === "send" || frame.t === "broadcasts").length, 1, "a still gets its send");
+  });
+});

@@ -13,7 +13,10 @@
  * - every frame to a shard is numbered and kept until the shard says it got it (`got`), and sent
  *   again on its next link from the first it did not get: a link that breaks loses nothing, and
  *   the shard takes each number once (KEPT_MAX_BYTES; past it, the shard's clients are closed to
- *   reconnect, unless it got everything); a shard whose link is down is woken to link again.
+ *   reconnect, unless it got everything); a shard whose link is down is woken to link again;
+ * - nothing goes to a shard for clients that left it: a send to a client whose close came (also
+ *   while the send was held) is dropped, as the shard would drop it, so that a shard whose link
+ *   closed with its last client is not woken, linked and kept awake for nothing.
  */
 import type { LeaderHost, LinkEnd } from "./host.js";
 import { frameBytes, pack, unpack, wireBytes, type Wire } from "./link-frames.js";
@@ -82,6 +85,8 @@ class Fanout {
     private readonly host: LeaderHost,
     private readonly shards: Map<number, ShardState>,
     private readonly roomId: () => string,
+    /** Who is on which shard now: what a broadcast reaches, and whether a send still has its recipient. */
+    private readonly audience: Audience,
   ) {}
 
   /** A batch of writes is being handed to the party: broadcasts are held until it ends. */
@@ -93,7 +98,8 @@ class Fanout {
   }
 
   /** Direct clients one by one; each shard gets one frame, whatever its number of clients. */
-  broadcast(message: Message, without: readonly string[], audience: Audience) {
+  broadcast(message: Message, without: readonly string[]) {
+    const audience = this.audience;
     const excluded = new Set(without);
     for (const conn of this.host.directConnections()) if (!excluded.has(conn.id)) conn.send(message);
     // The ids left out, by shard; and how many of them the party met (they count as recipients).
@@ -126,6 +132,7 @@ class Fanout {
   toShard(shard: number, frame: LeaderFrame, bytes = 0) {
     const state = this.shards.get(shard);
     if (!state) return;
+    if (frame.t === "send" && !this.onShard(frame.to, shard)) return;
     if ((frame.t === "broadcast" || frame.t === "send") && (this.batches > 0 || this.holding)) return this.hold(shard, frame, bytes);
     // A connection's kept data only goes to the shard's storage and no client sees it: held
     // broadcasts need not go before it (a write's number is kept once per request).
@@ -244,14 +251,34 @@ class Fanout {
     this.held.forEach(({ items }, shard) => {
       if (only !== undefined && shard !== only) return;
       this.held.delete(shard);
-      const frame: LeaderFrame = items.length === 1 ? alone(items[0]!) : { t: "broadcasts", items };
+      const still = this.stillAddressed(shard, items);
+      const frame: LeaderFrame | undefined = still.length === 0 ? undefined : still.length === 1 ? alone(still[0]!) : { t: "broadcasts", items: still };
       const state = this.shards.get(shard);
-      if (state) this.sendToShard(shard, state, frame);
+      if (state && frame) this.sendToShard(shard, state, frame);
     });
     if (this.held.size === 0 && this.holdTimer !== undefined) {
       clearTimeout(this.holdTimer);
       this.holdTimer = undefined;
     }
+  }
+
+  /** Whether client `id` is on `shard` now (its close has not come). */
+  private onShard(id: string, shard: number): boolean {
+    return this.audience.find(id)?.shard === shard;
+  }
+
+  /**
+   * Held items that still reach someone: a send without the recipients whose close came while it
+   * was held, and no broadcast to a shard where the party has met nobody now.
+   */
+  private stillAddressed(shard: number, items: readonly (BroadcastItem | SendItem)[]): (BroadcastItem | SendItem)[] {
+    const anyoneMet = (this.audience.met.get(shard)?.size ?? 0) > 0;
+    return items.flatMap((item): (BroadcastItem | SendItem)[] => {
+      if (!("to" in item)) return anyoneMet ? [item] : [];
+      const kept = item.to.map((_, i) => i).filter((i) => this.onShard(item.to[i]!, shard));
+      if (kept.length === item.to.length) return [item];
+      return kept.length === 0 ? [] : [{ ...item, to: kept.map((i) => item.to[i]!), at: kept.map((i) => item.at[i]!) }];
+    });
   }
 
   /** A shard whose link is down may be asleep: a request wakes it, and it links again. */

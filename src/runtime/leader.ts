@@ -53,7 +53,7 @@ class LeaderCore {
     private readonly host: LeaderHost,
     private readonly party: PartyCalls,
   ) {
-    this.fanout = new Fanout(host, this.shards, () => this.roomId());
+    this.fanout = new Fanout(host, this.shards, () => this.roomId(), this.audience);
     this.writes = new LeaderWrites(this);
     this.resync = new Resync(host, (link, frame) => this.toLink(link, frame), () => this.roomId());
   }
@@ -390,7 +390,7 @@ class LeaderCore {
   /** Direct clients one by one; each shard gets one frame, whatever its number of clients. */
   broadcast(message: Message, without: readonly string[] = []) {
     // A socket whose onConnect has not started is left out on its shard, as it is not a connection yet.
-    this.fanout.broadcast(message, this.unmet.size > 0 ? without.concat(Array.from(this.unmet)) : without, this.audience);
+    this.fanout.broadcast(message, this.unmet.size > 0 ? without.concat(Array.from(this.unmet)) : without);
   }
 }
 

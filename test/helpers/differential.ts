@@ -31,6 +31,8 @@ export type Mode = "unsharded" | "sharded" | "sharded with faults";
 /** What the harness uses of partykit dev and wrangler dev. */
 export interface DevServer {
   host: string;
+  /** The load view's token (x-party-shard-view-token). */
+  viewToken: string;
   output(): string;
   stop(): Promise<void>;
 }
@@ -104,6 +106,17 @@ export interface DifferentialApp<C extends AppClient> {
   more?(lab: DifferentialLab<C>): void;
 }
 
+/**
+ * An app the lab prepares but does not script: its test drives each mode's server itself
+ * (`withServer`), as the Yjs documents' test does with real providers.
+ */
+export interface ServedApp {
+  platform?: Platform;
+  fixture: string;
+  /** Run on the unsharded project before anything else, with its server and the sink's calls; what it leaves is what every run starts from. */
+  prime?(server: DevServer, sink: unknown[]): Promise<void>;
+}
+
 export const clientId = (i: number) => `c${String(i).padStart(2, "0")}`;
 
 /**
@@ -144,7 +157,7 @@ export class DifferentialLab<C extends AppClient> {
   private readonly migrations = new Map<Mode, Promise<void>>();
   readonly platform: PlatformFacts;
 
-  constructor(readonly app: DifferentialApp<C>) {
+  constructor(readonly app: DifferentialApp<C> | ServedApp) {
     this.platform = PLATFORMS[app.platform ?? "partykit"];
   }
 
@@ -164,7 +177,9 @@ export class DifferentialLab<C extends AppClient> {
    */
   async prepare(): Promise<void> {
     const first = this.copy(this.fixtureDir);
-    if (this.app.seed) await this.run(first, "unsharded", this.app.seed);
+    const { seed, prime } = this.app as Partial<DifferentialApp<C> & ServedApp>;
+    if (seed) await this.run(first, "unsharded", seed);
+    if (prime) await this.serve(first, "unsharded", (server, _log, sink) => prime(server, sink));
     // The sharded run migrates the very folder the unsharded app ran in, with its stored state.
     this.projects = { sharded: first, unsharded: this.copy(first), "sharded with faults": this.copy(first) };
     for (const mode of ["sharded", "sharded with faults"] as const) {
@@ -176,27 +191,33 @@ export class DifferentialLab<C extends AppClient> {
 
   /** Runs the app's script in the project for `mode` (once migrated, when sharded). */
   async observe(mode: Mode): Promise<{ observations: Observations; faults: number; load?: number[]; log: string }> {
+    const app = this.app as DifferentialApp<C>;
     const dir = this.projects![mode];
     await this.migrations.get(mode);
-    const result = await this.run(dir, mode, this.app.script);
+    const result = await this.run(dir, mode, app.script);
     const observations = normalize(result.observations);
     this.dump(mode, observations, result.log);
-    this.app.check?.(observations);
-    this.app.checkLog?.(result.log, mode);
+    app.check?.(observations);
+    app.checkLog?.(result.log, mode);
     return { ...result, observations };
   }
 
   /**
-   * Boots the project for `mode` (once migrated) and hands `use` the server, a reader of
-   * everything it printed so far (ANSI codes removed) and the sink's calls; the server is stopped after.
+   * Boots the project for `mode` (once migrated; with faults injected in "sharded with faults")
+   * and hands `use` the server, a reader of everything it printed so far (ANSI codes removed) and
+   * the sink's calls; the server is stopped after.
    */
   async withServer<T>(mode: Mode, use: (server: DevServer, log: () => string, sink: unknown[]) => Promise<T>): Promise<T> {
     await this.migrations.get(mode);
+    return this.serve(this.projects![mode], mode, use);
+  }
+
+  private async serve<T>(dir: string, mode: Mode, use: (server: DevServer, log: () => string, sink: unknown[]) => Promise<T>): Promise<T> {
     const sink = await startSink();
     let server: DevServer | undefined;
     let tap: ReturnType<typeof tapOutput> | undefined;
     try {
-      server = await this.platform.start(this.projects![mode], { SINK: sink.url });
+      server = await this.platform.start(dir, faultVars(mode, { SINK: sink.url }));
       const output = tapOutput(server);
       tap = output;
       return await use(server, () => stripAnsi(output.read()), sink.calls);
@@ -235,8 +256,7 @@ export class DifferentialLab<C extends AppClient> {
 
   private async run(dir: string, mode: Mode, script: (run: Run<C>) => Promise<void>) {
     const sink = await startSink();
-    const vars: Record<string, string> = { SINK: sink.url };
-    if (mode === "sharded with faults") vars.PARTY_SHARD_FAULT_PERCENT = "20";
+    const vars = faultVars(mode, { SINK: sink.url });
     let server: DevServer | undefined;
     let tap: ReturnType<typeof tapOutput> | undefined;
     let run: Run<C> | undefined;
@@ -245,13 +265,14 @@ export class DifferentialLab<C extends AppClient> {
       tap = tapOutput(server);
       const original = (await import(path.join(this.fixtureDir, "app", "client.ts"))) as ClientModule<C>;
       const own = mode === "unsharded" ? original : ((await import(path.join(dir, "app", "client.ts"))) as ClientModule<C>);
-      const parties = { party: this.app.party ?? "main", router: this.platform.routerParty };
-      run = new Run<C>({ host: server.host, viewToken: server.viewToken, room: this.app.room, mode, own, original, sink: sink.calls, parties, quietMs: this.app.quietMs ?? 0 });
+      const app = this.app as DifferentialApp<C>;
+      const parties = { party: app.party ?? "main", router: this.platform.routerParty };
+      run = new Run<C>({ host: server.host, viewToken: server.viewToken, room: app.room, mode, own, original, sink: sink.calls, parties, quietMs: app.quietMs ?? 0 });
       await script(run);
       await sleep(SETTLE_MS);
       const observations = run.snapshot();
       const log = stripAnsi(tap.stop());
-      return { observations, faults: log.match(FAULT_LINE)?.length ?? 0, load: run.load, log };
+      return { observations, faults: faultsIn(log), load: run.load, log };
     } catch (error) {
       // What the server said is most of the story when a run goes wrong.
       const output = stripAnsi(tap?.stop() ?? "");
@@ -267,6 +288,16 @@ export class DifferentialLab<C extends AppClient> {
       await sink.close();
     }
   }
+}
+
+/** The server's vars for a mode: in "sharded with faults", 20% of the runtime's hand-offs fail. */
+function faultVars(mode: Mode, vars: Record<string, string>): Record<string, string> {
+  return mode === "sharded with faults" ? { ...vars, PARTY_SHARD_FAULT_PERCENT: "20" } : vars;
+}
+
+/** The number of faults the runtime says it injected in a server's output. */
+export function faultsIn(log: string): number {
+  return log.match(FAULT_LINE)?.length ?? 0;
 }
 
 /** `init` then `migrate`, as a user would run them in the project. */

@@ -2,8 +2,6 @@ import assert from "node:assert/strict";
 import { cpSync, readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import WebSocket from "ws";
-import type * as Y from "yjs";
 import type { DevServer } from "../../src/infra/dev-process.js";
 import { linkNodeModules } from "../../src/infra/link-node-modules.js";
 import { startPartykitDev } from "../../src/infra/partykit-dev.js";
@@ -12,21 +10,7 @@ import { FIXTURES, PARTYKIT_BIN, REPO, runCli } from "../helpers/cli.js";
 import { readRouterLoad } from "../helpers/differential.js";
 import { tempDir } from "../helpers/temp.js";
 import { waitFor } from "../helpers/wait.js";
-
-/** What each fixture's app/editor.ts exports (the migrated copy has the same API). */
-interface EditorModule {
-  openEditor(host: string, room: string, WebSocketPolyfill: unknown): Editor;
-}
-interface Editor {
-  doc: Y.Doc;
-  text: Y.Text;
-  provider: {
-    synced: boolean;
-    wsconnected: boolean;
-    awareness: { clientID: number; setLocalStateField(field: string, value: unknown): void; getStates(): Map<number, Record<string, unknown>>; destroy(): void };
-    destroy(): void;
-  };
-}
+import { closeEditor, converged, cursorNames, openSynced, type Editor, type EditorModule } from "../helpers/yjs-editors.js";
 
 interface Platform {
   name: string;
@@ -83,22 +67,16 @@ for (const platform of PLATFORMS) {
 
     after(async () => {
       // The provider leaves its awareness (and its timer) to its owner.
-      for (const editor of editors) {
-        editor.provider.destroy();
-        editor.provider.awareness.destroy();
-      }
+      for (const editor of editors) closeEditor(editor);
       await server?.stop();
       rmSync(dir, { recursive: true, force: true });
     });
 
     async function open(module: EditorModule, room = ROOM): Promise<Editor> {
-      const editor = module.openEditor(server!.host, room, WebSocket);
+      const editor = await openSynced(module, server!.host, room);
       editors.push(editor);
-      await waitFor("the provider to sync", () => editor.provider.synced, () => `connected: ${editor.provider.wsconnected}`);
       return editor;
     }
-
-    const converged = (group: Editor[], length: number) => () => group.every((editor) => editor.text.length === length && editor.text.toString() === group[0]!.text.toString());
 
     it("two editors on different shards and one straight to the room edit one text at once, end with the same text and see each other's cursors; a late joiner on the third shard gets it all", async () => {
       const alice = await open(migrated);
@@ -119,9 +97,8 @@ for (const platform of PLATFORMS) {
 
       // Cursors: each editor's awareness reaches the other two, across shards and to the direct one.
       group.forEach((editor, i) => editor.provider.awareness.setLocalStateField("cursor", { name: `editor ${i}`, at: i }));
-      const cursors = (editor: Editor) => [...editor.provider.awareness.getStates().values()].map((state) => (state["cursor"] as { name?: string } | undefined)?.name).filter(Boolean).sort();
       const everyone = ["editor 0", "editor 1", "editor 2"];
-      await waitFor("every editor to see every cursor", () => group.every((editor) => JSON.stringify(cursors(editor)) === JSON.stringify(everyone)), () => group.map((editor) => JSON.stringify(cursors(editor))).join(" "));
+      await waitFor("every editor to see every cursor", () => group.every((editor) => JSON.stringify(cursorNames(editor)) === JSON.stringify(everyone)), () => group.map((editor) => JSON.stringify(cursorNames(editor))).join(" "));
 
       const dave = await open(migrated);
       await waitFor("the late joiner to get the whole document", converged([...group, dave], length), () => JSON.stringify(dave.text.toString()));
