@@ -2,7 +2,7 @@ import { Node, SyntaxKind, type ClassDeclaration, type Identifier } from "ts-mor
 import type { Finding } from "../plan.js";
 import type { Edit } from "../text-edits.js";
 import { findingAt, type FindingCode, type LevelOf } from "../findings.js";
-import { isShardedBase, isYServer, partyserverExport, serverLineage, SHARDED_CLASS, SHARDED_MIXIN, Y_SERVER } from "./server-class.js";
+import { isShardedBase, isYServer, partyserverExport, serverLineage, SHARDED_CLASS, SHARDED_MIXIN, Y_SERVER, yjsMixinArgument } from "./server-class.js";
 
 /** Server members the runtime's Sharded overrides: a class that overrides them too bypasses the shards. */
 const RUNTIME_MEMBERS = ["fetch", "webSocketMessage", "webSocketClose", "webSocketError", "broadcast", "getConnections", "getConnection"];
@@ -15,15 +15,17 @@ export interface ClassPatch {
   edits: Edit[];
   /** The `Server` identifier the swap replaces (its import may go). */
   replaced: Identifier[];
-  /** What the file must import from the runtime: `Sharded`, or `shardedServer` for a YServer. */
+  /** What the file must import from the runtime: `Sharded` (also in `withYjs(Sharded)`), or `shardedServer` for a YServer. */
   runtimeNames: string[];
   findings: Finding[];
 }
 
 /**
- * `class Chat extends Server<Env>` → `class Chat extends Sharded<Env>`, and `class Doc extends
+ * `class Chat extends Server<Env>` → `class Chat extends Sharded<Env>`, `class Doc extends
  * YServer<Env>` → `class Doc extends shardedServer(YServer)<Env>` (YServer's own handlers run at
- * the leader, under the runtime): the type arguments stay, only the base's name changes. What the
+ * the leader, under the runtime), and `withYjs(Server)<Env>` → `withYjs(Sharded)<Env>` (the mixin
+ * over the runtime's base: TypeScript loses Server's type parameters in
+ * `shardedServer(withYjs(Server))`): the type arguments stay, only a name changes. What the
  * runtime cannot lead through is reported, not rewritten: overrides of the members Sharded takes
  * over, an onStart written as a field (it would replace Sharded's wrapper), and a base class of
  * the user's between the class and Server or YServer.
@@ -37,6 +39,11 @@ export function patchClass(cls: ClassDeclaration, className: string): ClassPatch
   const base = cls.getExtends()?.getExpression();
   const unchanged = { edits: [], replaced: [], runtimeNames: [], findings };
   if (!base || isShardedBase(base)) return unchanged;
+  const mixed = yjsMixinArgument(base);
+  if (mixed && isYServer(base)) {
+    findings.unshift(finding(base, "info", "class-swapped", `${className} now leads its shards: it extends withYjs(${SHARDED_CLASS}) instead of withYjs(Server), whose onStart, onConnect and onMessage run at the leader for clients on every shard.`));
+    return { edits: [{ at: mixed.getStart(), end: mixed.getEnd(), insert: SHARDED_CLASS }], replaced: Node.isIdentifier(mixed) ? [mixed] : [], runtimeNames: [SHARDED_CLASS], findings };
+  }
   if (isYServer(base)) {
     const swapped = `${SHARDED_MIXIN}(${base.getText()})`;
     findings.unshift(finding(base, "info", "class-swapped", `${className} now leads its shards: it extends ${swapped} instead of ${Y_SERVER}, whose onStart, onConnect and onMessage run at the leader for clients on every shard.`));

@@ -36,16 +36,30 @@ export function importedExport(expression: Node, from: (specifier: string) => bo
 export const SHARDED_CLASS = "Sharded";
 /** The runtime's mixin, for a class that extends a Server subclass of a library's: `shardedServer(YServer)`. */
 export const SHARDED_MIXIN = "shardedServer";
-/** y-partyserver: its `YServer` is partyserver's Server with Yjs's handlers on top. */
+/** y-partyserver: its `YServer` is partyserver's Server with Yjs's handlers on top; from 2.x `withYjs(Server)` is the same, as a mixin. */
 export const Y_PARTYSERVER = "y-partyserver";
 export const Y_SERVER = "YServer";
+const Y_MIXIN = "withYjs";
 
 /** What the class's chain of bases ends in: partyserver's Server, or y-partyserver's YServer. */
 export type ServerBase = "Server" | typeof Y_SERVER;
 
-/** Whether `expression` names `YServer` from y-partyserver (imported, aliased, or through a namespace). */
+/**
+ * Whether `expression` is y-partyserver's Yjs server: `YServer` (imported, aliased, or through a
+ * namespace), or `withYjs(Server)` over partyserver's own Server. A mixin over a class of the
+ * user's (`withYjs(MyServer)`) is not: what that class overrides is unknown here.
+ */
 export function isYServer(expression: Node): boolean {
+  const mixed = yjsMixinArgument(expression);
+  if (mixed) return partyserverExport(mixed) === "Server";
   return importedExport(expression, (specifier) => specifier === Y_PARTYSERVER) === Y_SERVER;
+}
+
+/** `X` in `withYjs(X)`, y-partyserver 2.x's mixin; undefined for any other expression. */
+export function yjsMixinArgument(expression: Node): Node | undefined {
+  if (!Node.isCallExpression(expression)) return undefined;
+  const [argument, ...more] = expression.getArguments();
+  return more.length === 0 && importedExport(expression.getExpression(), (specifier) => specifier === Y_PARTYSERVER) === Y_MIXIN ? argument : undefined;
 }
 
 /** Whether a module specifier (or path) names the generated runtime, `./party-shard-server` with or without an extension. */
@@ -54,11 +68,14 @@ export function isRuntimeSpecifier(specifier: string): boolean {
 }
 
 /**
- * The base a class migrate already swapped extends instead of its own: `Sharded` (for Server), or
- * `shardedServer(YServer)` (for YServer), imported from the generated runtime. Undefined otherwise.
+ * The base a class migrate already swapped extends instead of its own: `Sharded` (for Server),
+ * `shardedServer(YServer)` (for YServer) or `withYjs(Sharded)` (for withYjs(Server)), with
+ * Sharded and shardedServer imported from the generated runtime. Undefined otherwise.
  */
 export function shardedBaseOf(expression: Node): ServerBase | undefined {
-  if (Node.isIdentifier(expression) && importedExport(expression, isRuntimeSpecifier) === SHARDED_CLASS) return "Server";
+  const isSharded = (node: Node | undefined) => node !== undefined && Node.isIdentifier(node) && importedExport(node, isRuntimeSpecifier) === SHARDED_CLASS;
+  if (isSharded(expression)) return "Server";
+  if (isSharded(yjsMixinArgument(expression))) return Y_SERVER;
   if (!Node.isCallExpression(expression)) return undefined;
   const [argument] = expression.getArguments();
   const mixin = importedExport(expression.getExpression(), isRuntimeSpecifier) === SHARDED_MIXIN;
