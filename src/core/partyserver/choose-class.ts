@@ -19,9 +19,9 @@ type Verdict = { chosen: ChosenClass } | { binding: DurableBinding; reason: stri
 /**
  * Resolves `--party` on a PartyServer project: a binding's name (`Chat`), its URL name (`chat`)
  * or the file its class is in. Candidates are the bindings whose class the Worker's main exports
- * and that extend partyserver's Server with socket handlers, or y-partyserver's YServer (which
- * has them). Without `--party` the one candidate is chosen; none or several stop init (exit 2),
- * listing them and why the others were left out.
+ * and that extend partyserver's Server with socket handlers, or y-partyserver's YServer or
+ * withYjs(Server) (which have them). Without `--party` the one candidate is chosen; none or
+ * several stop init (exit 2), listing them and why the others were left out.
  */
 export function chooseClass(loaded: LoadedWrangler, sources: WorkerSources, option: string | undefined): ChosenClass {
   const verdicts = judgeBindings(loaded, sources);
@@ -63,7 +63,7 @@ function judge(binding: DurableBinding, sources: WorkerSources, main: string): V
   const cls = exportedClasses(sources.main).get(binding.className);
   if (!cls) return { binding, reason: `class ${binding.className} is not found among the classes ${main} exports` };
   const lineage = serverLineage(cls);
-  if (!lineage.extendsServer) return { binding, reason: `class ${binding.className} does not extend Server from "partyserver" (nor YServer from "y-partyserver")` };
+  if (!lineage.extendsServer) return { binding, reason: `class ${binding.className} does not extend Server from "partyserver" (nor YServer or withYjs(Server) from "y-partyserver")` };
   if (socketHandlersOf(cls, lineage).length === 0) return { binding, reason: `class ${binding.className} has no socket handlers (${SOCKET_HANDLERS.join(", ")})` };
   return { chosen: { binding, cls, file: sources.relative(cls.getSourceFile()) } };
 }
@@ -78,4 +78,4 @@ function matchesOption(verdict: Verdict, option: string, root: string): boolean 
 
 const at = (loaded: LoadedWrangler, binding: DurableBinding) => ({ file: loaded.file, ...(binding.line ? { line: binding.line } : {}) });
 
-const hint = (chosen: ChosenClass[]) => (chosen.length > 0 ? `Pick one with --party, e.g. --party ${chosen[0]!.binding.name}` : "Bind a class that extends Server from \"partyserver\" and has onConnect, onMessage or onClose (or extends YServer from \"y-partyserver\"), and export it from the Worker's main.");
+const hint = (chosen: ChosenClass[]) => (chosen.length > 0 ? `Pick one with --party, e.g. --party ${chosen[0]!.binding.name}` : "Bind a class that extends Server from \"partyserver\" and has onConnect, onMessage or onClose (or extends YServer or withYjs(Server) from \"y-partyserver\"), and export it from the Worker's main.");
