@@ -17,6 +17,7 @@ import { Placement } from "./placement.js";
 import { HEADER, VIEW_TOKEN_VAR, headerPairs, parseShardRoom } from "./protocol.js";
 import { EDGE_HEADER, ROUTER_BINDING, Sharded, roomOf, shardedServer, stubOf } from "./sharded-server.js";
 import { ShardRelay } from "./shard.js";
+import { Tickets } from "./tickets.js";
 import { ROUTER_PARTY, routerPath, withRouter } from "./worker-route.js";
 
 /** Which class the router shards (its binding), and into how many shards. */
@@ -38,6 +39,8 @@ class ShardRouter extends Server<Cloudflare.Env> {
   static readonly config: RouterConfig = { binding: "", party: "", shards: 1 };
   readonly #shard: ShardRelay | undefined;
   readonly #placement: Placement | undefined;
+  /** A client's socket comes to a shard from the router only, with a ticket it got here by RPC just before. */
+  readonly #admissions = new Tickets(4_096);
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
@@ -68,7 +71,16 @@ class ShardRouter extends Server<Cloudflare.Env> {
   override fetch(request: Request): Promise<Response> {
     // Forwarded from the internet by a routePartykitRequest: shard rooms are ours alone.
     if (request.headers.has(EDGE_HEADER)) return Promise.resolve(json(404, { error: "Not found" }));
+    // Forwarded as it came by any other Worker code (an env[binding] switch): no ticket, no socket,
+    // so nobody reaches a shard with the router's headers (the URL, `cf`) written by hand.
+    const upgrade = request.headers.get("upgrade")?.toLowerCase() === "websocket";
+    if (this.#shard && upgrade && !this.#admissions.take(request.headers.get(HEADER.ticket))) return Promise.resolve(json(404, { error: "Not found" }));
     return super.fetch(request);
+  }
+
+  /** Asked by the router (RPC) just before it hands this shard a client's socket. */
+  partyShardAdmit(): string {
+    return this.#admissions.issue();
   }
   override onStart() {
     return this.#placement?.start();
@@ -113,7 +125,11 @@ async function routeToShards<Env extends Cloudflare.Env>(config: RouterConfig, r
     room,
     leader: roomOf(env, binding, party, room, url.origin),
     routerRoom: (name) => roomOf(env, ROUTER_BINDING, ROUTER_PARTY, name, url.origin),
-    toShard: (shardRoom, search, headers) => roomOf(env, ROUTER_BINDING, ROUTER_PARTY, shardRoom, url.origin)(search, { method: "GET", headers }),
+    toShard: async (shardRoom, search, headers) => {
+      // A ticket first, by RPC, which only this Worker's code can make (tickets.ts).
+      headers.set(HEADER.ticket, await (stubOf(env, ROUTER_BINDING, shardRoom) as unknown as { partyShardAdmit(): Promise<string> }).partyShardAdmit());
+      return roomOf(env, ROUTER_BINDING, ROUTER_PARTY, shardRoom, url.origin)(search, { method: "GET", headers });
+    },
     // The sharded class's hooks, as routePartykitRequest runs them for a direct request.
     hook: async (kind, hooked) => {
       const hook = kind === "connect" ? options?.onBeforeConnect : options?.onBeforeRequest;

@@ -10,7 +10,7 @@
  */
 
 const HEADER = {
-  /** On a shard's link socket: the shard's number, and (PartyServer) the ticket the leader gave it. */
+  /** On a shard's link socket: the shard's number, and (PartyServer) the ticket the leader gave it; a client's socket the router hands a shard carries the shard's (tickets.ts). */
   link: "x-party-shard-link",
   ticket: "x-party-shard-ticket",
   /** On a routed write: the writer's connection id and key. */

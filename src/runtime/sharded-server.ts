@@ -18,6 +18,7 @@ import { Server, type Connection, type WSMessage } from "partyserver";
 import type { LeaderHost, LinkEnd, PartyCalls, RoomFetch } from "./host.js";
 import { LeaderCore } from "./leader.js";
 import { HEADER, asDirect, isLink, type Message } from "./protocol.js";
+import { Tickets } from "./tickets.js";
 import { ROUTER_PARTY } from "./worker-route.js";
 
 /** The router's binding and URL name: the same in every project (init adds the binding). */
@@ -29,8 +30,6 @@ const EDGE_HEADER = "x-partykit-namespace";
 const LINK_TAG = "party-shard-link";
 /** Where routePartykitRequest puts the Worker's `props` for the room's onStart. */
 const PROPS_HEADER = "x-partykit-props";
-/** How long a link ticket is good for: a shard asks for one just before it links. */
-const TICKET_MS = 10_000;
 
 /** What shardedServer accepts: partyserver's Server or a class built on it (YServer, withYjs(Server)). */
 type ServerClass = new (...args: any[]) => Server;
@@ -57,7 +56,7 @@ function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...ar
     /** Links of a leader that does not hibernate; a hibernating one finds them by LINK_TAG. */
     readonly #links = new Map<string, WebSocket>();
     /** Link tickets handed to shards (partyShardTicket), each good once, until it expires. */
-    readonly #tickets = new Map<string, number>();
+    readonly #tickets = new Tickets(256);
     readonly #hibernates: boolean;
 
     // A mixin's constructor takes what its base takes: (ctx, env) for a Durable Object.
@@ -103,11 +102,7 @@ function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...ar
 
     /** Asked by a shard (RPC) before it links: a ticket its link's handshake must carry. */
     partyShardTicket(): string {
-      const now = Date.now();
-      for (const [ticket, expires] of Array.from(this.#tickets)) if (expires <= now) this.#tickets.delete(ticket);
-      const ticket = crypto.randomUUID();
-      if (this.#tickets.size < 256) this.#tickets.set(ticket, now + TICKET_MS);
-      return ticket;
+      return this.#tickets.issue();
     }
 
     override async webSocketMessage(ws: WebSocket, message: WSMessage): Promise<void> {
@@ -169,10 +164,8 @@ function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...ar
 
     /** A shard's link: accepted beside PartyServer's connections, never one of them. */
     #acceptLink(request: Request, id: string): Response {
-      const ticket = request.headers.get(HEADER.ticket) ?? "";
-      const expires = this.#tickets.get(ticket);
-      this.#tickets.delete(ticket);
-      if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !request.headers.has(HEADER.link) || expires === undefined || expires <= Date.now()) {
+      const ticketed = this.#tickets.take(request.headers.get(HEADER.ticket));
+      if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !request.headers.has(HEADER.link) || !ticketed) {
         return new Response("Not a link", { status: 403 });
       }
       const { 0: client, 1: server } = new WebSocketPair();

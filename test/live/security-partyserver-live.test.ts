@@ -3,7 +3,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { before, it } from "node:test";
 import WebSocket from "ws";
 import { handshakeOutcome, wsAttempt } from "../helpers/raw-http.js";
-import { AUTH, SECURITY_PLATFORMS, SETTLE_MS, WRITTEN, describeSecurity, type Client } from "../helpers/security.js";
+import { AUTH, SECURITY_PLATFORMS, SETTLE_MS, SHARDS, WRITTEN, describeSecurity, type Client } from "../helpers/security.js";
 import { sleep, sum, until } from "../helpers/wait.js";
 
 const { router: ROUTER, party: PARTY, requestAnswer: OK } = SECURITY_PLATFORMS.partyserver;
@@ -242,6 +242,28 @@ describeSecurity("attacks on a PartyServer app after init + migrate, on one wran
     assert.deepEqual(await write(room, victim!, "still here"), WRITTEN);
     await expectInboxes([victim!, witness!], ["victim-s1: still here"]);
     assert.deepEqual(await load(room), before);
+  });
+
+  it("a Worker route that hands any request to any Durable Object by name (env[binding]) reaches no shard: a socket without the router's ticket is refused, so no client writes the URL or headers its party sees", async (t) => {
+    const room = "watch-any";
+    const [witness] = await clients(room, ["witness-a1"]);
+    const members = watched(room).sort();
+    assert.ok(members.includes("connect witness-a1"), JSON.stringify(members));
+    // Past the Worker's hook (no token), with the name the hook would give, to each shard.
+    const outcomes = [];
+    for (let shard = 1; shard <= SHARDS; shard++) {
+      const id = `ghost-a${shard}`;
+      const url = `ws://${host()}/do/PartyShardRouter/${encodeURIComponent(`${room}!shard-${shard}`)}?_pk=${id}`;
+      outcomes.push(await forgeLink(url, { "x-user": "admin", "x-party-shard-uri": `http://${host()}/parties/${PARTY}/${room}?_pk=${id}&token=good` }, []));
+    }
+    t.diagnostic(`the sockets through /do/: ${JSON.stringify(outcomes)}`);
+    await sleep(SETTLE_MS * 3);
+    for (const outcome of outcomes) assert.ok("refused" in outcome && outcome.refused >= 400 && outcome.refused < 500, JSON.stringify(outcome));
+    assert.deepEqual(watched(room).sort(), members, "the room's handlers, after the sockets through /do/");
+    // The route itself works: it reaches the class's rooms as it reached them before init.
+    const direct = await forgeLink(`ws://${host()}/do/Secure/${room}?_pk=plain-a1`, { "x-user": "bob" }, []);
+    assert.ok("received" in direct && direct.received.some((line) => line.startsWith("hello plain-a1")), JSON.stringify(direct));
+    await expectInboxes([witness!], []);
   });
 
   it("a socket straight to the class with the id of a client on a shard gets none of its private messages: refused while that client is connected", async (t) => {

@@ -1,0 +1,48 @@
+/**
+ * One-time tickets for the requests only the runtime may make to a room of this Worker: a shard's
+ * link to its leader, a client socket the router hands to a shard. The room issues them by RPC,
+ * which no HTTP request can make: a Worker that forwards a client's request to the room as it
+ * came (a hand-written `env[binding]` switch) cannot get one, so the client cannot speak for a
+ * shard, nor reach a shard with the router's headers forged (the URL and `cf` its party sees).
+ */
+
+/** How long a ticket is good for: it is asked for just before the request that takes it. */
+const TICKET_MS = 10_000;
+
+class Tickets {
+  /** Ticket → when it expires. */
+  private readonly out = new Map<string, number>();
+  /** The tickets in the order issued, which is the order they expire in, from `head` on. */
+  private queue: { ticket: string; expires: number }[] = [];
+  private head = 0;
+
+  /** `max`: at most this many out at once; past it a ticket is still issued, and refused when taken. */
+  constructor(private readonly max: number) {}
+
+  issue(now = Date.now()): string {
+    // Expired ones are at the front: each is looked at once more, when it goes.
+    while (this.head < this.queue.length && this.queue[this.head]!.expires <= now) this.out.delete(this.queue[this.head++]!.ticket);
+    // Taken ones stay in the queue until then: when they are most of it, it keeps only the rest
+    // (each entry is copied at most once per halving: a burst of connects costs no walk over all).
+    if (this.queue.length - this.head > 2 * this.out.size + 64) {
+      this.queue = this.queue.slice(this.head).filter((entry) => this.out.has(entry.ticket));
+      this.head = 0;
+    }
+    const ticket = crypto.randomUUID();
+    if (this.out.size < this.max) {
+      this.out.set(ticket, now + TICKET_MS);
+      this.queue.push({ ticket, expires: now + TICKET_MS });
+    }
+    return ticket;
+  }
+
+  /** Whether `ticket` was issued here and is still good; either way it is good no more. */
+  take(ticket: string | null, now = Date.now()): boolean {
+    if (ticket === null) return false;
+    const expires = this.out.get(ticket);
+    this.out.delete(ticket);
+    return expires !== undefined && expires > now;
+  }
+}
+
+export { TICKET_MS, Tickets };
