@@ -118,8 +118,8 @@ export interface ShardedCounts {
  * The sharded room, with routed writes (what `migrate` makes) or socket writes (`--writes
  * socket`). From the code (src/runtime/edge.ts, edge-placement.ts, shard-load.ts): a write POST
  * costs a request at the writer's shard (the key check) and the leader's events for it; a
- * connect at most three, the upgrade at the shard, the shard's load report and the edge's
- * refresh of the room's counts. The safe side where the counts cannot tell: every leader event
+ * connect at most four, the upgrade at the shard, the ticket the router asks the shard for first
+ * (PartyServer; tickets.ts), the shard's load report and the edge's refresh of the room's counts. The safe side where the counts cannot tell: every leader event
  * of a routed write is billed as a request, link frames both ways as incoming messages (the
  * shard's end is an outgoing socket), storage operations as rows written (reads included). A
  * link or storage count not measured is taken as 0; docs/cost.md says which were.
@@ -136,7 +136,7 @@ export function shardedLayout(counts: ShardedCounts): Layout {
     label: `sharded, ${counts.shards} shards${counts.writesVia === "socket" ? ", socket writes" : ""}`,
     perMessage,
     perConnect: {
-      requests: 3,
+      requests: 4,
       wsMessagesIn: (counts.linkFramesInPerConnect ?? 0) + (counts.linkFramesOutPerConnect ?? 0),
       rowsWritten: counts.storageOpsPerConnect ?? 0,
     },
