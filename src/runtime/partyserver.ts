@@ -15,7 +15,8 @@ import { edgeConnect, edgeRequest, json } from "./edge.js";
 import type { Edge, ShardHost } from "./host.js";
 import { Placement } from "./placement.js";
 import { HEADER, VIEW_TOKEN_VAR, headerPairs, parseShardRoom } from "./protocol.js";
-import { EDGE_HEADER, ROUTER_BINDING, Sharded, roomOf, shardedServer, stubOf } from "./sharded-server.js";
+import { answerAsked, routerRoomOf, ROUTER_BINDING, stubOf, type Asked, type Answered } from "./router-rpc.js";
+import { EDGE_HEADER, Sharded, roomOf, shardedServer } from "./sharded-server.js";
 import { ShardRelay } from "./shard.js";
 import { Tickets } from "./tickets.js";
 import { ROUTER_PARTY, routerPath, withRouter } from "./worker-route.js";
@@ -41,11 +42,16 @@ class ShardRouter extends Server<Cloudflare.Env> {
   readonly #placement: Placement | undefined;
   /** A client's socket comes to a shard from the router only, with a ticket it got here by RPC just before. */
   readonly #admissions = new Tickets(4_096);
+  /** The room's name, `<room>` or `<room>!shard-<n>`. */
+  readonly #name: string;
+  /** Placement's start (it asks each shard for its count), once, whoever comes first: PartyServer or an RPC. */
+  #started: Promise<void> | undefined;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     const { binding, party, shards } = (new.target as typeof ShardRouter).config;
     const name = ctx.id.name ?? "";
+    this.#name = name;
     const shard = parseShardRoom(name);
     if (shard) {
       const host: ShardHost = {
@@ -60,21 +66,23 @@ class ShardRouter extends Server<Cloudflare.Env> {
           res.webSocket.accept();
           return res.webSocket;
         },
-        routerRoom: (room) => roomOf(env, ROUTER_BINDING, ROUTER_PARTY, room),
+        routerRoom: (room) => routerRoomOf(env, room),
       };
       this.#shard = new ShardRelay(host, shard.room, shard.shard);
     } else {
-      this.#placement = new Placement(name, party, shards, (room) => roomOf(env, ROUTER_BINDING, ROUTER_PARTY, room), roomOf(env, binding, party, name));
+      this.#placement = new Placement(name, party, shards, (room) => routerRoomOf(env, room), roomOf(env, binding, party, name));
     }
   }
 
   override fetch(request: Request): Promise<Response> {
-    // Forwarded from the internet by a routePartykitRequest: shard rooms are ours alone.
-    if (request.headers.has(EDGE_HEADER)) return Promise.resolve(json(404, { error: "Not found" }));
-    // Forwarded as it came by any other Worker code (an env[binding] switch): no ticket, no socket,
-    // so nobody reaches a shard with the router's headers (the URL, `cf`) written by hand.
+    // Over HTTP a router room takes only a client's socket the router hands a shard, with the
+    // ticket it got here by RPC just before; the runtime asks it everything else by RPC
+    // (partyShardFetch). Anything else is from the internet: forwarded by a routePartykitRequest
+    // (x-partykit-namespace), or as it came by other Worker code (an env[binding] route).
     const upgrade = request.headers.get("upgrade")?.toLowerCase() === "websocket";
-    if (this.#shard && upgrade && !this.#admissions.take(request.headers.get(HEADER.ticket))) return Promise.resolve(json(404, { error: "Not found" }));
+    if (request.headers.has(EDGE_HEADER) || !this.#shard || !upgrade || !this.#admissions.take(request.headers.get(HEADER.ticket))) {
+      return Promise.resolve(json(404, { error: "Not found" }));
+    }
     return super.fetch(request);
   }
 
@@ -82,8 +90,16 @@ class ShardRouter extends Server<Cloudflare.Env> {
   partyShardAdmit(): string {
     return this.#admissions.issue();
   }
+
+  /** The runtime's requests to this room (RPC, router-rpc.ts): placement's reports and counts, a shard's wake and counts, the router's key checks. */
+  async partyShardFetch(asked: Asked): Promise<Answered> {
+    await this.onStart();
+    return answerAsked(this.#name, asked, (req) => this.onRequest(req));
+  }
+
   override onStart() {
-    return this.#placement?.start();
+    this.#started ??= this.#placement?.start() ?? Promise.resolve();
+    return this.#started;
   }
   override onConnect(conn: Connection, ctx: ConnectionContext) {
     if (!this.#shard) return conn.close(1008, "Not a shard");
@@ -124,7 +140,7 @@ async function routeToShards<Env extends Cloudflare.Env>(config: RouterConfig, r
   const edge: Edge = {
     room,
     leader: roomOf(env, binding, party, room, url.origin),
-    routerRoom: (name) => roomOf(env, ROUTER_BINDING, ROUTER_PARTY, name, url.origin),
+    routerRoom: (name) => routerRoomOf(env, name),
     toShard: async (shardRoom, search, headers) => {
       // A ticket first, by RPC, which only this Worker's code can make (tickets.ts).
       headers.set(HEADER.ticket, await (stubOf(env, ROUTER_BINDING, shardRoom) as unknown as { partyShardAdmit(): Promise<string> }).partyShardAdmit());

@@ -18,11 +18,9 @@ import { Server, type Connection, type WSMessage } from "partyserver";
 import type { LeaderHost, LinkEnd, PartyCalls, RoomFetch } from "./host.js";
 import { LeaderCore } from "./leader.js";
 import { HEADER, asDirect, isLink, type Message } from "./protocol.js";
+import { ROUTER_BINDING, routerRoomOf, stubOf } from "./router-rpc.js";
 import { Tickets } from "./tickets.js";
-import { ROUTER_PARTY } from "./worker-route.js";
 
-/** The router's binding and URL name: the same in every project (init adds the binding). */
-const ROUTER_BINDING = "PartyShardRouter";
 
 /** routePartykitRequest sets it on everything it forwards from the internet; our own stubs never do. */
 const EDGE_HEADER = "x-partykit-namespace";
@@ -210,7 +208,7 @@ function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...ar
           if (!this.#hibernates) return this.#links.has(id) ? linkEnd(id, this.#links.get(id)!) : undefined;
           return ctx.getWebSockets(id).flatMap((ws) => linkOf(ws) ?? [])[0];
         },
-        routerRoom: (name) => roomOf(this.env, ROUTER_BINDING, ROUTER_PARTY, name),
+        routerRoom: (name) => routerRoomOf(this.env, name),
         // A link's frame can be the first event after an eviction: PartyServer starts the room
         // (your onStart) only for its own events.
         ready: () => this.__unsafe_ensureInitialized(),
@@ -286,12 +284,6 @@ function closeQuietly(ws: WebSocket, code: number, reason: string) {
  */
 function roomOf(env: unknown, binding: string, party: string, name: string, origin = "http://party-shard"): RoomFetch {
   return (path, init) => stubOf(env, binding, name).fetch(new Request(`${origin}/parties/${party}/${name}${path}`, init));
-}
-
-function stubOf(env: unknown, binding: string, name: string): DurableObjectStub {
-  const namespace = (env as Record<string, DurableObjectNamespace | undefined>)[binding];
-  if (!namespace) throw new Error(`party-shard: env.${binding} is missing: add its Durable Object binding to the wrangler config (npx party-shard init)`);
-  return namespace.get(namespace.idFromName(name));
 }
 
 export { EDGE_HEADER, ROUTER_BINDING, Sharded, roomOf, shardedServer, stubOf };

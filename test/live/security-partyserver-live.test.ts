@@ -244,7 +244,7 @@ describeSecurity("attacks on a PartyServer app after init + migrate, on one wran
     assert.deepEqual(await load(room), before);
   });
 
-  it("a Worker route that hands any request to any Durable Object by name (env[binding]) reaches no shard: a socket without the router's ticket is refused, so no client writes the URL or headers its party sees", async (t) => {
+  it("a Worker route that hands any request to any Durable Object by name (env[binding]) reaches no room of the router's: a socket without the router's ticket is refused, so no client writes the URL or headers its party sees; no load view without the token, no forged report, no shard's count, key check or wake", async (t) => {
     const room = "watch-any";
     const [witness] = await clients(room, ["witness-a1"]);
     const members = watched(room).sort();
@@ -256,9 +256,28 @@ describeSecurity("attacks on a PartyServer app after init + migrate, on one wran
       const url = `ws://${host()}/do/PartyShardRouter/${encodeURIComponent(`${room}!shard-${shard}`)}?_pk=${id}`;
       outcomes.push(await forgeLink(url, { "x-user": "admin", "x-party-shard-uri": `http://${host()}/parties/${PARTY}/${room}?_pk=${id}&token=good` }, []));
     }
-    t.diagnostic(`the sockets through /do/: ${JSON.stringify(outcomes)}`);
+    // And requests: the placement room's load view (no token) and a forged load report, each shard's count, key check and wake.
+    const before = await load(room);
+    const report = encodeURIComponent(JSON.stringify({ shard: 1, from: "evil", n: 1, count: 999 }));
+    const asked: [string, RequestInit][] = [
+      [`/do/PartyShardRouter/${room}`, {}],
+      [`/do/PartyShardRouter/${room}`, { method: "POST", headers: { "x-party-shard-load": report } }],
+      ...Array.from({ length: SHARDS }, (_, i): [string, RequestInit][] => [
+        [`/do/PartyShardRouter/${encodeURIComponent(`${room}!shard-${i + 1}`)}`, {}],
+        [`/do/PartyShardRouter/${encodeURIComponent(`${room}!shard-${i + 1}`)}`, { headers: { "x-party-shard-connection": "witness-a1", "x-party-shard-key": "guess" } }],
+        [`/do/PartyShardRouter/${encodeURIComponent(`${room}!shard-${i + 1}`)}`, { method: "POST", headers: { "x-party-shard-link": "wake" } }],
+      ]).flat(),
+    ];
+    const answers: string[] = [];
+    for (const [path, init] of asked) {
+      const res = await fetch(`http://${host()}${path}`, init);
+      answers.push(`${init.method ?? "GET"} ${path}: ${res.status} ${(await res.text()).slice(0, 80)}`);
+    }
+    t.diagnostic(`the sockets through /do/: ${JSON.stringify(outcomes)}; requests: ${answers.join(" | ")}`);
     await sleep(SETTLE_MS * 3);
     for (const outcome of outcomes) assert.ok("refused" in outcome && outcome.refused >= 400 && outcome.refused < 500, JSON.stringify(outcome));
+    for (const answer of answers) assert.match(answer, /: 404 /);
+    assert.deepEqual(await load(room), before, "the load view after a forged report");
     assert.deepEqual(watched(room).sort(), members, "the room's handlers, after the sockets through /do/");
     // The route itself works: it reaches the class's rooms as it reached them before init.
     const direct = await forgeLink(`ws://${host()}/do/Secure/${room}?_pk=plain-a1`, { "x-user": "bob" }, []);
