@@ -16,7 +16,7 @@ import type { Edge, ShardHost } from "./host.js";
 import { Placement } from "./placement.js";
 import { HEADER, VIEW_TOKEN_VAR, headerPairs, parseShardRoom } from "./protocol.js";
 import { answerAsked, routerRoomOf, ROUTER_BINDING, stubOf, type Asked, type Answered } from "./router-rpc.js";
-import { EDGE_HEADER, Sharded, roomOf, shardedServer } from "./sharded-server.js";
+import { EDGE_HEADER, Sharded, leaderStatsOf, roomOf, shardedServer } from "./sharded-server.js";
 import { ShardRelay } from "./shard.js";
 import { Tickets } from "./tickets.js";
 import { ROUTER_PARTY, routerPath, withRouter } from "./worker-route.js";
@@ -70,7 +70,7 @@ class ShardRouter extends Server<Cloudflare.Env> {
       };
       this.#shard = new ShardRelay(host, shard.room, shard.shard);
     } else {
-      this.#placement = new Placement(name, party, shards, (room) => routerRoomOf(env, room), roomOf(env, binding, party, name));
+      this.#placement = new Placement(name, party, shards, (room) => routerRoomOf(env, room), leaderStatsOf(env, binding, name));
     }
   }
 

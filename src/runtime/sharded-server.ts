@@ -36,6 +36,8 @@ type ServerClass = new (...args: any[]) => Server;
 interface ShardedMembers {
   /** Asked by a shard (RPC) before it links: a ticket its link's handshake must carry. */
   partyShardTicket(): string;
+  /** Asked by the placement room (RPC) for its load view: what the leader sent and did. */
+  partyShardStats(): Promise<unknown>;
 }
 
 /**
@@ -83,8 +85,9 @@ function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...ar
       // must not let the client speak for a shard.
       if (id !== null && isLink(id)) return request.headers.has(EDGE_HEADER) ? new Response("Reserved connection id", { status: 400 }) : this.#acceptLink(request, id);
       await this.#whole(request.headers.get(PROPS_HEADER));
-      if (!request.headers.has(EDGE_HEADER)) {
-        // From the router (a routed write, or a room request it forwards) or the runtime.
+      // From the router (a routed write, or a room request it forwards) or the runtime; the
+      // stats go by RPC (partyShardStats), never over HTTP, where any Worker route may pass them on.
+      if (!request.headers.has(EDGE_HEADER) && !request.headers.has(HEADER.stats)) {
         const own = await this.#core.request(request);
         if (own) return own;
       }
@@ -101,6 +104,12 @@ function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...ar
     /** Asked by a shard (RPC) before it links: a ticket its link's handshake must carry. */
     partyShardTicket(): string {
       return this.#tickets.issue();
+    }
+
+    /** Asked by the placement room (RPC) for its load view: what the leader sent and did. */
+    async partyShardStats(): Promise<unknown> {
+      const res = await this.#core.request(new Request("http://party-shard/", { headers: { [HEADER.stats]: "1" } }));
+      return res?.json();
     }
 
     override async webSocketMessage(ws: WebSocket, message: WSMessage): Promise<void> {
@@ -286,4 +295,9 @@ function roomOf(env: unknown, binding: string, party: string, name: string, orig
   return (path, init) => stubOf(env, binding, name).fetch(new Request(`${origin}/parties/${party}/${name}${path}`, init));
 }
 
-export { EDGE_HEADER, ROUTER_BINDING, Sharded, roomOf, shardedServer, stubOf };
+/** The leader's stats as placement asks them (a stats request, answered by RPC: partyShardStats). */
+function leaderStatsOf(env: unknown, binding: string, name: string): RoomFetch {
+  return async () => Response.json(await (stubOf(env, binding, name) as unknown as ShardedMembers).partyShardStats());
+}
+
+export { EDGE_HEADER, ROUTER_BINDING, Sharded, leaderStatsOf, roomOf, shardedServer, stubOf };

@@ -8,7 +8,7 @@ import WebSocket from "ws";
 import { startPartykitDev } from "../../src/infra/partykit-dev.js";
 import { startWranglerDev } from "../../src/infra/wrangler-dev.js";
 import { FIXTURES, PARTYKIT_BIN, REPO, runCli } from "./cli.js";
-import { sleep } from "./wait.js";
+import { sleep, until } from "./wait.js";
 import { tempDir } from "./temp.js";
 import { linkNodeModules } from "../../src/infra/link-node-modules.js";
 
@@ -25,6 +25,8 @@ const KEEP_GOING = process.env.DIFFERENTIAL_KEEP_GOING === "1";
 /** After the script, how long late messages (duplicates, echoes) have to show up. */
 const SETTLE_MS = 500;
 const FAULT_LINE = /party-shard: injected fault/g;
+/** How long a run with faults waits for the dev server to print the first fault it injected. */
+const FAULT_LOG_WAIT_MS = 5_000;
 
 export type Mode = "unsharded" | "sharded" | "sharded with faults";
 
@@ -270,6 +272,9 @@ export class DifferentialLab<C extends AppClient> {
       run = new Run<C>({ host: server.host, viewToken: server.viewToken, room: app.room, mode, own, original, sink: sink.calls, parties, quietMs: app.quietMs ?? 0 });
       await script(run);
       await sleep(SETTLE_MS);
+      // A dev server on a loaded machine may print the runtime's fault lines after the run ended:
+      // wait a little for the first one before the run is said to have had none.
+      if (mode === "sharded with faults") await until(() => faultsIn(tap!.read()) > 0, FAULT_LOG_WAIT_MS);
       const observations = run.snapshot();
       const log = stripAnsi(tap.stop());
       return { observations, faults: faultsIn(log), load: run.load, log };

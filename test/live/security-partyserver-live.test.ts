@@ -244,7 +244,7 @@ describeSecurity("attacks on a PartyServer app after init + migrate, on one wran
     assert.deepEqual(await load(room), before);
   });
 
-  it("a Worker route that hands any request to any Durable Object by name (env[binding]) reaches no room of the router's: a socket without the router's ticket is refused, so no client writes the URL or headers its party sees; no load view without the token, no forged report, no shard's count, key check or wake", async (t) => {
+  it("a Worker route that hands any request to any Durable Object by name (env[binding]) reaches no room of the router's: a socket without the router's ticket is refused, so no client writes the URL or headers its party sees; no load view without the token, no forged report, no shard's count, key check or wake, no leader's stats", async (t) => {
     const room = "watch-any";
     const [witness] = await clients(room, ["witness-a1"]);
     const members = watched(room).sort();
@@ -279,6 +279,13 @@ describeSecurity("attacks on a PartyServer app after init + migrate, on one wran
     for (const answer of answers) assert.match(answer, /: 404 /);
     assert.deepEqual(await load(room), before, "the load view after a forged report");
     assert.deepEqual(watched(room).sort(), members, "the room's handlers, after the sockets through /do/");
+    // The leader's stats go to placement by RPC: through the route, the stats header is the
+    // class's request (in a room of its own: the class broadcasts a request's body, here empty).
+    const stats = await fetch(`http://${host()}/do/Secure/${room}-stats`, { headers: { "x-party-shard-stats": "1", "x-user": "bob" } });
+    const statsText = await stats.text();
+    assert.ok(!statsText.includes("linkFramesOut"), `the leader's stats through /do/: ${stats.status} ${statsText.slice(0, 200)}`);
+    const view = (await (await fetch(`http://${host()}/parties/${ROUTER}/${room}`, { headers: { "x-party-shard-view-token": server().viewToken } })).json()) as { leader?: { linkFramesOut?: number } | null };
+    assert.ok(typeof view.leader?.linkFramesOut === "number", `the load view's leader stats: ${JSON.stringify(view.leader)}`);
     // The route itself works: it reaches the class's rooms as it reached them before init.
     const direct = await forgeLink(`ws://${host()}/do/Secure/${room}?_pk=plain-a1`, { "x-user": "bob" }, []);
     assert.ok("received" in direct && direct.received.some((line) => line.startsWith("hello plain-a1")), JSON.stringify(direct));
