@@ -59,6 +59,13 @@ describe("project detection", () => {
     assert.deepEqual([found.platform, found.config.file], ["partyserver", "wrangler.toml"]);
   });
 
+  it("a monorepo app whose own package.json lists none is PartyServer by its main's imports: y-partyserver, or the runtime migrate put there", async () => {
+    for (const main of ['import { YServer } from "y-partyserver";\nexport { YServer as Doc };\n', 'import { routePartyShard, shardedServer } from "./party-shard-server";\nexport {};\n']) {
+      const dir = project({ ...WRANGLER, "package.json": '{ "name": "fixture" }\n', "src/worker.ts": main });
+      assert.equal((await loadProject(dir)).platform, "partyserver", main);
+    }
+  });
+
   it("partykit listed only as a dependency in package.json is not a PartyKit config", async () => {
     const dir = project({ ...PARTYSERVER, "package.json": '{ "dependencies": { "partyserver": "0.5.10" }, "devDependencies": { "partykit": "0.0.115" } }\n' });
     assert.equal((await loadProject(dir)).platform, "partyserver");

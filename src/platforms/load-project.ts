@@ -77,19 +77,25 @@ async function findPartyKitConfig(disk: Disk, cwd: string): Promise<string | und
   return hasKey(readManifest(disk, path.dirname(found)), "partykit") ? found : undefined;
 }
 
+/** Packages that are PartyServer, or are built on it (a Worker that uses one of them is a PartyServer one). */
+const PARTYSERVER_PACKAGES = ["partyserver", "y-partyserver", "hono-party"];
+/** An import of one of them, or of the runtime migrate puts beside main (`./party-shard-server`): a monorepo app may list none in its own package.json, and after migrate main may import partyserver itself no more. */
+const PARTYSERVER_IMPORT = /\b(?:from\s*|(?:import|require)\s*\(\s*)["'](?:partyserver|y-partyserver(?:\/[\w-]+)?|hono-party|\.\/party-shard-server(?:\.[jt]s)?)["']/;
+
 /**
  * Whether the Worker of this wrangler config is a PartyServer one: its package.json depends on
- * `partyserver`, or its main module imports it. Reads two files; never looks into node_modules.
+ * one of PARTYSERVER_PACKAGES, or its main module imports one (or the generated runtime). Reads
+ * two files; never looks into node_modules.
  */
 function usesPartyServer(disk: Disk, wranglerFile: string): boolean {
   const root = path.dirname(wranglerFile);
   const packageJson = findUp(disk, root, "package.json", "file");
   const manifest = packageJson ? readManifest(disk, path.dirname(packageJson)) : undefined;
   const fields = ["dependencies", "devDependencies", "peerDependencies", "optionalDependencies"] as const;
-  if (fields.some((field) => hasKey(manifest?.[field], "partyserver"))) return true;
+  if (fields.some((field) => PARTYSERVER_PACKAGES.some((name) => hasKey(manifest?.[field], name)))) return true;
   try {
     const main = parseWrangler(root, path.basename(wranglerFile), disk.readText(wranglerFile)).main;
-    return /\bfrom\s*["']partyserver["']|\b(?:import|require)\s*\(\s*["']partyserver["']\s*\)/.test(disk.readText(path.join(root, main)));
+    return PARTYSERVER_IMPORT.test(disk.readText(path.join(root, main)));
   } catch {
     // A config that does not read, or a main that is not there: not recognisably PartyServer.
     // `--platform partyserver` then reports exactly what is wrong with it.

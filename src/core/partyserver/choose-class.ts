@@ -1,9 +1,9 @@
 import path from "node:path";
-import type { ClassDeclaration } from "ts-morph";
+import type { ClassDeclaration, SourceFile } from "ts-morph";
 import { PartyShardError } from "../../errors.js";
 import type { DurableBinding, LoadedWrangler } from "../config/wrangler/loaded-wrangler.js";
 import { kebab, ROUTER_BINDING } from "../config/wrangler/names.js";
-import { exportedClasses, serverLineage, socketHandlersOf, SOCKET_HANDLERS } from "./server-class.js";
+import { exportedClasses, PARTYSERVER, serverLineage, socketHandlersOf, SOCKET_HANDLERS, Y_PARTYSERVER } from "./server-class.js";
 import type { WorkerSources } from "./worker-sources.js";
 
 /** The Durable Object class init shards: its binding, its declaration and the file it is in. */
@@ -61,7 +61,7 @@ function judgeBindings(loaded: LoadedWrangler, sources: WorkerSources): Verdict[
 function judge(binding: DurableBinding, sources: WorkerSources, main: string): Verdict {
   if (binding.scriptName) return { binding, reason: `bound to another Worker (script_name ${binding.scriptName})` };
   const cls = exportedClasses(sources.main).get(binding.className);
-  if (!cls) return { binding, reason: `class ${binding.className} is not found among the classes ${main} exports` };
+  if (!cls) return { binding, reason: libraryClassReason(sources.main, binding.className, main) ?? `class ${binding.className} is not found among the classes ${main} exports` };
   const lineage = serverLineage(cls);
   if (!lineage.extendsServer) return { binding, reason: `class ${binding.className} does not extend Server from "partyserver" (nor YServer or withYjs(Server) from "y-partyserver")` };
   if (socketHandlersOf(cls, lineage).length === 0) return { binding, reason: `class ${binding.className} has no socket handlers (${SOCKET_HANDLERS.join(", ")})` };
@@ -74,6 +74,23 @@ function matchesOption(verdict: Verdict, option: string, root: string): boolean 
   if (!("chosen" in verdict) || !/[./\\]/.test(option)) return false;
   const file = path.relative(root, path.resolve(root, option)).split(path.sep).join("/");
   return file === verdict.chosen.file;
+}
+
+/**
+ * Why a binding whose class is a library's own, exported under the binding's name (`export {
+ * YServer as Doc }`, as a public y-partyserver fixture does), cannot be sharded as it is, and the
+ * one line that makes it a class of the user's. Undefined for any other export.
+ */
+function libraryClassReason(main: SourceFile, className: string, mainPath: string): string | undefined {
+  for (const declaration of main.getExportDeclarations()) {
+    const specifier = declaration.getNamedExports().find((each) => (each.getAliasNode() ?? each.getNameNode()).getText() === className);
+    if (!specifier) continue;
+    const local = specifier.getNameNode().getText();
+    const library = declaration.getModuleSpecifierValue() ?? main.getImportDeclarations().find((imported) => imported.getNamedImports().some((named) => (named.getAliasNode() ?? named.getNameNode()).getText() === local))?.getModuleSpecifierValue();
+    if (library !== PARTYSERVER && library !== Y_PARTYSERVER) return undefined;
+    return `class ${className} is ${library}'s ${local} itself (${mainPath}:${specifier.getStartLineNumber()} exports it as it is), and migrate shards a class of yours: in place of that export, declare \`export class ${className} extends ${local} {}\` and run init again`;
+  }
+  return undefined;
 }
 
 const at = (loaded: LoadedWrangler, binding: DurableBinding) => ({ file: loaded.file, ...(binding.line ? { line: binding.line } : {}) });
