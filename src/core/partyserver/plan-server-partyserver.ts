@@ -31,9 +31,10 @@ export function planServerPartyServer(sources: WorkerSources, chosen: ChosenClas
   const of = (file: SourceFile) => work.get(file) ?? work.set(file, { edits: [], replaced: [], names: new Set() }).get(file)!;
   const findings: Finding[] = [];
 
-  const patch = patchClass(chosen.cls, chosen.binding.className);
+  const classes = sources.project.getSourceFiles().flatMap((file) => file.getClasses());
+  const patch = patchClass(chosen.cls, chosen.binding.className, classes);
   findings.push(...patch.findings);
-  const classWork = of(chosen.cls.getSourceFile());
+  const classWork = of(patch.file);
   classWork.edits.push(...patch.edits);
   classWork.replaced.push(...patch.replaced);
   for (const name of patch.runtimeNames) classWork.names.add(name);

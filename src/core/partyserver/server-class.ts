@@ -112,6 +112,12 @@ export function serverLineage(cls: ClassDeclaration): ServerLineage {
   return { extendsServer: false };
 }
 
+/** The class of the user's that `cls` extends directly; undefined for a library's or none. */
+export function baseClassOf(cls: ClassDeclaration): ClassDeclaration | undefined {
+  const base = cls.getExtends()?.getExpression();
+  return base && classNamed(base);
+}
+
 /** The class declaration an expression names, through imports of the project's own modules. */
 function classNamed(expression: Expression | Node): ClassDeclaration | undefined {
   if (!Node.isIdentifier(expression)) return undefined;
