@@ -230,11 +230,18 @@ function decode(data: Data): string | ArrayBuffer {
   return Uint8Array.from(atob(data.base64), (c) => c.charCodeAt(0)).buffer;
 }
 
-/** With PARTY_SHARD_FAULT_PERCENT set (tests, staging), that share of first attempts fails. */
+/** Faults injected in this isolate so far. */
+let injectedFaults = 0;
+
+/**
+ * With PARTY_SHARD_FAULT_PERCENT set (tests, staging), that share of first attempts fails, and
+ * the first one in each isolate always: a short run still meets one (a test asserts it did).
+ */
 function injectedFault(env: Record<string, unknown>, retry: boolean | undefined, where: string): "before" | "after" | undefined {
   // Brackets: a project with noPropertyAccessFromIndexSignature type-checks this file too.
   const percent = Number(env["PARTY_SHARD_FAULT_PERCENT"] ?? 0);
-  if (retry || !(Math.random() * 100 < percent)) return undefined;
+  if (retry || !(percent > 0) || (injectedFaults > 0 && !(Math.random() * 100 < percent))) return undefined;
+  injectedFaults++;
   const when = Math.random() < 0.5 ? "before" : "after";
   // warn, not log: wrangler dev at --log-level info drops console.log, and the tests count these.
   console.warn(`party-shard: injected fault ${when} ${where}`);
