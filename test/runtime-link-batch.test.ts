@@ -287,4 +287,34 @@ describe("an idle link", () => {
       }
     }
   });
+
+  it("of a shard nobody is on, woken for frames to clients who left, closes 1 s after the last one, also when the party does not hibernate", async () => {
+    mock.timers.enable({ apis: ["Date", "setTimeout"], now: 1_700_000_000_000 });
+    try {
+      const { relay, messages, socket, ack, fromLeader, close, link } = shardWithLink();
+      const ann = socket("ann");
+      const opening = relay.onConnect(ann, { request: new Request("http://host/parties/router/lobby?_pk=ann&_psk=k-ann") });
+      await settle();
+      fromLeader({ t: "welcome", leader: "L1", hibernates: false });
+      ack(1);
+      await opening;
+      await close(ann);
+      ack(2);
+      await settle();
+      assert.equal(link.closed, 1, "nobody here: the link closed once its close was taken");
+      // The leader has a frame for ann, who left within her grace: it wakes the shard, which links again.
+      const woken = (await (await relay.onRequest(new Request("http://host/", { method: "POST", headers: { "x-party-shard-link": "wake" } }))).json()) as { linking?: boolean };
+      assert.equal(woken.linking, true);
+      await settle();
+      fromLeader({ t: "welcome", leader: "L1", hibernates: false });
+      fromLeader({ t: "keep", to: "ann", kept: { state: null, attachment: null, tags: [] }, n: 1 });
+      mock.timers.tick(900);
+      assert.equal(link.closed, 1, "busy 0.9 s ago");
+      mock.timers.tick(200);
+      assert.equal(link.closed, 2, "a second of nothing, nobody here");
+      assert.deepEqual(messages.filter((m) => m.t === "got").at(-1), { t: "got", n: 1 });
+    } finally {
+      mock.timers.reset();
+    }
+  });
 });

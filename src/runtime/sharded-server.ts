@@ -21,7 +21,6 @@ import { HEADER, asDirect, isLink, type Message } from "./protocol.js";
 import { ROUTER_BINDING, routerRoomOf, stubOf } from "./router-rpc.js";
 import { Tickets } from "./tickets.js";
 
-
 /** routePartykitRequest sets it on everything it forwards from the internet; our own stubs never do. */
 const EDGE_HEADER = "x-partykit-namespace";
 /** With hibernation, the platform lists the links by this tag. */

@@ -17,12 +17,10 @@ const ROOM = "notes";
 const SEEDED = "seeded.";
 /**
  * After every editor left, nothing happens for this long: the room (and, sharded, its leader,
- * whose shards close their links once nobody is on them) is evicted on either dev server, and the
- * next editor makes it load the document again. With faults injected, longer: a link a fault
- * broke as the last clients left is made again (the shard still owes the leader their closes)
- * and, with nobody on it, closes only once idle (5 s), so the room sleeps up to ~10 s later.
+ * whose shards close their links once nobody is on them, within a second) is evicted on either
+ * dev server, and the next editor makes it load the document again.
  */
-const QUIET_MS: Record<Mode, number> = { unsharded: 15_000, sharded: 15_000, "sharded with faults": 25_000 };
+const QUIET_MS = 15_000;
 
 /** One document app: its title, platform, folder under the platform's differential fixtures, and the router's URL name. */
 export interface YjsApp {
@@ -150,7 +148,7 @@ async function observe(lab: DifferentialLab<never>, twin: YjsApp, mode: Mode): P
       const afterLeave = stayed.map(cursorNames);
 
       for (const editor of editors) closeEditor(editor);
-      await sleep(QUIET_MS[mode]);
+      await sleep(QUIET_MS);
       const reopened = (await open(own)).text.toString();
 
       if (mode === "sharded with faults") assert.ok(faultsIn(log()) > 0, "PARTY_SHARD_FAULT_PERCENT=20 injected no fault");
