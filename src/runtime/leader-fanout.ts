@@ -99,13 +99,12 @@ class Fanout {
 
   /** Direct clients one by one; each shard gets one frame, whatever its number of clients. */
   broadcast(message: Message, without: readonly string[]) {
-    const audience = this.audience;
     const excluded = new Set(without);
     for (const conn of this.host.directConnections()) if (!excluded.has(conn.id)) conn.send(message);
     // The ids left out, by shard; and how many of them the party met (they count as recipients).
     const left = new Map<number, { skipped: string[]; met: number }>();
     excluded.forEach((id) => {
-      const found = audience.find(id);
+      const found = this.audience.find(id);
       if (!found) return;
       const entry = left.get(found.shard) ?? { skipped: [], met: 0 };
       entry.skipped.push(id);
@@ -115,7 +114,7 @@ class Fanout {
     this.stats.broadcasts++;
     let data: Data | undefined;
     let dataBytes = 0;
-    audience.met.forEach((met, shard) => {
+    this.audience.met.forEach((met, shard) => {
       const { skipped, met: metSkipped } = left.get(shard) ?? { skipped: [], met: 0 };
       if (met.size <= metSkipped) return;
       // Encoded and measured once per broadcast, whatever the number of shards.

@@ -18,7 +18,7 @@ import { Server, type Connection, type WSMessage } from "partyserver";
 import type { LeaderHost, LinkEnd, PartyCalls, RoomFetch } from "./host.js";
 import { LeaderCore } from "./leader.js";
 import { HEADER, asDirect, isLink, type Message } from "./protocol.js";
-import { ROUTER_BINDING, routerRoomOf, stubOf } from "./router-rpc.js";
+import { routerRoomOf, stubOf } from "./router-rpc.js";
 import { Tickets } from "./tickets.js";
 
 /** routePartykitRequest sets it on everything it forwards from the internet; our own stubs never do. */
@@ -299,4 +299,4 @@ function leaderStatsOf(env: unknown, binding: string, name: string): RoomFetch {
   return async () => Response.json(await (stubOf(env, binding, name) as unknown as ShardedMembers).partyShardStats());
 }
 
-export { EDGE_HEADER, ROUTER_BINDING, Sharded, leaderStatsOf, roomOf, shardedServer, stubOf };
+export { EDGE_HEADER, Sharded, leaderStatsOf, roomOf, shardedServer };

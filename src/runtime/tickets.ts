@@ -10,29 +10,17 @@
 const TICKET_MS = 10_000;
 
 class Tickets {
-  /** Ticket → when it expires. */
+  /** Ticket → when it expires, in the order issued: the order they expire in. */
   private readonly out = new Map<string, number>();
-  /** The tickets in the order issued, which is the order they expire in, from `head` on. */
-  private queue: { ticket: string; expires: number }[] = [];
-  private head = 0;
 
   /** `max`: at most this many out at once; past it a ticket is still issued, and refused when taken. */
   constructor(private readonly max: number) {}
 
   issue(now = Date.now()): string {
-    // Expired ones are at the front: each is looked at once more, when it goes.
-    while (this.head < this.queue.length && this.queue[this.head]!.expires <= now) this.out.delete(this.queue[this.head++]!.ticket);
-    // Taken ones stay in the queue until then: when they are most of it, it keeps only the rest
-    // (each entry is copied at most once per halving: a burst of connects costs no walk over all).
-    if (this.queue.length - this.head > 2 * this.out.size + 64) {
-      this.queue = this.queue.slice(this.head).filter((entry) => this.out.has(entry.ticket));
-      this.head = 0;
-    }
+    // Expired ones are at the front (a taken one is gone already): each is looked at once more, when it goes.
+    for (let first = this.out.entries().next(); !first.done && first.value[1] <= now; first = this.out.entries().next()) this.out.delete(first.value[0]);
     const ticket = crypto.randomUUID();
-    if (this.out.size < this.max) {
-      this.out.set(ticket, now + TICKET_MS);
-      this.queue.push({ ticket, expires: now + TICKET_MS });
-    }
+    if (this.out.size < this.max) this.out.set(ticket, now + TICKET_MS);
     return ticket;
   }
 

@@ -2,7 +2,7 @@ import { Node, SyntaxKind, type ClassDeclaration, type Identifier, type SourceFi
 import type { Finding } from "../plan.js";
 import type { Edit } from "../text-edits.js";
 import { findingAt, type FindingCode, type LevelOf } from "../findings.js";
-import { baseClassOf, isShardedBase, isYServer, partyserverExport, serverLineage, SHARDED_CLASS, SHARDED_MIXIN, Y_SERVER, yjsMixinArgument } from "./server-class.js";
+import { baseClassOf, isYServer, partyserverExport, serverLineage, SHARDED_CLASS, SHARDED_MIXIN, Y_SERVER, yjsMixinArgument } from "./server-class.js";
 
 /** Server members the runtime's Sharded overrides: a class that overrides them too bypasses the shards. */
 const RUNTIME_MEMBERS = ["fetch", "webSocketMessage", "webSocketClose", "webSocketError", "broadcast", "getConnections", "getConnection"];
@@ -39,7 +39,7 @@ export function patchClass(cls: ClassDeclaration, className: string, classes: re
   for (const each of [cls, ...(lineage.extendsServer ? lineage.via : [])]) findings.push(...memberFindings(each, className));
   const base = cls.getExtends()?.getExpression();
   const unchanged = { file: cls.getSourceFile(), edits: [], replaced: [], runtimeNames: [], findings };
-  if (!base || isShardedBase(base) || (lineage.extendsServer && lineage.sharded)) return unchanged;
+  if (!base || (lineage.extendsServer && lineage.sharded)) return unchanged;
   if (!lineage.extendsServer || lineage.via.length === 0) {
     const swap = swapBase(cls, className, "");
     if (swap) return { ...swap, findings: [...swap.findings, ...findings] };

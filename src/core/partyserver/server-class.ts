@@ -82,11 +82,6 @@ export function shardedBaseOf(expression: Node): ServerBase | undefined {
   return mixin && argument !== undefined && expression.getArguments().length === 1 && isYServer(argument) ? Y_SERVER : undefined;
 }
 
-/** Whether `expression` is a base migrate gave a class (see shardedBaseOf). */
-export function isShardedBase(expression: Node): boolean {
-  return shardedBaseOf(expression) !== undefined;
-}
-
 /**
  * How a class reaches partyserver's Server: directly, through y-partyserver's YServer (`base`),
  * or through classes of the user's (`via`, nearest first); `sharded` when the last step is the
