@@ -3,10 +3,10 @@
  * `npx party-shard init --force` rather than editing by hand.
  *
  * The room `<room>` of "{{shardedParty}}" still runs the party, once: it is the leader (see
- * the runtime, {{glueImport}}). Clients come here instead, and SHARD_COUNT rooms of this
- * party hold their sockets:
+ * the runtime, {{glueImport}}). Clients come here instead, and rooms of this party hold their
+ * sockets: as many as the room needs at SHARD_TARGET clients each, up to SHARD_COUNT:
  *   - WebSocket /parties/{{routerParty}}/<room>: the party's own onBeforeConnect runs first, as
- *     for a direct connection; the socket then goes to the less loaded of its two shards;
+ *     for a direct connection; the socket then goes to the less loaded of its two shards in use;
  *   - POST with a connection's id and key (what sendViaRouter sends): once the shard holding
  *     that connection's socket says the key is its own, that connection's message, run once by
  *     the party's onMessage, with retries; or, with the batch content type, several
@@ -23,7 +23,10 @@ import { ShardRelay, edgeConnect, edgeOf, edgeRequest, parseShardRoom, placement
 
 /** Read back by party-shard (migrate, check) to find the party this router shards. */
 export const SHARDED_PARTY = {{shardedPartyLiteral}};
+/** The most shards a room uses; a shard holds at most 10,000 sockets. */
 const SHARD_COUNT = {{shardCount}};
+/** Clients a shard takes before the room opens its next shard; it stops using one below half. */
+const SHARD_TARGET = {{shardTarget}};
 
 /**
  * The router's logic, limits and placement live in the runtime ({{glueImport}}), shared with
@@ -38,17 +41,17 @@ export default class Router implements Party.Server {
   constructor(readonly room: Party.Room) {
     const shard = parseShardRoom(room.id);
     if (shard) this.shard = new ShardRelay(shardHost(room), shard.room, shard.shard);
-    else this.placement = placementFor(room, SHARD_COUNT);
+    else this.placement = placementFor(room, SHARD_COUNT, SHARD_TARGET);
   }
 
   /** Runs at the edge: the party's own onBeforeConnect, then a shard for the socket. */
   static onBeforeConnect(req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext) {
-    return edgeConnect(req as unknown as Request, edgeOf(lobby, ctx, Sharded, SHARD_COUNT));
+    return edgeConnect(req as unknown as Request, edgeOf(lobby, ctx, Sharded, SHARD_COUNT, SHARD_TARGET));
   }
 
   /** Runs at the edge: writes and requests go to the leader; only GET reaches this party's room. */
   static onBeforeRequest(req: Party.Request, lobby: Party.Lobby, ctx: Party.ExecutionContext) {
-    return edgeRequest(req as unknown as Request, edgeOf(lobby, ctx, Sharded, SHARD_COUNT));
+    return edgeRequest(req as unknown as Request, edgeOf(lobby, ctx, Sharded, SHARD_COUNT, SHARD_TARGET));
   }
 
   onStart() {

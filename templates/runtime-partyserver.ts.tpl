@@ -33,8 +33,11 @@ import type { PartyServerOptions } from "partyserver";
 import { ShardRouter, Sharded, routeToShards, shardedServer, withRouter, type RouterConfig } from "{{runtimeImport}}";
 
 const SHARDED_BINDING = {{shardedBindingLiteral}};
+/** The most shards a room uses; a shard holds at most 10,000 sockets. */
 const SHARD_COUNT = {{shardCount}};
-const CONFIG: RouterConfig = { binding: SHARDED_BINDING, party: {{shardedPartyLiteral}}, shards: SHARD_COUNT };
+/** Clients a shard takes before the room opens its next shard; it stops using one below half. */
+const SHARD_TARGET = {{shardTarget}};
+const CONFIG: RouterConfig = { binding: SHARDED_BINDING, party: {{shardedPartyLiteral}}, shards: SHARD_COUNT, target: SHARD_TARGET };
 
 export { Sharded, shardedServer };
 

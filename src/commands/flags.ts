@@ -2,7 +2,7 @@ import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { Option, type Command } from "commander";
 import { PartyShardError } from "../errors.js";
-import { DEFAULT_SHARDS } from "../core/shard-count.js";
+import { DEFAULT_SHARD_TARGET, DEFAULT_SHARDS, MAX_SHARD_TARGET } from "../core/shard-count.js";
 import type { WritesMode } from "../core/migrate/migrate-options.js";
 import { VENDOR_DIR } from "../core/package-info.js";
 import { PLATFORMS, type Platform } from "../core/platform.js";
@@ -40,6 +40,10 @@ export const FLAGS = {
   shards: flag(
     (own) => [new Option("--shards <n>", own ?? `number of shards, 1-${MAX_SHARDS} (default: the router's current count, else ${DEFAULT_SHARDS})`)],
     (value) => (value === undefined ? undefined : parseIntegerOption("--shards", value, 1, MAX_SHARDS)),
+  ),
+  shardTarget: flag(
+    (own) => [new Option("--shard-target <n>", own ?? `clients a shard takes before a room opens its next, 1-${MAX_SHARD_TARGET} (default: the router's current target, else ${DEFAULT_SHARD_TARGET}; \`party-shard plan\` works one out)`)],
+    (value) => (value === undefined ? undefined : parseIntegerOption("--shard-target", value, 1, MAX_SHARD_TARGET)),
   ),
   writes: flag(
     (own) => [new Option("--writes <mode>", own ?? "how routed sockets write: routed (sendViaRouter, a POST through the router) or socket (socket.send, relayed by its shard)").default("routed")],

@@ -8,11 +8,11 @@ import { WRITING_FLAGS, withFlags, type OptionsOf } from "./flags.js";
 import { askShards, initFacts } from "./init-intro.js";
 import { WRITING_EXIT_CODES, exitCodesHelp } from "./shared.js";
 
-const INIT_FLAGS = ["party", "shards", "name", "out", ...WRITING_FLAGS] as const;
+const INIT_FLAGS = ["party", "shards", "shardTarget", "name", "out", ...WRITING_FLAGS] as const;
 
 export function initCommand(run: ActionRunner): Command {
   return withFlags(new Command("init").description("add a router party to the PartyKit config and generate the router file (PartyServer: the router's binding and the runtime)"), INIT_FLAGS)
-    .addHelpText("after", `\nExamples:\n  $ party-shard init --shards 8 --dry-run\n  $ party-shard init --party chat --yes --json\n${exitCodesHelp(WRITING_EXIT_CODES)}`)
+    .addHelpText("after", `\nExamples:\n  $ party-shard init --shards 8 --dry-run\n  $ party-shard init --shards 16 --shard-target 250\n  $ party-shard init --party chat --yes --json\n${exitCodesHelp(WRITING_EXIT_CODES)}`)
     .action(run(INIT_FLAGS, init));
 }
 
@@ -21,7 +21,7 @@ export async function init(context: CommandContext<OptionsOf<typeof INIT_FLAGS>>
   const { openProject } = await import("../platforms/index.js");
   const { settlePlan } = await import("./settle-plan.js");
   const project = await openProject(options.cwd, options);
-  const request = { party: partyOption(options.party, options.cwd), shards: options.shards, name: options.name, out: options.out, force: options.force, vendor: options.vendor };
+  const request = { party: partyOption(options.party, options.cwd), shards: options.shards, shardTarget: options.shardTarget, name: options.name, out: options.out, force: options.force, vendor: options.vendor };
   const party = await project.chooseParty(request, { prompts, info: (text) => context.logger.info(text) });
   // Without --shards a non-interactive run keeps an existing router's count (or the default);
   // the question starts from that count, so pressing enter changes nothing.

@@ -49,6 +49,8 @@ export interface InitOptions {
   party?: string;
   /** Shard count; by default the existing router's, or DEFAULT_SHARDS for a new one. */
   shards?: number;
+  /** Clients a shard takes before a room opens the next; by default the existing router's, or DEFAULT_SHARD_TARGET. */
+  shardTarget?: number;
   /** Router party name; defaults to `router`, or `<party>-router` for a party other than main. */
   name?: string;
   /** `--out`: the router file, resolved from --cwd; defaults to next to the party. */

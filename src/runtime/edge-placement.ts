@@ -46,13 +46,25 @@ function placeAtEdge(edge: Edge, shards: number, clientId: string): number | und
   if (now - memory.refreshedAt >= (memory.refreshing ? REFRESH_GIVE_UP_MS : REFRESH_MS)) refresh(edge, memory, now);
   // A space never appears in a room id (the edge's ROOM_ID_PATTERN).
   const key = `${edge.room} ${clientId}`;
-  const shard = chooseShard(clientId, memory.loads.estimate(now), sticky.get(key));
+  const shard = chooseShard(clientId, memory.loads.estimate(now), sticky.get(key), edge.shardTarget);
   if (shard === undefined) return undefined;
   memory.loads.placed(shard, now);
   sticky.delete(key);
   sticky.set(key, shard);
   if (sticky.size > STICKY_MEMORY) sticky.delete(sticky.keys().next().value!);
   return shard;
+}
+
+/**
+ * The shards this isolate counts clients on, for `room` of `shards`: where a writer's socket
+ * most likely is. Every shard when it knows nothing of the room.
+ */
+function shardsHolding(room: string, shards: number): number[] {
+  const memory = rooms.get(room);
+  const all = Array.from({ length: shards }, (_, i) => i + 1);
+  if (memory?.loads.shardCount !== shards) return all;
+  const load = memory.loads.estimate();
+  return all.filter((shard) => load[shard - 1]! > 0);
 }
 
 function roomMemory(room: string, shards: number): RoomMemory {
@@ -85,4 +97,4 @@ function refresh(edge: Edge, memory: RoomMemory, now: number) {
   edge.waitUntil?.(asked);
 }
 
-export { placeAtEdge };
+export { placeAtEdge, shardsHolding };

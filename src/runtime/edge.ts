@@ -13,7 +13,7 @@
  *   with the same Idempotency-Key; bodies, ids and batches are bounded in bytes before reading.
  */
 import { MAX_BATCH_BYTES, MAX_BATCH_WRITES, parseBatch, parseSeq, type BatchEntry, type BatchResult } from "./batch.js";
-import { placeAtEdge } from "./edge-placement.js";
+import { placeAtEdge, shardsHolding } from "./edge-placement.js";
 import type { Edge } from "./host.js";
 import { BATCH_TYPE, HEADER, KEY_PARAM, LINK_ID_PREFIX, MAX_CF_BYTES, MAX_ID_LENGTH, UNKNOWN_CONNECTION, sameKey, shardRoomId, sleep, stripInternalHeaders, utf8Length } from "./protocol.js";
 
@@ -211,7 +211,8 @@ async function writeBatch(req: Request, edge: Edge, writer: Writer): Promise<Res
 
 /**
  * The shard holding the writer's socket under its key: the one the client named first (it learnt
- * it from an earlier answer), else whichever does, all asked at once. Each is asked with the
+ * it from an earlier answer), else whichever does, asked at once (those this isolate placed
+ * clients on, then the others). Each is asked with the
  * write's headers only: whoever lacks the key costs a header check per shard, never a body read
  * nor a leader request.
  */
@@ -223,9 +224,18 @@ async function holderOf(edge: Edge, writer: Writer): Promise<number | undefined>
   const all = Array.from({ length: edge.shards }, (_, i) => i + 1);
   const named = all.find((shard) => String(shard) === writer.holder);
   if (named !== undefined && (await holds(edge, named, writer))) return named;
-  const others = all.filter((shard) => shard !== named);
-  const answers = await Promise.all(others.map((shard) => holds(edge, shard, writer)));
-  return others[answers.indexOf(true)];
+  // The shards this isolate counts clients on first: a shard out of use is empty, and asking it
+  // would wake it for nothing. The rest only when none of those holds the writer.
+  const likely = shardsHolding(edge.room, edge.shards).filter((shard) => shard !== named);
+  const rest = all.filter((shard) => shard !== named && !likely.includes(shard));
+  const found = await firstHolder(edge, likely, writer);
+  return found !== undefined || rest.length === 0 ? found : firstHolder(edge, rest, writer);
+}
+
+/** The first of `shards` that holds the writer, all asked at once. */
+async function firstHolder(edge: Edge, shards: number[], writer: Writer): Promise<number | undefined> {
+  const answers = await Promise.all(shards.map((shard) => holds(edge, shard, writer)));
+  return shards[answers.indexOf(true)];
 }
 
 async function holds(edge: Edge, shard: number, { connection, key }: Writer): Promise<boolean> {

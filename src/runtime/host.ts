@@ -93,6 +93,8 @@ interface Edge {
   hook(kind: "connect" | "request", req: Request): Promise<Request | Response>;
   /** How many shards the router has; undefined from a router generated before it said so (its room then places each socket). */
   readonly shards: number | undefined;
+  /** Clients a shard takes before placement opens the next (shard-choice.ts); undefined from a router generated before it said so (every shard in use). */
+  readonly shardTarget?: number | undefined;
   /** Keeps work going after the answer, where the platform offers it (PartyKit's ctx.waitUntil). */
   waitUntil?(promise: Promise<unknown>): void;
   /** The deploy's PARTY_SHARD_VIEW_TOKEN variable (unset: the load view is nobody's). */

@@ -197,14 +197,14 @@ function shardHostOf(room: Party.Room, names: Names): ShardHost {
 }
 
 /** The router party's placement room `<room>`. */
-function placementOf(room: Party.Room, shardCount: number, names: Names): Placement {
-  return new Placement(room.id, names.party, shardCount, (name) => roomOf(partyNamed(room.context, names.router), name), roomOf(partyNamed(room.context, names.party), room.id));
+function placementOf(room: Party.Room, shardCount: number, names: Names, target: number | undefined): Placement {
+  return new Placement(room.id, names.party, shardCount, (name) => roomOf(partyNamed(room.context, names.router), name), roomOf(partyNamed(room.context, names.party), room.id), target);
 }
 
 type StaticHooks = Partial<Record<(typeof STATIC_HOOKS)[number], StaticHook>>;
 
 /** A room at the edge, as the router's static hooks see it; `party` is the sharded party, for its own hooks. */
-function edgeAt(lobby: Party.Lobby, ctx: Party.ExecutionContext, sharded: unknown, names: Names, shards: number | undefined): Edge {
+function edgeAt(lobby: Party.Lobby, ctx: Party.ExecutionContext, sharded: unknown, names: Names, shards: number | undefined, shardTarget: number | undefined): Edge {
   const hooks = sharded as StaticHooks;
   return {
     room: lobby.id,
@@ -213,6 +213,7 @@ function edgeAt(lobby: Party.Lobby, ctx: Party.ExecutionContext, sharded: unknow
     toShard: (shardRoom, search, headers) => partyNamed(lobby, names.router).get(shardRoom).fetch(`/${search}`, { headers }),
     hook: (kind, req) => runHook(sharded, kind === "connect" ? hooks.onBeforeConnect : hooks.onBeforeRequest, req, lobby, ctx),
     shards,
+    shardTarget,
     waitUntil: (promise) => ctx.waitUntil(promise),
     viewToken: lobby.env[VIEW_TOKEN_VAR],
   };
@@ -255,9 +256,10 @@ function partykitRuntime(names: Names) {
     /** Wraps a party (a class, or an object of handlers) so its room leads the shards: `export default sharded(Chat);`. */
     sharded: <T>(party: T): T => wrapParty(party, names),
     shardHost: (room: Party.Room): ShardHost => shardHostOf(room, names),
-    placementFor: (room: Party.Room, shardCount: number): Placement => placementOf(room, shardCount, names),
-    /** `shards`: the router's SHARD_COUNT (a router generated without it takes no writes until regenerated). */
-    edgeOf: (lobby: Party.Lobby, ctx: Party.ExecutionContext, party: unknown, shards?: number): Edge => edgeAt(lobby, ctx, party, names, shards),
+    /** `target`: the router's SHARD_TARGET (a router generated without it keeps every shard in use). */
+    placementFor: (room: Party.Room, shardCount: number, target?: number): Placement => placementOf(room, shardCount, names, target),
+    /** `shards`: the router's SHARD_COUNT (a router generated without it takes no writes until regenerated); `target`: its SHARD_TARGET. */
+    edgeOf: (lobby: Party.Lobby, ctx: Party.ExecutionContext, party: unknown, shards?: number, target?: number): Edge => edgeAt(lobby, ctx, party, names, shards, target),
   };
 }
 

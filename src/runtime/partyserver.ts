@@ -21,12 +21,14 @@ import { ShardRelay } from "./shard.js";
 import { Tickets } from "./tickets.js";
 import { ROUTER_PARTY, routerPath, withRouter } from "./worker-route.js";
 
-/** Which class the router shards (its binding), and into how many shards. */
+/** Which class the router shards (its binding), into how many shards at most, and how full a shard gets before the next opens. */
 interface RouterConfig {
   binding: string;
   /** The class's URL name, as routePartykitRequest derives it from the binding (`Chat` → `chat`). */
   party: string;
   shards: number;
+  /** Clients a shard takes before placement opens the next (shard-choice.ts); absent from runtimes generated before: every shard in use. */
+  target?: number;
 }
 
 /**
@@ -49,7 +51,7 @@ class ShardRouter extends Server<Cloudflare.Env> {
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
-    const { binding, party, shards } = (new.target as typeof ShardRouter).config;
+    const { binding, party, shards, target } = (new.target as typeof ShardRouter).config;
     const name = ctx.id.name ?? "";
     this.#name = name;
     const shard = parseShardRoom(name);
@@ -70,7 +72,7 @@ class ShardRouter extends Server<Cloudflare.Env> {
       };
       this.#shard = new ShardRelay(host, shard.room, shard.shard);
     } else {
-      this.#placement = new Placement(name, party, shards, (room) => routerRoomOf(env, room), leaderStatsOf(env, binding, name));
+      this.#placement = new Placement(name, party, shards, (room) => routerRoomOf(env, room), leaderStatsOf(env, binding, name), target);
     }
   }
 
@@ -124,7 +126,7 @@ class ShardRouter extends Server<Cloudflare.Env> {
  * is the router; anything else goes to routePartykitRequest unchanged.
  */
 async function routeToShards<Env extends Cloudflare.Env>(config: RouterConfig, request: Request, env: Env, options?: PartyServerOptions<Env>): Promise<Response | null> {
-  const { binding, party, shards } = config;
+  const { binding, party, shards, target } = config;
   const url = new URL(request.url);
   const router = routerPath(url.pathname, options?.prefix);
   if (!router) return routePartykitRequest(request, env, options);
@@ -153,6 +155,7 @@ async function routeToShards<Env extends Cloudflare.Env>(config: RouterConfig, r
       return result instanceof Request || result instanceof Response ? result : hooked;
     },
     shards,
+    shardTarget: target,
     viewToken: (env as Record<string, unknown>)[VIEW_TOKEN_VAR],
   };
   if (req.headers.get("upgrade")?.toLowerCase() === "websocket") return edgeConnect(req, edge);

@@ -15,7 +15,7 @@ import { json } from "./edge.js";
 import type { RoomFetch } from "./host.js";
 import { HEADER, shardRoomId } from "./protocol.js";
 import type { LoadReport } from "./protocol.js";
-import { ShardLoads, chooseShard } from "./shard-choice.js";
+import { ShardLoads, chooseShard, shardsInUse } from "./shard-choice.js";
 
 /** Client ids remembered so a reconnecting client returns to its shard. */
 const STICKY_MEMORY = 50_000;
@@ -52,6 +52,8 @@ class Placement {
     /** A room of the router's party, and the leader (the sharded party's room of the same name). */
     private readonly routerRoom: (room: string) => RoomFetch,
     private readonly leader: RoomFetch,
+    /** Clients a shard takes before the next opens (shard-choice.ts); undefined: every shard in use. */
+    private readonly target?: number,
   ) {
     this.loads = new ShardLoads(shardCount, MAX_RECENT);
     this.startedAt = new Array<number | null>(shardCount).fill(null);
@@ -105,7 +107,9 @@ class Placement {
       const answer = asked[i]?.status === "fulfilled" ? asked[i].value : undefined;
       return { clients, startedAt: this.startedAt[i] ?? answer?.startedAt ?? null, storageOps: answer?.storageOps ?? null };
     });
-    return json(200, { room: this.room, party: this.party, shards: this.shardCount, load, perShard, since: this.since, leader });
+    // `inUse`: the shards the next client may go to; `target`: null when every shard is in use.
+    const inUse = shardsInUse(this.loads.estimate(), this.target);
+    return json(200, { room: this.room, party: this.party, shards: this.shardCount, target: this.target ?? null, inUse, load, perShard, since: this.since, leader });
   }
 
   /** What the leader sent its shards; null before the party is wrapped by migrate. */
@@ -131,7 +135,7 @@ class Placement {
 
   /** Sticky while the client's shard has room; otherwise the less loaded of the client's two shards. */
   private place(clientId: string): Response {
-    const shard = chooseShard(clientId, this.loads.estimate(), this.placements.get(clientId));
+    const shard = chooseShard(clientId, this.loads.estimate(), this.placements.get(clientId), this.target);
     if (shard === undefined) return json(503, { error: "Every shard is full" }, { "retry-after": "5" });
     // Counted now so a burst of connects spreads out, until the shard's count includes the client.
     this.loads.placed(shard);

@@ -2,7 +2,9 @@
  * Which shard a client goes to, wherever that is decided: at the edge (edge-placement.ts), or in
  * the router's room `<room>` for a router that does not say its shard count (placement.ts).
  *
- * - a rendezvous hash of the client id orders the shards; the first two are its two choices,
+ * - shards 1..k are in use, k following the room's clients (`shardsInUse`): a room of a few
+ *   clients lives on one shard, and a shard opens when those in use hold `target` each;
+ * - a rendezvous hash of the client id orders the shards in use; the first two are its two choices,
  *   the same wherever and whenever asked, so a reconnecting client mostly returns;
  * - the less loaded of the two, unless it holds more than BALANCE_SLACK above the emptiest open
  *   shard: then the emptiest (ties go to the first in the client's order);
@@ -16,6 +18,13 @@
 const MAX_CONNECTIONS_PER_SHARD = 10_000;
 /** How many connections a client's preferred shard may hold above the emptiest one (0 = even). */
 const BALANCE_SLACK = 0;
+/**
+ * Shards above those the room needs stop taking clients once the room holds at most this share
+ * of what the shards still holding clients would take at target: a room hovering at a boundary
+ * does not open and close a shard with every connect. No client ever moves: a shard out of use
+ * keeps its clients until they leave.
+ */
+const SHRINK_BELOW = 0.5;
 /** A placement counts toward its shard until a count taken after it arrives, or this long. */
 const RECENT_MS = 10_000;
 
@@ -88,12 +97,33 @@ class ShardLoads {
 }
 
 /**
- * The shard for `clientId` given clients per shard (`load`, index 0 is shard 1): `previous` (the
- * shard it was last placed on) while it has room, else the rule above; undefined when all are full.
+ * How many shards take new clients, given clients per shard (`load`, index 0 is shard 1) and the
+ * clients a shard takes before the next opens (`target`; undefined: every shard, as routers
+ * generated before targets did). Grows as soon as the room, with the client connecting, passes
+ * `target` a shard; shrinks only under SHRINK_BELOW of what the shards holding clients take.
  */
-function chooseShard(clientId: string, load: readonly number[], previous?: number): number | undefined {
-  if (previous !== undefined && previous >= 1 && previous <= load.length && load[previous - 1]! < MAX_CONNECTIONS_PER_SHARD) return previous;
-  const open = rendezvousOrder(clientId, load.length).filter((shard) => load[shard - 1]! < MAX_CONNECTIONS_PER_SHARD);
+function shardsInUse(load: readonly number[], target: number | undefined): number {
+  if (target === undefined) return load.length;
+  let clients = 1;
+  let held = 0;
+  load.forEach((count, i) => {
+    clients += count;
+    if (count > 0) held = i + 1;
+  });
+  const needed = Math.min(load.length, Math.max(1, Math.ceil(clients / target)));
+  if (needed >= held || clients <= (held - 1) * target * SHRINK_BELOW) return needed;
+  return held;
+}
+
+/**
+ * The shard for `clientId` given clients per shard (`load`, index 0 is shard 1) and the target a
+ * shard (shardsInUse): `previous` (the shard it was last placed on) while it is in use and has
+ * room, else the rule above among the shards in use; undefined when all are full.
+ */
+function chooseShard(clientId: string, load: readonly number[], previous?: number, target?: number): number | undefined {
+  const inUse = shardsInUse(load, target);
+  if (previous !== undefined && previous >= 1 && previous <= inUse && load[previous - 1]! < MAX_CONNECTIONS_PER_SHARD) return previous;
+  const open = rendezvousOrder(clientId, load.length).filter((shard) => shard <= inUse && load[shard - 1]! < MAX_CONNECTIONS_PER_SHARD);
   const [first, second = first] = open;
   if (first === undefined || second === undefined) return undefined;
   const preferred = load[second - 1]! < load[first - 1]! ? second : first;
@@ -117,4 +147,4 @@ function hash32(text: string): number {
   return (hash ^ (hash >>> 16)) >>> 0;
 }
 
-export { MAX_CONNECTIONS_PER_SHARD, RECENT_MS, ShardLoads, chooseShard, hash32, rendezvousOrder };
+export { MAX_CONNECTIONS_PER_SHARD, RECENT_MS, ShardLoads, chooseShard, hash32, rendezvousOrder, shardsInUse };

@@ -17,9 +17,9 @@ import { withRuntimeDependency } from "../runtime-dependency.js";
 import { SERVER_PACKAGES } from "../versions/supported.js";
 import { versionFindings } from "../versions/version-findings.js";
 import { chooseRuntimeMode, vendoredChanges } from "../runtime-files.js";
-import { DEFAULT_SHARDS } from "../shard-count.js";
+import { DEFAULT_SHARD_TARGET, DEFAULT_SHARDS } from "../shard-count.js";
 import { isGeneratedFile } from "../generated-file.js";
-import { defaultRouterName, isGeneratedRouter, renderRouter, routerShardCount } from "./render-router.js";
+import { defaultRouterName, isGeneratedRouter, renderRouter, routerShardCount, routerShardTarget } from "./render-router.js";
 
 // What init plans from: one shape on both platforms (core/plan.ts), exported here as before.
 export type { InitOptions };
@@ -70,10 +70,12 @@ export async function planInit(loaded: LoadedConfig, options: InitOptions, reade
   }
   // The router imports the party (for its own static hooks) and the runtime beside it.
   const shardCount = options.shards ?? (current !== null ? routerShardCount(current) : undefined) ?? DEFAULT_SHARDS;
+  const shardTarget = options.shardTarget ?? (current !== null ? routerShardTarget(current) : undefined) ?? DEFAULT_SHARD_TARGET;
   const router = renderRouter({
     shardedParty: party,
     routerParty: name,
     shardCount,
+    shardTarget,
     partyImport: relativeImport(out, partyFile, partyText).replace(/\.tsx?$/, ""),
     glueImport: relativeImport(out, glueFile, partyText),
   }, own);

@@ -9,6 +9,7 @@ export interface RouterOptions {
   shardedParty: string;
   routerParty: string;
   shardCount: number;
+  shardTarget: number;
   /** How the router file imports the sharded party's module, and the runtime module. */
   partyImport: string;
   glueImport: string;
@@ -21,12 +22,19 @@ export function renderRouter(options: RouterOptions, own: PackageFiles): string 
     shardedPartyLiteral: JSON.stringify(options.shardedParty),
     routerParty: options.routerParty,
     shardCount: options.shardCount,
+    shardTarget: options.shardTarget,
     partyImport: options.partyImport,
     glueImport: options.glueImport,
   });
 }
 
 export const isGeneratedRouter = (text: string) => isGeneratedFile(text) && /^(?:export )?const SHARDED_PARTY = /m.test(text);
+
+/** The shard target an existing router was generated with; undefined before routers had one. */
+export function routerShardTarget(text: string): number | undefined {
+  const match = /^const SHARD_TARGET = (\d+);$/m.exec(text);
+  return match ? Number(match[1]) : undefined;
+}
 
 /** The shard count an existing router was generated with, so a re-run keeps it. */
 export function routerShardCount(text: string): number | undefined {

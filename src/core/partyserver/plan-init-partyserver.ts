@@ -3,7 +3,7 @@ import { detectCodeStyle, relativeImport } from "../code-style.js";
 import { addRouterToWrangler } from "../config/wrangler/add-router.js";
 import type { LoadedWrangler } from "../config/wrangler/loaded-wrangler.js";
 import { generatedFileChange, readTarget } from "../generated-file.js";
-import { DEFAULT_SHARDS } from "../shard-count.js";
+import { DEFAULT_SHARD_TARGET, DEFAULT_SHARDS } from "../shard-count.js";
 import type { FileChange, Finding, InitPlan } from "../plan.js";
 import type { ProjectReader, ReadFile } from "../read-file.js";
 import { applyEdits } from "../text-edits.js";
@@ -24,6 +24,8 @@ export interface InitPartyServerOptions {
   party?: string;
   /** Shard count; by default the existing runtime's, or DEFAULT_SHARDS. */
   shards?: number;
+  /** Clients a shard takes before a room opens the next; by default the existing runtime's, or DEFAULT_SHARD_TARGET. */
+  shardTarget?: number;
   force: boolean;
   /** `--vendor`/`--no-vendor`: the runtime copied into the project, or imported from the package; by default as it is now. */
   vendor?: boolean;
@@ -52,8 +54,9 @@ export async function planInitPartyServer(loaded: LoadedWrangler, options: InitP
   const config = addRouterToWrangler(loaded);
   if (config !== loaded.text) changes.push({ path: loaded.file, before: loaded.text, after: config });
   const shardCount = options.shards ?? existing?.shardCount ?? DEFAULT_SHARDS;
+  const shardTarget = options.shardTarget ?? existing?.shardTarget ?? DEFAULT_SHARD_TARGET;
   const mode = chooseRuntimeMode(options.vendor, current);
-  const runtime = await generatedFileChange(runtimeFile, renderPartyServerRuntime({ shardedBinding: chosen.binding.name, shardCount, mode }, reader.own), read, options.force);
+  const runtime = await generatedFileChange(runtimeFile, renderPartyServerRuntime({ shardedBinding: chosen.binding.name, shardCount, shardTarget, mode }, reader.own), read, options.force);
   if (runtime) changes.push(runtime);
   const vendored = await vendoredChanges("partyserver", runtimeFile, mode, reader, options.force);
   changes.push(...vendored.changes);

@@ -10,6 +10,7 @@ export interface PartyServerRuntimeOptions {
   /** The sharded class's binding (`Chat`); its clients use `/parties/<kebab>/`. */
   shardedBinding: string;
   shardCount: number;
+  shardTarget: number;
   mode: RuntimeMode;
 }
 
@@ -24,12 +25,14 @@ export function renderPartyServerRuntime(options: PartyServerRuntimeOptions, own
     shardedBindingLiteral: JSON.stringify(options.shardedBinding),
     shardedPartyLiteral: JSON.stringify(kebab(options.shardedBinding)),
     shardCount: options.shardCount,
+    shardTarget: options.shardTarget,
   });
 }
 
-/** The binding and shard count an existing runtime was generated with; undefined for any other file. */
-export function readPartyServerRuntime(text: string): { shardedBinding: string; shardCount: number } | undefined {
+/** The binding, shard count and target (none before runtimes had one) an existing runtime was generated with; undefined for any other file. */
+export function readPartyServerRuntime(text: string): { shardedBinding: string; shardCount: number; shardTarget?: number } | undefined {
   const binding = /^const SHARDED_BINDING = "([^"]+)";$/m.exec(text)?.[1];
   const count = /^const SHARD_COUNT = (\d+);$/m.exec(text)?.[1];
-  return binding && count ? { shardedBinding: binding, shardCount: Number(count) } : undefined;
+  const target = /^const SHARD_TARGET = (\d+);$/m.exec(text)?.[1];
+  return binding && count ? { shardedBinding: binding, shardCount: Number(count), ...(target ? { shardTarget: Number(target) } : {}) } : undefined;
 }

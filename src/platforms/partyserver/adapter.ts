@@ -24,7 +24,7 @@ function partyServerProject(loaded: LoadedWrangler, disk: Disk): PlatformProject
     devServer: "wrangler dev",
     chooseParty: (request, io) => chooseClass(loaded, read, request, io),
     shardCount: async (request) => (await initPlanner()).currentShardCount(loaded, request.party, read),
-    planInit: async (request) => (await initPlanner()).planInitPartyServer(loaded, { party: request.party, shards: request.shards, force: request.force, vendor: request.vendor }, reader),
+    planInit: async (request) => (await initPlanner()).planInitPartyServer(loaded, { party: request.party, shards: request.shards, shardTarget: request.shardTarget, force: request.force, vendor: request.vendor }, reader),
     planMigrate: async (options) => (await import("../../core/partyserver/plan-migrate-partyserver.js")).planMigratePartyServer(loaded, reader, options),
     planCheck: async (options) => (await import("../../core/partyserver/plan-check-partyserver.js")).planCheckPartyServer(loaded, reader, options),
     verifyTarget: (router) => partyServerVerifyTarget(loaded, read, router),
