@@ -55,15 +55,15 @@ async function party(args: string[], cwd: string) {
 }
 
 /** Shows what a writing command would change (diffs of the user's files, names of generated ones), then runs it. */
-async function step(title: string, command: string, cwd: string): Promise<void> {
-  console.log(pc.bold(pc.cyan(`\n$ npx party-shard ${command}`)) + pc.dim(`  # ${title}`));
-  const preview = await party([command, "--dry-run", "--json"], cwd);
+async function step(title: string, [command, ...flags]: [string, ...string[]], cwd: string): Promise<void> {
+  console.log(pc.bold(pc.cyan(`\n$ npx party-shard ${[command, ...flags].join(" ")}`)) + pc.dim(`  # ${title}`));
+  const preview = await party([command, ...flags, "--dry-run", "--json"], cwd);
   if (preview.exitCode !== 0) throw new Error(`${command} --dry-run failed:\n${preview.stderr}`);
   for (const change of (JSON.parse(preview.stdout) as JsonPlan).changes) {
     if (change.action === "create") console.log(pc.green(`+ ${change.path} (new, generated)`));
     else console.log(colorDiff(change.diff, pc));
   }
-  const applied = await party([command, "--yes"], cwd);
+  const applied = await party([command, ...flags, "--yes"], cwd);
   if (applied.exitCode !== 0) throw new Error(`${command} failed:\n${applied.stderr}`);
 }
 
@@ -74,8 +74,9 @@ async function main(demo: DemoApp): Promise<number> {
   linkNodeModules(app, REPO);
   console.log(pc.bold(`party-shard demo: ${demo.intro}\ncopied to ${app}`));
   try {
-    await step(demo.initTitle, "init", app);
-    await step("route sockets and sends through the router; the party leads its shards", "migrate", app);
+    // A shard per 5 clients: verify's 20 fill all 4 shards (a real room's target is hundreds: `party-shard plan`).
+    await step(`${demo.initTitle}; a room opens a shard per 5 clients, up to 4`, ["init", "--shard-target", "5"], app);
+    await step("route sockets and sends through the router; the party leads its shards", ["migrate"], app);
     console.log(pc.bold(pc.cyan("\n$ npx party-shard check")) + pc.dim("  # what CI would run"));
     const check = await party(["check"], app);
     console.log(check.stdout);

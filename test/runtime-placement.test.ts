@@ -99,8 +99,18 @@ describe("placement: the load view and the counts", () => {
       { clients: 1, startedAt: null, storageOps: null },
     ]);
     assert.deepEqual(shown.load, [1, 7, 3, 1]);
-    assert.deepEqual(Object.keys(shown).sort(), ["leader", "load", "party", "perShard", "room", "shards", "since"]);
+    assert.deepEqual(Object.keys(shown).sort(), ["inUse", "leader", "load", "party", "perShard", "room", "shards", "since", "target"]);
     assert.deepEqual(shown.leader, { broadcasts: 0 });
+    // No target (a router generated before them): every shard in use.
+    assert.deepEqual([shown.target, shown.inUse], [null, 4]);
+  });
+
+  it("shows the shards in use and the target: 12 clients at 5 a shard use 3 of 4", async () => {
+    const routerRoom = (room: string): RoomFetch => async () => Response.json({ connections: /!shard-[12]$/.test(room) ? 6 : 0 });
+    const place = new Placement("lobby", "main", 4, routerRoom, async () => Response.json({}), 5);
+    await place.start();
+    const shown = (await (await place.onRequest(new Request("http://router/"))).json()) as Record<string, unknown>;
+    assert.deepEqual([shown.load, shown.target, shown.inUse], [[6, 6, 0, 0], 5, 3]);
   });
 
   it("answers the edge's ask for counts with the counts alone, without asking the leader", async () => {

@@ -26,7 +26,7 @@ interface Row {
 
 async function generatedProject(shards: number): Promise<string> {
   const dir = copyProject("broadcast");
-  for (const args of [["init", "--yes", "--shards", String(shards)], ["migrate", "--yes"]]) {
+  for (const args of [["init", "--yes", "--shards", String(shards), "--shard-target", "1"], ["migrate", "--yes"]]) {
     const result = await runCli(args, dir);
     if (result.exitCode !== 0) throw new Error(`${args[0]} failed: ${result.stderr}`);
   }

@@ -65,7 +65,7 @@ function copyHonoChat(): string {
 
 async function migratedDemo(platform: Platform): Promise<string> {
   const dir = platform.copy();
-  for (const args of [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes"]]) {
+  for (const args of [["init", "--yes", "--shards", String(SHARDS), "--shard-target", "1"], ["migrate", "--yes"]]) {
     const result = await runCli(args, dir);
     if (result.exitCode !== 0) throw new Error(`${args.join(" ")} failed: ${result.stderr}`);
   }

@@ -56,7 +56,7 @@ interface Mode {
 
 async function migratedDemo(writes: "routed" | "socket" | undefined): Promise<string | undefined> {
   const dir = copyDemoApp();
-  const steps = [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes", ...(writes ? ["--writes", writes] : [])]];
+  const steps = [["init", "--yes", "--shards", String(SHARDS), "--shard-target", "1"], ["migrate", "--yes", ...(writes ? ["--writes", writes] : [])]];
   for (const args of steps) {
     const result = await runCli(args, dir);
     if (result.exitCode !== 0) {

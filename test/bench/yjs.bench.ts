@@ -50,7 +50,7 @@ async function measure(app: string, sharded: boolean): Promise<Row[]> {
     cpSync(path.join(FIXTURES, "yjs", "partykit"), dir, { recursive: true });
     linkNodeModules(dir, REPO);
     if (sharded) {
-      for (const args of [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes"]]) {
+      for (const args of [["init", "--yes", "--shards", String(SHARDS), "--shard-target", "1"], ["migrate", "--yes"]]) {
         const result = await runCli(args, dir);
         if (result.exitCode !== 0) throw new Error(`${args[0]}: ${result.stderr}`);
       }

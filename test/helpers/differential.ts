@@ -307,7 +307,7 @@ export function faultsIn(log: string): number {
 
 /** `init` then `migrate`, as a user would run them in the project. */
 export async function migrate(dir: string): Promise<void> {
-  for (const args of [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes"]]) {
+  for (const args of [["init", "--yes", "--shards", String(SHARDS), "--shard-target", "1"], ["migrate", "--yes"]]) {
     const result = await runCli(args, dir);
     assert.equal(result.exitCode, 0, `party-shard ${args.join(" ")} failed:\n${result.stderr}\n${result.stdout}`);
   }

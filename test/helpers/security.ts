@@ -144,7 +144,7 @@ function securitySuite(platform: SecurityPlatform) {
 
   async function boot(): Promise<void> {
     project = platform.copy();
-    for (const args of [["init", "--yes", "--shards", String(SHARDS), ...platform.initFlags], ["migrate", "--yes"]]) {
+    for (const args of [["init", "--yes", "--shards", String(SHARDS), "--shard-target", "1", ...platform.initFlags], ["migrate", "--yes"]]) {
       const result = await runCli(args, project);
       assert.equal(result.exitCode, 0, result.stderr);
     }

@@ -28,7 +28,7 @@ describe("the party's own auth, through the router, after init + migrate", () =>
 
   before(async () => {
     project = copyProject("auth");
-    for (const args of [["init", "--yes", "--shards", "4"], ["migrate", "--yes"]]) {
+    for (const args of [["init", "--yes", "--shards", "4", "--shard-target", "1"], ["migrate", "--yes"]]) {
       const result = await runCli(args, project);
       assert.equal(result.exitCode, 0, result.stderr);
     }

@@ -37,7 +37,7 @@ describe("hono-party's middleware after init + migrate, on wrangler dev", { conc
   before(async () => {
     cpSync(FIXTURE, dir, { recursive: true });
     linkNodeModules(dir, REPO);
-    assert.equal((await runCli(["init", "--yes", "--shards", "2"], dir)).exitCode, 0);
+    assert.equal((await runCli(["init", "--yes", "--shards", "2", "--shard-target", "1"], dir)).exitCode, 0);
     const before = await runCli(["check"], dir);
     assert.equal(before.exitCode, 1);
     assert.match(before.stdout, /^src\/server\.ts:27:3 {2}partyserverMiddleware is not routed through the shards yet/m);

@@ -43,7 +43,7 @@ for (const target of PLATFORMS) {
       before(async () => {
         project = target.platform === "partykit" ? copyProject("secure") : partyserverProject();
         setHibernation(project, target.platform, hibernate);
-        for (const args of [["init", "--yes", "--shards", "4"], ["migrate", "--yes"]]) {
+        for (const args of [["init", "--yes", "--shards", "4", "--shard-target", "1"], ["migrate", "--yes"]]) {
           const result = await runCli(args, project);
           assert.equal(result.exitCode, 0, result.stderr);
         }

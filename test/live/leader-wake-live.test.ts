@@ -21,7 +21,7 @@ describe("a hibernating party's leader after its room sat idle past eviction", (
 
   before(async () => {
     project = copyProject("hibernating");
-    for (const args of [["init", "--yes", "--shards", "3"], ["migrate", "--yes"]]) {
+    for (const args of [["init", "--yes", "--shards", "3", "--shard-target", "1"], ["migrate", "--yes"]]) {
       const result = await runCli(args, project);
       assert.equal(result.exitCode, 0, result.stderr);
     }

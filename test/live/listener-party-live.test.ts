@@ -45,7 +45,7 @@ describe("a party that handles messages with addEventListener in onConnect, afte
       "app/client.ts": CLIENT,
     });
     // The runtime vendored (party/party-shard-runtime/): the modules as copied run as the package does.
-    for (const args of [["init", "--yes", "--shards", String(SHARDS), "--vendor"], ["migrate", "--yes"]]) {
+    for (const args of [["init", "--yes", "--shards", String(SHARDS), "--shard-target", "1", "--vendor"], ["migrate", "--yes"]]) {
       const result = await runCli(args, project);
       assert.equal(result.exitCode, 0, result.stderr);
       assert.doesNotMatch(result.stdout, /nothing to/i);

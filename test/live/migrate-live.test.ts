@@ -22,7 +22,7 @@ for (const failPercent of [0, 20]) {
 
     before(async () => {
       project = copyDemoApp();
-      for (const args of [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes"]]) {
+      for (const args of [["init", "--yes", "--shards", String(SHARDS), "--shard-target", "1"], ["migrate", "--yes"]]) {
         const result = await runCli(args, project);
         assert.equal(result.exitCode, 0, result.stderr);
       }
@@ -76,7 +76,7 @@ describe("the migrated demo with the oldest supported partysocket (0.0.10), and 
 
   before(async () => {
     project = copyDemoApp();
-    for (const args of [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes"]]) {
+    for (const args of [["init", "--yes", "--shards", String(SHARDS), "--shard-target", "1"], ["migrate", "--yes"]]) {
       const result = await runCli(args, project);
       assert.equal(result.exitCode, 0, result.stderr);
     }

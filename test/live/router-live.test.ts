@@ -19,7 +19,7 @@ for (const failPercent of [0, 20]) {
 
     before(async () => {
       const project = copyProject("broadcast");
-      for (const args of [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes"]]) {
+      for (const args of [["init", "--yes", "--shards", String(SHARDS), "--shard-target", "1"], ["migrate", "--yes"]]) {
         const result = await runCli(args, project);
         assert.equal(result.exitCode, 0, result.stderr);
       }

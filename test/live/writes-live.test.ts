@@ -53,7 +53,7 @@ describe("sendViaRouter on partykit dev, 20% of first attempts failing", () => {
     const hook = '    const text = typeof message === "string" ? message : `<${message.byteLength} bytes>`;\n';
     assert.ok(source.includes(hook));
     writeFileSync(party, source.replace(hook, `${hook}    if (text === "hang") {\n      this.room.broadcast(JSON.stringify({ type: "say", from: sender.id, text }), [sender.id]);\n      return new Promise<void>(() => {});\n    }\n`));
-    for (const args of [["init", "--yes", "--shards", String(SHARDS)], ["migrate", "--yes"]]) {
+    for (const args of [["init", "--yes", "--shards", String(SHARDS), "--shard-target", "1"], ["migrate", "--yes"]]) {
       const result = await runCli(args, project);
       assert.equal(result.exitCode, 0, result.stderr);
     }
@@ -531,7 +531,7 @@ describe("sendViaRouter against stand-in routers (rollout, refusals, unreadable 
 /** The client helper as migrate generates it, in a project of its own. */
 async function generatedHelper(): Promise<{ helper: Helper; cleanup: () => void }> {
   const project = copyDemoApp();
-  const result = await runCli(["init", "--yes", "--shards", "2"], project);
+  const result = await runCli(["init", "--yes", "--shards", "2", "--shard-target", "1"], project);
   assert.equal(result.exitCode, 0, result.stderr);
   const migrated = await runCli(["migrate", "--yes"], project);
   assert.equal(migrated.exitCode, 0, migrated.stderr);

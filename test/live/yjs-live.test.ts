@@ -51,7 +51,7 @@ for (const platform of PLATFORMS) {
     before(async () => {
       cpSync(source, dir, { recursive: true });
       linkNodeModules(dir, REPO);
-      assert.equal((await runCli(["init", "--yes", "--shards", "3"], dir)).exitCode, 0);
+      assert.equal((await runCli(["init", "--yes", "--shards", "3", "--shard-target", "1"], dir)).exitCode, 0);
       const unrouted = await runCli(["check"], dir);
       assert.equal(unrouted.exitCode, 1);
       assert.match(unrouted.stdout, new RegExp(`^${platform.providerAt} {2}Yjs provider connects to the sharded party directly, not through the router`, "m"));

@@ -1,6 +1,7 @@
 import { isGeneratedFile } from "../generated-file.js";
 import type { PackageFiles } from "../package-info.js";
 import { renderTemplate } from "../render-template.js";
+import { DEFAULT_SHARD_TARGET } from "../shard-count.js";
 
 /** The router party init names for `party` without --name: `router`, or `<party>-router` for a party other than main. */
 export const defaultRouterName = (party: string) => (party === "main" ? "router" : `${party}-router`);
@@ -9,7 +10,8 @@ export interface RouterOptions {
   shardedParty: string;
   routerParty: string;
   shardCount: number;
-  shardTarget: number;
+  /** Clients a shard takes before the next opens; DEFAULT_SHARD_TARGET by default. */
+  shardTarget?: number;
   /** How the router file imports the sharded party's module, and the runtime module. */
   partyImport: string;
   glueImport: string;
@@ -22,7 +24,7 @@ export function renderRouter(options: RouterOptions, own: PackageFiles): string 
     shardedPartyLiteral: JSON.stringify(options.shardedParty),
     routerParty: options.routerParty,
     shardCount: options.shardCount,
-    shardTarget: options.shardTarget,
+    shardTarget: options.shardTarget ?? DEFAULT_SHARD_TARGET,
     partyImport: options.partyImport,
     glueImport: options.glueImport,
   });

@@ -1,5 +1,6 @@
 import type { PackageFiles } from "../package-info.js";
 import { renderTemplate } from "../render-template.js";
+import { DEFAULT_SHARD_TARGET } from "../shard-count.js";
 import { runtimeSpecifier, type RuntimeMode } from "../runtime-files.js";
 import { kebab } from "../config/wrangler/names.js";
 
@@ -10,7 +11,8 @@ export interface PartyServerRuntimeOptions {
   /** The sharded class's binding (`Chat`); its clients use `/parties/<kebab>/`. */
   shardedBinding: string;
   shardCount: number;
-  shardTarget: number;
+  /** Clients a shard takes before the next opens; DEFAULT_SHARD_TARGET by default. */
+  shardTarget?: number;
   mode: RuntimeMode;
 }
 
@@ -25,7 +27,7 @@ export function renderPartyServerRuntime(options: PartyServerRuntimeOptions, own
     shardedBindingLiteral: JSON.stringify(options.shardedBinding),
     shardedPartyLiteral: JSON.stringify(kebab(options.shardedBinding)),
     shardCount: options.shardCount,
-    shardTarget: options.shardTarget,
+    shardTarget: options.shardTarget ?? DEFAULT_SHARD_TARGET,
   });
 }
 
