@@ -5,6 +5,7 @@ import { initCommand } from "./commands/init.js";
 import { checkCommand } from "./commands/check.js";
 import { migrateCommand } from "./commands/migrate.js";
 import { verifyCommand } from "./commands/verify.js";
+import { planCommand } from "./commands/plan.js";
 import type { ActionRunner, CommandAction } from "./commands/context.js";
 import { decidePalette, type Colors } from "./ui/colour.js";
 import { wantsJson, writeErrorReport } from "./ui/error-report.js";
@@ -30,7 +31,8 @@ export async function main(argv: string[]): Promise<number> {
     .addCommand(initCommand(run))
     .addCommand(migrateCommand(run))
     .addCommand(checkCommand(run))
-    .addCommand(verifyCommand(run));
+    .addCommand(verifyCommand(run))
+    .addCommand(planCommand(run));
   for (const command of [program, ...program.commands]) {
     command.exitOverride().configureHelp({ optionDescription: unquotedDefaults }).configureOutput({
       writeErr: (text) => process.stderr.write(text),

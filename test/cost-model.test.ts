@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { DOC_ROOMS, costTable, monthlyCost, shardedLayout, unshardedLayout, type Room } from "./bench/cost-model.js";
+import { DOC_ROOMS, costTable, monthlyCost, shardedLayout, unshardedLayout, type Room } from "../src/core/capacity/cost-model.js";
 
 // A 30-day month is 2,592,000 s; 10,000 clients at 1 msg/s send 2.592e10 messages in it and,
 // connecting once a day, make 300,000 connects.
@@ -13,7 +13,7 @@ function near(actual: number, expected: number) {
   assert.ok(Math.abs(actual - expected) < 1e-4 * Math.max(1, Math.abs(expected)), `${actual} ≠ ${expected}`);
 }
 
-describe("cost model (test/bench/cost-model.ts) against a hand calculation", () => {
+describe("cost model (src/core/capacity/cost-model.ts) against a hand calculation", () => {
   it("unsharded, busy: 2.592e10 messages / 20 + 300,000 upgrades; one object awake all month", () => {
     const cost = monthlyCost(busy, unshardedLayout());
     near(cost.requests, 1_296_000_000 + 300_000);

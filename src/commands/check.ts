@@ -1,4 +1,8 @@
+import fs from "node:fs";
+import path from "node:path";
 import { Command } from "commander";
+import { PLAN_FILE, capacityFindings, parseSavedPlan } from "../core/capacity/saved-plan.js";
+import type { WritesMode } from "../core/migrate/migrate-options.js";
 import type { ExitCode } from "../errors.js";
 import { formatLocation } from "../errors.js";
 import type { CheckItem, CheckResult } from "../core/check/check-result.js";
@@ -37,15 +41,32 @@ export async function check(context: CommandContext<OptionsOf<typeof CHECK_FLAGS
   const project = await openProject(options.cwd, options);
   const checkOptions = { strict: options.strict, writes: options.writes, clientDirs: options.client };
   const result = await withProgress(context.progress, (onProgress) => project.planCheck({ ...checkOptions, onProgress }));
+  addCapacityFindings(result, options.cwd, options.writes, options.strict);
   const ok = result.items.length === 0;
   const next = checkNext(result, project.devServer);
-  const { setup, ...report } = result;
+  const { setup, configFile: _config, ...report } = result;
   if (options.json) {
     const summary = summarize("check", { platform: project.platform, ...setupFacts(setup) }, 0, result.warnings, next, result.items.length);
     context.stdout(JSON.stringify({ summary, ok, ...report }, null, 2));
   } else if (options.format === "github") context.stdout(githubAnnotations(result));
   else context.stdout(`${textReport(result)}\nNext: ${next}.`);
   return ok ? 0 : 1;
+}
+
+/**
+ * The router against the room: the Free plan's subrequests, and the plan saved by `plan --save`
+ * (party-shard.plan.json in the folder check runs in). Warnings; items with --strict.
+ */
+function addCapacityFindings(result: CheckResult, cwd: string, writes: WritesMode, strict: boolean) {
+  const shards = result.setup?.shards;
+  if (shards === undefined) return;
+  const file = path.join(cwd, PLAN_FILE);
+  const saved = fs.existsSync(file) ? parseSavedPlan(fs.readFileSync(file, "utf8")) : undefined;
+  for (const finding of capacityFindings(shards, writes, saved)) {
+    // The subrequests hang on the router's shard count, set where the config declares the router.
+    if (strict) result.items.push({ location: finding.location ?? { file: result.configFile ?? PLAN_FILE }, reason: finding.message });
+    else result.warnings.push({ ...finding, message: `${finding.message} (check --strict fails on this)` });
+  }
 }
 
 /** Green: measure it; no setup: init; otherwise the items, most of which migrate routes. */

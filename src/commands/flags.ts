@@ -9,6 +9,7 @@ import { PLATFORMS, type Platform } from "../core/platform.js";
 import { parseSetupHeader } from "../core/verify/setup-request.js";
 import type { CountMode } from "../core/verify/verify-config.js";
 import { DEFAULT_PAYLOAD } from "../infra/probe-payload.js";
+import { PLAN_BOUNDS } from "../core/capacity/bounds.js";
 
 // Imported by every command at start-up: nothing here may load ts-morph, so --help and flag errors stay fast.
 
@@ -79,7 +80,7 @@ export const FLAGS = {
     (value) => (typeof value === "boolean" ? value : undefined),
   ),
   format: flag((own) => [new Option("--format <format>", own ?? "output format").choices(["text", "github"]).default("text")], (value) => (value === "github" ? "github" : "text")),
-  strict: boolean("--strict", "also fail when the router differs from what this version generates"),
+  strict: boolean("--strict", "also fail when the router differs from what this version generates, or cannot carry the room party-shard.plan.json plans"),
   payload: text("--payload <template>", `each message, with {id} where its token goes (default: ${DEFAULT_PAYLOAD})`),
   setup: flag(
     (own) => [new Option("--setup <request>", own ?? "a request sent before clients connect, 'METHOD /parties/<party>/{room} [body]' ({room}: the probe's room); repeat for several").argParser(collect).default([])],
@@ -92,6 +93,19 @@ export const FLAGS = {
   verifyConfig: text("--verify-config <file>", "setup, payload and count from this file (default: party-shard.verify.json in the project root, if there is one)"),
   compare: flag((own) => [new Option("--no-compare", own ?? "skip the same run straight to the room (unsharded)")], (value) => value !== false),
   router: text("--router <name>", "router party to verify (default: the one party-shard init generated)"),
+  // plan's: the room it plans for (src/core/capacity/room-plan.ts).
+  connections: flag((own) => [new Option("--connections <n>", own ?? "clients connected to the room at once")], (value) => (value === undefined ? undefined : parseIntegerOption("--connections", value, 1, PLAN_BOUNDS.connections))),
+  messagesPerSecond: flag(
+    (own) => [new Option("--messages-per-second <n>", own ?? "messages each client sends a second (0.1: one every 10 s)")],
+    (value) => (value === undefined ? undefined : parseRate("--messages-per-second", value, PLAN_BOUNDS.messagesPerClientPerSecond)),
+  ),
+  roomMessagesPerSecond: flag(
+    (own) => [new Option("--room-messages-per-second <n>", own ?? "or: messages the whole room sends a second")],
+    (value) => (value === undefined ? undefined : parseRate("--room-messages-per-second", value, 1e9)),
+  ),
+  fanout: flag((own) => [new Option("--fanout <who>", own ?? "who gets each message: everyone, sender, or a number of clients (default: everyone)")], (value) => (value === undefined ? undefined : parseFanout(value))),
+  messageBytes: flag((own) => [new Option("--message-bytes <n>", own ?? "bytes a message (default: 200)")], (value) => (value === undefined ? undefined : parseIntegerOption("--message-bytes", value, 1, PLAN_BOUNDS.messageBytes))),
+  save: boolean("--save", "keep the plan in party-shard.plan.json: plan's defaults next time, and what check measures the router against"),
   // On every command, so each one's --help lists it; NO_COLOR=1 and FORCE_COLOR=0 do the same. cli.ts reads it before parsing, to colour an error.
   color: flag((own) => [new Option("--no-color", own ?? "plain text, no colour (default: colour only on a terminal)")], (value) => value !== false),
 } satisfies Record<string, Flag<unknown>>;
@@ -162,6 +176,21 @@ function clientFolders(value: unknown, cwd: string): string[] {
 }
 
 /** Parses a whole number flag within [min, max], or throws a bad-input error naming the flag. */
+/** A rate: a number ≥ 0 (decimals allowed), at most `max`. */
+function parseRate(flag: string, value: unknown, max: number): number {
+  const text = String(value);
+  const number = Number(text);
+  if (!/^\d+(\.\d+)?$/.test(text) || number > max) throw new PartyShardError(`${flag} must be a number from 0 to ${max.toLocaleString("en-US")}; got "${text}".`);
+  return number;
+}
+
+function parseFanout(value: unknown): "everyone" | "sender" | number {
+  const text = String(value);
+  if (text === "everyone" || text === "sender") return text;
+  if (/^\d+$/.test(text) && Number(text) >= 1) return Number(text);
+  throw new PartyShardError(`--fanout must be everyone, sender or a number of clients; got "${text}".`);
+}
+
 export function parseIntegerOption(flag: string, value: unknown, min: number, max: number): number {
   const text = String(value);
   const number = Number(text);

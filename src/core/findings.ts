@@ -21,6 +21,10 @@ export const FINDINGS = {
   // init, check
   "up-to-date": { levels: ["info"] },
   "router-outdated": { levels: ["warning"] },
+  // check: capacity (src/core/capacity/saved-plan.ts)
+  "free-plan-subrequests": { levels: ["warning"] },
+  "plan-not-carried": { levels: ["warning"] },
+  "plan-needs-more-shards": { levels: ["warning"] },
   // migrate, server half
   "party-patched": {
     levels: ["info"],

@@ -2,7 +2,7 @@
  * The tables and target lines `npm run bench:scale` prints. A number the run could not measure
  * (a counter the runtime does not report yet, a time that never ended) is "—".
  */
-import { DOC_ROOMS, costTable, shardedLayout, unshardedLayout } from "./cost-model.js";
+import { DOC_ROOMS, costTable, shardedLayout, unshardedLayout } from "../../src/core/capacity/cost-model.js";
 import type { Measured } from "./scale-run.js";
 
 export interface Row extends Measured {

@@ -7,7 +7,8 @@ import { FIXTURES, REPO, copyDemoApp, copyProject, runCli } from "../helpers/cli
 describe("party-shard verify (built CLI, real partykit dev)", () => {
   it("exit 0 and delivery 1.000 on the migrated demo app", async () => {
     const dir = copyDemoApp();
-    await runCli(["init", "--yes"], dir);
+    // A shard per 3 clients: the 12 fill all 4 shards, as the room grows.
+    await runCli(["init", "--yes", "--shard-target", "3"], dir);
     await runCli(["migrate", "--yes"], dir);
     const result = await runCli(["verify", "--clients", "12", "--messages", "40", "--json"], dir);
     assert.equal(result.exitCode, 0, result.stderr);

@@ -15,6 +15,8 @@ export interface CheckResult {
   warnings: Finding[];
   /** What is sharded; undefined before init. */
   setup?: ShardSetup;
+  /** The config the router is declared in (partykit.json, the wrangler config); undefined before init. */
+  configFile?: string;
 }
 
 /** What `check` is asked: `strict` fails on a generated file that differs from today's template. */
@@ -58,7 +60,7 @@ export function checkResult(items: CheckItem[], drift: Drift | undefined, plan: 
     else warnings.push({ level: "warning", code: "router-outdated", message: `${drift.reason} (check --strict fails on this)`, location: { file: drift.file } });
   }
   items.push(...migrateItems(plan, configFile));
-  return { items, warnings: [...warnings, ...plan.findings.filter((finding) => finding.level === "warning")], setup: plan.setup };
+  return { items, warnings: [...warnings, ...plan.findings.filter((finding) => finding.level === "warning")], setup: plan.setup, configFile };
 }
 
 /** The work a migrate plan shows is left: a file it creates or regenerates, a site it rewrites, a manual step. */

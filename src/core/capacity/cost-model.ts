@@ -1,7 +1,7 @@
 /**
  * What a room costs per month on Durable Objects, sharded or not: requests, duration (GB-s) and
  * SQLite rows written, from the per-event counts `npm run bench:scale` measures and the prices in
- * /work/shared/RUNTIME-FACTS.md. Pure: the bench, docs/cost.md and test/cost-model.test.ts all
+ * the platform facts in docs/cost.md. Pure: the bench, docs/cost.md and test/cost-model.test.ts all
  * compute their numbers here.
  *
  *   messages  M = C · r · T                       (T: seconds in a 30-day month)
