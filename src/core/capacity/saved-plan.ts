@@ -6,7 +6,7 @@
 import { PartyShardError } from "../../errors.js";
 import type { Finding } from "../plan.js";
 import { PLAN_BOUNDS } from "./bounds.js";
-import { planRoom, subrequestWarning, type Fanout, type PlanInput, type WritesVia } from "./room-plan.js";
+import { planRoom, subrequestWarning, type PlanInput, type WritesVia } from "./room-plan.js";
 
 export const PLAN_FILE = "party-shard.plan.json";
 /** A saved plan is a few fields: anything bigger is not one. */
@@ -19,7 +19,7 @@ export function renderSavedPlan(input: PlanInput): string {
 
 /** The plan in `text` (the file's contents), checked field by field; bad input says which field and why. */
 export function parseSavedPlan(text: string): PlanInput {
-  const fail = (why: string) => new PartyShardError(`${PLAN_FILE} ${why}.`, { location: { file: PLAN_FILE }, hint: "Write it again with npx party-shard plan --save, or delete it." });
+  const fail = (why: string) => new PartyShardError(`the saved plan ${why}.`, { location: { file: PLAN_FILE }, hint: "Write it again with npx party-shard plan --save, or delete it." });
   if (Buffer.byteLength(text) > MAX_PLAN_BYTES) throw fail(`is larger than ${MAX_PLAN_BYTES} bytes`);
   let value: unknown;
   try {
@@ -36,19 +36,16 @@ export function parseSavedPlan(text: string): PlanInput {
     }
     return field;
   };
+  const connections = count("connections", 1, PLAN_BOUNDS.connections, true);
+  const messagesPerClientPerSecond = count("messagesPerClientPerSecond", 0, PLAN_BOUNDS.messagesPerClientPerSecond, false);
   const fanout = fields.fanout;
   if (fanout !== "everyone" && fanout !== "sender" && !(typeof fanout === "number" && Number.isInteger(fanout) && fanout >= 1)) {
     throw fail(`has "fanout": ${JSON.stringify(fanout) ?? "missing"}; it must be "everyone", "sender" or a whole number of clients`);
   }
+  const messageBytes = count("messageBytes", 1, PLAN_BOUNDS.messageBytes, true);
   const writes = fields.writes;
   if (writes !== "routed" && writes !== "socket") throw fail(`has "writes": ${JSON.stringify(writes) ?? "missing"}; it must be "routed" or "socket"`);
-  return {
-    connections: count("connections", 1, PLAN_BOUNDS.connections, true),
-    messagesPerClientPerSecond: count("messagesPerClientPerSecond", 0, PLAN_BOUNDS.messagesPerClientPerSecond, false),
-    fanout: fanout as Fanout,
-    messageBytes: count("messageBytes", 1, PLAN_BOUNDS.messageBytes, true),
-    writes: writes as WritesVia,
-  };
+  return { connections, messagesPerClientPerSecond, fanout, messageBytes, writes };
 }
 
 /**
