@@ -374,3 +374,43 @@ describe("a shard vouches for a writer only while it holds the writer's socket u
     assert.deepEqual([connections, typeof startedAt, storageOps, rest], [1, "number", 4, {}]);
   });
 });
+
+describe("a write's path at a shard takes no storage operation: the socket's state holds its key and write number", () => {
+  const storageOps = async (s: ReturnType<typeof shard>) => ((await (await s.relay.onRequest(new Request("http://shard/"))).json()) as { storageOps: number }).storageOps;
+  const check = (s: ReturnType<typeof shard>, key: string) => s.relay.onRequest(new Request("http://shard/", { headers: { "x-party-shard-connection": "alice", "x-party-shard-key": key } }));
+
+  it("the writer's check and the leader's write number: answered and kept with no storage operation; a reconnect's open still names the number", async () => {
+    const s = shard();
+    await s.connect("alice", "alice-key");
+    const tag = (s.sent.find((frame) => frame.t === "open") as { socket?: string }).socket;
+    const before = await storageOps(s);
+    assert.equal((await check(s, "alice-key")).status, 204);
+    assert.equal((await check(s, "b".repeat(32))).status, 404);
+    s.fromLeader({ t: "taken", to: "alice", at: tag, seq: 7 });
+    await settle();
+    assert.equal(await storageOps(s), before, "no storage operation");
+    assert.equal(s.map.has("kept:alice"), false);
+    await s.connect("alice", "alice-key");
+    assert.equal((s.sent.filter((frame) => frame.t === "open").at(-1) as { taken?: number }).taken, 7);
+  });
+
+  it("the number outlives the socket: its departed record keeps it, for the client's return", async () => {
+    const s = shard();
+    const alice = await s.connect("alice", "alice-key");
+    const tag = (s.sent.find((frame) => frame.t === "open") as { socket?: string }).socket;
+    s.fromLeader({ t: "taken", to: "alice", at: tag, seq: 4 });
+    await settle();
+    await s.leave(alice);
+    assert.equal((s.map.get("client:alice") as { seq?: number }).seq, 4);
+    await s.connect("alice", "alice-key");
+    assert.equal((s.sent.filter((frame) => frame.t === "open").at(-1) as { taken?: number }).taken, 4);
+  });
+
+  it("a socket accepted before keys rode in its state is checked against its record", async () => {
+    const s = shard();
+    const alice = await s.connect("alice", "alice-key");
+    alice.setState({ partyShardSocket: (alice.state as { partyShardSocket: string }).partyShardSocket });
+    assert.equal((await check(s, "alice-key")).status, 204);
+    assert.equal((await check(s, "b".repeat(32))).status, 404);
+  });
+});

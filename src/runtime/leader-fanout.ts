@@ -135,7 +135,7 @@ class Fanout {
     if ((frame.t === "broadcast" || frame.t === "send") && (this.batches > 0 || this.holding)) return this.hold(shard, frame, bytes);
     // A connection's kept data only goes to the shard's storage and no client sees it: held
     // broadcasts need not go before it (a write's number is kept once per request).
-    if (frame.t === "keep") return this.sendToShard(shard, state, frame);
+    if (frame.t === "keep" || frame.t === "taken") return this.sendToShard(shard, state, frame);
     // Held broadcasts go first: a shard sees the party's frames in the order it sent them.
     this.releaseHeld(shard);
     this.sendToShard(shard, state, frame);

@@ -186,6 +186,9 @@ type LeaderFrame =
       | { t: "broadcasts"; items: (BroadcastItem | SendItem)[] }
       | { t: "close"; to: string; at?: string; code?: number | undefined; reason?: string | undefined; refused?: true }
       | { t: "keep"; to: string; at?: string; kept: Kept }
+      // A new highest write number taken from the socket (Kept.seq) and nothing else: the shard
+      // keeps it in the socket's own state (its attachment), not in storage.
+      | { t: "taken"; to: string; at?: string; seq: number }
     ));
 
 /** A broadcast held with others in one frame. */

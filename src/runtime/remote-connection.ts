@@ -111,7 +111,7 @@ class RemoteConnection extends EventTarget {
   mirrorSeq() {
     if (this.seqTaken === this.seqMirrored) return;
     this.seqMirrored = this.seqTaken;
-    this.mirror();
+    this.out({ t: "taken", to: this.id, ...this.at(), seq: this.seqTaken });
   }
 
   private mirror() {

@@ -3,16 +3,33 @@
  * socket a leader's frame is for. A socket the shard refused or replaced is marked IGNORED in its
  * state (kept through hibernation): it is closing, and nothing it does counts.
  */
-import type { Conn, ShardHost } from "./host.js";
-import { decode } from "./protocol.js";
-import type { Data, SendItem } from "./protocol.js";
+import type { Conn, RoomStorage, ShardHost } from "./host.js";
+import type { StoredClient } from "./shard-records.js";
+import { decode, sameKey } from "./protocol.js";
+import type { Data, Kept, SendItem } from "./protocol.js";
 
 const IGNORED = { partyShardIgnored: true };
 /** WebSocket.OPEN: a connection that can still send and receive. */
 const WEBSOCKET_OPEN = 1;
 const isIgnored = (conn: Conn) => (conn.state as typeof IGNORED | null)?.partyShardIgnored === true;
-/** A socket's tag (its state here): which socket of its id the leader's frames are for. */
-const tagOf = (conn: Conn) => (conn.state as { partyShardSocket?: string } | null)?.partyShardSocket;
+/**
+ * A client socket's state here (its attachment: kept through hibernation, and no storage
+ * operation): its tag, which socket of its id the leader's frames are for; its key; and the
+ * highest write number the leader took from it. Sockets accepted before keys rode here have none.
+ */
+type SocketState = { partyShardSocket?: string; partyShardKey?: string | null; partyShardSeq?: number };
+const stateOf = (conn: Conn) => (conn.state ?? {}) as SocketState;
+const tagOf = (conn: Conn) => stateOf(conn).partyShardSocket;
+/** The socket's key; undefined when its state does not say (then storage does). */
+const keyOf = (conn: Conn) => ("partyShardKey" in stateOf(conn) ? (stateOf(conn).partyShardKey ?? null) : undefined);
+
+/** The highest write number the leader took from a socket, as its state holds it (0: none). */
+const seqOf = (conn: Conn | undefined) => (conn ? (stateOf(conn).partyShardSeq ?? 0) : 0);
+
+/** What the leader kept of a socket (storage), with the write number its state held (`seq`) if that is higher. */
+function withSeq(kept: Kept | undefined, seq: number): Kept | undefined {
+  return seq > (kept?.seq ?? 0) ? { ...(kept ?? { state: null, attachment: null, tags: [] }), seq } : kept;
+}
 
 class ShardSockets {
   constructor(
@@ -34,6 +51,25 @@ class ShardSockets {
   present(id: string): boolean {
     for (const conn of this.host.connections(id)) if (conn.id === id && !isIgnored(conn)) return true;
     return false;
+  }
+
+  /** Keeps a write number the leader took from a socket in its state. */
+  taken(id: string, at: string | undefined, seq: number) {
+    const conn = this.addressed(id, at);
+    if (conn && seq > seqOf(conn)) conn.setState({ ...stateOf(conn), partyShardSeq: seq });
+  }
+
+  /**
+   * A writer's check: whether a socket of `id` here is its client's, under `key`. The open
+   * socket's state says its key, with no storage operation on a write's path; a socket accepted
+   * before keys rode there (or one closing) is looked up in its record.
+   */
+  async holds(id: string, key: string | null, storage: RoomStorage): Promise<boolean> {
+    const live = this.client(id);
+    const own = live && keyOf(live);
+    if (own !== undefined) return sameKey(own, key);
+    const record = this.present(id) ? await storage.get<StoredClient>(`client:${id}`) : undefined;
+    return record !== undefined && record.left === undefined && sameKey(record.key, key);
   }
 
   count(): number {
@@ -65,4 +101,4 @@ class ShardSockets {
   }
 }
 
-export { IGNORED, ShardSockets, isIgnored, tagOf };
+export { IGNORED, ShardSockets, isIgnored, seqOf, tagOf, withSeq };

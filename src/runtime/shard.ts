@@ -22,7 +22,7 @@ import { LeaderInbox } from "./shard-inbox.js";
 import { IdleLink } from "./shard-idle.js";
 import { LoadReporter } from "./shard-load.js";
 import { OpenWaits } from "./shard-opens.js";
-import { IGNORED, ShardSockets, isIgnored, tagOf } from "./shard-sockets.js";
+import { IGNORED, ShardSockets, isIgnored, seqOf, tagOf, withSeq } from "./shard-sockets.js";
 import { Departures, counted, recordKeys, type StoredClient } from "./shard-records.js";
 import { HEADER, ID_GRACE_MS, KEY_PARAM, LINK_ID_PREFIX, clientHeaders, decode, decodeId, encode, partyUri, sameClient } from "./protocol.js";
 import type { ClientRecord, Departed, Kept, LeaderFrame, Message, RelayFrame, ShardFrame, Unnumbered } from "./protocol.js";
@@ -105,17 +105,18 @@ class ShardRelay {
       // (that one leaves no claim: `displaced`). Anyone else is refused: an id is public, its key is not.
       const back = record.owner !== undefined && record.owner.until > now && sameClient(record.owner.key, key);
       if (!sameClient(record.key, key) && !back) return this.refuse(conn);
+      const seqHere = seqOf(current); // before IGNORED replaces its state
       current.setState(IGNORED);
       if (back) current.close(1008, "Connection id in use");
       else current.close(1000, "Reconnected");
       const closing = this.closed({ t: "close", id: conn.id, ...(back ? { code: 1008, reason: "Connection id in use", displaced: true as const } : { code: 1000, reason: "Reconnected" }) });
-      const kept = await this.storage.get<Kept>(`kept:${conn.id}`);
+      const kept = withSeq(await this.storage.get<Kept>(`kept:${conn.id}`), seqHere);
       this.snapshot(closing, record, kept);
       taken = back ? record.owner!.seq : kept?.seq;
       await this.storage.delete(`kept:${conn.id}`);
     }
     const socket = crypto.randomUUID().slice(0, 8);
-    conn.setState({ partyShardSocket: socket });
+    conn.setState({ partyShardSocket: socket, partyShardKey: key });
     const mine: StoredClient = { id: conn.id, socket, uri, key, ...(owner ? { owner } : {}) };
     await this.storage.put(`client:${conn.id}`, mine);
     const [headers, cf] = [clientHeaders(ctx.request.headers), ctx.request.headers.get(HEADER.cf)];
@@ -144,7 +145,8 @@ class ShardRelay {
     const closed = conn as Conn & { closeCode?: number; closeReason?: string };
     // Relayed at once: a reconnect's open, made meanwhile, must come after it.
     const closing = this.closed({ t: "close", id: conn.id, code: code ?? closed.closeCode ?? 1005, reason: reason ?? closed.closeReason ?? "" });
-    const [record, kept] = await Promise.all([this.storage.get<StoredClient>(`client:${conn.id}`), this.storage.get<Kept>(`kept:${conn.id}`)]);
+    const [record, stored] = await Promise.all([this.storage.get<StoredClient>(`client:${conn.id}`), this.storage.get<Kept>(`kept:${conn.id}`)]);
+    const kept = withSeq(stored, seqOf(conn));
     this.snapshot(closing, record, kept);
     this.openSeq.delete(conn.id);
     await this.departures.depart(conn.id, record, kept);
@@ -181,17 +183,12 @@ class ShardRelay {
   /** From this router's rooms only (the edge refuses shard room ids); from the edge, a writer's check: 204 here under that key, else 404. */
   async onRequest(req: Request): Promise<Response> {
     const writer = decodeId(req.headers.get(HEADER.connection));
-    if (writer !== undefined) return new Response(null, { status: (await this.holds(writer, req.headers.get(HEADER.key))) ? 204 : 404 });
+    if (writer !== undefined) return new Response(null, { status: (await this.sockets.holds(writer, req.headers.get(HEADER.key), this.storage)) ? 204 : 404 });
     if (req.headers.get(HEADER.link) !== "wake") return Response.json(this.load.now());
     // Woken by a starting leader: with clients (frames not taken, ids still departed clients') it links again, and says it will.
     const linking = this.sockets.count() > 0 || this.unacked.length > 0 || this.departures.within;
     if (linking) this.ensureLink();
     return Response.json({ ...this.load.now(), linking });
-  }
-
-  private async holds(id: string, key: string | null): Promise<boolean> {
-    const record = this.sockets.present(id) ? await this.storage.get<StoredClient>(`client:${id}`) : undefined;
-    return record !== undefined && record.left === undefined && sameClient(record.key, key);
   }
 
   /** A frame goes at once (a message MERGE_MS later) when the leader acknowledged all sent; else with every frame made meanwhile, in one link message after that ack (one leader invocation for many events). */
@@ -303,7 +300,7 @@ class ShardRelay {
     if (gone.length > 0) await this.storage.delete(recordKeys(gone));
     const clients = records
       .filter((record) => this.sockets.present(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
-      .map(({ id, socket, uri, key }): ClientRecord => ({ id, ...(socket ? { socket } : {}), uri, key, kept: kept.get(`kept:${id}`) ?? { state: null, attachment: null, tags: [] } }));
+      .map(({ id, socket, uri, key }): ClientRecord => ({ id, ...(socket ? { socket } : {}), uri, key, kept: withSeq(kept.get(`kept:${id}`), seqOf(this.sockets.client(id))) ?? { state: null, attachment: null, tags: [] } }));
     // Those the leader knew whose close is still to be taken, as they were (the close comes after).
     for (const { open, client } of Array.from(this.closing.values())) if (client && open <= this.acked && !clients.some((listed) => listed.id === client.id)) clients.push(client);
     socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, n: ++this.hellos, acked: this.acked, clients, left: left.filter((entry) => entry.until > now), ...this.inbox.state() } satisfies ShardFrame));
@@ -347,10 +344,13 @@ class ShardRelay {
           return this.sockets.addressed(frame.to, frame.at)?.close(1011, "");
         }
       }
-      case "keep": {
+      case "keep":
+      case "taken": {
         // A closing client's stays with it, for a hello until its close is taken.
-        const closing = this.closing.get(frame.to);
-        if (closing?.client && closing.client.socket === frame.at) closing.client.kept = frame.kept;
+        const closing = this.closing.get(frame.to)?.client;
+        if (closing && closing.socket === frame.at) closing.kept = frame.t === "keep" ? frame.kept : { ...closing.kept, seq: frame.seq };
+        // A write number rides in the socket's own state, with no storage operation.
+        if (frame.t === "taken") return this.sockets.taken(frame.to, frame.at, frame.seq);
         // What the leader keeps of a socket that is gone is not the next socket's of its id.
         if (frame.at !== undefined && !this.sockets.addressed(frame.to, frame.at)) return;
         return void this.storage.put(`kept:${frame.to}`, frame.kept);

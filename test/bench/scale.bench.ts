@@ -18,15 +18,11 @@
  * per-event counts (leader events, storage operations) print MISSED without failing the run:
  * they wait on runtime work still under way and, on one dev process, on the machine.
  */
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import type { DevServer } from "../../src/infra/dev-process.js";
-import { startPartykitDev } from "../../src/infra/partykit-dev.js";
-import { startWranglerDev } from "../../src/infra/wrangler-dev.js";
-import { linkNodeModules } from "../../src/infra/link-node-modules.js";
-import { FIXTURES, PARTYKIT_BIN, REPO, copyDemoApp, runCli } from "../helpers/cli.js";
-import { tempDir } from "../helpers/temp.js";
+import { REPO } from "../helpers/cli.js";
+import { chosenPlatforms, migratedApp, type BenchPlatform } from "./bench-platforms.js";
 import { costOf, idleTable, table, targets, type Row } from "./scale-report.js";
 import { PER_WRITER, measureRoom } from "./scale-run.js";
 
@@ -36,44 +32,11 @@ const WRITERS = list(process.env.BENCH_WRITERS ?? "20");
 const SHARDS = Number(process.env.BENCH_SHARDS ?? 4);
 const IDLE_MS = Number(process.env.BENCH_IDLE_S ?? 30) * 1000;
 
-interface Platform {
-  label: string;
-  /** A fresh copy of the app, before init and migrate. */
-  copy(): string;
-  /** URL names of the router and of the sharded party. */
-  router: string;
-  party: string;
-  /** What every client adds to its connect query. */
-  query: Record<string, string>;
-  idleMs: number;
-  start(cwd: string): Promise<DevServer>;
-}
-
-const PLATFORMS: Record<string, Platform> = {
-  partykit: { label: "partykit dev", copy: () => copyDemoApp("demo-chat"), router: "router", party: "main", query: {}, idleMs: 0, start: (cwd) => startPartykitDev({ cwd, bin: PARTYKIT_BIN }) },
-  // Only wrangler dev evicts an idle object whose sockets can hibernate, as deployed.
-  partyserver: { label: "wrangler dev", copy: copyHonoChat, router: "party-shard-router", party: "chat", query: { token: "letmein" }, idleMs: IDLE_MS, start: (cwd) => startWranglerDev({ cwd }) },
-};
-
-/** test/fixtures/partyserver/hono-chat: its hook wants the token its wrangler.jsonc sets. */
-function copyHonoChat(): string {
-  const dir = tempDir("bench-scale-hono-chat");
-  cpSync(path.join(FIXTURES, "partyserver", "hono-chat"), dir, { recursive: true });
-  linkNodeModules(dir, REPO);
-  return dir;
-}
-
-async function migratedDemo(platform: Platform): Promise<string> {
-  const dir = platform.copy();
-  for (const args of [["init", "--yes", "--shards", String(SHARDS), "--shard-target", "1"], ["migrate", "--yes"]]) {
-    const result = await runCli(args, dir);
-    if (result.exitCode !== 0) throw new Error(`${args.join(" ")} failed: ${result.stderr}`);
-  }
-  return dir;
-}
+type Platform = BenchPlatform;
+const idleMsOf = (platform: Platform) => (platform.evictsIdle ? IDLE_MS : 0);
 
 async function runPlatform(platform: Platform): Promise<Row[]> {
-  const dir = await migratedDemo(platform);
+  const dir = await migratedApp(platform, ["--shards", String(SHARDS), "--shard-target", "1"]);
   const server = await platform.start(dir);
   const rows: Row[] = [];
   try {
@@ -90,7 +53,7 @@ async function runPlatform(platform: Platform): Promise<Row[]> {
         for (const { mode, writes, party, router } of modes) {
           process.stderr.write(`  ${platform.label}, ${mode}${writes === "socket" ? ", socket writes" : ""}, ${clients} clients, ${writers} writers…\n`);
           const room = `scale-${mode}-${writes}-${clients}-${writers}`;
-          const measured = await measureRoom({ server, party, router, socketWrites: writes === "socket", query: platform.query, viewVia: platform.router, room, clients, writers, idleMs: platform.idleMs });
+          const measured = await measureRoom({ server, party, router, socketWrites: writes === "socket", query: platform.query, viewVia: platform.router, room, clients, writers, idleMs: idleMsOf(platform) });
           rows.push({ platform: platform.label, mode, writes, shards: mode === "sharded" ? SHARDS : null, clients, writers, ...measured });
         }
       }
@@ -111,18 +74,16 @@ function openFileLimit(): number {
 }
 
 /** What the environment asks for, refused before anything starts when it cannot run. */
-function chosenPlatforms(): Platform[] {
-  const names = (process.env.BENCH_PLATFORMS ?? "partykit,partyserver").split(",").map((name) => name.trim());
-  const unknown = names.filter((name) => !PLATFORMS[name]);
-  if (unknown.length > 0) throw new Error(`BENCH_PLATFORMS: unknown ${unknown.join(", ")}; use ${Object.keys(PLATFORMS).join(", ")}`);
+function checkedPlatforms(): Platform[] {
+  const platforms = chosenPlatforms();
   if (CLIENTS.length === 0 || WRITERS.length === 0 || !Number.isInteger(SHARDS) || SHARDS < 1) throw new Error("BENCH_CLIENTS, BENCH_WRITERS and BENCH_SHARDS are positive integers");
   if (Math.max(...WRITERS) > Math.min(...CLIENTS)) throw new Error("BENCH_WRITERS: more writers than clients");
   if (Math.max(...CLIENTS) + 200 > openFileLimit()) throw new Error(`${Math.max(...CLIENTS)} sockets need more than this process's ${openFileLimit()} open files (ulimit -Hn)`);
-  return names.map((name) => PLATFORMS[name]!);
+  return platforms;
 }
 
 async function main() {
-  const chosen = chosenPlatforms();
+  const chosen = checkedPlatforms();
   const load = os.loadavg()[0]!.toFixed(1);
   const rows: Row[] = [];
   for (const platform of chosen) rows.push(...(await runPlatform(platform)));
