@@ -11,23 +11,23 @@ const docs = (name: string) => readFileSync(path.join(import.meta.dirname, "..",
 const byLimit = (checks: { limit: string; load: number }[]) => Object.fromEntries(checks.map((check) => [check.limit, Math.round(check.load)]));
 
 describe("plan's arithmetic against the hand calculation in docs/plan.md", () => {
-  it("2,000 clients at 0.1 message a second each, to everyone, on their sockets: 8 shards of 250, deliveries binding", () => {
+  it("2,000 clients at 0.1 message a second each, to everyone, on their sockets: 4 shards of 500, deliveries binding", () => {
     const plan = planRoom({ connections: 2_000, messagesPerClientPerSecond: 0.1, fanout: "everyone", messageBytes: 200, writes: "socket" });
     assert.equal(plan.roomMessagesPerSecond, 200);
-    // R·n = 200 · 2,000 = 400,000 deliveries a second; ÷ 56,761 → 7.05 → 8 shards.
-    assert.deepEqual([plan.sharded.shards, plan.sharded.target, plan.sharded.binding.limit, plan.sharded.fits], [8, 250, "deliveries", true]);
-    // events a shard: 200 / 8 + 200 · 0.08 / 4 = 25 + 4 = 29; leader: 200 · 0.09 = 18.
-    assert.deepEqual(byLimit(plan.sharded.checks), { sockets: 250, events: 29, deliveries: 50_000, "leader events": 18 });
+    // R·n = 200 · 2,000 = 400,000 deliveries a second; ÷ 117,529 → 3.4 → 4 shards.
+    assert.deepEqual([plan.sharded.shards, plan.sharded.target, plan.sharded.binding.limit, plan.sharded.fits], [4, 500, "deliveries", true]);
+    // events a shard: 200 / 4 + 200 · 0.18 / 4 = 50 + 9 = 59; leader: 200 · 0.19 = 38.
+    assert.deepEqual(byLimit(plan.sharded.checks), { sockets: 500, events: 59, deliveries: 100_000, "leader events": 38 });
     assert.deepEqual(byLimit(plan.unsharded.checks), { sockets: 2_000, events: 200, deliveries: 400_000 });
     assert.equal(plan.unsharded.fits, false);
   });
 
-  it("50,000 clients at 10 a second each, to everyone, routed: no shard count carries it, the leader binds at 285,000 events a second", () => {
+  it("50,000 clients at 10 a second each, to everyone, routed: no shard count carries it, the leader binds at 280,000 events a second", () => {
     const plan = planRoom({ connections: 50_000, messagesPerClientPerSecond: 10, fanout: "everyone", messageBytes: 200, writes: "routed" });
     assert.equal(plan.roomMessagesPerSecond, 500_000);
     assert.equal(plan.sharded.fits, false);
     assert.equal(plan.sharded.binding.limit, "leader events");
-    assert.equal(Math.round(plan.sharded.binding.load), 285_000);
+    assert.equal(Math.round(plan.sharded.binding.load), 280_000);
     assert.equal(plan.sharded.shards, 256, "the most init makes, since the shards' own limits are not met either");
     assert.ok(plan.cost.sharded.usd.total > plan.cost.unsharded.usd.total);
     assert.match(plan.warnings.join("\n"), /257 subrequests/);
@@ -80,11 +80,11 @@ describe("the saved plan, and check's warnings from it", () => {
     });
   }
 
-  it("a router of 4 shards under a plan that needs 8: a warning with the init command that fits it", () => {
-    const findings = capacityFindings(4, "socket", saved);
+  it("a router of 2 shards under a plan that needs 4: a warning with the init command that fits it", () => {
+    const findings = capacityFindings(2, "socket", saved);
     assert.deepEqual(findings.map((finding) => finding.code), ["plan-needs-more-shards"]);
-    assert.match(findings[0]!.message, /at most 4 shards; the room in party-shard.plan.json needs 8 \(deliveries binds first\): npx party-shard init --shards 8 --shard-target 250/);
-    assert.deepEqual(capacityFindings(8, "socket", saved), []);
+    assert.match(findings[0]!.message, /at most 2 shards; the room in party-shard.plan.json needs 4 \(deliveries binds first\): npx party-shard init --shards 4 --shard-target 500/);
+    assert.deepEqual(capacityFindings(4, "socket", saved), []);
   });
 
   it("a plan no shard count carries, and the Free plan's 50 subrequests", () => {

@@ -66,6 +66,6 @@ export function planJson(plan: RoomPlan) {
 const finite = (check: LimitCheck) => ({ ...check, shardsNeeded: Number.isFinite(check.shardsNeeded) ? check.shardsNeeded : null });
 const worst = (checks: LimitCheck[]) => checks.reduce((a, b) => (b.load / b.max > a.load / a.max ? b : a));
 const cell = (check: LimitCheck) => `${whole(check.load)} of ${whole(check.max)}${check.load > check.max ? "  ✗" : ""}`;
-const row = (label: string, one: string, many: string) => `  ${label.padEnd(24)}${one.padEnd(28)}${many}`;
+const row = (label: string, one: string, many: string) => `  ${label.padEnd(24)}${one.padEnd(30)} ${many}`;
 const month = (label: string, cost: MonthlyCost) =>
   `  ${label.padEnd(12)}${usd(cost.usd.total).padStart(14)}   (${millions(cost.requests)} requests, ${millions(cost.gbSeconds)} GB-s, ${millions(cost.rowsWritten)} rows written)`;
