@@ -63,8 +63,13 @@ describe("PartyServer code after init + migrate", () => {
       assert.ok(checked.length >= 7, `only ${checked.length} projects to type-check`);
       const compilerOptions = { strict: true, target: "ES2022", module: "ESNext", moduleResolution: "Bundler", lib: ["ES2022"], types: ["@cloudflare/workers-types"], skipLibCheck: true, allowJs: true, noEmit: true };
       writeFileSync(path.join(dir, "tsconfig.json"), JSON.stringify({ compilerOptions, include: checked.map((name) => `${name}/src`) }));
-      const tsc = await execa(process.execPath, [path.join(REPO, "node_modules", "typescript", "bin", "tsc"), "-p", dir], { reject: false });
-      assert.equal(tsc.exitCode, 0, tsc.stdout + tsc.stderr);
+      // The vendored runtime alone under target es5 (a Next.js-style tsconfig): no private
+      // identifiers (#x), which es5 cannot have. The chat's own code is left out: its spreads of
+      // getConnections() are its own es5 errors, not ours.
+      const es5 = { ...compilerOptions, target: "es5", lib: ["esnext"] };
+      writeFileSync(path.join(dir, "tsconfig.es5.json"), JSON.stringify({ compilerOptions: es5, include: ["chat/src/party-shard-runtime", "chat/src/party-shard-server.ts"] }));
+      const tsc = (config: string) => execa(process.execPath, [path.join(REPO, "node_modules", "typescript", "bin", "tsc"), "-p", path.join(dir, config)], { reject: false });
+      for (const result of await Promise.all([tsc("tsconfig.json"), tsc("tsconfig.es5.json")])) assert.equal(result.exitCode, 0, result.stdout + result.stderr);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -40,20 +40,20 @@ class ShardRouter extends Server<Cloudflare.Env> {
   /** Shards keep their client sockets through hibernation. */
   static override options = { hibernate: true };
   static readonly config: RouterConfig = { binding: "", party: "", shards: 1 };
-  readonly #shard: ShardRelay | undefined;
-  readonly #placement: Placement | undefined;
+  private readonly partyShardRelay: ShardRelay | undefined;
+  private readonly partyShardPlacement: Placement | undefined;
   /** A client's socket comes to a shard from the router only, with a ticket it got here by RPC just before. */
-  readonly #admissions = new Tickets(4_096);
+  private readonly partyShardAdmissions = new Tickets(4_096);
   /** The room's name, `<room>` or `<room>!shard-<n>`. */
-  readonly #name: string;
+  private readonly partyShardName: string;
   /** Placement's start (it asks each shard for its count), once, whoever comes first: PartyServer or an RPC. */
-  #started: Promise<void> | undefined;
+  private partyShardStarted: Promise<void> | undefined;
 
   constructor(ctx: DurableObjectState, env: Cloudflare.Env) {
     super(ctx, env);
     const { binding, party, shards, target } = (new.target as typeof ShardRouter).config;
     const name = ctx.id.name ?? "";
-    this.#name = name;
+    this.partyShardName = name;
     const shard = parseShardRoom(name);
     if (shard) {
       const host: ShardHost = {
@@ -70,9 +70,9 @@ class ShardRouter extends Server<Cloudflare.Env> {
         },
         routerRoom: (room) => routerRoomOf(env, room),
       };
-      this.#shard = new ShardRelay(host, shard.room, shard.shard);
+      this.partyShardRelay = new ShardRelay(host, shard.room, shard.shard);
     } else {
-      this.#placement = new Placement(name, party, shards, (room) => routerRoomOf(env, room), leaderStatsOf(env, binding, name), target);
+      this.partyShardPlacement = new Placement(name, party, shards, (room) => routerRoomOf(env, room), leaderStatsOf(env, binding, name), target);
     }
   }
 
@@ -82,7 +82,7 @@ class ShardRouter extends Server<Cloudflare.Env> {
     // (partyShardFetch). Anything else is from the internet: forwarded by a routePartykitRequest
     // (x-partykit-namespace), or as it came by other Worker code (an env[binding] route).
     const upgrade = request.headers.get("upgrade")?.toLowerCase() === "websocket";
-    if (request.headers.has(EDGE_HEADER) || !this.#shard || !upgrade || !this.#admissions.take(request.headers.get(HEADER.ticket))) {
+    if (request.headers.has(EDGE_HEADER) || !this.partyShardRelay || !upgrade || !this.partyShardAdmissions.take(request.headers.get(HEADER.ticket))) {
       return Promise.resolve(json(404, { error: "Not found" }));
     }
     return super.fetch(request);
@@ -90,34 +90,34 @@ class ShardRouter extends Server<Cloudflare.Env> {
 
   /** Asked by the router (RPC) just before it hands this shard a client's socket. */
   partyShardAdmit(): string {
-    return this.#admissions.issue();
+    return this.partyShardAdmissions.issue();
   }
 
   /** The runtime's requests to this room (RPC, router-rpc.ts): placement's reports and counts, a shard's wake and counts, the router's key checks. */
   async partyShardFetch(asked: Asked): Promise<Answered> {
     await this.onStart();
-    return answerAsked(this.#name, asked, (req) => this.onRequest(req));
+    return answerAsked(this.partyShardName, asked, (req) => this.onRequest(req));
   }
 
   override onStart() {
-    this.#started ??= this.#placement?.start() ?? Promise.resolve();
-    return this.#started;
+    this.partyShardStarted ??= this.partyShardPlacement?.start() ?? Promise.resolve();
+    return this.partyShardStarted;
   }
   override onConnect(conn: Connection, ctx: ConnectionContext) {
-    if (!this.#shard) return conn.close(1008, "Not a shard");
-    return this.#shard.onConnect(conn, ctx);
+    if (!this.partyShardRelay) return conn.close(1008, "Not a shard");
+    return this.partyShardRelay.onConnect(conn, ctx);
   }
   override onMessage(conn: Connection, message: WSMessage) {
-    this.#shard?.onMessage(conn, message);
+    this.partyShardRelay?.onMessage(conn, message);
   }
   override onClose(conn: Connection, code: number, reason: string) {
-    return this.#shard?.onClose(conn, code, reason);
+    return this.partyShardRelay?.onClose(conn, code, reason);
   }
   override onError(conn: Connection, error: unknown) {
-    this.#shard?.onError(conn, error instanceof Error ? error : new Error(String(error)));
+    this.partyShardRelay?.onError(conn, error instanceof Error ? error : new Error(String(error)));
   }
   override onRequest(req: Request): Response | Promise<Response> {
-    return this.#shard ? this.#shard.onRequest(req) : this.#placement!.onRequest(req);
+    return this.partyShardRelay ? this.partyShardRelay.onRequest(req) : this.partyShardPlacement!.onRequest(req);
   }
 }
 

@@ -51,18 +51,18 @@ interface ShardedMembers {
  */
 function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...args: any[]) => ShardedMembers) {
   class ShardedServer extends base {
-    readonly #core: LeaderCore;
+    private readonly partyShardCore: LeaderCore;
     /** Links of a leader that does not hibernate; a hibernating one finds them by LINK_TAG. */
-    readonly #links = new Map<string, WebSocket>();
+    private readonly partyShardLinks = new Map<string, WebSocket>();
     /** Link tickets handed to shards (partyShardTicket), each good once, until it expires. */
-    readonly #tickets = new Tickets(256);
-    readonly #hibernates: boolean;
+    private readonly partyShardTickets = new Tickets(256);
+    private readonly partyShardHibernates: boolean;
 
     // A mixin's constructor takes what its base takes: (ctx, env) for a Durable Object.
     constructor(...args: any[]) {
       super(...args);
-      this.#hibernates = hibernates(new.target);
-      this.#core = new LeaderCore(this.#leaderHost(), this.#partyCalls());
+      this.partyShardHibernates = hibernates(new.target);
+      this.partyShardCore = new LeaderCore(this.partyShardLeaderHost(), this.partyShardPartyCalls());
       // PartyServer calls onStart once, first, with every other event held. The shards are asked
       // who is connected then (a leader woken from hibernation has its links, not its clients);
       // their answers are taken as soon as onStart ends. Only the first time: PartyServer calls an
@@ -71,7 +71,7 @@ function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...ar
       const own = this.onStart;
       let asked = false;
       this.onStart = (props?: Record<string, unknown>) => {
-        if (!asked) void this.#core.start();
+        if (!asked) void this.partyShardCore.start();
         asked = true;
         return own.call(this, props);
       };
@@ -82,12 +82,12 @@ function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...ar
       // A link is accepted only with a ticket the shard got by RPC, which no HTTP request can
       // make: a Worker route that forwards a client's request here (getServerByName(…).fetch)
       // must not let the client speak for a shard.
-      if (id !== null && isLink(id)) return request.headers.has(EDGE_HEADER) ? new Response("Reserved connection id", { status: 400 }) : this.#acceptLink(request, id);
-      await this.#whole(request.headers.get(PROPS_HEADER));
+      if (id !== null && isLink(id)) return request.headers.has(EDGE_HEADER) ? new Response("Reserved connection id", { status: 400 }) : this.partyShardAcceptLink(request, id);
+      await this.partyShardWhole(request.headers.get(PROPS_HEADER));
       // From the router (a routed write, or a room request it forwards) or the runtime; the
       // stats go by RPC (partyShardStats), never over HTTP, where any Worker route may pass them on.
       if (!request.headers.has(EDGE_HEADER) && !request.headers.has(HEADER.stats)) {
-        const own = await this.#core.request(request);
+        const own = await this.partyShardCore.request(request);
         if (own) return own;
       }
       // The class sees the request as a direct one: without our headers (from the internet, they are anyone's).
@@ -95,48 +95,48 @@ function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...ar
       if (id !== null && plain.headers.get("upgrade")?.toLowerCase() === "websocket") {
         // One socket per id: a direct socket with the id of a client on a shard would get that
         // client's messages (getConnection prefers a direct socket).
-        if (this.#core.onShard(id)) return new Response("Connection id in use", { status: 409 });
+        if (this.partyShardCore.onShard(id)) return new Response("Connection id in use", { status: 409 });
       }
       return super.fetch(plain);
     }
 
     /** Asked by a shard (RPC) before it links: a ticket its link's handshake must carry. */
     partyShardTicket(): string {
-      return this.#tickets.issue();
+      return this.partyShardTickets.issue();
     }
 
     /** Asked by the placement room (RPC) for its load view: what the leader sent and did. */
     async partyShardStats(): Promise<unknown> {
-      const res = await this.#core.request(new Request("http://party-shard/", { headers: { [HEADER.stats]: "1" } }));
+      const res = await this.partyShardCore.request(new Request("http://party-shard/", { headers: { [HEADER.stats]: "1" } }));
       return res?.json();
     }
 
     override async webSocketMessage(ws: WebSocket, message: WSMessage): Promise<void> {
       const link = linkOf(ws);
-      if (link !== undefined) return this.#core.onLinkFrame(link, message);
-      await this.#whole();
+      if (link !== undefined) return this.partyShardCore.onLinkFrame(link, message);
+      await this.partyShardWhole();
       return super.webSocketMessage(ws, message);
     }
 
     override async webSocketClose(ws: WebSocket, code: number, reason: string, wasClean: boolean): Promise<void> {
       const link = linkOf(ws);
       if (link === undefined) {
-        await this.#whole();
+        await this.partyShardWhole();
         return super.webSocketClose(ws, code, reason, wasClean);
       }
-      this.#core.onLinkClose(link);
+      this.partyShardCore.onLinkClose(link);
       closeQuietly(ws, code, reason);
     }
 
     override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
       // A link's error is followed by its close, where the shard's state is kept.
       if (linkOf(ws) !== undefined) return;
-      await this.#whole();
+      await this.partyShardWhole();
       return super.webSocketError(ws, error);
     }
 
     override async alarm(): Promise<void> {
-      await this.#whole();
+      await this.partyShardWhole();
       return super.alarm();
     }
 
@@ -144,7 +144,7 @@ function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...ar
      * Started, and told by its shards who is connected (at most RESYNC_TIMEOUT_MS): what the class
      * does next (a broadcast, getConnections) spans every shard, also right after a wake.
      */
-    async #whole(propsHeader: string | null = null): Promise<void> {
+    private async partyShardWhole(propsHeader: string | null = null): Promise<void> {
       try {
         // The props routePartykitRequest sent start the room, as they would in Server.fetch.
         const props = propsHeader === null ? undefined : decodeProps(propsHeader);
@@ -153,29 +153,29 @@ function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...ar
         // A room that fails to start: PartyServer answers that on the event's own path.
         return;
       }
-      await this.#core.heardShards();
+      await this.partyShardCore.heardShards();
     }
 
     override getConnection<TState = unknown>(id: string): Connection<TState> | undefined {
-      return this.#core.connection(id) as Connection<TState> | undefined;
+      return this.partyShardCore.connection(id) as Connection<TState> | undefined;
     }
 
     override getConnections<TState = unknown>(tag?: string): Iterable<Connection<TState>> {
-      return this.#core.connections(tag) as Iterable<Connection<TState>>;
+      return this.partyShardCore.connections(tag) as Iterable<Connection<TState>>;
     }
 
     override broadcast(msg: string | ArrayBuffer | ArrayBufferView, without?: string[]): void {
-      this.#core.broadcast(msg, without ?? []);
+      this.partyShardCore.broadcast(msg, without ?? []);
     }
 
     /** A shard's link: accepted beside PartyServer's connections, never one of them. */
-    #acceptLink(request: Request, id: string): Response {
-      const ticketed = this.#tickets.take(request.headers.get(HEADER.ticket));
+    private partyShardAcceptLink(request: Request, id: string): Response {
+      const ticketed = this.partyShardTickets.take(request.headers.get(HEADER.ticket));
       if (request.headers.get("upgrade")?.toLowerCase() !== "websocket" || !request.headers.has(HEADER.link) || !ticketed) {
         return new Response("Not a link", { status: 403 });
       }
       const { 0: client, 1: server } = new WebSocketPair();
-      if (this.#hibernates) {
+      if (this.partyShardHibernates) {
         // Without PartyServer's own attachment the base class skips it; webSocketMessage above takes it.
         this.ctx.acceptWebSocket(server, [LINK_TAG, id]);
         server.serializeAttachment({ partyShardLink: id });
@@ -184,13 +184,13 @@ function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...ar
         server.accept();
         // Binary frames as ArrayBuffers (workerd's default is Blob), as on the shard's end.
         server.binaryType = "arraybuffer";
-        this.#links.set(id, server);
+        this.partyShardLinks.set(id, server);
         const end = linkEnd(id, server);
-        server.addEventListener("message", (event) => void this.#core.onLinkFrame(end, event.data as Message));
+        server.addEventListener("message", (event) => void this.partyShardCore.onLinkFrame(end, event.data as Message));
         const closed = () => {
-          if (this.#links.get(id) !== server) return;
-          this.#links.delete(id);
-          this.#core.onLinkClose(end);
+          if (this.partyShardLinks.get(id) !== server) return;
+          this.partyShardLinks.delete(id);
+          this.partyShardCore.onLinkClose(end);
         };
         server.addEventListener("close", closed);
         server.addEventListener("error", closed);
@@ -198,7 +198,7 @@ function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...ar
       return new Response(null, { status: 101, webSocket: client });
     }
 
-    #leaderHost(): LeaderHost {
+    private partyShardLeaderHost(): LeaderHost {
       const server = this;
       const ctx = this.ctx;
       return {
@@ -208,12 +208,12 @@ function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...ar
         get env() {
           return server.env as Record<string, unknown>;
         },
-        hibernates: this.#hibernates,
+        hibernates: this.partyShardHibernates,
         directConnections: (tag) => Array.from(super.getConnections(tag)),
         directConnection: (id) => (isLink(id) ? undefined : super.getConnection(id)),
-        links: () => (this.#hibernates ? ctx.getWebSockets(LINK_TAG).flatMap((ws) => linkOf(ws) ?? []) : Array.from(this.#links, ([id, ws]) => linkEnd(id, ws))),
+        links: () => (this.partyShardHibernates ? ctx.getWebSockets(LINK_TAG).flatMap((ws) => linkOf(ws) ?? []) : Array.from(this.partyShardLinks, ([id, ws]) => linkEnd(id, ws))),
         link: (id) => {
-          if (!this.#hibernates) return this.#links.has(id) ? linkEnd(id, this.#links.get(id)!) : undefined;
+          if (!this.partyShardHibernates) return this.partyShardLinks.has(id) ? linkEnd(id, this.partyShardLinks.get(id)!) : undefined;
           return ctx.getWebSockets(id).flatMap((ws) => linkOf(ws) ?? [])[0];
         },
         routerRoom: (name) => routerRoomOf(this.env, name),
@@ -224,7 +224,7 @@ function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...ar
     }
 
     /** Your handlers, in PartyServer's order; the core calls them for clients on shards. */
-    #partyCalls(): PartyCalls {
+    private partyShardPartyCalls(): PartyCalls {
       return {
         tags: (conn, ctx) => this.getConnectionTags(conn as Connection, ctx),
         connect: (conn, ctx) => this.onConnect(conn as Connection, ctx),
