@@ -1,13 +1,12 @@
-import fs from "node:fs";
-import path from "node:path";
 import { Command } from "commander";
-import { PLAN_FILE, capacityFindings, parseSavedPlan } from "../core/capacity/saved-plan.js";
+import { PLAN_FILE, capacityFindings } from "../core/capacity/saved-plan.js";
 import type { WritesMode } from "../core/migrate/migrate-options.js";
 import type { ExitCode } from "../errors.js";
 import { formatLocation } from "../errors.js";
 import type { CheckItem, CheckResult } from "../core/check/check-result.js";
 import type { ActionRunner, CommandContext } from "./context.js";
 import { PROJECT_FLAGS, withFlags, type OptionsOf } from "./flags.js";
+import { readSavedPlan } from "./saved-plan-file.js";
 import { exitCodesHelp, withProgress } from "./shared.js";
 import { setupFacts, summarize } from "./summary.js";
 
@@ -60,9 +59,7 @@ export async function check(context: CommandContext<OptionsOf<typeof CHECK_FLAGS
 function addCapacityFindings(result: CheckResult, cwd: string, writes: WritesMode, strict: boolean) {
   const shards = result.setup?.shards;
   if (shards === undefined) return;
-  const file = path.join(cwd, PLAN_FILE);
-  const saved = fs.existsSync(file) ? parseSavedPlan(fs.readFileSync(file, "utf8")) : undefined;
-  for (const finding of capacityFindings(shards, writes, saved)) {
+  for (const finding of capacityFindings(shards, writes, readSavedPlan(cwd).plan)) {
     // The subrequests hang on the router's shard count, set where the config declares the router.
     if (strict) result.items.push({ location: finding.location ?? { file: result.configFile ?? PLAN_FILE }, reason: finding.message });
     else result.warnings.push({ ...finding, message: `${finding.message} (check --strict fails on this)` });

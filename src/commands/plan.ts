@@ -1,13 +1,12 @@
-import fs from "node:fs";
-import path from "node:path";
 import { Command } from "commander";
 import { PartyShardError, type ExitCode } from "../errors.js";
 import { PLAN_BOUNDS } from "../core/capacity/bounds.js";
-import { PLAN_FILE, parseSavedPlan, renderSavedPlan } from "../core/capacity/saved-plan.js";
+import { PLAN_FILE, renderSavedPlan } from "../core/capacity/saved-plan.js";
 import { planRoom, type PlanInput } from "../core/capacity/room-plan.js";
 import type { ActionRunner, CommandContext } from "./context.js";
 import { withFlags, type OptionsOf } from "./flags.js";
 import { planJson, planText } from "./plan-report.js";
+import { readSavedPlan } from "./saved-plan-file.js";
 import { exitCodesHelp } from "./shared.js";
 
 const PLAN_FLAGS = [
@@ -37,9 +36,8 @@ export function planCommand(run: ActionRunner): Command {
 
 export async function plan(context: CommandContext<OptionsOf<typeof PLAN_FLAGS>>): Promise<ExitCode> {
   const { options } = context;
-  const file = path.join(options.cwd, PLAN_FILE);
-  const before = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : null;
-  const input = planInput(options, before === null ? undefined : parseSavedPlan(before));
+  const { text: before, plan: saved } = readSavedPlan(options.cwd);
+  const input = planInput(options, saved);
   const result = planRoom(input);
   if (options.save) {
     const { applyPlan } = await import("../infra/apply-plan.js");

@@ -79,6 +79,8 @@ describe("party-shard plan (built CLI)", () => {
     ["a bad rate", ["plan", "--connections", "10", "--messages-per-second", "1e3"], {}, /--messages-per-second must be a number from 0 to 1,000; got "1e3"/],
     ["a broken plan file", ["plan", "--save"], { "party-shard.plan.json": '{ "connections": 10 ' }, /^error: party-shard\.plan\.json: the saved plan is not JSON/],
     ["a bad field in it", ["plan", "--save", "--connections", "5"], { "party-shard.plan.json": '{ "connections": 10, "messagesPerClientPerSecond": "fast" }' }, /"messagesPerClientPerSecond": "fast"; it must be a number from 0 to 1000/],
+    ["a plan file that is a folder", ["plan"], { "party-shard.plan.json/x": "" }, /^error: party-shard\.plan\.json: the saved plan is not a file\./],
+    ["a plan file too big", ["plan", "--connections", "5", "--messages-per-second", "1"], { "party-shard.plan.json": " ".repeat(5_000) }, /^error: party-shard\.plan\.json: the saved plan is larger than 4096 bytes\./],
     ["--shard-target 0", ["init", "--shard-target", "0"], { "partykit.json": CONFIG, "src/server.ts": SERVER }, /--shard-target must be a whole number from 1 to 10000; got "0"/],
   ] as const) {
     it(`bad input, ${name}: exit 2, where and why, nothing written`, async () => {

@@ -10,7 +10,7 @@ import { planRoom, subrequestWarning, type PlanInput, type WritesVia } from "./r
 
 export const PLAN_FILE = "party-shard.plan.json";
 /** A saved plan is a few fields: anything bigger is not one. */
-const MAX_PLAN_BYTES = 4_096;
+export const MAX_PLAN_BYTES = 4_096;
 
 /** The saved plan's text, as `plan --save` writes it. */
 export function renderSavedPlan(input: PlanInput): string {
