@@ -132,18 +132,28 @@ describe("the router's load view is the operator's: only with the deploy's PARTY
 
 describe("a write reaches the leader only once the shard holding its socket said the key is the socket's", () => {
   const WRITER = { id: "writer é", key: "k".repeat(32) };
-  /** Shard 2 holds the writer; `asked` lists the shards asked, in order. */
+  /**
+   * Shard 2 holds the writer; `asked` lists the shards asked whether they hold it, in order. A
+   * write POSTed to a shard goes on to the leader when the shard holds its writer, as
+   * shard-writes.ts forwards it (`forwardedBy` lists the shards that did).
+   */
   function writerEdge(shards: number | null = 3) {
     const asked: number[] = [];
+    const forwardedBy: number[] = [];
     const { edge, runs } = edgeWith(async () => new Response("ok", { headers: { "x-party-shard-batch": "1" } }));
-    const room = (name: string) => async (_path: string, init: { headers?: HeadersInit }) => {
+    const room = (name: string) => async (path: string, init: { method: string; headers?: HeadersInit; body?: ArrayBuffer | string }) => {
       const shard = Number(/!shard-(\d+)$/.exec(name)?.[1]);
-      asked.push(shard);
       const headers = new Headers(init.headers);
       const held = shard === 2 && decodeURIComponent(headers.get("x-party-shard-connection") ?? "") === WRITER.id && headers.get("x-party-shard-key") === WRITER.key;
-      return new Response(null, { status: held ? 204 : 404 });
+      if (init.method !== "POST") {
+        asked.push(shard);
+        return new Response(null, { status: held ? 204 : 404 });
+      }
+      if (!held) return new Response(null, { status: 404, headers: { "x-party-shard-holder": "none" } });
+      forwardedBy.push(shard);
+      return edge.leader(path, init);
     };
-    return { edge: { ...edge, shards: shards ?? undefined, routerRoom: room }, runs, asked };
+    return { edge: { ...edge, shards: shards ?? undefined, routerRoom: room }, runs, asked, forwardedBy };
   }
   /** A body that counts what was pulled from it: 2 MiB, in 64 KiB chunks. */
   function countedBody() {
@@ -193,11 +203,24 @@ describe("a write reaches the leader only once the shard holding its socket said
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("x-party-shard-holder"), "2");
     assert.deepEqual(first.asked.sort(), [1, 2, 3]);
+    assert.deepEqual(first.forwardedBy, [2], "the write went to the leader through its holder");
     assert.equal(first.runs.length, 1);
     assert.equal(first.runs[0]!.headers.get("x-party-shard-holder"), null, "the hint never reaches the party");
     const hinted = writerEdge();
     assert.equal((await respond(edgeRequest(writeFrom(WRITER.id, WRITER.key, { "x-party-shard-holder": "2" }), hinted.edge))).status, 200);
     assert.deepEqual(hinted.asked, [2]);
+  });
+
+  it("a writer that left its shard between the check and the write gets 425 (it retries), and the leader is not asked", async () => {
+    const { edge, runs } = writerEdge();
+    const left = { ...edge, routerRoom: (name: string) => async (path: string, init: { method: string; headers?: HeadersInit }) => (init.method === "POST" ? new Response(null, { status: 404, headers: { "x-party-shard-holder": "none" } }) : edge.routerRoom(name)(path, init)) };
+    for (const extra of [{}, { "content-type": "application/vnd.party-shard.batch+json" }]) {
+      const body = "content-type" in extra ? JSON.stringify([{ k: "b1", t: "one" }]) : "hello";
+      const res = await respond(edgeRequest(writeFrom(WRITER.id, WRITER.key, extra, body), left));
+      const status = "content-type" in extra ? ((await res.json()) as { results: { status: number }[] }).results[0]!.status : res.status;
+      assert.equal(status, 425);
+    }
+    assert.equal(runs.length, 0);
   });
 
   it("a stale or nonsense hint costs one check more, never the write", async () => {

@@ -150,7 +150,9 @@ async function write(req: Request, edge: Edge, writer: Writer, seq: string | nul
     [HEADER.key]: key,
   });
   if (seq !== null) headers.set(HEADER.seq, seq);
-  const res = await toLeader(edge, "", { method: "POST", headers, body }, "a write");
+  // Through the writer's shard: it checks the key again and takes its writers' writes to the leader together (shard-writes.ts).
+  const res = await toLeader(edge, "", { method: "POST", headers, body }, "a write", viaShard(edge, holder));
+  if (leftShard(res)) return unknownWriter(req);
   if (res.status >= 500) {
     // What a failing room says (an exception, a connection string) is for the server log only.
     console.error(`party-shard: room ${edge.room} answered a write ${res.status}:`, await res.text());
@@ -187,7 +189,11 @@ async function writeBatch(req: Request, edge: Edge, writer: Writer): Promise<Res
   for (let attempt = 1; attempt <= MAX_ATTEMPTS && from < entries.length; attempt++) {
     if (attempt > 1) await sleep(backoff(attempt));
     const headers = new Headers({ "content-type": BATCH_TYPE, [HEADER.connection]: connection, [HEADER.key]: key });
-    const res = await attemptLeader(edge, "", { method: "POST", headers, body: JSON.stringify(entries.slice(from)) }, attempt, "a batch");
+    const res = await attemptLeader(edge, "", { method: "POST", headers, body: JSON.stringify(entries.slice(from)) }, attempt, "a batch", viaShard(edge, holder));
+    if (res && leftShard(res)) {
+      for (let i = from; i < entries.length; i++) results[i] = { status: 425, error: UNKNOWN_CONNECTION };
+      break;
+    }
     if (!res || RETRY_STATUSES.includes(res.status) || res.status >= 500) continue;
     if (!res.ok) {
       // A refusal of the whole batch is each write's answer.
@@ -274,24 +280,24 @@ async function roomRequest(req: Request, edge: Edge): Promise<Response> {
  * To the leader, with the same Idempotency-Key each attempt: a write until it is answered (see
  * RETRY_STATUSES), a room request only while nothing ran (see REQUEST_RETRY_STATUSES).
  */
-async function toLeader(edge: Edge, path: string, init: { method: string; headers: Headers; body?: ArrayBuffer }, what: "a write" | "a request"): Promise<Response> {
+async function toLeader(edge: Edge, path: string, init: { method: string; headers: Headers; body?: ArrayBuffer }, what: "a write" | "a request", to = edge.leader): Promise<Response> {
   const retryOn = what === "a write" ? RETRY_STATUSES : REQUEST_RETRY_STATUSES;
   let last: Response | undefined;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     if (attempt > 1) await sleep(backoff(attempt));
-    last = (await attemptLeader(edge, path, init, attempt, what)) ?? last;
+    last = (await attemptLeader(edge, path, init, attempt, what, to)) ?? last;
     if (last && !retryOn.includes(last.status)) return last;
   }
   return last ?? json(502, { error: "The room did not answer" });
 }
 
-/** One attempt to the leader (single writes, batches, requests); undefined when nothing answered. */
-async function attemptLeader(edge: Edge, path: string, init: { method: string; headers: Headers; body?: ArrayBuffer | string }, attempt: number, what: string): Promise<Response | undefined> {
+/** One attempt to the leader (single writes, batches, requests), `to` it or through a shard; undefined when nothing answered. */
+async function attemptLeader(edge: Edge, path: string, init: { method: string; headers: Headers; body?: ArrayBuffer | string }, attempt: number, what: string, to = edge.leader): Promise<Response | undefined> {
   init.headers.set(HEADER.attempt, String(attempt));
   try {
     // A fresh stub per attempt (the host makes one per call): a broken stub stays broken. A room
     // request has no timeout of ours: its onRequest may take long, and must not run twice.
-    const answer = edge.leader(path, init);
+    const answer = to(path, init);
     const res = await (what === "a request" ? answer : withTimeout(answer, ATTEMPT_TIMEOUT_MS));
     if (res.status >= 500 && what === "a batch") console.error(`party-shard: room ${edge.room} answered a batch ${res.status}:`, await res.clone().text());
     return res;
@@ -299,6 +305,16 @@ async function attemptLeader(edge: Edge, path: string, init: { method: string; h
     console.error(`party-shard: delivery of ${what} to the room failed`, error);
     return undefined;
   }
+}
+
+/** A write's way to the leader through the shard holding its writer's socket. */
+function viaShard(edge: Edge, shard: number) {
+  return edge.routerRoom(shardRoomId(edge.room, shard));
+}
+
+/** The shard no longer holds the writer's socket under its key (it left meanwhile): nothing was read or run. */
+function leftShard(res: Response): boolean {
+  return res.status === 404 && res.headers.get(HEADER.holder) === "none";
 }
 
 function backoff(attempt: number): number {

@@ -78,6 +78,8 @@ interface ShardHost {
   /** Opens a WebSocket to the leader's room at `path` (its query carries the link's id). */
   openLink(leaderRoom: string, path: string, headers: Record<string, string>): Promise<LinkSocket>;
   routerRoom(room: string): RoomFetch;
+  /** A room of the sharded party: the leader, for the writes a shard forwards (shard-writes.ts). */
+  leaderRoom(room: string): RoomFetch;
 }
 
 /** One room as the router sees it at the edge, on its platform. */

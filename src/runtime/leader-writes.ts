@@ -15,7 +15,8 @@
  */
 import { MAX_BATCH_WRITES, parseBatch, parseSeq, type BatchResult } from "./batch.js";
 import { COALESCE_MAX_MS, type Fanout } from "./leader-fanout.js";
-import { HEADER, MAX_ID_LENGTH, UNKNOWN_CONNECTION, decode, decodeId, injectedFault, sameKey, sleep } from "./protocol.js";
+import { BATCH_TYPE, HEADER, MAX_ID_LENGTH, UNKNOWN_CONNECTION, decode, decodeId, headerPairs, injectedFault, sameKey, sleep } from "./protocol.js";
+import { MAX_FORWARDED_BYTES, fromBase64, parseForwarded, readText, toBase64, type ForwardedAnswer } from "./forwarded-writes.js";
 import { dropOldest } from "./oldest-first.js";
 import type { RemoteConnection } from "./remote-connection.js";
 
@@ -68,6 +69,25 @@ class LeaderWrites {
     await outcome.done;
     // The header says this room takes batches: a helper sends one only after seeing it.
     return new Response(outcome.error ?? "ok", { status: outcome.status, headers: { [HEADER.batch]: "1" } });
+  }
+
+  /**
+   * Writes a shard forwarded together (forwarded-writes.ts): each run exactly as if it came
+   * alone, all at once (as separate requests would), and each answered as it would have been.
+   */
+  async forwarded(req: Request): Promise<Response> {
+    const text = await readText(req, MAX_FORWARDED_BYTES);
+    const writes = text === undefined ? `Forwarded writes are at most ${MAX_FORWARDED_BYTES} bytes` : parseForwarded(text);
+    if (typeof writes === "string") return new Response(writes, { status: 400 });
+    const answers = await Promise.all(
+      writes.map(async ({ headers, body }): Promise<ForwardedAnswer> => {
+        const one = new Request("http://party-shard/", { method: "POST", headers, body: fromBase64(body) });
+        const res = one.headers.get("content-type") === BATCH_TYPE ? await this.writeBatch(one) : await this.write(one);
+        const bytes = await res.arrayBuffer();
+        return { status: res.status, headers: headerPairs(res.headers), body: bytes.byteLength === 0 ? null : toBase64(bytes) };
+      }),
+    );
+    return Response.json({ answers });
   }
 
   /**

@@ -16,6 +16,7 @@ import type { Conn, LeaderHost, LinkEnd, PartyCalls } from "./host.js";
 import { Fanout, carriedOver, type ShardState } from "./leader-fanout.js";
 import { DepartedIds } from "./leader-ids.js";
 import { LeaderWrites } from "./leader-writes.js";
+import { WRITES_TYPE } from "./forwarded-writes.js";
 import { unpack } from "./link-frames.js";
 import { BATCH_TYPE, HEADER, ID_GRACE_MS, closeReason, decode, injectedFault, isLink, linkShard, sameClient } from "./protocol.js";
 import type { Kept, LeaderFrame, Message, RelayFrame, ShardFrame } from "./protocol.js";
@@ -114,6 +115,7 @@ class LeaderCore {
     // Every request is an invocation of this room, the view's own included.
     this.counts.events++;
     if (req.headers.has(HEADER.stats)) return Response.json({ ...this.fanout.stats, ...this.writes.stats, ...this.counts });
+    if (req.headers.get("content-type") === WRITES_TYPE) return this.writes.forwarded(req);
     if (req.headers.has(HEADER.connection)) return req.headers.get("content-type") === BATCH_TYPE ? this.writes.writeBatch(req) : this.writes.write(req);
     if (req.headers.has(HEADER.forwarded) && injectedFault(this.host.env, req.headers.get(HEADER.attempt) !== "1", "a forwarded request") === "before") {
       return new Response("injected fault", { status: 503 });

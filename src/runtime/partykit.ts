@@ -193,6 +193,7 @@ function shardHostOf(room: Party.Room, names: Names): ShardHost {
     connections: (tag) => Array.from(room.getConnections(tag)),
     openLink: (leaderRoom, path, headers) => partyNamed(room.context, names.party).get(leaderRoom).socket(path, { headers }),
     routerRoom: (name) => roomOf(partyNamed(room.context, names.router), name),
+    leaderRoom: (name) => roomOf(partyNamed(room.context, names.party), name),
   };
 }
 

@@ -69,6 +69,7 @@ class ShardRouter extends Server<Cloudflare.Env> {
           return res.webSocket;
         },
         routerRoom: (room) => routerRoomOf(env, room),
+        leaderRoom: (room) => roomOf(env, binding, party, room),
       };
       this.partyShardRelay = new ShardRelay(host, shard.room, shard.shard);
     } else {

@@ -3,7 +3,8 @@
  * PartyServer go by Durable Object RPC (`partyShardFetch`), which no HTTP request can make. So the
  * rooms' HTTP serves only the client sockets the router hands a shard, each with a ticket
  * (tickets.ts): a Worker route that passes any request to any Durable Object by name reaches no
- * load view, report or shard of ours. The requests carry headers only, the answers small JSON.
+ * load view, report or shard of ours. The requests carry headers, and a routed write its body
+ * (shard-writes.ts); the answers are small JSON or text.
  */
 import type { RoomFetch } from "./host.js";
 import { headerPairs } from "./protocol.js";
@@ -17,6 +18,7 @@ interface Asked {
   path: string;
   method: string;
   headers: [string, string][];
+  body?: ArrayBuffer | string;
 }
 /** Its answer. */
 interface Answered {
@@ -35,7 +37,7 @@ function stubOf(env: unknown, binding: string, name: string): DurableObjectStub 
 function routerRoomOf(env: unknown, room: string): RoomFetch {
   return async (path, init) => {
     const stub = stubOf(env, ROUTER_BINDING, room) as unknown as { partyShardFetch(asked: Asked): Promise<Answered> };
-    const answer = await stub.partyShardFetch({ path, method: init.method, headers: headerPairs(new Headers(init.headers)) });
+    const answer = await stub.partyShardFetch({ path, method: init.method, headers: headerPairs(new Headers(init.headers)), ...(init.body !== undefined ? { body: init.body } : {}) });
     // 204 and its kind take no body.
     return new Response(answer.body === "" ? null : answer.body, { status: answer.status, headers: answer.headers });
   };
@@ -43,7 +45,7 @@ function routerRoomOf(env: unknown, room: string): RoomFetch {
 
 /** What a router room answers an RPC request with: `answer` is its own onRequest. */
 async function answerAsked(room: string, asked: Asked, answer: (req: Request) => Response | Promise<Response>): Promise<Answered> {
-  const res = await answer(new Request(`http://party-shard/parties/${ROUTER_PARTY}/${room}${asked.path}`, { method: asked.method, headers: asked.headers }));
+  const res = await answer(new Request(`http://party-shard/parties/${ROUTER_PARTY}/${room}${asked.path}`, { method: asked.method, headers: asked.headers, ...(asked.body !== undefined ? { body: asked.body } : {}) }));
   return { status: res.status, headers: headerPairs(res.headers), body: await res.text() };
 }
 

@@ -23,6 +23,7 @@ import { IdleLink } from "./shard-idle.js";
 import { LoadReporter } from "./shard-load.js";
 import { OpenWaits } from "./shard-opens.js";
 import { IGNORED, ShardSockets, isIgnored, seqOf, tagOf, withSeq } from "./shard-sockets.js";
+import { ShardWrites } from "./shard-writes.js";
 import { Departures, counted, recordKeys, type StoredClient } from "./shard-records.js";
 import { HEADER, ID_GRACE_MS, KEY_PARAM, LINK_ID_PREFIX, clientHeaders, decode, decodeId, encode, partyUri, sameClient } from "./protocol.js";
 import type { ClientRecord, Departed, Kept, LeaderFrame, Message, RelayFrame, ShardFrame, Unnumbered } from "./protocol.js";
@@ -50,8 +51,7 @@ class ShardRelay {
   private readonly openSeq = new Map<string, number>();
   /** Clients whose onConnect waits for the leader to take their open (shard-opens.ts). */
   private readonly opening = new OpenWaits();
-  // Clients whose close the leader has not acknowledged, as they were: a leader woken meanwhile learns of them from the hello,
-  // so the close it is sent again runs their onClose (a hello of present sockets only would leave it an id it never knew).
+  /** Clients whose close the leader has not acknowledged, as they were: a leader woken meanwhile learns of them from the hello, so the close it is sent again runs their onClose. */
   private readonly closing = new Map<string, { seq: number; open: number; client?: ClientRecord }>();
   private link: LinkSocket | undefined;
   private linking = false;
@@ -66,6 +66,7 @@ class ShardRelay {
   private readonly storage: RoomStorage;
   private storageOps = 0;
   private readonly inbox = new LeaderInbox(() => this.link);
+  private readonly writes = new ShardWrites(() => this.host.leaderRoom(this.leaderRoom));
   private readonly sockets: ShardSockets;
   private readonly load: LoadReporter;
 
@@ -180,10 +181,10 @@ class ShardRelay {
     if (!isIgnored(conn)) this.emit({ t: "error", id: conn.id, error: String(error?.message ?? error) });
   }
 
-  /** From this router's rooms only (the edge refuses shard room ids); from the edge, a writer's check: 204 here under that key, else 404. */
+  /** From this router's rooms only (the edge refuses shard room ids); from the edge, a writer's check or write (shard-writes.ts). */
   async onRequest(req: Request): Promise<Response> {
     const writer = decodeId(req.headers.get(HEADER.connection));
-    if (writer !== undefined) return new Response(null, { status: (await this.sockets.holds(writer, req.headers.get(HEADER.key), this.storage)) ? 204 : 404 });
+    if (writer !== undefined) return this.writes.answer(req, () => this.sockets.holds(writer, req.headers.get(HEADER.key), this.storage));
     if (req.headers.get(HEADER.link) !== "wake") return Response.json(this.load.now());
     // Woken by a starting leader: with clients (frames not taken, ids still departed clients') it links again, and says it will.
     const linking = this.sockets.count() > 0 || this.unacked.length > 0 || this.departures.within;
@@ -349,8 +350,7 @@ class ShardRelay {
         // A closing client's stays with it, for a hello until its close is taken.
         const closing = this.closing.get(frame.to)?.client;
         if (closing && closing.socket === frame.at) closing.kept = frame.t === "keep" ? frame.kept : { ...closing.kept, seq: frame.seq };
-        // A write number rides in the socket's own state, with no storage operation.
-        if (frame.t === "taken") return this.sockets.taken(frame.to, frame.at, frame.seq);
+        if (frame.t === "taken") return this.sockets.taken(frame.to, frame.at, frame.seq); // in the socket's state: no storage operation
         // What the leader keeps of a socket that is gone is not the next socket's of its id.
         if (frame.at !== undefined && !this.sockets.addressed(frame.to, frame.at)) return;
         return void this.storage.put(`kept:${frame.to}`, frame.kept);

@@ -1,0 +1,98 @@
+/**
+ * Routed writes pass through their writer's shard on their way to the leader: the shard checks
+ * the writer's key (from its socket's state, shard-sockets.ts), and the writes of all its
+ * writers that arrive within MERGE_MS travel to the leader as one request (WRITES_TYPE), one
+ * leader invocation for many writes. Each is answered exactly as the leader answered it alone.
+ *
+ * - order: a writer's writes reach the leader in the order they reached the shard (its client
+ *   sends the next only after this one's answer);
+ * - bounded: at most MAX_WRITES writes and MAX_BYTES of their bodies go together; one bigger
+ *   write goes alone;
+ * - failure: a leader that fails or does not answer within LEADER_TIMEOUT_MS leaves each write
+ *   503, which the router retries with the same Idempotency-Key (the leader runs it once).
+ */
+import type { RoomFetch } from "./host.js";
+import { WRITES_TYPE, forwardedHeaders, fromBase64, toBase64 } from "./forwarded-writes.js";
+import type { ForwardedAnswer, ForwardedWrite } from "./forwarded-writes.js";
+import { HEADER } from "./protocol.js";
+
+/** How long a write waits for others to share its request to the leader. */
+const MERGE_MS = 5;
+const MAX_WRITES = 64;
+const MAX_BYTES = 1_048_576;
+/** Under the router's own attempt timeout (10 s), so its retry finds this write answered. */
+const LEADER_TIMEOUT_MS = 9_000;
+
+interface Waiting {
+  write: ForwardedWrite;
+  bytes: number;
+  answer: (res: Response) => void;
+}
+
+class ShardWrites {
+  private waiting: Waiting[] = [];
+  private bytes = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(private readonly leader: () => RoomFetch) {}
+
+  /**
+   * A writer's request at its shard: a GET asks whether its socket is here under its key (204,
+   * else 404); a POST is a write, answered as the leader answered it, or 404 with a holder of
+   * "none" when the writer's socket is not here under that key (nothing read, nothing run).
+   */
+  async answer(req: Request, holds: () => Promise<boolean>): Promise<Response> {
+    const held = await holds();
+    if (req.method !== "POST") return new Response(null, { status: held ? 204 : 404 });
+    if (held) return this.forward(req);
+    void req.body?.cancel().catch(() => undefined);
+    return new Response(null, { status: 404, headers: { [HEADER.holder]: "none" } });
+  }
+
+  private async forward(req: Request): Promise<Response> {
+    const body = await req.arrayBuffer();
+    const write: ForwardedWrite = { headers: forwardedHeaders(req.headers), body: toBase64(body) };
+    return new Promise<Response>((answer) => {
+      if (this.waiting.length > 0 && (this.waiting.length >= MAX_WRITES || this.bytes + body.byteLength > MAX_BYTES)) this.flush();
+      this.waiting.push({ write, bytes: body.byteLength, answer });
+      this.bytes += body.byteLength;
+      this.timer ??= setTimeout(() => this.flush(), MERGE_MS);
+    });
+  }
+
+  private flush() {
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    const batch = this.waiting;
+    this.waiting = [];
+    this.bytes = 0;
+    if (batch.length > 0) void this.send(batch);
+  }
+
+  private async send(batch: Waiting[]) {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${LEADER_TIMEOUT_MS} ms`)), LEADER_TIMEOUT_MS)));
+      const body = JSON.stringify({ writes: batch.map(({ write }) => write) });
+      const res = await Promise.race([this.leader()("", { method: "POST", headers: { "content-type": WRITES_TYPE }, body }), late]);
+      if (!res.ok) throw new Error(`the leader answered ${res.status}: ${await res.text()}`);
+      const { answers } = (await Promise.race([res.json(), late])) as { answers: ForwardedAnswer[] };
+      batch.forEach(({ answer }, i) => {
+        const given = answers[i];
+        answer(given ? new Response(given.body === null ? null : fromBase64(given.body), { status: given.status, headers: given.headers }) : unanswered());
+      });
+    } catch (error) {
+      console.error(`party-shard: ${batch.length} routed writes did not reach the leader`, error);
+      for (const { answer } of batch) answer(unanswered());
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
+  }
+}
+
+/** Nothing ran, as far as this shard knows: the router sends the write again. */
+function unanswered(): Response {
+  return new Response("The room did not answer", { status: 503 });
+}
+
+export { ShardWrites };
