@@ -223,7 +223,7 @@ describe("a link that breaks loses none of the leader's frames", () => {
     for (const n of [1, 2, 1, 2, 3]) fromLeader({ t: "send", to: "bob", data: { text: `#${n}` }, n });
     assert.deepEqual(got, ["#1", "#2", "#3"]);
     // It says what it got (after a short while, once for all of them).
-    await new Promise((resolve) => setTimeout(resolve, 80));
+    await new Promise((resolve) => setTimeout(resolve, 250));
     assert.deepEqual(messages.filter((m) => m.t === "got"), [{ t: "got", n: 3 }]);
   });
 });

@@ -6,8 +6,11 @@
 import type { LinkSocket } from "./host.js";
 import type { ShardFrame } from "./protocol.js";
 
-/** How long a shard waits before saying what it got: one `got` covers every frame of that while. */
-const GOT_AFTER_MS = 50;
+/**
+ * How long a shard waits before saying what it got: one `got` covers every frame of that while.
+ * Each is an invocation of the leader; the leader keeps the frames meanwhile (leader-fanout.ts).
+ */
+const GOT_AFTER_MS = 200;
 
 class LeaderInbox {
   /** The leader whose numbering `got` counts in (its `welcome`); a new one starts again from 0. */

@@ -17,7 +17,7 @@ import type { ForwardedAnswer, ForwardedWrite } from "./forwarded-writes.js";
 import { HEADER } from "./protocol.js";
 
 /** How long a write waits for others to share its request to the leader. */
-const MERGE_MS = 5;
+const MERGE_MS = 10;
 const MAX_WRITES = 64;
 const MAX_BYTES = 1_048_576;
 /** Under the router's own attempt timeout (10 s), so its retry finds this write answered. */
