@@ -33,6 +33,38 @@ describe("a shard takes its writers' writes to the leader together (shard-writes
     ]);
   });
 
+  it("while a request is on its way, later writes wait for its answer (50 ms at most) and go together", async () => {
+    const sent: number[] = [];
+    let release!: () => void;
+    const first = new Promise<void>((resolve) => (release = resolve));
+    const writes = new ShardWrites(() => async (_path, init) => {
+      const { writes: batch } = JSON.parse(init.body as string) as { writes: ForwardedWrite[] };
+      sent.push(batch.length);
+      if (sent.length === 1) await first;
+      return Response.json({ answers: batch.map(() => ({ status: 200, headers: [], body: null })) });
+    });
+    const a = writes.answer(writeTo("alice", "1"), async () => true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    assert.deepEqual(sent, [1], "the first went alone");
+    const later = ["bob", "carol"].map((id) => writes.answer(writeTo(id, "2"), async () => true));
+    await new Promise((resolve) => setTimeout(resolve, 25));
+    assert.deepEqual(sent, [1], "held while the first is on its way");
+    release();
+    await Promise.all([a, ...later]);
+    assert.deepEqual(sent, [1, 2], "then together, at its answer");
+    // Never longer than 50 ms: a slow answer does not hold the rest beyond that.
+    const slow = new ShardWrites(() => (_path, init) => {
+      const { writes: batch } = JSON.parse(init.body as string) as { writes: ForwardedWrite[] };
+      sent.push(batch.length);
+      return new Promise((resolve) => setTimeout(() => resolve(Response.json({ answers: batch.map(() => ({ status: 200, headers: [], body: null })) })), sent.length === 3 ? 500 : 0));
+    });
+    const started = Date.now();
+    void slow.answer(writeTo("dan", "1"), async () => true);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await slow.answer(writeTo("erin", "2"), async () => true);
+    assert.ok(Date.now() - started < 300, `the second waited ${Date.now() - started} ms`);
+  });
+
   it("a writer not here under its key: 404 with holder none, nothing sent; a check (GET) is 204 or 404", async () => {
     let sent = 0;
     const writes = new ShardWrites(() => async () => (sent++, Response.json({ answers: [] })));

@@ -1,8 +1,9 @@
 /**
  * Routed writes pass through their writer's shard on their way to the leader: the shard checks
  * the writer's key (from its socket's state, shard-sockets.ts), and the writes of all its
- * writers that arrive within MERGE_MS travel to the leader as one request (WRITES_TYPE), one
- * leader invocation for many writes. Each is answered exactly as the leader answered it alone.
+ * writers that arrive within MERGE_MS (or, under load, while the previous request is on its way,
+ * HOLD_MAX_MS at most) travel to the leader as one request (WRITES_TYPE): one leader invocation
+ * for many writes. Each is answered exactly as the leader answered it alone.
  *
  * - order: a writer's writes reach the leader in the order they reached the shard (its client
  *   sends the next only after this one's answer);
@@ -16,8 +17,12 @@ import { WRITES_TYPE, forwardedHeaders, fromBase64, toBase64 } from "./forwarded
 import type { ForwardedAnswer, ForwardedWrite } from "./forwarded-writes.js";
 import { HEADER } from "./protocol.js";
 
-/** How long a write waits for others to share its request to the leader. */
+/**
+ * How long a write waits for others to share its request to the leader; and, while an earlier
+ * request is still on its way, how long at most in all (then it goes when that one is answered).
+ */
 const MERGE_MS = 10;
+const HOLD_MAX_MS = 50;
 const MAX_WRITES = 64;
 const MAX_BYTES = 1_048_576;
 /** Under the router's own attempt timeout (10 s), so its retry finds this write answered. */
@@ -33,6 +38,9 @@ class ShardWrites {
   private waiting: Waiting[] = [];
   private bytes = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Requests to the leader on their way; whether the waiting writes' MERGE_MS has passed. */
+  private inFlight = 0;
+  private due = false;
 
   constructor(private readonly leader: () => RoomFetch) {}
 
@@ -56,13 +64,21 @@ class ShardWrites {
       if (this.waiting.length > 0 && (this.waiting.length >= MAX_WRITES || this.bytes + body.byteLength > MAX_BYTES)) this.flush();
       this.waiting.push({ write, bytes: body.byteLength, answer });
       this.bytes += body.byteLength;
-      this.timer ??= setTimeout(() => this.flush(), MERGE_MS);
+      this.timer ??= setTimeout(() => this.merged(), MERGE_MS);
     });
+  }
+
+  /** MERGE_MS after the first waiting write: it goes, unless a request is on its way (then at its answer, or at HOLD_MAX_MS). */
+  private merged() {
+    this.due = true;
+    if (this.inFlight === 0) return this.flush();
+    this.timer = setTimeout(() => this.flush(), HOLD_MAX_MS - MERGE_MS);
   }
 
   private flush() {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.due = false;
     const batch = this.waiting;
     this.waiting = [];
     this.bytes = 0;
@@ -71,6 +87,7 @@ class ShardWrites {
 
   private async send(batch: Waiting[]) {
     let timer: ReturnType<typeof setTimeout> | undefined;
+    this.inFlight++;
     try {
       const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${LEADER_TIMEOUT_MS} ms`)), LEADER_TIMEOUT_MS)));
       const body = JSON.stringify({ writes: batch.map(({ write }) => write) });
@@ -86,6 +103,7 @@ class ShardWrites {
       for (const { answer } of batch) answer(unanswered());
     } finally {
       if (timer !== undefined) clearTimeout(timer);
+      if (--this.inFlight === 0 && this.due) this.flush();
     }
   }
 }
