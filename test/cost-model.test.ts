@@ -30,15 +30,16 @@ describe("cost model (src/core/capacity/cost-model.ts) against a hand calculatio
     near(cost.usd.total, 0.045);
   });
 
-  it("sharded, busy: 2 requests and 0.5 frame per message, 4 requests and 2 frames per connect; 4 shards and the leader awake", () => {
+  it("sharded, busy: 3 requests and 0.5 frame per message, 4 requests and 2 frames per connect; 4 shards and the leader awake", () => {
     const cost = monthlyCost(busy, sharded);
-    // 2.592e10 × (2 + 0.5 / 20) + 300,000 × (4 + 2 / 20)
-    near(cost.requests, 52_488_000_000 + 1_230_000);
-    near(cost.usd.requests, 52_489.23 * 0.15); // $7,873.3845
+    // A POST: the shard's key check, the write at the shard, and (unmeasured) one leader request.
+    // 2.592e10 × (3 + 0.5 / 20) + 300,000 × (4 + 2 / 20)
+    near(cost.requests, 78_408_000_000 + 1_230_000);
+    near(cost.usd.requests, 78_409.23 * 0.15); // $11,761.3845
     near(cost.gbSeconds, 5 * 324_000);
     near(cost.usd.duration, 20.25);
     near(cost.rowsWritten, 300_000);
-    near(cost.usd.total, 7_873.3395 + 20.25 + 0.3);
+    near(cost.usd.total, 11_761.3845 + 20.25 + 0.3);
   });
 
   it("sharded, idle: the 4 shards stay awake for their links to the leader", () => {
@@ -50,8 +51,8 @@ describe("cost model (src/core/capacity/cost-model.ts) against a hand calculatio
 
   it("sharded: the leader's measured events per message replace its one request per POST", () => {
     const batched = shardedLayout({ shards: 4, postsPerWrite: 1, leaderEventsPerWrite: 0.1 });
-    // 2.592e10 × (1 + 0.1) + 300,000 × 4
-    near(monthlyCost(busy, batched).requests, 28_512_000_000 + 1_200_000);
+    // 2.592e10 × (2 + 0.1) + 300,000 × 4
+    near(monthlyCost(busy, batched).requests, 54_432_000_000 + 1_200_000);
   });
 
   it("sharded, writes on the socket: the client's message, and the link frames it causes, billed 20:1; no request", () => {
@@ -70,6 +71,6 @@ describe("cost model (src/core/capacity/cost-model.ts) against a hand calculatio
   it("prints the table docs/cost.md shows, one line per room and layout", () => {
     const table = costTable(DOC_ROOMS, [unshardedLayout(), sharded]).split("\n");
     assert.equal(table.length, 2 + 4);
-    assert.match(table[5]!, /^\| 10,000 at 1 msg\/s \| sharded, 4 shards \| 52,489\.2 M \| 1,620,000 \| 300,000 \| \$7,873\.38 \| \$20\.25 \| \$0\.30 \| \$7,893\.93 \|$/);
+    assert.match(table[5]!, /^\| 10,000 at 1 msg\/s \| sharded, 4 shards \| 78,409\.2 M \| 1,620,000 \| 300,000 \| \$11,761\.38 \| \$20\.25 \| \$0\.30 \| \$11,781\.93 \|$/);
   });
 });
