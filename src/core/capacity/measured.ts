@@ -30,8 +30,8 @@ export const MEASURED: Record<"routed" | "socket", ShardedCounts> = {
     // Measured 0.40 in the bench's bursts of 5; a client writing once a second sends each alone.
     postsPerWrite: 1,
     writesVia: "POST",
-    leaderEventsPerWrite: 0.56,
-    linkFramesInPerWrite: 0.15,
+    leaderEventsPerWrite: 0.27,
+    linkFramesInPerWrite: 0.1,
     linkFramesOutPerWrite: 2.0,
     storageOpsPerWrite: 0,
     linkFramesInPerConnect: 0.03,
@@ -43,24 +43,24 @@ export const MEASURED: Record<"routed" | "socket", ShardedCounts> = {
     shards: 4,
     postsPerWrite: 0,
     writesVia: "socket",
-    leaderEventsPerWrite: 0.19,
-    linkFramesInPerWrite: 0.18,
-    linkFramesOutPerWrite: 0.18,
+    leaderEventsPerWrite: 0.17,
+    linkFramesInPerWrite: 0.16,
+    linkFramesOutPerWrite: 0.16,
     storageOpsPerWrite: 0,
     linkFramesInPerConnect: 0.03,
     linkFramesOutPerConnect: 3.03,
-    storageOpsPerConnect: 4.02,
+    storageOpsPerConnect: 4.01,
     awakeWhenIdle: 0,
   },
 };
 
 /**
  * Frames one object sent its sockets a second: the unsharded room of the same run delivered 100
- * broadcasts to 999 clients each in 0.85 s (docs/benchmarks.md, wrangler dev, direct), on 2 cores
+ * broadcasts to 999 clients each in 0.98 s (docs/benchmarks.md, wrangler dev, direct), on 2 cores
  * shared with the 1,000 clients. The platform states no limit for outgoing messages; this is
  * what one object was seen to do, a floor rather than a ceiling.
  */
-export const DELIVERIES_PER_SECOND = Math.round((100 * 999) / 0.85);
+export const DELIVERIES_PER_SECOND = Math.round((100 * 999) / 0.98);
 
 /** A message's extra time through the shards: p50 of bench:router's 5 shards (6.9 ms) less a direct broadcast (4.5 ms), partykit dev (docs/benchmarks.md). */
 export const ADDED_LATENCY_MS = { p50: 2.4, source: "bench:router, partykit dev, 40 clients: 6.9 ms sharded against 4.5 ms direct (p50)" } as const;
