@@ -65,7 +65,7 @@ describe("party-shard plan (built CLI)", () => {
     assert.equal((await runCli(["migrate", "--yes"], dir)).exitCode, 0);
     const result = await runCli(["check"], dir);
     assert.equal(result.exitCode, 0, result.stdout);
-    assert.match(result.stdout, /warning: 64 shards: a routed write may ask every shard and the leader \(65 subrequests in one invocation\), past the Workers Free plan's 50/);
+    assert.match(result.stdout, /warning: 64 shards: a routed write may ask every shard whether it holds the writer, then send it to its own \(65 subrequests in one invocation\), past the Workers Free plan's 50/);
     const strict = await runCli(["check", "--strict"], dir);
     assert.equal(strict.exitCode, 1);
     assert.match(strict.stdout, /^partykit\.json {2}64 shards/m);

@@ -55,12 +55,12 @@ export interface RoomPlan {
 /**
  * The Workers Free plan allows 50 subrequests an invocation: a broadcast after the room slept
  * wakes each shard that holds clients (one request each, from one leader invocation), and a
- * routed write from a client the edge has not placed may ask every shard, then the leader.
+ * routed write from a client the edge has not placed may ask every shard, then send it to its own.
  */
 export function subrequestWarning(shards: number, writes: WritesVia): string | undefined {
   const most = writes === "routed" ? shards + 1 : shards;
   if (most <= LIMITS.freePlanSubrequests) return undefined;
-  const what = writes === "routed" ? "a routed write may ask every shard and the leader" : "a broadcast after the room slept wakes every shard";
+  const what = writes === "routed" ? "a routed write may ask every shard whether it holds the writer, then send it to its own" : "a broadcast after the room slept wakes every shard";
   return `${shards} shards: ${what} (${most} subrequests in one invocation), past the Workers Free plan's ${LIMITS.freePlanSubrequests}; the paid plan allows 10,000`;
 }
 
