@@ -100,11 +100,12 @@ describe("a shard takes its writers' writes to the leader together (shard-writes
 });
 
 describe("the leader runs forwarded writes each as if it came alone", () => {
-  async function leader() {
+  async function leader(stuck?: string) {
     const link: LinkEnd = { id: "party-shard-link-1-x", readyState: 1, send() {}, close() {} };
     const host: LeaderHost = { id: "lobby", env: {}, hibernates: false, directConnections: () => [], directConnection: () => undefined, links: () => [link], link: () => link, routerRoom: () => async () => new Response("{}") };
     const ran: string[] = [];
-    const core = new LeaderCore(host, { message: (conn, message) => void ran.push(`${conn.id}: ${String(message)}`) });
+    // A message `stuck` runs an onMessage that never settles.
+    const core = new LeaderCore(host, { message: (conn, message) => (ran.push(`${conn.id}: ${String(message)}`), String(message) === stuck ? new Promise(() => {}) : undefined) });
     await core.start();
     await core.onLinkFrame(link, JSON.stringify({ t: "hello", room: "lobby", incarnation: "a", acked: 0, clients: [] }));
     for (const [seq, id] of [[1, "alice"], [2, "bob"]] as const) await core.onLinkFrame(link, JSON.stringify({ t: "open", seq, id, uri: "http://host/parties/main/lobby", key: `${id}-key`, headers: [] }));
@@ -125,6 +126,16 @@ describe("the leader runs forwarded writes each as if it came alone", () => {
     const { answers } = (await res!.json()) as { answers: { status: number; body: string | null }[] };
     assert.deepEqual(answers.map((answer) => answer.status), [200, 200, 425, 200]);
     assert.deepEqual(ran.sort(), ["alice: hello", "bob: hi"], "the same Idempotency-Key ran once");
+  });
+
+  it("one onMessage that never settles holds the others' answers 2 s at most: each is answered with its own status", async () => {
+    const { core, ran } = await leader("forever");
+    const started = Date.now();
+    const res = await core.request(forwarded([one("alice", "forever"), one("bob", "hi")]));
+    const { answers } = (await res!.json()) as { answers: { status: number }[] };
+    assert.deepEqual(answers.map((answer) => answer.status), [200, 200]);
+    assert.ok(Date.now() - started < 3_000, `answered after ${Date.now() - started} ms`);
+    assert.deepEqual(ran.sort(), ["alice: forever", "bob: hi"]);
   });
 
   for (const [what, body] of [

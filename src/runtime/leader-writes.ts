@@ -32,6 +32,8 @@ const WRITE_MEMORY_MIN_MS = 20_000;
 /** How long the highest write number taken from a connection is kept after its last write, and the bytes that may take. */
 const SEQ_MEMORY_MS = 300_000;
 const SEQ_MEMORY_BYTES = 8_388_608;
+/** How long the leader waits for forwarded writes to run before it answers them (they were taken either way). */
+const FORWARDED_WAIT_MS = 2_000;
 
 /** What the writes need of the leader. */
 interface WriteTarget {
@@ -57,7 +59,8 @@ class LeaderWrites {
 
   constructor(private readonly leader: WriteTarget) {}
 
-  async write(req: Request): Promise<Response> {
+  /** One write; answered once the party has run it, or (`waitMs`) after that long at most: it was taken, and runs in its turn. */
+  async write(req: Request, waitMs = Infinity): Promise<Response> {
     const type = req.headers.get("content-type") ?? "";
     const body = await req.arrayBuffer();
     const idempotencyKey = req.headers.get(HEADER.idempotencyKey) ?? crypto.randomUUID();
@@ -66,14 +69,16 @@ class LeaderWrites {
     if (seq === null) return new Response(`${HEADER.seq} is a positive integer`, { status: 400 });
     const outcome = await this.takeWrite(req.headers.get(HEADER.connection), req.headers.get(HEADER.key), type, body, idempotencyKey, seq, retry, "a routed write");
     outcome.remote?.mirrorSeq();
-    await outcome.done;
+    await (waitMs === Infinity ? outcome.done : Promise.race([outcome.done, sleep(waitMs)]));
     // The header says this room takes batches: a helper sends one only after seeing it.
     return new Response(outcome.error ?? "ok", { status: outcome.status, headers: { [HEADER.batch]: "1" } });
   }
 
   /**
    * Writes a shard forwarded together (forwarded-writes.ts): each run exactly as if it came
-   * alone, all at once (as separate requests would), and each answered as it would have been.
+   * alone, all at once (as separate requests would), and each answered as it would have been,
+   * but after FORWARDED_WAIT_MS at most: one onMessage that never settles must not hold the
+   * answers of the other writers it came with (each answer is already known; only the run waits).
    */
   async forwarded(req: Request): Promise<Response> {
     const text = await readText(req, MAX_FORWARDED_BYTES);
@@ -82,7 +87,7 @@ class LeaderWrites {
     const answers = await Promise.all(
       writes.map(async ({ headers, body }): Promise<ForwardedAnswer> => {
         const one = new Request("http://party-shard/", { method: "POST", headers, body: fromBase64(body) });
-        const res = one.headers.get("content-type") === BATCH_TYPE ? await this.writeBatch(one) : await this.write(one);
+        const res = one.headers.get("content-type") === BATCH_TYPE ? await this.writeBatch(one, FORWARDED_WAIT_MS) : await this.write(one, FORWARDED_WAIT_MS);
         const bytes = await res.arrayBuffer();
         return { status: res.status, headers: headerPairs(res.headers), body: bytes.byteLength === 0 ? null : toBase64(bytes) };
       }),
@@ -97,7 +102,7 @@ class LeaderWrites {
    * writes are being handed to the party (each onMessage has started), not until they finish:
    * a slow onMessage must not hold every broadcast of the room.
    */
-  async writeBatch(req: Request): Promise<Response> {
+  async writeBatch(req: Request, waitMs = Infinity): Promise<Response> {
     // The router's limits (it checked them already).
     const entries = parseBatch(await req.text(), MAX_BATCH_WRITES, MAX_ID_LENGTH);
     if (typeof entries === "string") return new Response(entries, { status: 400 });
@@ -126,7 +131,7 @@ class LeaderWrites {
     } finally {
       this.leader.fanout.endBatch();
     }
-    await Promise.all(runs);
+    await (waitMs === Infinity ? Promise.all(runs) : Promise.race([Promise.all(runs), sleep(waitMs)]));
     return Response.json({ results }, { headers: { [HEADER.batch]: "1" } });
   }
 
