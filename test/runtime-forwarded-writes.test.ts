@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it, mock } from "node:test";
-import { WRITES_TYPE, fromBase64, toBase64, type ForwardedWrite } from "../src/runtime/forwarded-writes.js";
+import { WRITES_TYPE, type ForwardedWrite } from "../src/runtime/forwarded-writes.js";
+import { fromBase64, toBase64 } from "../src/runtime/protocol.js";
 import type { LeaderHost, LinkEnd } from "../src/runtime/host.js";
 import { LeaderCore } from "../src/runtime/leader.js";
 import { ShardWrites } from "../src/runtime/shard-writes.js";
@@ -20,7 +21,7 @@ describe("a shard takes its writers' writes to the leader together (shard-writes
       const { writes: sent } = JSON.parse(init.body as string) as { writes: ForwardedWrite[] };
       requests.push(sent);
       assert.equal(new Headers(init.headers).get("content-type"), WRITES_TYPE);
-      return Response.json({ answers: sent.map((write, i) => ({ status: i === 1 ? 410 : 200, headers: [["x-party-shard-batch", "1"]], body: toBase64(new TextEncoder().encode(`${new TextDecoder().decode(fromBase64(write.body))} done`).buffer) })) });
+      return Response.json({ answers: sent.map((write, i) => ({ status: i === 1 ? 410 : 200, headers: [["x-party-shard-batch", "1"]], body: toBase64(new TextEncoder().encode(`${new TextDecoder().decode(fromBase64(write.body))} done`)) })) });
     });
     const answers = await Promise.all(["alice", "bob", "carol"].map((id) => writes.answer(writeTo(id, `from ${id}`), async () => true)));
     assert.equal(requests.length, 1, "one request to the leader");
@@ -115,7 +116,7 @@ describe("the leader runs forwarded writes each as if it came alone", () => {
   const forwarded = (writes: unknown) => new Request("http://leader/", { method: "POST", headers: { "content-type": WRITES_TYPE }, body: JSON.stringify({ writes }) });
   const one = (id: string, text: string, key = `${id}-key`): ForwardedWrite => ({
     headers: [["content-type", "text/plain"], ["x-party-shard-connection", id], ["x-party-shard-key", key], ["x-party-shard-attempt", "1"], ["idempotency-key", `${id}:${text}`]],
-    body: toBase64(new TextEncoder().encode(text).buffer),
+    body: toBase64(new TextEncoder().encode(text)),
   });
 
   it("two writers' writes in one request: both run once, as their connections; a wrong key gets 425 as alone; one leader event", async () => {

@@ -8,7 +8,7 @@
  * a write has failed WRITE_TIMEOUT_MS after its first attempt.
  */
 import { MAX_BATCH_BYTES, MAX_BATCH_WRITES, type BatchEntry } from "./batch.js";
-import { BATCH_TYPE, KEY_PARAM, sleep, utf8Length } from "./protocol.js";
+import { BATCH_TYPE, KEY_PARAM, sleep, toBase64, utf8Length } from "./protocol.js";
 import { holderHeader, learnHolder, nextSeq } from "./write-memory.js";
 
 /** Attempts per request, and the backoff between them (exponential, with full jitter). */
@@ -220,9 +220,7 @@ async function toEntry(write: Write): Promise<BatchEntry> {
       : ArrayBuffer.isView(payload)
         ? new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength)
         : new Uint8Array(payload as ArrayBufferLike);
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode.apply(null, Array.from(bytes.subarray(i, i + 0x8000)));
-  return { k, s, b: btoa(binary) };
+  return { k, s, b: toBase64(bytes) };
 }
 
 function take(lane: Lane, count: number): Write[] {

@@ -15,7 +15,7 @@
 import { MAX_BATCH_BYTES, MAX_BATCH_WRITES, parseBatch, parseSeq, type BatchEntry, type BatchResult } from "./batch.js";
 import { placeAtEdge, shardsHolding } from "./edge-placement.js";
 import type { Edge } from "./host.js";
-import { BATCH_TYPE, HEADER, KEY_PARAM, LINK_ID_PREFIX, MAX_CF_BYTES, MAX_ID_LENGTH, UNKNOWN_CONNECTION, sameKey, shardRoomId, sleep, stripInternalHeaders, utf8Length } from "./protocol.js";
+import { BATCH_TYPE, HEADER, KEY_PARAM, LINK_ID_PREFIX, MAX_CF_BYTES, MAX_ID_LENGTH, UNKNOWN_CONNECTION, readBody, sameKey, shardRoomId, sleep, stripInternalHeaders, utf8Length } from "./protocol.js";
 
 /** Delivery of a POST to the leader: attempts, time per attempt, and backoff between them. */
 const MAX_ATTEMPTS = 4;
@@ -353,29 +353,6 @@ function pathAfterRoom(url: string): string {
   const { pathname, search } = new URL(url);
   const rest = pathname.split("/").slice(4).join("/");
   return rest || search ? `/${rest}${search}` : "";
-}
-
-/** Reads at most `limit` bytes, counting what arrives: a declared length can lie. */
-async function readBody(req: Request, limit: number): Promise<ArrayBuffer | undefined> {
-  if (!req.body) return new ArrayBuffer(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  const reader = req.body.getReader();
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    size += chunk.value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(chunk.value);
-  }
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body.buffer;
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {

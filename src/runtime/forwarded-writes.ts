@@ -36,36 +36,6 @@ function forwardedHeaders(headers: Headers): [string, string][] {
   });
 }
 
-/** The body, or undefined past `limit` bytes (counted as they arrive: a declared length can lie). */
-async function readText(req: Request, limit: number): Promise<string | undefined> {
-  if (!req.body) return "";
-  const reader = req.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
-    size += chunk.value.byteLength;
-    if (size > limit) {
-      await reader.cancel();
-      return undefined;
-    }
-    chunks.push(chunk.value);
-  }
-  const decoder = new TextDecoder();
-  return chunks.map((chunk, i) => decoder.decode(chunk, { stream: i < chunks.length - 1 })).join("");
-}
-
-function toBase64(bytes: ArrayBuffer): string {
-  const view = new Uint8Array(bytes);
-  let binary = "";
-  // In chunks: String.fromCharCode takes a bounded number of arguments.
-  for (let i = 0; i < view.length; i += 32_768) binary += String.fromCharCode.apply(null, Array.from(view.subarray(i, i + 32_768)));
-  return btoa(binary);
-}
-
-function fromBase64(text: string): ArrayBuffer {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0)).buffer;
-}
-
 /** The writes in `text`, or why they are not: every count and size checked before use. */
 function parseForwarded(text: string): ForwardedWrite[] | string {
   let value: unknown;
@@ -85,5 +55,5 @@ function parseForwarded(text: string): ForwardedWrite[] | string {
   return writes as ForwardedWrite[];
 }
 
-export { MAX_FORWARDED_BYTES, WRITES_TYPE, forwardedHeaders, fromBase64, parseForwarded, readText, toBase64 };
+export { MAX_FORWARDED_BYTES, WRITES_TYPE, forwardedHeaders, parseForwarded };
 export type { ForwardedAnswer, ForwardedWrite };

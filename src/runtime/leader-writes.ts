@@ -15,8 +15,8 @@
  */
 import { MAX_BATCH_WRITES, parseBatch, parseSeq, type BatchResult } from "./batch.js";
 import { COALESCE_MAX_MS, type Fanout } from "./leader-fanout.js";
-import { BATCH_TYPE, HEADER, MAX_ID_LENGTH, UNKNOWN_CONNECTION, decode, decodeId, headerPairs, injectedFault, sameKey, sleep } from "./protocol.js";
-import { MAX_FORWARDED_BYTES, fromBase64, parseForwarded, readText, toBase64, type ForwardedAnswer } from "./forwarded-writes.js";
+import { BATCH_TYPE, HEADER, MAX_ID_LENGTH, UNKNOWN_CONNECTION, decodeId, fromBase64, headerPairs, injectedFault, readBody, sameKey, sleep, toBase64 } from "./protocol.js";
+import { MAX_FORWARDED_BYTES, parseForwarded, type ForwardedAnswer } from "./forwarded-writes.js";
 import { dropOldest } from "./oldest-first.js";
 import type { RemoteConnection } from "./remote-connection.js";
 
@@ -81,15 +81,15 @@ class LeaderWrites {
    * answers of the other writers it came with (each answer is already known; only the run waits).
    */
   async forwarded(req: Request): Promise<Response> {
-    const text = await readText(req, MAX_FORWARDED_BYTES);
-    const writes = text === undefined ? `Forwarded writes are at most ${MAX_FORWARDED_BYTES} bytes` : parseForwarded(text);
+    const body = await readBody(req, MAX_FORWARDED_BYTES);
+    const writes = body === undefined ? `Forwarded writes are at most ${MAX_FORWARDED_BYTES} bytes` : parseForwarded(new TextDecoder().decode(body));
     if (typeof writes === "string") return new Response(writes, { status: 400 });
     const answers = await Promise.all(
       writes.map(async ({ headers, body }): Promise<ForwardedAnswer> => {
         const one = new Request("http://party-shard/", { method: "POST", headers, body: fromBase64(body) });
         const res = one.headers.get("content-type") === BATCH_TYPE ? await this.writeBatch(one, FORWARDED_WAIT_MS) : await this.write(one, FORWARDED_WAIT_MS);
         const bytes = await res.arrayBuffer();
-        return { status: res.status, headers: headerPairs(res.headers), body: bytes.byteLength === 0 ? null : toBase64(bytes) };
+        return { status: res.status, headers: headerPairs(res.headers), body: bytes.byteLength === 0 ? null : toBase64(new Uint8Array(bytes)) };
       }),
     );
     return Response.json({ answers });
@@ -117,7 +117,7 @@ class LeaderWrites {
     try {
       for (const entry of entries) {
         // The type and bytes the same write would carry alone: its digest is the same either way.
-        const [type, body] = "t" in entry ? ["text/plain;charset=UTF-8", new TextEncoder().encode(entry.t).slice().buffer] : ["application/octet-stream", decode({ base64: entry.b }) as ArrayBuffer];
+        const [type, body] = "t" in entry ? ["text/plain;charset=UTF-8", new TextEncoder().encode(entry.t).slice().buffer] : ["application/octet-stream", fromBase64(entry.b)];
         const outcome = await this.takeWrite(connection, key, type, body, entry.k, entry.s, retry, "a batched write");
         results.push(outcome.error === undefined ? { status: outcome.status } : { status: outcome.status, error: outcome.error });
         remote ??= outcome.remote;

@@ -230,7 +230,41 @@ function encode(message: unknown): Data {
 function decode(data: Data): string | ArrayBuffer {
   if ("text" in data) return data.text;
   if ("bytes" in data) return data.bytes.slice().buffer;
-  return Uint8Array.from(atob(data.base64), (c) => c.charCodeAt(0)).buffer;
+  return fromBase64(data.base64);
+}
+
+/** Bytes as base64, in chunks: String.fromCharCode takes a bounded number of arguments. */
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode.apply(null, Array.from(bytes.subarray(i, i + 0x8000)));
+  return btoa(binary);
+}
+
+function fromBase64(text: string): ArrayBuffer {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0)).buffer;
+}
+
+/** Reads at most `limit` bytes, counting what arrives: a declared length can lie. Undefined past the limit. */
+async function readBody(req: Request, limit: number): Promise<ArrayBuffer | undefined> {
+  if (!req.body) return new ArrayBuffer(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = req.body.getReader();
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    size += chunk.value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      return undefined;
+    }
+    chunks.push(chunk.value);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  chunks.forEach((chunk) => {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  });
+  return body.buffer;
 }
 
 /** Faults injected in this isolate so far. */
@@ -309,6 +343,9 @@ function sameKey(expected: string | null, given: string | null): boolean {
 
 export {
   BATCH_TYPE,
+  fromBase64,
+  readBody,
+  toBase64,
   ID_GRACE_MS,
   HEADER,
   HEADER_PREFIX,

@@ -13,9 +13,9 @@
  *   503, which the router retries with the same Idempotency-Key (the leader runs it once).
  */
 import type { RoomFetch } from "./host.js";
-import { WRITES_TYPE, forwardedHeaders, fromBase64, toBase64 } from "./forwarded-writes.js";
+import { WRITES_TYPE, forwardedHeaders } from "./forwarded-writes.js";
 import type { ForwardedAnswer, ForwardedWrite } from "./forwarded-writes.js";
-import { HEADER } from "./protocol.js";
+import { HEADER, fromBase64, toBase64 } from "./protocol.js";
 
 /**
  * How long a write waits for others to share its request to the leader; and, while an earlier
@@ -59,7 +59,7 @@ class ShardWrites {
 
   private async forward(req: Request): Promise<Response> {
     const body = await req.arrayBuffer();
-    const write: ForwardedWrite = { headers: forwardedHeaders(req.headers), body: toBase64(body) };
+    const write: ForwardedWrite = { headers: forwardedHeaders(req.headers), body: toBase64(new Uint8Array(body)) };
     return new Promise<Response>((answer) => {
       if (this.waiting.length > 0 && (this.waiting.length >= MAX_WRITES || this.bytes + body.byteLength > MAX_BYTES)) this.flush();
       this.waiting.push({ write, bytes: body.byteLength, answer });
