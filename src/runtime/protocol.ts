@@ -62,6 +62,11 @@ const LINK_MAX_BYTES = 33_554_432;
  * takes to reconnect (partysocket waits at most 10 s between attempts, 4 s per attempt).
  */
 const ID_GRACE_MS = 60_000;
+/**
+ * How long a reconnect's open waits for its client's old socket, still open, to close (shard-opens.ts
+ * on one shard, leader-replace.ts across shards): that close was sent first but travels apart.
+ */
+const REPLACE_WAIT_MS = 1_000;
 /** Longest connection id, write key or Idempotency-Key (printable ASCII) a socket or a write may carry. */
 const MAX_ID_LENGTH = 128;
 /** Bytes of a socket request's `cf` (its JSON) the router passes on; Cloudflare's is ~1–2 KB. */
@@ -347,6 +352,7 @@ export {
   readBody,
   toBase64,
   ID_GRACE_MS,
+  REPLACE_WAIT_MS,
   HEADER,
   HEADER_PREFIX,
   UNKNOWN_CONNECTION,

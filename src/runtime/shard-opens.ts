@@ -13,6 +13,9 @@
  * onConnect had not returned never reached its client).
  */
 
+import { REPLACE_WAIT_MS, type Message } from "./protocol.js";
+import { waitingState } from "./shard-sockets.js";
+
 /** How long a client's onConnect waits for the leader to take its open. */
 const OPEN_WAIT_MS = 10_000;
 
@@ -52,4 +55,89 @@ class OpenWaits {
   }
 }
 
-export { OPEN_WAIT_MS, OpenWaits, type Closed };
+/** Messages held for a socket before its open is relayed (a client sees no 101 before onConnect settles, so sends none). */
+const HELD_MAX = 64;
+
+/**
+ * A shard's sockets before their open is relayed. What a socket does meanwhile (messages, its
+ * close) is held, to follow its open; and the sockets of one id take turns, so each meets the
+ * one before it as relayed. A client back while its old socket here is still open waits for
+ * that socket's close, REPLACE_WAIT_MS at most: the close was sent before the new socket's
+ * request but travels apart (or never comes: its client vanished). Unsharded both sockets are
+ * the room's until that close, and what the old one sent runs before it; after the wait the new
+ * socket replaces the old one.
+ */
+class NewSockets {
+  /** By the old socket's tag. */
+  private readonly waits = new Map<string, (() => void)[]>();
+  /** By the new socket's tag: what it sent meanwhile, and its close if it closed. */
+  private readonly held = new Map<string, { messages: Message[]; close?: { code?: number | undefined; reason?: string | undefined } }>();
+
+  /** Turns of a client id's sockets (inTurn): the last one's end. */
+  private readonly turns = new Map<string, Promise<void>>();
+
+  /** Runs `relay` once the sockets of `id` that came before ended theirs. */
+  async inTurn<T>(id: string, relay: () => Promise<T>): Promise<T> {
+    const before = this.turns.get(id) ?? Promise.resolve();
+    let end!: () => void;
+    const ended = new Promise<void>((resolve) => (end = resolve));
+    const mine = before.then(() => ended);
+    this.turns.set(id, mine);
+    try {
+      await before;
+      return await relay();
+    } finally {
+      end();
+      if (this.turns.get(id) === mine) this.turns.delete(id);
+    }
+  }
+
+  /** A new socket tagged `socket` begins: its state until its open is relayed (`take`). */
+  begin(socket: string) {
+    this.held.set(socket, { messages: [] });
+    return waitingState(socket);
+  }
+
+  /** Resolves once the socket tagged `old` closed here (`closed`), or REPLACE_WAIT_MS passed. */
+  wait(old: string): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        const rest = (this.waits.get(old) ?? []).filter((each) => each !== done);
+        if (rest.length > 0) this.waits.set(old, rest);
+        else this.waits.delete(old);
+        resolve();
+      };
+      const timer = setTimeout(done, REPLACE_WAIT_MS);
+      this.waits.set(old, [...(this.waits.get(old) ?? []), done]);
+    });
+  }
+
+  /** The socket tagged `tag` closed (its close relayed): whoever waited for it goes on. */
+  closed(tag: string | undefined) {
+    if (tag !== undefined) this.waits.get(tag)?.slice().forEach((done) => done());
+  }
+
+  /** Holds a waiting socket's message; false when it may hold no more. */
+  hold(socket: string, message: Message): boolean {
+    const held = this.held.get(socket);
+    if (!held || held.messages.length >= HELD_MAX) return false;
+    held.messages.push(message);
+    return true;
+  }
+
+  /** A waiting socket closed: its close follows its open. */
+  holdClose(socket: string, code: number | undefined, reason: string | undefined) {
+    const held = this.held.get(socket);
+    if (held) held.close ??= { code, reason };
+  }
+
+  /** What a socket did while it waited, oldest first; it holds nothing from then on. */
+  take(socket: string) {
+    const held = this.held.get(socket) ?? { messages: [] };
+    this.held.delete(socket);
+    return held;
+  }
+}
+
+export { OPEN_WAIT_MS, OpenWaits, NewSockets, type Closed };

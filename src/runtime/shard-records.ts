@@ -6,6 +6,7 @@
 import type { RoomStorage } from "./host.js";
 import { ID_GRACE_MS } from "./protocol.js";
 import type { ClientRecord, Departed, Kept } from "./protocol.js";
+import { withSeq } from "./shard-sockets.js";
 
 /**
  * A client's record in storage (`client:<id>`). `left`: when its socket closed, and `seq` the
@@ -74,5 +75,70 @@ function recordKeys(ids: readonly string[]): string[] {
   return ids.flatMap((id) => [`client:${id}`, `kept:${id}`]);
 }
 
-export { Departures, counted, recordKeys };
+/** What a hello says of the clients storage holds, and which of their records to forget. */
+function helloRecords(
+  stored: Map<string, StoredClient>,
+  kept: Map<string, Kept>,
+  now: number,
+  here: { present: (id: string) => boolean; known: (id: string) => boolean; seq: (id: string) => number },
+): { clients: ClientRecord[]; left: Departed[]; gone: string[] } {
+  const records = Array.from(stored.values()).filter((record) => record.left === undefined);
+  const left: Departed[] = [];
+  stored.forEach((record) => {
+    if (record.left !== undefined && record.key !== null) left.push({ id: record.id, key: record.key, seq: record.seq ?? 0, until: record.left + ID_GRACE_MS });
+    else if (record.owner !== undefined) left.push(record.owner);
+  });
+  // A record whose socket is gone (the server restarted: hibernated sockets do not survive
+  // that) is no client any more: forgotten, never announced; so is a departure past its grace.
+  // (An expired claim on a record someone holds now goes with that record, not before it.)
+  const expired = Array.from(stored.values()).filter((record) => record.left !== undefined && record.left + ID_GRACE_MS <= now).map((record) => record.id);
+  const gone = [...records.filter((record) => !here.present(record.id)).map((record) => record.id), ...expired];
+  const clients = records
+    .filter((record) => here.present(record.id) && here.known(record.id))
+    .map(({ id, socket, uri, key }): ClientRecord => ({ id, ...(socket ? { socket } : {}), uri, key, kept: withSeq(kept.get(`kept:${id}`), here.seq(id)) ?? { state: null, attachment: null, tags: [] } }));
+  return { clients, left: left.filter((entry) => entry.until > now), gone };
+}
+
+/**
+ * Clients whose close the leader has not acknowledged, as they were: a leader woken meanwhile
+ * learns of them from the hello, so the close it is sent again runs their onClose.
+ */
+class ClosingClients {
+  private readonly entries = new Map<string, { seq: number; open: number; client?: ClientRecord }>();
+
+  /** A close relayed as frame `seq`, of a client opened as frame `open` (0: in an earlier incarnation, so the leader knew it). */
+  add(id: string, seq: number, open: number) {
+    const entry: { seq: number; open: number; client?: ClientRecord } = { seq, open };
+    this.entries.set(id, entry);
+    return entry;
+  }
+
+  /** The closing client as storage held it (read after its close was relayed). */
+  snapshot(entry: { client?: ClientRecord } | undefined, record: StoredClient | undefined, kept: Kept | undefined) {
+    if (!entry || !record || record.left !== undefined) return;
+    entry.client = { id: record.id, ...(record.socket ? { socket: record.socket } : {}), uri: record.uri, key: record.key, kept: entry.client?.kept ?? kept ?? { state: null, attachment: null, tags: [] } };
+  }
+
+  /** What the leader keeps of a closing socket stays with it. */
+  keep(id: string, at: string | undefined, change: (kept: Kept) => Kept) {
+    const client = this.entries.get(id)?.client;
+    if (client && client.socket === at) client.kept = change(client.kept);
+  }
+
+  /** The leader took every frame up to `acked`. */
+  taken(acked: number) {
+    for (const [id, { seq }] of Array.from(this.entries)) if (seq <= acked) this.entries.delete(id);
+  }
+
+  /** Adds to a hello's `clients` those the leader knew whose close is still to be taken (the close comes after). */
+  addTo(clients: ClientRecord[], acked: number) {
+    for (const { open, client } of Array.from(this.entries.values())) if (client && open <= acked && !clients.some((listed) => listed.id === client.id)) clients.push(client);
+  }
+
+  clear() {
+    this.entries.clear();
+  }
+}
+
+export { ClosingClients, Departures, counted, helloRecords, recordKeys };
 export type { StoredClient };

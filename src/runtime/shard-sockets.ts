@@ -12,6 +12,9 @@ const IGNORED = { partyShardIgnored: true };
 /** WebSocket.OPEN: a connection that can still send and receive. */
 const WEBSOCKET_OPEN = 1;
 const isIgnored = (conn: Conn) => (conn.state as typeof IGNORED | null)?.partyShardIgnored === true;
+/** A reconnect's socket waiting for its old one here to close (shard-opens.ts): ignored until its open is relayed, its messages held. */
+const waitingState = (socket: string) => ({ ...IGNORED, partyShardWaiting: socket });
+const waitingOf = (conn: Conn) => (conn.state as { partyShardWaiting?: string } | null)?.partyShardWaiting;
 /**
  * A client socket's state here (its attachment: kept through hibernation, and no storage
  * operation): its tag, which socket of its id the leader's frames are for; its key; and the
@@ -47,9 +50,9 @@ class ShardSockets {
     return undefined;
   }
 
-  /** Whether a socket of this client id is here, in any state (a closing one still sends its close). */
+  /** Whether a socket of this client id is here, in any state (a closing one still sends its close; a new one, its open). */
   present(id: string): boolean {
-    for (const conn of this.host.connections(id)) if (conn.id === id && !isIgnored(conn)) return true;
+    for (const conn of this.host.connections(id)) if (conn.id === id && (!isIgnored(conn) || waitingOf(conn) !== undefined)) return true;
     return false;
   }
 
@@ -101,4 +104,4 @@ class ShardSockets {
   }
 }
 
-export { IGNORED, ShardSockets, isIgnored, seqOf, tagOf, withSeq };
+export { IGNORED, ShardSockets, isIgnored, seqOf, tagOf, waitingOf, waitingState, withSeq };

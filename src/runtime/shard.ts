@@ -10,8 +10,9 @@
  * - a client sees its socket open (onConnect returns, then the platform's 101) once the leader
  *   has taken its open, as unsharded the 101 follows the party's onConnect: what anyone sends
  *   after that reaches it (shard-opens.ts: at most OPEN_WAIT_MS, then it is greeted anyway);
- * - one socket per id: the same client (same key) replaces its old socket, anyone else is
- *   refused; a free id is anyone's, but for ID_GRACE_MS after a keyed client left, that client
+ * - one socket per id: the same client (same key) replaces its old socket (once it closed, or
+ *   REPLACE_WAIT_MS passed: shard-opens.ts), anyone else is refused; a free id is anyone's,
+ *   but for ID_GRACE_MS after a keyed client left, that client
  *   takes it back from whoever took it meanwhile (the record stays, marked `left`, or as the new
  *   holder's `owner`, and the hello names it, so a woken leader hears of it);
  * - the client records in storage outlive the shard's memory, so a woken shard says who is here.
@@ -21,12 +22,12 @@ import { frameBytes, packBatches, unpack } from "./link-frames.js";
 import { LeaderInbox } from "./shard-inbox.js";
 import { IdleLink } from "./shard-idle.js";
 import { LoadReporter } from "./shard-load.js";
-import { OpenWaits } from "./shard-opens.js";
-import { IGNORED, ShardSockets, isIgnored, seqOf, tagOf, withSeq } from "./shard-sockets.js";
+import { OpenWaits, NewSockets } from "./shard-opens.js";
+import { IGNORED, ShardSockets, isIgnored, seqOf, tagOf, waitingOf, withSeq } from "./shard-sockets.js";
 import { ShardWrites } from "./shard-writes.js";
-import { Departures, counted, recordKeys, type StoredClient } from "./shard-records.js";
+import { ClosingClients, Departures, counted, helloRecords, recordKeys, type StoredClient } from "./shard-records.js";
 import { HEADER, ID_GRACE_MS, KEY_PARAM, LINK_ID_PREFIX, clientHeaders, decode, decodeId, encode, partyUri, sameClient } from "./protocol.js";
-import type { ClientRecord, Departed, Kept, LeaderFrame, Message, RelayFrame, ShardFrame, Unnumbered } from "./protocol.js";
+import type { Departed, Kept, LeaderFrame, Message, RelayFrame, ShardFrame, Unnumbered } from "./protocol.js";
 
 /** Bytes of relayed frames a shard keeps until the leader acknowledges them, and the newest frame on top. */
 const UNACKED_MAX_BYTES = 8_388_608;
@@ -51,8 +52,8 @@ class ShardRelay {
   private readonly openSeq = new Map<string, number>();
   /** Clients whose onConnect waits for the leader to take their open (shard-opens.ts). */
   private readonly opening = new OpenWaits();
-  /** Clients whose close the leader has not acknowledged, as they were: a leader woken meanwhile learns of them from the hello, so the close it is sent again runs their onClose. */
-  private readonly closing = new Map<string, { seq: number; open: number; client?: ClientRecord }>();
+  private readonly replacing = new NewSockets();
+  private readonly closing = new ClosingClients();
   private link: LinkSocket | undefined;
   private linking = false;
   private relinkAttempt = 0;
@@ -82,14 +83,36 @@ class ShardRelay {
   }
 
   async onConnect(conn: Conn, ctx: { request: Request }) {
+    // Until its open is relayed, what the socket does is held, to follow it (shard-opens.ts); and
+    // the sockets of an id take turns, so a reconnect meets its old socket as relayed.
+    const socket = crypto.randomUUID().slice(0, 8);
+    conn.setState(this.replacing.begin(socket));
+    const seq = await this.replacing.inTurn(conn.id, () => this.relayOpen(conn, ctx, socket));
+    if (seq === undefined) return;
+    const closed = await this.opening.wait(conn.id, socket, seq, this.acked);
+    if (!closed) return;
+    // Closed by the leader before the 101 (shard-opens.ts): this socket goes unseen, and the platform closes the client's 1011.
+    conn.setState(IGNORED);
+    conn.close(1011, "");
+    throw Object.assign(new Error(closed.reason), { stack: closed.reason }); // the stack is ours, not the client's
+  }
+
+  /** A new socket's open, relayed: its frame number (undefined: refused, or closed meanwhile). */
+  private async relayOpen(conn: Conn, ctx: { request: Request }, socket: string): Promise<number | undefined> {
     // The router names the URL the client asked for; a shard is reached from the router only.
     const clientUri = ctx.request.headers.get(HEADER.uri) ?? conn.uri ?? ctx.request.url;
     const key = new URL(clientUri).searchParams.get(KEY_PARAM);
     const uri = partyUri(clientUri, this.host.party, this.leaderRoom);
-    const current = this.sockets.client(conn.id, conn);
+    let current = this.sockets.client(conn.id, conn);
+    this.departures.sweep(Date.now());
+    let record = await this.storage.get<StoredClient>(`client:${conn.id}`);
+    const old = current && record && record.left === undefined && sameClient(record.key, key) ? tagOf(current) : undefined;
+    if (old !== undefined) {
+      // Its client is back while the old socket's close, sent first, is on its way (shard-opens.ts).
+      await this.replacing.wait(old);
+      [current, record] = [this.sockets.client(conn.id, conn), await this.storage.get<StoredClient>(`client:${conn.id}`)];
+    }
     const now = Date.now();
-    this.departures.sweep(now);
-    const record = await this.storage.get<StoredClient>(`client:${conn.id}`);
     /** The highest write number taken from this client's earlier socket: the new one's writes go on from it. */
     let taken: number | undefined;
     /** The keyed client that left this id lately: it may take it back from this socket. */
@@ -105,40 +128,42 @@ class ShardRelay {
       // reconnect does, and so does the id's owner coming back to whoever took it meanwhile
       // (that one leaves no claim: `displaced`). Anyone else is refused: an id is public, its key is not.
       const back = record.owner !== undefined && record.owner.until > now && sameClient(record.owner.key, key);
-      if (!sameClient(record.key, key) && !back) return this.refuse(conn);
+      if (!sameClient(record.key, key) && !back) return void this.refuse(conn), void this.replacing.take(socket);
       const seqHere = seqOf(current); // before IGNORED replaces its state
       current.setState(IGNORED);
       if (back) current.close(1008, "Connection id in use");
       else current.close(1000, "Reconnected");
       const closing = this.closed({ t: "close", id: conn.id, ...(back ? { code: 1008, reason: "Connection id in use", displaced: true as const } : { code: 1000, reason: "Reconnected" }) });
       const kept = withSeq(await this.storage.get<Kept>(`kept:${conn.id}`), seqHere);
-      this.snapshot(closing, record, kept);
+      this.closing.snapshot(closing, record, kept);
       taken = back ? record.owner!.seq : kept?.seq;
       await this.storage.delete(`kept:${conn.id}`);
     }
-    const socket = crypto.randomUUID().slice(0, 8);
-    conn.setState({ partyShardSocket: socket, partyShardKey: key });
     const mine: StoredClient = { id: conn.id, socket, uri, key, ...(owner ? { owner } : {}) };
     await this.storage.put(`client:${conn.id}`, mine);
     const [headers, cf] = [clientHeaders(ctx.request.headers), ctx.request.headers.get(HEADER.cf)];
+    conn.setState({ partyShardSocket: socket, partyShardKey: key });
     const seq = this.emit({ t: "open", id: conn.id, socket, uri, key, headers, ...(cf ? { cf } : {}), ...(taken ? { taken } : {}) });
     this.openSeq.set(conn.id, seq);
+    const held = this.replacing.take(socket);
+    held.messages.forEach((message) => this.emit({ t: "message", id: conn.id, data: encode(message) }));
     this.reportLoad(conn.id);
-    const closed = await this.opening.wait(conn.id, socket, seq, this.acked);
-    if (!closed) return;
-    // Closed by the leader before the 101 (shard-opens.ts): this socket goes unseen, and the platform closes the client's 1011.
-    conn.setState(IGNORED);
-    conn.close(1011, "");
-    throw Object.assign(new Error(closed.reason), { stack: closed.reason }); // the stack is ours, not the client's
+    if (!held.close) return seq;
+    await this.onClose(conn, held.close.code, held.close.reason); // its open first, as the platform told them
+    return undefined;
   }
 
   onMessage(conn: Conn, message: Message) {
+    const waiting = waitingOf(conn);
+    if (waiting !== undefined && !this.replacing.hold(waiting, message)) return conn.close(1013, "Try Again Later");
     if (isIgnored(conn)) return;
     this.emit({ t: "message", id: conn.id, data: encode(message) });
   }
 
   /** `code` and `reason` as the platform tells them (PartyKit puts them on the connection). */
   async onClose(conn: Conn, code?: number, reason?: string) {
+    const waiting = waitingOf(conn);
+    if (waiting !== undefined) return this.replacing.holdClose(waiting, code, reason);
     // Ignored, or replaced: its client reconnected (same id) while this socket was closing, and
     // the new socket's open already told the leader. Its close and its records are the new one's.
     if (isIgnored(conn) || this.sockets.client(conn.id, conn)) return this.reportLoad(conn.id);
@@ -148,26 +173,16 @@ class ShardRelay {
     const closing = this.closed({ t: "close", id: conn.id, code: code ?? closed.closeCode ?? 1005, reason: reason ?? closed.closeReason ?? "" });
     const [record, stored] = await Promise.all([this.storage.get<StoredClient>(`client:${conn.id}`), this.storage.get<Kept>(`kept:${conn.id}`)]);
     const kept = withSeq(stored, seqOf(conn));
-    this.snapshot(closing, record, kept);
-    this.openSeq.delete(conn.id);
+    this.closing.snapshot(closing, record, kept);
+    if (this.openSeq.get(conn.id) === closing.open) this.openSeq.delete(conn.id); // not a later socket's
     await this.departures.depart(conn.id, record, kept);
     this.reportLoad(conn.id);
+    this.replacing.closed(tagOf(conn));
   }
 
   /** Relays a client's close; the client is kept as it was (snapshot) until the leader has taken it. */
   private closed(close: Unnumbered<Extract<RelayFrame, { t: "close" }>>) {
-    const seq = this.emit(close);
-    // Opened in an earlier incarnation (no number here): the leader knew it before this one began.
-    const open = this.openSeq.get(close.id) ?? 0;
-    const entry = { seq, open } as { seq: number; open: number; client?: ClientRecord };
-    this.closing.set(close.id, entry);
-    return entry;
-  }
-
-  /** The closing client as storage held it (read after its close was relayed), for a hello until the close is taken. */
-  private snapshot(entry: { client?: ClientRecord } | undefined, record: StoredClient | undefined, kept: Kept | undefined) {
-    if (!entry || !record || record.left !== undefined) return;
-    entry.client = { id: record.id, ...(record.socket ? { socket: record.socket } : {}), uri: record.uri, key: record.key, kept: entry.client?.kept ?? kept ?? { state: null, attachment: null, tags: [] } };
+    return this.closing.add(close.id, this.emit(close), this.openSeq.get(close.id) ?? 0);
   }
 
   /** A socket that may not have its id (another key holds it): closed, and nothing it does counts. */
@@ -287,24 +302,10 @@ class ShardRelay {
     const stored = await this.storage.list<StoredClient>({ prefix: "client:" });
     const kept = await this.storage.list<Kept>({ prefix: "kept:" });
     const now = Date.now();
-    const records = Array.from(stored.values()).filter((record) => record.left === undefined);
-    const left: Departed[] = [];
-    stored.forEach((record) => {
-      if (record.left !== undefined && record.key !== null) left.push({ id: record.id, key: record.key, seq: record.seq ?? 0, until: record.left + ID_GRACE_MS });
-      else if (record.owner !== undefined) left.push(record.owner);
-    });
-    // A record whose socket is gone (the server restarted: hibernated sockets do not survive
-    // that) is no client any more: forgotten, never announced; so is a departure past its grace.
-    // (An expired claim on a record someone holds now goes with that record, not before it.)
-    const expired = Array.from(stored.values()).filter((record) => record.left !== undefined && record.left + ID_GRACE_MS <= now).map((record) => record.id);
-    const gone = [...records.filter((record) => !this.sockets.present(record.id)).map((record) => record.id), ...expired];
+    const { clients, left, gone } = helloRecords(stored, kept, now, { present: (id) => this.sockets.present(id), known: (id) => (this.openSeq.get(id) ?? 0) <= this.acked, seq: (id) => seqOf(this.sockets.client(id)) });
     if (gone.length > 0) await this.storage.delete(recordKeys(gone));
-    const clients = records
-      .filter((record) => this.sockets.present(record.id) && (this.openSeq.get(record.id) ?? 0) <= this.acked)
-      .map(({ id, socket, uri, key }): ClientRecord => ({ id, ...(socket ? { socket } : {}), uri, key, kept: withSeq(kept.get(`kept:${id}`), seqOf(this.sockets.client(id))) ?? { state: null, attachment: null, tags: [] } }));
-    // Those the leader knew whose close is still to be taken, as they were (the close comes after).
-    for (const { open, client } of Array.from(this.closing.values())) if (client && open <= this.acked && !clients.some((listed) => listed.id === client.id)) clients.push(client);
-    socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, n: ++this.hellos, acked: this.acked, clients, left: left.filter((entry) => entry.until > now), ...this.inbox.state() } satisfies ShardFrame));
+    this.closing.addTo(clients, this.acked);
+    socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, n: ++this.hellos, acked: this.acked, clients, left, ...this.inbox.state() } satisfies ShardFrame));
     this.sent = this.acked;
     this.sendWaiting(socket, true);
   }
@@ -319,7 +320,7 @@ class ShardRelay {
       case "ack":
         this.acked = Math.max(this.acked, frame.seq);
         while (this.unacked[0] && this.unacked[0].frame.seq <= this.acked) this.unackedBytes -= this.unacked.shift()!.bytes;
-        for (const [id, { seq }] of Array.from(this.closing)) if (seq <= this.acked) this.closing.delete(id);
+        this.closing.taken(this.acked);
         this.opening.release(this.acked);
         if (socket === this.link && this.sent <= this.acked) this.sendWaiting(socket);
         this.idleLink(socket);
@@ -348,8 +349,7 @@ class ShardRelay {
       case "keep":
       case "taken": {
         // A closing client's stays with it, for a hello until its close is taken.
-        const closing = this.closing.get(frame.to)?.client;
-        if (closing && closing.socket === frame.at) closing.kept = frame.t === "keep" ? frame.kept : { ...closing.kept, seq: frame.seq };
+        this.closing.keep(frame.to, frame.at, (kept) => (frame.t === "keep" ? frame.kept : { ...kept, seq: frame.seq }));
         if (frame.t === "taken") return this.sockets.taken(frame.to, frame.at, frame.seq); // in the socket's state: no storage operation
         // What the leader keeps of a socket that is gone is not the next socket's of its id.
         if (frame.at !== undefined && !this.sockets.addressed(frame.to, frame.at)) return;
