@@ -21,6 +21,7 @@ import { unpack } from "./link-frames.js";
 import { BATCH_TYPE, HEADER, ID_GRACE_MS, closeReason, decode, injectedFault, isLink, linkShard, sameClient } from "./protocol.js";
 import type { Kept, LeaderFrame, Message, RelayFrame, ShardFrame } from "./protocol.js";
 import { Resync } from "./leader-resync.js";
+import { WaitingShards } from "./leader-replace.js";
 import { RemoteConnection, connectRequest } from "./remote-connection.js";
 
 class LeaderCore {
@@ -43,6 +44,12 @@ class LeaderCore {
   private readonly askedHello = new Map<number, number>();
   /** Frames from shards, taken one after another. */
   private frames: Promise<void> = Promise.resolve();
+  /** Shards whose frames wait behind a reconnect's open; once it goes on, each frame again in a turn of its own. */
+  private readonly waiting = new WaitingShards<RemoteConnection>((shard, take) => {
+    this.frames = this.frames.then(async () => {
+      for (const held of take()) this.takeFrame(shard, held.link, held.frame, held.ack, (await this.ready(shard)) && held.started);
+    }).catch((error: unknown) => console.error("party-shard: a frame from shard", shard, "failed", error));
+  });
 
   /** For the load view: invocations (link messages in, requests), messages handed to the party, storage operations (none: shards store what it keeps), and when this memory began. */
   readonly counts = { events: 0, messages: 0, linkFramesIn: 0, storageOps: 0, startedAt: Date.now() };
@@ -147,17 +154,20 @@ class LeaderCore {
 
   /** A shard's frames in the order they came, once the room started and heard its shards (a frame after a wake may start it). */
   private takeInTurn(shard: number, link: LinkEnd, frame: RelayFrame, last: boolean): Promise<void> {
-    const turn = this.frames.then(async () => {
-      const started = await (this.host.ready?.() ?? Promise.resolve()).then(() => true, (error: unknown) => {
-        console.error("party-shard: the room did not start; a frame from shard", shard, "is dropped", error);
-        return false;
-      });
-      if (started) await this.started;
-      this.takeFrame(shard, link, frame, last, started);
-    });
+    const turn = this.frames.then(async () => this.takeFrame(shard, link, frame, last, await this.ready(shard)));
     // Never rejected to the platform: a throw out of a socket's handler resets the object (and the frames it keeps).
     this.frames = turn.catch((error: unknown) => console.error("party-shard: a frame from shard", shard, "failed", error));
     return this.frames;
+  }
+
+  /** Whether the room started (and heard its shards); false: it did not, and a frame from `shard` is lost. */
+  private async ready(shard?: number): Promise<boolean> {
+    const started = await (this.host.ready?.() ?? Promise.resolve()).then(() => true, (error: unknown) => {
+      console.error("party-shard: the room did not start; a frame from shard", shard, "is dropped", error);
+      return false;
+    });
+    if (started) await this.started;
+    return started;
   }
 
   /**
@@ -171,8 +181,12 @@ class LeaderCore {
     if (!state) return this.askHello(shard, link, this.hellos.get(shard) ?? 0);
     // Frames still arriving on a link this leader dropped are sent again on the next one.
     if (state.linkId !== link.id) return;
+    // Behind a reconnect's open that waits for its old socket on another shard to close (leader-replace.ts).
+    if (this.waiting.waits(shard)) return this.waiting.hold(shard, { link, frame, ack, started });
     // A repeat (its ack was lost with a link) is acknowledged again, never run again.
     if (frame.seq > state.processed) {
+      const behind = frame.t === "open" && started ? this.openElsewhere(shard, frame) : undefined;
+      if (behind) return this.waiting.wait(shard, behind, { link, frame, ack, started });
       const fault = injectedFault(this.host.env, frame.retry, `a ${frame.t} frame`);
       if (fault === "before") return this.dropLink(state, link);
       state.processed = frame.seq;
@@ -181,6 +195,12 @@ class LeaderCore {
       if (fault === "after") return this.dropLink(state, link);
     }
     if (ack) this.toLink(link, { t: "ack", seq: state.processed });
+  }
+
+  /** The same client's socket on another shard, still the room's, that an open from `shard` may wait for. */
+  private openElsewhere(shard: number, open: { id: string; key: string | null }): RemoteConnection | undefined {
+    const existing = this.remotes.get(open.id);
+    return existing && existing.shard !== shard && sameClient(existing.key, open.key) && this.waiting.mayWaitFor(existing) ? existing : undefined;
   }
 
   /** A frame of a room that did not start: an open is closed 1011, as PartyServer closes a direct socket then (its client reconnects, which tries the start again); a close forgets its client without onClose. */
@@ -331,6 +351,7 @@ class LeaderCore {
 
   /** The client is none of the room's connections any more. */
   private forget(remote: RemoteConnection) {
+    this.waiting.gone(remote);
     this.remotes.delete(remote.id);
     this.metByShard.get(remote.shard)?.delete(remote.id);
     this.unmet.delete(remote.id);
@@ -342,7 +363,7 @@ class LeaderCore {
    */
   private addRemote(shard: number, id: string, uri: string, key: string | null, kept: Kept, socket: string | undefined, met = true): RemoteConnection {
     const before = this.remotes.get(id);
-    if (before) this.metByShard.get(before.shard)?.delete(id);
+    if (before) this.forget(before);
     const remote = new RemoteConnection(id, uri, this.roomId(), shard, key, socket, kept, this.host.hibernates, (frame) => this.fanout.toShard(shard, frame));
     this.remotes.set(id, remote);
     this.unmet.add(id);

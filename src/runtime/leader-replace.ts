@@ -1,0 +1,79 @@
+/**
+ * A client's open from one shard while its socket on another is still the room's: a reconnect
+ * whose old socket's close, sent first, travels through the other shard and has not come yet.
+ * Unsharded both sockets are the room's until that close, and what the old one sent runs before
+ * it. So the open waits, with every frame of its shard after it (in order, unacknowledged: a
+ * leader that restarts meanwhile is sent them again), until the old socket's close is taken or
+ * REPLACE_WAIT_MS passed (its client may have vanished, and never send one); then the open
+ * replaces the old socket as before. A shard's frames wait at most that long behind a reconnect;
+ * the shard sends nothing more until they are acknowledged, so what waits is one link message.
+ */
+import type { LinkEnd } from "./host.js";
+import { REPLACE_WAIT_MS } from "./protocol.js";
+import type { RelayFrame } from "./protocol.js";
+
+/** A frame as the leader took it from its link (leader.ts takeFrame). */
+interface Held {
+  link: LinkEnd;
+  frame: RelayFrame;
+  ack: boolean;
+  started: boolean;
+}
+
+interface Waiting<Remote> {
+  behind: Remote;
+  held: Held[];
+  timer: ReturnType<typeof setTimeout>;
+  released: boolean;
+}
+
+class WaitingShards<Remote extends object> {
+  private readonly waiting = new Map<number, Waiting<Remote>>();
+  /** Sockets waited for until REPLACE_WAIT_MS passed: an open of their client no longer waits. */
+  private readonly expired = new WeakSet<Remote>();
+
+  /** `resume`: run `take()`'s frames in the leader's turn for frames (they are still held until then). */
+  constructor(private readonly resume: (shard: number, take: () => Held[]) => void) {}
+
+  /** Whether `shard`'s frames wait: then each is held. */
+  waits(shard: number): boolean {
+    return this.waiting.has(shard);
+  }
+
+  /** Whether an open may wait behind `remote` (it has not already waited the whole time). */
+  mayWaitFor(remote: Remote): boolean {
+    return !this.expired.has(remote);
+  }
+
+  /** `shard`'s frames wait behind `remote`, starting with `open`. */
+  wait(shard: number, behind: Remote, open: Held) {
+    const timer = setTimeout(() => {
+      this.expired.add(behind);
+      this.release(shard);
+    }, REPLACE_WAIT_MS);
+    this.waiting.set(shard, { behind, held: [open], timer, released: false });
+  }
+
+  hold(shard: number, held: Held) {
+    this.waiting.get(shard)?.held.push(held);
+  }
+
+  /** `remote` is no longer the room's (its close taken, or forgotten): the frames waiting behind it go on. */
+  gone(remote: Remote) {
+    this.waiting.forEach((waiting, shard) => waiting.behind === remote && this.release(shard));
+  }
+
+  private release(shard: number) {
+    const waiting = this.waiting.get(shard);
+    if (!waiting || waiting.released) return;
+    waiting.released = true;
+    clearTimeout(waiting.timer);
+    this.resume(shard, () => {
+      this.waiting.delete(shard);
+      return waiting.held;
+    });
+  }
+}
+
+export { WaitingShards };
+export type { Held };
