@@ -9,8 +9,11 @@
  * the shard sends nothing more until they are acknowledged, so what waits is one link message.
  */
 import type { LinkEnd } from "./host.js";
-import { REPLACE_WAIT_MS } from "./protocol.js";
+import { REPLACE_WAIT_MS, sameClient } from "./protocol.js";
 import type { RelayFrame } from "./protocol.js";
+
+/** After a wait ran out, how long its shard's frames wait behind no other. */
+const IN_VAIN_MS = 10_000;
 
 /** A frame as the leader took it from its link (leader.ts takeFrame). */
 interface Held {
@@ -27,10 +30,12 @@ interface Waiting<Remote> {
   released: boolean;
 }
 
-class WaitingShards<Remote extends object> {
+class WaitingShards<Remote extends { shard: number; key: string | null }> {
   private readonly waiting = new Map<number, Waiting<Remote>>();
   /** Sockets waited for until REPLACE_WAIT_MS passed: an open of their client no longer waits. */
   private readonly expired = new WeakSet<Remote>();
+  /** When each shard's last wait ran out. */
+  private readonly inVain = new Map<number, number>();
 
   /** `resume`: run `take()`'s frames in the leader's turn for frames (they are still held until then). */
   constructor(private readonly resume: (shard: number, take: () => Held[]) => void) {}
@@ -40,15 +45,24 @@ class WaitingShards<Remote extends object> {
     return this.waiting.has(shard);
   }
 
-  /** Whether an open may wait behind `remote` (it has not already waited the whole time). */
-  mayWaitFor(remote: Remote): boolean {
-    return !this.expired.has(remote);
+  /**
+   * The same client's socket on another shard (`existing`, the id's), still the room's, that an
+   * open from `shard` waits for, if it may. Not once it waited the whole time; nor while that
+   * shard's frames wait themselves (two shards would wait on each other); nor within IN_VAIN_MS
+   * of a wait of `shard`'s that ran out: in a reconnect storm the old sockets are mostly
+   * half-open and send no close, and a shard's frames must not wait once per reconnect. Those
+   * opens replace the old socket at once, as before these waits.
+   */
+  behind(shard: number, open: { key: string | null }, existing: Remote | undefined): Remote | undefined {
+    if (!existing || existing.shard === shard || !sameClient(existing.key, open.key) || this.expired.has(existing) || this.waiting.has(existing.shard)) return undefined;
+    return Date.now() - (this.inVain.get(shard) ?? -IN_VAIN_MS) >= IN_VAIN_MS ? existing : undefined;
   }
 
   /** `shard`'s frames wait behind `remote`, starting with `open`. */
   wait(shard: number, behind: Remote, open: Held) {
     const timer = setTimeout(() => {
       this.expired.add(behind);
+      this.inVain.set(shard, Date.now());
       this.release(shard);
     }, REPLACE_WAIT_MS);
     this.waiting.set(shard, { behind, held: [open], timer, released: false });

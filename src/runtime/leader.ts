@@ -22,7 +22,7 @@ import { BATCH_TYPE, HEADER, ID_GRACE_MS, closeReason, decode, injectedFault, is
 import type { Kept, LeaderFrame, Message, RelayFrame, ShardFrame } from "./protocol.js";
 import { Resync } from "./leader-resync.js";
 import { WaitingShards } from "./leader-replace.js";
-import { RemoteConnection, connectRequest } from "./remote-connection.js";
+import { RemoteConnection, connectRequest, roomConnection, roomConnections } from "./remote-connection.js";
 
 class LeaderCore {
   private readonly remotes = new Map<string, RemoteConnection>();
@@ -161,13 +161,10 @@ class LeaderCore {
   }
 
   /** Whether the room started (and heard its shards); false: it did not, and a frame from `shard` is lost. */
-  private async ready(shard?: number): Promise<boolean> {
-    const started = await (this.host.ready?.() ?? Promise.resolve()).then(() => true, (error: unknown) => {
-      console.error("party-shard: the room did not start; a frame from shard", shard, "is dropped", error);
-      return false;
-    });
+  private async ready(shard: number): Promise<boolean> {
+    const started = await (this.host.ready?.() ?? Promise.resolve()).then(() => true, (error: unknown) => void console.error("party-shard: the room did not start; a frame from shard", shard, "is dropped", error));
     if (started) await this.started;
-    return started;
+    return started === true;
   }
 
   /**
@@ -185,7 +182,7 @@ class LeaderCore {
     if (this.waiting.waits(shard)) return this.waiting.hold(shard, { link, frame, ack, started });
     // A repeat (its ack was lost with a link) is acknowledged again, never run again.
     if (frame.seq > state.processed) {
-      const behind = frame.t === "open" && started ? this.openElsewhere(shard, frame) : undefined;
+      const behind = frame.t === "open" && started ? this.waiting.behind(shard, frame, this.remotes.get(frame.id)) : undefined;
       if (behind) return this.waiting.wait(shard, behind, { link, frame, ack, started });
       const fault = injectedFault(this.host.env, frame.retry, `a ${frame.t} frame`);
       if (fault === "before") return this.dropLink(state, link);
@@ -195,12 +192,6 @@ class LeaderCore {
       if (fault === "after") return this.dropLink(state, link);
     }
     if (ack) this.toLink(link, { t: "ack", seq: state.processed });
-  }
-
-  /** The same client's socket on another shard, still the room's, that an open from `shard` may wait for. */
-  private openElsewhere(shard: number, open: { id: string; key: string | null }): RemoteConnection | undefined {
-    const existing = this.remotes.get(open.id);
-    return existing && existing.shard !== shard && sameClient(existing.key, open.key) && this.waiting.mayWaitFor(existing) ? existing : undefined;
   }
 
   /** A frame of a room that did not start: an open is closed 1011, as PartyServer closes a direct socket then (its client reconnects, which tries the start again); a close forgets its client without onClose. */
@@ -388,26 +379,14 @@ class LeaderCore {
 
   // ─── What the party sees ───
 
-  /** A connection of the room: a direct socket, or a client on a shard. */
+  /** A connection of the room: a direct socket, or a client on a shard (remote-connection.ts). */
   connection(id: string): Conn | undefined {
-    if (isLink(id)) return undefined;
-    // A client on a shard first: a direct socket with its id is an impostor, closed as it came.
-    const remote = this.remotes.get(id);
-    if (remote?.met) return remote;
-    for (const left of Array.from(this.leaving)) if (left.id === id) return left;
-    return remote ? undefined : this.host.directConnection(id);
+    return isLink(id) ? undefined : roomConnection(id, this.remotes, this.leaving, this.host);
   }
 
   /** Every connection of the room, on every shard. */
   connections(tag?: string): Conn[] {
-    const all: Conn[] = this.host.directConnections(tag).filter((direct) => !this.remotes.has(direct.id));
-    this.remotes.forEach((remote) => {
-      if (remote.met && (tag === undefined || remote.hasTag(tag))) all.push(remote);
-    });
-    this.leaving.forEach((left) => {
-      if (tag === undefined || left.hasTag(tag)) all.push(left);
-    });
-    return all;
+    return roomConnections(tag, this.remotes, this.leaving, this.host);
   }
 
   /** Direct clients one by one; each shard gets one frame, whatever its number of clients. */

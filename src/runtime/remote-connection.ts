@@ -5,6 +5,7 @@
  */
 import { encode } from "./protocol.js";
 import type { Kept, LeaderFrame, Message } from "./protocol.js";
+import type { Conn, LeaderHost } from "./host.js";
 
 class RemoteConnection extends EventTarget {
   readonly CONNECTING = 0;
@@ -138,4 +139,24 @@ function connectRequest(uri: string, headers: [string, string][], cf: string | u
   return new Request(uri, init);
 }
 
-export { RemoteConnection, connectRequest };
+/** The room's connection `id`: a client on a shard first (a direct socket with its id is an impostor, closed as it came), then one leaving, then a direct socket. */
+function roomConnection(id: string, remotes: ReadonlyMap<string, RemoteConnection>, leaving: ReadonlySet<RemoteConnection>, host: Pick<LeaderHost, "directConnection">): Conn | undefined {
+  const remote = remotes.get(id);
+  if (remote?.met) return remote;
+  for (const left of Array.from(leaving)) if (left.id === id) return left;
+  return remote ? undefined : host.directConnection(id);
+}
+
+/** Every connection of the room: direct sockets, clients on shards the party met, and those leaving (their onClose not started). */
+function roomConnections(tag: string | undefined, remotes: ReadonlyMap<string, RemoteConnection>, leaving: ReadonlySet<RemoteConnection>, host: Pick<LeaderHost, "directConnections">): Conn[] {
+  const all: Conn[] = host.directConnections(tag).filter((direct) => !remotes.has(direct.id));
+  remotes.forEach((remote) => {
+    if (remote.met && (tag === undefined || remote.hasTag(tag))) all.push(remote);
+  });
+  leaving.forEach((left) => {
+    if (tag === undefined || left.hasTag(tag)) all.push(left);
+  });
+  return all;
+}
+
+export { RemoteConnection, connectRequest, roomConnection, roomConnections };
