@@ -48,14 +48,25 @@ class WaitingShards<Remote extends { shard: number; key: string | null }> {
   /**
    * The same client's socket on another shard (`existing`, the id's), still the room's, that an
    * open from `shard` waits for, if it may. Not once it waited the whole time; nor while that
-   * shard's frames wait themselves (two shards would wait on each other); nor within IN_VAIN_MS
+   * shard's frames wait on `shard`'s (the shards would wait on each other); nor within IN_VAIN_MS
    * of a wait of `shard`'s that ran out: in a reconnect storm the old sockets are mostly
    * half-open and send no close, and a shard's frames must not wait once per reconnect. Those
    * opens replace the old socket at once, as before these waits.
    */
   behind(shard: number, open: { key: string | null }, existing: Remote | undefined): Remote | undefined {
-    if (!existing || existing.shard === shard || !sameClient(existing.key, open.key) || this.expired.has(existing) || this.waiting.has(existing.shard)) return undefined;
+    if (!existing || existing.shard === shard || !sameClient(existing.key, open.key) || this.expired.has(existing) || this.leadsTo(existing.shard, shard)) return undefined;
     return Date.now() - (this.inVain.get(shard) ?? -IN_VAIN_MS) >= IN_VAIN_MS ? existing : undefined;
+  }
+
+  /** Whether the frames of shard `from` wait, through the shards they wait behind, on shard `to`'s. */
+  private leadsTo(from: number, to: number): boolean {
+    for (let at = from, hops = 0; hops <= this.waiting.size; hops++) {
+      const waiting = this.waiting.get(at);
+      if (!waiting) return false;
+      at = waiting.behind.shard;
+      if (at === to) return true;
+    }
+    return false;
   }
 
   /** `shard`'s frames wait behind `remote`, starting with `open`. */

@@ -1,0 +1,182 @@
+/**
+ * A client reconnecting while its old socket's close is still on its way: on another shard
+ * (leader-replace.ts), or on the same one (shard-opens.ts). Unsharded both sockets are the room's until that close, and what the old
+ * one sent runs before it; the leader holds the new open, with its shard's later frames, until
+ * the old close is taken, or REPLACE_WAIT_MS passed.
+ */
+import assert from "node:assert/strict";
+import { describe, it, mock } from "node:test";
+import type { Conn, LinkEnd, LinkSocket, RoomStorage, ShardHost } from "../src/runtime/host.js";
+import { LeaderCore } from "../src/runtime/leader.js";
+import { ShardRelay } from "../src/runtime/shard.js";
+import { REPLACE_WAIT_MS } from "../src/runtime/protocol.js";
+import { leaderHostWith } from "./helpers/leader-host.js";
+
+// Node 20 has no CloseEvent; the workers runtime does (the leader dispatches one on a close).
+globalThis.CloseEvent ??= class extends Event {} as unknown as typeof CloseEvent;
+
+const settle = async () => {
+  for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+/** A link of shard `shard`, whose frames to the shard are kept, parsed. */
+function fakeLink(shard: number) {
+  const toShard: { t: string; seq?: number; code?: number; reason?: string; at?: string }[] = [];
+  const link: LinkEnd & { toShard: typeof toShard } = { id: `party-shard-link-${shard}-test`, readyState: 1, send: (text) => toShard.push(JSON.parse(text)), close() {}, toShard };
+  return link;
+}
+
+const hello = (shard: number) => ({ t: "hello", room: "lobby", incarnation: `shard-${shard}`, n: 1, acked: 0, clients: [], left: [] });
+const open = (seq: number, socket: string) => ({ t: "open", seq, id: "alice", socket, uri: "http://host/parties/main/lobby", key: "alice-key", headers: [] });
+const message = (seq: number, id: string, text: string) => ({ t: "message", seq, id, data: { text } });
+const close = (seq: number) => ({ t: "close", seq, id: "alice", code: 1000, reason: "bye" });
+const acks = (link: ReturnType<typeof fakeLink>) => link.toShard.filter((frame) => frame.t === "ack").map((frame) => frame.seq);
+
+async function room() {
+  const [one, two] = [fakeLink(1), fakeLink(2)];
+  const calls: string[] = [];
+  const core = new LeaderCore(leaderHostWith([one, two]), {
+    connect: (conn: Conn) => void calls.push(`connect ${conn.id} ${(conn as unknown as { socketTag: string }).socketTag}`),
+    message: (conn: Conn, data) => void calls.push(`message ${conn.id} ${String(data)}`),
+    close: (conn: Conn, code: number, reason: string) => void calls.push(`close ${conn.id} ${code} ${reason}`),
+  });
+  // Not awaited: it ends once each linked shard said hello, which the first frames below are.
+  void core.start();
+  const take = async (link: LinkEnd, frame: object) => {
+    await core.onLinkFrame(link, JSON.stringify(frame));
+    await settle();
+  };
+  await take(one, hello(1));
+  await take(two, hello(2));
+  await take(one, open(1, "old"));
+  return { one, two, calls, take };
+}
+
+describe("a reconnect on another shard", () => {
+  it("waits for the old socket's close: what the old socket sent runs first, then its onClose, then the new onConnect", async () => {
+    const { one, two, calls, take } = await room();
+    await take(two, open(1, "new"));
+    // Bob on shard 2 speaks meanwhile: his frame waits behind alice's open, unacknowledged.
+    await take(two, message(2, "bob", "later"));
+    assert.deepEqual(acks(two), [], "shard 2's frames are not acknowledged while they wait");
+    await take(one, message(2, "alice", "sent before closing"));
+    await take(one, close(3));
+    assert.deepEqual(calls, ["connect alice old", "message alice sent before closing", "close alice 1000 bye", "connect alice new"]);
+    assert.deepEqual(acks(two), [1, 2], "once the open ran, shard 2's frames are taken and acknowledged");
+    assert.equal(one.toShard.filter((frame) => frame.t === "close").length, 0, "the old socket is not closed by the leader: its client closed it");
+  });
+
+  it("replaces the old socket after REPLACE_WAIT_MS when its close never comes (its client vanished), and a shard that waited in vain does not wait again at once", async () => {
+    mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
+    try {
+      const { one, two, calls, take } = await room();
+      await take(two, open(1, "new"));
+      assert.deepEqual(calls, ["connect alice old"]);
+      mock.timers.tick(REPLACE_WAIT_MS);
+      await settle();
+      await settle();
+      assert.deepEqual(calls, ["connect alice old", "close alice 1000 Reconnected", "connect alice new"]);
+      assert.deepEqual(
+        one.toShard.filter((frame) => frame.t === "close").map(({ code, reason, at }) => ({ code, reason, at })),
+        [{ code: 1000, reason: "Reconnected", at: "old" }],
+      );
+      assert.deepEqual(acks(two), [1]);
+      // The client leaves shard 2, comes back on shard 1, then reconnects to shard 2 while its
+      // close is on its way: shard 2 waited in vain a moment ago, so this open replaces at once.
+      await take(two, close(2));
+      await take(one, open(2, "third"));
+      await take(two, open(3, "fourth"));
+      assert.deepEqual(calls.slice(3), ["close alice 1000 bye", "connect alice third", "close alice 1000 Reconnected", "connect alice fourth"]);
+      assert.deepEqual(acks(two), [1, 2, 3]);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+});
+
+describe("a reconnect on the same shard", () => {
+  /** A shard whose link acknowledges every frame at once; `sent`: the frames it relayed, in order. */
+  function shardWithLink() {
+    const map = new Map<string, unknown>();
+    const storage: RoomStorage = {
+      get: async <T>(key: string) => map.get(key) as T | undefined,
+      put: async (key, value) => void map.set(key, structuredClone(value)),
+      delete: async (keys) => [keys].flat().forEach((key) => map.delete(key)),
+      list: async <T>({ prefix }: { prefix: string }) => new Map([...map].filter(([key]) => key.startsWith(prefix))) as Map<string, T>,
+    };
+    const sent: { t: string; id?: string; seq?: number; code?: number; reason?: string; data?: { text: string } }[] = [];
+    let onFrame: ((event: MessageEvent) => void) | undefined;
+    const link: LinkSocket = {
+      readyState: 1,
+      send: (text) => {
+        const frame = JSON.parse(text as string) as { t: string; seq?: number; frames?: (typeof sent)[number][] };
+        sent.push(...(frame.t === "frames" ? frame.frames! : [frame]));
+        const last = frame.frames?.at(-1)?.seq ?? frame.seq;
+        if (last !== undefined) queueMicrotask(() => onFrame?.(new MessageEvent("message", { data: JSON.stringify({ t: "ack", seq: last }) })));
+      },
+      close() {},
+      addEventListener: (type: string, listener: (event: MessageEvent) => void) => void (type === "message" && (onFrame = listener)),
+    };
+    const sockets: (Conn & { readyState: number })[] = [];
+    const host: ShardHost = {
+      party: "main",
+      storage,
+      connections: (tag) => sockets.filter((conn) => conn.readyState === 1 && (tag === undefined || conn.id === tag)),
+      openLink: async () => link,
+      routerRoom: () => async () => new Response(null, { status: 204 }),
+    };
+    const shard = new ShardRelay(host, "lobby", 1);
+    const connect = (name: string) => {
+      let state: unknown = null;
+      const conn: Conn & { readyState: number; name: string } = {
+        id: "alice",
+        name,
+        uri: null,
+        readyState: 1,
+        get state() {
+          return structuredClone(state);
+        },
+        setState: (next) => (state = structuredClone(next)),
+        send() {},
+        close() {},
+      };
+      sockets.push(conn);
+      return { conn, opened: shard.onConnect(conn, { request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=alice-key") }) };
+    };
+    const shown = () => sent.filter((frame) => frame.t !== "hello").map((frame) => (frame.t === "message" ? `message ${frame.data!.text}` : frame.t === "close" ? `close ${frame.code} ${frame.reason}` : frame.t));
+    return { shard, connect, shown };
+  }
+
+  it("waits for the old socket's close: what the old socket sent is relayed first, then its close, then the new open, then what the new one sent meanwhile", async () => {
+    const { shard, connect, shown } = shardWithLink();
+    const old = connect("old");
+    await old.opened;
+    const next = connect("new");
+    await settle();
+    // The old socket's last message and its close reach the shard after the new socket's request.
+    shard.onMessage(next.conn, "sent early");
+    shard.onMessage(old.conn, "sent before closing");
+    old.conn.readyState = 3;
+    await shard.onClose(old.conn, 1000, "bye");
+    await next.opened;
+    assert.deepEqual(shown(), ["open", "message sent before closing", "close 1000 bye", "open", "message sent early"]);
+  });
+
+  it("replaces the old socket after REPLACE_WAIT_MS when its close never comes", async () => {
+    mock.timers.enable({ apis: ["setTimeout"] });
+    try {
+      const { connect, shown } = shardWithLink();
+      const old = connect("old");
+      await settle();
+      await old.opened;
+      const next = connect("new");
+      await settle();
+      assert.deepEqual(shown(), ["open"]);
+      mock.timers.tick(REPLACE_WAIT_MS);
+      await next.opened;
+      assert.deepEqual(shown(), ["open", "close 1000 Reconnected", "open"]);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+});
