@@ -21,8 +21,10 @@ function memoryStorage(): RoomStorage & { map: Map<string, unknown> } {
   };
 }
 
+/** A client socket whose state the platform keeps (its attachment). */
 function socket(id: string): Conn & { readyState: number } {
-  return { id, uri: null, readyState: 1, state: null, setState: (state) => state, send() {}, close() {} };
+  const conn = { id, uri: null, readyState: 1, state: null as unknown, setState: (state: unknown) => (conn.state = structuredClone(state)), send() {}, close() {} };
+  return conn;
 }
 
 describe("a socket replaced by its own client (same id, same key) keeps its write numbers", () => {
@@ -56,7 +58,7 @@ describe("a socket replaced by its own client (same id, same key) keeps its writ
     sockets.push(first);
     await shard.onConnect(first, request());
     // What the leader mirrored to the shard: alice's writes up to 5 were taken.
-    await storage.put("kept:alice", { state: null, attachment: null, tags: ["alice"], seq: 5 });
+    onFrame?.(new MessageEvent("message", { data: JSON.stringify({ t: "keep", to: "alice", kept: { state: null, attachment: null, tags: ["alice"], seq: 5 } }) }));
     const second = socket("alice");
     sockets.push(second);
     await shard.onConnect(second, request());

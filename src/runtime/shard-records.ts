@@ -33,7 +33,7 @@ class Departures {
    * leaves the owner's record instead: the owner keeps its place. A keyless one is forgotten.
    * `record` and `kept`: as storage held them when the socket closed.
    */
-  async depart(id: string, record: StoredClient | undefined, kept: Kept | undefined) {
+  async depart(id: string, record: StoredClient | undefined, kept: Kept | undefined, keptStored = true) {
     const now = Date.now();
     const owner = record?.owner !== undefined && record.owner.until > now ? record.owner : undefined;
     if (!record || (record.key === null && !owner)) return void (await this.storage.delete(recordKeys([id])));
@@ -41,7 +41,7 @@ class Departures {
     const until = owner ? owner.until : now + ID_GRACE_MS;
     const left: StoredClient = { id, uri: record.uri, key: owner ? owner.key : record.key, left: until - ID_GRACE_MS, seq: owner ? owner.seq : seq };
     await this.storage.put(`client:${id}`, left);
-    await this.storage.delete(`kept:${id}`);
+    if (keptStored) await this.storage.delete(`kept:${id}`);
     this.departures.push({ id, leftAt: left.left!, until });
   }
 

@@ -6,7 +6,7 @@
 import type { Conn, RoomStorage, ShardHost } from "./host.js";
 import type { StoredClient } from "./shard-records.js";
 import { decode, sameKey } from "./protocol.js";
-import type { Data, Kept, SendItem } from "./protocol.js";
+import type { Data, Departed, Kept, SendItem } from "./protocol.js";
 
 const IGNORED = { partyShardIgnored: true };
 /** WebSocket.OPEN: a connection that can still send and receive. */
@@ -17,10 +17,49 @@ const waitingState = (socket: string) => ({ ...IGNORED, partyShardWaiting: socke
 const waitingOf = (conn: Conn) => (conn.state as { partyShardWaiting?: string } | null)?.partyShardWaiting;
 /**
  * A client socket's state here (its attachment: kept through hibernation, and no storage
- * operation): its tag, which socket of its id the leader's frames are for; its key; and the
- * highest write number the leader took from it. Sockets accepted before keys rode here have none.
+ * operation): its tag, which socket of its id the leader's frames are for; its key; the highest
+ * write number the leader took from it; its record (`partyShardUri`, `partyShardOwner`: who it
+ * is, for a hello); and what the leader keeps of it, up to STATE_MAX_BYTES in all (else that
+ * goes to storage, `partyShardKeptStored`). Sockets accepted before these rode here have none.
  */
-type SocketState = { partyShardSocket?: string; partyShardKey?: string | null; partyShardSeq?: number };
+type SocketState = {
+  partyShardSocket?: string;
+  partyShardKey?: string | null;
+  partyShardSeq?: number;
+  partyShardUri?: string;
+  partyShardOwner?: Departed;
+  partyShardKept?: Kept;
+  partyShardKeptStored?: true;
+};
+/**
+ * A socket's state here at most, in bytes of JSON. The platform keeps 16,384 bytes of attachment
+ * (2,048 on the workerd partykit dev runs), shared with the host's own wrapper: past what it
+ * takes, setState throws, and what did not fit goes to storage instead (tryState).
+ */
+const STATE_MAX_BYTES = 12_288;
+
+/** Sets a socket's state if the platform takes it (and it is within STATE_MAX_BYTES); false: it kept the one before. */
+function tryState(conn: Conn, state: SocketState): boolean {
+  if (new TextEncoder().encode(JSON.stringify(state)).length > STATE_MAX_BYTES) return false;
+  try {
+    conn.setState(state);
+    return true;
+  } catch {
+    return false; // "A WebSocket 'attachment' cannot be larger than …"
+  }
+}
+
+/** A new socket's state: its tag, key and record; false: too big for it (its tag and key then, and storage keeps the record). */
+function opened(conn: Conn, record: StoredClient): boolean {
+  const state: SocketState = { partyShardSocket: record.socket!, partyShardKey: record.key, partyShardUri: record.uri, ...(record.owner ? { partyShardOwner: record.owner } : {}) };
+  return tryState(conn, state);
+}
+
+/** The socket's record as its state holds it; undefined: storage holds it (`client:<id>`). */
+function recordOf(conn: Conn): StoredClient | undefined {
+  const { partyShardSocket: socket, partyShardKey: key, partyShardUri: uri, partyShardOwner: owner } = stateOf(conn);
+  return uri === undefined ? undefined : { id: conn.id, ...(socket ? { socket } : {}), uri, key: key ?? null, ...(owner ? { owner } : {}) };
+}
 const stateOf = (conn: Conn) => (conn.state ?? {}) as SocketState;
 const tagOf = (conn: Conn) => stateOf(conn).partyShardSocket;
 /** The socket's key; undefined when its state does not say (then storage does). */
@@ -46,7 +85,7 @@ class ShardSockets {
    * client just closed can still be listed, and a reconnect's welcome sent to it would be lost.
    */
   client(id: string, except?: Conn): Conn | undefined {
-    for (const conn of this.host.connections(id)) if (conn !== except && !isIgnored(conn) && conn.readyState === WEBSOCKET_OPEN) return conn;
+    for (const conn of this.host.connections(id)) if (conn !== except && conn.id === id && !isIgnored(conn) && conn.readyState === WEBSOCKET_OPEN) return conn;
     return undefined;
   }
 
@@ -56,10 +95,58 @@ class ShardSockets {
     return false;
   }
 
-  /** Keeps a write number the leader took from a socket in its state. */
-  taken(id: string, at: string | undefined, seq: number) {
+  /** The open socket of `conn`'s id here but `conn`, if any, and the id's record: that socket's, else storage's (a departed client's). */
+  async holder(conn: Conn, storage: RoomStorage): Promise<[Conn | undefined, StoredClient | undefined]> {
+    const current = this.client(conn.id, conn);
+    return [current, current ? await this.record(current, storage) : await storage.get<StoredClient>(`client:${conn.id}`)];
+  }
+
+  /** A socket's record: from its state, else from storage. */
+  async record(conn: Conn, storage: RoomStorage): Promise<StoredClient | undefined> {
+    return recordOf(conn) ?? (await storage.get<StoredClient>(`client:${conn.id}`));
+  }
+
+  /**
+   * What the leader keeps of a socket, with the write number its state holds: from its state,
+   * else from storage (`stored`: `kept:<id>` is the socket's). Its state is read at once.
+   */
+  kept(conn: Conn, storage: RoomStorage): { stored: boolean; kept: Promise<Kept | undefined> } {
+    const state = stateOf(conn);
+    const stored = recordOf(conn) === undefined || state.partyShardKeptStored === true;
+    const kept = stored ? storage.get<Kept>(`kept:${conn.id}`) : Promise.resolve(state.partyShardKept);
+    return { stored, kept: kept.then((each) => withSeq(each, state.partyShardSeq ?? 0)) };
+  }
+
+  /** Keeps what the leader keeps of a socket here (with its write number `seq`): in its state if that fits, else in storage. */
+  async keep(id: string, at: string | undefined, kept: Kept | undefined, storage: RoomStorage, seq?: number) {
     const conn = this.addressed(id, at);
-    if (conn && seq > seqOf(conn)) conn.setState({ ...stateOf(conn), partyShardSeq: seq });
+    if (!conn) return;
+    const { partyShardKept: before, partyShardKeptStored: stored, ...rest } = stateOf(conn);
+    if (seq !== undefined) rest.partyShardSeq = seq;
+    const next = kept ?? before;
+    if (recordOf(conn) && !(stored && kept === undefined) && tryState(conn, { ...rest, ...(next ? { partyShardKept: next } : {}) })) {
+      if (stored) await storage.delete(`kept:${id}`);
+      return;
+    }
+    conn.setState({ ...rest, ...(recordOf(conn) ? { partyShardKeptStored: true as const } : {}) });
+    if (next) await storage.put(`kept:${id}`, next);
+  }
+
+  /** Adds to a hello's records those that ride in sockets' states. */
+  addStates(records: Map<string, StoredClient>, kept: Map<string, Kept>) {
+    for (const conn of this.host.connections()) {
+      const record = isIgnored(conn) ? undefined : recordOf(conn);
+      if (!record) continue;
+      records.set(`client:${conn.id}`, record);
+      const inState = stateOf(conn).partyShardKept;
+      if (inState) kept.set(`kept:${conn.id}`, inState);
+    }
+  }
+
+  /** Keeps a write number the leader took from a socket in its state (if that is full, what the leader keeps of it moves to storage). */
+  taken(id: string, at: string | undefined, seq: number, storage: RoomStorage) {
+    const conn = this.addressed(id, at);
+    if (conn && seq > seqOf(conn) && !tryState(conn, { ...stateOf(conn), partyShardSeq: seq })) void this.keep(id, at, undefined, storage, seq);
   }
 
   /**
@@ -104,4 +191,4 @@ class ShardSockets {
   }
 }
 
-export { IGNORED, ShardSockets, isIgnored, seqOf, tagOf, waitingOf, waitingState, withSeq };
+export { IGNORED, ShardSockets, isIgnored, opened, recordOf, seqOf, tagOf, waitingOf, waitingState, withSeq };

@@ -23,7 +23,7 @@ import { LeaderInbox } from "./shard-inbox.js";
 import { IdleLink } from "./shard-idle.js";
 import { LoadReporter } from "./shard-load.js";
 import { OpenWaits, NewSockets } from "./shard-opens.js";
-import { IGNORED, ShardSockets, isIgnored, seqOf, tagOf, waitingOf, withSeq } from "./shard-sockets.js";
+import { IGNORED, ShardSockets, isIgnored, opened, recordOf, seqOf, tagOf, waitingOf } from "./shard-sockets.js";
 import { ShardWrites } from "./shard-writes.js";
 import { ClosingClients, Departures, counted, helloRecords, recordKeys, type StoredClient } from "./shard-records.js";
 import { HEADER, ID_GRACE_MS, KEY_PARAM, LINK_ID_PREFIX, clientHeaders, decode, decodeId, encode, partyUri, sameClient } from "./protocol.js";
@@ -69,6 +69,7 @@ class ShardRelay {
   private readonly inbox = new LeaderInbox(() => this.link);
   private readonly writes = new ShardWrites(() => this.host.leaderRoom(this.leaderRoom));
   private readonly sockets: ShardSockets;
+  /** Tells the router's room how many clients this shard holds (shard-load.ts: coalesced). */
   private readonly load: LoadReporter;
 
   constructor(
@@ -103,20 +104,20 @@ class ShardRelay {
     const clientUri = ctx.request.headers.get(HEADER.uri) ?? conn.uri ?? ctx.request.url;
     const key = new URL(clientUri).searchParams.get(KEY_PARAM);
     const uri = partyUri(clientUri, this.host.party, this.leaderRoom);
-    let current = this.sockets.client(conn.id, conn);
     this.departures.sweep(Date.now());
-    let record = await this.storage.get<StoredClient>(`client:${conn.id}`);
+    let [current, record] = await this.sockets.holder(conn, this.storage);
     const old = current && record && record.left === undefined && sameClient(record.key, key) ? tagOf(current) : undefined;
     if (old !== undefined) {
       // Its client is back while the old socket's close, sent first, is on its way (shard-opens.ts).
       await this.replacing.wait(old);
-      [current, record] = [this.sockets.client(conn.id, conn), await this.storage.get<StoredClient>(`client:${conn.id}`)];
+      [current, record] = await this.sockets.holder(conn, this.storage);
     }
+    // A record storage holds (a departed client's, or one before records rode in sockets' states) is this socket's to replace.
+    const stored = record !== undefined && (!current || !recordOf(current));
     const now = Date.now();
-    /** The highest write number taken from this client's earlier socket: the new one's writes go on from it. */
-    let taken: number | undefined;
-    /** The keyed client that left this id lately: it may take it back from this socket. */
-    let owner: Departed | undefined;
+    // taken: the highest write number of the client's earlier socket (the new one's go on from it);
+    // owner: the keyed client that left this id lately, which may take it back from this socket.
+    let [taken, owner]: [number | undefined, Departed | undefined] = [undefined, undefined];
     if (record?.left !== undefined) {
       // Nobody holds the id (its socket closed, maybe while this waited): anyone may take it, as
       // unsharded. Its client comes back with its write numbers; anyone else holds it only
@@ -129,25 +130,28 @@ class ShardRelay {
       // (that one leaves no claim: `displaced`). Anyone else is refused: an id is public, its key is not.
       const back = record.owner !== undefined && record.owner.until > now && sameClient(record.owner.key, key);
       if (!sameClient(record.key, key) && !back) return void this.refuse(conn), void this.replacing.take(socket);
-      const seqHere = seqOf(current); // before IGNORED replaces its state
+      const keptNow = this.sockets.kept(current, this.storage); // before IGNORED replaces its state
       current.setState(IGNORED);
       if (back) current.close(1008, "Connection id in use");
       else current.close(1000, "Reconnected");
       const closing = this.closed({ t: "close", id: conn.id, ...(back ? { code: 1008, reason: "Connection id in use", displaced: true as const } : { code: 1000, reason: "Reconnected" }) });
-      const kept = withSeq(await this.storage.get<Kept>(`kept:${conn.id}`), seqHere);
+      const kept = await keptNow.kept;
       this.closing.snapshot(closing, record, kept);
       taken = back ? record.owner!.seq : kept?.seq;
-      await this.storage.delete(`kept:${conn.id}`);
+      if (keptNow.stored) await this.storage.delete(`kept:${conn.id}`);
     }
+    // The socket's record rides in its state (no storage operation), unless too big for it.
     const mine: StoredClient = { id: conn.id, socket, uri, key, ...(owner ? { owner } : {}) };
-    await this.storage.put(`client:${conn.id}`, mine);
+    const inState = opened(conn, mine);
+    if (!inState) await this.storage.put(`client:${conn.id}`, mine);
     const [headers, cf] = [clientHeaders(ctx.request.headers), ctx.request.headers.get(HEADER.cf)];
-    conn.setState({ partyShardSocket: socket, partyShardKey: key });
+    if (!inState) conn.setState({ partyShardSocket: socket, partyShardKey: key });
     const seq = this.emit({ t: "open", id: conn.id, socket, uri, key, headers, ...(cf ? { cf } : {}), ...(taken ? { taken } : {}) });
+    if (inState && stored) void this.storage.delete(recordKeys([conn.id])); // issued before anything its close stores
     this.openSeq.set(conn.id, seq);
     const held = this.replacing.take(socket);
     held.messages.forEach((message) => this.emit({ t: "message", id: conn.id, data: encode(message) }));
-    this.reportLoad(conn.id);
+    this.load.changed(conn.id);
     if (!held.close) return seq;
     await this.onClose(conn, held.close.code, held.close.reason); // its open first, as the platform told them
     return undefined;
@@ -164,19 +168,18 @@ class ShardRelay {
   async onClose(conn: Conn, code?: number, reason?: string) {
     const waiting = waitingOf(conn);
     if (waiting !== undefined) return this.replacing.holdClose(waiting, code, reason);
-    // Ignored, or replaced: its client reconnected (same id) while this socket was closing, and
-    // the new socket's open already told the leader. Its close and its records are the new one's.
-    if (isIgnored(conn) || this.sockets.client(conn.id, conn)) return this.reportLoad(conn.id);
+    // Ignored, or replaced (its client reconnected meanwhile, and the new open told the leader).
+    if (isIgnored(conn) || this.sockets.client(conn.id, conn)) return this.load.changed(conn.id);
     this.opening.release(0, conn.id, tagOf(conn));
     const closed = conn as Conn & { closeCode?: number; closeReason?: string };
     // Relayed at once: a reconnect's open, made meanwhile, must come after it.
     const closing = this.closed({ t: "close", id: conn.id, code: code ?? closed.closeCode ?? 1005, reason: reason ?? closed.closeReason ?? "" });
-    const [record, stored] = await Promise.all([this.storage.get<StoredClient>(`client:${conn.id}`), this.storage.get<Kept>(`kept:${conn.id}`)]);
-    const kept = withSeq(stored, seqOf(conn));
+    const keptNow = this.sockets.kept(conn, this.storage);
+    const [record, kept] = await Promise.all([this.sockets.record(conn, this.storage), keptNow.kept]);
     this.closing.snapshot(closing, record, kept);
     if (this.openSeq.get(conn.id) === closing.open) this.openSeq.delete(conn.id); // not a later socket's
-    await this.departures.depart(conn.id, record, kept);
-    this.reportLoad(conn.id);
+    await this.departures.depart(conn.id, record, kept, keptNow.stored);
+    this.load.changed(conn.id);
     this.replacing.closed(tagOf(conn));
   }
 
@@ -189,7 +192,7 @@ class ShardRelay {
   private refuse(conn: Conn) {
     conn.setState(IGNORED);
     conn.close(1008, "Connection id in use");
-    this.reportLoad(conn.id);
+    this.load.changed(conn.id);
   }
 
   onError(conn: Conn, error: Error) {
@@ -301,6 +304,7 @@ class ShardRelay {
   private async hello(socket: LinkSocket) {
     const stored = await this.storage.list<StoredClient>({ prefix: "client:" });
     const kept = await this.storage.list<Kept>({ prefix: "kept:" });
+    this.sockets.addStates(stored, kept);
     const now = Date.now();
     const { clients, left, gone } = helloRecords(stored, kept, now, { present: (id) => this.sockets.present(id), known: (id) => (this.openSeq.get(id) ?? 0) <= this.acked, seq: (id) => seqOf(this.sockets.client(id)) });
     if (gone.length > 0) await this.storage.delete(recordKeys(gone));
@@ -350,10 +354,9 @@ class ShardRelay {
       case "taken": {
         // A closing client's stays with it, for a hello until its close is taken.
         this.closing.keep(frame.to, frame.at, (kept) => (frame.t === "keep" ? frame.kept : { ...kept, seq: frame.seq }));
-        if (frame.t === "taken") return this.sockets.taken(frame.to, frame.at, frame.seq); // in the socket's state: no storage operation
-        // What the leader keeps of a socket that is gone is not the next socket's of its id.
-        if (frame.at !== undefined && !this.sockets.addressed(frame.to, frame.at)) return;
-        return void this.storage.put(`kept:${frame.to}`, frame.kept);
+        if (frame.t === "taken") return this.sockets.taken(frame.to, frame.at, frame.seq, this.storage); // in the socket's state: no storage operation
+        // In the socket's state, or storage; not for a socket that is gone (nor the next of its id).
+        return void this.sockets.keep(frame.to, frame.at, frame.kept, this.storage);
       }
     }
   }
@@ -388,11 +391,6 @@ class ShardRelay {
 
   private relinkLater() {
     setTimeout(() => this.ensureLink(), Math.random() * Math.min(RELINK_MAX_MS, RELINK_BASE_MS * 2 ** this.relinkAttempt++));
-  }
-
-  /** Tells the router's room how many clients this shard holds (shard-load.ts: coalesced). */
-  private reportLoad(id: string) {
-    this.load.changed(id);
   }
 }
 
