@@ -1,7 +1,8 @@
 /**
- * What a shard keeps in storage of its clients: who each is (`client:<id>`), what the leader
- * kept of it (`kept:<id>`), and, for ID_GRACE_MS after a keyed client left, that the id is still
- * its own. Storage outlives the shard's memory, so a woken shard still says who is here.
+ * What a shard keeps of its clients: who each is (`client:<id>`) and what the leader kept of it
+ * (`kept:<id>`), in the socket's own state (shard-sockets.ts) or, when that does not fit, in
+ * storage; and, in storage for ID_GRACE_MS after a keyed client left, that the id is still its
+ * own. Both outlive the shard's memory, so a woken shard still says who is here.
  */
 import type { RoomStorage } from "./host.js";
 import { ID_GRACE_MS } from "./protocol.js";
@@ -9,7 +10,7 @@ import type { ClientRecord, Departed, Kept } from "./protocol.js";
 import { withSeq } from "./shard-sockets.js";
 
 /**
- * A client's record in storage (`client:<id>`). `left`: when its socket closed, and `seq` the
+ * A client's record (`client:<id>`: its socket's state, else storage). `left`: when its socket closed, and `seq` the
  * write number it reached then. `owner`: the keyed client that left this id within its grace
  * before this one took it, and may take it back.
  */
@@ -31,7 +32,7 @@ class Departures {
    * number it reached, so it can take its id back for ID_GRACE_MS (as many storage writes as
    * deleting it would take). A socket that took the id from an owner still within its grace
    * leaves the owner's record instead: the owner keeps its place. A keyless one is forgotten.
-   * `record` and `kept`: as storage held them when the socket closed.
+   * `record` and `kept`: as the socket or storage held them when it closed (`keptStored`: in storage).
    */
   async depart(id: string, record: StoredClient | undefined, kept: Kept | undefined, keptStored = true) {
     const now = Date.now();
