@@ -22,6 +22,35 @@ class Departures {
 
   constructor(private readonly storage: RoomStorage) {}
 
+  /**
+   * Ids whose record storage may hold, as of the last hello's list and every record written since
+   * (undefined: not listed yet). A connect reads the id's record only if it may be there: most
+   * connects take no storage operation.
+   */
+  private stored: Set<string> | undefined;
+  /** Records written while a list was under way (it may not have seen them). */
+  private writtenSince: Set<string> | undefined;
+
+  /** Whether storage may hold a record of `id` (false: it surely does not). */
+  mayHold(id: string): boolean {
+    return this.stored === undefined || this.stored.has(id);
+  }
+
+  /** A record of `id` is written. */
+  wrote(id: string) {
+    this.stored?.add(id);
+    this.writtenSince?.add(id);
+  }
+
+  /** Lists the records in storage (a hello's), and from then on knows which ids have one. */
+  async list(): Promise<Map<string, StoredClient>> {
+    this.writtenSince = new Set();
+    const records = await this.storage.list<StoredClient>({ prefix: "client:" });
+    this.stored = new Set([...Array.from(records.values(), (record) => record.id), ...this.writtenSince]);
+    this.writtenSince = undefined;
+    return records;
+  }
+
   /** Whether a departed client's id is still its own (in this shard's memory): a woken leader must hear of it. */
   get within(): boolean {
     return this.departures.length > 0;
@@ -41,6 +70,7 @@ class Departures {
     const seq = kept?.seq ?? 0;
     const until = owner ? owner.until : now + ID_GRACE_MS;
     const left: StoredClient = { id, uri: record.uri, key: owner ? owner.key : record.key, left: until - ID_GRACE_MS, seq: owner ? owner.seq : seq };
+    this.wrote(id);
     await this.storage.put(`client:${id}`, left);
     if (keptStored) await this.storage.delete(`kept:${id}`);
     this.departures.push({ id, leftAt: left.left!, until });

@@ -95,10 +95,11 @@ class ShardSockets {
     return false;
   }
 
-  /** The open socket of `conn`'s id here but `conn`, if any, and the id's record: that socket's, else storage's (a departed client's). */
-  async holder(conn: Conn, storage: RoomStorage): Promise<[Conn | undefined, StoredClient | undefined]> {
+  /** The open socket of `conn`'s id here but `conn`, if any, and the id's record: that socket's, else storage's (a departed client's) if it `mayHold` one. */
+  async holder(conn: Conn, storage: RoomStorage, mayHold: (id: string) => boolean): Promise<[Conn | undefined, StoredClient | undefined]> {
     const current = this.client(conn.id, conn);
-    return [current, current ? await this.record(current, storage) : await storage.get<StoredClient>(`client:${conn.id}`)];
+    if (current) return [current, await this.record(current, storage)];
+    return [undefined, mayHold(conn.id) ? await storage.get<StoredClient>(`client:${conn.id}`) : undefined];
   }
 
   /** A socket's record: from its state, else from storage. */

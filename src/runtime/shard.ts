@@ -105,12 +105,12 @@ class ShardRelay {
     const key = new URL(clientUri).searchParams.get(KEY_PARAM);
     const uri = partyUri(clientUri, this.host.party, this.leaderRoom);
     this.departures.sweep(Date.now());
-    let [current, record] = await this.sockets.holder(conn, this.storage);
+    let [current, record] = await this.sockets.holder(conn, this.storage, (id) => this.departures.mayHold(id));
     const old = current && record && record.left === undefined && sameClient(record.key, key) ? tagOf(current) : undefined;
     if (old !== undefined) {
       // Its client is back while the old socket's close, sent first, is on its way (shard-opens.ts).
       await this.replacing.wait(old);
-      [current, record] = await this.sockets.holder(conn, this.storage);
+      [current, record] = await this.sockets.holder(conn, this.storage, (id) => this.departures.mayHold(id));
     }
     // A record storage holds (a departed client's, or one before records rode in sockets' states) is this socket's to replace.
     const stored = record !== undefined && (!current || !recordOf(current));
@@ -143,6 +143,7 @@ class ShardRelay {
     // The socket's record rides in its state (no storage operation), unless too big for it.
     const mine: StoredClient = { id: conn.id, socket, uri, key, ...(owner ? { owner } : {}) };
     const inState = opened(conn, mine);
+    if (!inState) this.departures.wrote(conn.id);
     if (!inState) await this.storage.put(`client:${conn.id}`, mine);
     const [headers, cf] = [clientHeaders(ctx.request.headers), ctx.request.headers.get(HEADER.cf)];
     if (!inState) conn.setState({ partyShardSocket: socket, partyShardKey: key });
@@ -302,7 +303,7 @@ class ShardRelay {
 
   /** Who is here as far as the leader has acknowledged, then everything it has not. */
   private async hello(socket: LinkSocket) {
-    const stored = await this.storage.list<StoredClient>({ prefix: "client:" });
+    const stored = await this.departures.list();
     const kept = await this.storage.list<Kept>({ prefix: "kept:" });
     this.sockets.addStates(stored, kept);
     const now = Date.now();
