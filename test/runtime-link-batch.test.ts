@@ -106,6 +106,56 @@ describe("a shard's frames travel together while the leader has not acknowledged
   });
 });
 
+describe("a shard says what it got of the leader's frames with the frames it sends (no link message of its own)", () => {
+  it("once the leader named itself on the link; a `got` alone only when no frame goes within 200 ms", async () => {
+    const { relay, messages, socket, ack, fromLeader } = shardWithLink();
+    const alice = socket("alice");
+    const opening = relay.onConnect(alice, { request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=k") });
+    await settle();
+    // A numbered frame before the leader named itself on this link: its count is not said yet.
+    fromLeader({ t: "send", to: "alice", data: { text: "early" }, n: 1 });
+    ack(1);
+    await opening;
+    relay.onMessage(alice, "m1");
+    await turn();
+    assert.equal((messages.at(-1) as { got?: number }).got, undefined);
+    fromLeader({ t: "welcome", leader: "L1" });
+    fromLeader({ t: "send", to: "alice", data: { text: "hi" }, n: 2 });
+    ack(2);
+    relay.onMessage(alice, "m2");
+    await turn();
+    const last = messages.at(-1)!;
+    assert.deepEqual([last.t, (last as { got?: number }).got, framesIn(last).map((frame) => frame.seq)], ["frames", 2, [3]]);
+    assert.equal(messages.filter((message) => message.t === "got").length, 0);
+  });
+
+  it("the leader takes it from the batch: what it kept for the shard is dropped, and not sent again on the next link", async () => {
+    /** What a leader sends again on a shard's next link after a batch that says `got` (or not). */
+    const resent = async (got: number | undefined) => {
+      const sent: LeaderFrame[] = [];
+      const link: LinkEnd = { id: "party-shard-link-1-a", readyState: 1, send: (wire) => void sent.push(unpack<LeaderFrame>(wire)), close() {} };
+      const links: LinkEnd[] = [];
+      const core = new LeaderCore(leaderHostWith(links), {});
+      await core.start();
+      links.push(link);
+      const kept = { state: null, attachment: null, tags: [] };
+      const hello = (n: number) => core.onLinkFrame(link, JSON.stringify({ t: "hello", room: "lobby", incarnation: "s1", n, acked: 0, clients: [{ id: "a", uri: "http://h/parties/main/lobby", key: null, kept }] }));
+      await hello(1);
+      core.broadcast("one");
+      await new Promise((resolve) => setTimeout(resolve, 80)); // past the leader's coalescing
+      const numbered = sent.filter((frame) => "n" in frame).map((frame) => (frame as { n: number }).n);
+      assert.ok(numbered.length > 0);
+      await core.onLinkFrame(link, JSON.stringify({ t: "frames", frames: [{ t: "message", seq: 1, id: "a", data: { text: "x" } }], ...(got === undefined ? {} : { got: Math.max(...numbered) }) } satisfies ShardFrame));
+      await settle();
+      sent.length = 0;
+      await hello(2);
+      return sent.filter((frame) => frame.t === "broadcast" || frame.t === "broadcasts").length;
+    };
+    assert.equal(await resent(undefined), 1, "kept, and sent again");
+    assert.equal(await resent(1), 0, "dropped once the shard said it got it");
+  });
+});
+
 describe("the leader takes a batch frame by frame and acknowledges it once", () => {
   it("one invocation for many messages: each handed to onMessage once, in order, then one ack of the last", async () => {
     const sent: LeaderFrame[] = [];

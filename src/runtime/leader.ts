@@ -145,6 +145,7 @@ class LeaderCore {
       return Promise.resolve(this.onHello(shard, link, frame));
     }
     if (frame.t === "got") return Promise.resolve(this.fanout.gotOn(shard, link, frame.n));
+    if (frame.t === "frames" && frame.got !== undefined) this.fanout.gotOn(shard, link, frame.got);
     const frames = frame.t === "frames" ? frame.frames : [frame];
     let turn: Promise<void> = this.frames;
     // Each frame in a turn of its own, as when they came one by one: a handler starts before the next is taken.
@@ -163,8 +164,7 @@ class LeaderCore {
   /** Whether the room started (and heard its shards); false: it did not, and a frame from `shard` is lost. */
   private async ready(shard: number): Promise<boolean> {
     const started = await (this.host.ready?.() ?? Promise.resolve()).then(() => true, (error: unknown) => void console.error("party-shard: the room did not start; a frame from shard", shard, "is dropped", error));
-    if (started) await this.started;
-    return started === true;
+    return started === true && this.started.then(() => true);
   }
 
   /**

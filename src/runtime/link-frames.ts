@@ -65,14 +65,16 @@ function withData(frame: LinkFrame, map: (data: Data | Placed) => Data | Placed)
 
 /**
  * Frames as the fewest link messages: one message while their bytes stay under `maxBytes` (a
- * frame bigger than that goes alone), a lone frame as itself.
+ * frame bigger than that goes alone), a lone frame as itself. `got`: what the shard got of the
+ * leader's frames, said in the first message (then a batch, even of one frame).
  */
-function packBatches(frames: readonly { frame: RelayFrame; bytes: number }[], maxBytes: number): Wire[] {
+function packBatches(frames: readonly { frame: RelayFrame; bytes: number }[], maxBytes: number, got?: number): Wire[] {
   const wires: Wire[] = [];
   let batch: RelayFrame[] = [];
   let bytes = 0;
   const flush = () => {
-    if (batch.length > 0) wires.push(pack(batch.length === 1 ? batch[0]! : { t: "frames", frames: batch }));
+    const said = wires.length === 0 && got !== undefined ? { got } : undefined;
+    if (batch.length > 0) wires.push(pack(batch.length === 1 && !said ? batch[0]! : { t: "frames", frames: batch, ...said }));
     batch = [];
     bytes = 0;
   };

@@ -167,7 +167,7 @@ interface ClientRecord {
  */
 type ShardFrame =
   | { t: "hello"; room: string; incarnation: string; n?: number; acked: number; clients: ClientRecord[]; left?: Departed[]; leader?: string; got?: number }
-  | { t: "frames"; frames: RelayFrame[] }
+  | { t: "frames"; frames: RelayFrame[]; got?: number }
   | { t: "got"; n: number }
   | { t: "open"; seq: number; id: string; socket?: string; uri: string; key: string | null; headers: [string, string][]; cf?: string; taken?: number; retry?: true }
   | { t: "message"; seq: number; id: string; data: Data; retry?: true }

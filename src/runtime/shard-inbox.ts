@@ -18,6 +18,8 @@ class LeaderInbox {
   private got = 0;
   private said = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** The leader named itself on the current link: until then `got` may count another leader's frames, and is not said. */
+  private met = false;
   /** The leader's party hibernates: only then may an idle link close (a party that does not stays in memory while it has clients). */
   hibernates = false;
 
@@ -26,6 +28,7 @@ class LeaderInbox {
   /** The leader named itself on a new link. */
   meet(leader: string, hibernates = false) {
     this.hibernates = hibernates;
+    this.met = true;
     if (leader === this.leader) return;
     this.leader = leader;
     this.got = 0;
@@ -41,16 +44,25 @@ class LeaderInbox {
     return true;
   }
 
-  /** For the hello: whose frames it took, up to which. */
+  /** For the hello (on a new link): whose frames it took, up to which. */
   state(): { leader?: string; got: number } {
+    this.met = false;
     return { ...(this.leader ? { leader: this.leader } : {}), got: this.got };
+  }
+
+  /** What it got, if it has not said so yet, to say with frames the shard sends now (one leader invocation less); undefined: nothing new. */
+  sayWithFrames(): number | undefined {
+    if (!this.met || this.got <= this.said) return undefined;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    return (this.said = this.got);
   }
 
   /** Says what it got now (before a link closes: nothing is left for the leader to send again). */
   say(link = this.link()) {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.got <= this.said || !link || link.readyState !== 1) return;
+    if (!this.met || this.got <= this.said || !link || link.readyState !== 1) return;
     this.said = this.got;
     link.send(JSON.stringify({ t: "got", n: this.got } satisfies ShardFrame));
   }
@@ -58,6 +70,7 @@ class LeaderInbox {
   /** The shard starts a new incarnation: the leader numbers its frames to it afresh. */
   reset() {
     this.leader = undefined;
+    this.met = false;
     this.hibernates = false;
     this.got = 0;
     this.said = 0;

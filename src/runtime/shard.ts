@@ -240,7 +240,7 @@ class ShardRelay {
     const waiting = this.unacked.filter(({ frame }) => frame.seq > this.sent);
     if (waiting.length === 0) return;
     const frames = retry ? waiting.map(({ frame, bytes }) => ({ frame: { ...frame, retry: true as const }, bytes })) : waiting;
-    for (const wire of packBatches(frames, BATCH_MAX_BYTES)) link.send(wire);
+    for (const wire of packBatches(frames, BATCH_MAX_BYTES, this.inbox.sayWithFrames())) link.send(wire);
     this.sent = waiting.at(-1)!.frame.seq;
   }
 
