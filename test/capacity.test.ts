@@ -11,23 +11,23 @@ const docs = (name: string) => readFileSync(path.join(import.meta.dirname, "..",
 const byLimit = (checks: { limit: string; load: number }[]) => Object.fromEntries(checks.map((check) => [check.limit, Math.round(check.load)]));
 
 describe("plan's arithmetic against the hand calculation in docs/plan.md", () => {
-  it("2,000 clients at 0.1 message a second each, to everyone, on their sockets: 4 shards of 500, deliveries binding", () => {
+  it("2,000 clients at 0.1 message a second each, to everyone, on their sockets: 5 shards of 400, deliveries binding", () => {
     const plan = planRoom({ connections: 2_000, messagesPerClientPerSecond: 0.1, fanout: "everyone", messageBytes: 200, writes: "socket" });
     assert.equal(plan.roomMessagesPerSecond, 200);
-    // R·n = 200 · 2,000 = 400,000 deliveries a second; ÷ 101,939 → 3.92 → 4 shards.
-    assert.deepEqual([plan.sharded.shards, plan.sharded.target, plan.sharded.binding.limit, plan.sharded.fits], [4, 500, "deliveries", true]);
-    // events a shard: 200 / 4 + 200 · 0.16 / 4 = 50 + 8 = 58; leader: 200 · 0.17 = 34.
-    assert.deepEqual(byLimit(plan.sharded.checks), { sockets: 500, events: 58, deliveries: 100_000, "leader events": 34 });
+    // R·n = 200 · 2,000 = 400,000 deliveries a second; ÷ 97,941 → 4.08 → 5 shards.
+    assert.deepEqual([plan.sharded.shards, plan.sharded.target, plan.sharded.binding.limit, plan.sharded.fits], [5, 400, "deliveries", true]);
+    // events a shard: 200 / 5 + 200 · 0.16 / 4 = 40 + 8 = 48; leader: 200 · 0.17 = 34.
+    assert.deepEqual(byLimit(plan.sharded.checks), { sockets: 400, events: 48, deliveries: 80_000, "leader events": 34 });
     assert.deepEqual(byLimit(plan.unsharded.checks), { sockets: 2_000, events: 200, deliveries: 400_000 });
     assert.equal(plan.unsharded.fits, false);
   });
 
-  it("50,000 clients at 10 a second each, to everyone, routed: no shard count carries it, the leader binds at 135,000 events a second", () => {
+  it("50,000 clients at 10 a second each, to everyone, routed: no shard count carries it, the leader binds at 100,000 events a second", () => {
     const plan = planRoom({ connections: 50_000, messagesPerClientPerSecond: 10, fanout: "everyone", messageBytes: 200, writes: "routed" });
     assert.equal(plan.roomMessagesPerSecond, 500_000);
     assert.equal(plan.sharded.fits, false);
     assert.equal(plan.sharded.binding.limit, "leader events");
-    assert.equal(Math.round(plan.sharded.binding.load), 135_000);
+    assert.equal(Math.round(plan.sharded.binding.load), 100_000);
     assert.equal(plan.sharded.shards, 256, "the most init makes, since the shards' own limits are not met either");
     assert.ok(plan.cost.sharded.usd.total > plan.cost.unsharded.usd.total);
     assert.match(plan.warnings.join("\n"), /257 subrequests/);
@@ -80,11 +80,11 @@ describe("the saved plan, and check's warnings from it", () => {
     });
   }
 
-  it("a router of 2 shards under a plan that needs 4: a warning with the init command that fits it", () => {
+  it("a router of 2 shards under a plan that needs 5: a warning with the init command that fits it", () => {
     const findings = capacityFindings(2, "socket", saved);
     assert.deepEqual(findings.map((finding) => finding.code), ["plan-needs-more-shards"]);
-    assert.match(findings[0]!.message, /at most 2 shards; the room in party-shard.plan.json needs 4 \(deliveries binds first\): npx party-shard init --shards 4 --shard-target 500/);
-    assert.deepEqual(capacityFindings(4, "socket", saved), []);
+    assert.match(findings[0]!.message, /at most 2 shards; the room in party-shard.plan.json needs 5 \(deliveries binds first\): npx party-shard init --shards 5 --shard-target 400/);
+    assert.deepEqual(capacityFindings(5, "socket", saved), []);
   });
 
   it("a plan no shard count carries, and the Free plan's 50 subrequests", () => {

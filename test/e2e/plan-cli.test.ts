@@ -13,21 +13,21 @@ describe("party-shard plan (built CLI)", () => {
     const dir = makeProject({});
     const result = await runCli(["plan", "--connections", "2000", "--messages-per-second", "0.1", "--writes", "socket"], dir);
     assert.equal(result.exitCode, 0, result.stderr);
-    assert.match(result.stdout, /sharded: 4 shards of 500/);
-    assert.match(result.stdout, /^Shards: 4, at 500 clients a shard; deliveries bind first/m);
-    assert.match(result.stdout, /npx party-shard init --shards 4 --shard-target 500/);
+    assert.match(result.stdout, /sharded: 5 shards of 400/);
+    assert.match(result.stdout, /^Shards: 5, at 400 clients a shard; deliveries bind first/m);
+    assert.match(result.stdout, /npx party-shard init --shards 5 --shard-target 400/);
     assert.match(result.stdout, /^ {2}one room +\$\d[\d,]*\.\d\d +\(/m);
-    assert.match(result.stdout, /^ {2}4 shards +\$\d[\d,]*\.\d\d +\(/m);
+    assert.match(result.stdout, /^ {2}5 shards +\$\d[\d,]*\.\d\d +\(/m);
     const json = JSON.parse((await runCli(["plan", "--connections", "2000", "--room-messages-per-second", "200", "--writes", "socket", "--json"], dir)).stdout);
-    assert.deepEqual([json.sharded.shards, json.sharded.target, json.sharded.binding.limit, json.init], [4, 500, "deliveries", "npx party-shard init --shards 4 --shard-target 500"]);
+    assert.deepEqual([json.sharded.shards, json.sharded.target, json.sharded.binding.limit, json.init], [5, 400, "deliveries", "npx party-shard init --shards 5 --shard-target 400"]);
     assert.equal(json.input.messagesPerClientPerSecond, 0.1, "the room's rate, per client");
   });
 
   it("a room no shard count carries says so, the leader's limit first, and still exits 0 with a cost line", async () => {
     const result = await runCli(["plan", "--connections", "50000", "--messages-per-second", "10", "--fanout", "everyone"], makeProject({}));
     assert.equal(result.exitCode, 0, result.stderr);
-    assert.match(result.stdout, /No number of shards carries this room: leader events 135,000 a second against 500\./);
-    assert.match(result.stdout, /at most ~1,852 messages a second with routed writes/);
+    assert.match(result.stdout, /No number of shards carries this room: leader events 100,000 a second against 500\./);
+    assert.match(result.stdout, /at most ~2,500 messages a second with routed writes/);
     assert.match(result.stdout, /^ {2}256 shards +\$/m);
     const json = JSON.parse((await runCli(["plan", "--connections", "50000", "--messages-per-second", "10", "--json"], makeProject({}))).stdout);
     assert.equal(json.init, null);
@@ -47,13 +47,13 @@ describe("party-shard plan (built CLI)", () => {
 
     const warned = await runCli(["check", "--writes", "socket"], dir);
     assert.equal(warned.exitCode, 0, warned.stdout + warned.stderr);
-    assert.match(warned.stdout, /party-shard\.plan\.json {2}warning: the router has at most 2 shards; the room in party-shard\.plan\.json needs 4 \(deliveries binds first\): npx party-shard init --shards 4 --shard-target 500 \(check --strict fails on this\)/);
+    assert.match(warned.stdout, /party-shard\.plan\.json {2}warning: the router has at most 2 shards; the room in party-shard\.plan\.json needs 5 \(deliveries binds first\): npx party-shard init --shards 5 --shard-target 400 \(check --strict fails on this\)/);
     const strict = await runCli(["check", "--writes", "socket", "--strict"], dir);
     assert.equal(strict.exitCode, 1, strict.stdout);
     assert.match(strict.stdout, /^party-shard\.plan\.json {2}the router has at most 2 shards/m);
 
-    assert.equal((await runCli(["init", "--yes", "--force", "--shards", "4", "--shard-target", "500"], dir)).exitCode, 0);
-    assert.deepEqual([routerLine(dir, "SHARD_COUNT"), routerLine(dir, "SHARD_TARGET")], ["4", "500"]);
+    assert.equal((await runCli(["init", "--yes", "--force", "--shards", "5", "--shard-target", "400"], dir)).exitCode, 0);
+    assert.deepEqual([routerLine(dir, "SHARD_COUNT"), routerLine(dir, "SHARD_TARGET")], ["5", "400"]);
     const green = await runCli(["check", "--writes", "socket", "--strict"], dir);
     assert.equal(green.exitCode, 0, green.stdout);
     assert.doesNotMatch(green.stdout, /warning/);
