@@ -24,7 +24,7 @@ const FIRST_SEED = Number(process.env.SIM_SEED ?? 1);
 const KNOWN: [what: string, seed: number, faults: FaultKind[]][] = [
   ["with links dropped and the leader evicted, an open runs twice (its ack and the leader's memory lost together)", 675, ["link-delay", "link-drop", "shard-evict", "leader-evict", "restart", "squat"]],
   ["handlers a starting leader releases together interleave at storage awaits", 294, ["await"]],
-  ["a reconnect across shards while each shard's frames wait on the other's (a cycle): one open replaces its old socket at once, whose last messages are dropped", 1255, ["reconnect"]],
+  ["a reconnect across shards while each shard's frames wait on the other's (a cycle): one open replaces its old socket at once, whose last messages are dropped", 4832, ["reconnect"]],
   ["a squatter holding an id on one shard is dropped by a woken leader when another shard's hello names the id's owner as closing", 1051255, ["link-delay", "shard-evict", "leader-evict", "restart", "squat"]],
   ["the owner's onClose sees the state of the squatter that took its id meanwhile", 1117752, ["link-delay", "shard-evict", "leader-evict", "restart", "squat"]],
   ["a client refused its id (a squatter held it) while the leader was evicted has its later messages run, without onConnect", 1170986, ["link-delay", "shard-evict", "leader-evict", "restart", "squat"]],
