@@ -44,15 +44,27 @@ describe("a shard takes its writers' writes to the leader together (shard-writes
       if (sent.length === 1) await first;
       return Response.json({ answers: batch.map(() => ({ status: 200, headers: [], body: null })) });
     });
-    const a = writes.answer(writeTo("alice", "1"), async () => true);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    assert.deepEqual(sent, [1], "the first went alone");
-    const later = ["bob", "carol"].map((id) => writes.answer(writeTo(id, "2"), async () => true));
-    await new Promise((resolve) => setTimeout(resolve, 25));
-    assert.deepEqual(sent, [1], "held while the first is on its way");
-    release();
-    await Promise.all([a, ...later]);
-    assert.deepEqual(sent, [1, 2], "then together, at its answer");
+    // On a virtual clock: a loaded machine must not turn 25 ms into HOLD_MAX_MS's 50.
+    mock.timers.enable({ apis: ["setTimeout"] });
+    try {
+      const a = writes.answer(writeTo("alice", "1"), async () => true);
+      await settle();
+      mock.timers.tick(10); // MERGE_MS
+      await settle();
+      assert.deepEqual(sent, [1], "the first went alone");
+      const later = ["bob", "carol"].map((id) => writes.answer(writeTo(id, "2"), async () => true));
+      await settle();
+      mock.timers.tick(10); // their MERGE_MS: the first is on its way, so they wait for it
+      await settle();
+      mock.timers.tick(25); // 35 ms after them, under HOLD_MAX_MS
+      await settle();
+      assert.deepEqual(sent, [1], "held while the first is on its way");
+      release();
+      await Promise.all([a, ...later]);
+      assert.deepEqual(sent, [1, 2], "then together, at its answer");
+    } finally {
+      mock.timers.reset();
+    }
     // Never longer than 50 ms: a slow answer does not hold the rest beyond that.
     const slow = new ShardWrites(() => (_path, init) => {
       const { writes: batch } = JSON.parse(init.body as string) as { writes: ForwardedWrite[] };

@@ -23,9 +23,10 @@ class Departures {
   constructor(private readonly storage: RoomStorage) {}
 
   /**
-   * Ids whose record storage may hold, as of the last hello's list and every record written since
-   * (undefined: not listed yet). A connect reads the id's record only if it may be there: most
-   * connects take no storage operation.
+   * Ids whose record storage may hold, as of the last hello's list, with every record written
+   * since and without those deleted (undefined: not listed yet; at most the departed clients of
+   * the last ID_GRACE_MS, and the few records too big for a socket's state). A connect reads the
+   * id's record only if it may be there: most connects take no storage operation.
    */
   private stored: Set<string> | undefined;
   /** Records written while a list was under way (it may not have seen them). */
@@ -42,11 +43,17 @@ class Departures {
     this.writtenSince?.add(id);
   }
 
+  /** Deletes the records of `id` (it is no longer among those storage may hold). */
+  async drop(id: string): Promise<void> {
+    this.stored?.delete(id);
+    await this.storage.delete(recordKeys([id]));
+  }
+
   /** Lists the records in storage (a hello's), and from then on knows which ids have one. */
   async list(): Promise<Map<string, StoredClient>> {
     this.writtenSince = new Set();
     const records = await this.storage.list<StoredClient>({ prefix: "client:" });
-    this.stored = new Set([...Array.from(records.values(), (record) => record.id), ...this.writtenSince]);
+    this.stored = new Set(Array.from(records.values(), (record) => record.id).concat(Array.from(this.writtenSince)));
     this.writtenSince = undefined;
     return records;
   }
@@ -66,7 +73,7 @@ class Departures {
   async depart(id: string, record: StoredClient | undefined, kept: Kept | undefined, keptStored = true) {
     const now = Date.now();
     const owner = record?.owner !== undefined && record.owner.until > now ? record.owner : undefined;
-    if (!record || (record.key === null && !owner)) return void (await this.storage.delete(recordKeys([id])));
+    if (!record || (record.key === null && !owner)) return this.drop(id);
     const seq = kept?.seq ?? 0;
     const until = owner ? owner.until : now + ID_GRACE_MS;
     const left: StoredClient = { id, uri: record.uri, key: owner ? owner.key : record.key, left: until - ID_GRACE_MS, seq: owner ? owner.seq : seq };
@@ -85,7 +92,7 @@ class Departures {
       const { id, leftAt } = this.departures.shift()!;
       // Unless the id was taken meanwhile (its record is someone's now).
       void this.storage.get<StoredClient>(`client:${id}`).then(async (record) => {
-        if (record?.left === leftAt) await this.storage.delete(recordKeys([id]));
+        if (record?.left === leftAt) await this.drop(id);
       });
     }
   }

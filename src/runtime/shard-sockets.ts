@@ -12,7 +12,7 @@ const IGNORED = { partyShardIgnored: true };
 /** WebSocket.OPEN: a connection that can still send and receive. */
 const WEBSOCKET_OPEN = 1;
 const isIgnored = (conn: Conn) => (conn.state as typeof IGNORED | null)?.partyShardIgnored === true;
-/** A reconnect's socket waiting for its old one here to close (shard-opens.ts): ignored until its open is relayed, its messages held. */
+/** A new socket until its open is relayed (shard-opens.ts): ignored meanwhile, what it does held. */
 const waitingState = (socket: string) => ({ ...IGNORED, partyShardWaiting: socket });
 const waitingOf = (conn: Conn) => (conn.state as { partyShardWaiting?: string } | null)?.partyShardWaiting;
 /**
@@ -49,7 +49,7 @@ function tryState(conn: Conn, state: SocketState): boolean {
   }
 }
 
-/** A new socket's state: its tag, key and record; false: too big for it (its tag and key then, and storage keeps the record). */
+/** Sets a new socket's state: its tag, key and record; false: it did not fit (then the caller sets tag and key alone, and stores the record). */
 function opened(conn: Conn, record: StoredClient): boolean {
   const state: SocketState = { partyShardSocket: record.socket!, partyShardKey: record.key, partyShardUri: record.uri, ...(record.owner ? { partyShardOwner: record.owner } : {}) };
   return tryState(conn, state);

@@ -15,7 +15,8 @@
  *   but for ID_GRACE_MS after a keyed client left, that client
  *   takes it back from whoever took it meanwhile (the record stays, marked `left`, or as the new
  *   holder's `owner`, and the hello names it, so a woken leader hears of it);
- * - the client records in storage outlive the shard's memory, so a woken shard says who is here.
+ * - the client records (in the sockets' states, else storage) outlive the shard's memory, so a
+ *   woken shard says who is here.
  */
 import type { Conn, LinkSocket, RoomStorage, ShardHost } from "./host.js";
 import { frameBytes, packBatches, unpack } from "./link-frames.js";
@@ -52,7 +53,7 @@ class ShardRelay {
   private readonly openSeq = new Map<string, number>();
   /** Clients whose onConnect waits for the leader to take their open (shard-opens.ts). */
   private readonly opening = new OpenWaits();
-  private readonly replacing = new NewSockets();
+  private readonly newSockets = new NewSockets();
   private readonly closing = new ClosingClients();
   private link: LinkSocket | undefined;
   private linking = false;
@@ -84,11 +85,10 @@ class ShardRelay {
   }
 
   async onConnect(conn: Conn, ctx: { request: Request }) {
-    // Until its open is relayed, what the socket does is held, to follow it (shard-opens.ts); and
-    // the sockets of an id take turns, so a reconnect meets its old socket as relayed.
+    // What it does is held until its open is relayed, in turn with its id's other sockets (shard-opens.ts).
     const socket = crypto.randomUUID().slice(0, 8);
-    conn.setState(this.replacing.begin(socket));
-    const seq = await this.replacing.inTurn(conn.id, () => this.relayOpen(conn, ctx, socket));
+    conn.setState(this.newSockets.begin(socket));
+    const seq = await this.newSockets.inTurn(conn.id, () => this.relayOpen(conn, ctx, socket));
     if (seq === undefined) return;
     const closed = await this.opening.wait(conn.id, socket, seq, this.acked);
     if (!closed) return;
@@ -109,7 +109,7 @@ class ShardRelay {
     const old = current && record && record.left === undefined && sameClient(record.key, key) ? tagOf(current) : undefined;
     if (old !== undefined) {
       // Its client is back while the old socket's close, sent first, is on its way (shard-opens.ts).
-      await this.replacing.wait(old);
+      await this.newSockets.wait(old);
       [current, record] = await this.sockets.holder(conn, this.storage, (id) => this.departures.mayHold(id));
     }
     // A record storage holds (a departed client's, or one before records rode in sockets' states) is this socket's to replace.
@@ -129,7 +129,7 @@ class ShardRelay {
       // reconnect does, and so does the id's owner coming back to whoever took it meanwhile
       // (that one leaves no claim: `displaced`). Anyone else is refused: an id is public, its key is not.
       const back = record.owner !== undefined && record.owner.until > now && sameClient(record.owner.key, key);
-      if (!sameClient(record.key, key) && !back) return void this.refuse(conn), void this.replacing.take(socket);
+      if (!sameClient(record.key, key) && !back) return void this.refuse(conn, socket);
       const keptNow = this.sockets.kept(current, this.storage); // before IGNORED replaces its state
       current.setState(IGNORED);
       if (back) current.close(1008, "Connection id in use");
@@ -148,9 +148,9 @@ class ShardRelay {
     const [headers, cf] = [clientHeaders(ctx.request.headers), ctx.request.headers.get(HEADER.cf)];
     if (!inState) conn.setState({ partyShardSocket: socket, partyShardKey: key });
     const seq = this.emit({ t: "open", id: conn.id, socket, uri, key, headers, ...(cf ? { cf } : {}), ...(taken ? { taken } : {}) });
-    if (inState && stored) void this.storage.delete(recordKeys([conn.id])); // issued before anything its close stores
+    if (inState && stored) void this.departures.drop(conn.id); // issued before anything its close stores
     this.openSeq.set(conn.id, seq);
-    const held = this.replacing.take(socket);
+    const held = this.newSockets.take(socket);
     held.messages.forEach((message) => this.emit({ t: "message", id: conn.id, data: encode(message) }));
     this.load.changed(conn.id);
     if (!held.close) return seq;
@@ -160,7 +160,7 @@ class ShardRelay {
 
   onMessage(conn: Conn, message: Message) {
     const waiting = waitingOf(conn);
-    if (waiting !== undefined && !this.replacing.hold(waiting, message)) return conn.close(1013, "Try Again Later");
+    if (waiting !== undefined && !this.newSockets.hold(waiting, message)) return conn.close(1013, "Try Again Later");
     if (isIgnored(conn)) return;
     this.emit({ t: "message", id: conn.id, data: encode(message) });
   }
@@ -168,7 +168,7 @@ class ShardRelay {
   /** `code` and `reason` as the platform tells them (PartyKit puts them on the connection). */
   async onClose(conn: Conn, code?: number, reason?: string) {
     const waiting = waitingOf(conn);
-    if (waiting !== undefined) return this.replacing.holdClose(waiting, code, reason);
+    if (waiting !== undefined) return this.newSockets.holdClose(waiting, code, reason);
     // Ignored, or replaced (its client reconnected meanwhile, and the new open told the leader).
     if (isIgnored(conn) || this.sockets.client(conn.id, conn)) return this.load.changed(conn.id);
     this.opening.release(0, conn.id, tagOf(conn));
@@ -181,7 +181,7 @@ class ShardRelay {
     if (this.openSeq.get(conn.id) === closing.open) this.openSeq.delete(conn.id); // not a later socket's
     await this.departures.depart(conn.id, record, kept, keptNow.stored);
     this.load.changed(conn.id);
-    this.replacing.closed(tagOf(conn));
+    this.newSockets.closed(tagOf(conn));
   }
 
   /** Relays a client's close; the client is kept as it was (snapshot) until the leader has taken it. */
@@ -189,8 +189,9 @@ class ShardRelay {
     return this.closing.add(close.id, this.emit(close), this.openSeq.get(close.id) ?? 0);
   }
 
-  /** A socket that may not have its id (another key holds it): closed, and nothing it does counts. */
-  private refuse(conn: Conn) {
+  /** A socket that may not have its id (another key holds it): closed, and nothing it does counts (`socket`: nor what was held for it). */
+  private refuse(conn: Conn, socket?: string) {
+    if (socket !== undefined) this.newSockets.take(socket);
     conn.setState(IGNORED);
     conn.close(1008, "Connection id in use");
     this.load.changed(conn.id);
@@ -381,7 +382,7 @@ class ShardRelay {
     if (!conn) return;
     this.refuse(conn);
     this.openSeq.delete(id);
-    void this.storage.delete(recordKeys([id]));
+    void this.departures.drop(id);
   }
 
   private onLinkClosed(socket: LinkSocket) {
