@@ -444,6 +444,14 @@ describe("a write's path at a shard takes no storage operation: the socket's sta
     assert.equal(s.map.has("client:bob"), false, "and, its id taken again, dropped");
   });
 
+  it("a keyless client comes and goes without a storage operation (nothing of it was stored)", async () => {
+    const s = shard();
+    await s.connect("alice", "alice-key");
+    const before = await storageOps(s);
+    await s.leave(await s.connect("anon", null));
+    assert.equal(await storageOps(s), before);
+  });
+
   it("what does not fit in a socket's attachment goes to storage: a long URL's record, a big kept state; a write number past a full state moves the kept state out", async () => {
     const s = shard(700);
     const token = "t".repeat(650);

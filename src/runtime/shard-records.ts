@@ -73,7 +73,8 @@ class Departures {
   async depart(id: string, record: StoredClient | undefined, kept: Kept | undefined, keptStored = true) {
     const now = Date.now();
     const owner = record?.owner !== undefined && record.owner.until > now ? record.owner : undefined;
-    if (!record || (record.key === null && !owner)) return this.drop(id);
+    // Forgotten: its records go, if storage may hold any (a keyless client's usually rode in its socket's state).
+    if (!record || (record.key === null && !owner)) return keptStored || this.mayHold(id) ? this.drop(id) : undefined;
     const seq = kept?.seq ?? 0;
     const until = owner ? owner.until : now + ID_GRACE_MS;
     const left: StoredClient = { id, uri: record.uri, key: owner ? owner.key : record.key, left: until - ID_GRACE_MS, seq: owner ? owner.seq : seq };
