@@ -1,8 +1,7 @@
 /**
  * A client reconnecting while its old socket's close is still on its way: on another shard
- * (leader-replace.ts), or on the same one (shard-opens.ts). Unsharded both sockets are the room's until that close, and what the old
- * one sent runs before it; the leader holds the new open, with its shard's later frames, until
- * the old close is taken, or REPLACE_WAIT_MS passed.
+ * (leader-replace.ts), or on the same one (shard-opens.ts). Unsharded both sockets are the
+ * room's until that close, and what the old one sent runs before it.
  */
 import assert from "node:assert/strict";
 import { describe, it, mock } from "node:test";
@@ -21,16 +20,16 @@ const settle = async () => {
 
 /** A link of shard `shard`, whose frames to the shard are kept, parsed. */
 function fakeLink(shard: number) {
-  const toShard: { t: string; seq?: number; code?: number; reason?: string; at?: string }[] = [];
+  const toShard: { t: string; seq?: number; waiting?: number[]; code?: number; reason?: string; at?: string }[] = [];
   const link: LinkEnd & { toShard: typeof toShard } = { id: `party-shard-link-${shard}-test`, readyState: 1, send: (text) => toShard.push(JSON.parse(text)), close() {}, toShard };
   return link;
 }
 
 const hello = (shard: number) => ({ t: "hello", room: "lobby", incarnation: `shard-${shard}`, n: 1, acked: 0, clients: [], left: [] });
-const open = (seq: number, socket: string) => ({ t: "open", seq, id: "alice", socket, uri: "http://host/parties/main/lobby", key: "alice-key", headers: [] });
+const open = (seq: number, socket: string, id = "alice") => ({ t: "open", seq, id, socket, uri: "http://host/parties/main/lobby", key: `${id}-key`, headers: [] });
 const message = (seq: number, id: string, text: string) => ({ t: "message", seq, id, data: { text } });
 const close = (seq: number) => ({ t: "close", seq, id: "alice", code: 1000, reason: "bye" });
-const acks = (link: ReturnType<typeof fakeLink>) => link.toShard.filter((frame) => frame.t === "ack").map((frame) => frame.seq);
+const acks = (link: ReturnType<typeof fakeLink>) => link.toShard.filter((frame) => frame.t === "ack").map(({ seq, waiting }) => (waiting ? `${seq} waiting ${waiting.join(",")}` : `${seq}`));
 
 async function room() {
   const [one, two] = [fakeLink(1), fakeLink(2)];
@@ -49,45 +48,38 @@ async function room() {
   await take(one, hello(1));
   await take(two, hello(2));
   await take(one, open(1, "old"));
+  await take(two, open(1, "bob", "bob"));
   return { one, two, calls, take };
 }
 
 describe("a reconnect on another shard", () => {
-  it("waits for the old socket's close: what the old socket sent runs first, then its onClose, then the new onConnect", async () => {
+  it("waits for the old socket's close: what the old socket sent runs first, then its onClose, then the new onConnect; the shard's other clients do not wait", async () => {
     const { one, two, calls, take } = await room();
-    await take(two, open(1, "new"));
-    // Bob on shard 2 speaks meanwhile: his frame waits behind alice's open, unacknowledged.
-    await take(two, message(2, "bob", "later"));
-    assert.deepEqual(acks(two), [], "shard 2's frames are not acknowledged while they wait");
+    await take(two, open(2, "new"));
+    // Bob, on the same shard, speaks meanwhile: his message runs at once.
+    await take(two, message(3, "bob", "later"));
+    assert.deepEqual(acks(two), ["1", "2 waiting 2", "3 waiting 2"], "taken, and the open named as waiting: the shard holds alice's 101");
     await take(one, message(2, "alice", "sent before closing"));
     await take(one, close(3));
-    assert.deepEqual(calls, ["connect alice old", "message alice sent before closing", "close alice 1000 bye", "connect alice new"]);
-    assert.deepEqual(acks(two), [1, 2], "once the open ran, shard 2's frames are taken and acknowledged");
+    assert.deepEqual(calls, ["connect alice old", "connect bob bob", "message bob later", "message alice sent before closing", "close alice 1000 bye", "connect alice new"]);
+    assert.deepEqual(acks(two).at(-1), "3", "once the open ran, no open waits: the shard lets alice's 101 go");
     assert.equal(one.toShard.filter((frame) => frame.t === "close").length, 0, "the old socket is not closed by the leader: its client closed it");
   });
 
-  it("replaces the old socket after REPLACE_WAIT_MS when its close never comes (its client vanished), and a shard that waited in vain does not wait again at once", async () => {
+  it("replaces the old socket after REPLACE_WAIT_MS when its close never comes (its client vanished)", async () => {
     mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
     try {
       const { one, two, calls, take } = await room();
-      await take(two, open(1, "new"));
-      assert.deepEqual(calls, ["connect alice old"]);
+      await take(two, open(2, "new"));
+      assert.deepEqual(calls, ["connect alice old", "connect bob bob"]);
       mock.timers.tick(REPLACE_WAIT_MS);
       await settle();
-      await settle();
-      assert.deepEqual(calls, ["connect alice old", "close alice 1000 Reconnected", "connect alice new"]);
+      assert.deepEqual(calls, ["connect alice old", "connect bob bob", "close alice 1000 Reconnected", "connect alice new"]);
       assert.deepEqual(
         one.toShard.filter((frame) => frame.t === "close").map(({ code, reason, at }) => ({ code, reason, at })),
         [{ code: 1000, reason: "Reconnected", at: "old" }],
       );
-      assert.deepEqual(acks(two), [1]);
-      // The client leaves shard 2, comes back on shard 1, then reconnects to shard 2 while its
-      // close is on its way: shard 2 waited in vain a moment ago, so this open replaces at once.
-      await take(two, close(2));
-      await take(one, open(2, "third"));
-      await take(two, open(3, "fourth"));
-      assert.deepEqual(calls.slice(3), ["close alice 1000 bye", "connect alice third", "close alice 1000 Reconnected", "connect alice fourth"]);
-      assert.deepEqual(acks(two), [1, 2, 3]);
+      assert.deepEqual(acks(two), ["1", "2 waiting 2", "2"]);
     } finally {
       mock.timers.reset();
     }
@@ -178,5 +170,37 @@ describe("a reconnect on the same shard", () => {
     } finally {
       mock.timers.reset();
     }
+  });
+});
+
+describe("a shard whose leader holds a client's open (its acknowledgements name it as waiting)", () => {
+  it("holds the client's onConnect, so its 101, and leaves the socket out of broadcasts, until an acknowledgement no longer names it", async () => {
+    let listener: ((event: MessageEvent) => void) | undefined;
+    const link: LinkSocket = { readyState: 1, send() {}, close() {}, addEventListener: (type: string, on: (event: MessageEvent) => void) => void (type === "message" && (listener = on)) };
+    const map = new Map<string, unknown>();
+    const storage: RoomStorage = {
+      get: async <T>(key: string) => map.get(key) as T | undefined,
+      put: async (key, value) => void map.set(key, value),
+      delete: async (keys) => [keys].flat().forEach((key) => map.delete(key)),
+      list: async <T>({ prefix }: { prefix: string }) => new Map([...map].filter(([key]) => key.startsWith(prefix))) as Map<string, T>,
+    };
+    const received: string[] = [];
+    let state: unknown = null;
+    const alice: Conn = { id: "alice", uri: null, readyState: 1, get state() { return state; }, setState: (next) => (state = next), send: (message) => void received.push(String(message)), close() {} };
+    const host: ShardHost = { party: "main", storage, connections: () => [alice], openLink: async () => link, routerRoom: () => async () => new Response(null, { status: 204 }) };
+    const shard = new ShardRelay(host, "lobby", 2);
+    const fromLeader = (frame: object) => listener?.(new MessageEvent("message", { data: JSON.stringify(frame) }));
+    let opened = false;
+    const connecting = shard.onConnect(alice, { request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=alice-key") }).then(() => (opened = true));
+    await settle();
+    fromLeader({ t: "ack", seq: 1, waiting: [1] });
+    fromLeader({ t: "broadcast", data: { text: "made before the party met alice" }, without: [], upTo: 1 });
+    await settle();
+    assert.equal(opened, false, "its onConnect waits");
+    assert.deepEqual(received, []);
+    fromLeader({ t: "ack", seq: 1 });
+    await connecting;
+    fromLeader({ t: "broadcast", data: { text: "after" }, without: [], upTo: 1 });
+    assert.deepEqual(received, ["after"]);
   });
 });

@@ -60,6 +60,8 @@ interface Audience {
   readonly met: ReadonlyMap<number, ReadonlySet<string>>;
   /** A client's shard, and whether the party has met it; undefined for an id on no shard. */
   find(id: string): { shard: number; met: boolean } | undefined;
+  /** Ids whose reconnect's open on `shard` waits (leader-replace.ts): its socket there is not the party's yet. */
+  waitingOn(shard: number): string[];
 }
 
 /** Broadcasts and sends held to go as one frame to a shard (see COALESCE_MAX_MS). */
@@ -115,7 +117,9 @@ class Fanout {
     let data: Data | undefined;
     let dataBytes = 0;
     this.audience.met.forEach((met, shard) => {
-      const { skipped, met: metSkipped } = left.get(shard) ?? { skipped: [], met: 0 };
+      const { skipped: out, met: metSkipped } = left.get(shard) ?? { skipped: [], met: 0 };
+      const waiting = this.audience.waitingOn(shard);
+      const skipped = waiting.length > 0 ? out.concat(waiting) : out;
       if (met.size <= metSkipped) return;
       // Encoded and measured once per broadcast, whatever the number of shards.
       if (data === undefined) {

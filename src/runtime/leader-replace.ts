@@ -2,103 +2,130 @@
  * A client's open from one shard while its socket on another is still the room's: a reconnect
  * whose old socket's close, sent first, travels through the other shard and has not come yet.
  * Unsharded both sockets are the room's until that close, and what the old one sent runs before
- * it. So the open waits, with every frame of its shard after it (in order, unacknowledged: a
- * leader that restarts meanwhile is sent them again), until the old socket's close is taken or
- * REPLACE_WAIT_MS passed (its client may have vanished, and never send one); then the open
- * replaces the old socket as before. A shard's frames wait at most that long behind a reconnect;
- * the shard sends nothing more until they are acknowledged, so what waits is one link message.
+ * it. So the open waits until the old socket's close is taken, or REPLACE_WAIT_MS passed (its
+ * client may have vanished, and never send one); then it replaces the old socket as before.
+ *
+ * Only that client waits. The leader takes the open and acknowledges it as any frame, but its
+ * acknowledgements name it among those that wait (`waiting`): the shard holds the client's
+ * onConnect, so its 101, until one no longer does (shard-opens.ts). What else comes of that
+ * socket meanwhile (its close) waits behind its open. A leader that loses its memory meanwhile
+ * meets the client as it meets every client then: from its shard's hello.
  */
-import type { LinkEnd } from "./host.js";
 import { REPLACE_WAIT_MS, sameClient } from "./protocol.js";
 import type { RelayFrame } from "./protocol.js";
 
-/** After a wait ran out, how long its shard's frames wait behind no other. */
-const IN_VAIN_MS = 10_000;
-
-/** A frame as the leader took it from its link (leader.ts takeFrame). */
+/** A frame of the waiting client, and whether the room had started when it was taken. */
 interface Held {
-  link: LinkEnd;
   frame: RelayFrame;
-  ack: boolean;
   started: boolean;
 }
 
 interface Waiting<Remote> {
+  shard: number;
   behind: Remote;
   held: Held[];
   timer: ReturnType<typeof setTimeout>;
+  /** It goes on: its frames run in the leader's next turn for frames (until then it still waits). */
   released: boolean;
 }
 
-class WaitingShards<Remote extends { shard: number; key: string | null }> {
-  private readonly waiting = new Map<number, Waiting<Remote>>();
+class WaitingOpens<Remote extends { shard: number; key: string | null }> {
+  /** By client id: one open at a time waits for an id (a later one of the same shard waits behind it). */
+  private readonly waiting = new Map<string, Waiting<Remote>>();
   /** Sockets waited for until REPLACE_WAIT_MS passed: an open of their client no longer waits. */
   private readonly expired = new WeakSet<Remote>();
-  /** When each shard's last wait ran out. */
-  private readonly inVain = new Map<number, number>();
 
-  /** `resume`: run `take()`'s frames in the leader's turn for frames (they are still held until then). */
-  constructor(private readonly resume: (shard: number, take: () => Held[]) => void) {}
-
-  /** Whether `shard`'s frames wait: then each is held. */
-  waits(shard: number): boolean {
-    return this.waiting.has(shard);
-  }
+  constructor(
+    private readonly leader: {
+      /** Runs `step` in the leader's turn for frames (after the frames taken before). */
+      turn: (step: () => Promise<void>) => void;
+      /** Whether the room started: a frame runs only then (leader.ts). */
+      ready: (shard: number) => Promise<boolean>;
+      apply: (shard: number, frame: RelayFrame) => void;
+      /** An open that waited ran: the shard hears it, and which of its opens wait still. */
+      taken: (shard: number, waiting: { waiting?: number[] }) => void;
+    },
+  ) {}
 
   /**
    * The same client's socket on another shard (`existing`, the id's), still the room's, that an
-   * open from `shard` waits for, if it may. Not once it waited the whole time; nor while that
-   * shard's frames wait on `shard`'s (the shards would wait on each other); nor within IN_VAIN_MS
-   * of a wait of `shard`'s that ran out: in a reconnect storm the old sockets are mostly
-   * half-open and send no close, and a shard's frames must not wait once per reconnect. Those
-   * opens replace the old socket at once, as before these waits.
+   * open from `shard` waits for; undefined: it goes at once (no such socket, or it was already
+   * waited for the whole time).
    */
-  behind(shard: number, open: { key: string | null }, existing: Remote | undefined): Remote | undefined {
-    if (!existing || existing.shard === shard || !sameClient(existing.key, open.key) || this.expired.has(existing) || this.leadsTo(existing.shard, shard)) return undefined;
-    return Date.now() - (this.inVain.get(shard) ?? -IN_VAIN_MS) >= IN_VAIN_MS ? existing : undefined;
+  behind(shard: number, open: { id: string; key: string | null }, existing: Remote | undefined): Remote | undefined {
+    if (!existing || existing.shard === shard || !sameClient(existing.key, open.key) || this.expired.has(existing) || this.waiting.has(open.id)) return undefined;
+    return existing;
   }
 
-  /** Whether the frames of shard `from` wait, through the shards they wait behind, on shard `to`'s. */
-  private leadsTo(from: number, to: number): boolean {
-    for (let at = from, hops = 0; hops <= this.waiting.size; hops++) {
-      const waiting = this.waiting.get(at);
-      if (!waiting) return false;
-      at = waiting.behind.shard;
-      if (at === to) return true;
-    }
-    return false;
+  /** Whether frames of `id` from `shard` wait behind its open: then `hold` them. */
+  holds(shard: number, id: string): boolean {
+    return this.waiting.get(id)?.shard === shard;
   }
 
-  /** `shard`'s frames wait behind `remote`, starting with `open`. */
-  wait(shard: number, behind: Remote, open: Held) {
+  hold(id: string, held: Held) {
+    this.waiting.get(id)?.held.push(held);
+  }
+
+  /** The open (`held`, frame number `seq`) of client `id` from `shard` waits behind `behind`. */
+  wait(shard: number, behind: Remote, open: Held & { frame: { id: string } }) {
+    const id = open.frame.id;
     const timer = setTimeout(() => {
       this.expired.add(behind);
-      this.inVain.set(shard, Date.now());
-      this.release(shard);
+      this.release(id);
     }, REPLACE_WAIT_MS);
-    this.waiting.set(shard, { behind, held: [open], timer, released: false });
+    this.waiting.set(id, { shard, behind, held: [open], timer, released: false });
   }
 
-  hold(shard: number, held: Held) {
-    this.waiting.get(shard)?.held.push(held);
+  /** For an acknowledgement to `shard`: the frame numbers of its opens that wait (a later socket's of the id too, behind the first; and `also`). */
+  on(shard: number, also: Held[] = []): { waiting?: number[] } {
+    const seqs: number[] = [];
+    const opens = (held: Held[]) => held.forEach(({ frame }) => frame.t === "open" && seqs.push(frame.seq));
+    this.waiting.forEach((waiting) => waiting.shard === shard && opens(waiting.held));
+    opens(also);
+    return seqs.length > 0 ? { waiting: seqs } : {};
   }
 
-  /** `remote` is no longer the room's (its close taken, or forgotten): the frames waiting behind it go on. */
+  /** The ids whose opens from `shard` wait: broadcasts to that shard leave their new socket out. */
+  idsOn(shard: number): string[] {
+    const ids: string[] = [];
+    this.waiting.forEach((waiting, id) => waiting.shard === shard && ids.push(id));
+    return ids;
+  }
+
+  /** `remote` is no longer the room's (its close taken, or forgotten): the opens waiting behind it go on. */
   gone(remote: Remote) {
-    this.waiting.forEach((waiting, shard) => waiting.behind === remote && this.release(shard));
+    this.waiting.forEach((waiting, id) => waiting.behind === remote && this.release(id)); // (a released one is skipped)
   }
 
-  private release(shard: number) {
-    const waiting = this.waiting.get(shard);
+  /** `shard` started afresh: the sockets whose opens waited are gone with it, and never met. */
+  drop(shard: number) {
+    this.waiting.forEach((waiting, id) => {
+      if (waiting.shard !== shard) return;
+      clearTimeout(waiting.timer);
+      this.waiting.delete(id);
+    });
+  }
+
+  private release(id: string) {
+    const waiting = this.waiting.get(id);
     if (!waiting || waiting.released) return;
     waiting.released = true;
     clearTimeout(waiting.timer);
-    this.resume(shard, () => {
-      this.waiting.delete(shard);
-      return waiting.held;
+    const { shard, held } = waiting;
+    // Each frame in a turn of its own, as frames from a link are; no await between the waiting's
+    // end and the open's run, so its socket stays out of broadcasts until the party meets it.
+    this.leader.turn(async () => {
+      let ready = await this.leader.ready(shard);
+      if (this.waiting.get(id) === waiting) this.waiting.delete(id);
+      for (let i = 0; i < held.length; i++) {
+        const { frame, started } = held[i]!;
+        if (i > 0) ready = await this.leader.ready(shard);
+        if (started && ready) this.leader.apply(shard, frame);
+        if (frame.t === "open") this.leader.taken(shard, this.on(shard, held.slice(i + 1)));
+      }
     });
   }
 }
 
-export { WaitingShards };
+export { WaitingOpens };
 export type { Held };

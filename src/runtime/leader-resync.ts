@@ -19,6 +19,8 @@ class Resync {
   private readonly waiting = new Map<number, () => void>();
   /** Shards that said hello since this start began: their hello is not waited for again. */
   private readonly heardFrom = new Set<number>();
+  /** Shards asked for a hello, by the hellos taken from them then: asked once until one comes. */
+  private readonly askedHello = new Map<number, number>();
 
   constructor(
     private readonly host: LeaderHost,
@@ -40,6 +42,13 @@ class Resync {
       this.waiting.clear();
     });
     return { linked, all };
+  }
+
+  /** Asks a shard for a hello, once for all the frames that came after its hello number `since`. */
+  askHello(shard: number, link: LinkEnd, since: number) {
+    if (this.askedHello.get(shard) === since) return;
+    this.askedHello.set(shard, since);
+    this.toLink(link, { t: "resync" });
   }
 
   /** A shard said hello. */

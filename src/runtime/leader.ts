@@ -21,7 +21,7 @@ import { unpack } from "./link-frames.js";
 import { BATCH_TYPE, HEADER, ID_GRACE_MS, closeReason, decode, injectedFault, isLink, linkShard, sameClient } from "./protocol.js";
 import type { Kept, LeaderFrame, Message, RelayFrame, ShardFrame } from "./protocol.js";
 import { Resync } from "./leader-resync.js";
-import { WaitingShards } from "./leader-replace.js";
+import { WaitingOpens } from "./leader-replace.js";
 import { RemoteConnection, connectRequest, roomConnection, roomConnections } from "./remote-connection.js";
 
 class LeaderCore {
@@ -31,7 +31,7 @@ class LeaderCore {
   /** Ids of the clients the party has met, per shard, and of those opened but not met yet: what a broadcast reaches, without a look at every client. */
   private readonly metByShard = new Map<number, Set<string>>();
   private readonly unmet = new Set<string>();
-  private readonly audience = { met: this.metByShard, find: (id: string) => this.placed(id) };
+  private readonly audience = { met: this.metByShard, find: (id: string) => this.placed(id), waitingOn: (shard: number) => this.waiting.idsOn(shard) };
   /** Keyed clients whose last socket closed, within ID_GRACE_MS: their ids are still theirs. */
   private readonly departed = new DepartedIds();
   private readonly shards = new Map<number, ShardState>();
@@ -40,15 +40,14 @@ class LeaderCore {
   private namedByShards: string | undefined;
   /** Hellos taken from each shard: which of its frames came after which hello. */
   private readonly hellos = new Map<number, number>();
-  /** Shards asked for a hello, by the hellos taken from them then: asked once until one comes. */
-  private readonly askedHello = new Map<number, number>();
   /** Frames from shards, taken one after another. */
   private frames: Promise<void> = Promise.resolve();
-  /** Shards whose frames wait behind a reconnect's open; once it goes on, each frame again in a turn of its own. */
-  private readonly waiting = new WaitingShards<RemoteConnection>((shard, take) => {
-    this.frames = this.frames.then(async () => {
-      for (const held of take()) this.takeFrame(shard, held.link, held.frame, held.ack, (await this.ready(shard)) && held.started);
-    }).catch((error: unknown) => console.error("party-shard: a frame from shard", shard, "failed", error));
+  /** Reconnects' opens waiting for their old socket's close on another shard (leader-replace.ts). */
+  private readonly waiting = new WaitingOpens<RemoteConnection>({
+    turn: (step) => void (this.frames = this.frames.then(step).catch((error: unknown) => console.error("party-shard: a reconnect's frames failed", error))),
+    ready: (shard) => this.ready(shard),
+    apply: (shard, frame) => this.apply(shard, frame),
+    taken: (shard, waiting) => this.openTaken(shard, waiting),
   });
 
   /** For the load view: invocations (link messages in, requests), messages handed to the party, storage operations (none: shards store what it keeps), and when this memory began. */
@@ -124,10 +123,8 @@ class LeaderCore {
     if (req.headers.has(HEADER.stats)) return Response.json({ ...this.fanout.stats, ...this.writes.stats, ...this.counts });
     if (req.headers.get("content-type") === WRITES_TYPE) return this.writes.forwarded(req);
     if (req.headers.has(HEADER.connection)) return req.headers.get("content-type") === BATCH_TYPE ? this.writes.writeBatch(req) : this.writes.write(req);
-    if (req.headers.has(HEADER.forwarded) && injectedFault(this.host.env, req.headers.get(HEADER.attempt) !== "1", "a forwarded request") === "before") {
-      return new Response("injected fault", { status: 503 });
-    }
-    return undefined;
+    const faulty = req.headers.has(HEADER.forwarded) && injectedFault(this.host.env, req.headers.get(HEADER.attempt) !== "1", "a forwarded request") === "before";
+    return faulty ? new Response("injected fault", { status: 503 }) : undefined;
   }
 
   // ─── Frames from shards ───
@@ -175,23 +172,31 @@ class LeaderCore {
   private takeFrame(shard: number, link: LinkEnd, frame: RelayFrame, ack: boolean, started = true) {
     const state = this.shards.get(shard);
     // This leader started afresh and the shard has not said hello: its hello brings this frame again.
-    if (!state) return this.askHello(shard, link, this.hellos.get(shard) ?? 0);
+    if (!state) return this.resync.askHello(shard, link, this.hellos.get(shard) ?? 0);
     // Frames still arriving on a link this leader dropped are sent again on the next one.
     if (state.linkId !== link.id) return;
-    // Behind a reconnect's open that waits for its old socket on another shard to close (leader-replace.ts).
-    if (this.waiting.waits(shard)) return this.waiting.hold(shard, { link, frame, ack, started });
     // A repeat (its ack was lost with a link) is acknowledged again, never run again.
     if (frame.seq > state.processed) {
-      const behind = frame.t === "open" && started ? this.waiting.behind(shard, frame, this.remotes.get(frame.id)) : undefined;
-      if (behind) return this.waiting.wait(shard, behind, { link, frame, ack, started });
       const fault = injectedFault(this.host.env, frame.retry, `a ${frame.t} frame`);
       if (fault === "before") return this.dropLink(state, link);
       state.processed = frame.seq;
-      if (started) this.apply(shard, frame);
+      // A reconnect's open waits for its old socket on another shard to close, and its socket's frames behind it (leader-replace.ts).
+      const behind = frame.t === "open" && started ? this.waiting.behind(shard, frame, this.remotes.get(frame.id)) : undefined;
+      if (behind) this.waiting.wait(shard, behind, { frame, started });
+      else if (this.waiting.holds(shard, frame.id)) this.waiting.hold(frame.id, { frame, started });
+      else if (started) this.apply(shard, frame);
       else this.lost(shard, frame);
       if (fault === "after") return this.dropLink(state, link);
     }
-    if (ack) this.toLink(link, { t: "ack", seq: state.processed });
+    if (ack) this.toLink(link, { t: "ack", seq: state.processed, ...this.waiting.on(shard) });
+  }
+
+  /** A waiting open ran: its shard hears it (the client's 101 goes) after the broadcasts held to coalesce, made before the party met it. */
+  private openTaken(shard: number, waiting: { waiting?: number[] }) {
+    this.fanout.releaseHeld(shard);
+    const state = this.shards.get(shard);
+    const link = state?.linkId === undefined ? undefined : this.host.link(state.linkId);
+    if (state && link) this.toLink(link, { t: "ack", seq: state.processed, ...waiting });
   }
 
   /** A frame of a room that did not start: an open is closed 1011, as PartyServer closes a direct socket then (its client reconnects, which tries the start again); a close forgets its client without onClose. */
@@ -205,13 +210,6 @@ class LeaderCore {
   private toLink(link: LinkEnd, frame: LeaderFrame) {
     this.fanout.stats.linkFramesOut++;
     link.send(JSON.stringify(frame));
-  }
-
-  /** Asks a shard for a hello, once for all the frames that came after its hello number `since`. */
-  private askHello(shard: number, link: LinkEnd, since: number) {
-    if (this.askedHello.get(shard) === since) return;
-    this.askedHello.set(shard, since);
-    this.toLink(link, { t: "resync" });
   }
 
   /** An injected fault: the link breaks; what the party sends meanwhile waits for the next one. */
@@ -228,6 +226,7 @@ class LeaderCore {
       // A shard (or this leader) we have not met: its clients are as it says, up to what was acked.
       const listed = new Set(hello.clients.map((client) => client.id));
       for (const remote of this.remotesOn(shard)) if (!listed.has(remote.id)) this.gone(remote, 1006, "shard restarted");
+      this.waiting.drop(shard);
       for (const client of hello.clients) if (this.remotes.get(client.id)?.shard !== shard) this.addRemote(shard, client.id, client.uri, client.key, client.kept, client.socket);
       // A leader woken from hibernation forgot who left lately: the shards remember (older shards name none).
       for (const entry of hello.left ?? []) if (!this.remotes.has(entry.id)) this.departed.remember(entry);
@@ -244,7 +243,7 @@ class LeaderCore {
     state.linkId = link.id;
     state.hellos = hello.n ?? 0;
     // What this leader took that the shard does not know of (the ack was lost with a link).
-    if (state.processed > hello.acked) this.toLink(link, { t: "ack", seq: state.processed });
+    if (state.processed > hello.acked) this.toLink(link, { t: "ack", seq: state.processed, ...this.waiting.on(shard) });
     if (this.fanout.relinked(state, link, hello)) {
       // Frames for this shard's clients were dropped before it got them: rather than miss them
       // silently, each client is closed to reconnect and be greeted again.

@@ -182,7 +182,7 @@ type ShardFrame =
  * party hibernates, so an idle link may close and let it be evicted, as it would be unsharded.
  */
 type LeaderFrame =
-  | { t: "ack"; seq: number }
+  | { t: "ack"; seq: number; waiting?: number[] }
   | { t: "resync" }
   | { t: "welcome"; leader: string; hibernates?: boolean }
   | ({ n?: number } & (

@@ -26,9 +26,12 @@ class OpenWaits {
   /** By the open's frame number. */
   private readonly waits = new Map<number, { id: string; socket: string; done: (closed?: Closed) => void }>();
 
+  /** Opens the leader took but holds (its last acknowledgement's `waiting`: leader-replace.ts). */
+  private held: readonly number[] = [];
+
   /** Resolves once `release` passes frame `seq` (the open of client `id`, its socket tagged `socket`), or OPEN_WAIT_MS passed; with the leader's close, if that ended it. */
   wait(id: string, socket: string, seq: number, acked: number): Promise<Closed | undefined> {
-    if (seq <= acked) return Promise.resolve(undefined);
+    if (seq <= acked && !this.held.includes(seq)) return Promise.resolve(undefined);
     return new Promise((resolve) => {
       const timer = setTimeout(() => done(), OPEN_WAIT_MS);
       const done = (closed?: Closed) => {
@@ -38,6 +41,17 @@ class OpenWaits {
       };
       this.waits.set(seq, { id, socket, done });
     });
+  }
+
+  /** Whether the leader holds the open numbered `seq` (taken, its onConnect not run yet): its socket gets no broadcast meanwhile. */
+  holds(seq: number): boolean {
+    return this.held.includes(seq);
+  }
+
+  /** The leader acknowledged every frame up to `acked`; the opens numbered in `waiting` it holds still. */
+  acked(acked: number, waiting: readonly number[] = []) {
+    this.held = waiting;
+    this.waits.forEach((wait, seq) => seq <= acked && !waiting.includes(seq) && wait.done());
   }
 
   /**

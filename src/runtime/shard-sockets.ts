@@ -78,6 +78,8 @@ class ShardSockets {
     private readonly host: ShardHost,
     /** The frame number of each client's open: a broadcast reaches only clients the leader knew then. */
     private readonly openSeq: ReadonlyMap<string, number>,
+    /** Whether the leader holds the open numbered so (shard-opens.ts): that client is not the party's yet. */
+    private readonly held: (seq: number) => boolean = () => false,
   ) {}
 
   /**
@@ -187,7 +189,8 @@ class ShardSockets {
   broadcast({ data, without, upTo }: { data: Data; without: string[]; upTo: number }) {
     const message = decode(data);
     for (const conn of this.host.connections()) {
-      if ((this.openSeq.get(conn.id) ?? 0) <= upTo && !without.includes(conn.id) && !isIgnored(conn)) conn.send(message);
+      const open = this.openSeq.get(conn.id) ?? 0;
+      if (open <= upTo && !this.held(open) && !without.includes(conn.id) && !isIgnored(conn)) conn.send(message);
     }
   }
 }

@@ -81,7 +81,7 @@ class ShardRelay {
     this.load = new LoadReporter(host, leaderRoom, shard, () => this.sockets.count(), () => this.incarnation, () => this.storageOps);
     this.storage = counted(host.storage, () => this.storageOps++);
     this.departures = new Departures(this.storage);
-    this.sockets = new ShardSockets(host, this.openSeq);
+    this.sockets = new ShardSockets(host, this.openSeq, (seq) => this.opening.holds(seq));
   }
 
   async onConnect(conn: Conn, ctx: { request: Request }) {
@@ -327,7 +327,7 @@ class ShardRelay {
         this.acked = Math.max(this.acked, frame.seq);
         while (this.unacked[0] && this.unacked[0].frame.seq <= this.acked) this.unackedBytes -= this.unacked.shift()!.bytes;
         this.closing.taken(this.acked);
-        this.opening.release(this.acked);
+        this.opening.acked(this.acked, frame.waiting);
         if (socket === this.link && this.sent <= this.acked) this.sendWaiting(socket);
         this.idleLink(socket);
         return;
