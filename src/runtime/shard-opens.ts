@@ -48,6 +48,12 @@ class OpenWaits {
     return this.held.includes(seq);
   }
 
+  /** The shard starts afresh (its numbering too): every wait ends, and no open is held. */
+  reset() {
+    this.held = [];
+    this.release(Number.MAX_SAFE_INTEGER);
+  }
+
   /** The leader acknowledged every frame up to `acked`; the opens numbered in `waiting` it holds still. */
   acked(acked: number, waiting: readonly number[] = []) {
     this.held = waiting;

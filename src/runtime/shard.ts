@@ -265,7 +265,7 @@ class ShardRelay {
     this.unacked.length = 0;
     this.unackedBytes = 0;
     this.openSeq.clear();
-    this.opening.release(Number.MAX_SAFE_INTEGER);
+    this.opening.reset();
     this.closing.clear();
     this.inbox.reset();
     this.link?.close(1000, "starting afresh");
