@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, it, mock } from "node:test";
-import type { Conn, LeaderHost, LinkEnd, LinkSocket, RoomStorage, ShardHost } from "../src/runtime/host.js";
+import type { Conn, LeaderHost, LinkEnd, LinkSocket, ShardHost } from "../src/runtime/host.js";
 import { LeaderCore } from "../src/runtime/leader.js";
 import { ShardRelay } from "../src/runtime/shard.js";
+import { memoryStorage } from "./helpers/memory-storage.js";
 
 // Node 20 has no CloseEvent; the workers runtime does (the leader dispatches one on a close).
 globalThis.CloseEvent ??= class extends Event {} as unknown as typeof CloseEvent;
@@ -160,13 +161,8 @@ describe("an id belongs to its key at the leader", () => {
 /** A shard with its storage and sockets; `sent` is what went over its link. */
 /** `attachmentMax`: bytes of state a socket takes (setState throws past it, as workerd does: 2,048 on partykit dev's). */
 function shard(attachmentMax = 16_384) {
-  const map = new Map<string, unknown>();
-  const storage: RoomStorage = {
-    get: async <T>(key: string) => structuredClone(map.get(key)) as T | undefined,
-    put: async (key, value) => void map.set(key, structuredClone(value)),
-    delete: async (keys) => [keys].flat().forEach((key) => map.delete(key)),
-    list: async <T>({ prefix }: { prefix: string }) => new Map([...map].filter(([key]) => key.startsWith(prefix))) as Map<string, T>,
-  };
+  const storage = memoryStorage();
+  const map = storage.map;
   const sent: { t: string; id?: string; left?: { id: string; seq: number }[] }[] = [];
   const listeners: ((event: MessageEvent) => void)[] = [];
   const link: LinkSocket & { closed: boolean } = {

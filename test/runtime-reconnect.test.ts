@@ -5,11 +5,12 @@
  */
 import assert from "node:assert/strict";
 import { describe, it, mock } from "node:test";
-import type { Conn, LinkEnd, LinkSocket, RoomStorage, ShardHost } from "../src/runtime/host.js";
+import type { Conn, LinkEnd, LinkSocket, ShardHost } from "../src/runtime/host.js";
 import { LeaderCore } from "../src/runtime/leader.js";
 import { ShardRelay } from "../src/runtime/shard.js";
 import { REPLACE_WAIT_MS } from "../src/runtime/protocol.js";
 import { leaderHostWith } from "./helpers/leader-host.js";
+import { memoryStorage } from "./helpers/memory-storage.js";
 
 // Node 20 has no CloseEvent; the workers runtime does (the leader dispatches one on a close).
 globalThis.CloseEvent ??= class extends Event {} as unknown as typeof CloseEvent;
@@ -89,13 +90,7 @@ describe("a reconnect on another shard", () => {
 describe("a reconnect on the same shard", () => {
   /** A shard whose link acknowledges every frame at once; `sent`: the frames it relayed, in order. */
   function shardWithLink() {
-    const map = new Map<string, unknown>();
-    const storage: RoomStorage = {
-      get: async <T>(key: string) => map.get(key) as T | undefined,
-      put: async (key, value) => void map.set(key, structuredClone(value)),
-      delete: async (keys) => [keys].flat().forEach((key) => map.delete(key)),
-      list: async <T>({ prefix }: { prefix: string }) => new Map([...map].filter(([key]) => key.startsWith(prefix))) as Map<string, T>,
-    };
+    const storage = memoryStorage();
     const sent: { t: string; id?: string; seq?: number; code?: number; reason?: string; data?: { text: string } }[] = [];
     let onFrame: ((event: MessageEvent) => void) | undefined;
     const link: LinkSocket = {
@@ -177,13 +172,7 @@ describe("a shard whose leader holds a client's open (its acknowledgements name 
   it("holds the client's onConnect, so its 101, and leaves the socket out of broadcasts, until an acknowledgement no longer names it", async () => {
     let listener: ((event: MessageEvent) => void) | undefined;
     const link: LinkSocket = { readyState: 1, send() {}, close() {}, addEventListener: (type: string, on: (event: MessageEvent) => void) => void (type === "message" && (listener = on)) };
-    const map = new Map<string, unknown>();
-    const storage: RoomStorage = {
-      get: async <T>(key: string) => map.get(key) as T | undefined,
-      put: async (key, value) => void map.set(key, value),
-      delete: async (keys) => [keys].flat().forEach((key) => map.delete(key)),
-      list: async <T>({ prefix }: { prefix: string }) => new Map([...map].filter(([key]) => key.startsWith(prefix))) as Map<string, T>,
-    };
+    const storage = memoryStorage();
     const received: string[] = [];
     let state: unknown = null;
     const alice: Conn = { id: "alice", uri: null, readyState: 1, get state() { return state; }, setState: (next) => (state = next), send: (message) => void received.push(String(message)), close() {} };

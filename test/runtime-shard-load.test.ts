@@ -1,21 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, it, mock } from "node:test";
-import type { Conn, LinkSocket, RoomStorage, ShardHost } from "../src/runtime/host.js";
+import type { Conn, LinkSocket, ShardHost } from "../src/runtime/host.js";
 import { unpack } from "../src/runtime/link-frames.js";
 import type { LoadReport } from "../src/runtime/protocol.js";
 import { ShardRelay } from "../src/runtime/shard.js";
+import { memoryStorage } from "./helpers/memory-storage.js";
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 /** A shard whose load reports wait until `answer()`; `reports` is every report sent, `inFlight` the most at once. */
 function shard() {
-  const map = new Map<string, unknown>();
-  const storage: RoomStorage = {
-    get: async <T>(key: string) => map.get(key) as T | undefined,
-    put: async (key, value) => void map.set(key, value),
-    delete: async (keys) => [keys].flat().forEach((key) => map.delete(key)),
-    list: async <T>({ prefix }: { prefix: string }) => new Map([...map].filter(([key]) => key.startsWith(prefix))) as Map<string, T>,
-  };
+  const storage = memoryStorage();
   // As the leader: every link message acknowledged (a client's onConnect waits for it).
   let onFrame: ((event: MessageEvent) => void) | undefined;
   const link: LinkSocket = {

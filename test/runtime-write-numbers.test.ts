@@ -1,25 +1,16 @@
 import assert from "node:assert/strict";
 import { describe, it, mock } from "node:test";
-import type { Conn, LeaderHost, LinkEnd, LinkSocket, RoomStorage, ShardHost } from "../src/runtime/host.js";
+import type { Conn, LeaderHost, LinkEnd, LinkSocket, ShardHost } from "../src/runtime/host.js";
 import { LeaderCore } from "../src/runtime/leader.js";
 import { RecentWrites, Sequences } from "../src/runtime/leader-writes.js";
 import { ShardRelay } from "../src/runtime/shard.js";
+import { memoryStorage } from "./helpers/memory-storage.js";
 
 globalThis.CloseEvent ??= class extends Event {} as unknown as typeof CloseEvent;
 const settle = async () => {
   for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve));
 };
 
-function memoryStorage(): RoomStorage & { map: Map<string, unknown> } {
-  const map = new Map<string, unknown>();
-  return {
-    map,
-    get: async <T>(key: string) => map.get(key) as T | undefined,
-    put: async (key, value) => void map.set(key, structuredClone(value)),
-    delete: async (keys) => [keys].flat().forEach((key) => map.delete(key)),
-    list: async <T>({ prefix }: { prefix: string }) => new Map([...map].filter(([key]) => key.startsWith(prefix))) as Map<string, T>,
-  };
-}
 
 /** A client socket whose state the platform keeps (its attachment). */
 function socket(id: string): Conn & { readyState: number } {
