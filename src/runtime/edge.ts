@@ -15,7 +15,7 @@
 import { MAX_BATCH_BYTES, MAX_BATCH_WRITES, parseBatch, parseSeq, type BatchEntry, type BatchResult } from "./batch.js";
 import { placeAtEdge, shardsHolding } from "./edge-placement.js";
 import type { Edge } from "./host.js";
-import { BATCH_TYPE, HEADER, KEY_PARAM, LINK_ID_PREFIX, MAX_CF_BYTES, MAX_ID_LENGTH, UNKNOWN_CONNECTION, readBody, sameKey, shardRoomId, sleep, stripInternalHeaders, utf8Length } from "./protocol.js";
+import { BATCH_TYPE, HEADER, KEY_PARAM, LINK_ID_PREFIX, MAX_CF_BYTES, MAX_ID_LENGTH, UNKNOWN_CONNECTION, readBody, sameKey, shardRoomId, sleep, stripInternalHeaders, utf8Length, withTimeout } from "./protocol.js";
 
 /** Delivery of a POST to the leader: attempts, time per attempt, and backoff between them. */
 const MAX_ATTEMPTS = 4;
@@ -353,16 +353,6 @@ function pathAfterRoom(url: string): string {
   const { pathname, search } = new URL(url);
   const rest = pathname.split("/").slice(4).join("/");
   return rest || search ? `/${rest}${search}` : "";
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => {
-    if (timer !== undefined) clearTimeout(timer);
-  });
 }
 
 function json(status: number, body: unknown, headers: Record<string, string> = {}): Response {

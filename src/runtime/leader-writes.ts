@@ -35,6 +35,11 @@ const SEQ_MEMORY_BYTES = 8_388_608;
 /** How long the leader waits for forwarded writes to run before it answers them (they were taken either way). */
 const FORWARDED_WAIT_MS = 2_000;
 
+/** Settles once `run` does, or once `ms` passed (Infinity: only the run). */
+function atMost(run: Promise<unknown> | undefined, ms: number): Promise<unknown> | undefined {
+  return ms === Infinity ? run : Promise.race([run, sleep(ms)]);
+}
+
 /** What the writes need of the leader. */
 interface WriteTarget {
   readonly env: Record<string, unknown>;
@@ -69,7 +74,7 @@ class LeaderWrites {
     if (seq === null) return new Response(`${HEADER.seq} is a positive integer`, { status: 400 });
     const outcome = await this.takeWrite(req.headers.get(HEADER.connection), req.headers.get(HEADER.key), type, body, idempotencyKey, seq, retry, "a routed write");
     outcome.remote?.mirrorSeq();
-    await (waitMs === Infinity ? outcome.done : Promise.race([outcome.done, sleep(waitMs)]));
+    await atMost(outcome.done, waitMs);
     // The header says this room takes batches: a helper sends one only after seeing it.
     return new Response(outcome.error ?? "ok", { status: outcome.status, headers: { [HEADER.batch]: "1" } });
   }
@@ -131,7 +136,7 @@ class LeaderWrites {
     } finally {
       this.leader.fanout.endBatch();
     }
-    await (waitMs === Infinity ? Promise.all(runs) : Promise.race([Promise.all(runs), sleep(waitMs)]));
+    await atMost(Promise.all(runs), waitMs);
     return Response.json({ results }, { headers: { [HEADER.batch]: "1" } });
   }
 

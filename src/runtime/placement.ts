@@ -13,7 +13,7 @@
  */
 import { json } from "./edge.js";
 import type { RoomFetch } from "./host.js";
-import { HEADER, shardRoomId } from "./protocol.js";
+import { HEADER, shardRoomId, withTimeout } from "./protocol.js";
 import type { LoadReport } from "./protocol.js";
 import { ShardLoads, chooseShard, shardsInUse } from "./shard-choice.js";
 
@@ -76,17 +76,14 @@ class Placement {
     });
   }
 
-  private async askCount(shard: number): Promise<ShardCount> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${START_ASK_MS} ms`)), START_ASK_MS)));
-    try {
-      const res = await Promise.race([this.routerRoom(shardRoomId(this.room, shard))("", { method: "GET" }), late]);
-      const { connections, startedAt, storageOps } = (await Promise.race([res.json(), late])) as { connections?: unknown; startedAt?: unknown; storageOps?: unknown };
+  private askCount(shard: number): Promise<ShardCount> {
+    const asked = async (): Promise<ShardCount> => {
+      const res = await this.routerRoom(shardRoomId(this.room, shard))("", { method: "GET" });
+      const { connections, startedAt, storageOps } = (await res.json()) as { connections?: unknown; startedAt?: unknown; storageOps?: unknown };
       if (!res.ok || !isCount(connections)) throw new Error(`answered ${res.status} without a count`);
       return { connections, startedAt: isCount(startedAt) ? startedAt : null, storageOps: isCount(storageOps) ? storageOps : null };
-    } finally {
-      if (timer !== undefined) clearTimeout(timer);
-    }
+    };
+    return withTimeout(asked(), START_ASK_MS);
   }
 
   async onRequest(req: Request): Promise<Response> {

@@ -313,6 +313,17 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/** `promise`, or a rejection ("no answer within ms ms") once `ms` passed; the timer goes either way. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => {
+    if (timer !== undefined) clearTimeout(timer);
+  });
+}
+
 /** Ids travel percent-encoded, so any id fits in a header. */
 function decodeId(header: string | null): string | undefined {
   try {
@@ -377,6 +388,7 @@ export {
   sameKey,
   shardRoomId,
   sleep,
+  withTimeout,
   stripInternalHeaders,
   utf8Length,
   VIEW_TOKEN_VAR,

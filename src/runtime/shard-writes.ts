@@ -15,7 +15,7 @@
 import type { RoomFetch } from "./host.js";
 import { WRITES_TYPE, forwardedHeaders } from "./forwarded-writes.js";
 import type { ForwardedAnswer, ForwardedWrite } from "./forwarded-writes.js";
-import { HEADER, fromBase64, toBase64 } from "./protocol.js";
+import { HEADER, fromBase64, toBase64, withTimeout } from "./protocol.js";
 
 /**
  * How long a write waits for others to share its request to the leader; and, while an earlier
@@ -86,14 +86,15 @@ class ShardWrites {
   }
 
   private async send(batch: Waiting[]) {
-    let timer: ReturnType<typeof setTimeout> | undefined;
     this.inFlight++;
     try {
-      const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${LEADER_TIMEOUT_MS} ms`)), LEADER_TIMEOUT_MS)));
       const body = JSON.stringify({ writes: batch.map(({ write }) => write) });
-      const res = await Promise.race([this.leader()("", { method: "POST", headers: { "content-type": WRITES_TYPE }, body }), late]);
-      if (!res.ok) throw new Error(`the leader answered ${res.status}: ${await res.text()}`);
-      const { answers } = (await Promise.race([res.json(), late])) as { answers: ForwardedAnswer[] };
+      const asked = async () => {
+        const res = await this.leader()("", { method: "POST", headers: { "content-type": WRITES_TYPE }, body });
+        if (!res.ok) throw new Error(`the leader answered ${res.status}: ${await res.text()}`);
+        return (await res.json()) as { answers: ForwardedAnswer[] };
+      };
+      const { answers } = await withTimeout(asked(), LEADER_TIMEOUT_MS);
       batch.forEach(({ answer }, i) => {
         const given = answers[i];
         answer(given ? new Response(given.body === null ? null : fromBase64(given.body), { status: given.status, headers: given.headers }) : unanswered());
@@ -102,7 +103,6 @@ class ShardWrites {
       console.error(`party-shard: ${batch.length} routed writes did not reach the leader`, error);
       for (const { answer } of batch) answer(unanswered());
     } finally {
-      if (timer !== undefined) clearTimeout(timer);
       if (--this.inFlight === 0 && this.due) this.flush();
     }
   }
