@@ -129,6 +129,50 @@ describe("a shard says what it got of the leader's frames with the frames it sen
     assert.equal(messages.filter((message) => message.t === "got").length, 0);
   });
 
+  it("a `got` alone never goes before frames waiting to go: it rides on them, as the leader takes a `got` to come after what was relayed before (leader-replace.ts)", async () => {
+    const { relay, messages, socket, ack, fromLeader } = shardWithLink();
+    const alice = socket("alice");
+    const opening = relay.onConnect(alice, { request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=k") });
+    await settle();
+    fromLeader({ t: "welcome", leader: "L1" });
+    ack(1);
+    await opening;
+    relay.onMessage(alice, "m1");
+    await turn();
+    // m1 is on its way, not acknowledged: m2 waits for its ack.
+    relay.onMessage(alice, "m2");
+    await turn();
+    fromLeader({ t: "mark", n: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.equal(messages.filter((message) => message.t === "got").length, 0, "past GOT_AFTER_MS, with m2 still to go: no `got` alone");
+    ack(2);
+    await turn();
+    const last = messages.at(-1)!;
+    assert.deepEqual([last.t, (last as { got?: number }).got, framesIn(last).map((frame) => frame.seq)], ["frames", 1, [3]]);
+  });
+
+  it("a hello names a client whose close the leader has not taken, though its id closed again since (a reconnect on this shard that closed at once)", async () => {
+    const { relay, messages, socket, ack, fromLeader, close } = shardWithLink();
+    const request = { request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=k") };
+    const first = socket("alice");
+    const opening = relay.onConnect(first, request);
+    await settle();
+    fromLeader({ t: "welcome", leader: "L1" });
+    ack(1);
+    await opening;
+    // The leader knows the first socket; neither close, nor the second open, is taken.
+    await close(first);
+    const second = socket("alice");
+    void relay.onConnect(second, request);
+    await settle();
+    await close(second);
+    fromLeader({ t: "resync" });
+    await settle();
+    const hello = messages.filter((message) => message.t === "hello").at(-1) as Extract<ShardFrame, { t: "hello" }>;
+    assert.equal(hello.acked, 1);
+    assert.deepEqual(hello.clients.map((client) => client.id), ["alice"], "its close comes after the hello: a leader woken meanwhile runs its onClose");
+  });
+
   it("the leader takes it from the batch: what it kept for the shard is dropped, and not sent again on the next link", async () => {
     /** What a leader sends again on a shard's next link after a batch that says `got` (or not). */
     const resent = async (got: number | undefined) => {

@@ -85,6 +85,8 @@ describe("a frame crosses the link as text, or with its bytes as bytes", () => {
     // Bound to two frames' bytes: the first two go together, the third alone.
     const bounded = packBatches(entries, entries[0]!.bytes + entries[1]!.bytes);
     assert.deepEqual(bounded.map((each) => (unpack<ShardFrame>(each).t === "frames" ? (unpack<ShardFrame>(each) as { frames: unknown[] }).frames.length : 1)), [2, 1]);
+    // What the shard got of the leader's frames goes in the last message: after every frame before it.
+    assert.deepEqual(packBatches(entries, entries[0]!.bytes + entries[1]!.bytes, 7).map((each) => (unpack<ShardFrame>(each) as { got?: number }).got), [undefined, 7]);
   });
 
   it("a frame that is neither text nor a binary frame is refused, not misread", () => {

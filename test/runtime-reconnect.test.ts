@@ -9,6 +9,7 @@ import type { Conn, LinkEnd, LinkSocket, ShardHost } from "../src/runtime/host.j
 import { LeaderCore } from "../src/runtime/leader.js";
 import { ShardRelay } from "../src/runtime/shard.js";
 import { REPLACE_WAIT_MS } from "../src/runtime/protocol.js";
+import { REPLACE_MAX_WAIT_MS } from "../src/runtime/leader-replace.js";
 import { leaderHostWith } from "./helpers/leader-host.js";
 import { memoryStorage } from "./helpers/memory-storage.js";
 
@@ -21,7 +22,7 @@ const settle = async () => {
 
 /** A link of shard `shard`, whose frames to the shard are kept, parsed. */
 function fakeLink(shard: number) {
-  const toShard: { t: string; seq?: number; waiting?: number[]; code?: number; reason?: string; at?: string }[] = [];
+  const toShard: { t: string; n?: number; seq?: number; waiting?: number[]; code?: number; reason?: string; at?: string }[] = [];
   const link: LinkEnd & { toShard: typeof toShard } = { id: `party-shard-link-${shard}-test`, readyState: 1, send: (text) => toShard.push(JSON.parse(text)), close() {}, toShard };
   return link;
 }
@@ -30,12 +31,16 @@ const hello = (shard: number) => ({ t: "hello", room: "lobby", incarnation: `sha
 const open = (seq: number, socket: string, id = "alice") => ({ t: "open", seq, id, socket, uri: "http://host/parties/main/lobby", key: `${id}-key`, headers: [] });
 const message = (seq: number, id: string, text: string) => ({ t: "message", seq, id, data: { text } });
 const close = (seq: number) => ({ t: "close", seq, id: "alice", code: 1000, reason: "bye" });
+/** The number of the mark the leader sent down `link` (leader-replace.ts). */
+const markOn = (link: ReturnType<typeof fakeLink>) => link.toShard.filter((frame) => frame.t === "mark").at(-1)?.n;
 const acks = (link: ReturnType<typeof fakeLink>) => link.toShard.filter((frame) => frame.t === "ack").map(({ seq, waiting }) => (waiting ? `${seq} waiting ${waiting.join(",")}` : `${seq}`));
 
 async function room() {
-  const [one, two] = [fakeLink(1), fakeLink(2)];
+  const [one, two, three] = [fakeLink(1), fakeLink(2), fakeLink(3)];
   const calls: string[] = [];
-  const core = new LeaderCore(leaderHostWith([one, two]), {
+  // The third shard links later (a starting leader waits for the hello of each linked shard).
+  const links = [one, two];
+  const core = new LeaderCore(leaderHostWith(links), {
     connect: (conn: Conn) => void calls.push(`connect ${conn.id} ${(conn as unknown as { socketTag: string }).socketTag}`),
     message: (conn: Conn, data) => void calls.push(`message ${conn.id} ${String(data)}`),
     close: (conn: Conn, code: number, reason: string) => void calls.push(`close ${conn.id} ${code} ${reason}`),
@@ -50,8 +55,10 @@ async function room() {
   await take(two, hello(2));
   await take(one, open(1, "old"));
   await take(two, open(1, "bob", "bob"));
-  return { one, two, calls, take };
+  return { one, two, three, calls, take, linkThird: () => links.push(three) };
 }
+
+const gone = ["connect alice old", "connect bob bob", "close alice 1000 Reconnected", "connect alice new"];
 
 describe("a reconnect on another shard", () => {
   it("waits for the old socket's close: what the old socket sent runs first, then its onClose, then the new onConnect; the shard's other clients do not wait", async () => {
@@ -67,15 +74,18 @@ describe("a reconnect on another shard", () => {
     assert.equal(one.toShard.filter((frame) => frame.t === "close").length, 0, "the old socket is not closed by the leader: its client closed it");
   });
 
-  it("replaces the old socket after REPLACE_WAIT_MS when its close never comes (its client vanished)", async () => {
+  it("replaces the old socket when its close never comes (its client vanished): once REPLACE_WAIT_MS passed and its shard said it got the mark sent after the open", async () => {
     mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
     try {
       const { one, two, calls, take } = await room();
       await take(two, open(2, "new"));
-      assert.deepEqual(calls, ["connect alice old", "connect bob bob"]);
+      const mark = markOn(one);
+      assert.ok(mark, "a mark goes to the old socket's shard when the wait begins");
       mock.timers.tick(REPLACE_WAIT_MS);
       await settle();
-      assert.deepEqual(calls, ["connect alice old", "connect bob bob", "close alice 1000 Reconnected", "connect alice new"]);
+      assert.deepEqual(calls, ["connect alice old", "connect bob bob"], "its shard has not said it got the mark: what it relayed before may be on its way still");
+      await take(one, { t: "got", n: mark });
+      assert.deepEqual(calls, gone);
       assert.deepEqual(
         one.toShard.filter((frame) => frame.t === "close").map(({ code, reason, at }) => ({ code, reason, at })),
         [{ code: 1000, reason: "Reconnected", at: "old" }],
@@ -84,6 +94,66 @@ describe("a reconnect on another shard", () => {
     } finally {
       mock.timers.reset();
     }
+  });
+
+  it("the mark got before REPLACE_WAIT_MS: the open goes when it passes; never got: after REPLACE_MAX_WAIT_MS", async () => {
+    mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
+    try {
+      const early = await room();
+      await early.take(early.two, open(2, "new"));
+      await early.take(early.one, { t: "got", n: markOn(early.one) });
+      assert.equal(early.calls.length, 2);
+      mock.timers.tick(REPLACE_WAIT_MS);
+      await settle();
+      assert.deepEqual(early.calls, gone);
+      const never = await room();
+      await never.take(never.two, open(2, "new"));
+      mock.timers.tick(REPLACE_MAX_WAIT_MS - 1);
+      await settle();
+      assert.equal(never.calls.length, 2);
+      mock.timers.tick(1);
+      await settle();
+      assert.deepEqual(never.calls, gone);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it("what a slow link brings after REPLACE_WAIT_MS, with the mark's `got`, runs before the open: the old socket's messages and its own close", async () => {
+    mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
+    try {
+      const { one, two, calls, take } = await room();
+      await take(two, open(2, "new"));
+      mock.timers.tick(REPLACE_WAIT_MS + 1_500);
+      await settle();
+      await take(one, { t: "frames", frames: [message(2, "alice", "sent before closing"), close(3)], got: markOn(one) });
+      assert.deepEqual(calls, ["connect alice old", "connect bob bob", "message alice sent before closing", "close alice 1000 bye", "connect alice new"]);
+      assert.equal(one.toShard.filter((frame) => frame.t === "close").length, 0);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it("a later socket of the client, from a third shard, waits behind the waiting one: the room meets the client's sockets in the order they opened", async () => {
+    const { one, two, three, calls, take, linkThird } = await room();
+    await take(two, open(2, "new"));
+    await take(two, close(3));
+    linkThird();
+    await take(three, hello(3));
+    await take(three, open(1, "newer"));
+    assert.deepEqual(calls, ["connect alice old", "connect bob bob"]);
+    assert.deepEqual(acks(three), ["1 waiting 1"], "the third shard holds its 101 too");
+    await take(one, close(2));
+    assert.deepEqual(calls, ["connect alice old", "connect bob bob", "close alice 1000 bye", "connect alice new", "close alice 1000 bye", "connect alice newer"]);
+    assert.equal(acks(three).at(-1), "1");
+  });
+
+  it("a shard's new incarnation listing a client whose id this leader gave a socket on another shard since does not take the id back", async () => {
+    const { one, two, calls, take } = await room();
+    const stale = { id: "alice", socket: "stale", uri: "http://host/parties/main/lobby", key: "alice-key", kept: { state: null, attachment: null, tags: [] } };
+    await take(two, { ...hello(2), incarnation: "shard-2-again", clients: [stale, { ...stale, id: "bob", socket: "bob", key: "bob-key" }] });
+    await take(one, message(2, "alice", "still mine"));
+    assert.deepEqual(calls, ["connect alice old", "connect bob bob", "message alice still mine"]);
   });
 });
 

@@ -89,6 +89,8 @@ class Fanout {
     private readonly roomId: () => string,
     /** Who is on which shard now: what a broadcast reaches, and whether a send still has its recipient. */
     private readonly audience: Audience,
+    /** A shard said on its link that it got every frame up to `n`, after every frame it relayed before it got frame `n` (not so a hello's). */
+    private readonly heard: (shard: number, n: number) => void = () => undefined,
   ) {}
 
   /** A batch of writes is being handed to the party: broadcasts are held until it ends. */
@@ -182,7 +184,17 @@ class Fanout {
   /** The shard said on its link that it got every frame up to `n` (on an older link: it says so again on this one). */
   gotOn(shard: number, link: LinkEnd, n: number) {
     const state = this.shards.get(shard);
-    if (state?.linkId === link.id) this.got(state, n);
+    if (state?.linkId !== link.id) return;
+    this.got(state, n);
+    this.heard(shard, n);
+  }
+
+  /** A frame the shard only counts: once it says it got it, whatever it relayed before has come. Its number (undefined: no such shard). */
+  mark(shard: number): number | undefined {
+    const state = this.shards.get(shard);
+    if (!state) return undefined;
+    this.sendToShard(shard, state, { t: "mark" });
+    return state.n;
   }
 
   /** The shard got every frame up to `n`: they are kept no longer. */

@@ -31,7 +31,7 @@ class LeaderCore {
   /** Ids of the clients the party has met, per shard, and of those opened but not met yet: what a broadcast reaches, without a look at every client. */
   private readonly metByShard = new Map<number, Set<string>>();
   private readonly unmet = new Set<string>();
-  private readonly audience = { met: this.metByShard, find: (id: string) => this.placed(id), waitingOn: (shard: number) => this.waiting.idsOn(shard) };
+  private readonly audience = { met: this.metByShard, find: (id: string) => placed(this.remotes.get(id)), waitingOn: (shard: number) => this.waiting.idsOn(shard) };
   /** Keyed clients whose last socket closed, within ID_GRACE_MS: their ids are still theirs. */
   private readonly departed = new DepartedIds();
   private readonly shards = new Map<number, ShardState>();
@@ -48,6 +48,8 @@ class LeaderCore {
     ready: (shard) => this.ready(shard),
     apply: (shard, frame) => this.apply(shard, frame),
     taken: (shard, waiting) => this.openTaken(shard, waiting),
+    existing: (id) => this.remotes.get(id),
+    mark: (shard) => this.fanout.mark(shard),
   });
 
   /** For the load view: invocations (link messages in, requests), messages handed to the party, storage operations (none: shards store what it keeps), and when this memory began. */
@@ -60,7 +62,7 @@ class LeaderCore {
     private readonly host: LeaderHost,
     private readonly party: PartyCalls,
   ) {
-    this.fanout = new Fanout(host, this.shards, () => this.roomId(), this.audience);
+    this.fanout = new Fanout(host, this.shards, () => this.roomId(), this.audience, (shard, n) => this.waiting.got(shard, n));
     this.writes = new LeaderWrites(this);
     this.resync = new Resync(host, (link, frame) => this.toLink(link, frame), () => this.roomId());
   }
@@ -142,11 +144,12 @@ class LeaderCore {
       return Promise.resolve(this.onHello(shard, link, frame));
     }
     if (frame.t === "got") return Promise.resolve(this.fanout.gotOn(shard, link, frame.n));
-    if (frame.t === "frames" && frame.got !== undefined) this.fanout.gotOn(shard, link, frame.got);
     const frames = frame.t === "frames" ? frame.frames : [frame];
     let turn: Promise<void> = this.frames;
     // Each frame in a turn of its own, as when they came one by one: a handler starts before the next is taken.
     frames.forEach((each, i) => (turn = this.takeInTurn(shard, link, each, i === frames.length - 1)));
+    // After its frames: what waits for this `got` (leader-replace.ts) runs after them.
+    if (frame.t === "frames" && frame.got !== undefined) this.fanout.gotOn(shard, link, frame.got);
     return turn;
   }
 
@@ -183,7 +186,7 @@ class LeaderCore {
       // A reconnect's open waits for its old socket on another shard to close, and its socket's frames behind it (leader-replace.ts).
       const behind = frame.t === "open" && started ? this.waiting.behind(shard, frame, this.remotes.get(frame.id)) : undefined;
       if (behind) this.waiting.wait(shard, behind, { frame, started });
-      else if (this.waiting.holds(shard, frame.id)) this.waiting.hold(frame.id, { frame, started });
+      else if (this.waiting.holds(shard, frame)) this.waiting.hold(shard, { frame, started });
       else if (started) this.apply(shard, frame);
       else this.lost(shard, frame);
       if (fault === "after") return this.dropLink(state, link);
@@ -223,11 +226,10 @@ class LeaderCore {
     // A hello sent on a link the shard has since replaced, arriving late: the later hello stands.
     if (state?.incarnation === hello.incarnation && (hello.n ?? 0) < state.hellos) return;
     if (state?.incarnation !== hello.incarnation) {
-      // A shard (or this leader) we have not met: its clients are as it says, up to what was acked.
+      // A shard (or this leader) we have not met: its clients are as it says, up to what was acked (an id given since to a socket on another shard stays its).
       const listed = new Set(hello.clients.map((client) => client.id));
       for (const remote of this.remotesOn(shard)) if (!listed.has(remote.id)) this.gone(remote, 1006, "shard restarted");
-      this.waiting.drop(shard);
-      for (const client of hello.clients) if (this.remotes.get(client.id)?.shard !== shard) this.addRemote(shard, client.id, client.uri, client.key, client.kept, client.socket);
+      for (const client of hello.clients) if (!this.remotes.has(client.id)) this.addRemote(shard, client.id, client.uri, client.key, client.kept, client.socket);
       // A leader woken from hibernation forgot who left lately: the shards remember (older shards name none).
       for (const entry of hello.left ?? []) if (!this.remotes.has(entry.id)) this.departed.remember(entry);
       // What waited for the old incarnation (held broadcasts too, numbered by it) goes only to the
@@ -239,6 +241,7 @@ class LeaderCore {
       state = { incarnation: hello.incarnation, hellos: 0, processed: hello.acked, linkId: undefined, n: 0, kept: [], keptBytes: 0, droppedUpTo, wokeAt: 0 };
       this.shards.set(shard, state);
       this.fanout.adopt(shard, state, carried);
+      this.waiting.drop(shard);
     }
     state.linkId = link.id;
     state.hellos = hello.n ?? 0;
@@ -249,6 +252,7 @@ class LeaderCore {
       // silently, each client is closed to reconnect and be greeted again.
       for (const remote of this.remotesOn(shard)) remote.close(1013, "Try Again Later");
     }
+    this.waiting.relinked(shard);
     this.resync.heard(shard);
   }
 
@@ -371,11 +375,6 @@ class LeaderCore {
     ids.add(remote.id);
   }
 
-  private placed(id: string): { shard: number; met: boolean } | undefined {
-    const remote = this.remotes.get(id);
-    return remote && { shard: remote.shard, met: remote.met };
-  }
-
   // ─── What the party sees ───
 
   /** A connection of the room: a direct socket, or a client on a shard (remote-connection.ts). */
@@ -394,5 +393,7 @@ class LeaderCore {
     this.fanout.broadcast(message, this.unmet.size > 0 ? without.concat(Array.from(this.unmet)) : without);
   }
 }
+
+const placed = (remote: RemoteConnection | undefined) => remote && { shard: remote.shard, met: remote.met };
 
 export { LeaderCore };

@@ -66,24 +66,25 @@ function withData(frame: LinkFrame, map: (data: Data | Placed) => Data | Placed)
 /**
  * Frames as the fewest link messages: one message while their bytes stay under `maxBytes` (a
  * frame bigger than that goes alone), a lone frame as itself. `got`: what the shard got of the
- * leader's frames, said in the first message (then a batch, even of one frame).
+ * leader's frames, said in the last message (then a batch, even of one frame): the leader takes
+ * a `got` to come after every frame the shard relayed before (leader-replace.ts).
  */
 function packBatches(frames: readonly { frame: RelayFrame; bytes: number }[], maxBytes: number, got?: number): Wire[] {
   const wires: Wire[] = [];
   let batch: RelayFrame[] = [];
   let bytes = 0;
-  const flush = () => {
-    const said = wires.length === 0 && got !== undefined ? { got } : undefined;
+  const flush = (last: boolean) => {
+    const said = last && got !== undefined ? { got } : undefined;
     if (batch.length > 0) wires.push(pack(batch.length === 1 && !said ? batch[0]! : { t: "frames", frames: batch, ...said }));
     batch = [];
     bytes = 0;
   };
   for (const entry of frames) {
-    if (bytes + entry.bytes > maxBytes) flush();
+    if (bytes + entry.bytes > maxBytes) flush(false);
     batch.push(entry.frame);
     bytes += entry.bytes;
   }
-  flush();
+  flush(true);
   return wires;
 }
 

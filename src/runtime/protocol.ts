@@ -194,6 +194,8 @@ type LeaderFrame =
       // A new highest write number taken from the socket (Kept.seq) and nothing else: the shard
       // keeps it in the socket's own state (its attachment), not in storage.
       | { t: "taken"; to: string; at?: string; seq: number }
+      // Only counted (its `got` tells the leader that what the shard relayed before has come: leader-replace.ts).
+      | { t: "mark" }
     ));
 
 /** A broadcast held with others in one frame. */

@@ -23,7 +23,11 @@ class LeaderInbox {
   /** The leader's party hibernates: only then may an idle link close (a party that does not stays in memory while it has clients). */
   hibernates = false;
 
-  constructor(private readonly link: () => LinkSocket | undefined) {}
+  constructor(
+    private readonly link: () => LinkSocket | undefined,
+    /** Frames relayed but not sent yet (waiting for an ack, or merged for a while): a `got` goes with them, never before them. */
+    private readonly pending: () => boolean = () => false,
+  ) {}
 
   /** The leader named itself on a new link. */
   meet(leader: string, hibernates = false) {
@@ -58,11 +62,14 @@ class LeaderInbox {
     return (this.said = this.got);
   }
 
-  /** Says what it got now (before a link closes: nothing is left for the leader to send again). */
+  /**
+   * Says what it got now (before a link closes: nothing is left for the leader to send again),
+   * unless frames wait to go: the leader takes a `got` to come after every frame relayed before.
+   */
   say(link = this.link()) {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
-    if (!this.met || this.got <= this.said || !link || link.readyState !== 1) return;
+    if (!this.met || this.got <= this.said || !link || link.readyState !== 1 || this.pending()) return;
     this.said = this.got;
     link.send(JSON.stringify({ t: "got", n: this.got } satisfies ShardFrame));
   }

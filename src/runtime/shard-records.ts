@@ -143,12 +143,16 @@ function helloRecords(
  * learns of them from the hello, so the close it is sent again runs their onClose.
  */
 class ClosingClients {
-  private readonly entries = new Map<string, { seq: number; open: number; client?: ClientRecord }>();
+  /**
+   * By close frame number: one id may close more than once before the leader takes those closes
+   * (a reconnect that closed at once), and only the first socket is one the leader knew.
+   */
+  private readonly entries = new Map<number, { id: string; open: number; client?: ClientRecord }>();
 
   /** A close relayed as frame `seq`, of a client opened as frame `open` (0: in an earlier incarnation, so the leader knew it). */
   add(id: string, seq: number, open: number) {
-    const entry: { seq: number; open: number; client?: ClientRecord } = { seq, open };
-    this.entries.set(id, entry);
+    const entry: { id: string; open: number; client?: ClientRecord } = { id, open };
+    this.entries.set(seq, entry);
     return entry;
   }
 
@@ -160,18 +164,21 @@ class ClosingClients {
 
   /** What the leader keeps of a closing socket stays with it. */
   keep(id: string, at: string | undefined, change: (kept: Kept) => Kept) {
-    const client = this.entries.get(id)?.client;
-    if (client && client.socket === at) client.kept = change(client.kept);
+    this.entries.forEach(({ id: closed, client }) => {
+      if (closed === id && client && client.socket === at) client.kept = change(client.kept);
+    });
   }
 
   /** The leader took every frame up to `acked`. */
   taken(acked: number) {
-    for (const [id, { seq }] of Array.from(this.entries)) if (seq <= acked) this.entries.delete(id);
+    for (const seq of Array.from(this.entries.keys())) if (seq <= acked) this.entries.delete(seq);
   }
 
   /** Adds to a hello's `clients` those the leader knew whose close is still to be taken (the close comes after). */
   addTo(clients: ClientRecord[], acked: number) {
-    for (const { open, client } of Array.from(this.entries.values())) if (client && open <= acked && !clients.some((listed) => listed.id === client.id)) clients.push(client);
+    this.entries.forEach(({ open, client }) => {
+      if (client && open <= acked && !clients.some((listed) => listed.id === client.id)) clients.push(client);
+    });
   }
 
   clear() {

@@ -67,7 +67,7 @@ class ShardRelay {
   /** This shard's storage, counting its operations since it started. */
   private readonly storage: RoomStorage;
   private storageOps = 0;
-  private readonly inbox = new LeaderInbox(() => this.link);
+  private readonly inbox = new LeaderInbox(() => this.link, () => this.seq > this.sent);
   private readonly writes = new ShardWrites(() => this.host.leaderRoom(this.leaderRoom));
   private readonly sockets: ShardSockets;
   /** Tells the router's room how many clients this shard holds (shard-load.ts: coalesced). */

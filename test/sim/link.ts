@@ -170,7 +170,7 @@ class Link {
 
 /** A frame for the trace: its text, or a binary frame's JSON and its size. */
 function shown(wire: string | ArrayBuffer): string {
-  if (typeof wire === "string") return wire.slice(0, 160);
+  if (typeof wire === "string") return wire.slice(0, Number(process.env.SIM_WIRE ?? 160));
   const length = new DataView(wire).getUint32(0);
   return `(${wire.byteLength} bytes) ${new TextDecoder().decode(new Uint8Array(wire, 4, length)).slice(0, 140)}`;
 }
