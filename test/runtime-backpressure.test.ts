@@ -52,7 +52,7 @@ async function leaderCutOff() {
     const next = fakeLink("party-shard-link-1-b");
     links.push(next);
     await core.onLinkFrame(next, JSON.stringify(frame));
-    return next.frames.filter((sent: { t: string }) => sent.t !== "welcome");
+    return next.frames.filter((sent: { t: string }) => sent.t !== "welcome" && sent.t !== "ack");
   } };
 }
 

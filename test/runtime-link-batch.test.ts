@@ -217,7 +217,7 @@ describe("the leader takes a batch frame by frame and acknowledges it once", () 
     await core.onLinkFrame(link, JSON.stringify({ t: "frames", frames } satisfies ShardFrame));
     await settle();
     assert.deepEqual(got, frames.map((frame, i) => `${frame.id}:${i}`));
-    assert.deepEqual(sent.filter((frame) => frame.t === "ack"), [{ t: "ack", seq: 20 }]);
+    assert.deepEqual(sent.filter((frame) => frame.t === "ack"), [{ t: "ack", seq: 0 }, { t: "ack", seq: 20 }], "the first answers the hello");
     assert.equal(core.counts.events - before.events, 1);
     assert.equal(core.counts.messages - before.messages, 20);
     // The same batch again (its ack was lost): acknowledged, nothing run twice.
@@ -248,7 +248,7 @@ describe("a hello that arrives late, on a link its shard has since replaced", ()
     await core.onLinkFrame(current, JSON.stringify({ t: "message", seq: 2, id: "ann", data: { text: "hi" } } satisfies ShardFrame));
     await settle();
     assert.deepEqual(got, ["connect ann", "ann: hi"]);
-    assert.deepEqual(current.acks, [1, 2]);
+    assert.deepEqual(current.acks, [0, 1, 2], "the first answers its hello");
     assert.deepEqual(old.acks, []);
   });
 });

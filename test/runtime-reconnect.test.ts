@@ -55,7 +55,7 @@ async function room() {
   await take(two, hello(2));
   await take(one, open(1, "old"));
   await take(two, open(1, "bob", "bob"));
-  return { one, two, three, calls, take, linkThird: () => links.push(three) };
+  return { core, one, two, three, calls, take, linkThird: () => links.push(three) };
 }
 
 const gone = ["connect alice old", "connect bob bob", "close alice 1000 Reconnected", "connect alice new"];
@@ -66,7 +66,7 @@ describe("a reconnect on another shard", () => {
     await take(two, open(2, "new"));
     // Bob, on the same shard, speaks meanwhile: his message runs at once.
     await take(two, message(3, "bob", "later"));
-    assert.deepEqual(acks(two), ["1", "2 waiting 2", "3 waiting 2"], "taken, and the open named as waiting: the shard holds alice's 101");
+    assert.deepEqual(acks(two), ["0", "1", "2 waiting 2", "3 waiting 2"], "taken, and the open named as waiting: the shard holds alice's 101");
     await take(one, message(2, "alice", "sent before closing"));
     await take(one, close(3));
     assert.deepEqual(calls, ["connect alice old", "connect bob bob", "message bob later", "message alice sent before closing", "close alice 1000 bye", "connect alice new"]);
@@ -90,7 +90,7 @@ describe("a reconnect on another shard", () => {
         one.toShard.filter((frame) => frame.t === "close").map(({ code, reason, at }) => ({ code, reason, at })),
         [{ code: 1000, reason: "Reconnected", at: "old" }],
       );
-      assert.deepEqual(acks(two), ["1", "2 waiting 2", "2"]);
+      assert.deepEqual(acks(two), ["0", "1", "2 waiting 2", "2"]);
     } finally {
       mock.timers.reset();
     }
@@ -142,10 +142,42 @@ describe("a reconnect on another shard", () => {
     await take(three, hello(3));
     await take(three, open(1, "newer"));
     assert.deepEqual(calls, ["connect alice old", "connect bob bob"]);
-    assert.deepEqual(acks(three), ["1 waiting 1"], "the third shard holds its 101 too");
+    assert.deepEqual(acks(three), ["0", "1 waiting 1"], "the third shard holds its 101 too");
     await take(one, close(2));
     assert.deepEqual(calls, ["connect alice old", "connect bob bob", "close alice 1000 bye", "connect alice new", "close alice 1000 bye", "connect alice newer"]);
     assert.equal(acks(three).at(-1), "1");
+  });
+
+  it("an acknowledgement that let a waiting open go, lost with its link, is said again on the next link: the shard stops holding the client's 101", async () => {
+    const { core, one, two, calls, take } = await room();
+    await take(two, open(2, "new"));
+    core.onLinkClose(two);
+    await take(one, close(2));
+    assert.deepEqual(calls.at(-1), "connect alice new");
+    assert.deepEqual(acks(two), ["0", "1", "2 waiting 2"], "no link to say it on");
+    await take(two, { ...hello(2), n: 2, acked: 2 });
+    assert.deepEqual(acks(two).at(-1), "2", "nothing the shard did not know was taken, yet the hello is answered: no open waits");
+  });
+
+  it("a shard's new incarnation listing a socket this leader closed, whose close that shard never got, does not bring it back: its onClose ran once", async () => {
+    mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
+    try {
+      const { core, one, two, calls, take } = await room();
+      // Shard one's link is down: what the leader sends it waits, the mark too.
+      core.onLinkClose(one);
+      await take(two, open(2, "new"));
+      mock.timers.tick(REPLACE_MAX_WAIT_MS);
+      await settle();
+      await take(two, close(3));
+      assert.deepEqual(calls, [...gone, "close alice 1000 bye"]);
+      const old = { id: "alice", socket: "old", uri: "http://host/parties/main/lobby", key: "alice-key", kept: { state: null, attachment: null, tags: [] } };
+      await take(one, { ...hello(1), incarnation: "shard-1-again", clients: [old] });
+      // The shard carries out the close it was sent again, and relays it.
+      await take(one, { t: "close", seq: 1, id: "alice", code: 1000, reason: "Reconnected" });
+      assert.deepEqual(calls, [...gone, "close alice 1000 bye"]);
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   it("a shard's new incarnation listing a client whose id this leader gave a socket on another shard since does not take the id back", async () => {

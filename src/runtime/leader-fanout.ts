@@ -296,6 +296,13 @@ class Fanout {
     });
   }
 
+  /** A link closed: what the party sends its shard meanwhile waits for the next one. */
+  linkClosed(shard: number, link: LinkEnd) {
+    const state = this.shards.get(shard);
+    if (state?.linkId === link.id) state.linkId = undefined;
+    if (state && state.kept.length > 0) this.wakeShard(shard, state);
+  }
+
   /** A shard whose link is down may be asleep: a request wakes it, and it links again. */
   wakeShard(shard: number, state: ShardState) {
     state.wokeAt = Date.now();
@@ -325,6 +332,16 @@ function carriedOver(kept: readonly { wire: Wire }[], listed: ReadonlySet<string
   });
 }
 
+/** The sockets a leader closed whose shard has not said it got the close: `<id> <socket>`. */
+function closedIn(kept: readonly { wire: Wire }[]): Set<string> {
+  const closed = new Set<string>();
+  for (const { wire } of kept) {
+    const frame = unpack<LeaderFrame>(wire);
+    if (frame.t === "close") closed.add(`${frame.to} ${frame.at}`);
+  }
+  return closed;
+}
+
 /** A held item as the frame it would have been on its own (a send to one socket is a send). */
 function alone(item: BroadcastItem | SendItem): LeaderFrame {
   if (!("to" in item)) return { t: "broadcast", ...item };
@@ -346,5 +363,5 @@ function sameData(a: Data, b: Data): boolean {
   return true;
 }
 
-export { COALESCE_MAX_MS, Fanout, carriedOver };
+export { COALESCE_MAX_MS, Fanout, carriedOver, closedIn };
 export type { Audience, ShardState };

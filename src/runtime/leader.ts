@@ -13,7 +13,7 @@
  *   those asleep included (leader-resync.ts).
  */
 import type { Conn, LeaderHost, LinkEnd, PartyCalls } from "./host.js";
-import { Fanout, carriedOver, type ShardState } from "./leader-fanout.js";
+import { Fanout, carriedOver, closedIn, type ShardState } from "./leader-fanout.js";
 import { DepartedIds } from "./leader-ids.js";
 import { LeaderWrites } from "./leader-writes.js";
 import { WRITES_TYPE } from "./forwarded-writes.js";
@@ -110,9 +110,7 @@ class LeaderCore {
 
   /** A link closed: what the party sends its shard meanwhile waits for the next one. */
   onLinkClose(link: LinkEnd): void {
-    const state = this.shards.get(linkShard(link.id));
-    if (state?.linkId === link.id) state.linkId = undefined;
-    if (state && state.kept.length > 0) this.fanout.wakeShard(linkShard(link.id), state);
+    this.fanout.linkClosed(linkShard(link.id), link);
   }
 
   /**
@@ -229,7 +227,9 @@ class LeaderCore {
       // A shard (or this leader) we have not met: its clients are as it says, up to what was acked (an id given since to a socket on another shard stays its).
       const listed = new Set(hello.clients.map((client) => client.id));
       for (const remote of this.remotesOn(shard)) if (!listed.has(remote.id)) this.gone(remote, 1006, "shard restarted");
-      for (const client of hello.clients) if (!this.remotes.has(client.id)) this.addRemote(shard, client.id, client.uri, client.key, client.kept, client.socket);
+      // Nor is a listed socket this leader closed there: its onClose ran, and its close is carried over.
+      const closed = closedIn(state?.kept ?? []);
+      for (const client of hello.clients) if (!this.remotes.has(client.id) && !closed.has(`${client.id} ${client.socket}`)) this.addRemote(shard, client.id, client.uri, client.key, client.kept, client.socket);
       // A leader woken from hibernation forgot who left lately: the shards remember (older shards name none).
       for (const entry of hello.left ?? []) if (!this.remotes.has(entry.id)) this.departed.remember(entry);
       // What waited for the old incarnation (held broadcasts too, numbered by it) goes only to the
@@ -245,13 +245,13 @@ class LeaderCore {
     }
     state.linkId = link.id;
     state.hellos = hello.n ?? 0;
-    // What this leader took that the shard does not know of (the ack was lost with a link).
-    if (state.processed > hello.acked) this.toLink(link, { t: "ack", seq: state.processed, ...this.waiting.on(shard) });
     if (this.fanout.relinked(state, link, hello)) {
       // Frames for this shard's clients were dropped before it got them: rather than miss them
       // silently, each client is closed to reconnect and be greeted again.
       for (const remote of this.remotesOn(shard)) remote.close(1013, "Try Again Later");
     }
+    // What it took and which opens wait (an ack saying so may be lost), after the frames sent again: an ack may idle the link.
+    this.toLink(link, { t: "ack", seq: state.processed, ...this.waiting.on(shard) });
     this.waiting.relinked(shard);
     this.resync.heard(shard);
   }
