@@ -16,7 +16,7 @@
 import { MAX_BATCH_WRITES, parseBatch, parseSeq, type BatchResult } from "./batch.js";
 import { COALESCE_MAX_MS, type Fanout } from "./leader-fanout.js";
 import { BATCH_TYPE, HEADER, MAX_ID_LENGTH, UNKNOWN_CONNECTION, decodeId, fromBase64, headerPairs, injectedFault, readBody, sameKey, sleep, toBase64 } from "./protocol.js";
-import { MAX_FORWARDED_BYTES, parseForwarded, type ForwardedAnswer } from "./forwarded-writes.js";
+import { MAX_FORWARDED_BYTES, WRITES_TYPE, parseForwarded, type ForwardedAnswer } from "./forwarded-writes.js";
 import { dropOldest } from "./oldest-first.js";
 import type { RemoteConnection } from "./remote-connection.js";
 
@@ -63,6 +63,18 @@ class LeaderWrites {
   readonly stats = { unknownWriters: 0, writes: 0 };
 
   constructor(private readonly leader: WriteTarget) {}
+
+  /**
+   * The requests the runtime answers itself: its stats (`stats`) and routed writes. A forwarded
+   * request may meet an injected fault. Undefined: the request is the party's.
+   */
+  answer(req: Request, stats: () => object): Promise<Response> | Response | undefined {
+    if (req.headers.has(HEADER.stats)) return Response.json(stats());
+    if (req.headers.get("content-type") === WRITES_TYPE) return this.forwarded(req);
+    if (req.headers.has(HEADER.connection)) return req.headers.get("content-type") === BATCH_TYPE ? this.writeBatch(req) : this.write(req);
+    const faulty = req.headers.has(HEADER.forwarded) && injectedFault(this.leader.env, req.headers.get(HEADER.attempt) !== "1", "a forwarded request") === "before";
+    return faulty ? new Response("injected fault", { status: 503 }) : undefined;
+  }
 
   /** One write; answered once the party has run it, or (`waitMs`) after that long at most: it was taken, and runs in its turn. */
   async write(req: Request, waitMs = Infinity): Promise<Response> {

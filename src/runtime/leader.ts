@@ -13,12 +13,12 @@
  *   those asleep included (leader-resync.ts).
  */
 import type { Conn, LeaderHost, LinkEnd, PartyCalls } from "./host.js";
+import { InputGate } from "./input-gate.js";
 import { Fanout, carriedOver, closedIn, type ShardState } from "./leader-fanout.js";
 import { DepartedIds } from "./leader-ids.js";
 import { LeaderWrites } from "./leader-writes.js";
-import { WRITES_TYPE } from "./forwarded-writes.js";
 import { unpack } from "./link-frames.js";
-import { BATCH_TYPE, HEADER, ID_GRACE_MS, closeReason, decode, injectedFault, isLink, linkShard, sameClient } from "./protocol.js";
+import { ID_GRACE_MS, closeReason, decode, injectedFault, isLink, linkShard, sameClient } from "./protocol.js";
 import type { Kept, LeaderFrame, Message, RelayFrame, ShardFrame } from "./protocol.js";
 import { Resync } from "./leader-resync.js";
 import { WaitingOpens } from "./leader-replace.js";
@@ -55,6 +55,8 @@ class LeaderCore {
   /** For the load view: invocations (link messages in, requests), messages handed to the party, storage operations (none: shards store what it keeps), and when this memory began. */
   readonly counts = { events: 0, messages: 0, linkFramesIn: 0, storageOps: 0, startedAt: Date.now() };
   readonly fanout: Fanout;
+  /** Wraps the party's storage (the hosts' room view): no frame reaches the party while a call of it is in flight (input-gate.ts). */
+  readonly gate = new InputGate();
   private readonly writes: LeaderWrites;
   private readonly resync: Resync;
 
@@ -113,18 +115,11 @@ class LeaderCore {
     this.fanout.linkClosed(linkShard(link.id), link);
   }
 
-  /**
-   * The requests the runtime answers itself: its stats and routed writes. A forwarded request
-   * may meet an injected fault. Undefined: the request is the party's.
-   */
+  /** The requests the runtime answers itself: its stats and routed writes (leader-writes.ts). Undefined: the request is the party's. */
   async request(req: Request): Promise<Response | undefined> {
     // Every request is an invocation of this room, the view's own included.
     this.counts.events++;
-    if (req.headers.has(HEADER.stats)) return Response.json({ ...this.fanout.stats, ...this.writes.stats, ...this.counts });
-    if (req.headers.get("content-type") === WRITES_TYPE) return this.writes.forwarded(req);
-    if (req.headers.has(HEADER.connection)) return req.headers.get("content-type") === BATCH_TYPE ? this.writes.writeBatch(req) : this.writes.write(req);
-    const faulty = req.headers.has(HEADER.forwarded) && injectedFault(this.host.env, req.headers.get(HEADER.attempt) !== "1", "a forwarded request") === "before";
-    return faulty ? new Response("injected fault", { status: 503 }) : undefined;
+    return this.writes.answer(req, () => ({ ...this.fanout.stats, ...this.writes.stats, ...this.counts }));
   }
 
   // ─── Frames from shards ───
@@ -162,6 +157,7 @@ class LeaderCore {
   /** Whether the room started (and heard its shards); false: it did not, and a frame from `shard` is lost. */
   private async ready(shard: number): Promise<boolean> {
     const started = await (this.host.ready?.() ?? Promise.resolve()).then(() => true, (error: unknown) => void console.error("party-shard: the room did not start; a frame from shard", shard, "is dropped", error));
+    await this.gate.open();
     return started === true && this.started.then(() => true);
   }
 
@@ -245,13 +241,13 @@ class LeaderCore {
     }
     state.linkId = link.id;
     state.hellos = hello.n ?? 0;
+    // What it took and which opens wait (an ack saying so may have been lost), before the frames it sends again.
+    this.toLink(link, { t: "ack", seq: state.processed, ...this.waiting.on(shard) });
     if (this.fanout.relinked(state, link, hello)) {
       // Frames for this shard's clients were dropped before it got them: rather than miss them
       // silently, each client is closed to reconnect and be greeted again.
       for (const remote of this.remotesOn(shard)) remote.close(1013, "Try Again Later");
     }
-    // What it took and which opens wait (an ack saying so may be lost), after the frames sent again: an ack may idle the link.
-    this.toLink(link, { t: "ack", seq: state.processed, ...this.waiting.on(shard) });
     this.waiting.relinked(shard);
     this.resync.heard(shard);
   }

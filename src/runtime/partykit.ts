@@ -143,6 +143,8 @@ function bindObject(party: Record<string, unknown>, room: Party.Room): Handlers 
 function roomView(room: Party.Room, core: LeaderCore): Party.Room {
   const connections = () => new Map(core.connections().map((conn) => [conn.id, conn]));
   return Object.create(room, {
+    // Relayed frames reach the party only while none of its storage calls is in flight, as events do.
+    storage: { value: core.gate.storage(room.storage) },
     broadcast: { value: (message: Message, without?: string[]) => core.broadcast(message, without ?? []) },
     getConnection: { value: (id: string) => core.connection(id) },
     getConnections: { value: (tag?: string) => core.connections(tag) },

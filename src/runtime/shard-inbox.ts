@@ -29,6 +29,11 @@ class LeaderInbox {
     private readonly pending: () => boolean = () => false,
   ) {}
 
+  /** Whether the leader named itself on the current link. */
+  get welcomed(): boolean {
+    return this.met;
+  }
+
   /** The leader named itself on a new link. */
   meet(leader: string, hibernates = false) {
     this.hibernates = hibernates;

@@ -363,9 +363,9 @@ class ShardRelay {
     }
   }
 
-  /** Nobody here, nothing owed: the link closes (departed clients do not hold it: on wrangler dev a shard that never idles delivers its sockets' closes late). */
+  /** Nobody here, nothing owed, the leader's welcome taken (what it sends again follows it): the link closes (departed clients do not hold it: on wrangler dev a shard that never idles delivers its sockets' closes late). */
   private idleLink(link: LinkSocket) {
-    if (this.unacked.length > 0 || this.sockets.count() > 0) return;
+    if (this.unacked.length > 0 || this.sockets.count() > 0 || !this.inbox.welcomed) return;
     this.closeLink(link, "no clients");
   }
 

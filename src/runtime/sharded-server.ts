@@ -63,6 +63,7 @@ function shardedServer<Base extends ServerClass>(base: Base): Base & (new (...ar
       super(...args);
       this.partyShardHibernates = hibernates(new.target);
       this.partyShardCore = new LeaderCore(this.partyShardLeaderHost(), this.partyShardPartyCalls());
+      gateStorage(this, this.partyShardCore);
       // PartyServer calls onStart once, first, with every other event held. The shards are asked
       // who is connected then (a leader woken from hibernation has its links, not its clients);
       // their answers are taken as soon as onStart ends. Only the first time: PartyServer calls an
@@ -249,6 +250,28 @@ function decodeProps(header: string): unknown {
   const text = header.trim();
   if (text.startsWith("{") || text.startsWith("[")) return JSON.parse(text);
   return JSON.parse(new TextDecoder().decode(Uint8Array.from(atob(text), (char) => char.charCodeAt(0))));
+}
+
+/**
+ * The class's `this.ctx.storage`, gated (input-gate.ts): relayed frames reach it only while none
+ * of its storage calls is in flight, as events do. Every other member of ctx is the platform's own.
+ */
+function gateStorage(server: Server, core: LeaderCore) {
+  const self = server as unknown as { ctx: DurableObjectState };
+  const ctx = self.ctx;
+  const storage = core.gate.storage(ctx.storage);
+  const gated = new Proxy(ctx, {
+    get: (target, key) => {
+      if (key === "storage") return storage;
+      const value: unknown = Reflect.get(target, key, target);
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  try {
+    Object.defineProperty(self, "ctx", { value: gated, configurable: true, writable: true });
+  } catch (error) {
+    console.error("party-shard: this room's storage could not be gated; frames from shards may reach handlers while a storage call is in flight", error);
+  }
 }
 
 /** Whether the class (or a class it extends) hibernates, as PartyServer decides it. */

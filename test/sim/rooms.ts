@@ -4,7 +4,7 @@
  * room's first event and lost when the room is evicted. Accepted sockets survive eviction (they
  * hibernate): the leader keeps its links, a shard its clients.
  */
-import type { Conn, LeaderHost, PartyCalls, ShardHost } from "../../src/runtime/host.js";
+import type { Conn, LeaderHost, LinkEnd, PartyCalls, ShardHost } from "../../src/runtime/host.js";
 import { LeaderCore } from "../../src/runtime/leader.js";
 import { parseShardRoom } from "../../src/runtime/protocol.js";
 import { ShardRelay } from "../../src/runtime/shard.js";
@@ -12,6 +12,10 @@ import type { Actor } from "./env.js";
 import { MemStorage, type ClientSocket } from "./fakes.js";
 import type { Link } from "./link.js";
 import { TestParty, type Observation } from "./party.js";
+import { partykitLeader, partykitShardHost, type Parties } from "./partykit-host.js";
+
+/** The router party's name, as partykit.json lists it. */
+const ROUTER = "party-shard-router";
 
 /** What the rooms need of the world around them. */
 interface RoomWorld {
@@ -37,7 +41,9 @@ const idle = (actor: Actor, now: number) => actor.pending === 0 && now - (actor.
 
 interface LeaderIncarnation {
   actor: Actor;
-  core: LeaderCore;
+  /** A link message, and a link's close, reach the room (the host's handlers, or the core's). */
+  frame(end: LinkEnd, raw: string | ArrayBuffer): Promise<void>;
+  closed(end: LinkEnd): void;
   started: boolean;
 }
 
@@ -74,24 +80,34 @@ class LeaderRoom {
   private make(): LeaderIncarnation {
     const actor: Actor = { name: `leader#${++this.made}`, alive: true, pending: 0 };
     this.w.clock.current = actor;
-    const open = () => [...this.links.values()].filter((link) => link.listedAtLeader);
+    const open = () => [...this.links.values()].filter((link) => link.listedAtLeader).map((link) => link.leaderEnd);
+    // The placement room: clients per shard (shard n at index n - 1), as the shards report them; a shard's room wakes it.
+    const routerRoom = (room: string) => (parseShardRoom(room) === undefined ? Promise.resolve(Response.json({ load: this.w.load() })) : this.w.wakeShard(room));
+    const note = (observation: Observation) => {
+      if (actor.alive) this.w.note(observation);
+    };
+    this.w.trace(`${actor.name} starts${this.startEarly ? " (onStart first)" : ""}`);
+    if (this.startEarly) {
+      // PartyKit's order: the room starts before its first event. Its host runs as users run it.
+      const parties: Parties = { [ROUTER]: { get: (room) => ({ fetch: () => routerRoom(room) }) } };
+      const leader = partykitLeader({ storage: this.storage, links: open, parties, note, awaits: this.awaits });
+      leader.start();
+      return { actor, frame: leader.frame, closed: leader.closed, started: true };
+    }
+    // PartyServer's order: the room starts when a frame needs it (host.ready), on the core with a fake host.
     const host: LeaderHost = {
       id: "room",
       env: {},
       hibernates: true,
       directConnections: () => [],
       directConnection: () => undefined,
-      links: () => open().map((link) => link.leaderEnd),
-      link: (id) => open().find((link) => link.id === id)?.leaderEnd,
-      routerRoom: (room) => () => {
-        // The placement room: clients per shard (shard n at index n - 1), as the shards report them.
-        if (parseShardRoom(room) === undefined) return Promise.resolve(Response.json({ load: this.w.load() }));
-        return this.w.wakeShard(room);
-      },
+      links: open,
+      link: (id) => open().find((link) => link.id === id),
+      routerRoom: (room) => () => routerRoom(room),
       ready: () => {
         if (!inc.started) {
           inc.started = true;
-          void inc.core.start();
+          void core.start();
         }
         return Promise.resolve();
       },
@@ -104,24 +120,14 @@ class LeaderRoom {
     };
     const core = new LeaderCore(host, calls);
     const view = {
-      storage: this.storage,
+      // As the hosts give the party its room's storage: gated (input-gate.ts).
+      storage: core.gate.storage(this.storage),
       broadcast: (message: Parameters<LeaderCore["broadcast"]>[0], without?: string[]) => core.broadcast(message, without),
       getConnection: (id: string): Conn | undefined => core.connection(id),
       getConnections: () => core.connections(),
     };
-    party = new TestParty(
-      view,
-      (observation) => {
-        if (actor.alive) this.w.note(observation);
-      },
-      this.awaits,
-    );
-    const inc: LeaderIncarnation = { actor, core, started: false };
-    this.w.trace(`${actor.name} starts${this.startEarly ? " (onStart first)" : ""}`);
-    if (this.startEarly) {
-      inc.started = true;
-      void core.start();
-    }
+    party = new TestParty(view, note, this.awaits);
+    const inc: LeaderIncarnation = { actor, frame: (end, raw) => core.onLinkFrame(end, raw), closed: (end) => core.onLinkClose(end), started: false };
     return inc;
   }
 }
@@ -142,14 +148,18 @@ class ShardRoom {
   constructor(
     private readonly w: RoomWorld,
     readonly n: number,
+    /** Its room as PartyKit's router party gives it (partykit.ts), or a fake host of the same shape. */
+    partykit: boolean,
   ) {
-    this.host = {
-      party: "main",
-      storage: this.storage,
-      connections: (tag) => this.sockets.filter((socket) => socket.readyState === 1 && (tag === undefined || socket.id === tag)),
-      openLink: (_room, path) => this.w.openLink(this, path),
-      routerRoom: () => () => LOAD_ANSWER,
-    };
+    const connections = (tag?: string) => this.sockets.filter((socket) => socket.readyState === 1 && (tag === undefined || socket.id === tag));
+    const openLink = (path: string) => this.w.openLink(this, path);
+    this.host = partykit
+      ? partykitShardHost({
+          storage: this.storage,
+          connections,
+          parties: { main: { get: () => ({ fetch: () => LOAD_ANSWER, socket: openLink }) }, [ROUTER]: { get: () => ({ fetch: () => LOAD_ANSWER }) } },
+        })
+      : { party: "main", storage: this.storage, connections, openLink: (_room, path) => openLink(path), routerRoom: () => () => LOAD_ANSWER };
   }
 
   wake(): ShardIncarnation {

@@ -47,7 +47,7 @@ class World implements LinkWorld, RoomWorld, SocketHooks {
     private readonly dropMessage = 0,
   ) {
     this.leader = new LeaderRoom(this, startEarly, awaits);
-    this.shards = Array.from({ length: shardCount }, (_, n) => new ShardRoom(this, n));
+    this.shards = Array.from({ length: shardCount }, (_, n) => new ShardRoom(this, n, startEarly));
   }
 
   note(observation: Observation) {
@@ -79,12 +79,11 @@ class World implements LinkWorld, RoomWorld, SocketHooks {
   // ─── Link events at the leader ───
 
   leaderFrame(end: LinkEnd, raw: string | ArrayBuffer) {
-    const { core } = this.leader.wake();
-    core.onLinkFrame(end, raw).catch((error: unknown) => this.error("a frame failed at the leader", error));
+    this.leader.wake().frame(end, raw).catch((error: unknown) => this.error("a frame failed at the leader", error));
   }
   leaderClosed(end: LinkEnd) {
     this.trace(`L sees link ${end.id.slice(-4)} closed`);
-    this.leader.wake().core.onLinkClose(end);
+    this.leader.wake().closed(end);
   }
 
   /** A shard opens its link: the leader accepts it, and the shard has it, one latency later. */
