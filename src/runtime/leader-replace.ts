@@ -100,19 +100,17 @@ class WaitingOpens<Remote extends { shard: number; key: string | null }> {
     this.waitFor(open.frame.id, waiting, behind);
   }
 
-  /** For an acknowledgement to `shard`: the frame numbers of its opens that wait (and of `also`). */
-  on(shard: number, also: Held[] = []): { waiting?: number[] } {
+  /** For an acknowledgement to `shard`: the frame numbers of its opens that wait. */
+  on(shard: number): { waiting?: number[] } {
     const seqs: number[] = [];
-    const opens = (held: Held[]) => held.forEach(({ frame }) => frame.t === "open" && seqs.push(frame.seq));
-    this.waiting.forEach((waiting) => waiting.queue.forEach((queued) => queued.shard === shard && opens(queued.held)));
-    opens(also);
+    this.waiting.forEach((waiting) => waiting.queue.forEach((queued) => queued.shard === shard && queued.held.forEach(({ frame }) => frame.t === "open" && seqs.push(frame.seq))));
     return seqs.length > 0 ? { waiting: seqs } : {};
   }
 
   /** The ids whose opens from `shard` wait: broadcasts to that shard leave their new socket out. */
   idsOn(shard: number): string[] {
     const ids: string[] = [];
-    this.waiting.forEach((waiting, id) => waiting.queue.some((queued) => queued.shard === shard) && ids.push(id));
+    this.waiting.forEach((waiting, id) => waiting.queue.some((queued) => queued.shard === shard && queued.held.some(({ frame }) => frame.t === "open")) && ids.push(id));
     return ids;
   }
 
@@ -188,24 +186,30 @@ class WaitingOpens<Remote extends { shard: number; key: string | null }> {
     waiting.timers.forEach(clearTimeout);
     this.leader.turn(async () => {
       while (waiting.queue.length > 0) {
-        const { shard, held } = waiting.queue[0]!;
+        const queued = waiting.queue[0]!;
         // A later socket of the client waits for the one the room has now, if that is on another shard.
-        const first = held[0];
-        const behind = first?.started && first.frame.t === "open" ? this.mustWait(shard, first.frame, this.leader.existing(id)) : undefined;
+        const first = queued.held[0];
+        const behind = first?.started && first.frame.t === "open" ? this.mustWait(queued.shard, first.frame, this.leader.existing(id)) : undefined;
         if (behind) return this.waitFor(id, waiting, behind);
-        let ready = await this.leader.ready(shard);
-        // No await between the socket's leaving the queue and its open's run: it stays out of broadcasts until the party meets it.
-        waiting.queue.shift();
-        if (waiting.queue.length === 0 && this.waiting.get(id) === waiting) this.waiting.delete(id);
-        // Each frame in a turn of its own, as frames from a link are.
-        for (let i = 0; i < held.length; i++) {
-          const { frame, started } = held[i]!;
-          if (i > 0) ready = await this.leader.ready(shard);
-          if (started && ready) this.leader.apply(shard, frame);
-          if (frame.t === "open") this.leader.taken(shard, this.on(shard, held.slice(i + 1)));
+        // Each frame in a turn of its own, as frames from a link are. A frame leaves the queue just
+        // before it runs (no await between): a socket whose open is still queued stays out of broadcasts.
+        while (queued.held.length > 0) {
+          const ready = await this.leader.ready(queued.shard);
+          const { frame, started } = queued.held.shift() ?? { frame: undefined, started: false };
+          if (queued.held.length === 0) this.done(id, waiting, queued);
+          if (!frame) break; // emptied meanwhile: its shard started afresh (drop)
+          if (started && ready) this.leader.apply(queued.shard, frame);
+          if (frame.t === "open") this.leader.taken(queued.shard, this.on(queued.shard));
         }
+        if (waiting.queue[0] === queued) this.done(id, waiting, queued);
       }
     });
+  }
+
+  /** `queued` ran: it leaves the queue, and the client waits no more once the queue is empty. */
+  private done(id: string, waiting: Waiting<Remote>, queued: Queued) {
+    waiting.queue = waiting.queue.filter((each) => each !== queued);
+    if (waiting.queue.length === 0 && this.waiting.get(id) === waiting) this.waiting.delete(id);
   }
 }
 
