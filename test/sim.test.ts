@@ -6,8 +6,8 @@
  * Every fault kind runs here together: links delayed and dropped, shards and the leader evicted
  * (when idle, as the platform evicts them), the process restarted, clients reconnecting with
  * their id, squatters (sockets with a client's id and another key), and handlers that await
- * storage mid-way. Half the schedules start the leader as PartyKit does and run PartyKit's host
- * (src/runtime/partykit.ts); the others start it as PartyServer does. A known divergence is a
+ * storage mid-way. Half the schedules run PartyKit's host (src/runtime/partykit.ts), half
+ * PartyServer's (src/runtime/sharded-server.ts on partyserver's Server). A known divergence is a
  * todo test below, failing while it lasts (test/sim/README.md says why).
  */
 import assert from "node:assert/strict";

@@ -25,9 +25,9 @@ class MemStorage implements RoomStorage {
     const keys = [...this.map.keys()].filter((key) => key.startsWith(options.prefix)).sort();
     return new Map(keys.map((key) => [key, structuredClone(this.map.get(key)) as T]));
   }
-  /** For comparing two rooms' storage. */
+  /** For comparing two rooms' storage: the party's keys (PartyServer keeps its own, `__ps_name`, in the room's storage too). */
   dump(): string {
-    return JSON.stringify([...this.map.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+    return JSON.stringify([...this.map.entries()].filter(([key]) => !key.startsWith("__ps_")).sort(([a], [b]) => (a < b ? -1 : 1)));
   }
 }
 

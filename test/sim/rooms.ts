@@ -1,18 +1,18 @@
 /**
  * The leader's room and the shards' rooms, as their platform runs them: storage that outlives
- * the object's memory, and an incarnation (LeaderCore or ShardRelay, with the party) made on the
+ * the object's memory, and an incarnation (the leader's host with the party, or a ShardRelay) made on the
  * room's first event and lost when the room is evicted. Accepted sockets survive eviction (they
  * hibernate): the leader keeps its links, a shard its clients.
  */
-import type { Conn, LeaderHost, LinkEnd, PartyCalls, ShardHost } from "../../src/runtime/host.js";
-import { LeaderCore } from "../../src/runtime/leader.js";
+import type { LinkEnd, ShardHost } from "../../src/runtime/host.js";
 import { parseShardRoom } from "../../src/runtime/protocol.js";
 import { ShardRelay } from "../../src/runtime/shard.js";
 import type { Actor } from "./env.js";
 import { MemStorage, type ClientSocket } from "./fakes.js";
 import type { Link } from "./link.js";
-import { TestParty, type Observation } from "./party.js";
+import type { Observation } from "./party.js";
 import { partykitLeader, partykitShardHost, type Parties } from "./partykit-host.js";
+import { partyserverLeader, type LinkWebSocket, type ShardedModule } from "./partyserver-host.js";
 
 /** The router party's name, as partykit.json lists it. */
 const ROUTER = "party-shard-router";
@@ -54,11 +54,16 @@ class LeaderRoom {
   inc: LeaderIncarnation | undefined;
   private made = 0;
 
+  /** The links' leader ends as the platform holds them (PartyServer: hibernatable WebSockets), kept across evictions. */
+  private readonly sockets = new WeakMap<LinkEnd, LinkWebSocket>();
+
   constructor(
     private readonly w: RoomWorld,
     /** PartyKit starts a room (onStart, the core's start) before its first event; PartyServer when a frame needs it (host.ready). */
     private readonly startEarly: boolean,
     private readonly awaits: boolean,
+    /** PartyServer's host (sharded-server.ts), loaded with the platform's fakes. */
+    private readonly partyserver: ShardedModule,
   ) {}
 
   /** The incarnation that takes the next event: made afresh after an eviction. */
@@ -94,41 +99,9 @@ class LeaderRoom {
       leader.start();
       return { actor, frame: leader.frame, closed: leader.closed, started: true };
     }
-    // PartyServer's order: the room starts when a frame needs it (host.ready), on the core with a fake host.
-    const host: LeaderHost = {
-      id: "room",
-      env: {},
-      hibernates: true,
-      directConnections: () => [],
-      directConnection: () => undefined,
-      links: open,
-      link: (id) => open().find((link) => link.id === id),
-      routerRoom: (room) => () => routerRoom(room),
-      ready: () => {
-        if (!inc.started) {
-          inc.started = true;
-          void core.start();
-        }
-        return Promise.resolve();
-      },
-    };
-    let party: TestParty | undefined;
-    const calls: PartyCalls = {
-      connect: (conn, ctx) => party!.onConnect(conn, ctx),
-      message: (conn, message) => party!.onMessage(conn, message),
-      close: (conn, code, reason) => party!.onClose(conn, code, reason),
-    };
-    const core = new LeaderCore(host, calls);
-    const view = {
-      // As the hosts give the party its room's storage: gated (input-gate.ts).
-      storage: core.gate.storage(this.storage),
-      broadcast: (message: Parameters<LeaderCore["broadcast"]>[0], without?: string[]) => core.broadcast(message, without),
-      getConnection: (id: string): Conn | undefined => core.connection(id),
-      getConnections: () => core.connections(),
-    };
-    party = new TestParty(view, note, this.awaits);
-    const inc: LeaderIncarnation = { actor, frame: (end, raw) => core.onLinkFrame(end, raw), closed: (end) => core.onLinkClose(end), started: false };
-    return inc;
+    // PartyServer's order: the room starts when a frame needs it (host.ready). Its host runs as users run it.
+    const leader = partyserverLeader(this.partyserver, { storage: this.storage, links: open, sockets: this.sockets, routerRoom, note, awaits: this.awaits });
+    return { actor, frame: leader.frame, closed: leader.closed, started: false };
   }
 }
 

@@ -8,6 +8,7 @@ import { check, type Divergence } from "./check.js";
 import { NET, install, mulberry32 } from "./env.js";
 import type { ClientSocket } from "./fakes.js";
 import { OPS } from "./party.js";
+import { loadPartyServer } from "./partyserver-host.js";
 import { World } from "./world.js";
 
 /**
@@ -156,7 +157,7 @@ async function runSchedule(seed: number, options: ScheduleOptions): Promise<Sche
   const actions = 5 + Math.floor(rng() * 36);
   const startEarly = rng() < 0.5;
   const awaits = options.faults.includes("await");
-  const w = new World(rng, shardCount, startEarly, awaits, options.trace ?? false, options.dropMessage);
+  const w = new World(rng, shardCount, startEarly, awaits, await loadPartyServer(), options.trace ?? false, options.dropMessage);
   const driver = new Driver(w, rng, clientCount, options.faults);
   // The runtime's own randomness (uuids, backoff) from a stream of its own: the schedule's choices do not shift with it.
   const restore = install(w.clock, mulberry32(seed ^ 0x5bd1e995), (line) => {

@@ -15,6 +15,7 @@ import { Clock, NET } from "./env.js";
 import { ClientSocket, type SocketHooks } from "./fakes.js";
 import { Link, type LinkWorld } from "./link.js";
 import { SOCKET_HEADER, type Observation } from "./party.js";
+import type { ShardedModule } from "./partyserver-host.js";
 import { LeaderRoom, ShardRoom, type RoomWorld } from "./rooms.js";
 
 const BASE = "http://sim.test";
@@ -42,11 +43,12 @@ class World implements LinkWorld, RoomWorld, SocketHooks {
     shardCount: number,
     startEarly: boolean,
     awaits: boolean,
+    partyserver: ShardedModule,
     private readonly tracing: boolean,
     /** Sabotage for the checker's own test: the n-th message a shard hands a client is lost. */
     private readonly dropMessage = 0,
   ) {
-    this.leader = new LeaderRoom(this, startEarly, awaits);
+    this.leader = new LeaderRoom(this, startEarly, awaits, partyserver);
     this.shards = Array.from({ length: shardCount }, (_, n) => new ShardRoom(this, n, startEarly));
   }
 
