@@ -12,9 +12,10 @@
  * acknowledgements name it among those that wait (`waiting`): the shard holds the client's
  * onConnect, so its 101, until one no longer does (shard-opens.ts). What else comes of that
  * socket meanwhile (its close) waits behind its open. A later socket of the client, from any
- * shard, waits behind it in turn: a client opens its next socket after the one before, so the
- * room meets them in that order. A leader that loses its memory meanwhile meets the client as it
- * meets every client then: from its shard's hello.
+ * shard, waits behind it in turn, so the room meets a client's sockets in the order their opens
+ * reached it (which is the order the client opened them, unless a shard held one: shard-opens.ts).
+ * A leader that loses its memory meanwhile meets the client as it meets every client then: from
+ * its shard's hello.
  */
 import { REPLACE_WAIT_MS, sameClient } from "./protocol.js";
 import type { RelayFrame } from "./protocol.js";
