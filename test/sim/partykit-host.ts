@@ -4,10 +4,9 @@
  * `shardHost()`, as the generated router gives it. Only the room's platform is fake: which
  * sockets are open, its storage, and the other rooms its context reaches.
  */
-import type { LinkEnd, LinkSocket, ShardHost } from "../../src/runtime/host.js";
+import type { Conn, LinkEnd, LinkSocket, RoomStorage, ShardHost } from "../../src/runtime/host.js";
 import { partykitRuntime } from "../../src/runtime/partykit.js";
 import type { Message } from "../../src/runtime/protocol.js";
-import type { Conn, RoomStorage } from "../../src/runtime/host.js";
 import { TestParty, type Observation } from "./party.js";
 
 const NAMES = { party: "main", router: "party-shard-router" };

@@ -1,7 +1,7 @@
 /**
  * The leader's room and the shards' rooms, as their platform runs them: storage that outlives
- * the object's memory, and an incarnation (the leader's host with the party, or a ShardRelay) made on the
- * room's first event and lost when the room is evicted. Accepted sockets survive eviction (they
+ * the object's memory, and an incarnation (the leader's host with the party, or a ShardRelay) made
+ * on the room's first event and lost when the room is evicted. Accepted sockets survive eviction (they
  * hibernate): the leader keeps its links, a shard its clients.
  */
 import type { LinkEnd, ShardHost } from "../../src/runtime/host.js";
@@ -44,7 +44,6 @@ interface LeaderIncarnation {
   /** A link message, and a link's close, reach the room (the host's handlers, or the core's). */
   frame(end: LinkEnd, raw: string | ArrayBuffer): Promise<void>;
   closed(end: LinkEnd): void;
-  started: boolean;
 }
 
 class LeaderRoom {
@@ -97,11 +96,11 @@ class LeaderRoom {
       const parties: Parties = { [ROUTER]: { get: (room) => ({ fetch: () => routerRoom(room) }) } };
       const leader = partykitLeader({ storage: this.storage, links: open, parties, note, awaits: this.awaits });
       leader.start();
-      return { actor, frame: leader.frame, closed: leader.closed, started: true };
+      return { actor, frame: leader.frame, closed: leader.closed };
     }
     // PartyServer's order: the room starts when a frame needs it (host.ready). Its host runs as users run it.
     const leader = partyserverLeader(this.partyserver, { storage: this.storage, links: open, sockets: this.sockets, routerRoom, note, awaits: this.awaits });
-    return { actor, frame: leader.frame, closed: leader.closed, started: false };
+    return { actor, frame: leader.frame, closed: leader.closed };
   }
 }
 
