@@ -89,7 +89,7 @@ class WaitingOpens<Remote extends { shard: number; key: string | null }> {
   hold(shard: number, held: Held) {
     const waiting = this.waiting.get(held.frame.id);
     if (!waiting) return;
-    const queued = waiting.queue.filter((each) => each.shard === shard)[0];
+    const queued = waiting.queue.find((each) => each.shard === shard);
     if (queued) queued.held.push(held);
     else waiting.queue.push({ shard, held: [held] });
   }
@@ -196,9 +196,10 @@ class WaitingOpens<Remote extends { shard: number; key: string | null }> {
         // before it runs (no await between): a socket whose open is still queued stays out of broadcasts.
         while (queued.held.length > 0) {
           const ready = await this.leader.ready(queued.shard);
-          const { frame, started } = queued.held.shift() ?? { frame: undefined, started: false };
+          const next = queued.held.shift();
           if (queued.held.length === 0) this.done(id, waiting, queued);
-          if (!frame) break; // emptied meanwhile: its shard started afresh (drop)
+          if (!next) break; // emptied meanwhile: its shard started afresh (drop)
+          const { frame, started } = next;
           if (started && ready) this.leader.apply(queued.shard, frame);
           if (frame.t === "open") this.leader.taken(queued.shard, this.on(queued.shard));
         }

@@ -5,7 +5,7 @@
  */
 import type { Conn, RoomStorage, ShardHost } from "./host.js";
 import type { StoredClient } from "./shard-records.js";
-import { decode, sameKey } from "./protocol.js";
+import { decode, sameKey, utf8Length } from "./protocol.js";
 import type { Data, Departed, Kept, SendItem } from "./protocol.js";
 
 const IGNORED = { partyShardIgnored: true };
@@ -40,7 +40,7 @@ const STATE_MAX_BYTES = 12_288;
 
 /** Sets a socket's state if the platform takes it (and it is within STATE_MAX_BYTES); false: it kept the one before. */
 function tryState(conn: Conn, state: SocketState): boolean {
-  if (new TextEncoder().encode(JSON.stringify(state)).length > STATE_MAX_BYTES) return false;
+  if (utf8Length(JSON.stringify(state)) > STATE_MAX_BYTES) return false;
   try {
     conn.setState(state);
     return true;
@@ -127,11 +127,12 @@ class ShardSockets {
     const { partyShardKept: before, partyShardKeptStored: stored, ...rest } = stateOf(conn);
     if (seq !== undefined) rest.partyShardSeq = seq;
     const next = kept ?? before;
-    if (recordOf(conn) && !(stored && kept === undefined) && tryState(conn, { ...rest, ...(next ? { partyShardKept: next } : {}) })) {
+    const ownRecord = recordOf(conn) !== undefined;
+    if (ownRecord && !(stored && kept === undefined) && tryState(conn, { ...rest, ...(next ? { partyShardKept: next } : {}) })) {
       if (stored) await storage.delete(`kept:${id}`);
       return;
     }
-    conn.setState({ ...rest, ...(recordOf(conn) ? { partyShardKeptStored: true as const } : {}) });
+    conn.setState({ ...rest, ...(ownRecord ? { partyShardKeptStored: true as const } : {}) });
     if (next) await storage.put(`kept:${id}`, next);
   }
 
