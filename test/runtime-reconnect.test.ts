@@ -74,17 +74,20 @@ describe("a reconnect on another shard", () => {
     assert.equal(one.toShard.filter((frame) => frame.t === "close").length, 0, "the old socket is not closed by the leader: its client closed it");
   });
 
-  it("replaces the old socket when its close never comes (its client vanished): once REPLACE_WAIT_MS passed and its shard said it got the mark sent after the open", async () => {
+  it("replaces the old socket when its close never comes (its client vanished): once REPLACE_WAIT_MS passed and both shards said they got the marks sent", async () => {
     mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
     try {
       const { one, two, calls, take } = await room();
       await take(two, open(2, "new"));
       const mark = markOn(one);
       assert.ok(mark, "a mark goes to the old socket's shard when the wait begins");
+      assert.equal(markOn(two), undefined);
       mock.timers.tick(REPLACE_WAIT_MS);
       await settle();
       assert.deepEqual(calls, ["connect alice old", "connect bob bob"], "its shard has not said it got the mark: what it relayed before may be on its way still");
       await take(one, { t: "got", n: mark });
+      assert.deepEqual(calls, ["connect alice old", "connect bob bob"], "nor has the new socket's shard said it got the mark sent once REPLACE_WAIT_MS passed: its client's close may be on its way");
+      await take(two, { t: "got", n: markOn(two) });
       assert.deepEqual(calls, gone);
       assert.deepEqual(
         one.toShard.filter((frame) => frame.t === "close").map(({ code, reason, at }) => ({ code, reason, at })),
@@ -105,6 +108,8 @@ describe("a reconnect on another shard", () => {
       assert.equal(early.calls.length, 2);
       mock.timers.tick(REPLACE_WAIT_MS);
       await settle();
+      assert.equal(early.calls.length, 2);
+      await early.take(early.two, { t: "got", n: markOn(early.two) });
       assert.deepEqual(early.calls, gone);
       const never = await room();
       await never.take(never.two, open(2, "new"));
@@ -137,15 +142,69 @@ describe("a reconnect on another shard", () => {
   it("a later socket of the client, from a third shard, waits behind the waiting one: the room meets the client's sockets in the order they opened", async () => {
     const { one, two, three, calls, take, linkThird } = await room();
     await take(two, open(2, "new"));
-    await take(two, close(3));
     linkThird();
     await take(three, hello(3));
     await take(three, open(1, "newer"));
     assert.deepEqual(calls, ["connect alice old", "connect bob bob"]);
     assert.deepEqual(acks(three), ["0", "1 waiting 1"], "the third shard holds its 101 too");
     await take(one, close(2));
+    assert.deepEqual(calls, ["connect alice old", "connect bob bob", "close alice 1000 bye", "connect alice new"]);
+    assert.deepEqual(acks(three).at(-1), "1 waiting 1", "and now waits for the new socket's close");
+    await take(two, close(3));
     assert.deepEqual(calls, ["connect alice old", "connect bob bob", "close alice 1000 bye", "connect alice new", "close alice 1000 bye", "connect alice newer"]);
     assert.equal(acks(three).at(-1), "1");
+  });
+
+  it("a waiting socket its client closed before it opened (no 101, so it sent nothing) is never met and replaces nobody: it may be older than the socket the room has", async () => {
+    mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
+    try {
+      const { one, two, calls, take } = await room();
+      await take(two, open(2, "left"));
+      await take(two, close(3));
+      assert.deepEqual(acks(two).at(-1), "3", "no open waits: the shard forgets it");
+      mock.timers.tick(REPLACE_MAX_WAIT_MS);
+      await settle();
+      await take(one, message(2, "alice", "still here"));
+      assert.deepEqual(calls, ["connect alice old", "connect bob bob", "message alice still here"]);
+      assert.equal(one.toShard.filter((frame) => frame.t === "close").length, 0, "the room's socket is not closed");
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it("a client that gives up on a waiting socket and tries again waits no longer in all: its next open goes when the first would have", async () => {
+    mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
+    try {
+      const { core, one, two, calls, take } = await room();
+      // Shard one is unreachable: the marks never come back, so only REPLACE_MAX_WAIT_MS lets an open go.
+      core.onLinkClose(one);
+      await take(two, open(2, "left"));
+      mock.timers.tick(REPLACE_MAX_WAIT_MS - 1_000);
+      await settle();
+      await take(two, close(3));
+      await take(two, open(4, "again"));
+      mock.timers.tick(1_000);
+      await settle();
+      assert.deepEqual(calls, ["connect alice old", "connect bob bob", "close alice 1000 Reconnected", "connect alice again"]);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it("a waiting socket's close that comes with the `got` of its shard's mark still keeps it from running", async () => {
+    mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
+    try {
+      const { one, two, calls, take } = await room();
+      await take(two, open(2, "left"));
+      await take(one, { t: "got", n: markOn(one) });
+      mock.timers.tick(REPLACE_WAIT_MS);
+      await settle();
+      await take(two, { t: "frames", frames: [close(3)], got: markOn(two) });
+      assert.deepEqual(calls, ["connect alice old", "connect bob bob"]);
+      assert.equal(one.toShard.filter((frame) => frame.t === "close").length, 0);
+    } finally {
+      mock.timers.reset();
+    }
   });
 
   it("an acknowledgement that let a waiting open go, lost with its link, is said again on the next link: the shard stops holding the client's 101", async () => {

@@ -8,7 +8,7 @@
  * their id, squatters (sockets with a client's id and another key), and handlers that await
  * storage mid-way. Half the schedules run PartyKit's host (src/runtime/partykit.ts), half
  * PartyServer's (src/runtime/sharded-server.ts on partyserver's Server). A known divergence is a
- * todo test below, failing while it lasts (test/sim/README.md says why).
+ * todo test below, failing while it lasts (test/sim/README.md says why); none is known now.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -21,7 +21,6 @@ const FIRST_SEED = Number(process.env.SIM_SEED ?? 1);
 
 /** Known divergences of the runtime, one seed each (test/sim/README.md): todo until fixed. */
 const KNOWN: [what: string, seed: number, faults: FaultKind[]][] = [
-  ["a socket its shard held for its client's previous one, relayed after the client's next socket on another shard, replaces that next one (the leader cannot tell a client's sockets' order across shards)", 80778, [...FAULT_KINDS]],
 ];
 
 /** Seeds that found divergences since fixed (in the runtime or the model): each must stay equal to the reference. */
@@ -51,6 +50,8 @@ const FIXED: [what: string, seed: number, faults: FaultKind[]][] = [
   ["a reconnect's frames, held while its open waited, ran back to back and interleaved at storage awaits (the leader gates frames while the party's storage calls are in flight)", 36, ["reconnect", "await"]],
   ["the hello's ack, sent after the frames sent again, came after a broadcast its shard then kept from a socket whose open had waited", 75922, [...FAULT_KINDS]],
   ["a second socket of the client, queued on the same shard behind a first that ran, got a broadcast before the party met it", 75680, [...FAULT_KINDS]],
+  ["a socket its shard held for its client's previous one, closed by its client before it opened, was relayed after the client's next socket on another shard and replaced it (a waiting socket that closes unopened is never met)", 80778, [...FAULT_KINDS]],
+  ["the same, its open relayed by its shard's next link", 6303, [...FAULT_KINDS]],
 ];
 
 describe("simulation against the unsharded reference", () => {

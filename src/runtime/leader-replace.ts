@@ -5,8 +5,13 @@
  * it. So the open waits until the old socket's close is taken; then it goes. Its client may have
  * vanished and never send that close: then, once REPLACE_WAIT_MS passed and the old socket's
  * shard said it got a frame sent after the open came (a `mark`: whatever that shard relayed
- * before it has come too, however slow its link), the open replaces the old socket as before;
- * after REPLACE_MAX_WAIT_MS it does whatever that shard said.
+ * before it has come too, however slow its link), and the new socket's shard said it got one
+ * sent then, the open replaces the old socket as before; after REPLACE_MAX_WAIT_MS it does
+ * whatever those shards said.
+ *
+ * The waiting socket may be the older one: its client left it unopened (for a socket on another
+ * shard, which the room met first) while its shard held it. Its close then comes while it waits,
+ * and it is never met (abandoned()); the mark to its own shard is there for that close.
  *
  * Only that client waits. The leader takes the open and acknowledges it as any frame, but its
  * acknowledgements name it among those that wait (`waiting`): the shard holds the client's
@@ -39,20 +44,25 @@ interface Waiting<Remote> {
   /** The client's sockets in the order their opens came, one entry a shard; the first waits for `behind`. */
   queue: Queued[];
   behind: Remote;
-  /** The mark sent to `behind`'s shard when the wait began: undefined once that shard got it. */
-  mark: { shard: number; n: number } | undefined;
-  /** REPLACE_WAIT_MS passed: it goes once the mark is got. */
+  /** Marks sent and not yet got: to `behind`'s shard when the wait began, to the waiting socket's own when REPLACE_WAIT_MS passed. */
+  marks: { shard: number; n: number }[];
+  /** REPLACE_WAIT_MS passed: it goes once every mark is got. */
   late: boolean;
   timers: ReturnType<typeof setTimeout>[];
   /** It goes on: its frames run in the leader's next turn for frames (until then it still waits). */
   released: boolean;
 }
 
+/** The socket of `queued` closed, having sent nothing, while its open waited: its client left it before it opened. */
+const leftUnopened = ({ held }: Queued) => held.length === 2 && held[0]!.frame.t === "open" && held[1]!.frame.t === "close";
+
 class WaitingOpens<Remote extends { shard: number; key: string | null }> {
   /** By client id. */
   private readonly waiting = new Map<string, Waiting<Remote>>();
   /** Sockets waited for until REPLACE_WAIT_MS passed: an open of their client no longer waits. */
   private readonly expired = new WeakSet<Remote>();
+  /** When an open first waited for a socket: a client that gives up on a waiting socket (abandoned()) and tries again waits no longer in all. */
+  private readonly since = new WeakMap<Remote, number>();
 
   constructor(
     private readonly leader: {
@@ -87,16 +97,18 @@ class WaitingOpens<Remote extends { shard: number; key: string | null }> {
 
   /** `held` from `shard` waits behind what its shard sent before, or (a first open from that shard) last in its client's queue. */
   hold(shard: number, held: Held) {
-    const waiting = this.waiting.get(held.frame.id);
+    const id = held.frame.id;
+    const waiting = this.waiting.get(id);
     if (!waiting) return;
     const queued = waiting.queue.find((each) => each.shard === shard);
-    if (queued) queued.held.push(held);
-    else waiting.queue.push({ shard, held: [held] });
+    if (!queued) return void waiting.queue.push({ shard, held: [held] });
+    queued.held.push(held);
+    if (!waiting.released && leftUnopened(queued)) this.abandoned(id, waiting, queued);
   }
 
   /** The open (`held`) of client `id` from `shard` waits behind `behind`. */
   wait(shard: number, behind: Remote, open: Held & { frame: { id: string } }) {
-    const waiting: Waiting<Remote> = { queue: [{ shard, held: [open] }], behind, mark: undefined, late: false, timers: [], released: false };
+    const waiting: Waiting<Remote> = { queue: [{ shard, held: [open] }], behind, marks: [], late: false, timers: [], released: false };
     this.waiting.set(open.frame.id, waiting);
     this.waitFor(open.frame.id, waiting, behind);
   }
@@ -120,21 +132,25 @@ class WaitingOpens<Remote extends { shard: number; key: string | null }> {
     this.waiting.forEach((waiting, id) => waiting.behind === remote && this.release(id)); // (a released one is skipped)
   }
 
-  /** `shard` said it got every frame up to `n`: an open that waited long enough for a socket there goes once it got the mark. */
+  /** `shard` said it got every frame up to `n`: an open that waited long enough goes once every mark is got. */
   got(shard: number, n: number) {
     this.waiting.forEach((waiting, id) => {
-      if (!waiting.mark || waiting.mark.shard !== shard || n < waiting.mark.n) return;
-      waiting.mark = undefined;
-      if (waiting.late) this.expire(id, waiting.behind);
+      const before = waiting.marks.length;
+      waiting.marks = waiting.marks.filter((mark) => mark.shard !== shard || n < mark.n);
+      if (waiting.marks.length < before && waiting.late && waiting.marks.length === 0) this.expire(id, waiting.behind);
     });
   }
 
   /**
    * `shard` linked again (its hello was taken). A shard sends its hello's `got` before the frames
-   * it sends again, so a mark it got says nothing of those: each wait for a socket there marks anew.
+   * it sends again, so a mark it got says nothing of those: each wait marks it anew.
    */
   relinked(shard: number) {
-    this.waiting.forEach((waiting) => !waiting.released && waiting.behind.shard === shard && this.markOn(waiting));
+    this.waiting.forEach((waiting) => {
+      if (waiting.released) return;
+      if (waiting.behind.shard === shard) this.markOn(waiting, shard);
+      if (waiting.late && waiting.queue[0]?.shard === shard) this.markOn(waiting, shard);
+    });
   }
 
   /** `shard` started afresh: the sockets whose opens waited are gone with it, and never met; the client's others go on. */
@@ -160,18 +176,24 @@ class WaitingOpens<Remote extends { shard: number; key: string | null }> {
     waiting.behind = behind;
     waiting.released = false;
     waiting.late = false;
-    this.markOn(waiting);
+    waiting.marks = [];
+    this.markOn(waiting, behind.shard);
     const late = () => {
       waiting.late = true;
-      if (!waiting.mark) this.expire(id, behind);
+      // Its own shard too: a close its client sent before it opened has come, if that shard saw it by now (abandoned()).
+      if (waiting.queue[0]) this.markOn(waiting, waiting.queue[0].shard);
+      if (waiting.marks.length === 0) this.expire(id, behind);
     };
-    waiting.timers = [setTimeout(late, REPLACE_WAIT_MS), setTimeout(() => this.expire(id, behind), REPLACE_MAX_WAIT_MS)];
+    const since = this.since.get(behind) ?? Date.now();
+    this.since.set(behind, since);
+    const after = (ms: number) => Math.max(0, since + ms - Date.now());
+    waiting.timers = [setTimeout(late, after(REPLACE_WAIT_MS)), setTimeout(() => this.expire(id, behind), after(REPLACE_MAX_WAIT_MS))];
   }
 
-  private markOn(waiting: Waiting<Remote>) {
-    const shard = waiting.behind.shard;
+  private markOn(waiting: Waiting<Remote>, shard: number) {
     const n = this.leader.mark(shard);
-    waiting.mark = n === undefined ? undefined : { shard, n };
+    waiting.marks = waiting.marks.filter((mark) => mark.shard !== shard);
+    if (n !== undefined) waiting.marks.push({ shard, n });
   }
 
   /** The old socket was waited for long enough: the open replaces it. */
@@ -188,6 +210,11 @@ class WaitingOpens<Remote extends { shard: number; key: string | null }> {
     this.leader.turn(async () => {
       while (waiting.queue.length > 0) {
         const queued = waiting.queue[0]!;
+        // Its close may have come with what let it go (a `got`).
+        if (leftUnopened(queued)) {
+          this.abandoned(id, waiting, queued);
+          continue;
+        }
         // A later socket of the client waits for the one the room has now, if that is on another shard.
         const first = queued.held[0];
         const behind = first?.started && first.frame.t === "open" ? this.mustWait(queued.shard, first.frame, this.leader.existing(id)) : undefined;
@@ -206,6 +233,21 @@ class WaitingOpens<Remote extends { shard: number; key: string | null }> {
         if (waiting.queue[0] === queued) this.done(id, waiting, queued);
       }
     });
+  }
+
+  /**
+   * A waiting socket closed, having sent nothing: its client left it before it opened (the shard
+   * holds its 101 while its open waits), for a later socket or for good. Unsharded its request
+   * may not have reached the room yet either, so the room never meets it, and it replaces nobody:
+   * run later, it would replace the client's newer socket on another shard (the room cannot tell
+   * which of a client's sockets across shards came first).
+   */
+  private abandoned(id: string, waiting: Waiting<Remote>, queued: Queued) {
+    const first = waiting.queue[0] === queued;
+    this.done(id, waiting, queued);
+    this.leader.taken(queued.shard, this.on(queued.shard));
+    if (this.waiting.get(id) !== waiting) waiting.timers.forEach(clearTimeout);
+    else if (first && !waiting.released) this.release(id); // the next waits anew for the room's socket, if it must
   }
 
   /** `queued` ran: it leaves the queue, and the client waits no more once the queue is empty. */

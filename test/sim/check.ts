@@ -108,7 +108,9 @@ const same = (a: readonly string[], b: readonly string[]) => a.length === b.leng
 /** (a) Per socket: onConnect once, each message it sent once and in order, onClose once if it closed. */
 function checkHandlers(w: World): Divergence | undefined {
   // A socket the party never met is fine when it was refused its id: closed 1008 by the runtime,
-  // or (its client gone before the refusal came) its id held by another key the party met.
+  // or (its client gone before the refusal came) its id held by another key the party met; or
+  // when its client closed it before it opened, having sent nothing: unsharded too, its request
+  // may not have reached the room before it was left.
   const events = new Map<string, string[]>();
   const owners = attribute(w.log);
   for (const [i, o] of w.log.entries()) {
@@ -126,7 +128,8 @@ function checkHandlers(w: World): Divergence | undefined {
     events.delete(socket.name);
     const full = ["connect", ...socket.sent.map((text) => `message ${text}`)];
     const refused = got.length === 0 && (socket.serverCloseCode === 1008 || [...keysMet(socket.id)].some((key) => key !== socket.key));
-    if (!refused && !handlersOk(socket, got, full)) {
+    const abandoned = got.length === 0 && socket.closedFirstBy === "client" && socket.openedAt === undefined && socket.sent.length === 0;
+    if (!refused && !abandoned && !handlersOk(socket, got, full)) {
       return { kind: "handlers", about: socket.name, id: socket.id, detail: `${socket.name} (${closedHow(socket)}) sent ${JSON.stringify(socket.sent)}; the leader ran ${JSON.stringify(got)}` };
     }
   }

@@ -82,6 +82,8 @@ class ClientSocket implements Conn {
   readonly sentAt: number[] = [];
   /** When the client saw its socket open: its shard's onConnect returned (the platform's 101). */
   openedAt: number | undefined;
+  /** Said before it opened: a WebSocket sends nothing before its 101, so (as partysocket does) these go once it opens; never, if it closes first. */
+  readonly unsent: string[] = [];
   private attachment: unknown = null;
 
   constructor(

@@ -139,7 +139,9 @@ class World implements LinkWorld, RoomWorld, SocketHooks {
       // An onConnect that throws: the platform closes the client's socket 1011 instead.
       return Promise.resolve(opened).then(
         () => {
-          if (socket.clientOpen) socket.openedAt = this.clock.now;
+          if (!socket.clientOpen) return;
+          socket.openedAt = this.clock.now;
+          socket.unsent.splice(0).forEach((text) => this.say(socket, text));
         },
         () => socket.close(1011, "Uncaught exception during session setup"),
       );
@@ -147,6 +149,7 @@ class World implements LinkWorld, RoomWorld, SocketHooks {
     return socket;
   }
   say(socket: ClientSocket, text: string) {
+    if (socket.openedAt === undefined) return void socket.unsent.push(text);
     socket.sent.push(text);
     socket.sentAt.push(this.clock.now);
     this.trace(`${socket.name} says ${text}`);
