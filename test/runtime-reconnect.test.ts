@@ -191,6 +191,23 @@ describe("a reconnect on another shard", () => {
     }
   });
 
+  it("an open that comes long after the client gave up on another waits anew", async () => {
+    mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
+    try {
+      const { two, calls, take } = await room();
+      await take(two, open(2, "left"));
+      await take(two, close(3));
+      mock.timers.tick(REPLACE_MAX_WAIT_MS + 7_000);
+      await settle();
+      await take(two, open(4, "again"));
+      mock.timers.tick(REPLACE_WAIT_MS - 1);
+      await settle();
+      assert.deepEqual(calls, ["connect alice old", "connect bob bob"], "it waits for the old socket's close as any reconnect does");
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
   it("a waiting socket's close that comes with the `got` of its shard's mark still keeps it from running", async () => {
     mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
     try {

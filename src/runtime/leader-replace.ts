@@ -61,7 +61,7 @@ class WaitingOpens<Remote extends { shard: number; key: string | null }> {
   private readonly waiting = new Map<string, Waiting<Remote>>();
   /** Sockets waited for until REPLACE_WAIT_MS passed: an open of their client no longer waits. */
   private readonly expired = new WeakSet<Remote>();
-  /** When an open first waited for a socket: a client that gives up on a waiting socket (abandoned()) and tries again waits no longer in all. */
+  /** When an open began to wait for a socket: a client that gives up on a waiting socket (abandoned()) and tries again within REPLACE_MAX_WAIT_MS waits no longer in all. */
   private readonly since = new WeakMap<Remote, number>();
 
   constructor(
@@ -184,7 +184,8 @@ class WaitingOpens<Remote extends { shard: number; key: string | null }> {
       if (waiting.queue[0]) this.markOn(waiting, waiting.queue[0].shard);
       if (waiting.marks.length === 0) this.expire(id, behind);
     };
-    const since = this.since.get(behind) ?? Date.now();
+    const before = this.since.get(behind);
+    const since = before !== undefined && Date.now() - before < REPLACE_MAX_WAIT_MS ? before : Date.now();
     this.since.set(behind, since);
     const after = (ms: number) => Math.max(0, since + ms - Date.now());
     waiting.timers = [setTimeout(late, after(REPLACE_WAIT_MS)), setTimeout(() => this.expire(id, behind), after(REPLACE_MAX_WAIT_MS))];
