@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
-import { describe, it, mock } from "node:test";
+import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import type { Conn, LinkSocket, ShardHost } from "../src/runtime/host.js";
 import { unpack } from "../src/runtime/link-frames.js";
 import type { LoadReport } from "../src/runtime/protocol.js";
 import { ShardRelay } from "../src/runtime/shard.js";
+import { REPORT_GAP_MS } from "../src/runtime/shard-load.js";
 import { memoryStorage } from "./helpers/memory-storage.js";
 
 const settle = () => new Promise((resolve) => setImmediate(resolve));
@@ -46,14 +47,20 @@ function shard() {
     sockets.push(conn);
     return relay.onConnect(conn, { request: new Request(`http://host/parties/router/lobby?_pk=${id}`) });
   };
+  /** Answers the reports in flight; the next may go REPORT_GAP_MS later (timers are mocked). */
   const answer = async () => {
     waiting.splice(0).forEach((resolve) => resolve());
     await settle();
+    mock.timers.tick(REPORT_GAP_MS);
+    await settle();
   };
-  return { relay, sockets, reports, seen, connect, answer };
+  return { relay, sockets, reports, seen, connect, answer, answerOnly: () => waiting.splice(0).forEach((resolve) => resolve()) };
 }
 
 describe("a shard's load reports", () => {
+  beforeEach(() => mock.timers.enable({ apis: ["setTimeout"] }));
+  afterEach(() => mock.timers.reset());
+
   it("100 connects at once: one report in flight at a time, a few in all, the last with the final count", async () => {
     const s = shard();
     await Promise.all(Array.from({ length: 100 }, (_, i) => s.connect(`client-${i}`)));
@@ -80,6 +87,21 @@ describe("a shard's load reports", () => {
     assert.deepEqual(s.reports.map((report) => report.count), [1, 2]);
     await s.answer();
     assert.equal(s.reports.length, 2);
+  });
+
+  it("the next report waits REPORT_GAP_MS after the answer: a crowd's connects cost a few counts of the shard's sockets", async () => {
+    const s = shard();
+    await s.connect("a");
+    await settle();
+    await s.connect("b");
+    s.answerOnly();
+    await settle();
+    mock.timers.tick(REPORT_GAP_MS - 1);
+    await settle();
+    assert.deepEqual(s.reports.map((report) => report.count), [1]);
+    mock.timers.tick(1);
+    await settle();
+    assert.deepEqual(s.reports.map((report) => report.count), [1, 2]);
   });
 
   it("a report that fails is logged; the next change reports the count", async () => {

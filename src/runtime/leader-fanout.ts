@@ -20,7 +20,8 @@
  */
 import type { LeaderHost, LinkEnd } from "./host.js";
 import { frameBytes, pack, unpack, wireBytes, type Wire } from "./link-frames.js";
-import { HEADER, LINK_MAX_BYTES, encode, shardRoomId } from "./protocol.js";
+import { LinkOutbox } from "./link-outbox.js";
+import { HEADER, LINK_MAX_BYTES, encode, linkShard, shardRoomId } from "./protocol.js";
 import type { BroadcastItem, Data, LeaderFrame, Message, SendItem } from "./protocol.js";
 
 /** Bytes of frames kept for a shard until it says it got them, and the newest frame on top. */
@@ -52,6 +53,8 @@ interface ShardState {
   droppedUpTo: number;
   /** When the shard was last woken to link again. */
   wokeAt: number;
+  /** Its hello said it takes frames sent together in one link message (link-outbox.ts). */
+  batches?: boolean;
 }
 
 /** Who a broadcast reaches on the shards, kept by the leader as clients come and go. */
@@ -82,6 +85,7 @@ class Fanout {
   private holding = false;
   private readonly held = new Map<number, Held>();
   private holdTimer: ReturnType<typeof setTimeout> | undefined;
+  private readonly outbox = new LinkOutbox(() => this.stats.linkFramesOut++);
 
   constructor(
     private readonly host: LeaderHost,
@@ -169,10 +173,7 @@ class Fanout {
       state.droppedUpTo = state.n;
     }
     // A link closing but not yet closed: its close event clears linkId, and the frame waits.
-    if (link && link.readyState === 1) {
-      this.stats.linkFramesOut++;
-      return link.send(wire);
-    }
+    if (link && link.readyState === 1) return this.outbox.send(link, wire, bytes, state.batches === true);
     if (Date.now() - state.wokeAt >= WAKE_EVERY_MS) this.wakeShard(shard, state);
   }
 
@@ -203,17 +204,22 @@ class Fanout {
     if (state.droppedUpTo > 0 && n >= state.droppedUpTo) state.droppedUpTo = 0;
   }
 
+  /** An unnumbered frame (an ack, a resync, a welcome) on `link`, in order with the numbered ones. */
+  toLink(link: LinkEnd, frame: LeaderFrame) {
+    const wire = JSON.stringify(frame);
+    const state = this.shards.get(linkShard(link.id));
+    this.outbox.send(link, wire, wire.length, state?.linkId === link.id && state.batches === true);
+  }
+
   /**
    * A shard's hello was taken on `link`: the leader names itself (its numbering), then sends
    * again what the shard did not get. True when frames it never got were dropped meanwhile.
    */
   relinked(state: ShardState, link: LinkEnd, hello: { leader?: string | undefined; got?: number | undefined }): boolean {
-    this.stats.linkFramesOut++;
-    link.send(JSON.stringify({ t: "welcome", leader: this.incarnation, hibernates: this.host.hibernates } satisfies LeaderFrame));
+    this.toLink(link, { t: "welcome", leader: this.incarnation, hibernates: this.host.hibernates });
     // A shard that knows another leader (or none) got nothing of this one's.
     this.got(state, hello.leader === this.incarnation ? (hello.got ?? 0) : 0);
-    for (const { wire } of state.kept) link.send(wire);
-    this.stats.linkFramesOut += state.kept.length;
+    for (const { wire, bytes } of state.kept) this.outbox.send(link, wire, bytes, state.batches === true);
     const lost = state.droppedUpTo > 0;
     state.droppedUpTo = 0;
     return lost;

@@ -205,8 +205,7 @@ class LeaderCore {
 
   /** An ack or resync on a link. */
   private toLink(link: LinkEnd, frame: LeaderFrame) {
-    this.fanout.stats.linkFramesOut++;
-    link.send(JSON.stringify(frame));
+    this.fanout.toLink(link, frame);
   }
 
   /** An injected fault: the link breaks; what the party sends meanwhile waits for the next one. */
@@ -241,6 +240,7 @@ class LeaderCore {
     }
     state.linkId = link.id;
     state.hellos = hello.n ?? 0;
+    state.batches = hello.batches === true;
     // What it took and which opens wait (an ack saying so may have been lost), before the frames it sends again.
     this.toLink(link, { t: "ack", seq: state.processed, ...this.waiting.on(shard) });
     if (this.fanout.relinked(state, link, hello)) {

@@ -11,7 +11,7 @@ import { utf8Length, type Data, type LeaderFrame, type RelayFrame, type ShardFra
 
 /** A frame as a link sends it. */
 type Wire = string | ArrayBuffer;
-type LinkFrame = ShardFrame | LeaderFrame;
+type LinkFrame = ShardFrame | LeaderFrame | LeaderBatch;
 /** Where a message's bytes are in a binary frame, from the end of its JSON. */
 type Placed = { bin: [start: number, length: number] };
 
@@ -88,6 +88,11 @@ function packBatches(frames: readonly { frame: RelayFrame; bytes: number }[], ma
   return wires;
 }
 
+/** Leader frames sent together in one link message (link-outbox.ts), to a shard whose hello said `batches`. */
+type LeaderBatch = { t: "frames"; frames: LeaderFrame[] };
+/** The frames of a leader's link message, in order: one, or those it sent together. */
+const leaderFrames = (wire: LeaderFrame | LeaderBatch): LeaderFrame[] => (wire.t === "frames" ? wire.frames : [wire]);
+
 /** A wire's size in bytes: a binary frame's length; a text frame's UTF-8 length (measured only when it could matter). */
 function wireBytes(wire: Wire, measureAbove = 0): number {
   if (typeof wire !== "string") return wire.byteLength;
@@ -101,5 +106,5 @@ function frameBytes(frame: LinkFrame): number {
   return json.length + bytes;
 }
 
-export { frameBytes, pack, packBatches, unpack, wireBytes };
+export { frameBytes, leaderFrames, pack, packBatches, unpack, wireBytes };
 export type { Wire };

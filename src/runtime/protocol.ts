@@ -166,7 +166,7 @@ interface ClientRecord {
  * `frames`: several numbered frames in one link message, taken in order and acknowledged once.
  */
 type ShardFrame =
-  | { t: "hello"; room: string; incarnation: string; n?: number; acked: number; clients: ClientRecord[]; left?: Departed[]; leader?: string; got?: number }
+  | { t: "hello"; room: string; incarnation: string; n?: number; acked: number; clients: ClientRecord[]; left?: Departed[]; leader?: string; got?: number; batches?: true }
   | { t: "frames"; frames: RelayFrame[]; got?: number }
   | { t: "got"; n: number }
   | { t: "open"; seq: number; id: string; socket?: string; uri: string; key: string | null; headers: [string, string][]; cf?: string; taken?: number; retry?: true }

@@ -25,6 +25,8 @@ class RemoteConnection extends EventTarget {
   met = false;
   private tail: Promise<unknown> = Promise.resolve();
   private seqMirrored = 0;
+  /** What it keeps changed, and the shard has not been sent it yet (mirror()). */
+  private unmirrored = false;
 
   constructor(
     readonly id: string,
@@ -75,6 +77,7 @@ class RemoteConnection extends EventTarget {
     return this.kept.tags;
   }
   send(message: Message) {
+    this.flushKept();
     this.out({ t: "send", to: this.id, ...this.at(), data: encode(message) });
   }
   close(code?: number, reason?: string) {
@@ -82,6 +85,7 @@ class RemoteConnection extends EventTarget {
     // reach a newer socket of the same id (y-partykit's onConnect closes each connection it saw close).
     if (this.readyState === 3) return;
     if (this.readyState < 2) this.readyState = 2;
+    this.flushKept();
     this.out({ t: "close", to: this.id, ...this.at(), code, reason });
   }
   accept() {}
@@ -112,10 +116,24 @@ class RemoteConnection extends EventTarget {
   mirrorSeq() {
     if (this.seqTaken === this.seqMirrored) return;
     this.seqMirrored = this.seqTaken;
+    this.flushKept();
     this.out({ t: "taken", to: this.id, ...this.at(), seq: this.seqTaken });
   }
 
+  /**
+   * What it keeps goes to its shard at the end of this turn, once: a party sets tags, state and
+   * attachment in one go as a client connects (a frame, and a write of the socket's state at the
+   * shard, for each). Sooner when another frame for this socket goes: its shard sees them in order.
+   */
   private mirror() {
+    if (this.unmirrored) return;
+    this.unmirrored = true;
+    queueMicrotask(() => this.flushKept());
+  }
+
+  private flushKept() {
+    if (!this.unmirrored) return;
+    this.unmirrored = false;
     this.out({ t: "keep", to: this.id, ...this.at(), kept: this.kept });
   }
 

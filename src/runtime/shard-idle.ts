@@ -13,8 +13,8 @@ const EMPTY_LINK_MS = 1_000;
 class IdleLink {
   private lastActive = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
-  /** When the running wait ends. */
-  private due = 0;
+  /** A socket left since a count last found someone here (or none was made yet). */
+  private mayBeEmpty = true;
 
   constructor(
     /** Whether the link may close now (there is one, nothing is owed, and the leader's party hibernates or nobody is here). */
@@ -24,16 +24,30 @@ class IdleLink {
     private readonly empty: () => boolean = () => false,
   ) {}
 
-  /** Something crossed the link: it stays up for IDLE_LINK_MS (EMPTY_LINK_MS) more. */
+  /**
+   * Something crossed the link: it stays up for IDLE_LINK_MS (EMPTY_LINK_MS) more. This runs for
+   * every frame, so who is here is looked at only when a wait ends (counting a shard's sockets
+   * reads each one's state: per frame, a crowd connecting at once cost O(clients²)).
+   */
   active() {
     this.lastActive = Date.now();
-    // A wait already running ends no later than this one would (it shrinks once nobody is here).
-    if (this.timer === undefined || this.lastActive + this.quietMs() < this.due) this.wait(this.quietMs());
+    if (this.timer === undefined) this.wait(EMPTY_LINK_MS);
+  }
+
+  /** A socket left: the next nobodyHere() counts the shard's sockets. */
+  left() {
+    this.mayBeEmpty = true;
+  }
+
+  /** Whether nobody is here: counted (each socket's state read) only if a socket left since a count found someone. */
+  nobodyHere(): boolean {
+    if (!this.mayBeEmpty) return false;
+    this.mayBeEmpty = this.empty();
+    return this.mayBeEmpty;
   }
 
   private wait(ms: number) {
     if (this.timer !== undefined) clearTimeout(this.timer);
-    this.due = Date.now() + ms;
     this.timer = setTimeout(() => this.check(), ms);
   }
 
@@ -45,8 +59,8 @@ class IdleLink {
     this.timer = undefined;
     // Not now (frames unacknowledged, say): the next activity starts the wait again.
     if (!this.mayClose()) return;
-    const quiet = Date.now() - this.lastActive;
-    if (quiet < this.quietMs()) this.wait(this.quietMs() - quiet);
+    const [quiet, needed] = [Date.now() - this.lastActive, this.quietMs()];
+    if (quiet < needed) this.wait(needed - quiet);
     else this.close();
   }
 }

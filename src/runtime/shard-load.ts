@@ -2,15 +2,19 @@
  * A shard's reports to the router's room `<room>` (placement.ts): how many clients it holds, so
  * placement follows real load, and when its current incarnation started (the load view shows it).
  *
- * - at most one report in flight: it carries the count when it is sent, and once it is answered
- *   one more goes if the count changed meanwhile. A burst of N connects costs the router's room
- *   a few requests, not N (after a deploy every client reconnects at once);
+ * - at most one report in flight: it carries the count when it is sent, and REPORT_GAP_MS after
+ *   it is answered one more goes if the count changed meanwhile. A burst of N connects costs the
+ *   router's room a few requests, not N (after a deploy every client reconnects at once), and
+ *   the shard a few counts of its sockets (each reads every socket's state);
  * - reports are numbered within the shard's incarnation: one overtaken by a later one is ignored;
  * - a failed report is only logged: the next change sends the count again.
  */
 import type { ShardHost } from "./host.js";
 import { HEADER } from "./protocol.js";
 import type { LoadReport } from "./protocol.js";
+
+/** The least time from a report's answer to the next report. */
+const REPORT_GAP_MS = 50;
 
 class LoadReporter {
   private reports = 0;
@@ -62,6 +66,7 @@ class LoadReporter {
           this.sent = undefined;
           console.error("party-shard: could not report load", error);
         });
+        if (this.unreported !== undefined) await new Promise((resolve) => setTimeout(resolve, REPORT_GAP_MS));
       }
     } finally {
       this.sending = false;
@@ -75,4 +80,4 @@ class LoadReporter {
   }
 }
 
-export { LoadReporter };
+export { LoadReporter, REPORT_GAP_MS };

@@ -19,7 +19,7 @@
  *   woken shard says who is here.
  */
 import type { Conn, LinkSocket, RoomStorage, ShardHost } from "./host.js";
-import { frameBytes, packBatches, unpack } from "./link-frames.js";
+import { frameBytes, leaderFrames, packBatches, unpack } from "./link-frames.js";
 import { LeaderInbox } from "./shard-inbox.js";
 import { IdleLink } from "./shard-idle.js";
 import { LoadReporter } from "./shard-load.js";
@@ -167,6 +167,7 @@ class ShardRelay {
 
   /** `code` and `reason` as the platform tells them (PartyKit puts them on the connection). */
   async onClose(conn: Conn, code?: number, reason?: string) {
+    this.idle.left();
     const waiting = waitingOf(conn);
     if (waiting !== undefined) return this.newSockets.holdClose(waiting, code, reason);
     // Ignored, or replaced (its client reconnected meanwhile, and the new open told the leader).
@@ -294,7 +295,7 @@ class ShardRelay {
     const socket = await this.host.openLink(this.leaderRoom, `/?_pk=${id}`, { [HEADER.link]: String(this.shard) });
     // Binary frames (link-frames.ts) as ArrayBuffers: workerd's WebSocket gives Blobs by default.
     if ("binaryType" in socket) socket.binaryType = "arraybuffer";
-    socket.addEventListener("message", (event) => this.onLeaderFrame(socket, unpack<LeaderFrame>(event.data)));
+    socket.addEventListener("message", (event) => leaderFrames(unpack(event.data)).forEach((frame) => this.onLeaderFrame(socket, frame)));
     socket.addEventListener("close", () => this.onLinkClosed(socket));
     socket.addEventListener("error", () => this.onLinkClosed(socket));
     await this.hello(socket);
@@ -304,14 +305,13 @@ class ShardRelay {
 
   /** Who is here as far as the leader has acknowledged, then everything it has not. */
   private async hello(socket: LinkSocket) {
-    const stored = await this.departures.list();
-    const kept = await this.storage.list<Kept>({ prefix: "kept:" });
+    const [stored, kept] = await Promise.all([this.departures.list(), this.storage.list<Kept>({ prefix: "kept:" })]);
     this.sockets.addStates(stored, kept);
     const now = Date.now();
     const { clients, left, gone } = helloRecords(stored, kept, now, { present: (id) => this.sockets.present(id), known: (id) => (this.openSeq.get(id) ?? 0) <= this.acked, seq: (id) => seqOf(this.sockets.client(id)) });
     if (gone.length > 0) await this.storage.delete(recordKeys(gone));
     this.closing.addTo(clients, this.acked);
-    socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, n: ++this.hellos, acked: this.acked, clients, left, ...this.inbox.state() } satisfies ShardFrame));
+    socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, n: ++this.hellos, acked: this.acked, clients, left, ...this.inbox.state(), batches: true } satisfies ShardFrame));
     this.sent = this.acked;
     this.sendWaiting(socket, true);
   }
@@ -365,7 +365,7 @@ class ShardRelay {
 
   /** Nobody here, nothing owed, the leader's welcome taken (what it sends again follows it): the link closes (departed clients do not hold it: on wrangler dev a shard that never idles delivers its sockets' closes late). */
   private idleLink(link: LinkSocket) {
-    if (this.unacked.length > 0 || this.sockets.count() > 0 || !this.inbox.welcomed) return;
+    if (this.unacked.length > 0 || !this.inbox.welcomed || !this.idle.nobodyHere()) return;
     this.closeLink(link, "no clients");
   }
 

@@ -1,0 +1,65 @@
+/**
+ * What the leader sends down one link within one turn goes as one link message, and the shard
+ * takes each frame in it in order, as if it came alone. A connect has the leader send the
+ * client's shard two or three frames (what it keeps of the client, the party's welcome) and an
+ * acknowledgement: one message each was one event each at the shard, most of what a connect
+ * cost there besides the party's own work.
+ *
+ * Only to a shard that said in its hello that it takes them (an older runtime does not), and
+ * only text frames: one that carries bytes goes alone, after what waits before it. Each frame
+ * keeps its number and is kept (and sent again) alone: a batch is only how frames travel.
+ */
+import type { LinkEnd } from "./host.js";
+import type { Wire } from "./link-frames.js";
+
+/** A batch closes at about this size; a larger one would save no event, only hold frames up. */
+const BATCH_MAX_BYTES = 1_048_576;
+
+class LinkOutbox {
+  /** By link: the text frames waiting for the end of this turn, and their size. */
+  private readonly pending = new Map<LinkEnd, { wires: string[]; bytes: number }>();
+  private scheduled = false;
+
+  /** `sent`: each link message that goes (the load view's `linkFramesOut`). */
+  constructor(private readonly sent: () => void) {}
+
+  /** Sends `wire` (`bytes` long) down `link`: at the end of this turn with the others, if its shard takes batches. */
+  send(link: LinkEnd, wire: Wire, bytes: number, batches: boolean) {
+    if (!batches || typeof wire !== "string") {
+      this.flush(link);
+      return this.out(link, wire);
+    }
+    let batch = this.pending.get(link);
+    if (batch && batch.bytes + bytes > BATCH_MAX_BYTES) this.flush(link);
+    batch = this.pending.get(link);
+    if (!batch) this.pending.set(link, (batch = { wires: [], bytes: 0 }));
+    batch.wires.push(wire);
+    batch.bytes += bytes + 1;
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      const links: LinkEnd[] = [];
+      this.pending.forEach((_batch, each) => links.push(each));
+      links.forEach((each) => this.flush(each));
+    });
+  }
+
+  /** What waits for `link` goes now (before a frame that cannot join it). */
+  flush(link: LinkEnd) {
+    const batch = this.pending.get(link);
+    if (!batch) return;
+    this.pending.delete(link);
+    // Each wire is a JSON object: the batch is their array, with no second encoding.
+    this.out(link, batch.wires.length === 1 ? batch.wires[0]! : `{"t":"frames","frames":[${batch.wires.join(",")}]}`);
+  }
+
+  /** A link closing but not yet closed: numbered frames wait for the next one (leader-fanout.ts), an acknowledgement is said again then. */
+  private out(link: LinkEnd, wire: Wire) {
+    if (link.readyState !== 1) return;
+    this.sent();
+    link.send(wire);
+  }
+}
+
+export { LinkOutbox };
