@@ -50,6 +50,17 @@ describe("the leader's link outbox", () => {
     assert.deepEqual(kinds(old), ["send", "send"], "at once, one a message");
   });
 
+  it("frames for one link through different wrappers of it (as a host may hand out) keep their order", async () => {
+    const outbox = new LinkOutbox(() => undefined);
+    const link = fakeLink();
+    const again = { ...link, send: link.send };
+    outbox.send(link, JSON.stringify({ t: "send", to: "a", data: { text: "1" }, n: 1 }), 40, true);
+    outbox.send(again, JSON.stringify({ t: "ack", seq: 3 }), 20, true);
+    outbox.send(link, JSON.stringify({ t: "send", to: "a", data: { text: "2" }, n: 2 }), 40, true);
+    await settle();
+    assert.deepEqual(kinds(link), ["send+ack+send"]);
+  });
+
   it("a link that closed meanwhile is sent nothing", async () => {
     const outbox = new LinkOutbox(() => undefined);
     const link = fakeLink();

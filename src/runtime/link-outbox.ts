@@ -16,8 +16,11 @@ import type { Wire } from "./link-frames.js";
 const BATCH_MAX_BYTES = 1_048_576;
 
 class LinkOutbox {
-  /** By link: the text frames waiting for the end of this turn, and their size. */
-  private readonly pending = new Map<LinkEnd, { wires: string[]; bytes: number }>();
+  /**
+   * By link id (a host may hand out a new wrapper of the same socket at each call): the link,
+   * the text frames waiting for the end of this turn, and their size.
+   */
+  private readonly pending = new Map<string, { link: LinkEnd; wires: string[]; bytes: number }>();
   private scheduled = false;
 
   /** `sent`: each link message that goes (the load view's `linkFramesOut`). */
@@ -26,32 +29,31 @@ class LinkOutbox {
   /** Sends `wire` (`bytes` long) down `link`: at the end of this turn with the others, if its shard takes batches. */
   send(link: LinkEnd, wire: Wire, bytes: number, batches: boolean) {
     if (!batches || typeof wire !== "string") {
-      this.flush(link);
+      this.flush(link.id);
       return this.out(link, wire);
     }
-    let batch = this.pending.get(link);
-    if (batch && batch.bytes + bytes > BATCH_MAX_BYTES) this.flush(link);
-    batch = this.pending.get(link);
-    if (!batch) this.pending.set(link, (batch = { wires: [], bytes: 0 }));
+    if ((this.pending.get(link.id)?.bytes ?? 0) + bytes > BATCH_MAX_BYTES) this.flush(link.id);
+    const batch = this.pending.get(link.id) ?? { link, wires: [], bytes: 0 };
+    this.pending.set(link.id, batch);
     batch.wires.push(wire);
     batch.bytes += bytes + 1;
     if (this.scheduled) return;
     this.scheduled = true;
     queueMicrotask(() => {
       this.scheduled = false;
-      const links: LinkEnd[] = [];
-      this.pending.forEach((_batch, each) => links.push(each));
-      links.forEach((each) => this.flush(each));
+      const ids: string[] = [];
+      this.pending.forEach((_batch, id) => ids.push(id));
+      ids.forEach((id) => this.flush(id));
     });
   }
 
-  /** What waits for `link` goes now (before a frame that cannot join it). */
-  flush(link: LinkEnd) {
-    const batch = this.pending.get(link);
+  /** What waits for link `id` goes now (before a frame that cannot join it). */
+  private flush(id: string) {
+    const batch = this.pending.get(id);
     if (!batch) return;
-    this.pending.delete(link);
+    this.pending.delete(id);
     // Each wire is a JSON object: the batch is their array, with no second encoding.
-    this.out(link, batch.wires.length === 1 ? batch.wires[0]! : `{"t":"frames","frames":[${batch.wires.join(",")}]}`);
+    this.out(batch.link, batch.wires.length === 1 ? batch.wires[0]! : `{"t":"frames","frames":[${batch.wires.join(",")}]}`);
   }
 
   /** A link closing but not yet closed: numbered frames wait for the next one (leader-fanout.ts), an acknowledgement is said again then. */
