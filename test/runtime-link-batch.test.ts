@@ -10,6 +10,7 @@ import { LeaderCore } from "../src/runtime/leader.js";
 import { unpack } from "../src/runtime/link-frames.js";
 import type { LeaderFrame, RelayFrame, ShardFrame } from "../src/runtime/protocol.js";
 import { OPEN_WAIT_MS } from "../src/runtime/shard-opens.js";
+import { GOT_AFTER_MS } from "../src/runtime/shard-inbox.js";
 import { ShardRelay } from "../src/runtime/shard.js";
 import { leaderHostWith } from "./helpers/leader-host.js";
 
@@ -107,7 +108,7 @@ describe("a shard's frames travel together while the leader has not acknowledged
 });
 
 describe("a shard says what it got of the leader's frames with the frames it sends (no link message of its own)", () => {
-  it("once the leader named itself on the link; a `got` alone only when no frame goes within 200 ms", async () => {
+  it("once the leader named itself on the link; a `got` alone only when no frame goes within GOT_AFTER_MS", async () => {
     const { relay, messages, socket, ack, fromLeader } = shardWithLink();
     const alice = socket("alice");
     const opening = relay.onConnect(alice, { request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=k") });
@@ -127,6 +128,22 @@ describe("a shard says what it got of the leader's frames with the frames it sen
     const last = messages.at(-1)!;
     assert.deepEqual([last.t, (last as { got?: number }).got, framesIn(last).map((frame) => frame.seq)], ["frames", 2, [3]]);
     assert.equal(messages.filter((message) => message.t === "got").length, 0);
+  });
+
+  it("a `got` alone goes GOT_AFTER_MS after a frame, and at once after a `mark` (a reconnect waits on it)", async () => {
+    const { relay, messages, socket, ack, fromLeader } = shardWithLink();
+    const alice = socket("alice");
+    const opening = relay.onConnect(alice, { request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=k") });
+    await settle();
+    fromLeader({ t: "welcome", leader: "L1" });
+    ack(1);
+    await opening;
+    fromLeader({ t: "send", to: "alice", data: { text: "hi" }, n: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    assert.deepEqual(messages.filter((message) => message.t === "got"), [], "a shard whose clients only receive says what it got at most once per GOT_AFTER_MS");
+    fromLeader({ t: "mark", n: 2 });
+    await settle();
+    assert.deepEqual(messages.filter((message) => message.t === "got"), [{ t: "got", n: 2 }]);
   });
 
   it("a `got` alone never goes before frames waiting to go: it rides on them, as the leader takes a `got` to come after what was relayed before (leader-replace.ts)", async () => {
@@ -316,8 +333,8 @@ describe("a link that breaks loses none of the leader's frames", () => {
     fromLeader({ t: "welcome", leader: "L1" });
     for (const n of [1, 2, 1, 2, 3]) fromLeader({ t: "send", to: "bob", data: { text: `#${n}` }, n });
     assert.deepEqual(got, ["#1", "#2", "#3"]);
-    // It says what it got (after a short while, once for all of them).
-    await new Promise((resolve) => setTimeout(resolve, 250));
+    // It says what it got (after GOT_AFTER_MS, once for all of them).
+    await new Promise((resolve) => setTimeout(resolve, GOT_AFTER_MS + 50));
     assert.deepEqual(messages.filter((m) => m.t === "got"), [{ t: "got", n: 3 }]);
   });
 });

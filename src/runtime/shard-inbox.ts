@@ -7,10 +7,13 @@ import type { LinkSocket } from "./host.js";
 import type { ShardFrame } from "./protocol.js";
 
 /**
- * How long a shard waits before saying what it got: one `got` covers every frame of that while.
- * Each is an invocation of the leader; the leader keeps the frames meanwhile (leader-fanout.ts).
+ * How long a shard waits before saying what it got, when it sends nothing the `got` could ride
+ * on: one `got` covers every frame of that while. Each is an invocation of the leader (at 200 ms,
+ * a shard whose clients only receive, as with routed writes, cost the leader 5 a second); the
+ * leader keeps the frames meanwhile (leader-fanout.ts). A `mark` is answered at once: a
+ * reconnect waits on it (leader-replace.ts).
  */
-const GOT_AFTER_MS = 200;
+const GOT_AFTER_MS = 1_000;
 
 class LeaderInbox {
   /** The leader whose numbering `got` counts in (its `welcome`); a new one starts again from 0. */
@@ -18,6 +21,8 @@ class LeaderInbox {
   private got = 0;
   private said = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** A `mark` came: what it got is said at the end of this turn. */
+  private marked = false;
   /** The leader named itself on the current link: until then `got` may count another leader's frames, and is not said. */
   private met = false;
   /** The leader's party hibernates: only then may an idle link close (a party that does not stays in memory while it has clients). */
@@ -44,12 +49,19 @@ class LeaderInbox {
     this.said = 0;
   }
 
-  /** Whether a frame numbered `n` is new (undefined: from a leader that does not number them). */
-  take(n: number | undefined): boolean {
+  /** Whether a frame numbered `n` is new (undefined: from a leader that does not number them); `mark`: it is a mark. */
+  take(n: number | undefined, mark = false): boolean {
     if (n === undefined) return true;
     if (n <= this.got) return false;
     this.got = n;
     this.timer ??= setTimeout(() => this.say(), GOT_AFTER_MS);
+    if (mark && !this.marked) {
+      this.marked = true;
+      queueMicrotask(() => {
+        this.marked = false;
+        this.say();
+      });
+    }
     return true;
   }
 
@@ -89,4 +101,4 @@ class LeaderInbox {
   }
 }
 
-export { LeaderInbox };
+export { GOT_AFTER_MS, LeaderInbox };

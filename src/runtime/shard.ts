@@ -318,7 +318,7 @@ class ShardRelay {
 
   private onLeaderFrame(socket: LinkSocket, frame: LeaderFrame) {
     // What comes on a link this shard has left is sent again on its current one.
-    if (frame.t !== "ack" && frame.t !== "resync" && (socket !== this.link || (frame.t !== "welcome" && !this.inbox.take(frame.n)))) return;
+    if (frame.t !== "ack" && frame.t !== "resync" && (socket !== this.link || (frame.t !== "welcome" && !this.inbox.take(frame.n, frame.t === "mark")))) return;
     this.idle.active();
     switch (frame.t) {
       case "welcome":
