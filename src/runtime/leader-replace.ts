@@ -48,6 +48,8 @@ interface Waiting<Remote> {
   marks: { shard: number; n: number }[];
   /** REPLACE_WAIT_MS passed: it goes once every mark is got. */
   late: boolean;
+  /** When the wait for `behind` began. */
+  since: number;
   timers: ReturnType<typeof setTimeout>[];
   /** It goes on: its frames run in the leader's next turn for frames (until then it still waits). */
   released: boolean;
@@ -61,8 +63,13 @@ class WaitingOpens<Remote extends { shard: number; key: string | null }> {
   private readonly waiting = new Map<string, Waiting<Remote>>();
   /** Sockets waited for until REPLACE_WAIT_MS passed: an open of their client no longer waits. */
   private readonly expired = new WeakSet<Remote>();
-  /** When an open began to wait for a socket: a client that gives up on a waiting socket (abandoned()) and tries again within REPLACE_MAX_WAIT_MS waits no longer in all. */
-  private readonly since = new WeakMap<Remote, number>();
+  /**
+   * How long opens whose clients then left them (abandoned()) waited for a socket: a client
+   * that gives up on a waiting socket (partysocket's connect timeout is 4 s) and tries again
+   * waits no longer in all, and is not left waiting, attempt after attempt, for a shard that
+   * does not answer.
+   */
+  private readonly waited = new WeakMap<Remote, number>();
 
   constructor(
     private readonly leader: {
@@ -108,7 +115,7 @@ class WaitingOpens<Remote extends { shard: number; key: string | null }> {
 
   /** The open (`held`) of client `id` from `shard` waits behind `behind`. */
   wait(shard: number, behind: Remote, open: Held & { frame: { id: string } }) {
-    const waiting: Waiting<Remote> = { queue: [{ shard, held: [open] }], behind, marks: [], late: false, timers: [], released: false };
+    const waiting: Waiting<Remote> = { queue: [{ shard, held: [open] }], behind, marks: [], late: false, since: 0, timers: [], released: false };
     this.waiting.set(open.frame.id, waiting);
     this.waitFor(open.frame.id, waiting, behind);
   }
@@ -184,10 +191,8 @@ class WaitingOpens<Remote extends { shard: number; key: string | null }> {
       if (waiting.queue[0]) this.markOn(waiting, waiting.queue[0].shard);
       if (waiting.marks.length === 0) this.expire(id, behind);
     };
-    const before = this.since.get(behind);
-    const since = before !== undefined && Date.now() - before < REPLACE_MAX_WAIT_MS ? before : Date.now();
-    this.since.set(behind, since);
-    const after = (ms: number) => Math.max(0, since + ms - Date.now());
+    waiting.since = Date.now();
+    const after = (ms: number) => Math.max(0, ms - (this.waited.get(behind) ?? 0));
     waiting.timers = [setTimeout(late, after(REPLACE_WAIT_MS)), setTimeout(() => this.expire(id, behind), after(REPLACE_MAX_WAIT_MS))];
   }
 
@@ -245,6 +250,7 @@ class WaitingOpens<Remote extends { shard: number; key: string | null }> {
    */
   private abandoned(id: string, waiting: Waiting<Remote>, queued: Queued) {
     const first = waiting.queue[0] === queued;
+    if (first) this.waited.set(waiting.behind, (this.waited.get(waiting.behind) ?? 0) + Date.now() - waiting.since);
     this.done(id, waiting, queued);
     this.leader.taken(queued.shard, this.on(queued.shard));
     if (this.waiting.get(id) !== waiting) waiting.timers.forEach(clearTimeout);
