@@ -344,6 +344,26 @@ describe("a reconnect on the same shard", () => {
       mock.timers.reset();
     }
   });
+
+  it("a waiting socket its client left unopened, having sent nothing, is never relayed and replaces nobody: the socket it waited for may be newer", async () => {
+    mock.timers.enable({ apis: ["setTimeout"] });
+    try {
+      const { shard, connect, shown } = shardWithLink();
+      const newer = connect("newer");
+      await settle();
+      await newer.opened;
+      const left = connect("left");
+      await settle();
+      left.conn.readyState = 3;
+      await shard.onClose(left.conn, 1000, "bye");
+      mock.timers.tick(REPLACE_WAIT_MS);
+      await left.opened;
+      await settle();
+      assert.deepEqual(shown(), ["open"], "nothing of the left socket, and no close of the one it waited for");
+    } finally {
+      mock.timers.reset();
+    }
+  });
 });
 
 describe("a shard whose leader holds a client's open (its acknowledgements name it as waiting)", () => {

@@ -54,6 +54,7 @@ const FIXED: [what: string, seed: number, faults: FaultKind[]][] = [
   ["the same, its open relayed by its shard's next link", 6303, [...FAULT_KINDS]],
   ["a client's open long after it gave up on a waiting one kept that old wait's deadline, long past, and replaced a live socket at once (a retry keeps the time the one before waited)", 40012250, [...FAULT_KINDS]],
   ["the same, the open 4.9 s after the wait it gave up on began, within the bound a first fix set", 40527948, [...FAULT_KINDS]],
+  ["on one shard: a socket its client left unopened, waiting there for the client's newer socket to close, replaced it a second later (it is never relayed now)", 40713086, [...FAULT_KINDS]],
 ];
 
 describe("simulation against the unsharded reference", () => {

@@ -152,6 +152,17 @@ class NewSockets {
     if (held) held.close ??= { code, reason };
   }
 
+  /**
+   * Whether the socket tagged `socket` closed while it waited, having sent nothing: its client
+   * left it before it opened, maybe for a newer socket of its id here. Then it holds nothing more.
+   */
+  abandoned(socket: string): boolean {
+    const held = this.held.get(socket);
+    if (!held?.close || held.messages.length > 0) return false;
+    this.held.delete(socket);
+    return true;
+  }
+
   /** What a socket did while it waited, oldest first; it holds nothing from then on. */
   take(socket: string) {
     const held = this.held.get(socket) ?? { messages: [] };

@@ -112,6 +112,7 @@ class ShardRelay {
       await this.newSockets.wait(old);
       [current, record] = await this.sockets.holder(conn, this.storage, (id) => this.departures.mayHold(id));
     }
+    if (this.newSockets.abandoned(socket)) return void conn.setState(IGNORED); // left unopened, having sent nothing: never relayed, it replaces nobody (leader-replace.ts)
     // A record storage holds (a departed client's, or one before records rode in sockets' states) is this socket's to replace.
     const stored = record !== undefined && (!current || !recordOf(current));
     const now = Date.now();
@@ -307,8 +308,7 @@ class ShardRelay {
   private async hello(socket: LinkSocket) {
     const [stored, kept] = await Promise.all([this.departures.list(), this.storage.list<Kept>({ prefix: "kept:" })]);
     this.sockets.addStates(stored, kept);
-    const now = Date.now();
-    const { clients, left, gone } = helloRecords(stored, kept, now, { present: (id) => this.sockets.present(id), known: (id) => (this.openSeq.get(id) ?? 0) <= this.acked, seq: (id) => seqOf(this.sockets.client(id)) });
+    const { clients, left, gone } = helloRecords(stored, kept, Date.now(), { present: (id) => this.sockets.present(id), known: (id) => (this.openSeq.get(id) ?? 0) <= this.acked, seq: (id) => seqOf(this.sockets.client(id)) });
     if (gone.length > 0) await this.storage.delete(recordKeys(gone));
     this.closing.addTo(clients, this.acked);
     socket.send(JSON.stringify({ t: "hello", room: this.leaderRoom, incarnation: this.incarnation, n: ++this.hellos, acked: this.acked, clients, left, ...this.inbox.state(), batches: true } satisfies ShardFrame));
