@@ -119,7 +119,7 @@ export async function runDeliveryProbe(options: ProbeOptions): Promise<ProbeResu
   const stopped = options.signal ? whenAborted(options.signal) : new Promise<never>(() => undefined);
   try {
     await Promise.race([Promise.all(sockets.map((socket) => opened(socket, options.connectTimeoutMs ?? 15_000))), stopped]);
-    const shardLoad = options.router ? await readShardLoad(options.host, options.router, options.room, options.viewToken) : undefined;
+    const shardLoad = options.router ? await settledShardLoad(options.host, options.router, options.room, options.viewToken, options.clients) : undefined;
     if (mode !== "token") await quiet(receipts, options.signal);
     const answers = new Answers();
     const shouldStop = options.earlyStop ? earlyStop(options.earlyStop, options.messages) : () => undefined;
@@ -238,6 +238,20 @@ export async function readShardLoad(host: string, router: string, room: string, 
     return Array.isArray(view.load) && view.load.every((n) => typeof n === "number") ? (view.load as number[]) : undefined;
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * The shards' counts once they add up to the probe's `clients`, or as they are after 3 s: a
+ * shard reports its count at most every 50 ms (src/runtime/shard-load.ts), so the view right
+ * after the last socket opened may not have it yet.
+ */
+async function settledShardLoad(host: string, router: string, room: string, viewToken: string | undefined, clients: number): Promise<number[] | undefined> {
+  const deadline = Date.now() + 3_000;
+  for (;;) {
+    const load = await readShardLoad(host, router, room, viewToken);
+    if (!load || load.reduce((sum, n) => sum + n, 0) >= clients || Date.now() > deadline) return load;
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 
