@@ -108,6 +108,18 @@ describe("a shard's frames travel together while the leader has not acknowledged
 });
 
 describe("a shard says what it got of the leader's frames with the frames it sends (no link message of its own)", () => {
+  /** A shard whose leader named itself on the link, with alice connected (her open acknowledged). */
+  async function welcomedAlice() {
+    const shard = shardWithLink();
+    const alice = shard.socket("alice");
+    const opening = shard.relay.onConnect(alice, { request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=k") });
+    await settle();
+    shard.fromLeader({ t: "welcome", leader: "L1" });
+    shard.ack(1);
+    await opening;
+    return { ...shard, alice };
+  }
+
   it("once the leader named itself on the link; a `got` alone only when no frame goes within GOT_AFTER_MS", async () => {
     const { relay, messages, socket, ack, fromLeader } = shardWithLink();
     const alice = socket("alice");
@@ -131,13 +143,7 @@ describe("a shard says what it got of the leader's frames with the frames it sen
   });
 
   it("a `got` alone goes GOT_AFTER_MS after a frame, and at once after a `mark` (a reconnect waits on it)", async () => {
-    const { relay, messages, socket, ack, fromLeader } = shardWithLink();
-    const alice = socket("alice");
-    const opening = relay.onConnect(alice, { request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=k") });
-    await settle();
-    fromLeader({ t: "welcome", leader: "L1" });
-    ack(1);
-    await opening;
+    const { relay, messages, alice, ack, fromLeader } = await welcomedAlice();
     fromLeader({ t: "send", to: "alice", data: { text: "hi" }, n: 1 });
     await new Promise((resolve) => setTimeout(resolve, 250));
     assert.deepEqual(messages.filter((message) => message.t === "got"), [], "a shard whose clients only receive says what it got at most once per GOT_AFTER_MS");
@@ -147,13 +153,7 @@ describe("a shard says what it got of the leader's frames with the frames it sen
   });
 
   it("a `got` alone never goes before frames waiting to go: it rides on them, as the leader takes a `got` to come after what was relayed before (leader-replace.ts)", async () => {
-    const { relay, messages, socket, ack, fromLeader } = shardWithLink();
-    const alice = socket("alice");
-    const opening = relay.onConnect(alice, { request: new Request("http://host/parties/router/lobby?_pk=alice&_psk=k") });
-    await settle();
-    fromLeader({ t: "welcome", leader: "L1" });
-    ack(1);
-    await opening;
+    const { relay, messages, alice, ack, fromLeader } = await welcomedAlice();
     relay.onMessage(alice, "m1");
     await turn();
     // m1 is on its way, not acknowledged: m2 waits for its ack.
@@ -161,7 +161,7 @@ describe("a shard says what it got of the leader's frames with the frames it sen
     await turn();
     fromLeader({ t: "mark", n: 1 });
     await new Promise((resolve) => setTimeout(resolve, 250));
-    assert.equal(messages.filter((message) => message.t === "got").length, 0, "past GOT_AFTER_MS, with m2 still to go: no `got` alone");
+    assert.equal(messages.filter((message) => message.t === "got").length, 0, "the mark asks for a `got` at once; with m2 still to go, none goes alone");
     ack(2);
     await turn();
     const last = messages.at(-1)!;
