@@ -52,7 +52,7 @@ class IdleLink {
   }
 
   private quietMs(): number {
-    return this.empty() ? EMPTY_LINK_MS : IDLE_LINK_MS;
+    return this.nobodyHere() ? EMPTY_LINK_MS : IDLE_LINK_MS;
   }
 
   private check() {

@@ -60,7 +60,7 @@ class ShardRelay {
   private relinkAttempt = 0;
   private flush: ReturnType<typeof setTimeout> | undefined;
   /** A leader that does not hibernate stays in memory while it has clients, as unsharded: its links stay up; a link with nobody here (woken for frames to departed clients) closes soon whatever the party. */
-  private readonly idle = new IdleLink(() => this.link !== undefined && this.unacked.length === 0 && (this.inbox.hibernates || this.sockets.count() === 0), () => this.closeLink(this.link!, "idle"), () => this.sockets.count() === 0);
+  private readonly idle: IdleLink = new IdleLink(() => this.link !== undefined && this.unacked.length === 0 && (this.inbox.hibernates || this.idle.nobodyHere()), () => this.closeLink(this.link!, "idle"), () => this.sockets.count() === 0);
   /** Hellos sent by this incarnation: the leader takes none older than the last it took. */
   private hellos = 0;
   private readonly departures: Departures;
