@@ -216,7 +216,7 @@ class Fanout {
    * again what the shard did not get. True when frames it never got were dropped meanwhile.
    */
   relinked(state: ShardState, link: LinkEnd, hello: { leader?: string | undefined; got?: number | undefined }): boolean {
-    this.toLink(link, { t: "welcome", leader: this.incarnation, hibernates: this.host.hibernates });
+    this.toLink(link, { t: "welcome", leader: this.incarnation, hibernates: this.host.hibernates, writes: true });
     // A shard that knows another leader (or none) got nothing of this one's.
     this.got(state, hello.leader === this.incarnation ? (hello.got ?? 0) : 0);
     for (const { wire, bytes } of state.kept) this.outbox.send(link, wire, bytes, state.batches === true);

@@ -15,9 +15,10 @@
  */
 import { MAX_BATCH_WRITES, parseBatch, parseSeq, type BatchResult } from "./batch.js";
 import { COALESCE_MAX_MS, type Fanout } from "./leader-fanout.js";
-import { BATCH_TYPE, HEADER, MAX_ID_LENGTH, UNKNOWN_CONNECTION, decodeId, fromBase64, headerPairs, injectedFault, readBody, sameKey, sleep, toBase64 } from "./protocol.js";
+import { BATCH_TYPE, HEADER, MAX_ID_LENGTH, UNKNOWN_CONNECTION, decode, decodeId, fromBase64, headerPairs, injectedFault, readBody, sameKey, sleep, toBase64 } from "./protocol.js";
 import { MAX_FORWARDED_BYTES, WRITES_TYPE, parseForwarded, type ForwardedAnswer } from "./forwarded-writes.js";
 import { dropOldest } from "./oldest-first.js";
+import type { RelayFrame } from "./protocol.js";
 import type { RemoteConnection } from "./remote-connection.js";
 
 /** How long a routed write is remembered by its idempotency key, and the bytes that memory may take. */
@@ -103,13 +104,33 @@ class LeaderWrites {
     if (typeof writes === "string") return new Response(writes, { status: 400 });
     const answers = await Promise.all(
       writes.map(async ({ headers, body }): Promise<ForwardedAnswer> => {
-        const one = new Request("http://party-shard/", { method: "POST", headers, body: fromBase64(body) });
-        const res = one.headers.get("content-type") === BATCH_TYPE ? await this.writeBatch(one, FORWARDED_WAIT_MS) : await this.write(one, FORWARDED_WAIT_MS);
+        const res = await this.alone(headers, fromBase64(body));
         const bytes = await res.arrayBuffer();
         return { status: res.status, headers: headerPairs(res.headers), body: bytes.byteLength === 0 ? null : toBase64(new Uint8Array(bytes)) };
       }),
     );
     return Response.json({ answers });
+  }
+
+  /**
+   * A write a shard sent on its link (shard-writes.ts), answered as forwarded ones are; 503 when
+   * the room did not start or the write failed to run (the router retries; it runs once).
+   */
+  async linked(frame: Extract<RelayFrame, { t: "write" }>, started: boolean): Promise<{ status: number; body: string }> {
+    if (!started) return { status: 503, body: "The room did not start" };
+    try {
+      const res = await this.alone(frame.headers, decode(frame.data));
+      return { status: res.status, body: await res.text() };
+    } catch (error) {
+      console.error("party-shard: a routed write failed", error);
+      return { status: 503, body: "The room did not take the write" };
+    }
+  }
+
+  /** A forwarded write, as if it came alone (one write, or one connection's batch). */
+  private alone(headers: [string, string][], body: ArrayBuffer | string): Promise<Response> {
+    const one = new Request("http://party-shard/", { method: "POST", headers, body });
+    return one.headers.get("content-type") === BATCH_TYPE ? this.writeBatch(one, FORWARDED_WAIT_MS) : this.write(one, FORWARDED_WAIT_MS);
   }
 
   /**

@@ -179,7 +179,9 @@ class LeaderCore {
       state.processed = frame.seq;
       // A reconnect's open waits for its old socket on another shard to close, and its socket's frames behind it (leader-replace.ts).
       const behind = frame.t === "open" && started ? this.waiting.behind(shard, frame, this.remotes.get(frame.id)) : undefined;
-      if (behind) this.waiting.wait(shard, behind, { frame, started });
+      // A routed write (shard-writes.ts) is answered on the link, unless the shard started afresh meanwhile.
+      if (frame.t === "write") void this.writes.linked(frame, started).then((answer) => this.shards.get(shard) === state && this.fanout.toShard(shard, { t: "wrote", seq: frame.seq, ...answer }));
+      else if (behind) this.waiting.wait(shard, behind, { frame, started });
       else if (this.waiting.holds(shard, frame)) this.waiting.hold(shard, { frame, started });
       else if (started) this.apply(shard, frame);
       else this.lost(shard, frame);
@@ -296,7 +298,7 @@ class LeaderCore {
     } else if (frame.t === "close") {
       // Displaced by its id's owner (on its shard): it never owned the id, so leaves no claim on it.
       this.gone(remote, frame.code, frame.reason, frame.displaced !== true);
-    } else {
+    } else if (frame.t === "error") {
       remote.run(() => this.party.error?.(remote, new Error(frame.error)), false);
     }
   }

@@ -172,19 +172,22 @@ type ShardFrame =
   | { t: "open"; seq: number; id: string; socket?: string; uri: string; key: string | null; headers: [string, string][]; cf?: string; taken?: number; retry?: true }
   | { t: "message"; seq: number; id: string; data: Data; retry?: true }
   | { t: "close"; seq: number; id: string; code: number; reason: string; displaced?: true; retry?: true }
-  | { t: "error"; seq: number; id: string; error: string; retry?: true };
+  | { t: "error"; seq: number; id: string; error: string; retry?: true }
+  // A routed write (its id's, as its headers say), answered by a `wrote` of its seq (shard-writes.ts).
+  | { t: "write"; seq: number; id: string; headers: [string, string][]; data: Data; retry?: true };
 /**
  * Leader → shard. `upTo`: only clients whose open the leader had seen get a broadcast. `at`: the
  * socket of `to` a frame is for (its open's `socket`), so nothing meant for a socket that closed
  * reaches a later socket of the same id (absent from leaders before it: any socket of the id).
  * `n`: the frame's number from the leader that named itself in its `welcome` (absent from
  * leaders before it), so a frame sent again on a new link is taken once; `hibernates`: the
- * party hibernates, so an idle link may close and let it be evicted, as it would be unsharded.
+ * party hibernates, so an idle link may close and let it be evicted, as it would be unsharded;
+ * `writes`: it takes routed writes on the link (absent from leaders before it: by request).
  */
 type LeaderFrame =
   | { t: "ack"; seq: number; waiting?: number[] }
   | { t: "resync" }
-  | { t: "welcome"; leader: string; hibernates?: boolean }
+  | { t: "welcome"; leader: string; hibernates?: boolean; writes?: true }
   | ({ n?: number } & (
       | { t: "send"; to: string; at?: string; data: Data }
       | { t: "broadcast"; data: Data; without: string[]; upTo: number }
@@ -196,6 +199,7 @@ type LeaderFrame =
       | { t: "taken"; to: string; at?: string; seq: number }
       // Only counted (its `got` tells the leader that what the shard relayed before has come: leader-replace.ts).
       | { t: "mark" }
+      | { t: "wrote"; seq: number; status: number; body: string }
     ));
 
 /** A broadcast held with others in one frame. */
@@ -266,11 +270,7 @@ async function readBody(req: Request, limit: number): Promise<ArrayBuffer | unde
     chunks.push(chunk.value);
   }
   const body = new Uint8Array(size);
-  let offset = 0;
-  chunks.forEach((chunk) => {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  });
+  chunks.reduce((offset, chunk) => (body.set(chunk, offset), offset + chunk.byteLength), 0);
   return body.buffer;
 }
 

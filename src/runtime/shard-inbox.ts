@@ -27,6 +27,8 @@ class LeaderInbox {
   private met = false;
   /** The leader's party hibernates: only then may an idle link close (a party that does not stays in memory while it has clients). */
   hibernates = false;
+  /** The leader takes routed writes on the link (shard-writes.ts). */
+  writes = false;
 
   constructor(
     private readonly link: () => LinkSocket | undefined,
@@ -39,14 +41,16 @@ class LeaderInbox {
     return this.met;
   }
 
-  /** The leader named itself on a new link. */
-  meet(leader: string, hibernates = false) {
+  /** The leader named itself on a new link; true when it is another leader than before (or the first). */
+  meet(leader: string, hibernates = false, writes = false): boolean {
     this.hibernates = hibernates;
+    this.writes = writes;
     this.met = true;
-    if (leader === this.leader) return;
+    if (leader === this.leader) return false;
     this.leader = leader;
     this.got = 0;
     this.said = 0;
+    return true;
   }
 
   /** Whether a frame numbered `n` is new (undefined: from a leader that does not number them); `mark`: it is a mark. */
@@ -96,6 +100,7 @@ class LeaderInbox {
     this.leader = undefined;
     this.met = false;
     this.hibernates = false;
+    this.writes = false;
     this.got = 0;
     this.said = 0;
   }

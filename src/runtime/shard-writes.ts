@@ -1,21 +1,27 @@
 /**
  * Routed writes pass through their writer's shard on their way to the leader: the shard checks
- * the writer's key (from its socket's state, shard-sockets.ts), and the writes of all its
- * writers that arrive within MERGE_MS (or, under load, while the previous request is on its way,
- * HOLD_MAX_MS at most) travel to the leader as one request (WRITES_TYPE): one leader invocation
- * for many writes. Each is answered exactly as the leader answered it alone.
+ * the writer's key (from its socket's state, shard-sockets.ts), then sends the write on its link
+ * as a `write` frame, with the frames of every other writer and socket made meanwhile (one
+ * leader invocation for many writes, acknowledged with them); the leader answers each with a
+ * `wrote` frame, exactly as it would have answered the write alone.
+ *
+ * Where the link cannot take it (no link up, a leader from before link writes, a write over
+ * LINK_WRITE_MAX_BYTES, or many frames unacknowledged), the write goes by request, with the
+ * writes of all its writers that arrive within MERGE_MS (or, under load, while the previous
+ * request is on its way, HOLD_MAX_MS at most) as one request (WRITES_TYPE).
  *
  * - order: a writer's writes reach the leader in the order they reached the shard (its client
  *   sends the next only after this one's answer);
  * - bounded: at most MAX_WRITES writes and MAX_BYTES of their bodies go together; one bigger
  *   write goes alone;
  * - failure: a leader that fails or does not answer within LEADER_TIMEOUT_MS leaves each write
- *   503, which the router retries with the same Idempotency-Key (the leader runs it once).
+ *   503, which the router retries with the same Idempotency-Key (the leader runs it once); so
+ *   does a write on the link that a leader took and can no longer answer (it lost its memory).
  */
 import type { RoomFetch } from "./host.js";
 import { WRITES_TYPE, forwardedHeaders } from "./forwarded-writes.js";
 import type { ForwardedAnswer, ForwardedWrite } from "./forwarded-writes.js";
-import { HEADER, fromBase64, toBase64, withTimeout } from "./protocol.js";
+import { HEADER, decodeId, fromBase64, toBase64, withTimeout } from "./protocol.js";
 
 /**
  * How long a write waits for others to share its request to the leader; and, while an earlier
@@ -27,6 +33,14 @@ const MAX_WRITES = 64;
 const MAX_BYTES = 1_048_576;
 /** Under the router's own attempt timeout (10 s), so its retry finds this write answered. */
 const LEADER_TIMEOUT_MS = 9_000;
+/** The largest write that rides the link: a bigger one would hold the frames behind it (and the link's unacknowledged bytes are bounded). */
+const LINK_WRITE_MAX_BYTES = 65_536;
+
+/** The shard's link as writes ride it: whether it takes one of `bytes` now; a write's frame sent (its number). */
+interface WriteLink {
+  takes(bytes: number): boolean;
+  send(id: string, headers: [string, string][], body: Uint8Array): number;
+}
 
 interface Waiting {
   write: ForwardedWrite;
@@ -41,8 +55,18 @@ class ShardWrites {
   /** Requests to the leader on their way; whether the waiting writes' MERGE_MS has passed. */
   private inFlight = 0;
   private due = false;
+  /** Writes sent on the link, by frame number, until the leader's `wrote`. */
+  private readonly linked = new Map<number, (res: Response) => void>();
 
-  constructor(private readonly leader: () => RoomFetch) {}
+  constructor(
+    private readonly leader: () => RoomFetch,
+    private readonly link?: WriteLink,
+  ) {}
+
+  /** Writes on the link wait for their answers: the link stays up for them. */
+  get onLink(): boolean {
+    return this.linked.size > 0;
+  }
 
   /**
    * A writer's request at its shard: a GET asks whether its socket is here under its key (204,
@@ -57,14 +81,40 @@ class ShardWrites {
     return new Response(null, { status: 404, headers: { [HEADER.holder]: "none" } });
   }
 
+  /** The leader's answer to the write whose frame is numbered `seq`. */
+  wrote(seq: number, status: number, body: string) {
+    this.linked.get(seq)?.(new Response(body, { status, headers: { [HEADER.batch]: "1" } }));
+  }
+
+  /** Writes on the link up to frame `upTo` that no leader will answer (a new one met; or, all, the shard starts afresh): 503, which the router retries. */
+  unanswerable(upTo = Infinity) {
+    this.linked.forEach((answer, seq) => seq <= upTo && answer(unanswered()));
+  }
+
   private async forward(req: Request): Promise<Response> {
     const body = await req.arrayBuffer();
-    const write: ForwardedWrite = { headers: forwardedHeaders(req.headers), body: toBase64(new Uint8Array(body)) };
+    const headers = forwardedHeaders(req.headers);
+    // Held: its id is one (decodeId).
+    const writer = decodeId(req.headers.get(HEADER.connection))!;
+    if (body.byteLength <= LINK_WRITE_MAX_BYTES && this.link?.takes(body.byteLength)) return this.onLinkNow(this.link, writer, headers, new Uint8Array(body));
+    const write: ForwardedWrite = { headers, body: toBase64(new Uint8Array(body)) };
     return new Promise<Response>((answer) => {
       if (this.waiting.length > 0 && (this.waiting.length >= MAX_WRITES || this.bytes + body.byteLength > MAX_BYTES)) this.flush();
       this.waiting.push({ write, bytes: body.byteLength, answer });
       this.bytes += body.byteLength;
       this.timer ??= setTimeout(() => this.merged(), MERGE_MS);
+    });
+  }
+
+  private onLinkNow(link: WriteLink, writer: string, headers: [string, string][], body: Uint8Array): Promise<Response> {
+    return new Promise<Response>((answer) => {
+      const seq = link.send(writer, headers, body);
+      const timer = setTimeout(() => this.linked.get(seq)?.(unanswered()), LEADER_TIMEOUT_MS);
+      this.linked.set(seq, (res) => {
+        clearTimeout(timer);
+        this.linked.delete(seq);
+        answer(res);
+      });
     });
   }
 
@@ -113,4 +163,5 @@ function unanswered(): Response {
   return new Response("The room did not answer", { status: 503 });
 }
 
-export { ShardWrites };
+export { LINK_WRITE_MAX_BYTES, ShardWrites };
+export type { WriteLink };

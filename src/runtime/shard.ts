@@ -60,7 +60,7 @@ class ShardRelay {
   private relinkAttempt = 0;
   private flush: ReturnType<typeof setTimeout> | undefined;
   /** A leader that does not hibernate stays in memory while it has clients, as unsharded: its links stay up; a link with nobody here (woken for frames to departed clients) closes soon whatever the party. */
-  private readonly idle: IdleLink = new IdleLink(() => this.link !== undefined && this.unacked.length === 0 && (this.inbox.hibernates || this.idle.nobodyHere()), () => this.closeLink(this.link!, "idle"), () => this.sockets.count() === 0);
+  private readonly idle: IdleLink = new IdleLink(() => this.link !== undefined && this.unacked.length === 0 && !this.writes.onLink && (this.inbox.hibernates || this.idle.nobodyHere()), () => this.closeLink(this.link!, "idle"), () => this.sockets.count() === 0);
   /** Hellos sent by this incarnation: the leader takes none older than the last it took. */
   private hellos = 0;
   private readonly departures: Departures;
@@ -68,7 +68,8 @@ class ShardRelay {
   private readonly storage: RoomStorage;
   private storageOps = 0;
   private readonly inbox = new LeaderInbox(() => this.link, () => this.seq > this.sent);
-  private readonly writes = new ShardWrites(() => this.host.leaderRoom(this.leaderRoom));
+  /** Routed writes ride the link while its leader takes them and little is unacknowledged, else go by request (shard-writes.ts). */
+  private readonly writes = new ShardWrites(() => this.host.leaderRoom(this.leaderRoom), { takes: (bytes) => this.link?.readyState === 1 && this.inbox.welcomed && this.inbox.writes && this.unackedBytes + bytes <= UNACKED_MAX_BYTES / 2, send: (id, headers, body) => this.emit({ t: "write", id, headers, data: { bytes: body } }) });
   private readonly sockets: ShardSockets;
   /** Tells the router's room how many clients this shard holds (shard-load.ts: coalesced). */
   private readonly load: LoadReporter;
@@ -228,7 +229,7 @@ class ShardRelay {
     // A link that is closing is as good as gone; its close event may come many seconds later.
     if (this.link && this.link.readyState !== 1) this.link = undefined;
     if (!this.link) this.ensureLink();
-    else if (this.sent <= this.acked && frame.t === "message") this.flush ??= setTimeout(() => this.flushWaiting(), MERGE_MS);
+    else if (this.sent <= this.acked && (frame.t === "message" || frame.t === "write")) this.flush ??= setTimeout(() => this.flushWaiting(), MERGE_MS);
     else if (this.sent <= this.acked) this.sendWaiting(this.link);
     return numbered.seq;
   }
@@ -270,6 +271,7 @@ class ShardRelay {
     this.opening.reset();
     this.closing.clear();
     this.inbox.reset();
+    this.writes.unanswerable();
     this.link?.close(1000, "starting afresh");
     this.link = undefined;
     this.ensureLink();
@@ -279,10 +281,7 @@ class ShardRelay {
     if (this.link || this.linking) return;
     this.linking = true;
     this.openLink().then(
-      () => {
-        this.linking = false;
-        this.relinkAttempt = 0;
-      },
+      () => void ((this.linking = false), (this.relinkAttempt = 0)),
       (error: unknown) => {
         this.linking = false;
         console.error("party-shard: shard could not link to its leader", error);
@@ -322,7 +321,9 @@ class ShardRelay {
     this.idle.active();
     switch (frame.t) {
       case "welcome":
-        return this.inbox.meet(frame.leader, frame.hibernates);
+        return void (this.inbox.meet(frame.leader, frame.hibernates, frame.writes) && this.writes.unanswerable(this.acked));
+      case "wrote":
+        return this.writes.wrote(frame.seq, frame.status, frame.body);
       case "ack":
         this.acked = Math.max(this.acked, frame.seq);
         while (this.unacked[0] && this.unacked[0].frame.seq <= this.acked) this.unackedBytes -= this.unacked.shift()!.bytes;
@@ -365,7 +366,7 @@ class ShardRelay {
 
   /** Nobody here, nothing owed, the leader's welcome taken (what it sends again follows it): the link closes (departed clients do not hold it: on wrangler dev a shard that never idles delivers its sockets' closes late). */
   private idleLink(link: LinkSocket) {
-    if (this.unacked.length > 0 || !this.inbox.welcomed || !this.idle.nobodyHere()) return;
+    if (this.unacked.length > 0 || this.writes.onLink || !this.inbox.welcomed || !this.idle.nobodyHere()) return;
     this.closeLink(link, "no clients");
   }
 
@@ -388,7 +389,7 @@ class ShardRelay {
   private onLinkClosed(socket: LinkSocket) {
     if (this.link !== socket) return;
     this.link = undefined;
-    if (this.unacked.length > 0 || this.sockets.count() > 0) this.relinkLater();
+    if (this.unacked.length > 0 || this.writes.onLink || this.sockets.count() > 0) this.relinkLater();
   }
 
   private relinkLater() {
