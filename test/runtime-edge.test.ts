@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it, mock } from "node:test";
 import { edgeConnect, edgeRequest } from "../src/runtime/edge.js";
+import { placeAtEdge } from "../src/runtime/edge-placement.js";
 import type { Edge } from "../src/runtime/host.js";
 
 /** An edge whose leader is the party: `answer` is its onRequest, each run recorded. */
@@ -137,14 +138,14 @@ describe("a write reaches the leader only once the shard holding its socket said
    * write POSTed to a shard goes on to the leader when the shard holds its writer, as
    * shard-writes.ts forwards it (`forwardedBy` lists the shards that did).
    */
-  function writerEdge(shards: number | null = 3) {
+  function writerEdge(shards: number | null = 3, holder = 2, writer = WRITER) {
     const asked: number[] = [];
     const forwardedBy: number[] = [];
     const { edge, runs } = edgeWith(async () => new Response("ok", { headers: { "x-party-shard-batch": "1" } }));
     const room = (name: string) => async (path: string, init: { method: string; headers?: HeadersInit; body?: ArrayBuffer | string }) => {
       const shard = Number(/!shard-(\d+)$/.exec(name)?.[1]);
       const headers = new Headers(init.headers);
-      const held = shard === 2 && decodeURIComponent(headers.get("x-party-shard-connection") ?? "") === WRITER.id && headers.get("x-party-shard-key") === WRITER.key;
+      const held = shard === holder && decodeURIComponent(headers.get("x-party-shard-connection") ?? "") === writer.id && headers.get("x-party-shard-key") === writer.key;
       if (init.method !== "POST") {
         asked.push(shard);
         return new Response(null, { status: held ? 204 : 404 });
@@ -209,6 +210,19 @@ describe("a write reaches the leader only once the shard holding its socket said
     const hinted = writerEdge();
     assert.equal((await respond(edgeRequest(writeFrom(WRITER.id, WRITER.key, { "x-party-shard-holder": "2" }), hinted.edge))).status, 200);
     assert.deepEqual(hinted.asked, [2]);
+  });
+
+  it("without a hint, the shard this isolate placed the writer's socket on is asked first, alone", async () => {
+    const placedWriter = { id: "placed here", key: WRITER.key };
+    const probe = writerEdge();
+    const counted = { ...probe.edge, routerRoom: () => async () => Response.json({ load: [0, 0, 0] }) };
+    // Clients on every shard of this room: each is a likely holder of a writer not placed here.
+    for (let i = 0; i < 30; i++) placeAtEdge(counted, 3, `other ${i}`);
+    const placed = placeAtEdge(counted, 3, placedWriter.id)!;
+    const { edge, asked, forwardedBy } = writerEdge(3, placed, placedWriter);
+    assert.equal((await respond(edgeRequest(writeFrom(placedWriter.id, placedWriter.key), edge))).status, 200);
+    assert.deepEqual(asked, [placed], "one check, not one per shard");
+    assert.deepEqual(forwardedBy, [placed]);
   });
 
   it("a writer that left its shard between the check and the write gets 425 (it retries), and the leader is not asked", async () => {

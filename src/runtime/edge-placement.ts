@@ -67,6 +67,11 @@ function shardsHolding(room: string, shards: number): number[] {
   return all.filter((shard) => load[shard - 1]! > 0);
 }
 
+/** The shard this isolate last placed client `clientId` of `room` on, if it remembers: where a writer's socket most likely is. */
+function placedHere(room: string, clientId: string): number | undefined {
+  return sticky.get(`${room} ${clientId}`);
+}
+
 function roomMemory(room: string, shards: number): RoomMemory {
   let memory = rooms.get(room);
   rooms.delete(room);
@@ -97,4 +102,4 @@ function refresh(edge: Edge, memory: RoomMemory, now: number) {
   edge.waitUntil?.(asked);
 }
 
-export { placeAtEdge, shardsHolding };
+export { placeAtEdge, placedHere, shardsHolding };

@@ -13,9 +13,9 @@
  *   with the same Idempotency-Key; bodies, ids and batches are bounded in bytes before reading.
  */
 import { MAX_BATCH_BYTES, MAX_BATCH_WRITES, parseBatch, parseSeq, type BatchEntry, type BatchResult } from "./batch.js";
-import { placeAtEdge, shardsHolding } from "./edge-placement.js";
+import { placeAtEdge, placedHere, shardsHolding } from "./edge-placement.js";
 import type { Edge } from "./host.js";
-import { BATCH_TYPE, HEADER, KEY_PARAM, LINK_ID_PREFIX, MAX_CF_BYTES, MAX_ID_LENGTH, UNKNOWN_CONNECTION, readBody, sameKey, shardRoomId, sleep, stripInternalHeaders, utf8Length, withTimeout } from "./protocol.js";
+import { BATCH_TYPE, HEADER, KEY_PARAM, LINK_ID_PREFIX, MAX_CF_BYTES, MAX_ID_LENGTH, UNKNOWN_CONNECTION, decodeId, readBody, sameKey, shardRoomId, sleep, stripInternalHeaders, utf8Length, withTimeout } from "./protocol.js";
 
 /** Delivery of a POST to the leader: attempts, time per attempt, and backoff between them. */
 const MAX_ATTEMPTS = 4;
@@ -217,9 +217,9 @@ async function writeBatch(req: Request, edge: Edge, writer: Writer): Promise<Res
 
 /**
  * The shard holding the writer's socket under its key: the one the client named first (it learnt
- * it from an earlier answer), else whichever does, asked at once (those this isolate placed
- * clients on, then the others). Each is asked with the
- * write's headers only: whoever lacks the key costs a header check per shard, never a body read
+ * it from an earlier answer) or, naming none, the one this isolate placed that socket on; else
+ * whichever does, asked at once (those this isolate placed clients on, then the others). Each is
+ * asked with the write's headers only: whoever lacks the key costs a header check per shard, never a body read
  * nor a leader request.
  */
 async function holderOf(edge: Edge, writer: Writer): Promise<number | undefined> {
@@ -228,7 +228,8 @@ async function holderOf(edge: Edge, writer: Writer): Promise<number | undefined>
     return undefined;
   }
   const all = Array.from({ length: edge.shards }, (_, i) => i + 1);
-  const named = all.find((shard) => String(shard) === writer.holder);
+  const id = decodeId(writer.connection);
+  const named = all.find((shard) => String(shard) === writer.holder) ?? (id === undefined ? undefined : placedHere(edge.room, id));
   if (named !== undefined && (await holds(edge, named, writer))) return named;
   // The shards this isolate counts clients on first: a shard out of use is empty, and asking it
   // would wake it for nothing. The rest only when none of those holds the writer.
