@@ -143,9 +143,9 @@ class Fanout {
     if (!state) return;
     if (frame.t === "send" && !this.onShard(frame.to, shard)) return;
     if ((frame.t === "broadcast" || frame.t === "send") && (this.batches > 0 || this.holding)) return this.hold(shard, frame, bytes);
-    // A connection's kept data only goes to the shard's storage and no client sees it: held
-    // broadcasts need not go before it (a write's number is kept once per request).
-    if (frame.t === "keep" || frame.t === "taken") return this.sendToShard(shard, state, frame);
+    // A connection's kept data only goes to the shard's storage and no client sees it, nor a
+    // write's answer: held broadcasts need not go before them (a write's number is kept once per request).
+    if (frame.t === "keep" || frame.t === "taken" || frame.t === "wrote") return this.sendToShard(shard, state, frame);
     // Held broadcasts go first: a shard sees the party's frames in the order it sent them.
     this.releaseHeld(shard);
     this.sendToShard(shard, state, frame);

@@ -118,12 +118,21 @@ class LeaderWrites {
    */
   async linked(frame: Extract<RelayFrame, { t: "write" }>, started: boolean): Promise<{ status: number; body: string }> {
     if (!started) return { status: 503, body: "The room did not start" };
+    // Broadcasts wait while the writes that came together are handed to the party (COALESCE_MAX_MS
+    // at most: a slow onMessage holds none long), then go as one frame per shard.
+    const fanout = this.leader.fanout;
+    let batched = true;
+    const end = () => void (batched && ((batched = false), fanout.endBatch()));
+    fanout.beginBatch();
+    setTimeout(end, COALESCE_MAX_MS);
     try {
       const res = await this.alone(frame.headers, decode(frame.data));
       return { status: res.status, body: await res.text() };
     } catch (error) {
       console.error("party-shard: a routed write failed", error);
       return { status: 503, body: "The room did not take the write" };
+    } finally {
+      end();
     }
   }
 
