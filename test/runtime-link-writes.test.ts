@@ -235,7 +235,12 @@ describe("the leader runs a shard's `write` frame as a forwarded write and answe
     const ran: [Conn, string][] = [];
     /** What onMessage returns (a handler that settles when the test says). */
     let returns: Promise<void> | undefined;
-    const core = new LeaderCore(leaderHostWith(links), { message: (conn, message) => (ran.push([conn, String(message)]), returns) });
+    /** The party's handlers in the order they ran. */
+    const handlers: string[] = [];
+    const core = new LeaderCore(leaderHostWith(links), {
+      message: (conn, message) => (ran.push([conn, String(message)]), handlers.push(`onMessage ${conn.id} ${String(message)} (readyState ${conn.readyState})`), returns),
+      close: (conn) => void handlers.push(`onClose ${conn.id}`),
+    });
     await core.start();
     links.push(link);
     await core.onLinkFrame(link, JSON.stringify({ t: "hello", room: "lobby", incarnation: "s1", n: 1, acked: 0, clients: [] } satisfies ShardFrame));
@@ -249,7 +254,7 @@ describe("the leader runs a shard's `write` frame as a forwarded write and answe
       await waitFor(`the leader's wrote of ${seq}`, () => wrote().some((answer) => answer.seq === seq), () => JSON.stringify(sent), 2_000);
       await settle();
     };
-    return { core, link, ran, sent, wrote, writeFrame, headers, slow: (run: Promise<void>) => (returns = run) };
+    return { core, link, ran, handlers, sent, wrote, writeFrame, headers, slow: (run: Promise<void>) => (returns = run) };
   }
 
   it("runs onMessage once as the connection, with the message, and sends `wrote` {its seq, 200} on the shard's link", async () => {
@@ -276,6 +281,18 @@ describe("the leader runs a shard's `write` frame as a forwarded write and answe
     await writeFrame(3, "hello");
     assert.deepEqual(wrote().map((answer) => [answer.seq, answer.status]), [[2, 200], [3, 200]]);
     assert.deepEqual(ran.map(([, text]) => text), ["hello"]);
+  });
+
+  it("a write then its writer's close in one link message: onMessage runs before onClose, as the shard sent them", async () => {
+    const { core, link, handlers, wrote, headers } = await leaderWithAlice();
+    await core.onLinkFrame(link, pack({ t: "frames", frames: [
+      { t: "write", seq: 2, id: "alice", headers: headers("alice-key", "hi"), data: { bytes: new TextEncoder().encode("hi") } },
+      { t: "close", seq: 3, id: "alice", code: 1000, reason: "bye" },
+    ] }));
+    await waitFor("the leader's wrote", () => wrote().length === 1, () => "", 2_000);
+    await settle();
+    assert.deepEqual(handlers, ["onMessage alice hi (readyState 1)", "onClose alice"]);
+    assert.deepEqual(wrote().map((answer) => answer.status), [200]);
   });
 
   it("a write still running when its shard starts afresh (a new incarnation, numbering its frames from 1 again) is not answered to it", async () => {

@@ -77,8 +77,8 @@ class LeaderWrites {
     return faulty ? new Response("injected fault", { status: 503 }) : undefined;
   }
 
-  /** One write; answered once the party has run it, or (`waitMs`) after that long at most: it was taken, and runs in its turn. */
-  async write(req: Request, waitMs = Infinity): Promise<Response> {
+  /** One write; answered once the party has run it, or (`waitMs`) after that long at most: it was taken, and runs in its turn (`taken` says when). */
+  async write(req: Request, waitMs = Infinity, taken?: () => void): Promise<Response> {
     const type = req.headers.get("content-type") ?? "";
     const body = await req.arrayBuffer();
     const idempotencyKey = req.headers.get(HEADER.idempotencyKey) ?? crypto.randomUUID();
@@ -87,6 +87,7 @@ class LeaderWrites {
     if (seq === null) return new Response(`${HEADER.seq} is a positive integer`, { status: 400 });
     const outcome = await this.takeWrite(req.headers.get(HEADER.connection), req.headers.get(HEADER.key), type, body, idempotencyKey, seq, retry, "a routed write");
     outcome.remote?.mirrorSeq();
+    taken?.();
     await atMost(outcome.done, waitMs);
     // The header says this room takes batches: a helper sends one only after seeing it.
     return new Response(outcome.error ?? "ok", { status: outcome.status, headers: { [HEADER.batch]: "1" } });
@@ -115,9 +116,13 @@ class LeaderWrites {
   /**
    * A write a shard sent on its link (shard-writes.ts), answered as forwarded ones are; 503 when
    * the room did not start or the write failed to run (the router retries; it runs once).
+   * Resolves once it is in its connection's turn (or refused), so the frames after it on the
+   * link (its socket's close) come after it, as the shard sent them.
    */
-  async linked(frame: Extract<RelayFrame, { t: "write" }>, started: boolean): Promise<{ status: number; body: string }> {
-    if (!started) return { status: 503, body: "The room did not start" };
+  linked(frame: Extract<RelayFrame, { t: "write" }>, started: boolean, answer: (answer: { status: number; body: string }) => void): Promise<void> {
+    if (!started) return Promise.resolve(answer({ status: 503, body: "The room did not start" }));
+    let taken!: () => void;
+    const turn = new Promise<void>((resolve) => (taken = resolve));
     // Broadcasts wait while the writes that came together are handed to the party (COALESCE_MAX_MS
     // at most: a slow onMessage holds none long), then go as one frame per shard.
     const fanout = this.leader.fanout;
@@ -125,21 +130,25 @@ class LeaderWrites {
     const end = () => void (batched && ((batched = false), fanout.endBatch()));
     fanout.beginBatch();
     setTimeout(end, COALESCE_MAX_MS);
-    try {
-      const res = await this.alone(frame.headers, decode(frame.data));
-      return { status: res.status, body: await res.text() };
-    } catch (error) {
-      console.error("party-shard: a routed write failed", error);
-      return { status: 503, body: "The room did not take the write" };
-    } finally {
-      end();
-    }
+    void (async () => {
+      try {
+        const res = await this.alone(frame.headers, decode(frame.data), taken);
+        answer({ status: res.status, body: await res.text() });
+      } catch (error) {
+        console.error("party-shard: a routed write failed", error);
+        answer({ status: 503, body: "The room did not take the write" });
+      } finally {
+        taken();
+        end();
+      }
+    })();
+    return turn;
   }
 
   /** A forwarded write, as if it came alone (one write, or one connection's batch). */
-  private alone(headers: [string, string][], body: ArrayBuffer | string): Promise<Response> {
+  private alone(headers: [string, string][], body: ArrayBuffer | string, taken?: () => void): Promise<Response> {
     const one = new Request("http://party-shard/", { method: "POST", headers, body });
-    return one.headers.get("content-type") === BATCH_TYPE ? this.writeBatch(one, FORWARDED_WAIT_MS) : this.write(one, FORWARDED_WAIT_MS);
+    return one.headers.get("content-type") === BATCH_TYPE ? this.writeBatch(one, FORWARDED_WAIT_MS, taken) : this.write(one, FORWARDED_WAIT_MS, taken);
   }
 
   /**
@@ -149,7 +158,7 @@ class LeaderWrites {
    * writes are being handed to the party (each onMessage has started), not until they finish:
    * a slow onMessage must not hold every broadcast of the room.
    */
-  async writeBatch(req: Request, waitMs = Infinity): Promise<Response> {
+  async writeBatch(req: Request, waitMs = Infinity, taken?: () => void): Promise<Response> {
     // The router's limits (it checked them already).
     const entries = parseBatch(await req.text(), MAX_BATCH_WRITES, MAX_ID_LENGTH);
     if (typeof entries === "string") return new Response(entries, { status: 400 });
@@ -173,6 +182,7 @@ class LeaderWrites {
         if (outcome.status === 425 || outcome.status === 503) break;
       }
       remote?.mirrorSeq();
+      taken?.();
       // Bounded: an earlier handler of this connection that never settles delays no broadcast long.
       await Promise.race([Promise.all(started), sleep(COALESCE_MAX_MS)]);
     } finally {

@@ -173,14 +173,15 @@ class LeaderCore {
     // Frames still arriving on a link this leader dropped are sent again on the next one.
     if (state.linkId !== link.id) return;
     // A repeat (its ack was lost with a link) is acknowledged again, never run again.
+    let taking: Promise<void> | undefined;
     if (frame.seq > state.processed) {
       const fault = injectedFault(this.host.env, frame.retry, `a ${frame.t} frame`);
       if (fault === "before") return this.dropLink(state, link);
       state.processed = frame.seq;
       // A reconnect's open waits for its old socket on another shard to close, and its socket's frames behind it (leader-replace.ts).
       const behind = frame.t === "open" && started ? this.waiting.behind(shard, frame, this.remotes.get(frame.id)) : undefined;
-      // A routed write (shard-writes.ts) is answered on the link, unless the shard started afresh meanwhile.
-      if (frame.t === "write") void this.writes.linked(frame, started).then((answer) => this.shards.get(shard) === state && this.fanout.toShard(shard, { t: "wrote", seq: frame.seq, ...answer }));
+      // A routed write (shard-writes.ts): the next frame waits for it to be taken; answered on the link, unless the shard started afresh meanwhile.
+      if (frame.t === "write") taking = this.writes.linked(frame, started, (answer) => this.shards.get(shard) === state && this.fanout.toShard(shard, { t: "wrote", seq: frame.seq, ...answer }));
       else if (behind) this.waiting.wait(shard, behind, { frame, started });
       else if (this.waiting.holds(shard, frame)) this.waiting.hold(shard, { frame, started });
       else if (started) this.apply(shard, frame);
@@ -188,6 +189,7 @@ class LeaderCore {
       if (fault === "after") return this.dropLink(state, link);
     }
     if (ack) this.toLink(link, { t: "ack", seq: state.processed, ...this.waiting.on(shard) });
+    return taking;
   }
 
   /** A waiting open ran: its shard hears it (the client's 101 goes) after the broadcasts held to coalesce, made before the party met it. */
