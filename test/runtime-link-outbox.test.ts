@@ -89,11 +89,11 @@ describe("the leader's link outbox", () => {
     await core.onLinkFrame(newer, JSON.stringify(open("alice")));
     await core.onLinkFrame(older, JSON.stringify(open("bob")));
     await settle();
-    // The open's ack as it is taken; then, as the party's onConnect ran, its state and the tags
-    // the open brought as one keep, before its send.
-    assert.deepEqual(kinds(newer), ["ack", "keep+send"]);
+    // The open's ack as it is taken and, as the party's onConnect ran in the same turn, its state
+    // and the tags the open brought as one keep, before its send: one link message (TURNS).
+    assert.deepEqual(kinds(newer), ["ack+keep+send"]);
     assert.deepEqual(kinds(older), ["ack", "keep", "send"]);
-    const keep = leaderFrames(unpack<LeaderFrame>(newer.wires[1]!))[0] as Extract<LeaderFrame, { t: "keep" }>;
+    const keep = leaderFrames(unpack<LeaderFrame>(newer.wires[0]!))[1] as Extract<LeaderFrame, { t: "keep" }>;
     assert.deepEqual(keep.kept.state, { joined: true });
   });
 });
