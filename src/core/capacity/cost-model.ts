@@ -118,10 +118,12 @@ export interface ShardedCounts {
  * The sharded room, with routed writes (what `migrate` makes) or socket writes (`--writes
  * socket`). From the code (src/runtime/edge.ts, shard-writes.ts, edge-placement.ts, shard-load.ts):
  * a write POST costs two requests at the writer's shard (the key check, then the write, which
- * the shard takes to the leader with its other writers') and the leader's events for it; a
+ * the shard sends the leader on its link with its other frames) and the leader's requests for
+ * it (its events but its link messages in, which are billed as messages; by request only when
+ * the link cannot take a write); a
  * connect at most four, the upgrade at the shard, the ticket the router asks the shard for first
  * (PartyServer; tickets.ts), the shard's load report and the edge's refresh of the room's counts. The safe side where the counts cannot tell: every leader event
- * of a routed write is billed as a request, link frames both ways as incoming messages (the
+ * of a routed write not measured as a link message in is billed as a request, link frames both ways as incoming messages (the
  * shard's end is an outgoing socket), storage operations as rows written (reads included). A
  * link or storage count not measured is taken as 0; docs/cost.md says which were.
  */
@@ -132,7 +134,7 @@ export function shardedLayout(counts: ShardedCounts): Layout {
   const perMessage: PerEvent =
     counts.writesVia === "socket"
       ? { requests: 0, wsMessagesIn: 1 + frames, rowsWritten: counts.storageOpsPerWrite ?? 0 }
-      : { requests: 2 * counts.postsPerWrite + (counts.leaderEventsPerWrite ?? counts.postsPerWrite), wsMessagesIn: frames, rowsWritten: counts.storageOpsPerWrite ?? 0 };
+      : { requests: 2 * counts.postsPerWrite + Math.max(0, (counts.leaderEventsPerWrite ?? counts.postsPerWrite) - (counts.linkFramesInPerWrite ?? 0)), wsMessagesIn: frames, rowsWritten: counts.storageOpsPerWrite ?? 0 };
   return {
     label: `sharded, ${counts.shards} shards${counts.writesVia === "socket" ? ", socket writes" : ""}`,
     perMessage,
