@@ -7,16 +7,25 @@
  * A closed socket may have received a prefix of what the reference sent it: unsharded too, what
  * is in flight when a socket closes is lost (any prefix is one latency's outcome). A socket open
  * at the end must have received exactly the reference's messages.
+ *
+ * Routed writes are a lane of their own per socket (checkWrites): the reference runs each as its
+ * connection's message where the sharded party ran it, so what writes do to the room is checked
+ * with everything else; the lane itself is checked for once, in order, as its own connection.
  */
 import type { Conn } from "../../src/runtime/host.js";
 import type { Message } from "../../src/runtime/protocol.js";
-import { MemStorage, show, type ClientSocket } from "./fakes.js";
+import { MemStorage, show, type ClientSocket, type RoutedWrite } from "./fakes.js";
 import { SOCKET_HEADER, TestParty, type Observation } from "./party.js";
 import type { World } from "./world.js";
 
 interface Divergence {
-  /** Which part of the invariant: (a) handlers, (e) order, (c) observations, (b) received, (d) storage, or the run never settled. */
-  kind: "handlers" | "order" | "observation" | "received" | "storage" | "settle";
+  /**
+   * Which part of the invariant: (a) handlers, (e) order, (w) routed writes, (c) observations,
+   * (b) received, (d) storage, or the run never settled. `window`: a routed write run twice, by
+   * two leader incarnations (the first one's memory lost between the runs): the known window of
+   * docs/how-it-works.md, reported apart from the rest.
+   */
+  kind: "handlers" | "order" | "writes" | "window" | "observation" | "received" | "storage" | "settle";
   /** The client socket it concerns (or ""), and its connection id, for the trace. */
   about: string;
   id: string;
@@ -114,7 +123,8 @@ function checkHandlers(w: World): Divergence | undefined {
   const events = new Map<string, string[]>();
   const owners = attribute(w.log);
   for (const [i, o] of w.log.entries()) {
-    if (o.h === "restart") continue;
+    // Routed writes are a lane of their own (checkWrites): no order with the socket's messages.
+    if (o.h === "restart" || o.writer !== undefined) continue;
     const sock = owners[i]!;
     const list = events.get(sock) ?? [];
     list.push(o.h === "message" ? `message ${o.data}` : o.h);
@@ -161,13 +171,16 @@ function closedHow(socket: ClientSocket): string {
 function checkOpenOrder(w: World): Divergence | undefined {
   const owners = attribute(w.log);
   const sockets = new Map(w.sockets.map((socket) => [socket.name, socket]));
+  const writes = writesByText(w);
   const metAt = new Map<string, number>();
   w.log.forEach((o, i) => o.h === "connect" && !metAt.has(owners[i]!) && metAt.set(owners[i]!, i));
   for (const [i, o] of w.log.entries()) {
     if (o.h === "restart") return undefined; // a restart loses what was in flight; the reference says the rest
     if (o.h !== "message") continue;
-    const sender = sockets.get(owners[i] ?? "");
-    const at = sender?.sentAt[sender.sent.indexOf(o.data ?? "")];
+    // A routed write: sent when its first attempt left.
+    const written = writes.get(o.data ?? "");
+    const sender = written?.socket ?? sockets.get(owners[i] ?? "");
+    const at = written ? written.write.sentAt : sender?.sentAt[sender.sent.indexOf(o.data ?? "")];
     if (at === undefined) continue;
     for (const [name, met] of metAt) {
       const opened = sockets.get(name)?.openedAt;
@@ -175,6 +188,84 @@ function checkOpenOrder(w: World): Divergence | undefined {
         return { kind: "order", about: name, id: o.id, at, detail: `${name} was open at ${opened} ms; ${sender!.name} sent ${o.data} at ${at} ms, and the party met ${name} (handler ${met}) after that message (handler ${i})` };
       }
     }
+  }
+  return undefined;
+}
+
+/** Every routed write the clients made, by its text (unique: it carries the schedule's count). */
+function writesByText(w: World): Map<string, { socket: ClientSocket; write: RoutedWrite }> {
+  return new Map(w.sockets.flatMap((socket) => socket.writes.map((write) => [write.text, { socket, write }] as const)));
+}
+
+/**
+ * (w) Routed writes, a lane per socket: a write answered 200 ran exactly once (none, if a restart
+ * lost it after its answer, as unsharded a restart loses what the room had not run); any other
+ * at most once, and never one that was not sent; each as its writer's connection (its id and key:
+ * a later socket of the same client may be that connection by then), while the party counted it
+ * among its connections, and not while another handler awaited storage (the input gate); the
+ * writes of one connection (id and key: their numbers are its, leader-writes.ts) ran in the
+ * order of their numbers; and a socket open at the end had every write answered 200. Nothing is
+ * asked of their order with the socket's own messages.
+ */
+function checkWrites(w: World): Divergence | undefined {
+  const writes = writesByText(w);
+  const sockets = new Map(w.sockets.map((socket) => [socket.name, socket]));
+  const owners = attribute(w.log);
+  const runs = new Map<string, number[]>();
+  // The sockets the party has met and whose onClose has not run, as of each handler.
+  const live = new Set<string>();
+  for (const [i, o] of w.log.entries()) {
+    if (o.h === "restart") live.clear();
+    if (o.h === "connect") live.add(owners[i]!);
+    if (o.h === "close") live.delete(owners[i]!);
+    if (o.h !== "message" || o.writer === undefined) continue;
+    const made = writes.get(o.data ?? "");
+    const at = w.logTimes[i];
+    if (!made) return { kind: "writes", about: o.writer, id: o.id, at, detail: `handler ${i}: a routed write no client made ran: ${o.data}` };
+    const { socket, write } = made;
+    if (write.sentAt === undefined) return { kind: "writes", about: socket.name, id: o.id, at, detail: `handler ${i}: ${socket.name}'s write ${write.seq} ran, never sent (${write.text})` };
+    const as = sockets.get(o.sock ?? "");
+    if (o.id !== socket.id || as?.key !== socket.key) {
+      return { kind: "writes", about: socket.name, id: o.id, at, detail: `handler ${i}: ${socket.name}'s write ${write.seq} ran as ${o.id} (${o.sock}), another connection` };
+    }
+    // Unsharded, a write for a connection that is gone is refused (425): a connection's handlers end with its onClose.
+    if (!live.has(o.sock ?? "")) return { kind: "writes", about: socket.name, id: o.id, at, detail: `handler ${i}: ${socket.name}'s write ${write.seq} ran as ${o.id} (${o.sock}), whose onClose had run (or whose onConnect had not)` };
+    // As a socket's message would, a write reaches the party only while no storage call is in flight (the input gate).
+    if (o.gate !== undefined) return { kind: "writes", about: socket.name, id: o.id, at, detail: `handler ${i}: ${socket.name}'s write ${write.seq} started while ${o.gate} read-modify-write(s) of other handlers awaited storage` };
+    const list = runs.get(write.text) ?? [];
+    list.push(i);
+    runs.set(write.text, list);
+  }
+  for (const { socket, write } of writes.values()) {
+    const ran = runs.get(write.text) ?? [];
+    const story = `${socket.name}'s write ${write.seq} (${write.text}; ${closedHow(socket)}; answers ${JSON.stringify(write.answers)}, outcome ${write.outcome ?? "never sent"})`;
+    if (ran.length > 1) {
+      const [first, second] = [ran[0]!, ran[1]!];
+      const by = [w.logLeaders[first], w.logLeaders[second]];
+      const where = `handlers ${ran.join(", ")}, at ${ran.map((i) => `${w.logLeaders[i]} (${w.logTimes[i]} ms)`).join(", ")}`;
+      const restarted = w.log.slice(first, second).some((o) => o.h === "restart");
+      if (ran.length === 2 && by[0] !== by[1] && !restarted) {
+        return { kind: "window", about: socket.name, id: socket.id, at: w.logTimes[second], detail: `${story} ran twice, ${where}: the first leader's memory was lost between the runs (the known window)` };
+      }
+      return { kind: "writes", about: socket.name, id: socket.id, at: w.logTimes[second], detail: `${story} ran ${ran.length} times, ${where}` };
+    }
+    if (write.outcome === 200 && ran.length === 0 && !socket.restartHit) return { kind: "writes", about: socket.name, id: socket.id, detail: `${story} was answered 200 and never ran` };
+    // Once faults stop everything settles: a socket open to the end had each of its writes taken, as its messages all ran
+    // (unless its requests were lost so often, request-drop, that the client gave up).
+    const open = socket.closedFirstBy === undefined && !socket.restartHit && socket.openedAt !== undefined;
+    if (open && write.outcome !== 200 && !(write.outcome === "gave up" && write.answers.includes("lost"))) return { kind: "writes", about: socket.name, id: socket.id, detail: `${story}: its socket stayed open, and the write was never answered 200` };
+  }
+  // Per connection (id and key), the numbers of the writes that ran only go up.
+  const last = new Map<string, { seq: number; i: number; text: string }>();
+  const order = [...runs.entries()].flatMap(([text, ran]) => ran.map((i) => ({ i, text }))).sort((a, b) => a.i - b.i);
+  for (const { i, text } of order) {
+    const { socket, write } = writes.get(text)!;
+    const lane = `${socket.id}\n${socket.key}`;
+    const before = last.get(lane);
+    if (before && before.seq >= write.seq) {
+      return { kind: "writes", about: socket.name, id: socket.id, at: w.logTimes[i], detail: `${socket.name}'s write ${write.seq} ran (handler ${i}) after write ${before.seq} of its connection (handler ${before.i}: ${before.text})` };
+    }
+    last.set(lane, { seq: write.seq, i, text });
   }
   return undefined;
 }
@@ -211,7 +302,7 @@ async function check(w: World, settled: boolean, awaits: boolean): Promise<Diver
     const [a, b] = [w.leader.storage.dump(), ref.storage.dump()];
     return a === b ? undefined : { kind: "storage", about: "", id: "", detail: `sharded ${a}, reference ${b}` };
   };
-  return checkHandlers(w) ?? checkOpenOrder(w) ?? checkObservations(w, ref.log) ?? checkReceived(w, ref.received) ?? storage();
+  return checkHandlers(w) ?? checkOpenOrder(w) ?? checkWrites(w) ?? checkObservations(w, ref.log) ?? checkReceived(w, ref.received) ?? storage();
 }
 
 export { attribute, check };

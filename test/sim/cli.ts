@@ -4,8 +4,8 @@
  * Runs N seeded schedules of the real runtime against the unsharded reference (seeds S, S+1, …;
  * S random and printed when not given). Prints each diverging seed with the command that replays
  * it, then one line: `schedules N, diverged D, seconds T`. Exit 1 on any divergence.
- * Kinds (all by default): await, reconnect, link-drop, link-delay, shard-evict, leader-evict,
- * restart (schedule.ts says what each does). --trace prints each schedule's whole trace.
+ * Kinds (all by default): await, reconnect, write, link-drop, link-delay, shard-evict, leader-evict,
+ * restart, squat, request-drop (schedule.ts says what each does). --trace prints each schedule's whole trace.
  */
 import { parseArgs } from "node:util";
 import { describe, parseFaults, replayCommand, runMany, runSchedule } from "./sim.js";

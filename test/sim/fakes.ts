@@ -56,6 +56,26 @@ interface SocketHooks {
 type ClosedBy = "client" | "server" | "restart";
 
 /**
+ * A routed write a client made with its socket (sendViaRouter): POSTed through the router to the
+ * shard holding the socket, retried under the same idempotency key, one of a socket's writes at a
+ * time (client-writes.ts). Its outcome: 200 taken, 410 overtaken by a newer write of its
+ * connection, another final status, "gave up" (retries or time ran out), "gone" (its socket
+ * closed, or the process restarted, before an answer that ended it); undefined: never sent.
+ */
+interface RoutedWrite {
+  readonly text: string;
+  /** Its number among its client's writes (write-memory.ts numbers per key): x-party-shard-seq. */
+  readonly seq: number;
+  readonly idempotencyKey: string;
+  /** When its first attempt left (virtual ms). */
+  sentAt?: number;
+  attempts: number;
+  /** Each attempt's answer as the router would read it: a status, "timeout", or "lost" (the fetch failed: request-drop). */
+  readonly answers: (number | "timeout" | "lost")[];
+  outcome?: number | "gave up" | "gone";
+}
+
+/**
  * One client socket, on one shard. `readyState` is the server side's (the platform's
  * WebSocket); `clientOpen` is what its client sees. The platform lists it (getConnections)
  * only while OPEN, as both platforms' hibernating connection lists do.
@@ -84,6 +104,10 @@ class ClientSocket implements Conn {
   openedAt: number | undefined;
   /** Said before it opened: a WebSocket sends nothing before its 101, so (as partysocket does) these go once it opens; never, if it closes first. */
   readonly unsent: string[] = [];
+  /** Its routed writes, in the order it made them; those from `writeNext` on wait their turn (one on its way at a time: `writing`). */
+  readonly writes: RoutedWrite[] = [];
+  writeNext = 0;
+  writing = false;
   private attachment: unknown = null;
 
   constructor(
@@ -134,4 +158,4 @@ class ClientSocket implements Conn {
 }
 
 export { ClientSocket, MemStorage, show };
-export type { ClosedBy, SocketHooks };
+export type { ClosedBy, RoutedWrite, SocketHooks };

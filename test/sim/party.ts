@@ -3,7 +3,9 @@
  * leader, through LeaderCore) and unsharded (the reference); every handler notes what it saw,
  * and those notes are what the two runs are compared by.
  *
- * A client message says which socket sent it and what to do: `<socket>#<n>:<op>[:<arg>]`.
+ * A client message says which socket sent it and what to do: `<socket>#<n>:<op>[:<arg>]`. A routed
+ * write (a client's sendViaRouter, run at the leader as its connection's message) says so, with
+ * its writer and its number among that client's writes: `w:<socket>:<seq>#<n>:<op>[:<arg>]`.
  */
 import type { Conn, RoomStorage } from "../../src/runtime/host.js";
 import type { Message } from "../../src/runtime/protocol.js";
@@ -26,8 +28,15 @@ interface PartyRoom {
 interface Observation {
   h: "connect" | "message" | "close" | "restart";
   id: string;
-  /** The socket (connect: from its header; message: from its text). */
+  /**
+   * The socket (connect: from its header; message: from its text; routed write: the socket of
+   * the connection it ran as, from the state its onConnect set, as its writer may have left).
+   */
   sock?: string;
+  /** A routed write: the socket that made it (its text says so). */
+  writer?: string;
+  /** A routed write's handler started while this many read-modify-writes of other handlers awaited storage: never, unsharded. */
+  gate?: number;
   uri?: string | null;
   data?: string;
   code?: number;
@@ -38,6 +47,9 @@ interface Observation {
 }
 
 class TestParty {
+  /** Handlers suspended in a read-modify-write (between its storage calls). */
+  private storageCalls = 0;
+
   constructor(
     private readonly room: PartyRoom,
     private readonly note: (observation: Observation) => void,
@@ -60,7 +72,9 @@ class TestParty {
 
   async onMessage(conn: Conn, message: string | ArrayBuffer) {
     const data = show(message);
-    const seen = this.observe({ h: "message", id: conn.id, sock: data.split("#")[0], data }, conn);
+    const writer = writerOf(data);
+    const sock = writer === undefined ? data.split("#")[0] : ((conn.state as { sock?: string } | null)?.sock ?? writer);
+    const seen = this.observe({ h: "message", id: conn.id, sock, data, ...(writer === undefined ? {} : { writer }) }, conn);
     const [, n = "0", op = "all", arg = ""] = /^[^#]*#(\d+):(\w+):?(.*)$/.exec(data) ?? [];
     const k = Number(n);
     switch (op as Op) {
@@ -103,17 +117,30 @@ class TestParty {
   /** A read-modify-write of a counter, as apps write them (or, without awaits, a record of the event). */
   private async bump(key: string, event: string): Promise<number | undefined> {
     if (!this.awaits) return void this.room.storage.put(`${key}:${event}`, true);
-    const next = ((await this.room.storage.get<number>(key)) ?? 0) + 1;
-    await this.room.storage.put(key, next);
-    return next;
+    this.storageCalls++;
+    try {
+      const next = ((await this.room.storage.get<number>(key)) ?? 0) + 1;
+      await this.room.storage.put(key, next);
+      return next;
+    } finally {
+      this.storageCalls--;
+    }
   }
 
   private observe(observation: Observation, conn: Conn): Observation {
     observation.state = structuredClone(conn.state ?? null);
     observation.conns = [...this.room.getConnections()].map((c) => c.id).sort();
+    // A Durable Object takes no event while a storage call is in flight, and the leader hands the
+    // party no relayed frame then (input-gate.ts): noted for routed writes, which check.ts checks.
+    if (this.storageCalls > 0 && observation.writer !== undefined) observation.gate = this.storageCalls;
     this.note(observation);
     return observation;
   }
+}
+
+/** A routed write's writer (`w:<socket>:<seq>#…`), or undefined for a message its socket sent. */
+function writerOf(data: string): string | undefined {
+  return /^w:([^:#]+):\d+#/.exec(data)?.[1];
 }
 
 export { OPS, SOCKET_HEADER, TestParty };

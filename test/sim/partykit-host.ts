@@ -24,6 +24,7 @@ interface PartyKitLeader {
   onStart(): Promise<void>;
   onMessage(message: string | ArrayBuffer, conn: unknown): unknown;
   onClose(conn: unknown): unknown;
+  onRequest(req: unknown): Promise<Response>;
 }
 
 /** A PartyKit room leading the shards, its party the TestParty. `links`: the links it has accepted, open. */
@@ -33,7 +34,7 @@ function partykitLeader(options: {
   parties: Parties;
   note: (observation: Observation) => void;
   awaits: boolean;
-}): { frame(end: LinkEnd, raw: string | ArrayBuffer): Promise<void>; closed(end: LinkEnd): void; start(): void } {
+}): { frame(end: LinkEnd, raw: string | ArrayBuffer): Promise<void>; closed(end: LinkEnd): void; request(req: Request): Promise<Response>; start(): void } {
   // A class party, as apps write them: PartyKit hands it the room (here the runtime's view of it).
   class SimParty {
     readonly options = { hibernate: true };
@@ -67,6 +68,8 @@ function partykitLeader(options: {
   return {
     frame: async (end, raw) => void (await leader.onMessage(raw, end)),
     closed: (end) => void leader.onClose(end),
+    // A shard's routed writes by request: the runtime answers them before the party's onRequest (it has none).
+    request: (req) => leader.onRequest(req),
     // PartyKit runs onStart before the room's first event.
     start: () => void leader.onStart(),
   };

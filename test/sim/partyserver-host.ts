@@ -61,6 +61,7 @@ const LINK_TAG = "party-shard-link";
 
 /** PartyServer's handlers on the class, as the platform calls them. */
 interface ServerEvents {
+  fetch(request: Request): Promise<Response>;
   webSocketMessage(ws: unknown, message: string | ArrayBuffer): Promise<void>;
   webSocketClose(ws: unknown, code: number, reason: string, wasClean: boolean): Promise<void>;
 }
@@ -79,7 +80,7 @@ function partyserverLeader(
     note: (observation: Observation) => void;
     awaits: boolean;
   },
-): { frame(end: LinkEnd, raw: string | ArrayBuffer): Promise<void>; closed(end: LinkEnd): void } {
+): { frame(end: LinkEnd, raw: string | ArrayBuffer): Promise<void>; closed(end: LinkEnd): void; request(req: Request): Promise<Response> } {
   const socketOf = (end: LinkEnd) => {
     let ws = options.sockets.get(end);
     if (!ws) options.sockets.set(end, (ws = new LinkWebSocket(end)));
@@ -141,6 +142,8 @@ function partyserverLeader(
     frame: (end, raw) => server.webSocketMessage(socketOf(end), raw),
     // The leader hears a link's close without its code: 1005, which it does not answer.
     closed: (end) => void server.webSocketClose(socketOf(end), 1005, "", false),
+    // A shard's routed writes by request, as the platform hands the object a request (Sharded.fetch).
+    request: (req) => server.fetch(req),
   };
 }
 

@@ -20,14 +20,16 @@ const ROUTER = "party-shard-router";
 /** What the rooms need of the world around them. */
 interface RoomWorld {
   readonly clock: { current: Actor };
-  /** A handler of the party ran: the linearization grows. */
-  note(observation: Observation): void;
+  /** A handler of the party ran, at that leader incarnation: the linearization grows. */
+  note(observation: Observation, leader: string): void;
   readonly links: Link[];
   trace(line: string): void;
   wakeShard(room: string): Promise<Response>;
   /** Clients per shard, as the placement room knows them. */
   load(): number[];
   openLink(shard: ShardRoom, path: string): Promise<import("../../src/runtime/host.js").LinkSocket>;
+  /** A shard's request to the leader's room (its routed writes by request, shard-writes.ts). */
+  leaderRequest(init: RequestInit, from: Actor): Promise<Response>;
 }
 
 /** The placement room's answer to a load report: nothing here depends on it. */
@@ -44,6 +46,8 @@ interface LeaderIncarnation {
   /** A link message, and a link's close, reach the room (the host's handlers, or the core's). */
   frame(end: LinkEnd, raw: string | ArrayBuffer): Promise<void>;
   closed(end: LinkEnd): void;
+  /** A request reaches the room (the host's onRequest, or fetch). */
+  request(req: Request): Promise<Response>;
 }
 
 class LeaderRoom {
@@ -88,7 +92,7 @@ class LeaderRoom {
     // The placement room: clients per shard (shard n at index n - 1), as the shards report them; a shard's room wakes it.
     const routerRoom = (room: string) => (parseShardRoom(room) === undefined ? Promise.resolve(Response.json({ load: this.w.load() })) : this.w.wakeShard(room));
     const note = (observation: Observation) => {
-      if (actor.alive) this.w.note(observation);
+      if (actor.alive) this.w.note(observation, actor.name);
     };
     this.w.trace(`${actor.name} starts${this.startEarly ? " (onStart first)" : ""}`);
     if (this.startEarly) {
@@ -96,11 +100,11 @@ class LeaderRoom {
       const parties: Parties = { [ROUTER]: { get: (room) => ({ fetch: () => routerRoom(room) }) } };
       const leader = partykitLeader({ storage: this.storage, links: open, parties, note, awaits: this.awaits });
       leader.start();
-      return { actor, frame: leader.frame, closed: leader.closed };
+      return { actor, frame: leader.frame, closed: leader.closed, request: leader.request };
     }
     // PartyServer's order: the room starts when a frame needs it (host.ready). Its host runs as users run it.
     const leader = partyserverLeader(this.partyserver, { storage: this.storage, links: open, sockets: this.sockets, routerRoom, note, awaits: this.awaits });
-    return { actor, frame: leader.frame, closed: leader.closed };
+    return { actor, frame: leader.frame, closed: leader.closed, request: leader.request };
   }
 }
 
@@ -125,13 +129,15 @@ class ShardRoom {
   ) {
     const connections = (tag?: string) => this.sockets.filter((socket) => socket.readyState === 1 && (tag === undefined || socket.id === tag));
     const openLink = (path: string) => this.w.openLink(this, path);
+    // The leader's room: a request to it (PartyKit's stub.fetch(init) for the room itself; sharded-server.ts roomOf on PartyServer).
+    const toLeader = (init: unknown) => this.w.leaderRequest(init as RequestInit, this.inc?.actor ?? this.w.clock.current);
     this.host = partykit
       ? partykitShardHost({
           storage: this.storage,
           connections,
-          parties: { main: { get: () => ({ fetch: () => LOAD_ANSWER, socket: openLink }) }, [ROUTER]: { get: () => ({ fetch: () => LOAD_ANSWER }) } },
+          parties: { main: { get: () => ({ fetch: (pathOrInit, init) => toLeader(typeof pathOrInit === "string" ? init : pathOrInit), socket: openLink }) }, [ROUTER]: { get: () => ({ fetch: () => LOAD_ANSWER }) } },
         })
-      : { party: "main", storage: this.storage, connections, openLink: (_room, path) => openLink(path), routerRoom: () => () => LOAD_ANSWER };
+      : { party: "main", storage: this.storage, connections, openLink: (_room, path) => openLink(path), routerRoom: () => () => LOAD_ANSWER, leaderRoom: () => (_path, init) => toLeader(init) };
   }
 
   wake(): ShardIncarnation {

@@ -1,8 +1,8 @@
 /**
  * One schedule: from a seed, 1–3 shards, 1–6 clients and 5–40 client actions (connect, message,
- * close, reconnect with the same id and key), interleaved with clock advances and the enabled
- * faults. After the last action faults stop, the clock runs until nothing is left to do, and the
- * run is checked against the reference (check.ts).
+ * routed write, close, reconnect with the same id and key), interleaved with clock advances and
+ * the enabled faults. After the last action faults stop, the clock runs until nothing is left to
+ * do, and the run is checked against the reference (check.ts).
  */
 import { check, type Divergence } from "./check.js";
 import { NET, install, mulberry32 } from "./env.js";
@@ -13,16 +13,25 @@ import { World } from "./world.js";
 
 /**
  * What may happen besides clients connecting, talking and leaving, each switchable (all on by
- * default). Two are not faults but ways of the app and its clients that meet known divergences:
+ * default). Three are not faults but ways of the app and its clients that meet known divergences:
  * - `await`: the party's handlers await storage mid-way (read-modify-write counters); off, they
  *   write storage without awaiting, one key per event;
  * - `reconnect`: a client's later sockets keep its id and key (as partysocket reconnects); off,
- *   every socket has an id of its own.
+ *   every socket has an id of its own;
+ * - `write`: a quarter of what clients say goes as routed writes (sendViaRouter: through the
+ *   router and the socket's shard to the leader, retried under its idempotency key) instead of
+ *   on the socket; off, the schedules are those from before writes were simulated.
  * `squat` is an attacker: a socket with a client's id and a key of its own, on any shard, which
- * the runtime must refuse, or let hold a free id until its owner comes back.
+ * the runtime must refuse, or let hold a free id until its owner comes back. `request-drop`
+ * strikes requests, not at a moment of the schedule: while faults last, a tenth of the requests
+ * that carry routed writes (the router's to a shard, a shard's to the leader) are lost, on their
+ * way or their answer, as a Durable Object's fetch can fail; the caller sees it fail and the
+ * router sends the write again under its key (without `write`, there are none).
  */
-const FAULT_KINDS = ["await", "reconnect", "link-drop", "link-delay", "shard-evict", "leader-evict", "restart", "squat"] as const;
+const FAULT_KINDS = ["await", "reconnect", "write", "link-drop", "link-delay", "shard-evict", "leader-evict", "restart", "squat", "request-drop"] as const;
 type FaultKind = (typeof FAULT_KINDS)[number];
+/** Kinds the driver does not strike at a moment of its own: ways of the app, and request drops (per request). */
+const NOT_MOMENTS = ["await", "reconnect", "write", "request-drop"] as const;
 
 interface ScheduleOptions {
   faults: readonly FaultKind[];
@@ -54,6 +63,8 @@ interface Client {
   id: string;
   key: string;
   made: number;
+  /** Routed writes made with its key: the next one's number (write-memory.ts numbers per key, across the key's sockets). */
+  wrote: number;
   socket?: ClientSocket;
 }
 
@@ -70,16 +81,17 @@ class Driver {
     clientCount: number,
     private readonly faults: readonly FaultKind[],
   ) {
-    this.clients = Array.from({ length: clientCount }, (_, i) => ({ id: `c${i}`, key: `k${i}x${Math.floor(rng() * 1e6)}`, made: 0 }));
+    this.clients = Array.from({ length: clientCount }, (_, i) => ({ id: `c${i}`, key: `k${i}x${Math.floor(rng() * 1e6)}`, made: 0, wrote: 0 }));
   }
 
   tick(left: number) {
     this.tryEvictions();
     if (left <= 0) {
       this.evictions.clear();
+      this.w.dropsRequests = false;
       return this.w.trace("faults stop; running until quiet");
     }
-    const faults = this.faults.filter((kind) => kind !== "reconnect" && kind !== "await");
+    const faults = this.faults.filter((kind) => !(NOT_MOMENTS as readonly string[]).includes(kind));
     if (faults.length > 0 && this.rng() < 0.25) this.fault(this.pick(faults));
     else this.act();
     const r = this.rng();
@@ -98,6 +110,8 @@ class Driver {
     const client = this.pick(open);
     const socket = client.socket!;
     const r = this.rng();
+    // Without `write`, the same draws as before writes were simulated: those schedules stay as they were.
+    if (r < 0.17 && this.faults.includes("write")) return this.write(client, socket);
     if (r < 0.68) return this.say(socket);
     if (r < 0.84) return this.w.clientClose(socket, this.pick([1000, 4000, 4001]));
     // A reconnect: the old socket closes (its close may reach the shard late) and a new one opens.
@@ -118,6 +132,15 @@ class Driver {
     this.w.say(socket, `${socket.name}#${++this.said}:${op}${arg}`);
   }
 
+  /** A routed write, with what a message would say: `w:<socket>:<seq>#<n>:<op>[:<arg>]` (party.ts). */
+  private write(client: Client, socket: ClientSocket) {
+    const op = this.pick(OPS);
+    const to = this.pick(this.clients);
+    const arg = op === "dm" ? `:${to.socket?.id ?? to.id}` : "";
+    const seq = ++client.wrote;
+    this.w.write(socket, seq, `w:${socket.name}:${seq}#${++this.said}:${op}${arg}`);
+  }
+
   private fault(kind: FaultKind) {
     const up = this.w.links.filter((link) => link.up);
     if (kind === "link-drop" && up.length > 0) this.pick(up).drop();
@@ -133,7 +156,9 @@ class Driver {
     if (kind === "squat") {
       const victim = this.pick(this.clients);
       const n = ++this.squats;
-      this.w.connect(victim.socket?.id ?? victim.id, `squatter-key-${n}`, `squatter${n}`, Math.floor(this.rng() * this.w.shards.length));
+      const squatter = this.w.connect(victim.socket?.id ?? victim.id, `squatter-key-${n}`, `squatter${n}`, Math.floor(this.rng() * this.w.shards.length));
+      // With writes, it also writes with its own key (once open, if ever): that may run only as its own connection.
+      if (this.faults.includes("write")) this.w.write(squatter, 1, `w:${squatter.name}:1#${++this.said}:${this.pick(OPS)}`);
     }
     this.tryEvictions();
   }
@@ -158,6 +183,7 @@ async function runSchedule(seed: number, options: ScheduleOptions): Promise<Sche
   const startEarly = rng() < 0.5;
   const awaits = options.faults.includes("await");
   const w = new World(rng, shardCount, startEarly, awaits, await loadPartyServer(), options.trace ?? false, options.dropMessage);
+  w.dropsRequests = options.faults.includes("request-drop");
   const driver = new Driver(w, rng, clientCount, options.faults);
   // The runtime's own randomness (uuids, backoff) from a stream of its own: the schedule's choices do not shift with it.
   const restore = install(w.clock, mulberry32(seed ^ 0x5bd1e995), (line) => {
