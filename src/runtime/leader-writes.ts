@@ -47,10 +47,20 @@ interface WriteTarget {
   readonly fanout: Fanout;
   /** Resolves once a starting leader heard its shards: before that it knows none of their clients. */
   heardShards(): Promise<void>;
+  /** No storage call of the party's in flight (input-gate.ts). */
+  readonly gate: { open(): Promise<void> };
+  /** Runs `take` in turn with the shards' frames (leader.ts). */
+  inTurn<T>(take: () => Promise<T>): Promise<T>;
   remote(id: string): RemoteConnection | undefined;
   /** Hands a message to the party as the connection's. */
   deliver(remote: RemoteConnection, message: string | ArrayBuffer): unknown;
 }
+
+/**
+ * How a write came: by request, taken in turn with the shards' frames; or in a link frame's turn
+ * (`taken`: called once it is in its connection's turn). Answered after `waitMs` at most.
+ */
+type Via = { waitMs?: number; taken?: () => void; onLink?: boolean };
 
 class LeaderWrites {
   private readonly recent = new RecentWrites();
@@ -77,15 +87,16 @@ class LeaderWrites {
     return faulty ? new Response("injected fault", { status: 503 }) : undefined;
   }
 
-  /** One write; answered once the party has run it, or (`waitMs`) after that long at most: it was taken, and runs in its turn (`taken` says when). */
-  async write(req: Request, waitMs = Infinity, taken?: () => void): Promise<Response> {
+  /** One write; answered once the party has run it, or (`waitMs`) after that long at most: it was taken, and runs in its turn. */
+  async write(req: Request, { waitMs = Infinity, taken, onLink = false }: Via = {}): Promise<Response> {
     const type = req.headers.get("content-type") ?? "";
     const body = await req.arrayBuffer();
     const idempotencyKey = req.headers.get(HEADER.idempotencyKey) ?? crypto.randomUUID();
     const retry = req.headers.get(HEADER.attempt) !== "1";
     const seq = parseSeq(req.headers.get(HEADER.seq));
     if (seq === null) return new Response(`${HEADER.seq} is a positive integer`, { status: 400 });
-    const outcome = await this.takeWrite(req.headers.get(HEADER.connection), req.headers.get(HEADER.key), type, body, idempotencyKey, seq, retry, "a routed write");
+    const take = () => this.takeWrite(req.headers.get(HEADER.connection), req.headers.get(HEADER.key), type, body, idempotencyKey, seq, retry, "a routed write");
+    const outcome = await (onLink ? take() : this.leader.inTurn(take));
     outcome.remote?.mirrorSeq();
     taken?.();
     await atMost(outcome.done, waitMs);
@@ -105,7 +116,7 @@ class LeaderWrites {
     if (typeof writes === "string") return new Response(writes, { status: 400 });
     const answers = await Promise.all(
       writes.map(async ({ headers, body }): Promise<ForwardedAnswer> => {
-        const res = await this.alone(headers, fromBase64(body));
+        const res = await this.alone(headers, fromBase64(body), { waitMs: FORWARDED_WAIT_MS });
         const bytes = await res.arrayBuffer();
         return { status: res.status, headers: headerPairs(res.headers), body: bytes.byteLength === 0 ? null : toBase64(new Uint8Array(bytes)) };
       }),
@@ -132,7 +143,7 @@ class LeaderWrites {
     setTimeout(end, COALESCE_MAX_MS);
     void (async () => {
       try {
-        const res = await this.alone(frame.headers, decode(frame.data), taken);
+        const res = await this.alone(frame.headers, decode(frame.data), { waitMs: FORWARDED_WAIT_MS, taken, onLink: true });
         answer({ status: res.status, body: await res.text() });
       } catch (error) {
         console.error("party-shard: a routed write failed", error);
@@ -146,9 +157,9 @@ class LeaderWrites {
   }
 
   /** A forwarded write, as if it came alone (one write, or one connection's batch). */
-  private alone(headers: [string, string][], body: ArrayBuffer | string, taken?: () => void): Promise<Response> {
+  private alone(headers: [string, string][], body: ArrayBuffer | string, via: Via): Promise<Response> {
     const one = new Request("http://party-shard/", { method: "POST", headers, body });
-    return one.headers.get("content-type") === BATCH_TYPE ? this.writeBatch(one, FORWARDED_WAIT_MS, taken) : this.write(one, FORWARDED_WAIT_MS, taken);
+    return one.headers.get("content-type") === BATCH_TYPE ? this.writeBatch(one, via) : this.write(one, via);
   }
 
   /**
@@ -158,7 +169,7 @@ class LeaderWrites {
    * writes are being handed to the party (each onMessage has started), not until they finish:
    * a slow onMessage must not hold every broadcast of the room.
    */
-  async writeBatch(req: Request, waitMs = Infinity, taken?: () => void): Promise<Response> {
+  async writeBatch(req: Request, { waitMs = Infinity, taken, onLink = false }: Via = {}): Promise<Response> {
     // The router's limits (it checked them already).
     const entries = parseBatch(await req.text(), MAX_BATCH_WRITES, MAX_ID_LENGTH);
     if (typeof entries === "string") return new Response(entries, { status: 400 });
@@ -170,7 +181,7 @@ class LeaderWrites {
     const started: Promise<void>[] = [];
     let remote: RemoteConnection | undefined;
     this.leader.fanout.beginBatch();
-    try {
+    const takeAll = async () => {
       for (const entry of entries) {
         // The type and bytes the same write would carry alone: its digest is the same either way.
         const [type, body] = "t" in entry ? ["text/plain;charset=UTF-8", new TextEncoder().encode(entry.t).slice().buffer] : ["application/octet-stream", fromBase64(entry.b)];
@@ -181,6 +192,9 @@ class LeaderWrites {
         if (outcome.started) started.push(outcome.started);
         if (outcome.status === 425 || outcome.status === 503) break;
       }
+    };
+    try {
+      await (onLink ? takeAll() : this.leader.inTurn(takeAll));
       remote?.mirrorSeq();
       taken?.();
       // Bounded: an earlier handler of this connection that never settles delays no broadcast long.
@@ -202,8 +216,12 @@ class LeaderWrites {
    */
   private async takeWrite(connection: string | null, key: string | null, type: string, body: ArrayBuffer, idempotencyKey: string, seq: number | undefined, retry: boolean, what: string): Promise<{ status: number; error?: string; done?: Promise<void>; started?: Promise<void>; remote?: RemoteConnection }> {
     const id = decodeId(connection);
-    // A woken leader knows its shards' clients once they answered (resync).
+    const digest = await digestOf(type, body);
+    // A woken leader knows its shards' clients once they answered (resync). Then nothing is
+    // awaited until the write is handed over: its connection is the one looked up, and no other
+    // handler of the party's is between storage calls (input-gate.ts).
     await this.leader.heardShards();
+    await this.leader.gate.open();
     const remote = id === undefined ? undefined : this.leader.remote(id);
     // 425: the socket's open may still be on its way from its shard; the sender retries. A wrong
     // key gets the same answer: to whoever lacks the key, a connected id and an unknown one look
@@ -214,7 +232,6 @@ class LeaderWrites {
     }
     const fault = injectedFault(this.leader.env, retry, what);
     if (fault === "before") return { status: 503, error: "injected fault" };
-    const digest = await digestOf(type, body);
     const memoryKey = `${remote.id}\n${idempotencyKey}`;
     let done = this.recent.find(memoryKey, digest);
     if (done === "reused") return { status: 409, error: "This Idempotency-Key was used for another write" };

@@ -19,7 +19,7 @@ import { DepartedIds } from "./leader-ids.js";
 import { LeaderWrites } from "./leader-writes.js";
 import { unpack } from "./link-frames.js";
 import { ID_GRACE_MS, closeReason, decode, injectedFault, isLink, linkShard, sameClient } from "./protocol.js";
-import type { Kept, LeaderFrame, Message, RelayFrame, ShardFrame } from "./protocol.js";
+import type { Kept, Message, RelayFrame, ShardFrame } from "./protocol.js";
 import { Resync } from "./leader-resync.js";
 import { WaitingOpens } from "./leader-replace.js";
 import { RemoteConnection, connectRequest, roomConnection, roomConnections } from "./remote-connection.js";
@@ -66,7 +66,7 @@ class LeaderCore {
   ) {
     this.fanout = new Fanout(host, this.shards, () => this.roomId(), this.audience, (shard, n) => this.waiting.got(shard, n));
     this.writes = new LeaderWrites(this);
-    this.resync = new Resync(host, (link, frame) => this.toLink(link, frame), () => this.roomId());
+    this.resync = new Resync(host, (link, frame) => this.fanout.toLink(link, frame), () => this.roomId());
   }
 
   get env(): Record<string, unknown> {
@@ -148,17 +148,23 @@ class LeaderCore {
 
   /** A shard's frames in the order they came, once the room started and heard its shards (a frame after a wake may start it). */
   private takeInTurn(shard: number, link: LinkEnd, frame: RelayFrame, last: boolean): Promise<void> {
-    const turn = this.frames.then(async () => this.takeFrame(shard, link, frame, last, await this.ready(shard)));
-    // Never rejected to the platform: a throw out of a socket's handler resets the object (and the frames it keeps).
-    this.frames = turn.catch((error: unknown) => console.error("party-shard: a frame from shard", shard, "failed", error));
+    void this.inTurn(async () => this.takeFrame(shard, link, frame, last, await this.ready(shard)), `a frame from shard ${shard}`).catch(() => undefined);
     return this.frames;
   }
 
-  /** Whether the room started (and heard its shards); false: it did not, and a frame from `shard` is lost. */
+  /** `take` once what was taken before it (frames, writes by request: leader-writes.ts) was. The chain is never rejected to the platform: a throw out of a socket's handler resets the object (and the frames it keeps). */
+  inTurn<T>(take: () => Promise<T>, what = "a write"): Promise<T> {
+    const turn = this.frames.then(take);
+    this.frames = turn.then(() => undefined, (error: unknown) => console.error(`party-shard: ${what} failed`, error));
+    return turn;
+  }
+
+  /** Whether the room started (and heard its shards), once no storage call is in flight; false: it did not, and a frame from `shard` is lost. */
   private async ready(shard: number): Promise<boolean> {
     const started = await (this.host.ready?.() ?? Promise.resolve()).then(() => true, (error: unknown) => void console.error("party-shard: the room did not start; a frame from shard", shard, "is dropped", error));
+    const heard = started === true && (await this.started.then(() => true));
     await this.gate.open();
-    return started === true && this.started.then(() => true);
+    return heard;
   }
 
   /**
@@ -188,7 +194,7 @@ class LeaderCore {
       else this.lost(shard, frame);
       if (fault === "after") return this.dropLink(state, link);
     }
-    if (ack) this.toLink(link, { t: "ack", seq: state.processed, ...this.waiting.on(shard) });
+    if (ack) this.fanout.toLink(link, { t: "ack", seq: state.processed, ...this.waiting.on(shard) });
     return taking;
   }
 
@@ -197,7 +203,7 @@ class LeaderCore {
     this.fanout.releaseHeld(shard);
     const state = this.shards.get(shard);
     const link = state?.linkId === undefined ? undefined : this.host.link(state.linkId);
-    if (state && link) this.toLink(link, { t: "ack", seq: state.processed, ...waiting });
+    if (state && link) this.fanout.toLink(link, { t: "ack", seq: state.processed, ...waiting });
   }
 
   /** A frame of a room that did not start: an open is closed 1011, as PartyServer closes a direct socket then (its client reconnects, which tries the start again); a close forgets its client without onClose. */
@@ -205,11 +211,6 @@ class LeaderCore {
     if (frame.t === "open") return this.fanout.toShard(shard, { t: "close", to: frame.id, ...(frame.socket ? { at: frame.socket } : {}), code: 1011, reason: "Uncaught exception during session setup" });
     const remote = this.remotes.get(frame.id);
     if (frame.t === "close" && remote?.shard === shard) this.forget(remote);
-  }
-
-  /** An ack or resync on a link. */
-  private toLink(link: LinkEnd, frame: LeaderFrame) {
-    this.fanout.toLink(link, frame);
   }
 
   /** An injected fault: the link breaks; what the party sends meanwhile waits for the next one. */
@@ -246,7 +247,7 @@ class LeaderCore {
     state.hellos = hello.n ?? 0;
     state.batches = hello.batches === true;
     // What it took and which opens wait (an ack saying so may have been lost), before the frames it sends again.
-    this.toLink(link, { t: "ack", seq: state.processed, ...this.waiting.on(shard) });
+    this.fanout.toLink(link, { t: "ack", seq: state.processed, ...this.waiting.on(shard) });
     if (this.fanout.relinked(state, link, hello)) {
       // Frames for this shard's clients were dropped before it got them: rather than miss them
       // silently, each client is closed to reconnect and be greeted again.
