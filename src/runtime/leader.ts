@@ -138,17 +138,10 @@ class LeaderCore {
     }
     if (frame.t === "got") return Promise.resolve(this.fanout.gotOn(shard, link, frame.n));
     const frames = frame.t === "frames" ? frame.frames : [frame];
-    let turn: Promise<void> = this.frames;
-    // Each frame in a turn of its own, as when they came one by one: a handler starts before the next is taken.
-    frames.forEach((each, i) => (turn = this.takeInTurn(shard, link, each, i === frames.length - 1)));
+    // Each frame in a turn of its own, as when they came one by one (a handler starts before the next is taken), once the room started and heard its shards (a frame after a wake may start it).
+    frames.forEach((each, i) => void this.inTurn(async () => this.takeFrame(shard, link, each, i === frames.length - 1, await this.ready(shard)), `a frame from shard ${shard}`).catch(() => undefined));
     // After its frames: what waits for this `got` (leader-replace.ts) runs after them.
     if (frame.t === "frames" && frame.got !== undefined) this.fanout.gotOn(shard, link, frame.got);
-    return turn;
-  }
-
-  /** A shard's frames in the order they came, once the room started and heard its shards (a frame after a wake may start it). */
-  private takeInTurn(shard: number, link: LinkEnd, frame: RelayFrame, last: boolean): Promise<void> {
-    void this.inTurn(async () => this.takeFrame(shard, link, frame, last, await this.ready(shard)), `a frame from shard ${shard}`).catch(() => undefined);
     return this.frames;
   }
 

@@ -68,7 +68,6 @@ class ShardRelay {
   private readonly storage: RoomStorage;
   private storageOps = 0;
   private readonly inbox = new LeaderInbox(() => this.link, () => this.seq > this.sent);
-  /** Routed writes ride the link while its leader takes them and little is unacknowledged, else go by request (shard-writes.ts). */
   private readonly writes = new ShardWrites(() => this.host.leaderRoom(this.leaderRoom), { takes: (bytes) => this.link?.readyState === 1 && this.inbox.welcomed && this.inbox.writes && this.unackedBytes + bytes <= UNACKED_MAX_BYTES / 2, send: (id, headers, body) => this.emit({ t: "write", id, headers, data: { bytes: body } }) });
   private readonly sockets: ShardSockets;
   /** Tells the router's room how many clients this shard holds (shard-load.ts: coalesced). */
