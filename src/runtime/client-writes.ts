@@ -391,5 +391,5 @@ function randomKey(): string {
   return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 }
 
-export { randomKey, sendViaRouter };
+export { WRITE_TIMEOUT_MS, randomKey, sendViaRouter };
 export type { Payload, RoutableSocket };

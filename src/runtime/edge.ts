@@ -363,4 +363,4 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
   });
 }
 
-export { CORS_HEADERS, edgeConnect, edgeRequest, json };
+export { ATTEMPT_TIMEOUT_MS, BACKOFF_BASE_MS, BACKOFF_MAX_MS, CORS_HEADERS, RETRY_STATUSES, edgeConnect, edgeRequest, json };

@@ -4,6 +4,8 @@
  * key until answered; and a shard's writes by request (shard-writes.ts, when its link cannot take
  * them) reach the leader's room. `request-drop` loses some of those requests or their answers.
  */
+import { WRITE_TIMEOUT_MS } from "../../src/runtime/client-writes.js";
+import { ATTEMPT_TIMEOUT_MS, BACKOFF_BASE_MS, BACKOFF_MAX_MS, RETRY_STATUSES } from "../../src/runtime/edge.js";
 import { HEADER } from "../../src/runtime/protocol.js";
 import { NET, type Actor, type Clock } from "./env.js";
 import type { ClientSocket, RoutedWrite } from "./fakes.js";
@@ -11,17 +13,12 @@ import type { LeaderRoom, ShardRoom } from "./rooms.js";
 
 const BASE = "http://sim.test";
 /**
- * A routed write's delivery, the router's (edge.ts: attempts of at most 10 s, again on
- * RETRY_STATUSES) and the client's helper's (client-writes.ts: backoff, 15 s in all) together:
- * attempts, their timeout, the backoff before attempt n + 1 (random, up to base × 2^n), and the
- * time after which a write has failed.
+ * A routed write's delivery, the router's (edge.ts: attempts of at most ATTEMPT_TIMEOUT_MS, again
+ * on RETRY_STATUSES, a random backoff up to BACKOFF_BASE_MS × 2^n before attempt n + 1) and the
+ * client's helper's (client-writes.ts: WRITE_TIMEOUT_MS in all) together, with the runtime's own
+ * numbers; and, the simulation's, how many attempts in all.
  */
-const WRITE_RETRY_STATUSES = [425, 502, 503, 504];
 const WRITE_MAX_ATTEMPTS = 6;
-const WRITE_ATTEMPT_TIMEOUT_MS = 10_000;
-const WRITE_BACKOFF_BASE_MS = 25;
-const WRITE_BACKOFF_MAX_MS = 1_000;
-const WRITE_TIMEOUT_MS = 15_000;
 /** With `request-drop`: the share of the requests carrying writes that are lost (half on their way, half their answer). */
 const REQUEST_DROP = 0.1;
 
@@ -141,7 +138,7 @@ class RoutedWrites {
       this.answered(socket, write, status, holder);
     };
     const generation = this.w.generation;
-    const timeout = this.w.clock.after(WRITE_ATTEMPT_TIMEOUT_MS, () => generation === this.w.generation && answer("timeout"), NET);
+    const timeout = this.w.clock.after(ATTEMPT_TIMEOUT_MS, () => generation === this.w.generation && answer("timeout"), NET);
     // A fetch that fails: the router hears it one latency later.
     const drop = this.drop();
     if (drop === "request") {
@@ -185,12 +182,12 @@ class RoutedWrites {
     write.answers.push(status);
     this.w.trace(`${socket.name}'s write ${write.seq} answered ${status}`);
     // The shard no longer holds the socket (404, holder none): the router answers 425, and the client tries again.
-    const retry = status === "timeout" || status === "lost" || (status === 404 && holder === "none") || WRITE_RETRY_STATUSES.includes(status);
+    const retry = status === "timeout" || status === "lost" || (status === 404 && holder === "none") || RETRY_STATUSES.includes(status);
     if (!retry) return this.done(socket, write, status);
     // Its socket is gone: a write of a closed socket goes no more (with its client's next socket it could).
     if (!socket.clientOpen) return this.done(socket, write, "gone");
     if (write.attempts >= WRITE_MAX_ATTEMPTS || this.w.clock.now - write.sentAt! >= WRITE_TIMEOUT_MS) return this.done(socket, write, "gave up");
-    const backoff = Math.floor(this.w.rng() * Math.min(WRITE_BACKOFF_MAX_MS, WRITE_BACKOFF_BASE_MS * 2 ** write.attempts));
+    const backoff = Math.floor(this.w.rng() * Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** write.attempts));
     this.w.later(backoff, () => (socket.clientOpen ? this.attempt(socket, write) : this.done(socket, write, "gone")));
   }
 
