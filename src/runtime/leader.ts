@@ -138,11 +138,16 @@ class LeaderCore {
     }
     if (frame.t === "got") return Promise.resolve(this.fanout.gotOn(shard, link, frame.n));
     const frames = frame.t === "frames" ? frame.frames : [frame];
-    // Each frame in a turn of its own, as when they came one by one (a handler starts before the next is taken), once the room started and heard its shards (a frame after a wake may start it).
-    frames.forEach((each, i) => void this.inTurn(async () => this.takeFrame(shard, link, each, i === frames.length - 1, await this.ready(shard)), `a frame from shard ${shard}`).catch(() => undefined));
+    // Each frame in a turn of its own, as when they came one by one: a handler starts before the next is taken.
+    frames.forEach((each, i) => this.takeInTurn(shard, link, each, i === frames.length - 1));
     // After its frames: what waits for this `got` (leader-replace.ts) runs after them.
     if (frame.t === "frames" && frame.got !== undefined) this.fanout.gotOn(shard, link, frame.got);
     return this.frames;
+  }
+
+  /** A shard's frame after those before it, once the room started and heard its shards (a frame after a wake may start it). */
+  private takeInTurn(shard: number, link: LinkEnd, frame: RelayFrame, last: boolean) {
+    void this.inTurn(async () => this.takeFrame(shard, link, frame, last, await this.ready(shard)), `a frame from shard ${shard}`).catch(() => undefined);
   }
 
   /** `take` once what was taken before it (frames, writes by request: leader-writes.ts) was. The chain is never rejected to the platform: a throw out of a socket's handler resets the object (and the frames it keeps). */
