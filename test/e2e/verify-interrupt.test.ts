@@ -26,11 +26,18 @@ describe("verify, interrupted (built CLI, real partykit dev)", () => {
 
   for (const [signal, exitCode] of [["SIGINT", 130], ["SIGTERM", 143]] as const) {
     it(`${signal} while publishing, no terminal: exit ${exitCode}, partykit dev stopped`, async () => {
-      const child = execa(process.execPath, [CLI, "verify", "--messages", "5000"], { cwd: dir, env: { ...ENV, CI: "true" }, stdin: "ignore", reject: false });
+      // Bounded: a verify that never hears the signal fails here, with its output, instead of
+      // holding the file until its timeout (which leaves the copied app behind).
+      const child = execa(process.execPath, [CLI, "verify", "--messages", "5000"], { cwd: dir, env: { ...ENV, CI: "true" }, stdin: "ignore", reject: false, timeout: 90_000 });
+      // What it printed so far: a line may arrive in two chunks.
+      let printed = "";
       child.stdout.on("data", (chunk: Buffer) => {
-        if (chunk.toString().includes("Connecting") && !child.killed) setTimeout(() => child.kill(signal), 500);
+        const before = printed.includes("Connecting");
+        printed += chunk.toString();
+        if (!before && printed.includes("Connecting")) setTimeout(() => child.kill(signal), 500);
       });
       const result = await child;
+      assert.equal(result.timedOut, false, `verify did not end within 90 s of ${signal}: ${result.stdout}\n${result.stderr}`);
       assert.equal(result.exitCode, exitCode, `${result.signal ?? ""} ${result.stderr}`);
       assert.match(result.stderr, new RegExp(`Interrupted by ${signal}; partykit dev was stopped\\.`));
       assert.deepEqual(leftovers(dir), []);
@@ -39,15 +46,17 @@ describe("verify, interrupted (built CLI, real partykit dev)", () => {
 
   it("Ctrl-C on a terminal: exit 130 (the terminal is not in raw mode, so it is a SIGINT), partykit dev stopped", { skip: !HAS_SCRIPT && "needs util-linux script" }, async () => {
     const command = `${process.execPath} ${CLI} verify --messages 5000`;
-    const child = execa("script", ["-qefc", command, "/dev/null"], { cwd: dir, env: ENV, reject: false });
-    let typed = false;
+    const child = execa("script", ["-qefc", command, "/dev/null"], { cwd: dir, env: ENV, reject: false, timeout: 90_000 });
+    let [typed, printed] = [false, ""];
     child.stdout.on("data", (chunk: Buffer) => {
-      if (typed || !chunk.toString().includes("published")) return;
+      printed += chunk.toString();
+      if (typed || !printed.includes("published")) return;
       typed = true;
       // Kept open: script hangs up the terminal when its input ends.
       setTimeout(() => child.stdin.write("\x03"), 300);
     });
     const result = await child.finally(() => child.stdin.end());
+    assert.equal(result.timedOut, false, `verify did not end within 90 s of Ctrl-C: ${result.stdout}`);
     assert.equal(result.exitCode, 130, result.stdout);
     assert.match(result.stdout, /Interrupted by SIGINT; partykit dev was stopped\./);
     assert.deepEqual(leftovers(dir), []);
