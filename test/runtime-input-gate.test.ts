@@ -36,6 +36,21 @@ describe("the input gate", () => {
     assert.equal(opened, true);
   });
 
+  it("a waiter woken as a read settles waits again if that read's handler writes before it resumes (a read-modify-write)", async () => {
+    const gate = new InputGate();
+    const order: string[] = [];
+    const storage = gate.storage({ get: () => Promise.resolve(1), put: () => new Promise<void>((resolve) => setTimeout(resolve, 5)) });
+    const handler = (async () => {
+      const value = await storage.get();
+      order.push("read");
+      await storage.put(value + 1);
+      order.push("wrote");
+    })();
+    const next = gate.when(() => order.push("next handler"));
+    await Promise.all([handler, next]);
+    assert.deepEqual(order, ["read", "wrote", "next handler"]);
+  });
+
   it("a method runs on the storage itself (its `this`), as the platform's own objects need", async () => {
     const gate = new InputGate();
     const target = {
@@ -74,5 +89,30 @@ describe("frames that come in one link message", () => {
     await core.onLinkFrame(link, JSON.stringify({ t: "frames", frames } satisfies ShardFrame));
     await new Promise((resolve) => setTimeout(resolve, 30));
     assert.deepEqual(replies, ["count 1", "num"]);
+  });
+
+  it("handlers one frame starts together (the onCloses of a restarted shard's clients) start one at a time too: no update is lost", async () => {
+    const link: LinkEnd = { id: "party-shard-link-1-a", readyState: 1, send() {}, close() {} };
+    const links: LinkEnd[] = [];
+    const stored = memoryStorage();
+    // A read that answers a while after it is made, with what was stored when it was made.
+    const slow = { ...stored, get: <T>(key: string) => stored.get<T>(key).then((value) => new Promise<T | undefined>((resolve) => setTimeout(() => resolve(value), 5))) };
+    let storage = slow;
+    const core = new LeaderCore(leaderHostWith(links), {
+      close: async () => {
+        const left = ((await storage.get<number>("left")) ?? 0) + 1;
+        await storage.put("left", left);
+      },
+    });
+    storage = core.gate.storage(slow);
+    await core.start();
+    links.push(link);
+    const kept = { state: null, attachment: null, tags: [] };
+    const clients = ["a", "b", "c"].map((id) => ({ id, uri: "http://h/parties/main/lobby", key: null, kept }));
+    await core.onLinkFrame(link, JSON.stringify({ t: "hello", room: "lobby", incarnation: "s1", acked: 0, clients } satisfies ShardFrame));
+    // The shard restarted with none of them: the leader runs each one's onClose.
+    await core.onLinkFrame(link, JSON.stringify({ t: "hello", room: "lobby", incarnation: "s2", acked: 0, clients: [] } satisfies ShardFrame));
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    assert.equal(await stored.get<number>("left"), 3);
   });
 });

@@ -64,6 +64,8 @@ const FIXED: [what: string, seed: number, faults: FaultKind[]][] = [
   ["a write by request to a starting leader started while an onClose relayed meanwhile awaited storage (writes by request now wait for the input gate)", 60000596, [...FAULT_KINDS]],
   ["an open relayed to a starting leader passed the input gate before the start, and its onConnect ran while a write by request awaited storage: a client got a join before its count (the gate is checked after the start)", 60004712, [...FAULT_KINDS]],
   ["two writers' writes forwarded in one request ran at once: the second started while the first awaited storage (they are taken one after another)", 60005504, [...FAULT_KINDS]],
+  ["an id's owner came back on another shard: its onConnect started while the onClose of the squatter it displaced (both started by its open) awaited storage (each relayed handler starts at the input gate)", 49, [...FAULT_KINDS]],
+  ["the same for a reconnect: the new socket's onConnect and the old one's onClose", 78, [...FAULT_KINDS]],
 ];
 
 describe("simulation against the unsharded reference", () => {

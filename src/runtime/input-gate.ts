@@ -12,7 +12,18 @@ class InputGate {
 
   /** Resolves once none of the party's storage calls is in flight. */
   open(): Promise<void> {
-    return this.pending === 0 ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+    return this.when(() => undefined);
+  }
+
+  /**
+   * Runs `step` once none of the party's storage calls is in flight, in the same microtask as the
+   * check that none is: as the platform starts an event's handler. A handler woken with it may
+   * call storage again before a waiter resumes (a read-modify-write between its get and put), so
+   * each waiter looks again when it wakes.
+   */
+  async when<T>(step: () => T): Promise<T> {
+    while (this.pending > 0) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    return step();
   }
 
   /** `storage` as the party sees it: each call that returns a promise holds the gate shut until it settles. */

@@ -357,7 +357,7 @@ class LeaderCore {
   private addRemote(shard: number, id: string, uri: string, key: string | null, kept: Kept, socket: string | undefined, met = true): RemoteConnection {
     const before = this.remotes.get(id);
     if (before) this.forget(before);
-    const remote = new RemoteConnection(id, uri, this.roomId(), shard, key, socket, kept, this.host.hibernates, (frame) => this.fanout.toShard(shard, frame));
+    const remote = new RemoteConnection(id, uri, this.roomId(), shard, key, socket, kept, this.host.hibernates, (frame) => this.fanout.toShard(shard, frame), this.gate);
     this.remotes.set(id, remote);
     this.unmet.add(id);
     if (met) this.meet(remote);

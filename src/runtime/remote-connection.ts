@@ -41,6 +41,8 @@ class RemoteConnection extends EventTarget {
     /** Both platforms keep a hibernating connection's state in its attachment. */
     private readonly stateIsAttachment: boolean,
     private readonly out: (frame: LeaderFrame) => void,
+    /** The leader's input gate (input-gate.ts): each handler starts only while no storage call of the party's is in flight. */
+    private readonly gate: { when<T>(step: () => T): Promise<T> },
   ) {
     super();
   }
@@ -97,7 +99,7 @@ class RemoteConnection extends EventTarget {
    */
   run(handler: () => unknown, wait: boolean): Promise<void> {
     // A throw is only logged, as both platforms do for a direct socket's handlers.
-    const done = this.tail.then(handler).then(
+    const done = this.tail.then(() => this.gate.when(handler)).then(
       () => undefined,
       (error: unknown) => console.error(error),
     );
