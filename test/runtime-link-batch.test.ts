@@ -10,7 +10,7 @@ import { LeaderCore } from "../src/runtime/leader.js";
 import { unpack } from "../src/runtime/link-frames.js";
 import type { LeaderFrame, RelayFrame, ShardFrame } from "../src/runtime/protocol.js";
 import { OPEN_WAIT_MS } from "../src/runtime/shard-opens.js";
-import { GOT_AFTER_MS } from "../src/runtime/shard-inbox.js";
+import { GOT_AFTER_MS, GOT_MAX_MS, LeaderInbox } from "../src/runtime/shard-inbox.js";
 import { ShardRelay } from "../src/runtime/shard.js";
 import { leaderHostWith } from "./helpers/leader-host.js";
 
@@ -152,6 +152,38 @@ describe("a shard says what it got of the leader's frames with the frames it sen
     assert.deepEqual(messages.filter((message) => message.t === "got"), [{ t: "got", n: 2 }]);
   });
 
+  it("through a long fan-out a `got` alone waits for a pause of GOT_AFTER_MS, at most GOT_MAX_MS: not one a second", () => {
+    const gots: { n: number; at: number }[] = [];
+    const link = { readyState: 1, send: (wire: string) => void gots.push({ n: (JSON.parse(wire) as { n: number }).n, at: Date.now() }), close() {}, addEventListener() {} } as unknown as LinkSocket;
+    mock.timers.enable({ apis: ["setTimeout", "Date"], now: 0 });
+    // In steps: a timer that fires within one tick reads the tick's end as the time.
+    const advance = (ms: number) => {
+      for (let left = ms; left > 0; left -= 50) mock.timers.tick(Math.min(50, left));
+    };
+    try {
+      const inbox = new LeaderInbox(() => link);
+      inbox.meet("L1");
+      let n = 0;
+      // A frame every 400 ms for 4 s: one `got`, a second after the last.
+      for (let at = 0; at < 4_000; at += 400) {
+        inbox.take(++n);
+        advance(400);
+      }
+      advance(GOT_AFTER_MS);
+      assert.deepEqual(gots, [{ n: 10, at: 3_600 + GOT_AFTER_MS }]);
+      // A frame every 100 ms without a pause: one `got` every GOT_MAX_MS.
+      gots.length = 0;
+      const start = Date.now();
+      for (let at = 0; at < 2.5 * GOT_MAX_MS; at += 100) {
+        inbox.take(++n);
+        advance(100);
+      }
+      assert.deepEqual(gots.map((got) => got.at - start), [GOT_MAX_MS, 2 * GOT_MAX_MS]);
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
   it("a `got` alone never goes before frames waiting to go: it rides on them, as the leader takes a `got` to come after what was relayed before (leader-replace.ts)", async () => {
     const { relay, messages, alice, ack, fromLeader } = await welcomedAlice();
     relay.onMessage(alice, "m1");
@@ -214,6 +246,31 @@ describe("a shard says what it got of the leader's frames with the frames it sen
     };
     assert.equal(await resent(undefined), 1, "kept, and sent again");
     assert.equal(await resent(1), 0, "dropped once the shard said it got it");
+  });
+
+  it("the leader asks with a mark once what it keeps for a shard passes a quarter of its bound, once until the shard says", async () => {
+    const sent: LeaderFrame[] = [];
+    const link: LinkEnd = { id: "party-shard-link-1-a", readyState: 1, send: (wire) => void sent.push(...[unpack<LeaderFrame>(wire)].flatMap((frame) => ("frames" in frame ? (frame.frames as LeaderFrame[]) : [frame]))), close() {} };
+    const links: LinkEnd[] = [];
+    const core = new LeaderCore(leaderHostWith(links), {});
+    await core.start();
+    links.push(link);
+    const kept = { state: null, attachment: null, tags: [] };
+    await core.onLinkFrame(link, JSON.stringify({ t: "hello", room: "lobby", incarnation: "s1", acked: 0, clients: [{ id: "a", uri: "http://h/parties/main/lobby", key: null, kept }] }));
+    const marks = () => sent.filter((frame) => frame.t === "mark").length;
+    // 1.5 MiB, then 1 MiB more: past 2 MiB (a quarter of 8 MiB) with the second.
+    core.broadcast("x".repeat(1_572_864));
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    assert.equal(marks(), 0);
+    core.broadcast("y".repeat(1_048_576));
+    core.broadcast("z".repeat(1_048_576));
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    assert.equal(marks(), 1, "one mark, not one a frame");
+    const last = Math.max(...sent.map((frame) => (frame as { n?: number }).n ?? 0));
+    await core.onLinkFrame(link, JSON.stringify({ t: "got", n: last }));
+    core.broadcast("w".repeat(2_200_000));
+    await new Promise((resolve) => setTimeout(resolve, 80));
+    assert.equal(marks(), 2, "asked again once the shard said it got the rest, and the frames grew past it again");
   });
 });
 

@@ -26,6 +26,8 @@ import type { BroadcastItem, Data, LeaderFrame, Message, SendItem } from "./prot
 
 /** Bytes of frames kept for a shard until it says it got them, and the newest frame on top. */
 const KEPT_MAX_BYTES = 8_388_608;
+/** A shard says what it got once its frames pause (shard-inbox.ts); past this many bytes kept, a mark asks it at once. */
+const KEPT_ASK_BYTES = KEPT_MAX_BYTES / 4;
 /** A shard whose link is down is woken at most this often while frames wait for it. */
 const WAKE_EVERY_MS = 1_000;
 /**
@@ -55,6 +57,8 @@ interface ShardState {
   wokeAt: number;
   /** Its hello said it takes frames sent together in one link message (link-outbox.ts). */
   batches?: boolean;
+  /** A mark went to ask what it got, as `kept` passed KEPT_ASK_BYTES; cleared when it says. */
+  asked?: boolean;
 }
 
 /** Who a broadcast reaches on the shards, kept by the leader as clients come and go. */
@@ -164,8 +168,9 @@ class Fanout {
     }
     state.kept.push({ n: state.n, wire, bytes });
     state.keptBytes += bytes;
-    // The newest frame may take it past the bound (one large message): the older ones must not.
-    if (state.keptBytes - bytes > KEPT_MAX_BYTES) {
+    // The newest frame may take it past the bound (one large message): the older ones must not
+    // (a mark asking what the shard got is no reason: it follows them to ask).
+    if (state.keptBytes - bytes > KEPT_MAX_BYTES && frame.t !== "mark") {
       // Dropping one frame would leave a client without it (or a shard without a close), unseen.
       console.error(`party-shard: shard ${shard} has not said it got ${KEPT_MAX_BYTES} bytes of frames; unless it got them, its clients will be closed (1013) to reconnect when it links again`);
       state.kept = [];
@@ -173,8 +178,12 @@ class Fanout {
       state.droppedUpTo = state.n;
     }
     // A link closing but not yet closed: its close event clears linkId, and the frame waits.
-    if (link && link.readyState === 1) return this.outbox.send(link, wire, bytes, state.batches === true);
-    if (Date.now() - state.wokeAt >= WAKE_EVERY_MS) this.wakeShard(shard, state);
+    if (link && link.readyState === 1) this.outbox.send(link, wire, bytes, state.batches === true);
+    else if (Date.now() - state.wokeAt >= WAKE_EVERY_MS) this.wakeShard(shard, state);
+    if (state.keptBytes > KEPT_ASK_BYTES && !state.asked) {
+      state.asked = true;
+      this.sendToShard(shard, state, { t: "mark" });
+    }
   }
 
   /** Frames of a shard's earlier incarnation that its new one takes (carriedOver), numbered anew. */
@@ -202,6 +211,7 @@ class Fanout {
   private got(state: ShardState, n: number) {
     while (state.kept[0] && state.kept[0].n <= n) state.keptBytes -= state.kept.shift()!.bytes;
     if (state.droppedUpTo > 0 && n >= state.droppedUpTo) state.droppedUpTo = 0;
+    if (state.keptBytes <= KEPT_ASK_BYTES) state.asked = false;
   }
 
   /** An unnumbered frame (an ack, a resync, a welcome) on `link`, in order with the numbered ones. */

@@ -7,13 +7,16 @@ import type { LinkSocket } from "./host.js";
 import type { ShardFrame } from "./protocol.js";
 
 /**
- * How long a shard waits before saying what it got, when it sends nothing the `got` could ride
- * on: one `got` covers every frame of that while. Each is an invocation of the leader (at 200 ms,
- * a shard whose clients only receive, as with routed writes, cost the leader 5 a second); the
- * leader keeps the frames meanwhile (leader-fanout.ts). A `mark` is answered at once: a
- * reconnect waits on it (leader-replace.ts).
+ * When a shard says what it got, if it sends nothing the `got` could ride on: once no frame came
+ * for GOT_AFTER_MS, and at the latest GOT_MAX_MS after the first it has not said. One `got`
+ * covers every frame of that while, and each is an invocation of the leader: a shard whose
+ * clients only receive (as with routed writes) said it every second through a long fan-out (at
+ * 5,000 clients, as many leader events as the writes that made it). The leader keeps the frames
+ * meanwhile and asks with a `mark` when they grow large (leader-fanout.ts). A `mark` is answered
+ * at once: a reconnect waits on it too (leader-replace.ts).
  */
 const GOT_AFTER_MS = 1_000;
+const GOT_MAX_MS = 10_000;
 
 class LeaderInbox {
   /** The leader whose numbering `got` counts in (its `welcome`); a new one starts again from 0. */
@@ -21,6 +24,9 @@ class LeaderInbox {
   private got = 0;
   private said = 0;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the first frame not said yet, and the last one, came. */
+  private firstAt = 0;
+  private lastAt = 0;
   /** A `mark` came: what it got is said at the end of this turn. */
   private marked = false;
   /** The leader named itself on the current link: until then `got` may count another leader's frames, and is not said. */
@@ -58,7 +64,11 @@ class LeaderInbox {
     if (n === undefined) return true;
     if (n <= this.got) return false;
     this.got = n;
-    this.timer ??= setTimeout(() => this.say(), GOT_AFTER_MS);
+    this.lastAt = Date.now();
+    if (this.timer === undefined) {
+      this.firstAt = this.lastAt;
+      this.timer = setTimeout(() => this.due(), GOT_AFTER_MS);
+    }
     if (mark && !this.marked) {
       this.marked = true;
       queueMicrotask(() => {
@@ -67,6 +77,14 @@ class LeaderInbox {
       });
     }
     return true;
+  }
+
+  /** The timer fired: frames came since it was set, so it waits on (one timer a second, not one a frame), unless GOT_MAX_MS passed. */
+  private due() {
+    const now = Date.now();
+    const wait = Math.min(this.lastAt + GOT_AFTER_MS, this.firstAt + GOT_MAX_MS) - now;
+    if (wait > 0) this.timer = setTimeout(() => this.due(), wait);
+    else this.say();
   }
 
   /** For the hello (on a new link): whose frames it took, up to which. */
@@ -106,4 +124,4 @@ class LeaderInbox {
   }
 }
 
-export { GOT_AFTER_MS, LeaderInbox };
+export { GOT_AFTER_MS, GOT_MAX_MS, LeaderInbox };
