@@ -3,6 +3,7 @@
  * and (wrangler dev) the crowd idles, then one more broadcast goes out. Sharded rooms are read
  * through the load view before the connects, after them, after the writes and after the idle.
  */
+import { readFileSync, readdirSync } from "node:fs";
 import type { DevServer } from "../../src/infra/dev-process.js";
 import { sleep, until } from "../helpers/wait.js";
 import { Crowd } from "./scale-crowd.js";
@@ -74,8 +75,41 @@ globalThis.fetch = (input, init) => {
   return realFetch(input, init);
 };
 
+/** CPU time (ms) of this machine's workerd processes: every dev server here runs its rooms in one. */
+function workerdCpuMs(): number {
+  let total = 0;
+  for (const pid of readdirSync("/proc").filter((name) => /^\d+$/.test(name))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      if (!stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")).startsWith("workerd")) continue;
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      total += (Number(fields[11]) + Number(fields[12])) * 10; // utime + stime, in 10 ms ticks
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return total;
+}
+
+/**
+ * Waits until the server is idle (under 5% of a core for half a second), at most 30 s: the room
+ * before may still be running its clients' closes (a chat party tells everyone left of each),
+ * which the next room's connects would otherwise share the process with. Every row waits alike.
+ */
+async function serverIdle(): Promise<void> {
+  const end = Date.now() + 30_000;
+  let last = workerdCpuMs();
+  while (Date.now() < end) {
+    await sleep(500);
+    const now = workerdCpuMs();
+    if (now - last <= 25) return;
+    last = now;
+  }
+}
+
 export async function measureRoom(spec: RoomSpec): Promise<Measured> {
   const sharded = spec.router !== undefined;
+  await serverIdle();
   const view = () => readView(spec.server.host, spec.viewVia, spec.room, spec.server.viewToken);
   // The direct room is read only outside the timed phases, and only to see an eviction.
   const before = sharded ? await view() : undefined;
