@@ -61,6 +61,12 @@ describe("cost model (src/core/capacity/cost-model.ts) against a hand calculatio
     near(monthlyCost(busy, onLink).requests, 2.592e10 * (2.01 + 1.14 / 20) + 1_200_000);
   });
 
+  it("sharded, routed writes: the shard requests measured per POST (checks at every shard for a writer not known yet) replace the two of a check and a write", () => {
+    const measured = shardedLayout({ shards: 4, postsPerWrite: 1, shardRequestsPerPost: 2.6, leaderEventsPerWrite: 0.15, linkFramesInPerWrite: 0.14, linkFramesOutPerWrite: 1 });
+    // 2.592e10 × (2.6 + 0.01 + (0.14 + 1) / 20) + 300,000 × 4
+    near(monthlyCost(busy, measured).requests, 2.592e10 * (2.61 + 1.14 / 20) + 1_200_000);
+  });
+
   it("sharded, writes on the socket: the client's message, and the link frames it causes, billed 20:1; no request", () => {
     const onSockets = shardedLayout({ shards: 4, postsPerWrite: 0, writesVia: "socket", leaderEventsPerWrite: 0.1, linkFramesInPerWrite: 0.1, linkFramesOutPerWrite: 2 });
     // 2.592e10 × (1 + 0.1 + 2) / 20 + 300,000 × 4

@@ -369,13 +369,15 @@ describe("a shard vouches for a writer only while it holds the writer's socket u
     assert.equal(await check(s, "victim", "victim-key"), 204);
   });
 
-  it("a GET without a writer's headers is still the shard's count (and when it started, and its storage operations), as placement asks it", async () => {
+  it("a GET without a writer's headers is still the shard's count (and when it started, its storage operations and the router's write requests), as placement asks it", async () => {
     const s = shard();
     await s.connect("a", "key-a");
+    // A writer's check: one write request.
+    await s.relay.onRequest(new Request("http://host/", { headers: { "x-party-shard-connection": "a", "x-party-shard-key": "key-a" } }));
     const res = await s.relay.onRequest(new Request("http://host/", { method: "GET" }));
-    const { connections, startedAt, storageOps, ...rest } = (await res.json()) as { connections: number; startedAt: number; storageOps: number };
+    const { connections, startedAt, storageOps, writeRequests, ...rest } = (await res.json()) as { connections: number; startedAt: number; storageOps: number; writeRequests: number };
     // The connect read the id's record (its own rides in the socket's state); the link's hello listed records and kept states.
-    assert.deepEqual([connections, typeof startedAt, storageOps, rest], [1, "number", 3, {}]);
+    assert.deepEqual([connections, typeof startedAt, storageOps, writeRequests, rest], [1, "number", 3, 1, {}]);
   });
 });
 

@@ -85,7 +85,7 @@ describe("placement: the load view and the counts", () => {
   it("shows each shard's clients and when its incarnation started, from its answer at start and from its reports, and its storage operations as it says them now", async () => {
     const routerRoom = (room: string): RoomFetch => async () => {
       const shard = Number(/!shard-(\d+)$/.exec(room)![1]);
-      return Response.json(shard === 4 ? { connections: 1 } : { connections: shard, startedAt: 1_000 + shard, storageOps: 10 * shard });
+      return Response.json(shard === 4 ? { connections: 1 } : { connections: shard, startedAt: 1_000 + shard, storageOps: 10 * shard, writeRequests: shard });
     };
     const place = new Placement("lobby", "main", 4, routerRoom, async () => Response.json({ broadcasts: 0 }));
     await place.start();
@@ -93,10 +93,10 @@ describe("placement: the load view and the counts", () => {
     const shown = (await (await place.onRequest(new Request("http://router/"))).json()) as Record<string, unknown>;
     // Storage operations as each shard says them when the view is asked (shard 4 does not say).
     assert.deepEqual(shown.perShard, [
-      { clients: 1, startedAt: 1_001, storageOps: 10 },
-      { clients: 7, startedAt: 5_000, storageOps: 20 },
-      { clients: 3, startedAt: 1_003, storageOps: 30 },
-      { clients: 1, startedAt: null, storageOps: null },
+      { clients: 1, startedAt: 1_001, storageOps: 10, writeRequests: 1 },
+      { clients: 7, startedAt: 5_000, storageOps: 20, writeRequests: 2 },
+      { clients: 3, startedAt: 1_003, storageOps: 30, writeRequests: 3 },
+      { clients: 1, startedAt: null, storageOps: null, writeRequests: null },
     ]);
     assert.deepEqual(shown.load, [1, 7, 3, 1]);
     assert.deepEqual(Object.keys(shown).sort(), ["inUse", "leader", "load", "party", "perShard", "room", "shards", "since", "target"]);

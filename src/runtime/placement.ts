@@ -24,11 +24,12 @@ const MAX_RECENT = 20_000;
 /** How long start waits for a shard's count. */
 const START_ASK_MS = 5_000;
 
-/** What a shard says of itself when asked: its clients, when its current incarnation started, and its storage operations since. */
+/** What a shard says of itself when asked: its clients, when its current incarnation started, and its storage operations and the router's write requests since. */
 interface ShardCount {
   connections: number;
   startedAt: number | null;
   storageOps: number | null;
+  writeRequests: number | null;
 }
 
 /** The router's room `<room>`: how many clients each shard holds, and (older routers) where each client goes. */
@@ -79,9 +80,10 @@ class Placement {
   private askCount(shard: number): Promise<ShardCount> {
     const asked = async (): Promise<ShardCount> => {
       const res = await this.routerRoom(shardRoomId(this.room, shard))("", { method: "GET" });
-      const { connections, startedAt, storageOps } = (await res.json()) as { connections?: unknown; startedAt?: unknown; storageOps?: unknown };
+      const { connections, startedAt, storageOps, writeRequests } = (await res.json()) as { connections?: unknown; startedAt?: unknown; storageOps?: unknown; writeRequests?: unknown };
       if (!res.ok || !isCount(connections)) throw new Error(`answered ${res.status} without a count`);
-      return { connections, startedAt: isCount(startedAt) ? startedAt : null, storageOps: isCount(storageOps) ? storageOps : null };
+      const counted = (n: unknown) => (isCount(n) ? n : null);
+      return { connections, startedAt: counted(startedAt), storageOps: counted(storageOps), writeRequests: counted(writeRequests) };
     };
     return withTimeout(asked(), START_ASK_MS);
   }
@@ -102,7 +104,7 @@ class Placement {
     const [leader, asked] = await Promise.all([this.leaderStats(), Promise.allSettled(load.map((_, i) => this.askCount(i + 1)))]);
     const perShard = load.map((clients, i) => {
       const answer = asked[i]?.status === "fulfilled" ? asked[i].value : undefined;
-      return { clients, startedAt: this.startedAt[i] ?? answer?.startedAt ?? null, storageOps: answer?.storageOps ?? null };
+      return { clients, startedAt: this.startedAt[i] ?? answer?.startedAt ?? null, storageOps: answer?.storageOps ?? null, writeRequests: answer?.writeRequests ?? null };
     });
     // `inUse`: the shards the next client may go to; `target`: null when every shard is in use.
     const inUse = shardsInUse(this.loads.estimate(), this.target);

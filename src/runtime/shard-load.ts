@@ -36,6 +36,8 @@ class LoadReporter {
     private readonly currentIncarnation: () => string,
     /** Storage operations since the shard started: the load view shows them, not the reports. */
     private readonly storageOps: () => number = () => 0,
+    /** The router's requests for writes since the shard started (shard-writes.ts): the view shows them too. */
+    private readonly writeRequests: () => number = () => 0,
   ) {
     this.incarnation = currentIncarnation();
   }
@@ -47,8 +49,8 @@ class LoadReporter {
   }
 
   /** The shard's answer when the router's room asks for its count. */
-  now(): { connections: number; startedAt: number; storageOps: number } {
-    return { connections: this.count(), startedAt: this.started(), storageOps: this.storageOps() };
+  now(): { connections: number; startedAt: number; storageOps: number; writeRequests: number } {
+    return { connections: this.count(), startedAt: this.started(), storageOps: this.storageOps(), writeRequests: this.writeRequests() };
   }
 
   private async send() {

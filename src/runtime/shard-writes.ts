@@ -57,6 +57,8 @@ class ShardWrites {
   private due = false;
   /** Writes sent on the link, by frame number, until the leader's `wrote`. */
   private readonly linked = new Map<number, (res: Response) => void>();
+  /** Requests the router made of this shard for writes (key checks, writes): the load view shows them, the cost model reads them. */
+  requests = 0;
 
   constructor(
     private readonly leader: () => RoomFetch,
@@ -74,6 +76,7 @@ class ShardWrites {
    * "none" when the writer's socket is not here under that key (nothing read, nothing run).
    */
   async answer(req: Request, holds: () => Promise<boolean>): Promise<Response> {
+    this.requests++;
     const held = await holds();
     if (req.method !== "POST") return new Response(null, { status: held ? 204 : 404 });
     if (held) return this.forward(req);

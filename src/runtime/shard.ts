@@ -78,7 +78,7 @@ class ShardRelay {
     private readonly leaderRoom: string,
     private readonly shard: number,
   ) {
-    this.load = new LoadReporter(host, leaderRoom, shard, () => this.sockets.count(), () => this.incarnation, () => this.storageOps);
+    this.load = new LoadReporter(host, leaderRoom, shard, () => this.sockets.count(), () => this.incarnation, () => this.storageOps, () => this.writes.requests);
     this.storage = counted(host.storage, () => this.storageOps++);
     this.departures = new Departures(this.storage);
     this.sockets = new ShardSockets(host, this.openSeq, (seq) => this.opening.holds(seq));

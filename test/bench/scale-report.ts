@@ -125,6 +125,7 @@ export function costOf(row: Row): { inputs: string; table: string } {
     shards: row.shards ?? 1,
     postsPerWrite: socket ? 0 : 1,
     writesVia: socket ? ("socket" as const) : ("POST" as const),
+    shardRequestsPerPost: row.shardRequestsPerPost,
     leaderEventsPerWrite: row.leaderEventsPerWrite,
     linkFramesInPerWrite: row.linkFramesInPerWrite,
     linkFramesOutPerWrite: row.linkFramesOutPerWrite,
@@ -136,7 +137,7 @@ export function costOf(row: Row): { inputs: string; table: string } {
   };
   const shown = (n: number | undefined, otherwise: string) => (n === undefined ? `— (${otherwise})` : fmt(n, 2));
   const inputs = [
-    socket ? "writes on the clients' sockets (0 POSTs)" : `POSTs / write 1 (measured in bursts of 5: ${fmt(row.postsPerWrite, 2)})`,
+    socket ? "writes on the clients' sockets (0 POSTs)" : `POSTs / write 1 (measured in bursts of 5: ${fmt(row.postsPerWrite, 2)}); shard requests / POST ${shown(counts.shardRequestsPerPost, "2")}`,
     `leader events / write ${shown(counts.leaderEventsPerWrite, "1 per POST")}`,
     `link frames / write: in ${shown(counts.linkFramesInPerWrite, "0")}, out ${shown(counts.linkFramesOutPerWrite, "0")}`,
     `link frames / connect: in ${shown(counts.linkFramesInPerConnect, "0")}, out ${shown(counts.linkFramesOutPerConnect, "0")}`,

@@ -8,7 +8,7 @@ import type { DevServer } from "../../src/infra/dev-process.js";
 import { sleep, until } from "../helpers/wait.js";
 import { Crowd } from "./scale-crowd.js";
 import type { BroadcastRound } from "./scale-round.js";
-import { evictions, leaderRate, readView, shardClients, storageRate, type LoadView, type ShardView } from "./scale-view.js";
+import { evictions, leaderRate, readView, shardClients, shardRequestRate, storageRate, type LoadView, type ShardView } from "./scale-view.js";
 
 export const PER_WRITER = 5;
 
@@ -58,6 +58,8 @@ export interface Measured {
   leaderEventsPerWrite?: number;
   storageOpsPerWrite?: number;
   storageOpsPerConnect?: number;
+  /** The router's requests to the writers' shards per write POST (routed writes). */
+  shardRequestsPerPost?: number;
   linkFramesInPerWrite?: number;
   linkFramesOutPerWrite?: number;
   linkFramesInPerConnect?: number;
@@ -167,6 +169,7 @@ function viewRates(before: LoadView | undefined, connected: LoadView | undefined
     leaderEventsPerWrite: leaderRate(connected, written, "events", writes),
     storageOpsPerWrite: storageRate(connected, written, writes),
     storageOpsPerConnect: storageRate(before, connected, clients),
+    shardRequestsPerPost: postsPerWrite > 0 ? shardRequestRate(connected, written, postsPerWrite * writes) : undefined,
     linkFramesInPerWrite: leaderRate(connected, written, "linkFramesIn", writes),
     // Today's runtime counts the frames it sends with broadcasts as `shardFrames`.
     linkFramesOutPerWrite: leaderRate(connected, written, "linkFramesOut", writes) ?? leaderRate(connected, written, "shardFrames", writes),

@@ -1,7 +1,7 @@
 /**
  * The router's load view (GET /parties/<router>/<room> with the deploy's view token), read
  * defensively: the runtime's counters are being added (under `leader`: events, messages, writes,
- * linkFramesIn, linkFramesOut, storageOps; `perShard: [{ clients, startedAt }]`), so every field
+ * linkFramesIn, linkFramesOut, storageOps; `perShard: [{ clients, startedAt, storageOps, writeRequests }]`), so every field
  * may be missing, and a missing one is undefined here and "—" in the table.
  */
 import { VIEW_TOKEN_HEADER } from "../../src/infra/dev-process.js";
@@ -10,6 +10,7 @@ export interface ShardView {
   clients?: number;
   startedAt?: number;
   storageOps?: number;
+  writeRequests?: number;
 }
 
 export interface LoadView {
@@ -58,8 +59,17 @@ export function leaderRate(before: LoadView | undefined, after: LoadView | undef
 export function storageRate(before: LoadView | undefined, after: LoadView | undefined, per: number): number | undefined {
   const leader = leaderRate(before, after, "storageOps", per);
   if (leader === undefined) return undefined;
-  const shards = (view: LoadView | undefined) => view?.perShard?.reduce((sum, shard) => sum + (shard.storageOps ?? 0), 0) ?? 0;
-  return leader + (shards(after) - shards(before)) / per;
+  return leader + (shardsTotal(after, "storageOps") - shardsTotal(before, "storageOps")) / per;
+}
+
+/** The router's write requests to the shards (key checks and writes) per `per` POSTs; undefined when a shard does not show them. */
+export function shardRequestRate(before: LoadView | undefined, after: LoadView | undefined, per: number): number | undefined {
+  const shown = (view: LoadView | undefined) => view?.perShard !== undefined && view.perShard.every((shard) => shard.writeRequests !== undefined);
+  return !shown(before) || !shown(after) || per === 0 ? undefined : (shardsTotal(after, "writeRequests") - shardsTotal(before, "writeRequests")) / per;
+}
+
+function shardsTotal(view: LoadView | undefined, name: "storageOps" | "writeRequests"): number {
+  return view?.perShard?.reduce((sum, shard) => sum + (shard[name] ?? 0), 0) ?? 0;
 }
 
 /** Clients per shard: the shards' own counts when the view has them, else placement's. */

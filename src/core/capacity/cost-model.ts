@@ -101,6 +101,8 @@ export interface ShardedCounts {
   postsPerWrite: number;
   /** How clients write: routed (POST, what migrate makes; the default) or on their socket (`--writes socket`). */
   writesVia?: "POST" | "socket";
+  /** Requests the router made of the writers' shards per write POST (key checks and the writes: the shards' `writeRequests`); unmeasured: 2. */
+  shardRequestsPerPost?: number;
   /** Events the leader handled per client message: its requests and link frames. */
   leaderEventsPerWrite?: number;
   linkFramesInPerWrite?: number;
@@ -117,8 +119,10 @@ export interface ShardedCounts {
 /**
  * The sharded room, with routed writes (what `migrate` makes) or socket writes (`--writes
  * socket`). From the code (src/runtime/edge.ts, shard-writes.ts, edge-placement.ts, shard-load.ts):
- * a write POST costs two requests at the writer's shard (the key check, then the write, which
- * the shard sends the leader on its link with its other frames) and the leader's requests for
+ * a write POST costs its requests at the writers' shards, as measured (`writeRequests`: the key
+ * check, then the write, which the shard sends the leader on its link with its other frames; a
+ * write whose client does not know its shard yet is checked at each shard in use; unmeasured,
+ * two) and the leader's requests for
  * it (its events but its link messages in, which are billed as messages; by request only when
  * the link cannot take a write); a
  * connect at most four, the upgrade at the shard, the ticket the router asks the shard for first
@@ -134,7 +138,7 @@ export function shardedLayout(counts: ShardedCounts): Layout {
   const perMessage: PerEvent =
     counts.writesVia === "socket"
       ? { requests: 0, wsMessagesIn: 1 + frames, rowsWritten: counts.storageOpsPerWrite ?? 0 }
-      : { requests: 2 * counts.postsPerWrite + Math.max(0, (counts.leaderEventsPerWrite ?? counts.postsPerWrite) - (counts.linkFramesInPerWrite ?? 0)), wsMessagesIn: frames, rowsWritten: counts.storageOpsPerWrite ?? 0 };
+      : { requests: (counts.shardRequestsPerPost ?? 2) * counts.postsPerWrite + Math.max(0, (counts.leaderEventsPerWrite ?? counts.postsPerWrite) - (counts.linkFramesInPerWrite ?? 0)), wsMessagesIn: frames, rowsWritten: counts.storageOpsPerWrite ?? 0 };
   return {
     label: `sharded, ${counts.shards} shards${counts.writesVia === "socket" ? ", socket writes" : ""}`,
     perMessage,
