@@ -30,6 +30,8 @@ export const MEASURED: Record<"routed" | "socket", ShardedCounts> = {
     // Measured 0.40 in the bench's bursts of 5; a client writing once a second sends each alone.
     postsPerWrite: 1,
     writesVia: "POST",
+    // The key check, then the write: measured 2.00 on both dev servers once the shards counted them (docs/benchmarks.md, the rerun after this one's).
+    shardRequestsPerPost: 2,
     leaderEventsPerWrite: 0.16,
     linkFramesInPerWrite: 0.15,
     linkFramesOutPerWrite: 1.1,
