@@ -95,8 +95,8 @@ function workerdCpuMs(): number {
 
 /**
  * Waits until the server is idle (under 5% of a core for half a second), at most 30 s: the room
- * before may still be running its clients' closes (a chat party tells everyone left of each),
- * which the next room's connects would otherwise share the process with. Every row waits alike.
+ * before may still be running its clients' closes, which the next room's connects would
+ * otherwise share the process with. Every row waits alike.
  */
 async function serverIdle(): Promise<void> {
   const end = Date.now() + 30_000;

@@ -30,7 +30,7 @@ export const MEASURED: Record<"routed" | "socket", ShardedCounts> = {
     // Measured 0.40 in the bench's bursts of 5; a client writing once a second sends each alone.
     postsPerWrite: 1,
     writesVia: "POST",
-    // The key check, then the write: measured 2.00 on both dev servers once the shards counted them (docs/benchmarks.md, the rerun after this one's).
+    // The key check, then the write: 2.00 on both dev servers in the first bench:scale run that counted them (docs/benchmarks.md).
     shardRequestsPerPost: 2,
     leaderEventsPerWrite: 0.16,
     linkFramesInPerWrite: 0.15,
