@@ -3,6 +3,7 @@ import { describe, it, mock } from "node:test";
 import { edgeConnect, edgeRequest } from "../src/runtime/edge.js";
 import { placeAtEdge } from "../src/runtime/edge-placement.js";
 import type { Edge } from "../src/runtime/host.js";
+import { UNKNOWN_CONNECTION } from "../src/runtime/protocol.js";
 
 /** An edge whose leader is the party: `answer` is its onRequest, each run recorded. */
 function edgeWith(answer: (req: Request) => Promise<Response>, viewToken?: string) {
@@ -10,7 +11,8 @@ function edgeWith(answer: (req: Request) => Promise<Response>, viewToken?: strin
   const edge: Edge = {
     room: "lobby",
     leader: (path, init) => {
-      const req = new Request(`http://party/parties/main/lobby${path}`, init);
+      // A write streamed to its shard comes on as a stream (Node wants `duplex` for one).
+      const req = new Request(`http://party/parties/main/lobby${path}`, { ...init, duplex: "half" } as RequestInit);
       runs.push(req);
       return answer(req);
     },
@@ -138,10 +140,10 @@ describe("a write reaches the leader only once the shard holding its socket said
    * write POSTed to a shard goes on to the leader when the shard holds its writer, as
    * shard-writes.ts forwards it (`forwardedBy` lists the shards that did).
    */
-  function writerEdge(shards: number | null = 3, holder = 2, writer = WRITER) {
+  function writerEdge(shards: number | null = 3, holder = 2, writer = WRITER, leader = async () => new Response("ok", { headers: { "x-party-shard-batch": "1" } })) {
     const asked: number[] = [];
     const forwardedBy: number[] = [];
-    const { edge, runs } = edgeWith(async () => new Response("ok", { headers: { "x-party-shard-batch": "1" } }));
+    const { edge, runs } = edgeWith(leader);
     const room = (name: string) => async (path: string, init: { method: string; headers?: HeadersInit; body?: ArrayBuffer | string }) => {
       const shard = Number(/!shard-(\d+)$/.exec(name)?.[1]);
       const headers = new Headers(init.headers);
@@ -198,7 +200,7 @@ describe("a write reaches the leader only once the shard holding its socket said
     assert.ok(read.chunks <= 2);
   });
 
-  it("without a hint every shard is asked; the answer names the holder, and with it only the holder is asked", async () => {
+  it("without a hint every shard is asked; the answer names the holder, and with it the write goes there at once (one request, its key checked as the shard takes it)", async () => {
     const first = writerEdge();
     const res = await respond(edgeRequest(writeFrom(WRITER.id, WRITER.key), first.edge));
     assert.equal(res.status, 200);
@@ -209,10 +211,12 @@ describe("a write reaches the leader only once the shard holding its socket said
     assert.equal(first.runs[0]!.headers.get("x-party-shard-holder"), null, "the hint never reaches the party");
     const hinted = writerEdge();
     assert.equal((await respond(edgeRequest(writeFrom(WRITER.id, WRITER.key, { "x-party-shard-holder": "2" }), hinted.edge))).status, 200);
-    assert.deepEqual(hinted.asked, [2]);
+    assert.deepEqual(hinted.asked, [], "no check of its own");
+    assert.deepEqual(hinted.forwardedBy, [2]);
+    assert.equal(hinted.runs.length, 1);
   });
 
-  it("without a hint, the shard this isolate placed the writer's socket on is asked first, alone", async () => {
+  it("without a hint, the write goes to the shard this isolate placed the writer's socket on, at once", async () => {
     const placedWriter = { id: "placed here", key: WRITER.key };
     const probe = writerEdge();
     const counted = { ...probe.edge, routerRoom: () => async () => Response.json({ load: [0, 0, 0] }) };
@@ -221,7 +225,7 @@ describe("a write reaches the leader only once the shard holding its socket said
     const placed = placeAtEdge(counted, 3, placedWriter.id)!;
     const { edge, asked, forwardedBy } = writerEdge(3, placed, placedWriter);
     assert.equal((await respond(edgeRequest(writeFrom(placedWriter.id, placedWriter.key), edge))).status, 200);
-    assert.deepEqual(asked, [placed], "one check, not one per shard");
+    assert.deepEqual(asked, [], "no check of its own, nor one per shard");
     assert.deepEqual(forwardedBy, [placed]);
   });
 
@@ -237,14 +241,65 @@ describe("a write reaches the leader only once the shard holding its socket said
     assert.equal(runs.length, 0);
   });
 
-  it("a stale or nonsense hint costs one check more, never the write", async () => {
+  it("a stale or nonsense hint costs a request more, never the write", async () => {
     for (const hint of ["1", "99", "2abc", "-1"]) {
       const { edge, runs, asked } = writerEdge();
       const res = await respond(edgeRequest(writeFrom(WRITER.id, WRITER.key, { "x-party-shard-holder": hint }), edge));
       assert.equal(res.status, 200, hint);
       assert.equal(runs.length, 1);
+      assert.equal(await runs[0]!.text(), "hello", `${hint}: the router's copy of the body, whole`);
       assert.ok(asked.length <= 4 && asked.every((shard) => shard >= 1 && shard <= 3), `${hint}: asked ${asked}`);
     }
+  });
+
+  it("a hint naming a shard that does not hold the writer, nor does any other: the unknown writer's 425, the body unread, the leader never asked", async () => {
+    for (const [id, key] of [["nobody", WRITER.key], [WRITER.id, "x".repeat(32)]] as const) {
+      const { edge, runs, forwardedBy } = writerEdge();
+      const { body, read } = countedBody();
+      const res = await respond(edgeRequest(writeFrom(id, key, { "x-party-shard-holder": "2" }, body as unknown as BodyInit), edge));
+      assert.equal(res.status, 425);
+      assert.equal(await res.text(), UNKNOWN_CONNECTION);
+      assert.deepEqual([runs.length, forwardedBy.length], [0, 0]);
+      assert.ok(read.chunks <= 2, `${read.chunks} chunks of 64 KiB were read of an anonymous 2 MiB body`);
+    }
+  });
+
+  it("a write streamed to a named shard that does not answer, or asks to try again, goes again whole from the router's copy: checked first if the shard never answered", async () => {
+    for (const [what, answer] of [
+      ["no answer", () => Promise.reject(new Error("the stub broke"))],
+      ["503", () => Promise.resolve(new Response("try again", { status: 503 }))],
+    ] as const) {
+      const { edge, runs, asked, forwardedBy } = writerEdge();
+      let first = true;
+      const flaky = {
+        ...edge,
+        routerRoom: (name: string) => async (path: string, init: { method: string; headers?: HeadersInit; body?: ArrayBuffer | string | ReadableStream<Uint8Array> }) => {
+          if (init.method === "POST" && first) {
+            first = false;
+            // The shard read the stream (it held the writer) before it failed.
+            if (init.body instanceof ReadableStream) await new Response(init.body).arrayBuffer();
+            return answer();
+          }
+          return edge.routerRoom(name)(path, init as { method: string; headers?: HeadersInit; body?: ArrayBuffer | string });
+        },
+      };
+      const res = await respond(edgeRequest(writeFrom(WRITER.id, WRITER.key, { "x-party-shard-holder": "2" }, "the write"), flaky));
+      assert.equal(res.status, 200, what);
+      assert.deepEqual(await Promise.all(runs.map((run) => run.text())), ["the write"], `${what}: the leader got it once, whole`);
+      assert.deepEqual(forwardedBy, [2]);
+      assert.deepEqual(asked, what === "503" ? [] : [2], `${what}: a shard that said nothing is asked before its copy goes`);
+    }
+  });
+
+  it("a batch with a stale hint goes, whole and once, to the shard that holds its writer", async () => {
+    const { edge, runs, forwardedBy } = writerEdge(3, 2, WRITER, async () => Response.json({ results: [{ status: 200 }, { status: 200 }] }));
+    const batch = JSON.stringify([{ k: "b1", t: "one" }, { k: "b2", t: "two" }]);
+    const res = await respond(edgeRequest(writeFrom(WRITER.id, WRITER.key, { "content-type": "application/vnd.party-shard.batch+json", "x-party-shard-holder": "3" }, batch), edge));
+    assert.equal(res.status, 200);
+    assert.equal(res.headers.get("x-party-shard-holder"), "2");
+    assert.deepEqual(((await res.json()) as { results: { status: number }[] }).results.map((result) => result.status), [200, 200]);
+    assert.deepEqual(forwardedBy, [2]);
+    assert.equal(runs.length, 1);
   });
 
   it("a router that does not say its shard count takes no write, and says how to fix it in the log", async () => {

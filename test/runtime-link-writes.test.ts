@@ -77,7 +77,7 @@ function shard() {
     await settle();
   };
   const write = (id: string, text: string) => relay.onRequest(writeTo(id, text));
-  return { link, requests, fromLeader, writeFrames, ackAll, connect, relink, write };
+  return { relay, link, requests, fromLeader, writeFrames, ackAll, connect, relink, write };
 }
 
 /** A shard with `ids` connected (their opens acknowledged) and welcomed by leader L1 as `welcome` says. */
@@ -161,6 +161,34 @@ describe("a routed write goes by request when the link cannot take it", () => {
     assert.equal("bytes" in frame!.data && frame!.data.bytes.byteLength, LINK_WRITE_MAX_BYTES);
     s.fromLeader({ t: "wrote", seq: frame!.seq, status: 200, body: "ok", n: 1 });
     assert.equal((await answer).status, 200);
+  });
+
+  it("a write the router streamed here is bounded here (1 MiB): a bigger one is answered 413 and goes nowhere; a stranger's is not read at all", async () => {
+    const s = await welcomed(["alice"], { writes: true });
+    const streamOf = (bytes: number) => {
+      const pulled = { chunks: 0 };
+      let left = bytes;
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (left <= 0) return controller.close();
+          pulled.chunks++;
+          const chunk = new Uint8Array(Math.min(65_536, left));
+          left -= chunk.byteLength;
+          controller.enqueue(chunk);
+        },
+      });
+      return { body, pulled };
+    };
+    const post = (id: string, key: string, body: ReadableStream<Uint8Array>) =>
+      s.relay.onRequest(new Request("http://shard/", { method: "POST", body, headers: { "x-party-shard-connection": id, "x-party-shard-key": key, "idempotency-key": `${id}:big` }, duplex: "half" } as RequestInit));
+    const big = streamOf(1_048_576 + 1);
+    const res = await post("alice", "alice-key", big.body);
+    assert.equal(res.status, 413);
+    const stranger = streamOf(2_097_152);
+    assert.equal((await post("alice", "not-alice-key", stranger.body)).status, 404);
+    assert.ok(stranger.pulled.chunks <= 1, `${stranger.pulled.chunks} chunks of a stranger's body were read`);
+    await settle();
+    assert.deepEqual([s.requests.length, s.writeFrames().length], [0, 0]);
   });
 });
 

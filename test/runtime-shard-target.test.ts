@@ -14,6 +14,7 @@ let rooms = 0;
 function targetEdge(shards: number, target: number | undefined, holder = 1) {
   const placed: number[] = [];
   const asked: number[] = [];
+  const posted: number[] = [];
   const edge: Edge = {
     room: `elastic-${++rooms}`,
     leader: async () => new Response("ok", { headers: { "x-party-shard-batch": "1" } }),
@@ -21,7 +22,8 @@ function targetEdge(shards: number, target: number | undefined, holder = 1) {
       const shard = /!shard-(\d+)$/.exec(room)?.[1];
       if (shard === undefined) return new Promise<Response>(() => {});
       // A write POSTed to its holder goes on to the leader (shard-writes.ts); the checks are GETs.
-      if (init.method === "POST") return edge.leader(path, init);
+      if (init.method === "POST" && Number(shard) === holder) return posted.push(holder), edge.leader(path, init);
+      if (init.method === "POST") return new Response(null, { status: 404, headers: { "x-party-shard-holder": "none" } });
       asked.push(Number(shard));
       return new Response(null, { status: Number(shard) === holder ? 204 : 404 });
     },
@@ -34,7 +36,7 @@ function targetEdge(shards: number, target: number | undefined, holder = 1) {
     shardTarget: target,
     viewToken: undefined,
   };
-  return { edge, placed, asked };
+  return { edge, placed, asked, posted };
 }
 
 const socket = (id: string) => new Request(`http://host/parties/router/lobby?_pk=${encodeURIComponent(id)}`, { headers: { upgrade: "websocket" } });
@@ -100,12 +102,12 @@ describe("a write's holder is looked for on the shards in use first: an empty sh
   const write = (id: string) =>
     new Request("http://host/parties/router/lobby", { method: "POST", body: "hi", headers: { "x-party-shard-connection": id, "x-party-shard-key": "k".repeat(32), "x-party-shard-seq": "1" } });
 
-  it("clients on shard 1 of 16: a write without a hint asks shard 1 alone", async () => {
-    const { edge, asked } = targetEdge(16, 250, 1);
+  it("clients on shard 1 of 16: a write without a hint goes to shard 1 alone, placed there by this isolate", async () => {
+    const { edge, asked, posted } = targetEdge(16, 250, 1);
     for (let i = 0; i < 5; i++) await edgeConnect(socket(`w-${i}`), edge);
     const res = (await edgeRequest(write("w-0"), edge)) as Response;
     assert.equal(res.status, 200);
-    assert.deepEqual(asked, [1]);
+    assert.deepEqual([asked, posted], [[], [1]]);
   });
 
   it("a writer this isolate did not place (another isolate did): the other shards are asked next, and it is found", async () => {

@@ -5,8 +5,9 @@
  *   with no request on its way (edge-placement.ts); a client can never name a shard room
  *   (ROOM_ID_PATTERN has no `!`), nor choose its shard;
  * - a write (a connection's id and key) goes to the leader, which runs it as that connection,
- *   once the shard holding that connection's socket said the key is its own: before that,
- *   nothing of the write is read and nothing reaches the leader;
+ *   through the shard holding that connection's socket, once that shard said the key is its own:
+ *   before that, nothing of the write is read and nothing reaches the leader (a write naming its
+ *   shard streams there at once, and that shard checks the key before it reads a byte);
  *   any other POST, and a GET or HEAD without the operator's view token, passes onBeforeRequest
  *   and reaches the party's onRequest (with the token, a GET reads the load view);
  * - requests to the leader are sent again only on answers that say nothing ran (RETRY_STATUSES),
@@ -139,10 +140,6 @@ async function write(req: Request, edge: Edge, writer: Writer, seq: string | nul
     return json(400, { error: `Connection id, key and Idempotency-Key are at most ${MAX_ID_LENGTH} characters` });
   }
   if (parseSeq(seq) === null) return json(400, { error: `${HEADER.seq} is a positive integer` });
-  const holder = await holderOf(edge, writer);
-  if (holder === undefined) return unknownWriter(req);
-  const body = await readBody(req, MAX_BODY_BYTES);
-  if (body === undefined) return json(413, { error: `Body larger than ${MAX_BODY_BYTES} bytes` });
   const headers = new Headers({
     "content-type": req.headers.get("content-type") ?? "text/plain;charset=UTF-8",
     [HEADER.idempotencyKey]: idempotencyKey,
@@ -150,9 +147,34 @@ async function write(req: Request, edge: Edge, writer: Writer, seq: string | nul
     [HEADER.key]: key,
   });
   if (seq !== null) headers.set(HEADER.seq, seq);
-  // Through the writer's shard: it checks the key again and takes its writers' writes to the leader together (shard-writes.ts).
-  const res = await toLeader(edge, "", { method: "POST", headers, body }, "a write", viaShard(edge, holder));
-  if (leftShard(res)) return unknownWriter(req);
+  // A write naming its shard goes there at once, one request, its body streamed: the shard checks
+  // the key before it reads any of it (shard-writes.ts). A copy of the stream stays here, read only
+  // once a shard vouched, for the checked way below: another shard, or the attempts after a failed one.
+  const named = namedHolder(edge, writer);
+  let body = req.body;
+  // The named shard's say: it holds the writer (its answer asks to try again), or it does not.
+  let said: "holds" | "not" | undefined;
+  if (named !== undefined && body) {
+    const [streamed, rest] = body.tee();
+    body = rest;
+    const first = await attemptLeader(edge, "", { method: "POST", headers, body: streamed }, 1, "a write", viaShard(edge, named));
+    if (first && !leftShard(first) && !RETRY_STATUSES.includes(first.status)) {
+      void rest.cancel().catch(() => undefined);
+      return answered(edge, first, named);
+    }
+    said = first === undefined ? undefined : leftShard(first) ? "not" : "holds";
+  }
+  const holder = said === "holds" ? named : await holderOf(edge, writer, said === "not" ? named : undefined);
+  if (holder === undefined) return unknownWriter(body);
+  const bytes = await readBody({ body }, MAX_BODY_BYTES);
+  if (bytes === undefined) return json(413, { error: `Body larger than ${MAX_BODY_BYTES} bytes` });
+  // Through the writer's shard: it checks the key and takes its writers' writes to the leader together (shard-writes.ts).
+  const res = await toLeader(edge, "", { method: "POST", headers, body: bytes }, "a write", viaShard(edge, holder));
+  return leftShard(res) ? unknownWriter(null) : answered(edge, res, holder);
+}
+
+/** The room's answer to a write, to its client: which shard holds the writer, and whether the room takes batches. */
+async function answered(edge: Edge, res: Response, holder: number): Promise<Response> {
   if (res.status >= 500) {
     // What a failing room says (an exception, a connection string) is for the server log only.
     console.error(`party-shard: room ${edge.room} answered a write ${res.status}:`, await res.text());
@@ -174,7 +196,7 @@ async function writeBatch(req: Request, edge: Edge, writer: Writer): Promise<Res
     return json(400, { error: `Connection id and key are at most ${MAX_ID_LENGTH} characters` });
   }
   const holder = await holderOf(edge, writer);
-  if (holder === undefined) return unknownWriter(req);
+  if (holder === undefined) return unknownWriter(req.body);
   const body = await readBody(req, MAX_BATCH_BYTES);
   if (body === undefined) return json(413, { error: `Batch larger than ${MAX_BATCH_BYTES} bytes` });
   let entries: BatchEntry[] | string;
@@ -220,23 +242,29 @@ async function writeBatch(req: Request, edge: Edge, writer: Writer): Promise<Res
  * it from an earlier answer) or, naming none, the one this isolate placed that socket on; else
  * whichever does, asked at once (those this isolate placed clients on, then the others). Each is
  * asked with the write's headers only: whoever lacks the key costs a header check per shard, never a body read
- * nor a leader request.
+ * nor a leader request. `tried`: a shard the write went to that said it does not hold the writer.
  */
-async function holderOf(edge: Edge, writer: Writer): Promise<number | undefined> {
+async function holderOf(edge: Edge, writer: Writer, tried?: number): Promise<number | undefined> {
   if (edge.shards === undefined) {
     console.error("party-shard: this router does not say how many shards it has, so no write can be checked; regenerate it with `npx party-shard init --force`");
     return undefined;
   }
-  const all = Array.from({ length: edge.shards }, (_, i) => i + 1);
-  const id = decodeId(writer.connection);
-  const named = all.find((shard) => String(shard) === writer.holder) ?? (id === undefined ? undefined : placedHere(edge.room, id));
-  if (named !== undefined && (await holds(edge, named, writer))) return named;
+  const all = Array.from({ length: edge.shards }, (_, i) => i + 1).filter((shard) => shard !== tried);
+  const named = namedHolder(edge, writer);
+  if (named !== undefined && named !== tried && (await holds(edge, named, writer))) return named;
   // The shards this isolate counts clients on first: a shard out of use is empty, and asking it
   // would wake it for nothing. The rest only when none of those holds the writer.
-  const likely = shardsHolding(edge.room, edge.shards).filter((shard) => shard !== named);
+  const likely = shardsHolding(edge.room, edge.shards).filter((shard) => shard !== named && shard !== tried);
   const rest = all.filter((shard) => shard !== named && !likely.includes(shard));
   const found = await firstHolder(edge, likely, writer);
   return found !== undefined || rest.length === 0 ? found : firstHolder(edge, rest, writer);
+}
+
+/** The shard the client named (it learnt it from an earlier answer), else the one this isolate placed its socket on; unchecked. */
+function namedHolder(edge: Edge, writer: Writer): number | undefined {
+  const id = decodeId(writer.connection);
+  const hinted = Array.from({ length: edge.shards ?? 0 }, (_, i) => i + 1).find((shard) => String(shard) === writer.holder);
+  return hinted ?? (id === undefined || edge.shards === undefined ? undefined : placedHere(edge.room, id));
 }
 
 /** The first of `shards` that holds the writer, all asked at once. */
@@ -259,8 +287,8 @@ async function holds(edge: Edge, shard: number, { connection, key }: Writer): Pr
  * No shard holds that connection with that key: the leader's own answer for a connection it does
  * not know yet (the writer retries), whether the id is connected or not. The body is never read.
  */
-function unknownWriter(req: Request): Response {
-  void req.body?.cancel().catch(() => undefined);
+function unknownWriter(body: ReadableStream<Uint8Array> | null): Response {
+  void body?.cancel().catch(() => undefined);
   return new Response(UNKNOWN_CONNECTION, { status: 425, headers: { ...CORS_HEADERS, [HEADER.batch]: "1" } });
 }
 
@@ -293,7 +321,7 @@ async function toLeader(edge: Edge, path: string, init: { method: string; header
 }
 
 /** One attempt to the leader (single writes, batches, requests), `to` it or through a shard; undefined when nothing answered. */
-async function attemptLeader(edge: Edge, path: string, init: { method: string; headers: Headers; body?: ArrayBuffer | string }, attempt: number, what: string, to = edge.leader): Promise<Response | undefined> {
+async function attemptLeader(edge: Edge, path: string, init: { method: string; headers: Headers; body?: ArrayBuffer | string | ReadableStream<Uint8Array> }, attempt: number, what: string, to = edge.leader): Promise<Response | undefined> {
   init.headers.set(HEADER.attempt, String(attempt));
   try {
     // A fresh stub per attempt (the host makes one per call): a broken stub stays broken. A room

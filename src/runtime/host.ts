@@ -33,7 +33,7 @@ interface LinkEnd {
   close(code?: number, reason?: string): void;
 }
 /** A request to another room: `path` below the room (with its query), "" for the room itself. */
-type RoomFetch = (path: string, init: { method: string; headers?: HeadersInit; body?: ArrayBuffer | string }) => Promise<Response>;
+type RoomFetch = (path: string, init: { method: string; headers?: HeadersInit; body?: ArrayBuffer | string | ReadableStream<Uint8Array> }) => Promise<Response>;
 /** What a room's storage offers on both platforms (a Durable Object's storage). */
 interface RoomStorage {
   get<T>(key: string): Promise<T | undefined>;

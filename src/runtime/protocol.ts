@@ -256,7 +256,7 @@ function fromBase64(text: string): ArrayBuffer {
 }
 
 /** Reads at most `limit` bytes, counting what arrives: a declared length can lie. Undefined past the limit. */
-async function readBody(req: Request, limit: number): Promise<ArrayBuffer | undefined> {
+async function readBody(req: { body: ReadableStream<Uint8Array> | null }, limit: number): Promise<ArrayBuffer | undefined> {
   if (!req.body) return new ArrayBuffer(0);
   const chunks: Uint8Array[] = [];
   let size = 0;

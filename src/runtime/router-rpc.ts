@@ -18,7 +18,8 @@ interface Asked {
   path: string;
   method: string;
   headers: [string, string][];
-  body?: ArrayBuffer | string;
+  /** A stream: a routed write streamed to its shard, which reads it only once it checked the key (edge.ts). */
+  body?: ArrayBuffer | string | ReadableStream<Uint8Array>;
 }
 /** Its answer. */
 interface Answered {

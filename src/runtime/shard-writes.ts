@@ -21,7 +21,8 @@
 import type { RoomFetch } from "./host.js";
 import { WRITES_TYPE, forwardedHeaders } from "./forwarded-writes.js";
 import type { ForwardedAnswer, ForwardedWrite } from "./forwarded-writes.js";
-import { HEADER, decodeId, fromBase64, toBase64, withTimeout } from "./protocol.js";
+import { MAX_BATCH_BYTES } from "./batch.js";
+import { HEADER, decodeId, fromBase64, readBody, toBase64, withTimeout } from "./protocol.js";
 
 /**
  * How long a write waits for others to share its request to the leader; and, while an earlier
@@ -95,7 +96,9 @@ class ShardWrites {
   }
 
   private async forward(req: Request): Promise<Response> {
-    const body = await req.arrayBuffer();
+    // The router streams a write that names this shard (edge.ts): bounded here, as it bounds what it reads.
+    const body = await readBody(req, MAX_BATCH_BYTES);
+    if (body === undefined) return Response.json({ error: `Body larger than ${MAX_BATCH_BYTES} bytes` }, { status: 413 });
     const headers = forwardedHeaders(req.headers);
     // Held: its id is one (decodeId).
     const writer = decodeId(req.headers.get(HEADER.connection))!;
