@@ -291,6 +291,25 @@ describe("a write reaches the leader only once the shard holding its socket said
     }
   });
 
+  it("a batch naming its holder streams there, one request; what the leader leaves to try again goes from the router's copy", async () => {
+    let calls = 0;
+    const sent: string[][] = [];
+    const leader = async (req: Request) => {
+      const entries = (await req.json()) as { k: string }[];
+      sent.push(entries.map((entry) => entry.k));
+      // The first time, the second write's connection is not known yet (425): it goes again alone.
+      return Response.json({ results: ++calls === 1 ? [{ status: 200 }, { status: 425 }] : entries.map(() => ({ status: 200 })) });
+    };
+    const { edge, runs, asked, forwardedBy } = writerEdge(3, 2, WRITER, leader);
+    const batch = JSON.stringify([{ k: "b1", t: "one" }, { k: "b2", t: "two" }]);
+    const res = await respond(edgeRequest(writeFrom(WRITER.id, WRITER.key, { "content-type": "application/vnd.party-shard.batch+json", "x-party-shard-holder": "2" }, batch), edge));
+    assert.deepEqual(((await res.json()) as { results: { status: number }[] }).results.map((result) => result.status), [200, 200]);
+    assert.deepEqual(asked, [], "no check of its own");
+    assert.deepEqual(forwardedBy, [2, 2]);
+    assert.equal(runs.length, 2);
+    assert.deepEqual(sent, [["b1", "b2"], ["b2"]]);
+  });
+
   it("a batch with a stale hint goes, whole and once, to the shard that holds its writer", async () => {
     const { edge, runs, forwardedBy } = writerEdge(3, 2, WRITER, async () => Response.json({ results: [{ status: 200 }, { status: 200 }] }));
     const batch = JSON.stringify([{ k: "b1", t: "one" }, { k: "b2", t: "two" }]);

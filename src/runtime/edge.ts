@@ -14,13 +14,13 @@
  *   with the same Idempotency-Key; bodies, ids and batches are bounded in bytes before reading.
  */
 import { MAX_BATCH_BYTES, MAX_BATCH_WRITES, parseBatch, parseSeq, type BatchEntry, type BatchResult } from "./batch.js";
-import { placeAtEdge, placedHere, shardsHolding } from "./edge-placement.js";
+import { ATTEMPT_TIMEOUT_MS, holderOf, namedHolder, type Writer } from "./edge-holders.js";
+import { placeAtEdge } from "./edge-placement.js";
 import type { Edge } from "./host.js";
-import { BATCH_TYPE, HEADER, KEY_PARAM, LINK_ID_PREFIX, MAX_CF_BYTES, MAX_ID_LENGTH, UNKNOWN_CONNECTION, decodeId, readBody, sameKey, shardRoomId, sleep, stripInternalHeaders, utf8Length, withTimeout } from "./protocol.js";
+import { BATCH_TYPE, HEADER, KEY_PARAM, LINK_ID_PREFIX, MAX_CF_BYTES, MAX_ID_LENGTH, UNKNOWN_CONNECTION, readBody, sameKey, shardRoomId, sleep, stripInternalHeaders, utf8Length, withTimeout } from "./protocol.js";
 
-/** Delivery of a POST to the leader: attempts, time per attempt, and backoff between them. */
+/** Delivery of a POST to the leader: attempts, and backoff between them (the time an attempt has: ATTEMPT_TIMEOUT_MS, edge-holders.ts). */
 const MAX_ATTEMPTS = 4;
-const ATTEMPT_TIMEOUT_MS = 10_000;
 const BACKOFF_BASE_MS = 25;
 const BACKOFF_MAX_MS = 1_000;
 
@@ -52,13 +52,6 @@ const CORS_HEADERS = {
   // A browser's helper must read them: this router takes batches; which shard holds its socket.
   "access-control-expose-headers": `${HEADER.batch}, ${HEADER.holder}`,
 };
-
-/** Who a write says it comes from: its connection (id percent-encoded), key, and the shard it says holds it. */
-interface Writer {
-  connection: string;
-  key: string;
-  holder: string | null;
-}
 
 /** A WebSocket to the router: the party's hook, then the less loaded of the client's two shards, chosen here (edge-placement.ts). */
 async function edgeConnect(req: Request, edge: Edge): Promise<Response> {
@@ -147,30 +140,39 @@ async function write(req: Request, edge: Edge, writer: Writer, seq: string | nul
     [HEADER.key]: key,
   });
   if (seq !== null) headers.set(HEADER.seq, seq);
-  // A write naming its shard goes there at once, one request, its body streamed: the shard checks
-  // the key before it reads any of it (shard-writes.ts). A copy of the stream stays here, read only
-  // once a shard vouched, for the checked way below: another shard, or the attempts after a failed one.
-  const named = namedHolder(edge, writer);
-  let body = req.body;
-  // The named shard's say: it holds the writer (its answer asks to try again), or it does not.
-  let said: "holds" | "not" | undefined;
-  if (named !== undefined && body) {
-    const [streamed, rest] = body.tee();
-    body = rest;
-    const first = await attemptLeader(edge, "", { method: "POST", headers, body: streamed }, 1, "a write", viaShard(edge, named));
-    if (first && !leftShard(first) && !RETRY_STATUSES.includes(first.status)) {
-      void rest.cancel().catch(() => undefined);
-      return answered(edge, first, named);
-    }
-    said = first === undefined ? undefined : leftShard(first) ? "not" : "holds";
+  const { holder, answer, body } = await viaNamedShard(edge, writer, req.body, headers, "a write");
+  if (holder !== undefined && answer && !RETRY_STATUSES.includes(answer.status)) {
+    void body?.cancel().catch(() => undefined);
+    return answered(edge, answer, holder);
   }
-  const holder = said === "holds" ? named : await holderOf(edge, writer, said === "not" ? named : undefined);
   if (holder === undefined) return unknownWriter(body);
   const bytes = await readBody({ body }, MAX_BODY_BYTES);
   if (bytes === undefined) return json(413, { error: `Body larger than ${MAX_BODY_BYTES} bytes` });
   // Through the writer's shard: it checks the key and takes its writers' writes to the leader together (shard-writes.ts).
   const res = await toLeader(edge, "", { method: "POST", headers, body: bytes }, "a write", viaShard(edge, holder));
   return leftShard(res) ? unknownWriter(null) : answered(edge, res, holder);
+}
+
+/**
+ * A write (or a batch) that names its shard goes there at once, one request, its body streamed:
+ * the shard checks the key before it reads any of it (shard-writes.ts), and bounds what it reads.
+ * The router keeps a copy of the stream (`body`), read only once a shard vouched: for another
+ * shard, when the named one does not hold the writer (a stale name: the others are asked with the
+ * headers alone), or for the attempts after one that failed. `answer`: the named shard's, when it
+ * holds the writer; `holder`: the shard that holds it, undefined when none does.
+ */
+async function viaNamedShard(edge: Edge, writer: Writer, body: ReadableStream<Uint8Array> | null, headers: Headers, what: "a write" | "a batch") {
+  const named = namedHolder(edge, writer);
+  let tried: number | undefined;
+  if (named !== undefined && body) {
+    const [streamed, rest] = body.tee();
+    body = rest;
+    const answer = await attemptLeader(edge, "", { method: "POST", headers, body: streamed }, 1, what, viaShard(edge, named));
+    if (answer && !leftShard(answer)) return { holder: named, answer, body };
+    // A shard that did not answer is asked again with the others; one that said it does not hold the writer, not.
+    if (answer) tried = named;
+  }
+  return { holder: await holderOf(edge, writer, tried), answer: undefined, body };
 }
 
 /** The room's answer to a write, to its client: which shard holds the writer, and whether the room takes batches. */
@@ -195,9 +197,11 @@ async function writeBatch(req: Request, edge: Edge, writer: Writer): Promise<Res
   if (connection.length > MAX_ID_LENGTH || key.length > MAX_ID_LENGTH) {
     return json(400, { error: `Connection id and key are at most ${MAX_ID_LENGTH} characters` });
   }
-  const holder = await holderOf(edge, writer);
-  if (holder === undefined) return unknownWriter(req.body);
-  const body = await readBody(req, MAX_BATCH_BYTES);
+  const headersOf = () => new Headers({ "content-type": BATCH_TYPE, [HEADER.connection]: connection, [HEADER.key]: key });
+  // Its shard's answer to the batch streamed there, if it named its shard: the first attempt's.
+  const { holder, answer, body: stream } = await viaNamedShard(edge, writer, req.body, headersOf(), "a batch");
+  if (holder === undefined) return unknownWriter(stream);
+  const body = await readBody({ body: stream }, MAX_BATCH_BYTES);
   if (body === undefined) return json(413, { error: `Batch larger than ${MAX_BATCH_BYTES} bytes` });
   let entries: BatchEntry[] | string;
   try {
@@ -208,10 +212,11 @@ async function writeBatch(req: Request, edge: Edge, writer: Writer): Promise<Res
   if (typeof entries === "string") return json(400, { error: entries });
   const results: BatchResult[] = entries.map(() => ({ status: 502, error: "The room did not answer" }));
   let from = 0;
+  let first = answer;
   for (let attempt = 1; attempt <= MAX_ATTEMPTS && from < entries.length; attempt++) {
     if (attempt > 1) await sleep(backoff(attempt));
-    const headers = new Headers({ "content-type": BATCH_TYPE, [HEADER.connection]: connection, [HEADER.key]: key });
-    const res = await attemptLeader(edge, "", { method: "POST", headers, body: JSON.stringify(entries.slice(from)) }, attempt, "a batch", viaShard(edge, holder));
+    const res = first ?? (await attemptLeader(edge, "", { method: "POST", headers: headersOf(), body: JSON.stringify(entries.slice(from)) }, attempt, "a batch", viaShard(edge, holder)));
+    first = undefined;
     if (res && leftShard(res)) {
       for (let i = from; i < entries.length; i++) results[i] = { status: 425, error: UNKNOWN_CONNECTION };
       break;
@@ -235,52 +240,6 @@ async function writeBatch(req: Request, edge: Edge, writer: Writer): Promise<Res
     from += open === -1 ? answered.length : open;
   }
   return json(200, { results }, { [HEADER.batch]: "1", [HEADER.holder]: String(holder) });
-}
-
-/**
- * The shard holding the writer's socket under its key: the one the client named first (it learnt
- * it from an earlier answer) or, naming none, the one this isolate placed that socket on; else
- * whichever does, asked at once (those this isolate placed clients on, then the others). Each is
- * asked with the write's headers only: whoever lacks the key costs a header check per shard, never a body read
- * nor a leader request. `tried`: a shard the write went to that said it does not hold the writer.
- */
-async function holderOf(edge: Edge, writer: Writer, tried?: number): Promise<number | undefined> {
-  if (edge.shards === undefined) {
-    console.error("party-shard: this router does not say how many shards it has, so no write can be checked; regenerate it with `npx party-shard init --force`");
-    return undefined;
-  }
-  const all = Array.from({ length: edge.shards }, (_, i) => i + 1).filter((shard) => shard !== tried);
-  const named = namedHolder(edge, writer);
-  if (named !== undefined && named !== tried && (await holds(edge, named, writer))) return named;
-  // The shards this isolate counts clients on first: a shard out of use is empty, and asking it
-  // would wake it for nothing. The rest only when none of those holds the writer.
-  const likely = shardsHolding(edge.room, edge.shards).filter((shard) => shard !== named && shard !== tried);
-  const rest = all.filter((shard) => shard !== named && !likely.includes(shard));
-  const found = await firstHolder(edge, likely, writer);
-  return found !== undefined || rest.length === 0 ? found : firstHolder(edge, rest, writer);
-}
-
-/** The shard the client named (it learnt it from an earlier answer), else the one this isolate placed its socket on; unchecked. */
-function namedHolder(edge: Edge, writer: Writer): number | undefined {
-  const id = decodeId(writer.connection);
-  const hinted = Array.from({ length: edge.shards ?? 0 }, (_, i) => i + 1).find((shard) => String(shard) === writer.holder);
-  return hinted ?? (id === undefined || edge.shards === undefined ? undefined : placedHere(edge.room, id));
-}
-
-/** The first of `shards` that holds the writer, all asked at once. */
-async function firstHolder(edge: Edge, shards: number[], writer: Writer): Promise<number | undefined> {
-  const answers = await Promise.all(shards.map((shard) => holds(edge, shard, writer)));
-  return shards[answers.indexOf(true)];
-}
-
-async function holds(edge: Edge, shard: number, { connection, key }: Writer): Promise<boolean> {
-  try {
-    const res = await withTimeout(edge.routerRoom(shardRoomId(edge.room, shard))("", { method: "GET", headers: { [HEADER.connection]: connection, [HEADER.key]: key } }), ATTEMPT_TIMEOUT_MS);
-    return res.status === 204;
-  } catch (error) {
-    console.error(`party-shard: shard ${shard} of room ${edge.room} did not say whether it holds a writer`, error);
-    return false;
-  }
 }
 
 /**
