@@ -26,8 +26,8 @@ describe("party-shard plan (built CLI)", () => {
   it("a room no shard count carries says so, the leader's limit first, and still exits 0 with a cost line", async () => {
     const result = await runCli(["plan", "--connections", "50000", "--messages-per-second", "10", "--fanout", "everyone"], makeProject({}));
     assert.equal(result.exitCode, 0, result.stderr);
-    assert.match(result.stdout, /No number of shards carries this room: leader events 80,000 a second against 500\./);
-    assert.match(result.stdout, /at most ~3,125 messages a second with routed writes/);
+    assert.match(result.stdout, /No number of shards carries this room: leader events 60,000 a second against 500\./);
+    assert.match(result.stdout, /at most ~4,167 messages a second with routed writes/);
     assert.match(result.stdout, /^ {2}256 shards +\$/m);
     const json = JSON.parse((await runCli(["plan", "--connections", "50000", "--messages-per-second", "10", "--json"], makeProject({}))).stdout);
     assert.equal(json.init, null);

@@ -30,13 +30,13 @@ export const MEASURED: Record<"routed" | "socket", ShardedCounts> = {
     // Measured 0.40 in the bench's bursts of 5; a client writing once a second sends each alone.
     postsPerWrite: 1,
     writesVia: "POST",
-    // The key check, then the write: 2.00 on both dev servers in the first bench:scale run that counted them (docs/benchmarks.md).
-    shardRequestsPerPost: 2,
-    leaderEventsPerWrite: 0.16,
-    linkFramesInPerWrite: 0.15,
-    linkFramesOutPerWrite: 1.1,
+    // A write that names its shard streams there, the key checked as the shard takes it: one request.
+    shardRequestsPerPost: 1,
+    leaderEventsPerWrite: 0.12,
+    linkFramesInPerWrite: 0.11,
+    linkFramesOutPerWrite: 1.12,
     storageOpsPerWrite: 0,
-    linkFramesInPerConnect: 0.04,
+    linkFramesInPerConnect: 0.05,
     linkFramesOutPerConnect: 1.01,
     storageOpsPerConnect: 0.03,
     awakeWhenIdle: 0,
@@ -49,7 +49,7 @@ export const MEASURED: Record<"routed" | "socket", ShardedCounts> = {
     linkFramesInPerWrite: 0.08,
     linkFramesOutPerWrite: 0.08,
     storageOpsPerWrite: 0,
-    linkFramesInPerConnect: 0.06,
+    linkFramesInPerConnect: 0.07,
     linkFramesOutPerConnect: 1.01,
     storageOpsPerConnect: 0.02,
     awakeWhenIdle: 0,
