@@ -12,11 +12,12 @@ import type { ShardFrame } from "./protocol.js";
  * covers every frame of that while, and each is an invocation of the leader: a shard whose
  * clients only receive (as with routed writes) said it every second through a long fan-out (at
  * 5,000 clients, as many leader events as the writes that made it). The leader keeps the frames
- * meanwhile and asks with a `mark` when they grow large (leader-fanout.ts). A `mark` is answered
- * at once: a reconnect waits on it too (leader-replace.ts).
+ * meanwhile, and asks with a `mark` once they pass 2 MiB (leader-fanout.ts): that bounds its
+ * memory, so the time bound can be long. A `mark` is answered at once: a reconnect waits on it
+ * too (leader-replace.ts).
  */
 const GOT_AFTER_MS = 1_000;
-const GOT_MAX_MS = 10_000;
+const GOT_MAX_MS = 60_000;
 
 class LeaderInbox {
   /** The leader whose numbering `got` counts in (its `welcome`); a new one starts again from 0. */
