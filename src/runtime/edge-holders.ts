@@ -25,22 +25,20 @@ function namedHolder(edge: Edge, writer: Writer): number | undefined {
 }
 
 /**
- * The shard holding the writer's socket under its key: the named one (namedHolder) if it says so,
- * else whichever does, asked at once (those this isolate placed clients on, then the others).
- * `tried`: a shard the write went to that said it does not hold the writer, not asked again.
+ * The shard holding the writer's socket under its key: the one the write names (namedHolder),
+ * asked first unless it already said it does not (`namedSaidNo`: the write went there); else
+ * whichever does, asked at once (those this isolate placed clients on, then the others).
  */
-async function holderOf(edge: Edge, writer: Writer, tried?: number): Promise<number | undefined> {
+async function holderOf(edge: Edge, writer: Writer, named: number | undefined, namedSaidNo: boolean): Promise<number | undefined> {
   if (edge.shards === undefined) {
     console.error("party-shard: this router does not say how many shards it has, so no write can be checked; regenerate it with `npx party-shard init --force`");
     return undefined;
   }
-  const all = Array.from({ length: edge.shards }, (_, i) => i + 1).filter((shard) => shard !== tried);
-  const named = namedHolder(edge, writer);
-  if (named !== undefined && named !== tried && (await holds(edge, named, writer))) return named;
+  if (named !== undefined && !namedSaidNo && (await holds(edge, named, writer))) return named;
   // The shards this isolate counts clients on first: a shard out of use is empty, and asking it
   // would wake it for nothing. The rest only when none of those holds the writer.
-  const likely = shardsHolding(edge.room, edge.shards).filter((shard) => shard !== named && shard !== tried);
-  const rest = all.filter((shard) => shard !== named && !likely.includes(shard));
+  const likely = shardsHolding(edge.room, edge.shards).filter((shard) => shard !== named);
+  const rest = Array.from({ length: edge.shards }, (_, i) => i + 1).filter((shard) => shard !== named && !likely.includes(shard));
   const found = await firstHolder(edge, likely, writer);
   return found !== undefined || rest.length === 0 ? found : firstHolder(edge, rest, writer);
 }

@@ -163,16 +163,16 @@ async function write(req: Request, edge: Edge, writer: Writer, seq: string | nul
  */
 async function viaNamedShard(edge: Edge, writer: Writer, body: ReadableStream<Uint8Array> | null, headers: Headers, what: "a write" | "a batch") {
   const named = namedHolder(edge, writer);
-  let tried: number | undefined;
+  let saidNo = false;
   if (named !== undefined && body) {
     const [streamed, rest] = body.tee();
     body = rest;
     const answer = await attemptLeader(edge, "", { method: "POST", headers, body: streamed }, 1, what, viaShard(edge, named));
     if (answer && !leftShard(answer)) return { holder: named, answer, body };
     // A shard that did not answer is asked again with the others; one that said it does not hold the writer, not.
-    if (answer) tried = named;
+    saidNo = answer !== undefined;
   }
-  return { holder: await holderOf(edge, writer, tried), answer: undefined, body };
+  return { holder: await holderOf(edge, writer, named, saidNo), answer: undefined, body };
 }
 
 /** The room's answer to a write, to its client: which shard holds the writer, and whether the room takes batches. */

@@ -96,7 +96,7 @@ class LeaderWrites {
     const seq = parseSeq(req.headers.get(HEADER.seq));
     if (seq === null) return new Response(`${HEADER.seq} is a positive integer`, { status: 400 });
     const take = () => this.takeWrite(req.headers.get(HEADER.connection), req.headers.get(HEADER.key), type, body, idempotencyKey, seq, retry, "a routed write");
-    const outcome = await (onLink ? take() : this.leader.inTurn(take));
+    const outcome = await this.inItsTurn(onLink, take);
     outcome.remote?.mirrorSeq();
     taken?.();
     await atMost(outcome.done, waitMs);
@@ -156,6 +156,11 @@ class LeaderWrites {
     return turn;
   }
 
+  /** `take` in turn with the shards' frames: at once in a link frame's turn (`onLink`: it is that turn), else queued for one. */
+  private inItsTurn<T>(onLink: boolean, take: () => Promise<T>): Promise<T> {
+    return onLink ? take() : this.leader.inTurn(take);
+  }
+
   /** A forwarded write, as if it came alone (one write, or one connection's batch). */
   private alone(headers: [string, string][], body: ArrayBuffer | string, via: Via): Promise<Response> {
     const one = new Request("http://party-shard/", { method: "POST", headers, body });
@@ -194,7 +199,7 @@ class LeaderWrites {
       }
     };
     try {
-      await (onLink ? takeAll() : this.leader.inTurn(takeAll));
+      await this.inItsTurn(onLink, takeAll);
       remote?.mirrorSeq();
       taken?.();
       // Bounded: an earlier handler of this connection that never settles delays no broadcast long.
